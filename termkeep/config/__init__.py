@@ -1,0 +1,1 @@
+"""Pure configuration: profiles, their TOML store, importers. Imports neither textual nor asyncssh."""

@@ -1,0 +1,196 @@
+"""The saved host profile: where to connect and how to keep the connection.
+
+A profile is plain data, one TOML file per host. Sections group what PuTTY spreads over its
+Connection pages: ``[keepalive]`` (SSH level), ``[tcp]`` (socket level), ``[reconnect]`` and
+``[tmux]``. Defaults lean towards keeping the connection: SSH keepalive is on (every 5 s,
+3 missed replies), TCP keepalive is tuned far below the kernel's two-hour default, and tmux is
+on so that a reconnect reattaches the same session.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+PROFILE_NAME_MAX = 64
+TMUX_SESSION_DEFAULT_PREFIX = "termkeep"
+
+
+class InvalidProfileName(ValueError):
+    """A profile name that cannot be used as a file name."""
+
+
+def validate_profile_name(name: str) -> str:
+    """Return ``name`` if it can be a profile file name, else raise InvalidProfileName.
+
+    Names become ``hosts/<name>.toml``, so anything that could escape the directory, hide
+    the file or confuse a terminal is refused.
+    """
+    if not name:
+        raise InvalidProfileName("a profile name cannot be empty")
+    if len(name) > PROFILE_NAME_MAX:
+        raise InvalidProfileName(f"profile name {name!r} is longer than {PROFILE_NAME_MAX}")
+    if "/" in name or "\\" in name:
+        raise InvalidProfileName(f"profile name {name!r} must not contain '/' or '\\'")
+    if name in {".", ".."} or ".." in name:
+        raise InvalidProfileName(f"profile name {name!r} must not contain '..'")
+    if name.startswith("."):
+        raise InvalidProfileName(f"profile name {name!r} must not start with '.'")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise InvalidProfileName(f"profile name {name!r} must not contain control characters")
+    if name != name.strip():
+        raise InvalidProfileName(f"profile name {name!r} must not start or end with spaces")
+    return name
+
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+def sanitize_profile_name(raw: str) -> str:
+    """Turn any string (a PuTTY session name, an ssh_config alias) into a valid profile name."""
+    cleaned = _UNSAFE_NAME_CHARS.sub("-", raw).strip("-.")
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)[:PROFILE_NAME_MAX]
+    return cleaned or "host"
+
+
+@dataclass(frozen=True, slots=True)
+class KeepaliveSettings:
+    """SSH-level keepalive (OpenSSH's ServerAliveInterval/CountMax, PuTTY's pings)."""
+
+    interval: float = 5.0
+    """Seconds of silence before a keepalive request is sent; 0 turns SSH keepalive off.
+    It is also how long silence must last before the tab shows the link as stalled."""
+
+    count_max: int = 3
+    """Unanswered keepalives after which the connection is declared dead."""
+
+
+@dataclass(frozen=True, slots=True)
+class TcpSettings:
+    """Kernel TCP options set on the socket (SO_KEEPALIVE and friends)."""
+
+    keepalive: bool = True
+    """Turn on SO_KEEPALIVE (PuTTY's "Enable TCP keepalives")."""
+
+    idle: int = 10
+    """TCP_KEEPIDLE: seconds idle before the first TCP keepalive probe."""
+
+    interval: int = 5
+    """TCP_KEEPINTVL: seconds between TCP keepalive probes."""
+
+    count: int = 3
+    """TCP_KEEPCNT: unanswered probes before the kernel drops the connection."""
+
+    user_timeout: int = 30
+    """TCP_USER_TIMEOUT in seconds: how long sent data may stay unacknowledged before the
+    kernel gives up; 0 leaves the kernel default (about 15 minutes of retransmissions)."""
+
+    nodelay: bool = True
+    """TCP_NODELAY: send keystrokes at once instead of batching them (Nagle)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectSettings:
+    """How a dead connection is re-made."""
+
+    enabled: bool = True
+    """Reconnect by itself after a network or server abort."""
+
+    connect_timeout: float = 5.0
+    """Seconds a single probe may take for TCP connect plus SSH handshake."""
+
+    initial_delay: float = 0.25
+    """Seconds before the second probe; later probes back off from here."""
+
+    max_delay: float = 30.0
+    """Cap on the delay between probes."""
+
+    multiplier: float = 2.0
+    """Each failed probe multiplies the delay by this much, up to ``max_delay``."""
+
+    jitter: float = 0.2
+    """Random spread, as a fraction of the delay, so many tabs do not probe in lockstep."""
+
+    stable_after: float = 30.0
+    """Seconds a connection must stay up before the backoff starts again from the beginning."""
+
+
+@dataclass(frozen=True, slots=True)
+class TmuxSettings:
+    """The tmux session on the server that makes a reconnect lossless."""
+
+    enabled: bool = True
+    """Run the session inside tmux; without it a reconnect starts a fresh shell."""
+
+    session: str | None = None
+    """tmux session name; unset means ``termkeep-<profile name>``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One saved host, like one of PuTTY's saved sessions."""
+
+    name: str
+    """The profile's name; also its file name, ``hosts/<name>.toml``."""
+
+    host: str
+    """Host name or address to connect to."""
+
+    port: int = 22
+    """TCP port of the SSH server."""
+
+    user: str | None = None
+    """Login name; unset means ssh_config's, else the local user name."""
+
+    identity_files: tuple[str, ...] = ()
+    """Private key files to offer, in order (``~`` is expanded). The agent is tried too."""
+
+    known_hosts_file: str | None = None
+    """An extra known_hosts file, checked besides ``~/.ssh/known_hosts``; accepted keys are
+    saved here when it is set."""
+
+    jump: str | None = None
+    """Jump host: another profile's name or ``[user@]host[:port]`` (OpenSSH's ProxyJump)."""
+
+    use_ssh_config: bool = False
+    """Also apply ``~/.ssh/config`` for this host (what the profile sets wins)."""
+
+    agent_forwarding: bool = False
+    """Forward the local SSH agent to the server."""
+
+    x11_forwarding: bool = False
+    """Forward X11 connections."""
+
+    port_forwardings: tuple[str, ...] = ()
+    """Port forwardings in PuTTY's notation (``L8080=host:80``, ``R…``, ``D1080``); kept for a
+    later version, not yet opened."""
+
+    term: str = "xterm-256color"
+    """TERM value sent with the PTY request."""
+
+    theme: str | None = None
+    """Theme for this host's tabs; unset means the app-wide theme."""
+
+    keepalive: KeepaliveSettings = field(default_factory=KeepaliveSettings)
+    """SSH keepalive."""
+
+    tcp: TcpSettings = field(default_factory=TcpSettings)
+    """TCP socket options."""
+
+    reconnect: ReconnectSettings = field(default_factory=ReconnectSettings)
+    """Automatic reconnect."""
+
+    tmux: TmuxSettings = field(default_factory=TmuxSettings)
+    """Server-side tmux session."""
+
+    @property
+    def tmux_session_name(self) -> str:
+        """The tmux session this profile attaches, before tmux's own name rewriting."""
+        return self.tmux.session or f"{TMUX_SESSION_DEFAULT_PREFIX}-{self.name}"
+
+    @property
+    def destination(self) -> str:
+        """``user@host:port`` as shown in lists and status lines."""
+        user = f"{self.user}@" if self.user else ""
+        return f"{user}{self.host}:{self.port}"

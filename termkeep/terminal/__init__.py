@@ -1,0 +1,1 @@
+"""Terminal emulation: bytes in, cells out. Imports neither textual nor asyncssh."""

@@ -1,0 +1,1 @@
+"""SSH connections (the only layer that imports asyncssh) and remote tmux commands."""

@@ -1,0 +1,1 @@
+"""The Textual app. Nothing outside cli imports it."""
