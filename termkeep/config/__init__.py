@@ -1,1 +1,1 @@
-"""Pure configuration: profiles, their TOML store, importers. Imports neither textual nor asyncssh."""
+"""Pure configuration: profiles, their TOML store, importers (no textual, no asyncssh)."""

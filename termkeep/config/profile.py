@@ -17,30 +17,30 @@ PROFILE_NAME_MAX = 64
 TMUX_SESSION_DEFAULT_PREFIX = "termkeep"
 
 
-class InvalidProfileName(ValueError):
+class InvalidProfileNameError(ValueError):
     """A profile name that cannot be used as a file name."""
 
 
 def validate_profile_name(name: str) -> str:
-    """Return ``name`` if it can be a profile file name, else raise InvalidProfileName.
+    """Return ``name`` if it can be a profile file name, else raise InvalidProfileNameError.
 
     Names become ``hosts/<name>.toml``, so anything that could escape the directory, hide
     the file or confuse a terminal is refused.
     """
     if not name:
-        raise InvalidProfileName("a profile name cannot be empty")
+        raise InvalidProfileNameError("a profile name cannot be empty")
     if len(name) > PROFILE_NAME_MAX:
-        raise InvalidProfileName(f"profile name {name!r} is longer than {PROFILE_NAME_MAX}")
+        raise InvalidProfileNameError(f"profile name {name!r} is longer than {PROFILE_NAME_MAX}")
     if "/" in name or "\\" in name:
-        raise InvalidProfileName(f"profile name {name!r} must not contain '/' or '\\'")
+        raise InvalidProfileNameError(f"profile name {name!r} must not contain '/' or '\\'")
     if name in {".", ".."} or ".." in name:
-        raise InvalidProfileName(f"profile name {name!r} must not contain '..'")
+        raise InvalidProfileNameError(f"profile name {name!r} must not contain '..'")
     if name.startswith("."):
-        raise InvalidProfileName(f"profile name {name!r} must not start with '.'")
+        raise InvalidProfileNameError(f"profile name {name!r} must not start with '.'")
     if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise InvalidProfileName(f"profile name {name!r} must not contain control characters")
+        raise InvalidProfileNameError(f"profile name {name!r} must not contain control characters")
     if name != name.strip():
-        raise InvalidProfileName(f"profile name {name!r} must not start or end with spaces")
+        raise InvalidProfileNameError(f"profile name {name!r} must not start or end with spaces")
     return name
 
 
