@@ -1,0 +1,111 @@
+"""The contract between the transport and the supervisor.
+
+A ``Link`` is one attached SSH channel running the tab's tmux session (or a login shell when
+the server has no tmux). The supervisor only ever sees this protocol, so its logic can be
+driven by real connections in integration tests and by scripted links in unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class Cause(StrEnum):
+    """Why a connection attempt failed or an attached link was lost, in plain words."""
+
+    TIMEOUT = "no reply"
+    RESET = "connection reset"
+    UNREACHABLE = "network unreachable"
+    REFUSED = "connection refused"
+    DNS = "host name not found"
+    AUTH_FAILED = "authentication failed"
+    HOST_KEY_CHANGED = "host key changed"
+    HOST_KEY_UNKNOWN = "host key not trusted"
+    SERVER_CLOSED = "server closed the connection"
+    PROTOCOL = "protocol error"
+    LOCAL = "closed locally"
+
+    @property
+    def retryable(self) -> bool:
+        """Whether trying again without the user can help. Auth and host key problems never
+        get better by retrying, and retrying them would hammer the server."""
+        return self not in _NOT_RETRYABLE
+
+
+_NOT_RETRYABLE = frozenset({Cause.AUTH_FAILED, Cause.HOST_KEY_CHANGED, Cause.HOST_KEY_UNKNOWN})
+
+
+class ConnectFailedError(Exception):
+    """A connection attempt failed; ``cause`` says why, ``detail`` is for the status line."""
+
+    def __init__(self, cause: Cause, detail: str) -> None:
+        super().__init__(f"{cause}: {detail}")
+        self.cause = cause
+        self.detail = detail
+
+
+class Ending(StrEnum):
+    """How an attached link ended. Only ``LOST`` leads to a reconnect."""
+
+    ENDED = "ended"
+    """The user's shell exited or the tmux session is gone."""
+
+    DETACHED = "detached"
+    """The user detached from tmux; the session lives on the server."""
+
+    LOST = "lost"
+    """The network or the server dropped the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    """What ``Link.wait_closed`` returns."""
+
+    ending: Ending
+    cause: Cause | None = None
+    detail: str = ""
+
+
+class Link(Protocol):
+    """One attached channel. Bytes from the server go to the ``on_data`` given at connect."""
+
+    @property
+    def tmux(self) -> bool:
+        """False when the server has no tmux and this is a plain login shell."""
+        ...
+
+    @property
+    def reattached_existing(self) -> bool:
+        """True when the tmux session existed before this attach (same programs, same
+        screen), so keys typed during the outage can be delivered."""
+        ...
+
+    def write(self, data: bytes) -> None:
+        """Send keystrokes to the remote."""
+        ...
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Change the PTY size."""
+        ...
+
+    async def ping(self) -> float:
+        """Round trip to the server in seconds (an SSH-level request that needs a reply).
+        Raises ``ConnectFailedError`` when the connection is gone."""
+        ...
+
+    def close(self) -> None:
+        """Drop the connection without touching the tmux session."""
+        ...
+
+    async def wait_closed(self) -> LinkClosed:
+        """Wait until the link ends and say how."""
+        ...
+
+
+type DataSink = Callable[[bytes], None]
+type Connector = Callable[[DataSink, tuple[int, int]], Awaitable[Link]]
+"""Makes one fresh connection and attaches: ``connect(on_data, (cols, rows))``. Raises
+``ConnectFailedError``. The supervisor calls it for the first attach and for every probe."""
