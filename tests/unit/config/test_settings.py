@@ -1,0 +1,147 @@
+"""settings.toml: defaults, strict checking, key names, remapping and collisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from termkeep.config.settings import (
+    ACTIONS,
+    DEFAULT_PREFIX,
+    ClipboardWrite,
+    KeyNameError,
+    Settings,
+    SettingsLoadError,
+    canonical_event_key,
+    load_settings,
+    normalize_key,
+)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    return path
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(SettingsLoadError) as caught:
+        load_settings(path)
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path / "absent.toml")
+    assert settings == Settings()
+    assert settings.prefix == DEFAULT_PREFIX == "ctrl+backslash"
+    assert settings.keys["tab.new"] == "c"
+    assert settings.clipboard_write is ClipboardWrite.ALLOW
+    assert settings.scrollback_lines == 10_000
+
+
+def test_default_keymap_has_every_action_on_a_distinct_key() -> None:
+    keys = Settings().keys
+    assert set(keys) == {action.id for action in ACTIONS}
+    assert len(set(keys.values())) == len(keys)
+    assert DEFAULT_PREFIX not in keys.values()
+
+
+def test_default_prefix_is_not_a_key_the_remote_commonly_needs() -> None:
+    taken = {"ctrl+b", "ctrl+a", "ctrl+g", "ctrl+right_square_bracket", "ctrl+underscore"}
+    assert DEFAULT_PREFIX not in taken
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("c", "c"),
+        ("?", "question_mark"),
+        (",", "comma"),
+        ("Ctrl+\\", "ctrl+backslash"),
+        ("shift+ctrl+Up", "ctrl+shift+up"),
+        ("esc", "escape"),
+        ("F12", "f12"),
+        ("ctrl++", "ctrl+plus"),
+        ("ctrl+right_square_bracket", "ctrl+right_square_bracket"),
+        ("D", "D"),
+    ],
+)
+def test_key_names_are_normalised(written: str, canonical: str) -> None:
+    assert normalize_key(written) == canonical
+
+
+@pytest.mark.parametrize("bad", ["", "ctrl+", "hyperdrive+x", "ctrl+nokey", "f25"])
+def test_bad_key_names_are_refused_with_help(bad: str) -> None:
+    with pytest.raises(KeyNameError):
+        normalize_key(bad)
+
+
+def test_event_keys_compare_regardless_of_modifier_order() -> None:
+    assert canonical_event_key("shift+ctrl+x") == normalize_key("ctrl+shift+x")
+    assert canonical_event_key("ctrl+backslash") == DEFAULT_PREFIX
+
+
+def test_remap_with_dotted_and_quoted_ids(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        'prefix = "f12"\ntheme = "nord"\n[keys]\ntab.new = "o"\n"tab.close" = "k"\n'
+        'demo.drop_network = ""\n',
+    )
+    settings = load_settings(path)
+    assert settings.prefix == "f12"
+    assert settings.theme == "nord"
+    assert settings.keys["tab.new"] == "o"
+    assert settings.keys["tab.close"] == "k"
+    assert "demo.drop_network" not in settings.keys
+    assert settings.action_for_key("o") == "tab.new"
+    assert settings.action_for_key("c") is None
+
+
+def test_unknown_action_suggests_the_closest(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[keys]\n"tab.nwe" = "o"\n')
+    (problem,) = _problems(path)
+    assert "keys.tab.nwe" in problem
+    assert "did you mean 'tab.new'?" in problem
+
+
+def test_duplicate_key_names_both_actions(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[keys]\ntab.rename = "c"\n')
+    (problem,) = _problems(path)
+    assert "'c' is already the key of 'tab.new'" in problem
+
+
+def test_a_key_equal_to_the_prefix_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'prefix = "f12"\n[keys]\nhelp = "F12"\n')
+    (problem,) = _problems(path)
+    assert "keys.help" in problem
+    assert "prefix itself" in problem
+
+
+def test_all_problems_are_reported_together(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        'them = "nord"\nprefix = "hyper+"\nscrollback_lines = -5\nclipboard_write = "maybe"\n'
+        'prefix_timeout = "soon"\n[keys]\nhelp = 3\n',
+    )
+    text = "\n".join(_problems(path))
+    assert "unknown setting 'them'; did you mean 'theme'?" in text
+    assert "prefix:" in text
+    assert "scrollback_lines: must be from 0 to" in text
+    assert 'clipboard_write: must be "allow" or "deny", not \'maybe\'' in text
+    assert "prefix_timeout: must be a number" in text
+    assert "keys.help: must be a key name in quotes" in text
+
+
+def test_broken_file_is_reported_and_never_rewritten(tmp_path: Path) -> None:
+    original = "prefix = [\n"
+    path = _write(tmp_path, original)
+    (problem,) = _problems(path)
+    assert "not valid TOML" in problem
+    assert path.read_text() == original
+
+
+def test_keys_must_be_a_table(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'keys = "c"\n')
+    (problem,) = _problems(path)
+    assert "keys: must be a table" in problem
