@@ -1,0 +1,282 @@
+"""The built-in demo's SSH server: the local user's own shell, on loopback, for one client key.
+
+``termkeep demo`` needs something to connect to on a machine with nothing configured. This
+server is deliberately narrow, so that nobody else gets in through it:
+
+- it listens on 127.0.0.1 only, on a random port;
+- it accepts exactly one public key, the throwaway client key generated for this run, and
+  offers no password or keyboard-interactive auth;
+- its host key and the client key live in a 0700 temporary directory that is removed on exit.
+
+Commands run as the user who started the demo (the server cannot switch users), each under
+``/bin/sh -c`` in a PTY when the client asks for one, like sshd does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import pty
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import termios
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import override
+
+import asyncssh
+
+_READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DemoServerInfo:
+    """What a client needs to reach the demo server."""
+
+    host: str
+    port: int
+    client_key: Path
+    known_hosts: Path
+    tmux_tmpdir: Path
+
+
+class _PtyCommand:
+    """A child process on a fresh PTY, wired to one SSH channel."""
+
+    def __init__(
+        self, chan: asyncssh.SSHServerChannel[bytes], command: str, env: dict[str, str]
+    ) -> None:
+        self._chan = chan
+        self._loop = asyncio.get_running_loop()
+        master, slave = pty.openpty()
+        self._master = master
+        self._process = subprocess.Popen(  # noqa: S602 - it is the user's own command, as in sshd
+            command,
+            shell=True,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,  # the PTY becomes the child's controlling terminal
+            close_fds=True,
+        )
+        os.close(slave)
+        os.set_blocking(master, False)
+        self._loop.add_reader(master, self._on_readable)
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._master, data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def hang_up(self) -> None:
+        """The client went away: end the child like a dropped sshd connection would (SIGHUP)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGHUP)
+        self._finish()
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._master, _READ_CHUNK)
+        except OSError:  # EIO: every process holding the PTY has gone
+            data = b""
+        if data:
+            self._chan.write(data)
+            return
+        self._finish()
+        status = self._process.wait()
+        with contextlib.suppress(OSError, asyncssh.Error):
+            self._chan.exit(status if status >= 0 else 128 - status)
+
+    def _finish(self) -> None:
+        self._loop.remove_reader(self._master)
+        with contextlib.suppress(OSError):
+            os.close(self._master)
+
+
+class _DemoSession(asyncssh.SSHServerSession[bytes]):
+    """One SSH session channel: a PTY command, or a plain command without a PTY."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self._chan: asyncssh.SSHServerChannel[bytes] | None = None
+        self._command: str | None = None
+        self._size = (80, 24)
+        self._pty: _PtyCommand | None = None
+        self._want_pty = False
+
+    @override
+    def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
+        self._chan = chan
+
+    @override
+    def pty_requested(
+        self, term_type: str, term_size: tuple[int, int, int, int], term_modes: object
+    ) -> bool:
+        self._want_pty = True
+        self._env["TERM"] = term_type or "xterm-256color"
+        self._size = (term_size[0] or 80, term_size[1] or 24)
+        return True
+
+    @override
+    def shell_requested(self) -> bool:
+        self._command = self._env.get("SHELL", "/bin/sh") + " -l"
+        return True
+
+    @override
+    def exec_requested(self, command: str) -> bool:
+        self._command = command
+        return True
+
+    @override
+    def session_started(self) -> None:
+        assert self._chan is not None
+        assert self._command is not None
+        if self._want_pty:
+            self._pty = _PtyCommand(self._chan, self._command, self._env)
+            self._pty.resize(*self._size)
+        else:
+            asyncio.get_running_loop().create_task(self._run_plain(self._chan, self._command))
+
+    @override
+    def data_received(self, data: bytes, datatype: object) -> None:
+        if self._pty is not None:
+            self._pty.write(data)
+
+    @override
+    def eof_received(self) -> bool:
+        # Keep the channel open: a client whose stdin ends (ssh < /dev/null) still wants the
+        # command's output, as from sshd.
+        return True
+
+    @override
+    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
+        if self._pty is not None:
+            self._pty.resize(width, height)
+
+    @override
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._pty is not None:
+            self._pty.hang_up()
+
+    async def _run_plain(self, chan: asyncssh.SSHServerChannel[bytes], command: str) -> None:
+        process = await asyncio.create_subprocess_shell(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self._env,
+        )
+        out, err = await process.communicate()
+        with contextlib.suppress(OSError, asyncssh.Error):
+            chan.write(out)
+            chan.write_stderr(err)
+            chan.exit(process.returncode or 0)
+
+
+class _DemoServer(asyncssh.SSHServer):
+    """Public-key auth for the one generated client key; nothing else. Each session channel
+    gets its own copy of the demo environment."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+
+    @override
+    def session_requested(self) -> _DemoSession:
+        return _DemoSession(dict(self._env))
+
+    @override
+    def begin_auth(self, username: str) -> bool:
+        return True  # auth is always required
+
+    @override
+    def password_auth_supported(self) -> bool:
+        return False
+
+    @override
+    def kbdint_auth_supported(self) -> bool:
+        return False
+
+    @override
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+
+class DemoServer:
+    """Start with ``async with DemoServer() as info:``; everything is removed on exit."""
+
+    def __init__(self) -> None:
+        self._workdir: Path | None = None
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+
+    async def __aenter__(self) -> DemoServerInfo:
+        workdir = Path(tempfile.mkdtemp(prefix="termkeep-demo-"))  # mkdtemp makes it 0700
+        self._workdir = workdir
+        host_key = asyncssh.generate_private_key("ssh-ed25519")
+        client_key = asyncssh.generate_private_key("ssh-ed25519")
+        client_key_path = workdir / "client_key"
+        client_key.write_private_key(str(client_key_path))
+        client_key_path.chmod(0o600)
+        tmux_tmpdir = workdir / "tmux"
+        tmux_tmpdir.mkdir(mode=0o700)
+        env = _session_environment(tmux_tmpdir)
+        self._acceptor = await asyncssh.listen(
+            "127.0.0.1",
+            0,
+            server_host_keys=[host_key],
+            authorized_client_keys=asyncssh.import_authorized_keys(
+                client_key.export_public_key().decode()
+            ),
+            server_factory=lambda: _DemoServer(env),
+            encoding=None,
+            allow_scp=False,
+            line_editor=False,  # the PTY child does its own line editing, as under sshd
+            agent_forwarding=False,
+            x11_forwarding=False,
+        )
+        port = self._acceptor.get_port()
+        known_hosts = workdir / "known_hosts"
+        public_line = host_key.export_public_key().decode().strip()
+        known_hosts.write_text(f"[127.0.0.1]:{port} {public_line}\n")
+        return DemoServerInfo("127.0.0.1", port, client_key_path, known_hosts, tmux_tmpdir)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._acceptor is not None:
+            self._acceptor.close()
+            await self._acceptor.wait_closed()
+        if self._workdir is not None:
+            _kill_demo_tmux(self._workdir / "tmux")
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _session_environment(tmux_tmpdir: Path) -> dict[str, str]:
+    """The environment of every demo command: the user's own, with a private tmux socket
+    directory so the demo never touches the user's real tmux server."""
+    env = dict(os.environ)
+    env.pop("TMUX", None)  # the demo may itself be started inside tmux
+    env["TMUX_TMPDIR"] = str(tmux_tmpdir)
+    env.setdefault("SHELL", "/bin/sh")
+    return env
+
+
+def _kill_demo_tmux(tmux_tmpdir: Path) -> None:
+    """End the tmux server the demo started, found by its private socket directory."""
+    if shutil.which("tmux") is None:
+        return
+    env = dict(os.environ, TMUX_TMPDIR=str(tmux_tmpdir))
+    env.pop("TMUX", None)
+    subprocess.run(["tmux", "kill-server"], env=env, capture_output=True, timeout=5, check=False)
