@@ -1,0 +1,94 @@
+"""Turn whatever a connection attempt raised into a ``Cause`` and a plain-words detail.
+
+The supervisor decides from the cause alone whether to retry, so every failure the network,
+the kernel, asyncssh or the server can produce must land in exactly one ``Cause``.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import asyncssh
+
+from termkeep.transport.link import Cause, ConnectFailedError
+
+KEEPALIVE_LOST_REASON = "keepalive"
+"""asyncssh says 'Server not responding to keepalive' when the keepalive count runs out."""
+
+# Checked in order, so subclasses come before their bases (PermissionDenied before
+# DisconnectError, ConnectionRefusedError before OSError).
+_EXCEPTION_CAUSES: tuple[tuple[type[BaseException], Cause], ...] = (
+    (asyncssh.HostKeyNotVerifiable, Cause.HOST_KEY_UNKNOWN),
+    (asyncssh.PermissionDenied, Cause.AUTH_FAILED),
+    (asyncssh.IllegalUserName, Cause.AUTH_FAILED),
+    (asyncssh.KeyExchangeFailed, Cause.PROTOCOL),
+    (asyncssh.MACError, Cause.PROTOCOL),
+    (asyncssh.CompressionError, Cause.PROTOCOL),
+    (asyncssh.ProtocolError, Cause.PROTOCOL),
+    (asyncssh.ProtocolNotSupported, Cause.PROTOCOL),
+    (asyncssh.ServiceNotAvailable, Cause.PROTOCOL),
+    (asyncssh.ChannelOpenError, Cause.PROTOCOL),
+    (asyncssh.ConnectionLost, Cause.SERVER_CLOSED),
+    (asyncssh.DisconnectError, Cause.SERVER_CLOSED),
+    (socket.gaierror, Cause.DNS),
+    (ConnectionRefusedError, Cause.REFUSED),
+    (ConnectionResetError, Cause.RESET),
+    (ConnectionAbortedError, Cause.RESET),
+    (BrokenPipeError, Cause.RESET),
+    (TimeoutError, Cause.TIMEOUT),
+    (EOFError, Cause.SERVER_CLOSED),
+)
+
+_ERRNO_CAUSES: dict[int, Cause] = {
+    errno.ETIMEDOUT: Cause.TIMEOUT,
+    errno.ENETUNREACH: Cause.UNREACHABLE,
+    errno.EHOSTUNREACH: Cause.UNREACHABLE,
+    errno.ENETDOWN: Cause.UNREACHABLE,
+    errno.EHOSTDOWN: Cause.UNREACHABLE,
+    errno.EADDRNOTAVAIL: Cause.UNREACHABLE,
+    errno.ECONNREFUSED: Cause.REFUSED,
+    errno.ECONNRESET: Cause.RESET,
+    errno.ECONNABORTED: Cause.RESET,
+    errno.EPIPE: Cause.RESET,
+}
+
+
+def classify(exc: BaseException) -> Cause:
+    """The ``Cause`` for an exception raised while connecting or while attached."""
+    if isinstance(exc, ConnectFailedError):
+        return exc.cause
+    if isinstance(exc, asyncssh.ConnectionLost) and KEEPALIVE_LOST_REASON in exc.reason:
+        # The server stopped answering: the same thing as a TCP timeout to the user.
+        return Cause.TIMEOUT
+    for exc_type, cause in _EXCEPTION_CAUSES:
+        if isinstance(exc, exc_type):
+            return cause
+    if isinstance(exc, OSError) and exc.errno in _ERRNO_CAUSES:
+        return _ERRNO_CAUSES[exc.errno]
+    # Anything else (an unexpected OSError, a decoding bug in a server's reply) is treated
+    # as a protocol problem: retryable, and visible in the detail text.
+    return Cause.PROTOCOL
+
+
+def describe(exc: BaseException) -> str:
+    """A short plain-words detail for the status line: no traceback, no class names."""
+    if isinstance(exc, ConnectFailedError):
+        return exc.detail
+    if isinstance(exc, asyncssh.DisconnectError):
+        return exc.reason or str(classify(exc))
+    if isinstance(exc, asyncssh.ChannelOpenError):
+        return f"the server refused to open a session: {exc.reason}"
+    if isinstance(exc, socket.gaierror):
+        return exc.strerror or str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    return text if text else str(classify(exc))
+
+
+def connect_failed(exc: BaseException) -> ConnectFailedError:
+    """Wrap any failure as the ``ConnectFailedError`` the supervisor expects."""
+    if isinstance(exc, ConnectFailedError):
+        return exc
+    return ConnectFailedError(classify(exc), describe(exc))

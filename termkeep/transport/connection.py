@@ -1,0 +1,628 @@
+"""One SSH connection from a Profile, attached to the tab's tmux session: the real ``Link``.
+
+Connecting is: resolve the target (and ``~/.ssh/config`` when the profile says so), open each
+jump host hop by hop, open the TCP socket ourselves with the profile's kernel options, run the
+SSH handshake under the host key policy, authenticate through the ``Prompter``, ask the server
+whether tmux and the session exist, then open the PTY channel. The connect timeout bounds the
+network part only: time spent in a prompt does not count (asyncssh's own timeout would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, cast, override
+
+import asyncssh
+
+from termkeep.config.profile import Profile
+from termkeep.transport import tmux
+from termkeep.transport.classify import classify, connect_failed, describe
+from termkeep.transport.hostkeys import DEFAULT_SSH_PORT, HostKeyCheck, HostKeyPolicy
+from termkeep.transport.link import (
+    Cause,
+    ConnectFailedError,
+    Connector,
+    DataSink,
+    Ending,
+    Link,
+    LinkClosed,
+)
+from termkeep.transport.prompts import KbdIntPrompts, Prompter
+from termkeep.transport.tcp import apply_tcp_options, open_tcp
+
+MAX_PASSWORD_PROMPTS = 3
+"""Like OpenSSH's NumberOfPasswordPrompts."""
+
+MAX_PASSPHRASE_PROMPTS = 3
+MAX_JUMP_HOPS = 8
+DEFAULT_KEY_FILES = ("id_ed25519", "id_ecdsa", "id_rsa")
+
+type ProfileLookup = Callable[[str], Profile | None]
+"""Finds a saved profile by name (for ``jump = "other-profile"``); None if there is none."""
+
+
+class ConnectClock:
+    """A budget for the network part of connecting that stops while a prompt is open."""
+
+    def __init__(self, budget: float) -> None:
+        self._budget = budget
+        self._loop = asyncio.get_running_loop()
+        self._used = 0.0
+        self._running_since: float | None = self._loop.time()
+        self._changed = asyncio.Event()
+
+    @property
+    def budget(self) -> float:
+        """The seconds allowed."""
+        return self._budget
+
+    def remaining(self) -> float | None:
+        """Seconds left, or None while paused (no limit while the user types)."""
+        if self._running_since is None:
+            return None
+        return self._budget - self._used - (self._loop.time() - self._running_since)
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Stop the clock around a prompt (prompts never nest, so no counting needed)."""
+        if self._running_since is not None:
+            self._used += self._loop.time() - self._running_since
+            self._running_since = None
+        self._changed.set()
+        try:
+            yield
+        finally:
+            self._running_since = self._loop.time()
+            self._changed.set()
+
+    async def run[T](self, work: Awaitable[T]) -> T:
+        """Await ``work``; raise TimeoutError if the running clock runs out first."""
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                remaining = self.remaining()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError
+                self._changed.clear()
+                changed = asyncio.ensure_future(self._changed.wait())
+                done, _ = await asyncio.wait(
+                    {task, changed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                changed.cancel()
+                if task in done:
+                    return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+def _is_encrypted_key(path: Path) -> bool:
+    """Whether a private key file needs a passphrase (unreadable files count as not)."""
+    try:
+        asyncssh.read_private_key(path)
+    except asyncssh.KeyImportError as exc:
+        return "passphrase" in str(exc).lower()
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+class _Client(asyncssh.SSHClient):
+    """asyncssh callbacks: host key recording and every kind of prompt."""
+
+    def __init__(
+        self,
+        check: HostKeyCheck,
+        prompter: Prompter,
+        clock: ConnectClock,
+        login: str,
+        encrypted_keys: Sequence[Path],
+    ) -> None:
+        self._check = check
+        self._prompter = prompter
+        self._clock = clock
+        self._login = login
+        self._encrypted_keys = list(encrypted_keys)
+        self._password_prompts = 0
+
+    @override
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        """Only called for keys not in known_hosts: record it for the policy to decide."""
+        return self._check.validate(key)
+
+    @override
+    async def public_key_auth_requested(self) -> asyncssh.SSHKey | None:
+        """After the agent and plain key files: encrypted key files, with a passphrase."""
+        while self._encrypted_keys:
+            path = self._encrypted_keys.pop(0)
+            key = await self._unlock(path)
+            if key is not None:
+                return key
+        return None
+
+    async def _unlock(self, path: Path) -> asyncssh.SSHKey | None:
+        for _ in range(MAX_PASSPHRASE_PROMPTS):
+            async with self._clock.paused():
+                passphrase = await self._prompter.passphrase(str(path))
+            if passphrase is None:
+                return None
+            try:
+                return asyncssh.read_private_key(path, passphrase)
+            except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError):
+                continue
+        return None
+
+    @override
+    async def password_auth_requested(self) -> str | None:
+        """Ask for the password, at most three times per connection."""
+        if self._password_prompts >= MAX_PASSWORD_PROMPTS:
+            return None
+        self._password_prompts += 1
+        async with self._clock.paused():
+            return await self._prompter.password(f"{self._login}'s password: ")
+
+    @override
+    def kbdint_auth_requested(self) -> str | None:
+        """Accept keyboard-interactive with whatever submethods the server picks."""
+        return ""
+
+    @override
+    async def kbdint_challenge_received(
+        self, name: str, instructions: str, lang: str, prompts: KbdIntPrompts
+    ) -> list[str] | None:
+        """Pass the server's questions to the prompter (an empty round needs no user)."""
+        if not prompts:
+            return []
+        async with self._clock.paused():
+            return await self._prompter.keyboard_interactive(name, instructions, prompts)
+
+
+class _Channel(asyncssh.SSHClientSession[bytes]):
+    """Forwards bytes to the sink and remembers how the channel closed."""
+
+    def __init__(self, on_data: DataSink) -> None:
+        self._on_data = on_data
+        self.closed: asyncio.Future[BaseException | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    @override
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        """Both stdout and stderr go to the screen, as in a terminal."""
+        self._on_data(data)
+
+    @override
+    def connection_lost(self, exc: Exception | None) -> None:
+        """``exc`` is None for a clean channel close, else why the connection died."""
+        if not self.closed.done():
+            self.closed.set_result(exc)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Hop:
+    """One SSH connection in the chain and the TCP socket under it (None when tunneled)."""
+
+    conn: asyncssh.SSHClientConnection
+    sock: socket.socket | None
+
+
+class SshLink:
+    """A ``Link`` over a real asyncssh connection and PTY channel."""
+
+    def __init__(
+        self,
+        hops: Sequence[_Hop],
+        chan: asyncssh.SSHClientChannel[bytes],
+        channel: _Channel,
+        *,
+        tmux_session: str | None,
+        reattached_existing: bool,
+        probe_timeout: float,
+    ) -> None:
+        self._hops = list(hops)
+        self._conn = hops[-1].conn
+        self._chan = chan
+        self._channel = channel
+        self._tmux_session = tmux_session
+        self._reattached_existing = reattached_existing
+        self._probe_timeout = probe_timeout
+        self._closed_locally = False
+        self._ending: asyncio.Task[LinkClosed] | None = None
+
+    @property
+    def tmux(self) -> bool:
+        """False when the server has no tmux and this is a plain login shell."""
+        return self._tmux_session is not None
+
+    @property
+    def reattached_existing(self) -> bool:
+        """True when the tmux session existed before this attach."""
+        return self._reattached_existing
+
+    @property
+    def socket(self) -> socket.socket | None:
+        """The TCP socket carrying the link (the first hop's when tunneled)."""
+        return next((hop.sock for hop in self._hops if hop.sock is not None), None)
+
+    @property
+    def connection(self) -> asyncssh.SSHClientConnection:
+        """The SSH connection to the target (for running extra remote commands)."""
+        return self._conn
+
+    def write(self, data: bytes) -> None:
+        """Send keystrokes; dropped silently once the channel is closing (the supervisor
+        holds keys while not attached, so nothing typed after a loss is sent here)."""
+        if not self._channel.closed.done() and not self._chan.is_closing():
+            self._chan.write(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Change the PTY size (sshd signals SIGWINCH to the remote side)."""
+        if not self._chan.is_closing():
+            self._chan.change_terminal_size(cols, rows)
+
+    async def ping(self) -> float:
+        """Round trip of an SSH global request that needs a reply (OpenSSH's keepalive)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if self._conn.is_closed():
+            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection is closed")
+        # asyncssh has no public call for a global request; its keepalive uses this one.
+        make_request = self._conn._make_global_request
+        await make_request(b"keepalive@openssh.com")
+        if self._conn.is_closed():
+            # asyncssh answers pending requests with a failure when the connection drops.
+            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection closed during a ping")
+        return loop.time() - started
+
+    def close(self) -> None:
+        """Drop the connection (and jump hops) without touching the tmux session."""
+        self._closed_locally = True
+        self._close_hops()
+
+    def _close_hops(self) -> None:
+        for hop in reversed(self._hops):
+            hop.conn.close()
+
+    async def wait_closed(self) -> LinkClosed:
+        """Wait until the channel closes, then tell ended, detached and lost apart."""
+        if self._ending is None:
+            self._ending = asyncio.ensure_future(self._decide_ending())
+        return await asyncio.shield(self._ending)
+
+    async def _decide_ending(self) -> LinkClosed:
+        exc = await self._channel.closed
+        try:
+            return await self._ending_after(exc)
+        finally:
+            self._close_hops()
+
+    async def _ending_after(self, exc: BaseException | None) -> LinkClosed:
+        if self._closed_locally:
+            return LinkClosed(Ending.LOST, Cause.LOCAL, "closed by termkeep")
+        if exc is not None:
+            return LinkClosed(Ending.LOST, classify(exc), describe(exc))
+        if self._tmux_session is None:
+            return LinkClosed(Ending.ENDED, None, "the shell exited")
+        try:
+            alive = await self._session_alive(self._tmux_session)
+        except (asyncssh.Error, OSError, TimeoutError) as probe_error:
+            return LinkClosed(Ending.LOST, classify(probe_error), describe(probe_error))
+        return self._tmux_ending(alive)
+
+    def _tmux_ending(self, alive: bool) -> LinkClosed:
+        status = self._chan.get_exit_status()
+        verdict = tmux.TmuxExit(status if status is not None and status >= 0 else None, alive)
+        if verdict.detached:
+            return LinkClosed(Ending.DETACHED, None, "detached from tmux")
+        if verdict.ended:
+            return LinkClosed(Ending.ENDED, None, "the tmux session ended")
+        if alive:
+            return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the tmux client stopped")
+        return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the tmux server on the host exited")
+
+    async def _session_alive(self, session: str) -> bool:
+        result = await self._conn.run(
+            tmux.has_session_command(session),
+            check=False,
+            request_pty=False,
+            timeout=self._probe_timeout,
+        )
+        return result.exit_status == tmux.ProbeResult.EXISTS
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Target:
+    """Where one hop connects, after ``~/.ssh/config`` (when used) is applied."""
+
+    host: str
+    port: int
+    user: str | None
+    jump: str | None
+
+
+def _config_arg(profile: Profile, ssh_config: Sequence[Path] | None) -> Any:
+    # asyncssh reads ~/.ssh/config when given (); an empty list turns it off.
+    if not profile.use_ssh_config:
+        return []
+    return [str(path) for path in ssh_config] if ssh_config is not None else ()
+
+
+async def _resolve_target(profile: Profile, ssh_config: Sequence[Path] | None) -> _Target:
+    if not profile.use_ssh_config:
+        return _Target(profile.host, profile.port, profile.user, profile.jump)
+    options = await asyncssh.SSHClientConnectionOptions.construct(
+        config=_config_arg(profile, ssh_config),
+        host=profile.host,
+        # Port 22 is the profile default, so it lets ssh_config's Port apply.
+        port=profile.port if profile.port != DEFAULT_SSH_PORT else (),
+        username=profile.user or (),
+        client_keys=None,
+        known_hosts=None,
+    )
+    jump = profile.jump or cast(str | None, options.tunnel if options.tunnel else None)
+    return _Target(options.host, options.port, options.username, jump)
+
+
+def parse_jump_spec(spec: str) -> tuple[str | None, str, int]:
+    """``[user@]host[:port]`` (one ProxyJump element) as (user, host, port)."""
+    user, _, hostport = spec.rpartition("@")
+    host, port = hostport, DEFAULT_SSH_PORT
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        if rest.startswith(":"):
+            port = _parse_port(rest[1:], spec)
+    elif hostport.count(":") == 1:
+        host, _, port_text = hostport.partition(":")
+        port = _parse_port(port_text, spec)
+    if not host:
+        raise ValueError(f"jump host {spec!r} has no host name: use [user@]host[:port]")
+    return (user or None), host, port
+
+
+def _parse_port(text: str, spec: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"jump host {spec!r} has a bad port: use [user@]host[:port]")
+    return int(text)
+
+
+def jump_chain(
+    profile: Profile, lookup: ProfileLookup | None, jump: str | None = None
+) -> list[Profile]:
+    """The profiles to connect through, outermost first, for ``profile``'s jump setting.
+
+    Each element is another profile's name or ``[user@]host[:port]`` (which then borrows
+    the target's keys and known_hosts file). Raises ValueError for a loop or a bad spec.
+    """
+    chain: list[Profile] = []
+    seen = {profile.name}
+    pending = [s.strip() for s in (jump or profile.jump or "").split(",") if s.strip()]
+    for spec in pending:
+        hop = _jump_profile(profile, spec, lookup)
+        if hop.name in seen or len(chain) >= MAX_JUMP_HOPS:
+            raise ValueError(f"jump host chain of {profile.name!r} loops or is too long")
+        seen.add(hop.name)
+        chain.extend(jump_chain(hop, lookup) if hop.jump else [])
+        chain.append(dataclasses.replace(hop, jump=None))
+    return chain
+
+
+def _jump_profile(target: Profile, spec: str, lookup: ProfileLookup | None) -> Profile:
+    saved = lookup(spec) if lookup is not None else None
+    if saved is not None:
+        return saved
+    user, host, port = parse_jump_spec(spec)
+    return dataclasses.replace(
+        target, name=f"{target.name} via {spec}", host=host, port=port, user=user, jump=None
+    )
+
+
+def _identity_files(profile: Profile) -> tuple[list[str], list[Path]]:
+    """(files for asyncssh, encrypted files to unlock with a prompt when reached)."""
+    if profile.identity_files:
+        paths = [Path(name).expanduser() for name in profile.identity_files]
+    elif not profile.use_ssh_config:
+        paths = [Path("~/.ssh", name).expanduser() for name in DEFAULT_KEY_FILES]
+        paths = [path for path in paths if path.exists()]
+    else:
+        return [], []
+    return [str(path) for path in paths], [path for path in paths if _is_encrypted_key(path)]
+
+
+class SshConnector:
+    """Makes fresh connections for one profile; the supervisor calls it for every attach.
+
+    Host key decisions (a key accepted once, a key that changed) are kept across calls, so
+    a reconnect never asks again and never goes to a host whose key changed.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        prompter: Prompter,
+        *,
+        lookup_profile: ProfileLookup | None = None,
+        policy: HostKeyPolicy | None = None,
+        ssh_config: Sequence[Path] | None = None,
+    ) -> None:
+        self.profile = profile
+        self._prompter = prompter
+        self._lookup = lookup_profile
+        self._ssh_config = ssh_config
+        profile_file = (
+            Path(profile.known_hosts_file).expanduser() if profile.known_hosts_file else None
+        )
+        self.policy = policy or HostKeyPolicy(prompter, profile_file=profile_file)
+        self._told_no_tmux = False
+        # Fail early on a bad jump setting: a clear error instead of a failed connect.
+        jump_chain(profile, lookup_profile)
+
+    async def __call__(self, on_data: DataSink, size: tuple[int, int]) -> SshLink:
+        """Connect, attach and return the link; raises ``ConnectFailedError``."""
+        hops: list[_Hop] = []
+        try:
+            hops = await self._open_hops()
+            return await self._attach(hops, on_data, size)
+        except BaseException as exc:
+            for hop in reversed(hops):
+                hop.conn.abort()
+            if isinstance(exc, Exception):
+                raise connect_failed(exc) from exc
+            raise
+
+    async def _open_hops(self) -> list[_Hop]:
+        target = await _resolve_target(self.profile, self._ssh_config)
+        hops: list[_Hop] = []
+        try:
+            for jump_profile in jump_chain(self.profile, self._lookup, target.jump):
+                jump_target = await _resolve_target(jump_profile, self._ssh_config)
+                hops.append(await self._open_hop(jump_profile, jump_target, hops))
+            hops.append(await self._open_hop(self.profile, target, hops))
+        except BaseException:
+            for hop in reversed(hops):
+                hop.conn.abort()
+            raise
+        return hops
+
+    async def _open_hop(self, profile: Profile, target: _Target, before: list[_Hop]) -> _Hop:
+        """One SSH connection, retried once after the user accepts an unknown host key."""
+        clock = ConnectClock(profile.reconnect.connect_timeout)
+        tunnel = before[-1].conn if before else None
+        for attempt in range(2):
+            sock = (
+                None if tunnel else await clock.run(open_tcp(target.host, target.port, profile.tcp))
+            )
+            addr = sock.getpeername()[0] if sock else ""
+            check = self.policy.check(target.host, target.port, addr)
+            try:
+                conn = await clock.run(
+                    self._ssh_connect(
+                        profile=profile,
+                        target=target,
+                        check=check,
+                        clock=clock,
+                        sock=sock,
+                        tunnel=tunnel,
+                    )
+                )
+            except asyncssh.HostKeyNotVerifiable:
+                if attempt:
+                    raise
+                async with clock.paused():
+                    await self.policy.resolve(check)
+                continue
+            except TimeoutError:
+                if sock is not None:
+                    sock.close()
+                raise ConnectFailedError(
+                    Cause.TIMEOUT, f"no answer from {target.host} within {clock.budget:g} s"
+                ) from None
+            if sock is not None:
+                # asyncssh forces TCP_NODELAY on; the profile may say otherwise.
+                apply_tcp_options(sock, profile.tcp)
+            return _Hop(conn, sock)
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    async def _ssh_connect(
+        self,
+        *,
+        profile: Profile,
+        target: _Target,
+        check: HostKeyCheck,
+        clock: ConnectClock,
+        sock: socket.socket | None,
+        tunnel: asyncssh.SSHClientConnection | None,
+    ) -> asyncssh.SSHClientConnection:
+        key_files, encrypted = _identity_files(profile)
+        login = f"{target.user or ''}@{target.host}".lstrip("@")
+        client = _Client(check, self._prompter, clock, login, encrypted)
+        options: dict[str, object] = {
+            "config": _config_arg(profile, self._ssh_config),
+            "sock": sock,
+            "tunnel": tunnel,
+            "client_factory": lambda: client,
+            "known_hosts": check.known_hosts,
+            "server_host_key_algs": check.host_key_algs,
+            "username": target.user or (),
+            "client_keys": key_files or (),
+            "ignore_encrypted": True,
+            "agent_forwarding": profile.agent_forwarding,
+            "keepalive_interval": profile.keepalive.interval,
+            "keepalive_count_max": profile.keepalive.count_max,
+            "tcp_keepalive": profile.tcp.keepalive,
+            "connect_timeout": None,
+            "encoding": None,
+        }
+        return await asyncssh.connect(target.host, target.port, **options)
+
+    async def _attach(self, hops: list[_Hop], on_data: DataSink, size: tuple[int, int]) -> SshLink:
+        conn = hops[-1].conn
+        timeout = self.profile.reconnect.connect_timeout
+        session, existed = await self._probe_tmux(conn, timeout)
+        command = tmux.attach_command(session) if session is not None else None
+        chan, channel = await asyncio.wait_for(
+            conn.create_session(
+                lambda: _Channel(on_data),
+                command,
+                request_pty="force",
+                term_type=self.profile.term,
+                term_size=size,
+                encoding=None,
+                x11_forwarding=self.profile.x11_forwarding,
+            ),
+            timeout,
+        )
+        return SshLink(
+            hops,
+            chan,
+            cast(_Channel, channel),
+            tmux_session=session,
+            reattached_existing=existed,
+            probe_timeout=timeout,
+        )
+
+    async def _probe_tmux(
+        self, conn: asyncssh.SSHClientConnection, limit: float
+    ) -> tuple[str | None, bool]:
+        """(tmux session name or None for a plain shell, whether the session existed)."""
+        if not self.profile.tmux.enabled:
+            return None, False
+        session = tmux.sanitize_session_name(self.profile.tmux_session_name)
+        # A separate quick command before the PTY opens, so no marker reaches the screen.
+        result = await conn.run(
+            tmux.probe_command(session), check=False, request_pty=False, timeout=limit
+        )
+        if result.exit_status in (tmux.ProbeResult.EXISTS, tmux.ProbeResult.ABSENT):
+            return session, result.exit_status == tmux.ProbeResult.EXISTS
+        if not self._told_no_tmux:
+            self._told_no_tmux = True
+            await self._prompter.notice(tmux.no_tmux_notice(self.profile.host))
+        return None, False
+
+
+def make_connector(
+    profile: Profile,
+    prompter: Prompter,
+    *,
+    lookup_profile: ProfileLookup | None = None,
+    policy: HostKeyPolicy | None = None,
+    ssh_config: Sequence[Path] | None = None,
+) -> Connector:
+    """The ``Connector`` the supervisor uses for ``profile``: each call makes one fresh
+    connection and attaches the tab's tmux session."""
+    connector = SshConnector(
+        profile, prompter, lookup_profile=lookup_profile, policy=policy, ssh_config=ssh_config
+    )
+
+    async def connect(on_data: DataSink, size: tuple[int, int]) -> Link:
+        return await connector(on_data, size)
+
+    return connect

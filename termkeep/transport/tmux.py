@@ -1,0 +1,116 @@
+"""The remote commands that run the tab's tmux session, quoted for any login shell.
+
+sshd runs a command as ``$SHELL -c COMMAND``, and that shell may be fish or csh, whose
+quoting differs from sh. So every command is an ``sh -c SCRIPT`` with the script in one pair of
+POSIX single quotes, and the script itself is built from ``shlex.quote``-d words. Session
+names are sanitised to letters, digits, ``_`` and ``-``, so no character that fish or csh treat
+specially inside single quotes (backslash, ``!``, newline) can reach the command line.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from enum import IntEnum
+
+SESSION_NAME_MAX = 64
+FALLBACK_SESSION_NAME = "termkeep"
+
+_UNSAFE_SESSION_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+_UNPORTABLE_IN_SINGLE_QUOTES = frozenset("\\!\n\r")
+
+
+class ProbeResult(IntEnum):
+    """Exit status of ``probe_command``."""
+
+    EXISTS = 0
+    """tmux is installed and the session exists."""
+    ABSENT = 1
+    """tmux is installed; the session does not exist (or no tmux server runs)."""
+    NO_TMUX = 127
+    """tmux is not installed (the shell's 'command not found' status)."""
+
+
+def sanitize_session_name(name: str) -> str:
+    """A tmux session name that tmux keeps as is and every shell passes through unchanged.
+
+    tmux itself rewrites ``.`` and ``:`` to ``_`` (they separate window and pane in a
+    target); everything else outside ``[A-Za-z0-9_-]`` is replaced too, and a leading ``-``
+    is dropped so the name can never look like an option.
+    """
+    cleaned = _UNSAFE_SESSION_CHARS.sub("_", name).lstrip("-")[:SESSION_NAME_MAX]
+    return cleaned or FALLBACK_SESSION_NAME
+
+
+def shell_words(*words: str) -> str:
+    """One POSIX shell command line: each word quoted with ``shlex.quote``."""
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def remote_command(script: str) -> str:
+    """Wrap a POSIX sh script so any login shell (bash, fish, csh, …) runs it the same way.
+
+    Raises ValueError for characters that fish or csh would still interpret inside single
+    quotes; the scripts built here never contain them.
+    """
+    bad = _UNPORTABLE_IN_SINGLE_QUOTES.intersection(script)
+    if bad:
+        raise ValueError(f"remote script contains characters not portable to every shell: {bad}")
+    return shell_words("sh", "-c", script)
+
+
+def _exact_target(session: str) -> str:
+    # '=' makes tmux match the whole name; plain -t NAME also matches any name prefix.
+    return f"={session}"
+
+
+def probe_command(session: str) -> str:
+    """Exit status says whether tmux exists and whether ``session`` is running
+    (see ``ProbeResult``). Prints nothing, so nothing reaches the screen."""
+    script = "; ".join(
+        (
+            f"command -v tmux >/dev/null 2>&1 || exit {ProbeResult.NO_TMUX.value}",
+            shell_words("exec", "tmux", "has-session", "-t", _exact_target(session))
+            + " 2>/dev/null",
+        )
+    )
+    return remote_command(script)
+
+
+def attach_command(session: str) -> str:
+    """Attach to ``session``, creating it first if it does not exist."""
+    return remote_command(shell_words("exec", "tmux", "new-session", "-A", "-s", session))
+
+
+def has_session_command(session: str) -> str:
+    """Exit 0 when ``session`` is still running (used to tell a detach from an end)."""
+    return probe_command(session)
+
+
+def no_tmux_notice(host: str) -> str:
+    """What the user is told when the server has no tmux."""
+    return (
+        f"tmux is not installed on {host}: this session will not survive a reconnect. "
+        "Install tmux on the server."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TmuxExit:
+    """What is known when the tmux client on the server stops."""
+
+    exit_status: int | None
+    """The client's exit status; None when it was killed by a signal or gave none."""
+    session_alive: bool
+    """Whether ``tmux has-session`` still finds the session afterwards."""
+
+    @property
+    def detached(self) -> bool:
+        """tmux exits 0 on a detach and the session lives on."""
+        return self.exit_status == 0 and self.session_alive
+
+    @property
+    def ended(self) -> bool:
+        """The last shell exited or the session was killed: tmux exits 0, session gone."""
+        return self.exit_status == 0 and not self.session_alive
