@@ -1,0 +1,55 @@
+"""Crash-safe writes of private files: the old content or the new one, never half of either."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def ensure_private_dir(directory: Path) -> None:
+    """Create ``directory`` (and parents) readable by its owner only, if it is missing.
+
+    An existing directory keeps its mode: it may be shared on purpose, and its files are
+    0600 anyway.
+    """
+    directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory entry change (a rename, a new or removed file) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically, mode 0600.
+
+    The text goes to a hidden temp file in the same directory (so the rename cannot cross
+    file systems), is fsynced, then renamed over the target, and the directory is fsynced so
+    the rename itself survives a crash. If anything fails the temp file is removed and the
+    original file is untouched.
+    """
+    ensure_private_dir(path.parent)
+    # mkstemp creates the file 0600 from the start, so the secret-free but private
+    # content is never readable by others, not even for a moment.
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    fsync_dir(path.parent)

@@ -1,0 +1,43 @@
+"""Errors of the config layer, each carrying a message that names the problem and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ConfigError(Exception):
+    """Base class for config problems a user can fix; the CLI prints them as one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileIssue:
+    """One problem in one profile, located as precisely as the source allows."""
+
+    source: str
+    """Where the profile came from: a file path, or e.g. ``command line``."""
+
+    line: int | None
+    """1-based line in the file, when known."""
+
+    message: str
+    """What is wrong and, where it helps, how to fix it."""
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.message}"
+
+
+class ProfileLoadError(ConfigError):
+    """A profile file (or command-line input) that does not make a valid profile."""
+
+    def __init__(self, issues: tuple[ProfileIssue, ...]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(str(issue) for issue in issues))
+
+
+class ProfileNotFoundError(ConfigError):
+    """No saved profile has this name."""
+
+
+class ProfileExistsError(ConfigError):
+    """A profile with this name is already saved and the caller did not ask to replace it."""

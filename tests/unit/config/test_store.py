@@ -1,0 +1,308 @@
+"""ProfileStore on real files: round trips, atomic private writes, comments kept, bad files."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import cast
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from termkeep.config.errors import (
+    ConfigError,
+    ProfileExistsError,
+    ProfileLoadError,
+    ProfileNotFoundError,
+)
+from termkeep.config.profile import (
+    InvalidProfileNameError,
+    KeepaliveSettings,
+    Profile,
+    TcpSettings,
+    TmuxSettings,
+)
+from termkeep.config.schema import KEYS, Kind, check_profile, value_problem
+from termkeep.config.store import ProfileStore
+
+WEB = Profile(
+    name="web",
+    host="web.example.org",
+    port=2222,
+    user="alice",
+    identity_files=("~/.ssh/id_ed25519",),
+    jump="bastion",
+    keepalive=KeepaliveSettings(interval=10.0, count_max=4),
+    tcp=TcpSettings(keepalive=False),
+    tmux=TmuxSettings(session="work"),
+)
+
+COMMENTED = textwrap.dedent(
+    """\
+    # My web server. Ask Bob before changing the port.
+    host = "web.example.org"
+    port = 2222          # firewall only lets this through
+    user = "alice"
+
+    # Keepalive tuned for the flaky office Wi-Fi.
+    [keepalive]
+    interval = 5         # the default, written down on purpose
+    """
+)
+
+
+def hosts_files(store: ProfileStore) -> list[str]:
+    return sorted(entry.name for entry in store.directory.iterdir())
+
+
+def test_store_lives_under_the_config_dir_override(store: ProfileStore, config_dir: Path) -> None:
+    assert store.directory == config_dir / "hosts"
+    assert store.save(WEB) == config_dir / "hosts" / "web.toml"
+
+
+def test_round_trip(store: ProfileStore) -> None:
+    store.save(WEB)
+    assert store.load("web") == WEB
+    assert store.names() == ["web"]
+    assert store.exists("web")
+
+
+def test_new_file_is_private_and_short(store: ProfileStore) -> None:
+    path = store.save(WEB)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.directory.stat().st_mode) == 0o700
+    text = path.read_text()
+    assert text.startswith("# termkeep host profile")
+    # Defaults are not written, so later versions can improve them.
+    assert "count = " not in text
+    assert "[reconnect]" not in text
+    assert hosts_files(store) == ["web.toml"]  # no temp file left behind
+
+
+def test_edit_keeps_comments_and_layout(store: ProfileStore) -> None:
+    path = store.path_for("web")
+    path.parent.mkdir(parents=True)
+    path.write_text(COMMENTED)
+    edited = dataclasses.replace(store.load("web"), user="bob", port=22)
+    store.save(edited, replace=True)
+    # Only the two values changed; comments, blank lines and the default value the user
+    # wrote down on purpose all stay.
+    assert path.read_text() == COMMENTED.replace("port = 2222", "port = 22").replace(
+        '"alice"', '"bob"'
+    )
+    assert store.load("web") == edited
+
+
+def test_edit_adds_changed_keys_and_removes_unset_ones(store: ProfileStore) -> None:
+    path = store.path_for("web")
+    path.parent.mkdir(parents=True)
+    path.write_text(COMMENTED)
+    edited = dataclasses.replace(
+        store.load("web"), user=None, tmux=TmuxSettings(session="main"), term="screen"
+    )
+    store.save(edited, replace=True)
+    text = path.read_text()
+    assert "user" not in text
+    assert 'term = "screen"' in text
+    assert '[tmux]\nsession = "main"' in text
+    assert store.load("web") == edited
+
+
+def test_saving_an_unchanged_profile_changes_no_byte(store: ProfileStore) -> None:
+    path = store.path_for("web")
+    path.parent.mkdir(parents=True)
+    path.write_text(COMMENTED)
+    store.save(store.load("web"), replace=True)
+    assert path.read_text() == COMMENTED
+
+
+def test_existing_profile_needs_replace(store: ProfileStore) -> None:
+    store.save(WEB)
+    with pytest.raises(ProfileExistsError, match="'web' already exists"):
+        store.save(dataclasses.replace(WEB, port=22))
+    assert store.load("web") == WEB
+
+
+def test_broken_toml_names_file_and_line(store: ProfileStore) -> None:
+    path = store.path_for("broken")
+    path.parent.mkdir(parents=True)
+    path.write_text('host = "a"\nport = \n')
+    with pytest.raises(ProfileLoadError) as caught:
+        store.load("broken")
+    assert str(caught.value) == f"{path}:2: broken TOML at column 8: Invalid value; fix this line"
+
+
+def test_one_bad_file_never_hides_the_others_and_is_never_rewritten(store: ProfileStore) -> None:
+    store.save(WEB)
+    store.save(Profile(name="db", host="db.example.org"))
+    broken = store.path_for("broken")
+    broken.write_text('host = "a"\nport = \n')
+    unknown = store.path_for("typo")
+    unknown.write_text('host = "a"\n[tmux]\nsesion = "x"\n')
+    not_utf8 = store.path_for("latin1")
+    not_utf8.write_bytes(b'host = "caf\xe9"\n')
+    before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in (broken, unknown)}
+
+    result = store.load_all()
+
+    assert [profile.name for profile in result.profiles] == ["db", "web"]
+    assert [str(issue) for issue in result.errors] == [
+        f"{broken}:2: broken TOML at column 8: Invalid value; fix this line",
+        f"{not_utf8}: not UTF-8 text (invalid continuation byte); fix the file",
+        f"{unknown}:3: unknown key 'tmux.sesion'; did you mean 'tmux.session'?",
+    ]
+    after = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in (broken, unknown)}
+    assert after == before
+
+
+def test_a_file_that_does_not_load_is_never_overwritten(store: ProfileStore) -> None:
+    path = store.path_for("typo")
+    path.parent.mkdir(parents=True)
+    path.write_text('host = "a"\nprot = 22\n')
+    with pytest.raises(ConfigError, match="not overwriting a file that does not load"):
+        store.save(Profile(name="typo", host="b"), replace=True)
+    assert path.read_text() == 'host = "a"\nprot = 22\n'
+
+
+def test_hidden_and_foreign_files_are_not_profiles(store: ProfileStore) -> None:
+    store.save(WEB)
+    (store.directory / ".web.toml.abc.tmp").write_text("half a write")
+    (store.directory / "notes.txt").write_text("not a profile")
+    (store.directory / "web.toml~").write_text("editor backup")
+    assert store.names() == ["web"]
+    assert store.load_all().errors == []
+
+
+def test_file_with_an_invalid_name_is_reported(store: ProfileStore) -> None:
+    store.directory.mkdir(parents=True)
+    (store.directory / "a..b.toml").write_text('host = "a"\n')
+    (issue,) = store.load_all().errors
+    assert str(issue).endswith("profile name 'a..b' must not contain '..'; rename the file")
+
+
+@pytest.mark.parametrize("name", ["", "../evil", "a/b", "..", ".hidden", "tab\there", " pad"])
+def test_unusable_names_are_refused_before_touching_disk(store: ProfileStore, name: str) -> None:
+    with pytest.raises(InvalidProfileNameError):
+        store.save(dataclasses.replace(WEB, name=name))
+    assert not store.directory.exists()
+
+
+def test_invalid_values_are_refused_and_nothing_is_written(store: ProfileStore) -> None:
+    with pytest.raises(ProfileLoadError, match="'port' must be from 1 to 65535"):
+        store.save(dataclasses.replace(WEB, port=0))
+    assert not store.path_for("web").exists()
+
+
+def test_delete(store: ProfileStore) -> None:
+    store.save(WEB)
+    store.delete("web")
+    assert store.names() == []
+    with pytest.raises(ProfileNotFoundError, match="no profile named 'web'"):
+        store.delete("web")
+
+
+def test_rename_never_replaces_another_profile(store: ProfileStore) -> None:
+    store.save(WEB)
+    store.save(Profile(name="db", host="db.example.org"))
+    with pytest.raises(ProfileExistsError):
+        store.rename("web", "db")
+    assert store.load("db").host == "db.example.org"
+    target = store.rename("web", "www")
+    assert store.names() == ["db", "www"]
+    assert store.load("www") == dataclasses.replace(WEB, name="www")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    with pytest.raises(ProfileNotFoundError):
+        store.rename("web", "again")
+
+
+FAILING_WRITE = textwrap.dedent(
+    """\
+    import resource, sys
+    from termkeep.config.profile import Profile
+    from termkeep.config.errors import ConfigError
+    from termkeep.config.store import ProfileStore
+    # Files may not grow past 16 bytes: the kernel fails the write with EFBIG, a real I/O
+    # failure that even root cannot bypass (a read-only directory does not stop root).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, resource.RLIM_INFINITY))
+    try:
+        ProfileStore().save(Profile(name="web", host="new.example.org"), replace=True)
+    except ConfigError as error:
+        print(error)
+        sys.exit(1)
+    """
+)
+
+
+def test_failed_write_leaves_the_original_intact_and_no_temp_file(store: ProfileStore) -> None:
+    original = store.save(WEB).read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-c", FAILING_WRITE],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ.copy(),
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.strip() == (
+        f"cannot write {store.path_for('web')}: File too large; the previous file is unchanged"
+    )
+    assert store.path_for("web").read_bytes() == original
+    assert hosts_files(store) == ["web.toml"]
+
+
+def _value_strategy(key: str) -> st.SearchStrategy[object]:
+    kind = KEYS[key].kind
+    word = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12)
+    by_kind: dict[Kind, st.SearchStrategy[object]] = {
+        Kind.BOOL: st.booleans(),
+        Kind.INT: st.integers(0, 1) | st.integers(1, 130) | st.integers(1, 70000),
+        Kind.FLOAT: st.floats(0, 1) | st.floats(1, 400),
+        Kind.STR: word,
+        Kind.STR_LIST: st.lists(word, max_size=3),
+    }
+    strategy = by_kind[kind].filter(lambda value: value_problem(key, value) is None)
+    if kind is Kind.STR_LIST:
+        strategy = strategy.map(lambda items: tuple(cast(list[str], items)))  # model: tuples
+    return st.none() | strategy if KEYS[key].optional else strategy
+
+
+@st.composite
+def valid_profiles(draw: st.DrawFn) -> Profile:
+    """Any profile the rules accept, built by drawing every key."""
+    data: dict[str, dict[str, object]] = {"": {}}
+    for key in KEYS:
+        section, _, leaf = key.rpartition(".")
+        data.setdefault(section, {})[leaf] = draw(_value_strategy(key))
+    top = data.pop("")
+    sections = {name: type(getattr(Profile(name="x", host="x"), name)) for name in data}
+    nested = {name: sections[name](**values) for name, values in data.items()}
+    # Each value is valid on its own; the one cross-field rule is met by ordering the delays.
+    delays = sorted([nested["reconnect"].initial_delay, nested["reconnect"].max_delay])
+    delays[1] = max(delays[1], 0.1)  # max_delay must be above 0
+    nested["reconnect"] = dataclasses.replace(
+        nested["reconnect"], initial_delay=delays[0], max_delay=delays[1]
+    )
+    profile = Profile(name="p", **top, **nested)  # type: ignore[arg-type]
+    return check_profile(profile, "generated")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(first=valid_profiles(), second=valid_profiles())
+def test_any_valid_profile_survives_save_and_edit(first: Profile, second: Profile) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        _save_edit_reload(ProfileStore(Path(directory) / "hosts"), first, second)
+
+
+def _save_edit_reload(store: ProfileStore, first: Profile, second: Profile) -> None:
+    store.save(first)
+    assert store.load("p") == first
+    store.save(second, replace=True)
+    assert store.load("p") == second
