@@ -1,0 +1,601 @@
+"""TerminalView: draws an Emulator with Textual's Line API and sends input back to the remote.
+
+Output is cheap to draw: a frame tick (at most 60 a second) reads one Snapshot, reuses the
+Strip of every row the engine reports unchanged (rows keep their identity, even when a
+scroll moves them) and refreshes only lines whose row changed. The cursor and selection
+are painted over the cached strips in `render_line`, so moving them rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Region
+from textual.message import Message
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widget import Widget
+
+from termkeep.terminal.clipboard import ClipboardWrite
+from termkeep.terminal.emulator import (
+    CellStyle,
+    Colour,
+    CursorShape,
+    Emulator,
+    MouseTracking,
+    ScreenRow,
+    Snapshot,
+)
+from termkeep.terminal.keys import InputEncoder, MouseAction, MouseButton, MouseModifiers
+from termkeep.terminal.palette import RGB
+
+FRAME_INTERVAL = 1 / 60
+MIN_TIMER_DELAY = 0.001
+SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
+WHEEL_STEP = 3
+DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown", "shift+home", "shift+end"})
+_UNDERLINE_KINDS = {1: "underline", 2: "underline2"}
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A mouse selection in viewport cells, from where the drag began to where it is."""
+
+    anchor: tuple[int, int]
+    head: tuple[int, int]
+
+    def ordered(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(start, end) in reading order, as (x, y) pairs; end is inclusive."""
+        start, end = sorted((self.anchor, self.head), key=lambda cell: (cell[1], cell[0]))
+        return start, end
+
+    def columns_on(self, y: int, width: int) -> tuple[int, int] | None:
+        """The [start, end) columns selected on line `y`, or None."""
+        (start_x, start_y), (end_x, end_y) = self.ordered()
+        if not start_y <= y <= end_y:
+            return None
+        first = start_x if y == start_y else 0
+        last = end_x + 1 if y == end_y else width
+        return (first, last) if last > first else None
+
+
+def _rgb(colour: RGB) -> Color:
+    return Color.from_rgb(*colour)
+
+
+class StyleResolver:
+    """Turns engine cell styles into Rich styles with concrete RGB colours.
+
+    Colours are always RGB so Textual never repaints ANSI colours with its own theme;
+    the emulator's palette (the theme, plus any OSC 4 changes by the remote) decides them.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[bytes, RGB, RGB] | None = None
+        self._cache: dict[int, Style] = {}
+        self._palette = b""
+        self.foreground: RGB = (255, 255, 255)
+        self.background: RGB = (0, 0, 0)
+        self.default = Style()
+
+    def update(self, snapshot: Snapshot) -> bool:
+        """Follow the snapshot's colours; True when they changed and strips must be rebuilt."""
+        key = (snapshot.palette, snapshot.foreground, snapshot.background)
+        if key == self._key:
+            return False
+        self._key = key
+        self._palette, self.foreground, self.background = key
+        self._cache.clear()
+        self.default = Style(color=_rgb(self.foreground), bgcolor=_rgb(self.background))
+        return True
+
+    def style(self, index: int, styles: Sequence[CellStyle]) -> Style:
+        """The Rich style for style number `index` of the emulator's table."""
+        cached = self._cache.get(index)
+        if cached is None:
+            cached = self._cache[index] = self._convert(styles[index])
+        return cached
+
+    def colour(self, colour: Colour, default: RGB) -> RGB:
+        """The RGB a cell colour stands for."""
+        if colour is None:
+            return default
+        if isinstance(colour, int):
+            offset = colour * 3
+            red, green, blue = self._palette[offset : offset + 3]
+            return (red, green, blue)
+        return colour
+
+    def _convert(self, cell: CellStyle) -> Style:
+        foreground = self.colour(cell.foreground, self.foreground)
+        background = self.colour(cell.background, self.background)
+        if cell.inverse:
+            foreground, background = background, foreground
+        if cell.invisible:
+            foreground = background
+        underline = _UNDERLINE_KINDS.get(cell.underline, "underline") if cell.underline else None
+        return Style(
+            color=_rgb(foreground),
+            bgcolor=_rgb(background),
+            bold=cell.bold or None,
+            dim=cell.faint or None,
+            italic=cell.italic or None,
+            blink=cell.blink or None,
+            strike=cell.strikethrough or None,
+            overline=cell.overline or None,
+            underline=underline == "underline" or None,
+            underline2=underline == "underline2" or None,
+        )
+
+
+def row_strip(
+    row: ScreenRow, columns: int, styles: Sequence[CellStyle], resolver: StyleResolver
+) -> Strip:
+    """One terminal row as a Strip exactly `columns` cells wide."""
+    graphemes, cell_styles = row.graphemes, row.styles
+    segments = [
+        Segment("".join(graphemes[start:end]), resolver.style(style, styles))
+        for style, start, end in _style_runs(cell_styles)
+    ]
+    strip = Strip(segments)
+    if strip.cell_length != columns:
+        # Rich and the engine disagree on some grapheme's width (emoji sequences, mostly):
+        # draw cell by cell, padding or replacing so columns stay aligned.
+        strip = Strip(list(_aligned_segments(row, styles, resolver)))
+    return strip.adjust_cell_length(columns, resolver.default)
+
+
+def _style_runs(cell_styles: tuple[int, ...]) -> list[tuple[int, int, int]]:
+    """Runs of equal style as (style, start, end)."""
+    if not cell_styles:
+        return []
+    if cell_styles.count(cell_styles[0]) == len(cell_styles):
+        return [(cell_styles[0], 0, len(cell_styles))]
+    runs = []
+    start = 0
+    for style, group in itertools.groupby(cell_styles):
+        length = sum(1 for _ in group)
+        runs.append((style, start, start + length))
+        start += length
+    return runs
+
+
+def _aligned_segments(
+    row: ScreenRow, styles: Sequence[CellStyle], resolver: StyleResolver
+) -> list[Segment]:
+    segments = []
+    for grapheme, width, style in zip(row.graphemes, row.widths, row.styles, strict=True):
+        if width:
+            segments.append(Segment(_fit_grapheme(grapheme, width), resolver.style(style, styles)))
+    return segments
+
+
+def _fit_grapheme(grapheme: str, width: int) -> str:
+    """The grapheme padded, or replaced, so it takes exactly `width` cells."""
+    drawn = cell_len(grapheme)
+    if drawn < width:
+        return grapheme + " " * (width - drawn)
+    if drawn > width:
+        return "\ufffd" * width
+    return grapheme
+
+
+def _restyle(strip: Strip, overlay: Style) -> Strip:
+    """The strip with `overlay` applied on top of each segment's own style."""
+    segments = [
+        Segment(segment.text, (segment.style or Style()) + overlay, segment.control)
+        for segment in strip
+    ]
+    return Strip(segments, strip.cell_length)
+
+
+def _overlay(strip: Strip, start: int, end: int, overlay: Style) -> Strip:
+    """The strip with cells [start, end) restyled."""
+    return Strip.join(
+        [strip.crop(0, start), _restyle(strip.crop(start, end), overlay), strip.crop(end)]
+    )
+
+
+def selected_text(rows: Sequence[ScreenRow], selection: Selection, columns: int) -> str:
+    """The text a selection covers, one line per row, trailing blanks trimmed."""
+    lines = []
+    for y in range(len(rows)):
+        span = selection.columns_on(y, columns)
+        if span is None:
+            continue
+        row = rows[y]
+        start, end = span
+        cells = zip(row.graphemes[start:end], row.widths[start:end], strict=True)
+        lines.append("".join(grapheme for grapheme, width in cells if width).rstrip())
+    return "\n".join(lines)
+
+
+_MOUSE_BUTTONS = {1: MouseButton.LEFT, 2: MouseButton.MIDDLE, 3: MouseButton.RIGHT}
+
+
+def _modifiers(event: events.MouseEvent) -> MouseModifiers:
+    return MouseModifiers(shift=event.shift, ctrl=event.ctrl, alt=event.meta)
+
+
+class TerminalView(Widget, can_focus=True):
+    """Shows an Emulator and sends keys, mouse and pastes to `on_input` as bytes.
+
+    Every key goes to the remote except the names in `app_keys` (left for the app's own
+    bindings) and `scrollback_keys` (browse the scrollback). Data fed through `feed`, or
+    announced with `output_arrived` after feeding the emulator elsewhere, is drawn at the
+    next frame tick. OSC 52 clipboard writes from the remote reach the local clipboard
+    only with `allow_clipboard_write`; clipboard reads are never answered.
+    """
+
+    ALLOW_SELECT = False  # the view makes its own selection of terminal cells
+    DEFAULT_CSS = """
+    TerminalView {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    class TitleChanged(Message):
+        """The remote set the window title (already sanitized)."""
+
+        def __init__(self, view: TerminalView, title: str) -> None:
+            super().__init__()
+            self.view = view
+            self.title = title
+
+    class Bell(Message):
+        """The remote rang the bell."""
+
+        def __init__(self, view: TerminalView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        on_input: Callable[[bytes], object],
+        on_resize: Callable[[int, int], object] | None = None,
+        app_keys: Collection[str] = frozenset(),
+        scrollback_keys: Collection[str] = DEFAULT_SCROLLBACK_KEYS,
+        allow_clipboard_write: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.emulator = emulator
+        self.allow_clipboard_write = allow_clipboard_write
+        self._on_input = on_input
+        self._on_resize = on_resize
+        self._app_keys = frozenset(app_keys)
+        self._scrollback_keys = frozenset(scrollback_keys)
+        self._encoder = InputEncoder(emulator)
+        self._resolver = StyleResolver()
+        self._snapshot: Snapshot | None = None
+        self._strips: list[Strip] = []
+        self._strip_cache: dict[int, tuple[ScreenRow, Strip]] = {}
+        self._dirty = True
+        self._tick_timer: Timer | None = None
+        self._last_frame = 0.0
+        self._sync_since: float | None = None
+        self._selection: Selection | None = None
+        self._selecting = False
+        self.frames_drawn = 0
+        self.strips_built = 0
+        emulator.on_title = self._title_changed
+        emulator.on_bell = self._bell
+        emulator.on_clipboard_write = self._clipboard_written
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """What the last frame drew, or None before the first frame."""
+        return self._snapshot
+
+    # -- output: emulator -> screen ---------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Feed the remote's bytes to the emulator and schedule a frame."""
+        self.emulator.feed(data)
+        self.output_arrived()
+
+    def output_arrived(self) -> None:
+        """Mark the terminal changed; the next frame tick (at most 60 a second) redraws."""
+        self._dirty = True
+        self._schedule_tick()
+
+    def _schedule_tick(self, delay: float | None = None) -> None:
+        if self._tick_timer is not None or not self.is_mounted:
+            return
+        if delay is None:
+            delay = self._last_frame + FRAME_INTERVAL - time.monotonic()
+        # Textual's timers reject a zero interval; a millisecond is "now" for a frame.
+        delay = max(MIN_TIMER_DELAY, delay)
+        self._tick_timer = self.set_timer(delay, self._tick, name="terminal-frame")
+
+    def _tick(self) -> None:
+        self._tick_timer = None
+        if not self._dirty:
+            return
+        now = time.monotonic()
+        if self.holding_for_sync(now):
+            self._schedule_tick(FRAME_INTERVAL)
+            return
+        self._dirty = False
+        self._last_frame = now
+        self.draw_frame()
+
+    def holding_for_sync(self, now: float) -> bool:
+        """Whether frames are held at monotonic time `now` for a synchronized update.
+
+        The hold starts the first time a frame is due while mode 2026 is on and lasts at
+        most SYNC_HOLD_TIMEOUT, so a remote that never ends its update cannot freeze us.
+        """
+        if not self.emulator.synchronized_output:
+            self._sync_since = None
+            return False
+        if self._sync_since is None:
+            self._sync_since = now
+        return now - self._sync_since < SYNC_HOLD_TIMEOUT
+
+    def draw_frame(self) -> None:
+        """Read a snapshot, rebuild strips of changed rows and refresh only their lines."""
+        snapshot = self.emulator.snapshot()
+        previous = self._snapshot
+        if (
+            self._resolver.update(snapshot)
+            or previous is None
+            or (previous.columns != snapshot.columns)
+        ):
+            self._strip_cache.clear()
+            previous = None
+        self._strips = self._build_strips(snapshot)
+        self._snapshot = snapshot
+        self.frames_drawn += 1
+        self._refresh_changed(previous, snapshot)
+
+    def _build_strips(self, snapshot: Snapshot) -> list[Strip]:
+        cache = self._strip_cache
+        fresh: dict[int, tuple[ScreenRow, Strip]] = {}
+        strips = []
+        for row in snapshot.rows:
+            entry = cache.get(id(row))
+            if entry is None or entry[0] is not row:
+                entry = (row, row_strip(row, snapshot.columns, snapshot.styles, self._resolver))
+                self.strips_built += 1
+            fresh[id(row)] = entry
+            strips.append(entry[1])
+        self._strip_cache = fresh
+        return strips
+
+    def _refresh_changed(self, previous: Snapshot | None, snapshot: Snapshot) -> None:
+        if previous is None or len(previous.rows) != len(snapshot.rows):
+            self.refresh()
+            return
+        lines = {
+            y
+            for y, (old, new) in enumerate(zip(previous.rows, snapshot.rows, strict=True))
+            if old is not new
+        }
+        if previous.cursor != snapshot.cursor:
+            lines.update(cursor.y for cursor in (previous.cursor, snapshot.cursor) if cursor)
+        self._refresh_lines(lines)
+
+    def _refresh_lines(self, lines: Collection[int]) -> None:
+        if len(lines) >= self.size.height:
+            self.refresh()
+            return
+        width = self.size.width
+        for y in lines:
+            self.refresh(Region(0, y, width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y`: the cached row strip with selection and cursor painted over it."""
+        width = self.size.width
+        if y >= len(self._strips):
+            return Strip.blank(width, self._resolver.default)
+        strip = self._strips[y]
+        if self._selection is not None:
+            span = self._selection.columns_on(y, strip.cell_length)
+            if span is not None:
+                strip = _overlay(strip, *span, Style(reverse=True))
+        strip = self._paint_cursor(strip, y)
+        if strip.cell_length != width:
+            strip = strip.adjust_cell_length(width, self._resolver.default)
+        return strip
+
+    def _paint_cursor(self, strip: Strip, y: int) -> Strip:
+        snapshot = self._snapshot
+        cursor = snapshot.cursor if snapshot is not None else None
+        if snapshot is None or cursor is None or cursor.y != y:
+            return strip
+        x = cursor.x - 1 if cursor.at_wide_tail else cursor.x
+        row = snapshot.rows[y]
+        width = row.widths[x] if 0 <= x < len(row.widths) else 1
+        colour = _rgb(self.emulator.palette.cursor)
+        if self.has_focus and cursor.shape is not CursorShape.UNDERLINE:
+            # A cell grid cannot draw a thin bar, so bar and block both show as a block.
+            style = Style(color=_rgb(self._resolver.background), bgcolor=colour, reverse=False)
+        else:
+            style = Style(underline=True, color=colour)
+        return _overlay(strip, x, x + max(width, 1), style)
+
+    # -- size -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        """Size the emulator to the widget and draw the first frame."""
+        self._fit_emulator()
+        self.output_arrived()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Resize the emulator with the widget and tell the remote the new size."""
+        event.stop()
+        self._fit_emulator()
+        self.output_arrived()
+
+    def _fit_emulator(self) -> None:
+        columns, rows = self.size.width, self.size.height
+        if columns < 1 or rows < 1 or (columns, rows) == self.emulator.size:
+            return
+        self.emulator.resize(columns, rows)
+        if self._on_resize is not None:
+            self._on_resize(columns, rows)
+
+    # -- input: keyboard, paste, mouse -> remote -----------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """Every key belongs to the remote, except the app's own and the scrollback keys."""
+        if event.key in self._app_keys:
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key in self._scrollback_keys:
+            self._scroll_by_key(event.key)
+            return
+        data = self._encoder.key(event.key, event.character)
+        if data:
+            self._send(data)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """Send pasted text, bracketed when the remote asked for it."""
+        event.stop()
+        if event.text:
+            self._send(self._encoder.paste(event.text))
+
+    def _send(self, data: bytes) -> None:
+        # Typing returns to the live screen, as every terminal does.
+        if self.emulator.scroll_offset:
+            self.emulator.scroll_to_bottom()
+            self.output_arrived()
+        self._clear_selection()
+        self._on_input(data)
+
+    def _scroll_by_key(self, key: str) -> None:
+        page = max(1, self.emulator.size[1] - 1)
+        if key == "shift+end":
+            self.emulator.scroll_to_bottom()
+        elif key == "shift+home":
+            self.emulator.scroll_viewport(-(1 << 30))
+        else:
+            self.emulator.scroll_viewport(-page if key == "shift+pageup" else page)
+        self.output_arrived()
+
+    def _remote_tracks_mouse(self, event: events.MouseEvent) -> bool:
+        # Shift lets the user select locally even when the remote tracks the mouse (xterm).
+        tracking = self.emulator.modes().mouse_tracking
+        return tracking is not MouseTracking.NONE and not event.shift
+
+    def _cell(self, event: events.MouseEvent) -> tuple[int, int]:
+        offset = event.get_content_offset_capture(self)
+        columns, rows = self.emulator.size
+        return min(max(offset.x, 0), columns - 1), min(max(offset.y, 0), rows - 1)
+
+    def _send_mouse(
+        self, event: events.MouseEvent, action: MouseAction, button: MouseButton
+    ) -> None:
+        x, y = self._cell(event)
+        data = self._encoder.mouse(action, x, y, button, _modifiers(event))
+        if data:
+            self._on_input(data)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """Report the press to a tracking remote, or start a local selection."""
+        event.stop()
+        self.focus()
+        self.capture_mouse()
+        if self._remote_tracks_mouse(event):
+            button = _MOUSE_BUTTONS.get(event.button, MouseButton.NONE)
+            self._send_mouse(event, MouseAction.PRESS, button)
+            return
+        cell = self._cell(event)
+        self._set_selection(Selection(cell, cell))
+        self._selecting = True
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """Report motion to a tracking remote, or extend the selection being dragged."""
+        if self._selecting and self._selection is not None:
+            event.stop()
+            self._set_selection(Selection(self._selection.anchor, self._cell(event)))
+        elif self._remote_tracks_mouse(event):
+            event.stop()
+            button = _MOUSE_BUTTONS.get(event.button, MouseButton.NONE)
+            self._send_mouse(event, MouseAction.MOTION, button)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        """Finish: report the release, or copy the selection to the clipboard."""
+        event.stop()
+        self.release_mouse()
+        if self._selecting:
+            self._selecting = False
+            self._copy_selection()
+        elif self._remote_tracks_mouse(event):
+            button = _MOUSE_BUTTONS.get(event.button, MouseButton.NONE)
+            self._send_mouse(event, MouseAction.RELEASE, button)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        """Wheel up: to a tracking remote, else arrows in full-screen apps, else scrollback."""
+        event.stop()
+        self._wheel(event, MouseButton.WHEEL_UP, "up", -WHEEL_STEP)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """Wheel down: the mirror of wheel up."""
+        event.stop()
+        self._wheel(event, MouseButton.WHEEL_DOWN, "down", WHEEL_STEP)
+
+    def _wheel(self, event: events.MouseEvent, button: MouseButton, arrow: str, rows: int) -> None:
+        if self._remote_tracks_mouse(event):
+            self._send_mouse(event, MouseAction.PRESS, button)
+        elif self.emulator.modes().alternate_screen:
+            # Full-screen programs (less, man) have no scrollback: xterm's alternateScroll
+            # sends arrow keys instead.
+            self._on_input(self._encoder.key(arrow, None) * WHEEL_STEP)
+        else:
+            self.emulator.scroll_viewport(rows)
+            self.output_arrived()
+
+    # -- selection ------------------------------------------------------------------
+
+    def _set_selection(self, selection: Selection | None) -> None:
+        self._selection = selection
+        self.refresh()
+
+    def _clear_selection(self) -> None:
+        if self._selection is not None:
+            self._set_selection(None)
+
+    def _copy_selection(self) -> None:
+        selection, snapshot = self._selection, self._snapshot
+        if selection is None or snapshot is None or selection.anchor == selection.head:
+            self._clear_selection()
+            return
+        text = selected_text(snapshot.rows, selection, snapshot.columns)
+        if text:
+            self.app.copy_to_clipboard(text)
+
+    # -- events from the remote -----------------------------------------------------
+
+    def _title_changed(self, title: str) -> None:
+        self.post_message(self.TitleChanged(self, title))
+
+    def _bell(self) -> None:
+        self.post_message(self.Bell(self))
+
+    def _clipboard_written(self, request: ClipboardWrite) -> None:
+        if self.allow_clipboard_write and request.text and self.is_attached:
+            self.app.copy_to_clipboard(request.text)
+
+    def on_focus(self) -> None:
+        """Redraw the cursor as focused."""
+        self.refresh()
+
+    def on_blur(self) -> None:
+        """Redraw the cursor as unfocused."""
+        self.refresh()

@@ -1,0 +1,230 @@
+"""TerminalView in a real Textual app (App.run_test + Pilot) over a real Emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from termkeep.terminal.emulator import Emulator
+from termkeep.ui.widgets.terminal_view import SYNC_HOLD_TIMEOUT, TerminalView
+
+WAIT_BOUND = 5.0
+APP_PREFIX = "ctrl+backslash"
+
+
+class TerminalApp(App[None]):
+    """A bare app hosting one TerminalView, recording what it sends and announces."""
+
+    def __init__(self, *, allow_clipboard_write: bool = False) -> None:
+        super().__init__()
+        self.sent: list[bytes] = []
+        self.titles: list[str] = []
+        self.sizes: list[tuple[int, int]] = []
+        self.replies: list[bytes] = []
+        self.emulator = Emulator(80, 24, write=self.replies.append)
+        self.view = TerminalView(
+            self.emulator,
+            on_input=self.sent.append,
+            on_resize=lambda columns, rows: self.sizes.append((columns, rows)),
+            app_keys={APP_PREFIX},
+            allow_clipboard_write=allow_clipboard_write,
+        )
+
+    def compose(self) -> ComposeResult:
+        yield self.view
+
+    def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
+        self.titles.append(message.title)
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Let the app run until `condition` holds, failing after WAIT_BOUND seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_BOUND
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await pilot.pause(0.01)
+
+
+def line_text(view: TerminalView, y: int) -> str:
+    return view.render_line(y).text.rstrip()
+
+
+async def test_keys_reach_on_input_as_xterm_bytes() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a", "ctrl+a", "up", "f5", "shift+tab", "enter", "escape", "space")
+        assert app.sent == [b"a", b"\x01", b"\x1b[A", b"\x1b[15~", b"\x1b[Z", b"\r", b"\x1b", b" "]
+
+
+async def test_cursor_key_mode_from_the_remote_changes_arrows() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.view.feed(b"\x1b[?1h")
+        await pilot.press("up", "left")
+        assert app.sent == [b"\x1bOA", b"\x1bOD"]
+
+
+async def test_app_keys_are_left_to_the_app() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(APP_PREFIX, "x")
+        assert app.sent == [b"x"]
+
+
+async def test_feed_repaints_the_changed_line() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.view.frames_drawn > 0)
+        app.view.feed(b"hello \x1b[1;32mworld\x1b[0m")
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "hello world")
+        strip = app.view.render_line(0)
+        green = [segment for segment in strip if segment.text.startswith("world")]
+        assert green
+        assert green[0].style is not None
+        assert green[0].style.bold
+
+
+async def test_an_unchanged_screen_reuses_strips_after_a_scroll() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\r\n".join(b"line %d" % n for n in range(10)))
+        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 9")
+        built = app.view.strips_built
+        app.view.feed(b"\r\nline 10")
+        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 10")
+        # One new row; the nine that moved up keep their strips.
+        assert app.view.strips_built == built + 1
+        assert line_text(app.view, 0) == "line 1"
+
+
+async def test_replies_go_out_during_feed() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)):
+        app.view.feed(b"\x1b[6n")
+        assert app.replies == [b"\x1b[1;1R"]
+
+
+async def test_title_reaches_the_app_as_a_message() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.view.feed(b"\x1b]2;build\x08\x7f log\x07")
+        await wait_until(pilot, lambda: bool(app.titles))
+        assert app.titles == ["build log"]
+
+
+async def test_resize_reaches_the_emulator_and_the_callback() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.emulator.size == (100, 30))
+        await pilot.resize_terminal(90, 20)
+        await wait_until(pilot, lambda: app.emulator.size == (90, 20))
+        assert app.sizes == [(100, 30), (90, 20)]
+
+
+async def test_drag_selection_copies_to_the_clipboard() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.view.feed(b"first line\r\nsecond line")
+        await wait_until(pilot, lambda: line_text(app.view, 1) == "second line")
+        await pilot.mouse_down(app.view, offset=(6, 0))
+        await pilot.hover(app.view, offset=(5, 1))
+        await pilot.mouse_up(app.view, offset=(5, 1))
+        await wait_until(pilot, lambda: app.clipboard != "")
+        assert app.clipboard == "line\nsecond"
+        assert app.sent == []
+
+
+async def test_click_with_mouse_tracking_goes_to_the_remote() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.view.feed(b"\x1b[?1000h\x1b[?1006h")
+        await pilot.click(app.view, offset=(3, 1))
+        assert app.sent == [b"\x1b[<0;4;2M", b"\x1b[<0;4;2m"]
+        assert app.clipboard == ""
+
+
+def scroll_up(view: TerminalView) -> events.MouseScrollUp:
+    return events.MouseScrollUp(view, 1, 1, 0, -1, 0, False, False, False)
+
+
+async def test_wheel_browses_scrollback_and_typing_returns_live() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\r\n".join(b"line %d" % n for n in range(30)))
+        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 29")
+        app.view.post_message(scroll_up(app.view))
+        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 26")
+        await pilot.press("shift+pageup")
+        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 17")
+        assert app.sent == []
+        await pilot.press("x")
+        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 29")
+        assert app.sent == [b"x"]
+
+
+async def test_wheel_in_a_full_screen_app_sends_arrows() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\x1b[?1049h")
+        app.view.post_message(scroll_up(app.view))
+        await wait_until(pilot, lambda: bool(app.sent))
+        assert app.sent == [b"\x1b[A" * 3]
+
+
+async def test_paste_is_bracketed_when_asked() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\x1b[?2004h")
+        app.view.post_message(events.Paste("ls\n"))
+        await wait_until(pilot, lambda: bool(app.sent))
+        assert app.sent == [b"\x1b[200~ls\n\x1b[201~"]
+
+
+async def test_osc52_write_follows_the_setting() -> None:
+    denied = TerminalApp(allow_clipboard_write=False)
+    async with denied.run_test(size=(40, 10)):
+        denied.view.feed(b"\x1b]52;c;c2VjcmV0\x07")
+        assert denied.clipboard == ""
+    allowed = TerminalApp(allow_clipboard_write=True)
+    async with allowed.run_test(size=(40, 10)):
+        allowed.view.feed(b"\x1b]52;c;c2VjcmV0\x07\x1b]52;c;?\x07")
+        assert allowed.clipboard == "secret"
+        assert allowed.replies == []
+
+
+async def test_synchronized_output_holds_frames_until_it_ends_or_times_out() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await wait_until(pilot, lambda: app.view.frames_drawn > 0)
+        app.view.feed(b"\x1b[?2026hhidden")
+        view = app.view
+        # Decided from the clock the view is given, so no timing is asserted.
+        assert view.holding_for_sync(100.0)
+        assert view.holding_for_sync(100.0 + SYNC_HOLD_TIMEOUT / 2)
+        assert not view.holding_for_sync(100.0 + SYNC_HOLD_TIMEOUT)
+        view.feed(b"\x1b[?2026l")
+        assert not view.holding_for_sync(200.0)
+        await wait_until(pilot, lambda: line_text(view, 0) == "hidden")
+
+
+async def test_cursor_is_painted_over_the_cached_strip() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"ab")
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "ab")
+        cursor_colour = app.emulator.palette.cursor
+        styles = [segment.style for segment in app.view.render_line(0) if segment.style]
+        backgrounds = [style.bgcolor.get_truecolor() for style in styles if style.bgcolor]
+        assert tuple(cursor_colour) in [tuple(colour) for colour in backgrounds]
+        app.view.feed(b"\x1b[?25l")
+        await wait_until(
+            pilot, lambda: app.view.snapshot is not None and app.view.snapshot.cursor is None
+        )
+        styles = [segment.style for segment in app.view.render_line(0) if segment.style]
+        backgrounds = [style.bgcolor.get_truecolor() for style in styles if style.bgcolor]
+        assert tuple(cursor_colour) not in [tuple(colour) for colour in backgrounds]
