@@ -1,0 +1,177 @@
+"""`termkeep attach PROFILE`: one self-healing session in the current terminal, like ssh.
+
+Output from the remote is passed straight through; the local terminal is raw while attached.
+termkeep's own words appear as short lines (``[termkeep] connection lost: no reply for 6 s;
+reconnecting``, ``[termkeep] reattached after 0.4 s``). Enter ``~`` ``.`` quits, as in ssh.
+
+Exit codes follow ssh: 0 when the remote session ended or was detached, 255 when termkeep
+gave up (authentication, host key, the user's ``~.``) or was told to stop by a signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from typing import override
+
+from termkeep.config.profile import Profile
+from termkeep.config.store import ProfileStore
+from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
+from termkeep.headless.rawtty import LocalTerminal
+from termkeep.session import build_supervisor
+from termkeep.supervisor.state import Status
+from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.transport.prompts import (
+    HostKeyDecision,
+    KbdIntPrompts,
+    Prompter,
+    TerminalPrompter,
+)
+
+EXIT_OK = 0
+EXIT_GAVE_UP = 255
+"""What ssh returns when the connection, not the remote command, ended the session."""
+
+_FINAL_STATES = {"ended": EXIT_OK, "detached": EXIT_OK, "failed": EXIT_GAVE_UP}
+# A headless attach has nobody to fix credentials or host keys mid-session: needs-user ends it.
+_FINAL_STATES["needs-user"] = EXIT_GAVE_UP
+
+
+class _CookedPrompter(Prompter):
+    """Asks on the terminal with raw mode and the keyboard reader paused for each question."""
+
+    def __init__(self, inner: Prompter, terminal: LocalTerminal) -> None:
+        self._inner = inner
+        self._terminal = terminal
+
+    @override
+    async def password(self, prompt: str) -> str | None:
+        async with self._terminal.cooked():
+            return await self._inner.password(prompt)
+
+    @override
+    async def passphrase(self, key_path: str) -> str | None:
+        async with self._terminal.cooked():
+            return await self._inner.passphrase(key_path)
+
+    @override
+    async def keyboard_interactive(
+        self, name: str, instructions: str, prompts: KbdIntPrompts
+    ) -> list[str] | None:
+        async with self._terminal.cooked():
+            return await self._inner.keyboard_interactive(name, instructions, prompts)
+
+    @override
+    async def unknown_host_key(
+        self, host: str, port: int, key_type: str, fingerprint: str
+    ) -> HostKeyDecision:
+        async with self._terminal.cooked():
+            return await self._inner.unknown_host_key(host, port, key_type, fingerprint)
+
+    @override
+    async def changed_host_key(self, warning: str) -> None:
+        await self._inner.changed_host_key(warning)
+
+    @override
+    async def notice(self, text: str) -> None:
+        await self._inner.notice(text)
+
+
+class HeadlessAttach:
+    """Runs one session between the local terminal and a supervisor until it ends."""
+
+    def __init__(self, profile: Profile, terminal: LocalTerminal, store: ProfileStore) -> None:
+        self._profile = profile
+        self._terminal = terminal
+        self._escapes = EscapeScanner()
+        self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        prompter = _CookedPrompter(TerminalPrompter(), terminal)
+        self._supervisor: Supervisor = build_supervisor(
+            profile, prompter, on_data=terminal.write, size=terminal.size(), store=store
+        )
+        self._supervisor.add_listener(self._on_update)
+        self._attached_once = False
+
+    async def run(self) -> int:
+        """Attach, pass bytes both ways until the session ends; return the exit code."""
+        with self._signals():
+            try:
+                await self._supervisor.start()
+                return await self._done
+            finally:
+                self._terminal.stop_reading()
+                self._terminal.restore()
+                await self._supervisor.close()
+
+    def _finish(self, code: int, message: str | None = None) -> None:
+        if self._done.done():
+            return
+        self._terminal.restore()
+        if message:
+            self._terminal.message(message)
+        self._done.set_result(code)
+
+    def _on_update(self, update: Update) -> None:
+        if isinstance(update, Notice):
+            self._terminal.message(update.text)
+            return
+        self._on_status(update)
+
+    def _on_status(self, status: Status) -> None:
+        if status.state == "attached" and not self._attached_once:
+            self._attached_once = True
+            self._terminal.enter_raw()
+            self._terminal.start_reading(self._on_keys, self._on_keyboard_closed)
+        code = _FINAL_STATES.get(status.state)
+        if code is not None:
+            self._finish(code, None if code == EXIT_OK else status.describe())
+
+    def _on_keys(self, data: bytes) -> None:
+        result = self._escapes.feed(data)
+        if result.to_remote:
+            self._supervisor.write(result.to_remote)
+        for command in result.commands:
+            self._run_escape(command)
+
+    def _run_escape(self, command: EscapeCommand) -> None:
+        match command:
+            case EscapeCommand.DISCONNECT:
+                self._finish(EXIT_GAVE_UP, f"connection to {self._profile.host} closed")
+            case EscapeCommand.RECONNECT:
+                self._terminal.message("reconnecting now")
+                self._supervisor.reconnect_now()
+            case EscapeCommand.HELP:
+                self._terminal.write(b"\r\n" + HELP_TEXT.encode())
+
+    def _on_keyboard_closed(self) -> None:
+        """stdin ended (a pipe, not a person): keep showing output until the session ends."""
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def on_resize() -> None:
+            self._supervisor.resize(*self._terminal.size())
+
+        def on_stop(signum: int) -> None:
+            self._finish(EXIT_GAVE_UP, f"stopped by {signal.Signals(signum).name}")
+
+        loop.add_signal_handler(signal.SIGWINCH, on_resize)
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            loop.add_signal_handler(signum, on_stop, signum)
+        try:
+            yield
+        finally:
+            for signum in (signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+
+async def attach(profile: Profile, store: ProfileStore) -> int:
+    """Run ``termkeep attach`` for ``profile`` in this process's terminal."""
+    terminal = LocalTerminal()
+    try:
+        return await HeadlessAttach(profile, terminal, store).run()
+    finally:
+        terminal.restore()
