@@ -11,8 +11,10 @@ from collections.abc import Callable
 
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.supervisor.state import Policy
-from termkeep.supervisor.supervisor import Supervisor
+from termkeep.supervisor.state import Policy, Status
+from termkeep.supervisor.supervisor import Supervisor, Update
+from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
+from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.connection import SshConnector
 from termkeep.transport.link import DataSink
 from termkeep.transport.prompts import Prompter
@@ -42,3 +44,83 @@ def build_supervisor(
     )
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
+
+
+type OutputListener = Callable[[], None]
+type UpdateListener = Callable[[Update], None]
+
+
+class Session:
+    """One tab: a profile's tmux session, its emulated screen, and the supervisor keeping it
+    attached. Survives every reconnect; only ``close()`` ends it (the tmux session stays on
+    the server)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        prompter: Prompter,
+        *,
+        size: tuple[int, int] = (80, 24),
+        store: ProfileStore | None = None,
+        scrollback_lines: int = DEFAULT_SCROLLBACK_LINES,
+        palette: Palette = DEFAULT_PALETTE,
+    ) -> None:
+        self.profile = profile
+        self.emulator = Emulator(
+            *size, write=self._reply, scrollback_lines=scrollback_lines, palette=palette
+        )
+        self.supervisor = build_supervisor(
+            profile, prompter, on_data=self._received, size=size, store=store
+        )
+        self._output_listeners: list[OutputListener] = []
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def title(self) -> str:
+        """The title the remote set (OSC 0/2), sanitised by the emulator."""
+        return self.emulator.title
+
+    def on_output(self, listener: OutputListener) -> None:
+        """Call ``listener`` after the emulator has taken new bytes (the view redraws)."""
+        self._output_listeners.append(listener)
+
+    def on_update(self, listener: UpdateListener) -> None:
+        """Call ``listener`` with every status change and notice of the supervisor."""
+        self.supervisor.add_listener(listener)
+
+    async def start(self) -> None:
+        await self.supervisor.start()
+
+    def status(self) -> Status:
+        return self.supervisor.status()
+
+    def write(self, data: bytes) -> None:
+        """Keys from the user: sent now, or held while the link is down."""
+        self.supervisor.write(data)
+
+    def resize(self, columns: int, rows: int) -> None:
+        """The view's new size, for the emulator now and the remote PTY now or at reattach."""
+        if (columns, rows) != self.emulator.size:
+            self.emulator.resize(columns, rows)
+        self.supervisor.resize(columns, rows)
+
+    def reconnect_now(self) -> None:
+        self.supervisor.reconnect_now()
+
+    async def close(self) -> None:
+        await self.supervisor.close()
+
+    def _received(self, data: bytes) -> None:
+        self.emulator.feed(data)
+        for listener in self._output_listeners:
+            listener()
+
+    def _reply(self, data: bytes) -> None:
+        # Answers to the remote's queries (DA, cursor position) go out during feed, ahead of
+        # anything the view will render. They are never held for a later link: an answer
+        # typed into a reattached session would arrive as stray keystrokes.
+        if self.supervisor.status().state == "attached":
+            self.supervisor.write(data)
