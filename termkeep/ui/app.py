@@ -1,0 +1,317 @@
+"""TermkeepApp: tabs of SSH sessions; the keyboard belongs to the remote except the prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events
+from textual.app import App, ComposeResult, SystemCommand
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Static
+
+from termkeep.config.settings import ACTIONS, Settings, SettingsLoadError, load_settings
+from termkeep.config.store import ProfileStore
+from termkeep.config.themes import ThemeCatalog, load_themes
+from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
+from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
+from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
+from termkeep.ui.screens.profiles import ProfileManagerScreen
+from termkeep.ui.session_api import SessionOpener
+from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
+from termkeep.ui.widgets.plain_terminal import PlainTerminal
+from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
+from termkeep.ui.widgets.session_tabs import SessionTabs
+
+
+def _settings_or_defaults(problems: list[str]) -> Settings:
+    try:
+        return load_settings()
+    except SettingsLoadError as error:
+        problems.extend(str(issue) for issue in error.issues)
+        return Settings()
+
+
+class TermkeepApp(App[None], inherit_bindings=False):
+    """The terminal app. Built by the cli with real sessions, by tests with scripted ones."""
+
+    # Absolute, because Textual resolves a relative CSS_PATH against a subclass's module.
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "termkeep"
+    # No palette key: ctrl+p belongs to the remote (readline's previous-history).
+    ENABLE_COMMAND_PALETTE: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        settings: Settings | None = None,
+        themes: ThemeCatalog | None = None,
+        store: ProfileStore | None = None,
+        open_session: SessionOpener | None = None,
+        terminal_factory: TerminalFactory = PlainTerminal,
+        demo_drop: Callable[[], None] | None = None,
+        startup_profiles: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+        self.settings = settings or _settings_or_defaults(self.problems)
+        self.themes = themes or load_themes()
+        self.problems.extend(str(issue) for issue in self.themes.issues)
+        self.store = store
+        self.open_session = open_session
+        self.terminal_factory = terminal_factory
+        self.demo_drop = demo_drop
+        self.startup_profiles = list(startup_profiles)
+        self.router = PrefixRouter(self.settings)
+        self.use_command_palette = True  # reachable through the prefix only
+        self.palette_changed: list[Callable[[Palette], None]] = []
+        self._prefix_timer: Timer | None = None
+        self.terminal_palette: Palette = DEFAULT_PALETTE
+        """The current theme's terminal colours; ``palette_changed`` hears of changes."""
+
+    # --- layout and start-up -----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield SessionTabs(self.terminal_factory)
+        yield Static(self._welcome_text(), id="welcome")
+        yield Static(id="prefix-hint")
+
+    async def on_mount(self) -> None:
+        for spec in self.themes.themes.values():
+            self.register_theme(textual_theme(spec))
+        self.apply_theme(self.settings.theme)
+        self._show_prefix_hint()
+        for problem in self.problems:
+            self.notify(problem, title="Configuration problem", severity="error", timeout=30)
+        for name in self.startup_profiles:
+            await self.open_profile(name)
+
+    @property
+    def tabs(self) -> SessionTabs:
+        """The tab bar with its session panes."""
+        return self.query_one(SessionTabs)
+
+    def _welcome_text(self) -> str:
+        prefix = key_label(self.settings.prefix)
+        new = key_label(self.settings.keys.get("tab.new", "?"))
+        return f"No open tabs. Press {prefix} then {new} to connect; {prefix} then ? for help."
+
+    def _update_welcome(self) -> None:
+        self.query_one("#welcome").display = not self.tabs.panes
+
+    # --- the keyboard ------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Route keys for the main screen through the prefix router; dialogs get them as is."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and not isinstance(self.screen, ModalScreen)
+        ):
+            routed = self.router.route(event.key, event.aliases)
+            if routed.outcome is not Outcome.FORWARD:
+                self._prefix_step(routed.outcome, routed.action, routed.key)
+                return
+        await super().on_event(event)
+
+    def _prefix_step(self, outcome: Outcome, action: str | None, key: str) -> None:
+        if outcome is Outcome.ARMED:
+            timeout = self.settings.prefix_timeout
+            self._prefix_timer = self.set_timer(timeout, self._prefix_timeout) if timeout else None
+        elif outcome is not Outcome.IGNORED:
+            self._stop_prefix_timer()
+        if outcome is Outcome.UNBOUND:
+            self.notify(f"{key_label(key)} does nothing after the prefix; ? lists the keys")
+        elif outcome is Outcome.ACTION and action is not None:
+            self.run_keymap_action(action)
+        self._show_prefix_hint()
+
+    def _prefix_timeout(self) -> None:
+        self.router.cancel()
+        self._show_prefix_hint()
+
+    def _stop_prefix_timer(self) -> None:
+        if self._prefix_timer is not None:
+            self._prefix_timer.stop()
+            self._prefix_timer = None
+
+    def _show_prefix_hint(self) -> None:
+        hint = self.query_one("#prefix-hint", Static)
+        prefix = key_label(self.settings.prefix)
+        if self.router.armed:
+            hint.update(f" {prefix} … press an action key (escape cancels, ? for help)")
+        else:
+            hint.update(f" {prefix} ? help")
+        hint.set_class(self.router.armed, "-armed")
+
+    def run_keymap_action(self, action_id: str) -> None:
+        """Run the app action with this stable id (from the keymap or the palette)."""
+        if action_id.startswith("tab.goto."):
+            self.action_goto_tab(int(action_id.rpartition(".")[2]))
+            return
+        handlers: dict[str, Callable[[], object]] = {
+            "tab.new": self.action_new_tab,
+            "tab.close": self.action_close_tab,
+            "tab.next": lambda: self.tabs.step(1),
+            "tab.prev": lambda: self.tabs.step(-1),
+            "tab.rename": self.action_rename_tab,
+            "session.reconnect": self.action_reconnect,
+            "profiles.manage": self.action_manage_profiles,
+            "theme.switch": self.action_switch_theme,
+            "help": self.action_help,
+            "palette": self.action_command_palette,
+            "app.quit": self.action_ask_quit,
+            "demo.drop_network": self.action_drop_network,
+        }
+        result = handlers[action_id]()
+        if result is not None:
+            self.run_worker(result)  # type: ignore[arg-type]  # a coroutine from an action
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette lists termkeep's own actions (and only those)."""
+        del screen  # the same commands on every screen
+        for action in ACTIONS:
+            yield SystemCommand(
+                action.description,
+                action.id,
+                lambda action_id=action.id: self.run_keymap_action(action_id),
+            )
+
+    # --- tabs and sessions -------------------------------------------------------------------
+
+    async def open_profile(self, name: str) -> SessionPane | None:
+        """Open a tab on the saved profile ``name``."""
+        if self.open_session is None:
+            self.notify("No session backend is connected to this app", severity="error")
+            return None
+        pane = await self.tabs.open(self.open_session(name))
+        self._update_welcome()
+        return pane
+
+    def on_session_pane_changed(self, message: SessionPane.Changed) -> None:
+        """Keep the tab label's marker and title current."""
+        self.tabs.refresh_label(message.pane)
+
+    def action_new_tab(self) -> None:
+        """Pick a saved profile and open a tab on it."""
+        names = self.store.names() if self.store else []
+        hint = "No saved profiles yet: add one in the profile manager."
+        self.push_screen(PickerScreen("Open a host", names, hint), self._picked_profile)
+
+    async def _picked_profile(self, name: str | None) -> None:
+        if name:
+            await self.open_profile(name)
+
+    async def action_close_tab(self) -> None:
+        """Close the active tab, asking first while it is connected."""
+        pane = self.tabs.active_session_pane
+        if pane is None:
+            return
+        if not pane.status.state.connected:
+            await self._close_pane(pane)
+            return
+
+        async def decided(yes: bool | None) -> None:
+            if yes:
+                await self._close_pane(pane)
+
+        question = f"Close {pane.label}? The tmux session stays on the server."
+        self.push_screen(ConfirmScreen(question, "Close"), decided)
+
+    async def _close_pane(self, pane: SessionPane) -> None:
+        await pane.session.close()
+        await self.tabs.close(pane)
+        self._update_welcome()
+
+    def action_goto_tab(self, number: int) -> None:
+        """Activate tab ``number`` (1-based)."""
+        if not self.tabs.select(number - 1):
+            self.notify(f"There is no tab {number}")
+
+    def action_rename_tab(self) -> None:
+        """Give the active tab a name of the user's choosing."""
+        pane = self.tabs.active_session_pane
+        if pane is None:
+            return
+
+        def renamed(name: str | None) -> None:
+            pane.custom_label = name
+            self.tabs.refresh_label(pane)
+
+        self.push_screen(TextInputScreen("Rename tab (empty: use the title)", pane.label), renamed)
+
+    def action_reconnect(self) -> None:
+        """Probe the active tab's host now instead of waiting for the next retry."""
+        pane = self.tabs.active_session_pane
+        if pane is not None:
+            pane.session.reconnect_now()
+            self.notify(f"{pane.label}: reconnecting now")
+
+    def action_drop_network(self) -> None:
+        """Demo only: cut the demo's network so the stall and the reattach can be seen."""
+        if self.demo_drop is None:
+            self.notify("Cutting the network is only available in `termkeep demo`")
+            return
+        self.demo_drop()
+
+    # --- screens -----------------------------------------------------------------------------
+
+    def action_manage_profiles(self) -> None:
+        """Open the profile manager."""
+        if self.store is None:
+            self.notify("No profile store is connected to this app", severity="error")
+            return
+        self.push_screen(ProfileManagerScreen(self.store))
+
+    def action_switch_theme(self) -> None:
+        """Pick a theme; it applies at once, to the app and to every terminal."""
+        self.push_screen(PickerScreen("Theme", self.themes.names()), self._picked_theme)
+
+    def _picked_theme(self, name: str | None) -> None:
+        if name:
+            self.apply_theme(name)
+
+    def apply_theme(self, name: str) -> None:
+        """Switch the app and the terminals to theme ``name`` (or the fallback)."""
+        spec = self.themes.resolve(name)
+        if spec.name != name:
+            self.notify(f"Theme {name!r} not found; using {spec.name!r}", severity="warning")
+        self.theme = spec.name
+        if spec.dark:
+            self.ansi_theme_dark = ansi_theme(spec)
+        else:
+            self.ansi_theme_light = ansi_theme(spec)
+        self.terminal_palette = terminal_palette(spec)
+        for listener in self.palette_changed:
+            listener(self.terminal_palette)
+
+    def action_help(self) -> None:
+        """Show every key of the live keymap."""
+        by_id = {action.id: action for action in ACTIONS}
+        rows = [
+            (key_label(key), by_id[action_id].description, action_id)
+            for action_id, key in self.settings.keys.items()
+        ]
+        self.push_screen(HelpScreen(key_label(self.settings.prefix), rows))
+
+    def action_ask_quit(self) -> None:
+        """Quit, asking first while sessions are open."""
+        live = [pane for pane in self.tabs.panes if pane.status.state.connected]
+        if not live:
+            self.run_worker(self._quit())
+            return
+
+        async def decided(yes: bool | None) -> None:
+            if yes:
+                await self._quit()
+
+        count = f"{len(live)} session{'s are' if len(live) > 1 else ' is'} open"
+        question = f"Quit termkeep? {count}; their tmux sessions stay on the servers."
+        self.push_screen(ConfirmScreen(question, "Quit"), decided)
+
+    async def _quit(self) -> None:
+        for pane in self.tabs.panes:
+            await pane.session.close()
+        self.exit()

@@ -1,0 +1,1 @@
+"""Modal screens: pickers, questions, prompts and the profile manager."""

@@ -1,0 +1,105 @@
+"""What the app needs from a tab's session, as a Protocol.
+
+The real ``termkeep.session.Session`` (Supervisor + Emulator) is wired in by the lead; the ui
+only depends on this small surface so it can be built and tested on its own with a scripted
+session. Everything here is read on the UI's event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class TabState(StrEnum):
+    """The states a tab can show. Values match the supervisor's state names."""
+
+    CONNECTING = "connecting"
+    ATTACHED = "attached"
+    STALLED = "stalled"
+    RECONNECTING = "reconnecting"
+    NEEDS_USER = "needs-user"
+    DETACHED = "detached"
+    ENDED = "ended"
+    FAILED = "failed"
+
+    @property
+    def connected(self) -> bool:
+        """Whether closing the tab would cut a live (or recoverable) session."""
+        return self in _LIVE
+
+    @property
+    def lost(self) -> bool:
+        """Whether this is an outage the supervisor is working on."""
+        return self in {TabState.STALLED, TabState.RECONNECTING}
+
+
+_LIVE = frozenset({TabState.CONNECTING, TabState.ATTACHED, TabState.STALLED, TabState.RECONNECTING})
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSnapshot:
+    """One moment of a session's status, everything the tab label and status line show."""
+
+    state: TabState
+    destination: str
+    """``user@host`` (with ``:port`` when it is not 22)."""
+
+    cause: str | None = None
+    """Why the link is down, in plain words (``no reply``, ``connection reset``)."""
+
+    last_contact_age: float | None = None
+    """Seconds since the server last sent anything; None before the first contact."""
+
+    rtt: float | None = None
+    """Last measured round trip in seconds."""
+
+    attempt: int = 0
+    """Reconnect attempt number while reconnecting."""
+
+    retry_in: float | None = None
+    """Seconds until the next probe while reconnecting."""
+
+    held_keys: int = 0
+    """Bytes typed while not attached, held for delivery after reattach."""
+
+    title: str = ""
+    """The window title the remote set (OSC 0/2), already sanitised."""
+
+
+type Listener = Callable[[], None]
+
+
+class SessionLike(Protocol):
+    """A tab's session as the ui sees it."""
+
+    @property
+    def name(self) -> str:
+        """The profile name, the tab's default label."""
+        ...
+
+    def status(self) -> StatusSnapshot:
+        """The current status."""
+        ...
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` (on the event loop) whenever the status or title changes."""
+        ...
+
+    def write(self, data: bytes) -> None:
+        """Send bytes typed by the user (held while not attached)."""
+        ...
+
+    def reconnect_now(self) -> None:
+        """Skip the backoff and probe at once (or reattach a detached session)."""
+        ...
+
+    async def close(self) -> None:
+        """End the connection; the tmux session on the server stays."""
+        ...
+
+
+type SessionOpener = Callable[[str], SessionLike]
+"""Makes the session for a profile name (the cli gives the app one)."""

@@ -1,0 +1,1 @@
+"""Widgets of the app: tabs, session panes, status line."""

@@ -1,0 +1,29 @@
+"""A stand-in terminal body for sessions until the real TerminalView is wired into tabs.
+
+It only shows the tab's name and sends typed characters to the session, which is enough
+for the app's own flows (prefix handling, tabs, status) to be driven and tested.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Static
+
+from termkeep.ui.session_api import SessionLike
+
+
+class PlainTerminal(Static, can_focus=True):
+    """Focusable body that passes printable and control characters to ``session.write``."""
+
+    DEFAULT_CLASSES = "terminal-body"
+
+    def __init__(self, session: SessionLike) -> None:
+        super().__init__(f"{session.name}")
+        self.session = session
+
+    def on_key(self, event: events.Key) -> None:
+        """Every key belongs to the remote: stop Textual from acting on it."""
+        event.stop()
+        event.prevent_default()
+        if event.character:
+            self.session.write(event.character.encode())

@@ -1,0 +1,86 @@
+"""The tab bar and its panes: one SessionPane per tab, labels with a state marker."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from textual.content import Content
+from textual.widgets import TabbedContent, TabPane
+
+from termkeep.ui.session_api import SessionLike
+from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
+from termkeep.ui.widgets.status_line import marker
+
+
+class SessionTabs(TabbedContent):
+    """TabbedContent that knows its panes are sessions."""
+
+    def __init__(self, terminal_factory: TerminalFactory) -> None:
+        super().__init__()
+        self._terminal_factory = terminal_factory
+        self._ids = count(1)
+
+    @property
+    def panes(self) -> list[SessionPane]:
+        """Session panes in tab order."""
+        return list(self.query(SessionPane))
+
+    @property
+    def active_session_pane(self) -> SessionPane | None:
+        """The pane of the active tab, if any tab is open."""
+        if not self.active:
+            return None
+        tab_pane = self.get_pane(self.active)
+        return tab_pane.query_one(SessionPane)
+
+    async def open(self, session: SessionLike) -> SessionPane:
+        """Add a tab for ``session``, make it active and give it the keyboard."""
+        number = next(self._ids)
+        pane = SessionPane(session, self._terminal_factory, id=f"session-{number}")
+        tab_id = f"tab-{number}"
+        await self.add_pane(TabPane(self._label_for(pane), pane, id=tab_id))
+        self.active = tab_id
+        pane.focus_terminal()
+        return pane
+
+    async def close(self, pane: SessionPane) -> None:
+        """Remove the tab holding ``pane`` (the caller closes the session)."""
+        tab_pane = pane.parent
+        if isinstance(tab_pane, TabPane) and tab_pane.id is not None:
+            await self.remove_pane(tab_pane.id)
+        self.focus_active()
+
+    def refresh_label(self, pane: SessionPane) -> None:
+        """Redraw the tab label of ``pane`` (after a state, title or name change)."""
+        tab_pane = pane.parent
+        if isinstance(tab_pane, TabPane) and tab_pane.id is not None:
+            self.get_tab(tab_pane.id).label = self._label_for(pane)
+
+    def select(self, index: int) -> bool:
+        """Activate the tab at ``index`` (0-based); False when there is no such tab."""
+        panes = self.panes
+        if not 0 <= index < len(panes):
+            return False
+        tab_pane = panes[index].parent
+        if isinstance(tab_pane, TabPane) and tab_pane.id is not None:
+            self.active = tab_pane.id
+        self.focus_active()
+        return True
+
+    def step(self, delta: int) -> None:
+        """Move to the next (+1) or previous (-1) tab, wrapping around."""
+        panes = self.panes
+        current = self.active_session_pane
+        if not panes or current is None:
+            return
+        self.select((panes.index(current) + delta) % len(panes))
+
+    def focus_active(self) -> None:
+        """Give the keyboard to the active tab's terminal."""
+        pane = self.active_session_pane
+        if pane is not None:
+            pane.focus_terminal()
+
+    @staticmethod
+    def _label_for(pane: SessionPane) -> Content:
+        return Content.assemble(marker(pane.status.state), " ", pane.label)

@@ -1,0 +1,85 @@
+"""The one-line status under each tab: who, what state and why, contact age, RTT, retries."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from termkeep.ui.session_api import StatusSnapshot, TabState
+
+MARKERS: dict[TabState, tuple[str, str]] = {
+    TabState.CONNECTING: ("○", "$accent"),
+    TabState.ATTACHED: ("●", "$success"),
+    TabState.STALLED: ("◐", "$warning"),
+    TabState.RECONNECTING: ("↻", "$warning"),
+    TabState.NEEDS_USER: ("?", "$accent"),
+    TabState.DETACHED: ("◇", "$secondary"),
+    TabState.ENDED: ("■", "$text-muted"),
+    TabState.FAILED: ("✕", "$error"),
+}
+"""Glyph and theme colour per state: distinct shapes, so colour is never the only cue."""
+
+_WORDS: dict[TabState, str] = {
+    TabState.CONNECTING: "connecting",
+    TabState.ATTACHED: "attached",
+    TabState.STALLED: "stalled",
+    TabState.RECONNECTING: "reconnecting",
+    TabState.NEEDS_USER: "waiting for you",
+    TabState.DETACHED: "detached (tmux session kept on the server)",
+    TabState.ENDED: "ended",
+    TabState.FAILED: "failed",
+}
+
+
+def marker(state: TabState) -> Content:
+    """The coloured state glyph for a tab label or the status line."""
+    glyph, colour = MARKERS[state]
+    return Content.styled(glyph, f"bold {colour}")
+
+
+def format_seconds(seconds: float) -> str:
+    """Short human duration: ``0.4 s``, ``12 s``, ``3 min``, ``2 h``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
+def status_parts(status: StatusSnapshot) -> list[str]:
+    """The status line's fields after the marker, in plain words."""
+    state = _WORDS[status.state]
+    if status.cause and status.state is not TabState.ATTACHED:
+        state = f"{state}: {status.cause}"
+    parts = [status.destination, state]
+    if status.last_contact_age is not None:
+        parts.append(f"last contact {format_seconds(status.last_contact_age)} ago")
+    if status.rtt is not None:
+        parts.append(f"rtt {status.rtt * 1000:.0f} ms")
+    if status.state is TabState.RECONNECTING:
+        retry = f"attempt {status.attempt}"
+        if status.retry_in is not None:
+            retry += f", next try in {format_seconds(status.retry_in)}"
+        parts.append(retry)
+    if status.held_keys:
+        parts.append(f"{status.held_keys} held key{'s' if status.held_keys != 1 else ''}")
+    return parts
+
+
+def status_content(status: StatusSnapshot) -> Content:
+    """The whole status line as styled content."""
+    return Content.assemble(marker(status.state), " ", " · ".join(status_parts(status)))
+
+
+class StatusLine(Static):
+    """Shows a StatusSnapshot; the owning pane calls ``show`` on every change and tick."""
+
+    DEFAULT_CLASSES = "status-line"
+
+    def show(self, status: StatusSnapshot) -> None:
+        """Repaint for ``status``; the state is also a CSS class for the background."""
+        self.update(status_content(status))
+        for state in TabState:
+            self.set_class(state is status.state, f"-{state.value}")

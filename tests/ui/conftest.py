@@ -1,0 +1,29 @@
+"""Fixtures for the app's Pilot and snapshot tests: a real profile store in a temp dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from termkeep.config.profile import Profile
+from termkeep.config.store import ProfileStore
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private config dir, so no test reads or writes the user's real settings."""
+    directory = tmp_path / "config"
+    directory.mkdir()
+    monkeypatch.setenv("TERMKEEP_CONFIG_DIR", str(directory))
+    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
+    return directory
+
+
+@pytest.fixture
+def store(config_dir: Path) -> ProfileStore:
+    """A store with three saved hosts."""
+    profiles = ProfileStore(config_dir / "hosts")
+    for name, host in (("web-1", "10.0.0.1"), ("db-main", "10.0.0.2"), ("web-2", "10.0.0.3")):
+        profiles.save(Profile(name=name, host=host, user="alice"))
+    return profiles

@@ -1,0 +1,76 @@
+"""A scripted session for the app's own tests.
+
+The real Session (supervisor + emulator over real sshd and tmux) has its own end-to-end
+tests; these flows only need something that changes state when the test says so and records
+what the app asked of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from termkeep.config.settings import Settings
+from termkeep.config.store import ProfileStore
+from termkeep.config.themes import load_themes
+from termkeep.ui.app import TermkeepApp
+from termkeep.ui.session_api import Listener, StatusSnapshot, TabState
+
+
+class ScriptedSession:
+    """Implements SessionLike; ``set`` moves it to a new status and tells the listeners."""
+
+    def __init__(self, name: str, state: TabState = TabState.ATTACHED) -> None:
+        self.name = name
+        self.snapshot = StatusSnapshot(state=state, destination=f"alice@{name}")
+        self.listeners: list[Listener] = []
+        self.written = bytearray()
+        self.reconnects = 0
+        self.closed = False
+
+    def status(self) -> StatusSnapshot:
+        return self.snapshot
+
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def reconnect_now(self) -> None:
+        self.reconnects += 1
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def set(self, **changes: Any) -> None:
+        """Change the status (fields of StatusSnapshot) and notify, as a supervisor would."""
+        self.snapshot = dataclasses.replace(self.snapshot, **changes)
+        for listener in self.listeners:
+            listener()
+
+
+class RecordingApp(TermkeepApp):
+    """TermkeepApp with scripted sessions, recording its notifications."""
+
+    def __init__(self, store: ProfileStore, settings: Settings | None = None, **kw: Any) -> None:
+        self.sessions: dict[str, ScriptedSession] = {}
+        self.messages: list[str] = []
+        self.theme_calls: list[str] = []
+        kw.setdefault("themes", load_themes(user_dir=Path("/nonexistent-termkeep-themes")))
+        super().__init__(
+            settings=settings,
+            store=store,
+            open_session=self._open,
+            **kw,
+        )
+
+    def _open(self, name: str) -> ScriptedSession:
+        session = ScriptedSession(name)
+        self.sessions[name] = session
+        return session
+
+    def notify(self, message: str, **kw: Any) -> None:
+        self.messages.append(message)
+        super().notify(message, **kw)
