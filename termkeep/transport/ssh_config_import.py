@@ -1,0 +1,199 @@
+"""Import OpenSSH client config (``~/.ssh/config``) hosts as profiles, through asyncssh's parser.
+
+asyncssh already parses ssh_config the way it will be used when connecting, so no second
+parser is written here. Two passes use it:
+
+1. Find the aliases: a subclass of asyncssh's ``SSHClientConfig`` enters every ``Host`` and
+   ``Match`` block (so an ``Include`` inside a block is read too) and records the ``Host``
+   patterns. Patterns with wildcards or negations are not hosts and are reported as skipped.
+2. Resolve each concrete alias with asyncssh's normal lookup, exactly as a connection to that
+   alias would: first value wins, wildcard blocks and ``Include`` apply as in OpenSSH.
+
+This lives in transport because only transport may import asyncssh; the result is the plain
+``ImportPlan`` of the config layer.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from asyncssh.config import ConfigParseError, SSHClientConfig
+from asyncssh.misc import IllegalUserName
+
+from termkeep.config.errors import ConfigError
+from termkeep.config.importing import ImportedEntry, ImportPlan, NameAllocator, SkippedEntry
+from termkeep.config.profile import KeepaliveSettings, Profile, TcpSettings
+
+DEFAULT_SSH_CONFIG = Path("~", ".ssh", "config")
+WILDCARD_CHARS = frozenset("*?!")
+NULL_DEVICE = "/dev/null"
+OPENSSH_DEFAULT_PORT = 22
+
+_Handler = Callable[..., None]
+
+
+class _HostPatternCollector(SSHClientConfig):
+    """asyncssh's parser, made to enter every block and remember the Host patterns."""
+
+    def __init__(self) -> None:
+        # asyncssh itself passes None and () for "no previous config" and "unset"; its
+        # type hints do not say so.
+        super().__init__(None, False, False, False, _local_user(), (), "", ())  # type: ignore[arg-type]
+        self.patterns: list[str] = []
+
+    def _collect_host(self, _option: str, args: list[str]) -> None:
+        # Host patterns are separated by spaces in OpenSSH and by commas in asyncssh.
+        for arg in args:
+            self.patterns.extend(part for part in arg.split(",") if part)
+        args.clear()
+        self._matching = True
+
+    def _enter_match(self, _option: str, args: list[str]) -> None:
+        # Entering every Match block (without running 'exec') reaches Includes inside it.
+        args.clear()
+        self._matching = True
+
+    _handlers: dict[str, tuple[str, _Handler]] = {  # noqa: RUF012 - asyncssh's own shape
+        **SSHClientConfig._handlers,
+        "host": ("Host", _collect_host),
+        "match": ("Match", _enter_match),
+    }
+
+
+def _local_user() -> str:
+    """The local login name, used by ssh_config's ``%u`` and ``Match localuser``."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "user"
+
+
+def _parse_errors(path: Path) -> ConfigError:
+    return ConfigError(f"no ssh config at {path}; give the file to import as FILE")
+
+
+def host_patterns(path: Path) -> list[str]:
+    """All Host patterns in ``path`` and the files it includes, first occurrence first."""
+    collector = _HostPatternCollector()
+    _guarded(lambda: collector.parse(path), path)
+    return list(dict.fromkeys(collector.patterns))
+
+
+def resolve_host(path: Path, alias: str) -> SSHClientConfig:
+    """The settings OpenSSH (and asyncssh) would use to connect to ``alias``."""
+    return cast(
+        SSHClientConfig,
+        _guarded(
+            lambda: SSHClientConfig.load(
+                None, [path], False, False, False, _local_user(), (), alias, ()
+            ),
+            path,
+        ),
+    )
+
+
+def _guarded[T](action: Callable[[], T], path: Path) -> T:
+    """Run a parse, turning asyncssh's and the OS's errors into one-line ConfigErrors."""
+    try:
+        return action()
+    except FileNotFoundError as error:
+        if Path(str(error.filename)) == path:
+            raise _parse_errors(path) from None
+        raise ConfigError(f"{error.filename}: {error.strerror}") from None
+    except (ConfigParseError, IllegalUserName) as error:
+        raise ConfigError(f"cannot import {path}: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {error.filename or path}: {error.strerror}") from None
+
+
+def _skip_reason(pattern: str) -> str | None:
+    if pattern.startswith("!"):
+        return "negated pattern: it only excludes hosts from a block"
+    if WILDCARD_CHARS & set(pattern):
+        return "wildcard pattern: its settings apply to the hosts it matches"
+    return None
+
+
+def _str_option(config: SSHClientConfig, option: str) -> str | None:
+    value = config.get(option)
+    return value if isinstance(value, str) else None
+
+
+def _list_option(config: SSHClientConfig, option: str) -> list[str]:
+    value = config.get(option)
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _keepalive(config: SSHClientConfig) -> KeepaliveSettings:
+    defaults = KeepaliveSettings()
+    interval = config.get("ServerAliveInterval")
+    count = config.get("ServerAliveCountMax")
+    return KeepaliveSettings(
+        interval=float(interval) if isinstance(interval, int) else defaults.interval,
+        count_max=count if isinstance(count, int) else defaults.count_max,
+    )
+
+
+def _known_hosts(config: SSHClientConfig, notes: list[str]) -> str | None:
+    files = _list_option(config, "UserKnownHostsFile")
+    if NULL_DEVICE in files:
+        notes.append(f"UserKnownHostsFile {NULL_DEVICE} ignored: termkeep always checks host keys")
+        files = [name for name in files if name != NULL_DEVICE]
+    if len(files) > 1:
+        notes.append(f"UserKnownHostsFile: only the first of {len(files)} files is used")
+    return files[0] if files else None
+
+
+def _jump(config: SSHClientConfig, notes: list[str]) -> str | None:
+    jump = _str_option(config, "ProxyJump")
+    if jump and "," in jump:
+        *earlier, last = jump.split(",")
+        notes.append(
+            f"ProxyJump {jump} has several hops; termkeep follows one: saved jump {last!r}, "
+            f"which needs its own jump {earlier[-1]!r}"
+        )
+        return last
+    return jump
+
+
+def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: list[str]) -> Profile:
+    """Map an alias's resolved settings to a Profile; unset options keep termkeep defaults."""
+    port = config.get("Port")
+    tcp_keepalive = config.get("TCPKeepAlive")
+    if _str_option(config, "ProxyCommand"):
+        notes.append("ProxyCommand is not supported and was ignored; use ProxyJump instead")
+    return Profile(
+        name=name,
+        host=_str_option(config, "Hostname") or alias,
+        port=port if isinstance(port, int) else OPENSSH_DEFAULT_PORT,
+        user=_str_option(config, "User"),
+        identity_files=tuple(_list_option(config, "IdentityFile")),
+        known_hosts_file=_known_hosts(config, notes),
+        jump=_jump(config, notes),
+        keepalive=_keepalive(config),
+        tcp=TcpSettings(keepalive=tcp_keepalive if isinstance(tcp_keepalive, bool) else True),
+    )
+
+
+def read_ssh_config(path: Path | None = None) -> ImportPlan:
+    """Read the concrete Host aliases of an ssh_config file into an ImportPlan.
+
+    Raises ConfigError if the file is missing or asyncssh cannot parse it (the message names
+    the file and line).
+    """
+    path = (path or DEFAULT_SSH_CONFIG).expanduser()
+    plan = ImportPlan(str(path))
+    patterns = host_patterns(path)
+    names = NameAllocator(pattern for pattern in patterns if not _skip_reason(pattern))
+    for pattern in patterns:
+        reason = _skip_reason(pattern)
+        if reason:
+            plan.skipped.append(SkippedEntry(pattern, reason))
+            continue
+        name, notes = names.allocate(pattern)
+        profile = config_to_profile(name, pattern, resolve_host(path, pattern), notes)
+        plan.entries.append(ImportedEntry(pattern, profile, tuple(notes)))
+    return plan
