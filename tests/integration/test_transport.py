@@ -1,0 +1,429 @@
+"""The real transport against a real OpenSSH sshd on loopback and a real, private tmux."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import stat
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import override
+
+import pytest
+
+from termkeep.config.profile import Profile, TcpSettings, TmuxSettings
+from termkeep.transport.connection import SshLink, make_connector
+from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
+from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
+from tests.fixtures import sshd as sshd_module
+from tests.fixtures.sshd import SshServer
+
+WAIT = 15.0
+SIZE = (80, 24)
+
+
+class ScriptedPrompter(Prompter):
+    """A user who answers every question the same way, and a record of what was asked."""
+
+    def __init__(
+        self,
+        *,
+        password: str | None = None,
+        passphrase: str | None = None,
+        host_key: HostKeyDecision = HostKeyDecision.REJECT,
+    ) -> None:
+        self.answer_password = password
+        self.answer_passphrase = passphrase
+        self.answer_host_key = host_key
+        self.asked: list[str] = []
+        self.messages: list[str] = []
+
+    @override
+    async def password(self, prompt: str) -> str | None:
+        self.asked.append(f"password {prompt}")
+        return self.answer_password
+
+    @override
+    async def passphrase(self, key_path: str) -> str | None:
+        self.asked.append(f"passphrase {key_path}")
+        return self.answer_passphrase
+
+    @override
+    async def keyboard_interactive(
+        self, name: str, instructions: str, prompts: KbdIntPrompts
+    ) -> list[str] | None:
+        self.asked.append(f"kbdint {[text for text, _ in prompts]}")
+        if self.answer_password is None:
+            return None
+        return [self.answer_password for _ in prompts]
+
+    @override
+    async def unknown_host_key(
+        self, host: str, port: int, key_type: str, fingerprint: str
+    ) -> HostKeyDecision:
+        self.asked.append(f"host key {host}:{port} {key_type} {fingerprint}")
+        return self.answer_host_key
+
+    @override
+    async def changed_host_key(self, warning: str) -> None:
+        self.messages.append(warning)
+
+    @override
+    async def notice(self, text: str) -> None:
+        self.messages.append(text)
+
+
+class Screen:
+    """Collects the bytes a link delivers."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def __call__(self, chunk: bytes) -> None:
+        self.data.extend(chunk)
+
+    def text(self) -> str:
+        return self.data.decode(errors="replace")
+
+
+async def wait_for(condition: Callable[[], object], what: str, limit: float = WAIT) -> None:
+    """Poll ``condition`` on the event loop until it is true; fail naming ``what``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        if loop.time() >= deadline:
+            raise AssertionError(f"timed out after {limit:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def bounded[T](work: Awaitable[T], what: str) -> T:
+    try:
+        return await asyncio.wait_for(work, WAIT)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {WAIT:g} s waiting for {what}") from None
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throwaway HOME, so ~/.ssh (known_hosts, keys, config) is never the real one, and no
+    agent, so only the keys a test names are offered."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    return home
+
+
+def with_session_env(config: str, **env: str) -> str:
+    """sshd honours only the first SetEnv line, so extra variables join the fixture's line."""
+    extra = " ".join(f"{name}={value}" for name, value in env.items())
+    lines = [
+        f"{line} {extra}" if line.startswith("SetEnv ") else line for line in config.splitlines()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(autouse=True)
+def quiet_login_shells(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep this machine's ~/.bashrc out of the tests' way.
+
+    bash sources ~/.bashrc for every ssh command when SHLVL is unset; here that runs
+    ``pyenv rehash``, which blocks up to 60 s on a lock left by any shell killed mid-rehash.
+    SHLVL=1 makes non-interactive commands skip it; the timeout bounds interactive shells.
+    """
+    original = sshd_module.render_config
+
+    def render(server: SshServer) -> str:
+        return with_session_env(original(server), SHLVL="1", PYENV_REHASH_TIMEOUT="2")
+
+    monkeypatch.setattr(sshd_module, "render_config", render)
+
+
+def profile_for(server: SshServer, **changes: object) -> Profile:
+    profile = Profile(
+        name="test",
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        identity_files=(str(server.client_key),),
+        known_hosts_file=str(server.known_hosts),
+        tmux=TmuxSettings(session="tk-test"),
+    )
+    return replace(profile, **changes)  # type: ignore[arg-type]
+
+
+async def attach(
+    profile: Profile, prompter: Prompter | None = None, screen: Screen | None = None
+) -> tuple[SshLink, Screen]:
+    screen = screen or Screen()
+    connector = make_connector(profile, prompter or NoPrompter())
+    link = await bounded(connector(screen, SIZE), "connect")
+    assert isinstance(link, SshLink)
+    return link, screen
+
+
+async def type_and_see(link: Link, screen: Screen, command: str, expected: str) -> None:
+    link.write(command.encode() + b"\r")
+    await wait_for(lambda: expected in screen.text(), f"{expected!r} on the screen")
+
+
+async def test_key_login_output_and_resize(sshd: SshServer) -> None:
+    link, screen = await attach(profile_for(sshd))
+    try:
+        assert link.tmux
+        assert not link.reattached_existing
+        await type_and_see(link, screen, "echo MARK$((6*7))", "MARK42")
+        link.resize(100, 30)
+
+        def client_size() -> str:
+            listing = sshd.tmux(
+                "list-clients", "-t", "=tk-test", "-F", "#{client_width}x#{client_height}"
+            )
+            return listing.stdout.strip()
+
+        await wait_for(lambda: client_size() == "100x30", "tmux client size 100x30")
+        termname = sshd.tmux("list-clients", "-t", "=tk-test", "-F", "#{client_termname}")
+        assert termname.stdout.strip() == "xterm-256color"
+        rtt = await bounded(link.ping(), "ping")
+        assert rtt > 0
+    finally:
+        link.close()
+    closed = await bounded(link.wait_closed(), "close")
+    assert (closed.ending, closed.cause) == (Ending.LOST, Cause.LOCAL)
+
+
+async def test_second_attach_reattaches_the_same_session(sshd: SshServer) -> None:
+    first, screen = await attach(profile_for(sshd))
+    await type_and_see(first, screen, "KEPT=still-here", "KEPT=still-here")
+    first.close()
+    await bounded(first.wait_closed(), "first close")
+
+    second, screen = await attach(profile_for(sshd))
+    try:
+        assert second.reattached_existing
+        await type_and_see(second, screen, "echo value-$KEPT", "value-still-here")
+    finally:
+        second.close()
+
+
+async def test_exit_ends_and_detach_detaches(sshd: SshServer) -> None:
+    link, screen = await attach(profile_for(sshd))
+    await type_and_see(link, screen, "echo ready", "ready")
+    sshd.tmux("detach-client", "-s", "=tk-test", check=True)
+    detached = await bounded(link.wait_closed(), "detach")
+    assert detached.ending is Ending.DETACHED
+
+    link, screen = await attach(profile_for(sshd))
+    assert link.reattached_existing
+    await type_and_see(link, screen, "echo ready-again", "ready-again")
+    link.write(b"exit\r")
+    ended = await bounded(link.wait_closed(), "exit")
+    assert ended.ending is Ending.ENDED
+    assert sshd.tmux("has-session", "-t", "=tk-test").returncode != 0
+
+
+async def test_killed_connection_is_lost(sshd: SshServer) -> None:
+    link, screen = await attach(profile_for(sshd))
+    await type_and_see(link, screen, "echo alive", "alive")
+    assert sshd.kill_connections()
+    closed = await bounded(link.wait_closed(), "loss")
+    assert closed.ending is Ending.LOST
+    assert closed.cause is not None
+    assert closed.cause.retryable
+    # The tmux session survives the connection; a new attach finds it.
+    again, _ = await attach(profile_for(sshd))
+    assert again.reattached_existing
+    again.close()
+
+
+async def test_killed_tmux_server_is_lost_not_ended(sshd: SshServer) -> None:
+    link, screen = await attach(profile_for(sshd))
+    await type_and_see(link, screen, "echo alive", "alive")
+    sshd.kill_tmux()
+    closed = await bounded(link.wait_closed(), "tmux loss")
+    assert (closed.ending, closed.cause) == (Ending.LOST, Cause.SERVER_CLOSED)
+    again, _ = await attach(profile_for(sshd))
+    assert not again.reattached_existing
+    again.close()
+
+
+async def test_unknown_host_key_without_prompter_is_refused(
+    sshd: SshServer, private_home: Path
+) -> None:
+    profile = profile_for(sshd, known_hosts_file=None)
+    with pytest.raises(ConnectFailedError) as failure:
+        await attach(profile, NoPrompter())
+    assert failure.value.cause is Cause.HOST_KEY_UNKNOWN
+    assert sshd.connection_count() == 1
+    assert not (private_home / ".ssh" / "known_hosts").exists()
+    assert "Accepted publickey" not in sshd.log_text()
+
+
+async def test_accept_and_save_appends_a_known_hosts_line(sshd: SshServer, tmp_path: Path) -> None:
+    saved = tmp_path / "trust" / "known_hosts"
+    prompter = ScriptedPrompter(host_key=HostKeyDecision.ACCEPT_AND_SAVE)
+    link, _ = await attach(profile_for(sshd, known_hosts_file=str(saved)), prompter)
+    link.close()
+    assert len([q for q in prompter.asked if q.startswith("host key")]) == 1
+    assert "SHA256:" in prompter.asked[0]
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+    # OpenSSH's own tool finds the (hashed) entry under [host]:port.
+    keygen = await asyncio.create_subprocess_exec(
+        *("ssh-keygen", "-F", sshd.known_hosts_name, "-f", str(saved)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    found, errors = await bounded(keygen.communicate(), "ssh-keygen -F")
+    assert keygen.returncode == 0, errors
+    assert b"found: line 1" in found
+    # The next connection trusts it without asking anyone.
+    again, _ = await attach(profile_for(sshd, known_hosts_file=str(saved)), NoPrompter())
+    again.close()
+
+
+async def test_changed_host_key_is_refused_and_never_retried(sshd: SshServer) -> None:
+    sshd.swap_host_key()
+    prompter = ScriptedPrompter(host_key=HostKeyDecision.ACCEPT_AND_SAVE)
+    connector = make_connector(profile_for(sshd), prompter)
+    with pytest.raises(ConnectFailedError) as failure:
+        await bounded(connector(Screen(), SIZE), "connect")
+    assert failure.value.cause is Cause.HOST_KEY_CHANGED
+    assert not prompter.asked  # never offered to accept the new key
+    (warning,) = prompter.messages
+    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in warning
+    assert f"{sshd.known_hosts}:1" in warning
+    assert "ssh-keygen -R" in warning
+    attempts = sshd.connection_count()
+    with pytest.raises(ConnectFailedError) as again:
+        await bounded(connector(Screen(), SIZE), "second connect")
+    assert again.value.cause is Cause.HOST_KEY_CHANGED
+    assert sshd.connection_count() == attempts
+
+
+async def test_wrong_key_fails_auth_after_one_attempt(sshd: SshServer) -> None:
+    stranger = sshd.add_client_key("stranger", authorize=False)
+    profile = profile_for(sshd, identity_files=(str(stranger),))
+    with pytest.raises(ConnectFailedError) as failure:
+        await attach(profile, NoPrompter())
+    assert failure.value.cause is Cause.AUTH_FAILED
+    assert not failure.value.cause.retryable
+    assert sshd.connection_count() == 1
+
+
+async def test_encrypted_key_asks_for_its_passphrase(sshd: SshServer) -> None:
+    locked = sshd.add_client_key("locked", passphrase="open sesame")
+    prompter = ScriptedPrompter(passphrase="open sesame")
+    link, _ = await attach(profile_for(sshd, identity_files=(str(locked),)), prompter)
+    link.close()
+    assert prompter.asked == [f"passphrase {locked}"]
+
+
+async def test_password_login_through_the_prompter(
+    sshd_factory: Callable[..., SshServer],
+) -> None:
+    server = sshd_factory(password="correct horse")
+    profile = profile_for(server, identity_files=())
+    prompter = ScriptedPrompter(password="correct horse")
+    link, screen = await attach(profile, prompter)
+    try:
+        await type_and_see(link, screen, "echo in-$((1+1))", "in-2")
+    finally:
+        link.close()
+    assert prompter.asked
+    with pytest.raises(ConnectFailedError) as failure:
+        await attach(profile, NoPrompter())
+    assert failure.value.cause is Cause.AUTH_FAILED
+
+
+async def test_no_tmux_on_the_server_falls_back_to_a_shell(
+    sshd_factory: Callable[..., SshServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sessions of this server get a PATH with a shell and coreutils but no tmux.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "bash", "echo", "env", "cat"):
+        source = Path("/usr/bin", tool) if Path("/usr/bin", tool).exists() else Path("/bin", tool)
+        (bin_dir / tool).symlink_to(source)
+    with_quiet_shells = sshd_module.render_config
+
+    def without_tmux(server: SshServer) -> str:
+        return with_session_env(with_quiet_shells(server), PATH=str(bin_dir))
+
+    monkeypatch.setattr(sshd_module, "render_config", without_tmux)
+    server = sshd_factory()
+    prompter = ScriptedPrompter()
+    link, screen = await attach(profile_for(server), prompter)
+    assert not link.tmux
+    assert not link.reattached_existing
+    assert any("tmux is not installed" in message for message in prompter.messages)
+    await type_and_see(link, screen, "echo plain-$((2+3))", "plain-5")
+    link.write(b"exit\r")
+    closed = await bounded(link.wait_closed(), "shell exit")
+    assert closed.ending is Ending.ENDED
+
+
+async def test_tcp_options_are_set_on_the_socket(sshd: SshServer) -> None:
+    tcp = TcpSettings(keepalive=True, idle=7, interval=3, count=4, user_timeout=9, nodelay=False)
+    link, _ = await attach(profile_for(sshd, tcp=tcp))
+    try:
+        sock = link.socket
+        assert sock is not None
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 7
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 3
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 9000
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+    finally:
+        link.close()
+
+
+async def test_jump_host_is_connected_hop_by_hop(
+    sshd_factory: Callable[..., SshServer],
+) -> None:
+    jump_server = sshd_factory()
+    target = sshd_factory()
+    # Both servers share host keys (the fixture copies them), so one known_hosts serves both.
+    both = target.workdir / "known_hosts_both"
+    both.write_text("\n".join(jump_server.known_hosts_lines() + target.known_hosts_lines()) + "\n")
+    jump_profile = profile_for(jump_server, name="jumpbox", known_hosts_file=str(both))
+    profile = profile_for(target, jump="jumpbox", known_hosts_file=str(both))
+    connector = make_connector(
+        profile,
+        NoPrompter(),
+        lookup_profile=lambda name: jump_profile if name == "jumpbox" else None,
+    )
+    screen = Screen()
+    link = await bounded(connector(screen, SIZE), "connect through the jump host")
+    try:
+        await type_and_see(link, screen, "echo hop-$((3*3))", "hop-9")
+        assert jump_server.connection_count() == 1
+        assert target.connection_count() == 1
+        assert "Accepted publickey" in jump_server.log_text()
+    finally:
+        link.close()
+
+
+async def test_refused_port_is_classified(sshd: SshServer) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(ConnectFailedError) as failure:
+        await attach(profile_for(sshd, port=closed_port))
+    assert failure.value.cause is Cause.REFUSED
+
+
+async def test_silent_server_times_out(sshd: SshServer) -> None:
+    # A listener that accepts (the kernel completes the handshake) but never speaks SSH.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        profile = profile_for(sshd, port=silent.getsockname()[1])
+        profile = replace(profile, reconnect=replace(profile.reconnect, connect_timeout=0.5))
+        with pytest.raises(ConnectFailedError) as failure:
+            await attach(profile)
+    assert failure.value.cause is Cause.TIMEOUT
+    assert os.environ["HOME"].endswith("home")
