@@ -63,10 +63,6 @@ ECHO_RTT_FACTOR = 3.0
 ECHO_RTT_FACTOR x last RTT); none means the link is stalled, long before the keepalive
 interval would tell."""
 
-PROBE_TIMEOUT_GRACE = 2.0
-"""Added to the profile's connect timeout as the runner's backstop for one reconnect probe:
-the connector has its own timeout, this only guarantees a hung probe frees its slot."""
-
 
 # --------------------------------------------------------------------------------------------
 # Policy: the settings the machine needs, taken from the profile once.
@@ -78,9 +74,6 @@ class Policy:
 
     keepalive_interval: float = 5.0
     """Seconds of silence after which the link counts as stalled; 0 turns that check off."""
-
-    connect_timeout: float = 5.0
-    """The profile's short connect timeout for one probe."""
 
     stable_after: float = 30.0
     """Seconds attached after which the backoff starts again from the beginning."""
@@ -97,7 +90,6 @@ class Policy:
         """The policy for ``profile``; ``seed`` makes the backoff jitter reproducible."""
         return cls(
             keepalive_interval=profile.keepalive.interval,
-            connect_timeout=profile.reconnect.connect_timeout,
             stable_after=profile.reconnect.stable_after,
             reconnect=profile.reconnect.enabled,
             backoff=Backoff.from_settings(profile.reconnect, seed),
@@ -219,12 +211,11 @@ type Event = (
 
 @dataclass(frozen=True, slots=True)
 class StartProbe:
-    """Make a fresh connection with id ``probe`` at size ``size``; ``timeout`` (seconds) is
-    a backstop for the whole attempt, or None when a user may be typing a password."""
+    """Make a fresh connection with id ``probe`` at terminal size ``size``. The connector
+    bounds it with the profile's connect timeout (paused while a prompt is open)."""
 
     probe: int
     size: tuple[int, int]
-    timeout: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,16 +594,11 @@ def _start_due_probes(state: State, now: float) -> Outcome:
     sequential = limit == 1
     # Sequential probes plan the next try when this one fails; parallel ones at a fixed pace.
     next_try_at = None if sequential else now + _retry_delay(state, attempt, now)
-    timeout = None if isinstance(state.phase, Connecting) else _probe_timeout(state.policy)
     new_retry = replace(
         retry, probes=retry.probes | {probe}, attempt=attempt, next_try_at=next_try_at
     )
     new_state = _with(state, _with_retry(state.phase, new_retry), next_id=probe + 1)
-    return new_state, (StartProbe(probe, state.ctx.size, timeout),)
-
-
-def _probe_timeout(policy: Policy) -> float:
-    return policy.connect_timeout + PROBE_TIMEOUT_GRACE
+    return new_state, (StartProbe(probe, state.ctx.size),)
 
 
 def _stop_probing(phase: Phase) -> tuple[Effect, ...]:
@@ -628,16 +614,17 @@ def _first_try_at(state: State, now: float) -> tuple[int, float]:
     """(attempt, time) for the first probe of a new outage.
 
     After a stable period the backoff starts afresh and the first probe goes out at once.
-    A link that dropped soon after attaching carries its attempt count over and waits, so a
-    server that accepts and then drops us is not hammered.
+    A link that dropped soon after attaching carries its attempt count over, so a server
+    that accepts and then drops us is not hammered: the first probe still goes out at once
+    when the link came from a single attempt, later ones wait their backoff.
     """
     ctx = state.ctx
     stable = ctx.attached_since is not None and now - ctx.attached_since >= (
         state.policy.stable_after
     )
     attempt = 0 if stable else ctx.chain_attempts
-    if attempt == 0:
-        return 0, now
+    if attempt <= 1:
+        return attempt, now
     return attempt, now + _retry_delay(state, attempt, now)
 
 

@@ -63,11 +63,9 @@ T0 = 1000.0
 SIZE = (80, 24)
 POLICY = Policy(
     keepalive_interval=5.0,
-    connect_timeout=5.0,
     stable_after=30.0,
     backoff=Backoff(initial_delay=0.25, multiplier=2.0, max_delay=30.0, jitter=0.0),
 )
-PROBE_TIMEOUT = 7.0  # connect_timeout + the runner's grace
 
 
 def ctx(**changes: Any) -> Context:
@@ -117,7 +115,7 @@ ROWS = [
         ConnectRequested(),
         T0,
         Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, next_try_at=None)),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row("idle: keys are ignored", state(Idle()), KeyTyped(b"x"), T0, Idle(), ctx={"held": b""}),
     Row(
@@ -232,7 +230,7 @@ ROWS = [
         Tick(),
         T0 + 0.5,
         phase_with(CONNECTING, probes=frozenset({5}), attempt=2, next_try_at=None),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
         {"next_id": 6},
     ),
     Row(
@@ -264,7 +262,7 @@ ROWS = [
         NetworkChanged(),
         T0,
         phase_with(CONNECTING, probes=frozenset({5}), next_try_at=None, attempt=1),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "connecting: close cancels the probe",
@@ -353,7 +351,7 @@ ROWS = [
         ),
         (
             Notify("connection lost: no reply for 5.0 s; reconnecting"),
-            StartProbe(5, SIZE, PROBE_TIMEOUT),
+            StartProbe(5, SIZE),
         ),
     ),
     Row(
@@ -374,7 +372,7 @@ ROWS = [
         ),
         (
             Notify("connection lost: no reply for 2.0 s (no echo of typed keys); reconnecting"),
-            StartProbe(5, SIZE, PROBE_TIMEOUT),
+            StartProbe(5, SIZE),
         ),
     ),
     Row(
@@ -417,7 +415,7 @@ ROWS = [
         ),
         (
             Notify("connection lost: connection reset by peer; reconnecting"),
-            StartProbe(5, SIZE, PROBE_TIMEOUT),
+            StartProbe(5, SIZE),
         ),
     ),
     Row(
@@ -462,7 +460,7 @@ ROWS = [
         ),
         (
             Notify("connection lost: reconnect requested; reconnecting"),
-            StartProbe(5, SIZE, PROBE_TIMEOUT),
+            StartProbe(5, SIZE),
         ),
     ),
     Row(
@@ -558,7 +556,7 @@ ROWS = [
             next_try_at=T0 + 0.3 + 0.5,
             cause=Cause.UNREACHABLE,
         ),
-        (StartProbe(5, SIZE, PROBE_TIMEOUT),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "stalled: an auth failure stops everything and asks the user",
@@ -592,7 +590,7 @@ ROWS = [
         Tick(),
         T0 + 0.25,
         phase_with(STALLED, probes=frozenset({2, 5}), attempt=2, next_try_at=T0 + 0.75),
-        (StartProbe(5, SIZE, PROBE_TIMEOUT),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "stalled: no more than three probes in flight",
@@ -647,7 +645,7 @@ ROWS = [
         NetworkChanged(),
         T0 + 1,
         phase_with(STALLED, probes=frozenset({5}), attempt=1, next_try_at=T0 + 1.25),
-        (StartProbe(5, SIZE, PROBE_TIMEOUT),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "stalled: a resize waits for the attach",
@@ -702,7 +700,7 @@ ROWS = [
         Tick(),
         T0 + 0.25,
         phase_with(RECONNECTING, probes=frozenset({2, 5}), attempt=2, next_try_at=T0 + 0.75),
-        (StartProbe(5, SIZE, PROBE_TIMEOUT),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "reconnecting: reconnect-now probes at once",
@@ -710,7 +708,7 @@ ROWS = [
         ReconnectNow(),
         T0,
         phase_with(RECONNECTING, probes=frozenset({5}), attempt=1, next_try_at=T0 + 0.25),
-        (StartProbe(5, SIZE, PROBE_TIMEOUT),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "reconnecting: keys are held",
@@ -749,7 +747,7 @@ ROWS = [
         UserResolved(),
         T0,
         Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "needs-user: reconnect-now is the user's call too",
@@ -757,7 +755,7 @@ ROWS = [
         ReconnectNow(),
         T0,
         Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "failed: a changed host key is not retried even on reconnect-now",
@@ -773,7 +771,7 @@ ROWS = [
         UserResolved(),
         T0,
         Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "failed: another cause may be retried on reconnect-now",
@@ -781,7 +779,7 @@ ROWS = [
         ReconnectNow(),
         T0,
         Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "failed: a network change does not restart a changed host key",
@@ -797,7 +795,7 @@ ROWS = [
         ReconnectNow(),
         T0,
         Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "ended: reconnect-now starts again",
@@ -805,7 +803,7 @@ ROWS = [
         ReconnectNow(),
         T0,
         Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
-        (StartProbe(5, SIZE, None),),
+        (StartProbe(5, SIZE),),
     ),
     Row(
         "ended: a late probe is closed",

@@ -1,0 +1,418 @@
+"""The runner: feeds real happenings into the pure state machine and carries out its effects.
+
+``Supervisor`` owns the asyncio side of keeping a session attached: probe tasks that call the
+``Connector``, the active link and the links that lost a race, a single timer, pings, a watch
+on each active link's ending, and a once-a-second look at the local network. Every decision
+is made by ``state.step``; this module only translates between it and the world, so it stays
+small and every branch of the logic is tested without sockets.
+
+Bytes from the active link go straight to the owner's ``on_data`` sink. Bytes a probe
+receives before it wins (tmux's first redraw) are buffered and handed over when it is
+promoted, and dropped if it loses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Hashable
+from dataclasses import dataclass, replace
+
+from termkeep.supervisor.clock import Clock, RealClock
+from termkeep.supervisor.netwatch import local_network_fingerprint
+from termkeep.supervisor.state import (
+    ApplyResize,
+    CancelProbe,
+    CloseLink,
+    CloseRequested,
+    ConnectRequested,
+    DataReceived,
+    DeliverHeldKeys,
+    DiscardHeldKeys,
+    Effect,
+    Event,
+    KeyTyped,
+    LinkEnded,
+    NetworkChanged,
+    Notify,
+    PingReplied,
+    Policy,
+    ProbeFailed,
+    ProbeSucceeded,
+    Promote,
+    ReconnectNow,
+    Resized,
+    ScheduleTimer,
+    SendKeys,
+    SendPing,
+    StartProbe,
+    State,
+    Status,
+    Tick,
+    UserResolved,
+    initial_state,
+    status_of,
+    step,
+)
+from termkeep.transport.link import Cause, ConnectFailedError, Connector, DataSink, Ending, Link
+
+_log = logging.getLogger(__name__)
+
+NETWORK_POLL_INTERVAL = 1.0
+"""Seconds between looks at the local addresses and routes."""
+
+PROBE_BUFFER_LIMIT = 1 << 20
+"""Bytes a probe may receive before it is promoted (a full-screen redraw is far less)."""
+
+UPDATE_QUEUE_LIMIT = 256
+"""Updates an ``updates()`` reader may fall behind by; older ones are dropped first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A plain-words message for the user, e.g. ``reattached after 0.4 s``."""
+
+    text: str
+
+
+type Update = Status | Notice
+type Listener = Callable[[Update], None]
+type NetworkFingerprint = Callable[[], Hashable]
+
+
+class Supervisor:
+    """Keeps one session attached through stalls, drops and server restarts.
+
+    ``connector`` makes one fresh attached connection per call; ``on_data`` receives every
+    byte the server sends on the active link. Call ``start()`` once, then ``write``,
+    ``resize``, ``reconnect_now``, ``resolved`` as the user acts, and ``close()`` at the end.
+    Status changes and notices reach listeners (``add_listener``) and ``updates()`` readers.
+    """
+
+    def __init__(
+        self,
+        connector: Connector,
+        on_data: DataSink,
+        policy: Policy,
+        *,
+        size: tuple[int, int] = (80, 24),
+        clock: Clock | None = None,
+        network_fingerprint: NetworkFingerprint | None = local_network_fingerprint,
+    ) -> None:
+        self._connector = connector
+        self._on_data = on_data
+        self._clock: Clock = clock or RealClock()
+        self._network_fingerprint = network_fingerprint
+        self._state: State = initial_state(policy, size)
+        self._inbox: deque[Event] = deque()
+        self._feeding = False
+        self._links: dict[int, Link] = {}
+        self._active: int | None = None
+        self._probe_tasks: dict[int, asyncio.Task[None]] = {}
+        self._probe_buffers: dict[int, list[bytes]] = {}
+        self._watchers: dict[int, asyncio.Task[None]] = {}
+        self._pings: dict[int, asyncio.Task[None]] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self._network_task: asyncio.Task[None] | None = None
+        self._listeners: list[Listener] = []
+        self._streams: set[_UpdateStream] = set()
+        self._last_status_key: tuple[object, ...] | None = None
+        self._started = False
+
+    # ---------------------------------------------------------------------------------------
+    # The owner's API.
+
+    async def start(self) -> None:
+        """Begin connecting (returns at once; follow progress with ``updates()``)."""
+        if self._started:
+            return
+        self._started = True
+        if self._network_fingerprint is not None:
+            self._network_task = asyncio.create_task(self._watch_network())
+        self._feed(ConnectRequested())
+
+    def write(self, data: bytes) -> None:
+        """Keys typed by the user: sent now, or held while not attached."""
+        if data:
+            self._feed(KeyTyped(data))
+
+    def resize(self, cols: int, rows: int) -> None:
+        """The view's new size: applied now, or at reattach."""
+        self._feed(Resized(cols, rows))
+
+    def reconnect_now(self) -> None:
+        """Probe at once with a fresh backoff (or reattach after a detach)."""
+        self._feed(ReconnectNow())
+
+    def resolved(self) -> None:
+        """The user fixed what needed them (credentials, host key): connect again."""
+        self._feed(UserResolved())
+
+    def status(self) -> Status:
+        """The status right now (ages and countdowns computed at this moment)."""
+        return status_of(self._state, self._clock.now())
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with every status change and notice (it must not raise)."""
+        self._listeners.append(listener)
+
+    def updates(self) -> AsyncIterator[Update]:
+        """Status changes and notices from now on, until ``close()``."""
+        stream = _UpdateStream(self._streams)
+        self._streams.add(stream)
+        return stream
+
+    async def close(self) -> None:
+        """Close every link and probe and stop all background work (tmux stays)."""
+        self._feed(CloseRequested())
+        current = asyncio.current_task()
+        tasks = [
+            task
+            for task in (
+                *self._probe_tasks.values(),
+                *self._watchers.values(),
+                *self._pings.values(),
+                self._timer,
+                self._network_task,
+            )
+            if task is not None and task is not current
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for link in self._links.values():
+            link.close()
+        self._links.clear()
+        for stream in list(self._streams):
+            stream.finish()
+
+    # ---------------------------------------------------------------------------------------
+    # Feeding the state machine.
+
+    def _feed(self, event: Event) -> None:
+        """Step the machine with ``event`` and run the effects. An effect that feeds another
+        event (a sink called synchronously) queues it instead of recursing."""
+        self._inbox.append(event)
+        if self._feeding:
+            return
+        self._feeding = True
+        try:
+            while self._inbox:
+                self._step(self._inbox.popleft())
+        finally:
+            self._feeding = False
+
+    def _step(self, event: Event) -> None:
+        self._state, effects = step(self._state, event, self._clock.now())
+        notices = []
+        for effect in effects:
+            if isinstance(effect, Notify):
+                notices.append(Notice(effect.text))
+            else:
+                self._run(effect)
+        # Publish after every effect ran, so a listener cannot interrupt the bookkeeping.
+        updates: list[Update] = [*notices]
+        status = self._changed_status()
+        if status is not None:
+            updates.insert(0, status)
+        for update in updates:
+            self._publish(update)
+
+    def _changed_status(self) -> Status | None:
+        """The status if it changed in a way a status line shows (ages always change)."""
+        now = self._clock.now()
+        status = status_of(self._state, now)
+        retry_at = None if status.retry_in is None else round(now + status.retry_in, 3)
+        key = (replace(status, last_contact_age=None, retry_in=None), retry_at)
+        if key == self._last_status_key:
+            return None
+        self._last_status_key = key
+        return status
+
+    def _publish(self, update: Update) -> None:
+        for stream in self._streams:
+            stream.put(update)
+        for listener in self._listeners:
+            listener(update)
+
+    # ---------------------------------------------------------------------------------------
+    # Effects.
+
+    def _run(self, effect: Effect) -> None:  # noqa: PLR0912 - one branch per effect type
+        match effect:
+            case StartProbe(probe=probe, size=size):
+                self._probe_buffers[probe] = []
+                self._probe_tasks[probe] = asyncio.create_task(self._probe(probe, size))
+            case CancelProbe(probe=probe):
+                task = self._probe_tasks.pop(probe, None)
+                if task is not None:
+                    task.cancel()
+                self._close_link(probe)
+            case CloseLink(link=link):
+                self._close_link(link)
+            case Promote(probe=probe):
+                self._promote(probe)
+            case SendKeys(data=data) | DeliverHeldKeys(data=data):
+                if (active := self._active_link()) is not None:
+                    active.write(data)
+            case DiscardHeldKeys(count=count):
+                _log.debug("discarded %d held bytes", count)
+            case ApplyResize(cols=cols, rows=rows):
+                if (active := self._active_link()) is not None:
+                    active.resize(cols, rows)
+            case SendPing(link=link_id):
+                if link_id in self._links and link_id not in self._pings:
+                    self._pings[link_id] = asyncio.create_task(self._ping(link_id))
+            case ScheduleTimer(at=at):
+                self._arm_timer(at)
+            case Notify():  # published by _step
+                pass
+
+    def _active_link(self) -> Link | None:
+        return self._links.get(self._active) if self._active is not None else None
+
+    def _promote(self, probe: int) -> None:
+        self._active = probe
+        for chunk in self._probe_buffers.pop(probe, []):
+            self._on_data(chunk)
+        link = self._links[probe]
+        self._watchers[probe] = asyncio.create_task(self._watch_ending(probe, link))
+
+    def _close_link(self, link_id: int) -> None:
+        self._probe_buffers.pop(link_id, None)
+        for tasks in (self._watchers, self._pings):
+            task = tasks.pop(link_id, None)
+            if task is not None:
+                task.cancel()
+        if self._active == link_id:
+            self._active = None
+        link = self._links.pop(link_id, None)
+        if link is not None:
+            link.close()
+
+    def _arm_timer(self, at: float | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if at is not None:
+            self._timer = asyncio.create_task(self._fire_at(at))
+
+    # ---------------------------------------------------------------------------------------
+    # Background tasks.
+
+    def _sink_for(self, link_id: int) -> DataSink:
+        def on_data(data: bytes) -> None:
+            if link_id == self._active:
+                self._on_data(data)
+                self._feed(DataReceived(link_id))
+                return
+            buffer = self._probe_buffers.get(link_id)
+            if buffer is not None and sum(map(len, buffer)) + len(data) <= PROBE_BUFFER_LIMIT:
+                buffer.append(data)
+            # Otherwise: a link that lost the race, or a runaway probe; drop it.
+
+        return on_data
+
+    async def _probe(self, probe: int, size: tuple[int, int]) -> None:
+        attempt = asyncio.ensure_future(self._connector(self._sink_for(probe), size))
+        try:
+            link = await attempt
+        except asyncio.CancelledError:
+            # The connect may have finished just as we were cancelled: close what it made.
+            attempt.add_done_callback(_close_orphan)
+            raise
+        except ConnectFailedError as exc:
+            self._probe_tasks.pop(probe, None)
+            self._feed(ProbeFailed(probe, exc.cause, exc.detail))
+            return
+        except Exception as exc:
+            # A transport bug must not leave the probe slot taken forever.
+            _log.debug("probe %d failed unexpectedly", probe, exc_info=True)
+            self._probe_tasks.pop(probe, None)
+            self._feed(ProbeFailed(probe, Cause.PROTOCOL, f"unexpected error: {exc}"))
+            return
+        self._probe_tasks.pop(probe, None)
+        self._links[probe] = link
+        self._feed(ProbeSucceeded(probe, link.reattached_existing, link.tmux))
+
+    async def _watch_ending(self, link_id: int, link: Link) -> None:
+        try:
+            closed = await link.wait_closed()
+            event = LinkEnded(link_id, closed.ending, closed.cause, closed.detail)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _log.debug("wait_closed of link %d failed", link_id, exc_info=True)
+            event = LinkEnded(link_id, Ending.LOST, Cause.PROTOCOL, f"unexpected error: {exc}")
+        self._watchers.pop(link_id, None)
+        self._links.pop(link_id, None)
+        if self._active == link_id:
+            self._active = None
+        self._feed(event)
+
+    async def _ping(self, link_id: int) -> None:
+        link = self._links[link_id]
+        try:
+            rtt = await link.ping()
+        except ConnectFailedError:
+            # The link is going away; its wait_closed reports how.
+            return
+        finally:
+            if self._pings.get(link_id) is asyncio.current_task():
+                del self._pings[link_id]
+        self._feed(PingReplied(link_id, rtt))
+
+    async def _fire_at(self, at: float) -> None:
+        await self._clock.sleep_until(at)
+        # This timer is done: forget it before the Tick arms the next one.
+        self._timer = None
+        self._feed(Tick())
+
+    async def _watch_network(self) -> None:
+        fingerprint = self._network_fingerprint
+        assert fingerprint is not None
+        last = fingerprint()
+        while True:  # ends when close() cancels it
+            await self._clock.sleep_until(self._clock.now() + NETWORK_POLL_INTERVAL)
+            current = fingerprint()
+            if current != last:
+                last = current
+                self._feed(NetworkChanged())
+
+
+def _close_orphan(attempt: asyncio.Future[Link]) -> None:
+    """Close a link that attached after its probe was cancelled."""
+    if not attempt.cancelled() and attempt.exception() is None:
+        attempt.result().close()
+
+
+class _UpdateStream:
+    """An async iterator of updates; registered at creation so nothing is missed."""
+
+    def __init__(self, registry: set[_UpdateStream]) -> None:
+        self._registry = registry
+        self._queue: asyncio.Queue[Update | None] = asyncio.Queue()
+        self._finished = False
+
+    def put(self, update: Update) -> None:
+        if self._queue.qsize() >= UPDATE_QUEUE_LIMIT:
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self._queue.get_nowait()
+        self._queue.put_nowait(update)
+
+    def finish(self) -> None:
+        self._registry.discard(self)
+        if not self._finished:
+            self._finished = True
+            self._queue.put_nowait(None)
+
+    def __aiter__(self) -> _UpdateStream:
+        return self
+
+    async def __anext__(self) -> Update:
+        update = await self._queue.get()
+        if update is None:
+            raise StopAsyncIteration
+        return update

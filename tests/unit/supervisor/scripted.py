@@ -1,0 +1,147 @@
+"""A Link and a Connector that the test scripts, for driving the runner without sockets.
+
+This is the one stand-in the supervisor's unit tests use: the real-network behaviour is
+covered by the integration tests with sshd and tmux. Every connection attempt waits until
+the test says how it ends (``attach`` or ``fail``), and every link does what the test tells
+it: send bytes, answer pings or stay silent, end in one of the three ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from termkeep.supervisor.clock import FakeClock
+from termkeep.transport.link import Cause, ConnectFailedError, DataSink, Ending, LinkClosed
+
+
+class ScriptedLink:
+    """One attached connection under the test's control."""
+
+    def __init__(
+        self, sink: DataSink, size: tuple[int, int], *, tmux: bool, reattached_existing: bool
+    ) -> None:
+        self._sink = sink
+        self._tmux = tmux
+        self._reattached_existing = reattached_existing
+        self.written = bytearray()
+        self.sizes = [size]
+        self.pings = 0
+        self.responsive = True
+        self.rtt = 0.05
+        self.closed_locally = False
+        self._ended: asyncio.Future[LinkClosed] = asyncio.get_running_loop().create_future()
+
+    @property
+    def tmux(self) -> bool:
+        return self._tmux
+
+    @property
+    def reattached_existing(self) -> bool:
+        return self._reattached_existing
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.sizes.append((cols, rows))
+
+    async def ping(self) -> float:
+        self.pings += 1
+        if self.responsive:
+            await asyncio.sleep(0)
+            return self.rtt
+        # A silent link: the reply never comes, until the connection is gone.
+        await asyncio.shield(self._ended)
+        raise ConnectFailedError(Cause.SERVER_CLOSED, "closed during a ping")
+
+    def close(self) -> None:
+        self.closed_locally = True
+        self.end(Ending.LOST, Cause.LOCAL)
+
+    async def wait_closed(self) -> LinkClosed:
+        return await asyncio.shield(self._ended)
+
+    # The server's side, driven by the test.
+
+    def send(self, data: bytes) -> None:
+        """The server sends ``data``."""
+        self._sink(data)
+
+    def end(self, ending: Ending, cause: Cause | None = None, detail: str = "") -> None:
+        """The link ends in the given way."""
+        if not self._ended.done():
+            self._ended.set_result(LinkClosed(ending, cause, detail))
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.done()
+
+
+class Attempt:
+    """One call of the connector, pending until the test decides its outcome."""
+
+    def __init__(self, sink: DataSink, size: tuple[int, int], started_at: float) -> None:
+        self.sink = sink
+        self.size = size
+        self.started_at = started_at
+        self.link: ScriptedLink | None = None
+        self.outcome: asyncio.Future[ScriptedLink] = asyncio.get_running_loop().create_future()
+
+    def attach(self, *, tmux: bool = True, reattached_existing: bool = True) -> ScriptedLink:
+        """The attempt connects and attaches."""
+        self.link = ScriptedLink(
+            self.sink, self.size, tmux=tmux, reattached_existing=reattached_existing
+        )
+        self.outcome.set_result(self.link)
+        return self.link
+
+    def fail(self, cause: Cause, detail: str = "") -> None:
+        """The attempt fails with ``cause``."""
+        self.outcome.set_exception(ConnectFailedError(cause, detail))
+
+    def crash(self, error: Exception) -> None:
+        """The attempt fails with something that is not a ConnectFailedError (a bug)."""
+        self.outcome.set_exception(error)
+
+    @property
+    def pending(self) -> bool:
+        """Neither attached, failed nor cancelled yet."""
+        return not self.outcome.done()
+
+    @property
+    def cancelled(self) -> bool:
+        """The supervisor gave up on this attempt."""
+        return self.outcome.cancelled()
+
+
+class ScriptedConnector:
+    """A Connector whose every attempt is an ``Attempt`` the test resolves."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.attempts: list[Attempt] = []
+
+    def __call__(self, on_data: DataSink, size: tuple[int, int]) -> asyncio.Future[ScriptedLink]:
+        # A plain future, not a coroutine: when the test attaches, the connect has finished
+        # at that very moment, which lets a test race it against a cancellation.
+        attempt = Attempt(on_data, size, self._clock.now())
+        self.attempts.append(attempt)
+        return attempt.outcome
+
+
+async def eventually(condition: Callable[[], bool], what: str, within: float = 5.0) -> None:
+    """Wait until ``condition()`` holds, letting the event loop run; fail after ``within``
+    real seconds with ``what`` in the message."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        await asyncio.sleep(0.001)
+
+
+async def settle() -> None:
+    """Let every ready task run (a bounded number of loop turns)."""
+    for _ in range(20):
+        await asyncio.sleep(0)

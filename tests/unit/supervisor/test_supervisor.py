@@ -1,0 +1,357 @@
+"""The runner with scripted links and a fake clock: make-before-break, never hammering,
+held keys, resize at reattach, endings, pings, network changes, updates and close."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from termkeep.supervisor.backoff import Backoff
+from termkeep.supervisor.clock import FakeClock
+from termkeep.supervisor.state import Policy, Status
+from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.transport.link import Cause, Ending
+from tests.unit.supervisor.scripted import ScriptedConnector, ScriptedLink, eventually, settle
+
+POLICY = Policy(
+    keepalive_interval=5.0,
+    stable_after=30.0,
+    backoff=Backoff(initial_delay=0.25, multiplier=2.0, max_delay=8.0, jitter=0.2, seed=3),
+)
+
+
+@dataclass
+class Rig:
+    """A supervisor wired to a scripted connector, a fake clock and recording sinks."""
+
+    clock: FakeClock
+    connector: ScriptedConnector
+    supervisor: Supervisor
+    output: bytearray = field(default_factory=bytearray)
+    updates: list[Update] = field(default_factory=list)
+    network: list[str] = field(default_factory=lambda: ["wifi-1"])
+
+    @property
+    def notices(self) -> list[str]:
+        return [u.text for u in self.updates if isinstance(u, Notice)]
+
+    @property
+    def states(self) -> list[str]:
+        return [u.state for u in self.updates if isinstance(u, Status)]
+
+    def state(self) -> str:
+        return self.supervisor.status().state
+
+    async def wait_state(self, name: str) -> None:
+        await eventually(lambda: self.state() == name, f"state {name!r} (is {self.state()!r})")
+
+    async def wait_attempts(self, count: int) -> None:
+        await eventually(
+            lambda: len(self.connector.attempts) >= count,
+            f"{count} connection attempts (have {len(self.connector.attempts)})",
+        )
+
+    async def attach_first(self) -> ScriptedLink:
+        await self.supervisor.start()
+        await self.wait_attempts(1)
+        link = self.connector.attempts[0].attach()
+        await self.wait_state("attached")
+        return link
+
+    async def stall(self) -> None:
+        """Let the active link go silent for a whole keepalive interval."""
+        self.clock.advance(2.5)  # the ping goes out and is never answered
+        await settle()
+        self.clock.advance(2.5)
+        await self.wait_state("stalled")
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    clock = FakeClock()
+    connector = ScriptedConnector(clock)
+    output = bytearray()
+    network = ["wifi-1"]
+    supervisor = Supervisor(
+        connector,
+        output.extend,
+        POLICY,
+        size=(80, 24),
+        clock=clock,
+        network_fingerprint=lambda: network[0],
+    )
+    built = Rig(clock, connector, supervisor, output=output, network=network)
+    supervisor.add_listener(built.updates.append)
+    yield built
+    await supervisor.close()
+
+
+async def test_first_attach_carries_data_both_ways(rig: Rig) -> None:
+    link = await rig.attach_first()
+    assert rig.connector.attempts[0].size == (80, 24)
+    link.send(b"$ ")
+    rig.supervisor.write(b"ls\r")
+    rig.supervisor.resize(120, 40)
+    assert rig.output == b"$ "
+    assert link.written == b"ls\r"
+    assert link.sizes == [(80, 24), (120, 40)]
+    assert rig.states == ["connecting", "attached"]
+    assert rig.notices == ["attached after 0.0 s"]
+
+
+async def test_bytes_a_probe_receives_before_it_wins_are_shown_after_it_wins(rig: Rig) -> None:
+    await rig.supervisor.start()
+    await rig.wait_attempts(1)
+    # tmux redraws while the connector is still finishing the attach.
+    rig.connector.attempts[0].sink(b"redraw")
+    assert rig.output == b""
+    rig.connector.attempts[0].attach()
+    await rig.wait_state("attached")
+    assert rig.output == b"redraw"
+
+
+async def test_a_healthy_idle_link_is_pinged_and_never_stalls(rig: Rig) -> None:
+    link = await rig.attach_first()
+    for number in range(1, 11):
+        rig.clock.advance(2.5)
+        await eventually(lambda: link.pings == number, f"ping {number}")  # noqa: B023
+        await settle()  # the reply is processed
+        assert rig.state() == "attached"
+    assert rig.supervisor.status().rtt == pytest.approx(0.05)
+
+
+async def test_stall_is_reported_at_once_and_the_probe_wins_make_before_break(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.responsive = False
+    await rig.stall()
+    assert rig.notices[-1] == "connection lost: no reply for 5.0 s; reconnecting"
+    # The probe starts at once while the old link is kept.
+    await rig.wait_attempts(2)
+    assert not old.closed_locally
+    # While stalled, keys and resizes wait instead of going into the dead link.
+    rig.supervisor.write(b"echo hi\r")
+    rig.supervisor.resize(100, 30)
+    assert old.written == b""
+    assert rig.supervisor.status().held == 8
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    await rig.wait_state("attached")
+    assert old.closed_locally
+    assert new.written == b"echo hi\r"
+    assert new.sizes[-1] == (100, 30)
+    assert rig.notices[-1] == "reattached after 0.0 s"
+    # Only the winner's bytes reach the screen now.
+    old.send(b"stale")
+    new.send(b"fresh")
+    assert rig.output == b"fresh"
+
+
+async def test_the_old_link_recovering_first_cancels_the_probes(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.responsive = False
+    await rig.stall()
+    await rig.wait_attempts(2)
+    rig.supervisor.write(b"q")
+    rig.clock.advance(1.5)
+    old.send(b"late output")
+    await rig.wait_state("attached")
+    await eventually(lambda: rig.connector.attempts[1].cancelled, "the probe cancelled")
+    assert not old.closed_locally
+    assert old.written == b"q"  # the same session: held keys delivered
+    assert rig.output == b"late output"
+    assert rig.notices[-1] == "connection recovered after 1.5 s"
+
+
+async def test_a_probe_that_attaches_just_as_it_is_cancelled_is_closed(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.responsive = False
+    await rig.stall()
+    await rig.wait_attempts(2)
+    # Both in the same instant: the probe's connect completes, then the old link recovers
+    # before the probe task had a chance to report.
+    late = rig.connector.attempts[1].attach()
+    old.send(b"back")
+    await eventually(lambda: late.closed_locally, "the orphaned probe link closed")
+    assert rig.state() == "attached"
+    assert not old.closed_locally
+
+
+async def test_of_two_probes_the_first_to_attach_wins_and_the_other_is_cancelled(
+    rig: Rig,
+) -> None:
+    old = await rig.attach_first()
+    old.responsive = False
+    await rig.stall()
+    await rig.wait_attempts(2)
+    rig.clock.advance(1.0)  # the next probe is due before the first has finished
+    await rig.wait_attempts(3)
+    rig.connector.attempts[2].attach()
+    await rig.wait_state("attached")
+    await eventually(lambda: rig.connector.attempts[1].cancelled, "the slower probe cancelled")
+    assert old.closed_locally
+
+
+async def test_keys_typed_during_the_outage_are_discarded_if_the_session_is_new(
+    rig: Rig,
+) -> None:
+    old = await rig.attach_first()
+    old.end(Ending.LOST, Cause.RESET, "connection reset by peer")
+    await rig.wait_state("reconnecting")
+    await rig.wait_attempts(2)
+    rig.supervisor.write(b"rm -rf build\r")
+    new = rig.connector.attempts[1].attach(reattached_existing=False)
+    await rig.wait_state("attached")
+    assert new.written == b""
+    assert rig.notices[-2] == (
+        "13 bytes typed during the outage were discarded: this is not the same tmux session"
+    )
+    assert rig.notices[-1] == (
+        "reconnected after 0.0 s: the old tmux session is gone, this is a new one"
+    )
+
+
+async def test_auth_failure_is_exactly_one_attempt_then_needs_user(rig: Rig) -> None:
+    await rig.supervisor.start()
+    await rig.wait_attempts(1)
+    rig.connector.attempts[0].fail(Cause.AUTH_FAILED, "no key was accepted")
+    await rig.wait_state("needs-user")
+    for _ in range(60):
+        rig.clock.advance(5.0)
+        await settle()
+    assert len(rig.connector.attempts) == 1
+    assert rig.notices[-1] == (
+        "authentication failed: no key was accepted; not retrying. Fix it, then reconnect"
+    )
+    rig.supervisor.resolved()
+    await rig.wait_attempts(2)
+
+
+async def test_a_changed_host_key_gets_no_further_attempt(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.end(Ending.LOST, Cause.RESET)
+    await rig.wait_attempts(2)
+    rig.connector.attempts[1].fail(Cause.HOST_KEY_CHANGED, "SHA256:Zm9v")
+    await rig.wait_state("failed")
+    rig.supervisor.reconnect_now()
+    rig.network[0] = "wifi-2"
+    for _ in range(60):
+        rig.clock.advance(5.0)
+        await settle()
+    assert len(rig.connector.attempts) == 2
+    assert rig.notices[-1] == "host key changed: not reconnecting until the key is resolved"
+    rig.supervisor.resolved()
+    await rig.wait_attempts(3)
+
+
+async def test_failed_probes_follow_the_seeded_backoff(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.end(Ending.LOST, Cause.SERVER_CLOSED)
+    await rig.wait_attempts(2)
+    for _ in range(200):  # step from timer to timer until 8 attempts were made
+        if len(rig.connector.attempts) == 9:
+            break
+        if rig.connector.attempts[-1].pending:
+            rig.connector.attempts[-1].fail(Cause.REFUSED, "connection refused")
+        await settle()
+        deadline = rig.clock.next_deadline
+        assert deadline is not None
+        rig.clock.advance(deadline - rig.clock.now())
+        await settle()
+    starts = [attempt.started_at for attempt in rig.connector.attempts[1:]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    # The link dropped right after the first attach, so this chain goes on from attempt 1:
+    # the first probe goes at once and is attempt 2.
+    expected = [POLICY.backoff.delay(k) for k in range(2, 2 + len(gaps))]
+    assert len(gaps) == 7
+    assert gaps == pytest.approx(expected)
+    assert max(gaps) <= 8.0
+    assert rig.supervisor.status().cause is Cause.REFUSED
+
+
+async def test_a_network_change_retries_at_once(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.end(Ending.LOST, Cause.UNREACHABLE)
+    await rig.wait_attempts(2)
+    rig.connector.attempts[1].fail(Cause.UNREACHABLE, "network is unreachable")
+    await settle()
+    started = len(rig.connector.attempts)
+    rig.network[0] = "wifi-2"
+    rig.clock.advance(1.0)  # the network is looked at once a second
+    await rig.wait_attempts(started + 1)
+    assert rig.connector.attempts[-1].started_at == rig.clock.now()
+
+
+async def test_the_shell_exiting_ends_without_reconnecting(rig: Rig) -> None:
+    link = await rig.attach_first()
+    link.end(Ending.ENDED)
+    await rig.wait_state("ended")
+    rig.clock.advance(60)
+    await settle()
+    assert len(rig.connector.attempts) == 1
+
+
+async def test_detaching_from_tmux_is_not_reconnected_until_asked(rig: Rig) -> None:
+    link = await rig.attach_first()
+    link.end(Ending.DETACHED)
+    await rig.wait_state("detached")
+    rig.clock.advance(60)
+    await settle()
+    assert len(rig.connector.attempts) == 1
+    rig.supervisor.reconnect_now()
+    await rig.wait_attempts(2)
+
+
+async def test_a_connector_bug_does_not_block_retries(rig: Rig) -> None:
+    await rig.supervisor.start()
+    await rig.wait_attempts(1)
+    rig.connector.attempts[0].crash(RuntimeError("boom"))
+    await eventually(
+        lambda: rig.supervisor.status().cause is Cause.PROTOCOL, "the failure recorded"
+    )
+    assert rig.supervisor.status().detail == "unexpected error: boom"
+    rig.clock.advance(1.0)
+    await rig.wait_attempts(2)
+
+
+async def test_typing_while_reconnecting_keeps_probes_within_a_second(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.end(Ending.LOST, Cause.TIMEOUT)
+    for number in range(2, 8):
+        await rig.wait_attempts(number)
+        rig.connector.attempts[number - 1].fail(Cause.TIMEOUT, "no answer")
+        rig.supervisor.write(b"x")
+        await settle()
+        rig.clock.advance(1.0)
+    starts = [a.started_at for a in rig.connector.attempts[1:]]
+    assert all(b - a <= 1.0 for a, b in itertools.pairwise(starts))
+    assert rig.supervisor.status().held == 6
+
+
+async def test_updates_stream_status_and_notices_until_close(rig: Rig) -> None:
+    stream = rig.supervisor.updates()
+    link = await rig.attach_first()
+    link.end(Ending.ENDED)
+    await rig.wait_state("ended")
+    await rig.supervisor.close()
+    received = [update async for update in stream]
+    assert [u.state for u in received if isinstance(u, Status)] == [
+        "connecting",
+        "attached",
+        "ended",
+        "closed",
+    ]
+    assert Notice("session ended: the shell exited or the tmux session closed") in received
+
+
+async def test_close_cancels_probes_and_closes_links(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.responsive = False
+    await rig.stall()
+    await rig.wait_attempts(2)
+    await rig.supervisor.close()
+    assert old.closed_locally
+    assert rig.connector.attempts[1].cancelled
+    assert rig.state() == "closed"
+    assert rig.clock.next_deadline is None  # no timer or network poll left behind
