@@ -1,15 +1,365 @@
-"""Command line entry point (placeholder until the full CLI lands)."""
+"""termkeep's command line: parsing and printing only; the work lives in config/ and transport/.
+
+Commands are registered in ``COMMANDS``. To add one (``demo``, ``attach`` …), write a
+``configure(parser)`` that declares its arguments and a ``run(args) -> exit code``, and add a
+``Command`` to the list; nothing else here needs to change. ``termkeep PROFILE...`` is short
+for ``termkeep open PROFILE...``.
+
+Exit codes: 0 success, 1 an error (printed as one ``termkeep: error: ...`` line), 2 bad usage
+(also one line), 130 interrupted. No traceback reaches the user.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn, TextIO
 
-from termkeep import __version__
+from termkeep import __version__, paths
+from termkeep.config.errors import ConfigError
+from termkeep.config.importing import ImportReport, save_plan
+from termkeep.config.profile import InvalidProfileNameError, Profile
+from termkeep.config.putty import read_putty_sessions, resolve_sessions_dir
+from termkeep.config.schema import (
+    KEYS,
+    Kind,
+    profile_from_mapping,
+    profile_values,
+    toml_literal,
+    value_problem,
+)
+from termkeep.config.store import ProfileStore, StoredProfile
+
+PROG = "termkeep"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, with where to find help."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``termkeep: error: MESSAGE (see 'PROG --help')`` and exit 2."""
+        self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One top-level subcommand."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    """Adds the command's arguments (and sub-commands) to its parser."""
+    run: Runner | None
+    """Runs the command; None when ``configure`` sets a runner per sub-command."""
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+# --- open (placeholder until the app is wired) -------------------------------------------
+
+
+def _configure_open(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("profiles", nargs="*", metavar="PROFILE", help="profiles to open in tabs")
+
+
+def _run_open(_args: argparse.Namespace) -> int:
+    return _fail("the terminal app is not built yet; try 'termkeep hosts list'")
+
+
+# --- locate --------------------------------------------------------------------------------
+
+
+def _configure_locate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "what", nargs="?", choices=sorted(paths.LOCATIONS), help="print only this location"
+    )
+
+
+def _run_locate(args: argparse.Namespace) -> int:
+    if args.what:
+        print(paths.LOCATIONS[args.what]())
+        return EXIT_OK
+    width = max(len(name) for name in paths.LOCATIONS)
+    for name, where in paths.LOCATIONS.items():
+        print(f"{name:<{width}}  {where()}")
+    return EXIT_OK
+
+
+# --- hosts ---------------------------------------------------------------------------------
+
+
+def _configure_hosts(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    listing = sub.add_parser("list", help="list saved profiles")
+    listing.set_defaults(run=_run_hosts_list)
+    show = sub.add_parser("show", help="show a profile's settings, defaults included")
+    show.add_argument("name", metavar="NAME")
+    show.set_defaults(run=_run_hosts_show)
+    remove = sub.add_parser("rm", help="delete a profile")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(run=_run_hosts_rm)
+    _configure_hosts_add(sub.add_parser("add", help="save a new profile"))
+    ssh_config = sub.add_parser(
+        "import-ssh-config", help="make profiles from ssh_config Host entries"
+    )
+    ssh_config.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE", help="default: ~/.ssh/config"
+    )
+    ssh_config.add_argument("--overwrite", action="store_true", help="replace existing profiles")
+    ssh_config.set_defaults(run=_run_import_ssh_config)
+    putty = sub.add_parser("import-putty", help="make profiles from PuTTY saved sessions")
+    putty.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="PuTTY's settings dir or its sessions/ dir; default: where PuTTY looks",
+    )
+    putty.add_argument("--overwrite", action="store_true", help="replace existing profiles")
+    putty.set_defaults(run=_run_import_putty)
+
+
+def _checked(key: str) -> Callable[[str], object]:
+    """An argparse ``type`` that parses and range-checks a value as the profile file does."""
+    kind = KEYS[key].kind
+
+    def convert(text: str) -> object:
+        try:
+            value: object = int(text) if kind is Kind.INT else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind.value}") from None
+        problem = value_problem(key, value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text} is out of range: {problem}")
+        return value
+
+    convert.__name__ = kind.value  # argparse names the type in its own messages
+    return convert
+
+
+def _configure_hosts_add(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="profile name (its file name)")
+    parser.add_argument("--host", required=True, help="host name or address")
+    parser.add_argument("--port", type=_checked("port"), help="SSH port (default 22)")
+    parser.add_argument("--user", help="login name")
+    parser.add_argument(
+        "--identity", action="append", default=[], metavar="PATH", help="key file (repeatable)"
+    )
+    parser.add_argument("--known-hosts", metavar="PATH", help="extra known_hosts file")
+    parser.add_argument("--jump", metavar="NAME_OR_USER@HOST", help="jump host")
+    parser.add_argument(
+        "--keepalive",
+        type=_checked("keepalive.interval"),
+        metavar="SECONDS",
+        help="SSH keepalive interval, 0 = off (default 5)",
+    )
+    parser.add_argument(
+        "--keepalive-count",
+        type=_checked("keepalive.count_max"),
+        metavar="N",
+        help="missed keepalives before the link counts as dead (default 3)",
+    )
+    tmux = parser.add_mutually_exclusive_group()
+    tmux.add_argument("--tmux-session", metavar="NAME", help="tmux session (default termkeep-NAME)")
+    tmux.add_argument("--no-tmux", action="store_true", help="do not run the session in tmux")
+    parser.add_argument("--force", action="store_true", help="replace an existing profile")
+    parser.set_defaults(run=_run_hosts_add)
+
+
+def _add_args_to_mapping(args: argparse.Namespace) -> dict[str, object]:
+    """The profile file's data for the options given (unset options keep defaults)."""
+    data: dict[str, object] = {"host": args.host}
+    optional = {
+        "port": args.port,
+        "user": args.user,
+        "known_hosts_file": args.known_hosts,
+        "jump": args.jump,
+    }
+    data.update({key: value for key, value in optional.items() if value is not None})
+    if args.identity:
+        data["identity_files"] = list(args.identity)
+    keepalive = {"interval": args.keepalive, "count_max": args.keepalive_count}
+    data["keepalive"] = {key: value for key, value in keepalive.items() if value is not None}
+    if args.no_tmux:
+        data["tmux"] = {"enabled": False}
+    elif args.tmux_session is not None:
+        data["tmux"] = {"session": args.tmux_session}
+    return data
+
+
+def _run_hosts_add(args: argparse.Namespace) -> int:
+    store = ProfileStore()
+    if store.exists(args.name) and not args.force:  # also reports a bad name first
+        return _fail(f"profile {args.name!r} already exists; use --force to replace it")
+    profile = profile_from_mapping(args.name, _add_args_to_mapping(args), "command line")
+    path = store.save(profile, replace=args.force)
+    print(f"saved {profile.name}: {profile.destination} ({path})")
+    return EXIT_OK
+
+
+def _keepalive_cell(profile: Profile) -> str:
+    if profile.keepalive.interval <= 0:
+        return "off"
+    return f"{profile.keepalive.interval:g}s x{profile.keepalive.count_max}"
+
+
+def _print_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        print("  ".join(cells).rstrip(), file=out)
+
+
+def _run_hosts_list(_args: argparse.Namespace) -> int:
+    result = ProfileStore().load_all()
+    for issue in result.errors:
+        print(f"{PROG}: error: {issue}", file=sys.stderr)
+    if not result.profiles:
+        if not result.errors:
+            print("no saved profiles; add one with 'termkeep hosts add NAME --host HOST'")
+        return EXIT_ERROR if result.errors else EXIT_OK
+    rows = [("NAME", "DESTINATION", "KEEPALIVE", "TMUX")]
+    rows += [
+        (
+            profile.name,
+            profile.destination,
+            _keepalive_cell(profile),
+            profile.tmux_session_name if profile.tmux.enabled else "off",
+        )
+        for profile in result.profiles
+    ]
+    _print_table(rows, sys.stdout)
+    return EXIT_ERROR if result.errors else EXIT_OK
+
+
+def _show_lines(stored: StoredProfile) -> list[str]:
+    """The effective settings as TOML, each default marked, unset values as comments."""
+    lines = [
+        f"# profile {stored.profile.name!r}: {stored.path}",
+        "# values marked 'default' are not set in the file",
+    ]
+    section = ""
+    for key, value in profile_values(stored.profile).items():
+        table, _, leaf = key.rpartition(".")
+        if table != section:
+            lines += ["", f"[{table}]"]
+            section = table
+        origin = "" if key in stored.explicit_keys else "  # default"
+        if value is None:
+            lines.append(f"# {leaf}: unset" + (" (default)" if origin else ""))
+        else:
+            lines.append(f"{leaf} = {toml_literal(value)}{origin}")
+    return lines
+
+
+def _run_hosts_show(args: argparse.Namespace) -> int:
+    stored = ProfileStore().read(args.name)
+    print("\n".join(_show_lines(stored)))
+    return EXIT_OK
+
+
+def _run_hosts_rm(args: argparse.Namespace) -> int:
+    store = ProfileStore()
+    path = store.path_for(args.name)
+    store.delete(args.name)
+    print(f"removed {args.name} ({path})")
+    return EXIT_OK
+
+
+def _print_report(report: ImportReport) -> None:
+    for entry in report.imported:
+        origin = "" if entry.source == entry.profile.name else f" (from {entry.source!r})"
+        print(f"imported {entry.profile.name}{origin}: {entry.profile.destination}")
+        for note in entry.notes:
+            print(f"  note: {note}")
+    for skipped in report.skipped:
+        print(f"skipped {skipped.source!r}: {skipped.reason}")
+    print(f"{len(report.imported)} imported, {len(report.skipped)} skipped, from {report.origin}")
+
+
+def _run_import_ssh_config(args: argparse.Namespace) -> int:
+    # Imported here: asyncssh takes half a second to import, which every other hosts
+    # command (and --version) would otherwise pay.
+    from termkeep.transport.ssh_config_import import read_ssh_config  # noqa: PLC0415
+
+    plan = read_ssh_config(args.file)
+    _print_report(save_plan(ProfileStore(), plan, overwrite=args.overwrite))
+    return EXIT_OK
+
+
+def _run_import_putty(args: argparse.Namespace) -> int:
+    plan = read_putty_sessions(resolve_sessions_dir(args.dir))
+    _print_report(save_plan(ProfileStore(), plan, overwrite=args.overwrite))
+    return EXIT_OK
+
+
+# --- registry and entry point --------------------------------------------------------------
+
+
+OPEN_COMMAND = "open"
+
+COMMANDS: list[Command] = [
+    Command(
+        OPEN_COMMAND, "open profiles in tabs (the default command)", _configure_open, _run_open
+    ),
+    Command("hosts", "manage saved host profiles", _configure_hosts, None),
+    Command("locate", "print where termkeep keeps its files", _configure_locate, _run_locate),
+]
+"""Top-level commands, in help order. Add new ones here."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, built from ``COMMANDS``."""
+    parser = _Parser(
+        prog=PROG,
+        description="SSH sessions in tabs that survive network loss (tmux reattach).",
+        epilog="'termkeep PROFILE...' is short for 'termkeep open PROFILE...'.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in COMMANDS:
+        command_parser = sub.add_parser(command.name, help=command.help)
+        command.configure(command_parser)
+        if command.run is not None:
+            command_parser.set_defaults(run=command.run)
+    return parser
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    """Route ``termkeep [PROFILE...]`` to the open command."""
+    names = {command.name for command in COMMANDS}
+    if not argv or (argv[0] not in names and not argv[0].startswith("-")):
+        return [OPEN_COMMAND, *argv]
+    return argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="termkeep")
-    parser.add_argument("--version", action="version", version=f"termkeep {__version__}")
-    parser.parse_args(argv)
-    return 0
+    """Run the command line and return the exit code (``python -m termkeep``, console script)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(_with_default_command(arguments))
+    except SystemExit as exit_request:  # --help, --version and usage errors exit from argparse
+        return exit_request.code if isinstance(exit_request.code, int) else EXIT_USAGE
+    try:
+        runner: Runner = args.run
+        return runner(args)
+    except (ConfigError, InvalidProfileNameError) as error:
+        return _fail(str(error))
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(f"{where}{error.strerror or error}")
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
