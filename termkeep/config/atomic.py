@@ -29,17 +29,19 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically, mode 0600.
+def write_private_file(path: Path, text: str, *, replace: bool = True) -> None:
+    """Write ``text`` to ``path`` atomically, mode 0600.
 
     The text goes to a hidden temp file in the same directory (so the rename cannot cross
     file systems), is fsynced, then renamed over the target, and the directory is fsynced so
-    the rename itself survives a crash. If anything fails the temp file is removed and the
-    original file is untouched.
+    the rename itself survives a crash. With ``replace=False`` the temp file is hard-linked
+    to the target instead, which fails with FileExistsError if the target appeared in the
+    meantime, so a file created concurrently is never clobbered. If anything fails the temp
+    file is removed and the original file is untouched.
     """
     ensure_private_dir(path.parent)
-    # mkstemp creates the file 0600 from the start, so the secret-free but private
-    # content is never readable by others, not even for a moment.
+    # mkstemp creates the file 0600 from the start, so it is never readable by others,
+    # not even for a moment.
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temp = Path(temp_name)
     try:
@@ -47,9 +49,11 @@ def write_private_file(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        temp.replace(path)
-    except BaseException:
+        if replace:
+            temp.replace(path)
+        else:
+            os.link(temp, path)
+    finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
-        raise
     fsync_dir(path.parent)

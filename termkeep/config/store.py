@@ -157,26 +157,34 @@ class ProfileStore:
         A new file gets only the values that differ from the defaults. An existing file is
         only written with ``replace=True``; then its own document is updated in place (see
         ``schema.update_document``), keeping comments and layout. An existing file that does
-        not load cleanly is never rewritten.
+        not load cleanly is never rewritten. A profile file that is a symlink (e.g. into a
+        dotfiles repository) stays one: the file it points to is updated.
         """
         path = self.path_for(profile.name)
         check_profile(profile, source=str(path))
-        if path.exists():
-            if not replace:
-                raise ProfileExistsError(
-                    f"profile {profile.name!r} already exists ({path}); "
-                    "choose another name or allow replacing it"
-                )
+        exists = path.exists()
+        if exists and not replace:
+            raise self._exists_error(profile.name, path)
+        if exists:
             self._refuse_if_broken(profile.name)
             doc = tomlkit.parse(path.read_text(encoding="utf-8"))
         else:
             doc = new_document()
+        target = path.resolve() if path.is_symlink() else path
         try:
-            write_private_file(path, tomlkit.dumps(update_document(doc, profile)))
+            write_private_file(target, tomlkit.dumps(update_document(doc, profile)), replace=exists)
+        except FileExistsError:
+            raise self._exists_error(profile.name, path) from None  # created meanwhile
         except OSError as error:
-            unchanged = "the previous file is unchanged" if path.exists() else "nothing was saved"
+            unchanged = "the previous file is unchanged" if exists else "nothing was saved"
             raise ConfigError(f"cannot write {path}: {error.strerror}; {unchanged}") from None
         return path
+
+    @staticmethod
+    def _exists_error(name: str, path: Path) -> ProfileExistsError:
+        return ProfileExistsError(
+            f"profile {name!r} already exists ({path}); choose another name or allow replacing it"
+        )
 
     def _refuse_if_broken(self, name: str) -> None:
         try:

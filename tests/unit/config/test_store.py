@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from termkeep.config.atomic import write_private_file
 from termkeep.config.errors import (
     ConfigError,
     ProfileExistsError,
@@ -219,6 +220,30 @@ def test_rename_never_replaces_another_profile(store: ProfileStore) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     with pytest.raises(ProfileNotFoundError):
         store.rename("web", "again")
+
+
+def test_symlinked_profile_stays_a_symlink(store: ProfileStore, tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "web.toml"
+    real.write_text('host = "web.example.org"  # kept in git\n')
+    store.directory.mkdir(parents=True)
+    store.path_for("web").symlink_to(real)
+
+    store.save(dataclasses.replace(store.load("web"), port=2222), replace=True)
+
+    assert store.path_for("web").is_symlink()
+    assert real.read_text() == 'host = "web.example.org"  # kept in git\nport = 2222\n'
+    assert sorted(entry.name for entry in dotfiles.iterdir()) == ["web.toml"]
+
+
+def test_creating_never_clobbers_a_file_that_appeared_meanwhile(tmp_path: Path) -> None:
+    path = tmp_path / "web.toml"
+    path.write_text("someone else's\n")
+    with pytest.raises(FileExistsError):
+        write_private_file(path, "mine\n", replace=False)
+    assert path.read_text() == "someone else's\n"
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["web.toml"]
 
 
 FAILING_WRITE = textwrap.dedent(
