@@ -1,0 +1,305 @@
+"""step() over time: whole scenarios on a simulated clock, and invariants that must hold
+after any sequence of events (hypothesis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings
+from termkeep.supervisor.backoff import Backoff
+from termkeep.supervisor.state import (
+    Attached,
+    Connecting,
+    ConnectRequested,
+    DataReceived,
+    Effect,
+    Event,
+    Failed,
+    KeyTyped,
+    LinkEnded,
+    NeedsUser,
+    NetworkChanged,
+    Notify,
+    PingReplied,
+    Policy,
+    ProbeFailed,
+    ProbeSucceeded,
+    Reconnecting,
+    ReconnectNow,
+    Resized,
+    ScheduleTimer,
+    SendKeys,
+    SendPing,
+    Stalled,
+    StartProbe,
+    State,
+    Status,
+    Tick,
+    UserResolved,
+    initial_state,
+    status_of,
+    step,
+)
+from termkeep.transport.link import Cause, Ending
+
+T0 = 1000.0
+POLICY = Policy(
+    keepalive_interval=5.0,
+    stable_after=30.0,
+    backoff=Backoff(initial_delay=0.25, multiplier=2.0, max_delay=30.0, jitter=0.2, seed=11),
+)
+
+
+@dataclass
+class Sim:
+    """Runs the machine on a simulated clock, firing the timer it asks for."""
+
+    state: State
+    now: float = T0
+    timer: float | None = None
+    log: list[tuple[float, Effect]] = field(default_factory=list)
+
+    def send(self, event: Event) -> tuple[Effect, ...]:
+        self.state, effects = step(self.state, event, self.now)
+        for effect in effects:
+            self.log.append((self.now, effect))
+            if isinstance(effect, ScheduleTimer):
+                self.timer = effect.at
+        return effects
+
+    def run_until(self, end: float, answer_pings_after: float | None = None) -> None:
+        """Advance to ``end``, delivering each Tick when its timer is due (bounded). With
+        ``answer_pings_after``, the link answers every ping after that many seconds."""
+        for _ in range(100_000):
+            if self.timer is None or self.timer > end:
+                break
+            self.now = max(self.now, self.timer)
+            self.timer = None
+            effects = self.send(Tick())
+            pings = [e for e in effects if isinstance(e, SendPing)]
+            if pings and answer_pings_after is not None:
+                self.now += answer_pings_after
+                self.send(PingReplied(pings[0].link, answer_pings_after))
+        else:
+            raise AssertionError("the timer kept firing without time passing")
+        self.now = end
+
+    def effects(self, kind: type) -> list[tuple[float, Effect]]:
+        return [(at, e) for at, e in self.log if isinstance(e, kind)]
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.state, self.now)
+
+
+def attached_sim(attached_at: float = T0) -> Sim:
+    sim = Sim(initial_state(POLICY), now=attached_at)
+    sim.send(ConnectRequested())
+    sim.send(ProbeSucceeded(1, reattached_existing=True, tmux=True))
+    assert isinstance(sim.state.phase, Attached)
+    sim.log.clear()
+    return sim
+
+
+def test_a_healthy_idle_link_answers_pings_and_is_never_stalled() -> None:
+    sim = attached_sim()
+    sim.run_until(T0 + 600, answer_pings_after=0.08)
+    assert isinstance(sim.state.phase, Attached)
+    pings = sim.effects(SendPing)
+    assert len(pings) >= 200  # one every 2.5 s of silence
+    assert sim.status.rtt == 0.08
+
+
+def test_silence_is_reported_as_a_stall_at_the_keepalive_interval() -> None:
+    sim = attached_sim()
+    sim.run_until(T0 + 4.99)
+    assert isinstance(sim.state.phase, Attached)
+    sim.run_until(T0 + 5.0)
+    assert isinstance(sim.state.phase, Stalled)
+    notices = [e.text for _, e in sim.effects(Notify)]
+    assert notices == ["connection lost: no reply for 5.0 s; reconnecting"]
+    assert [at for at, _ in sim.effects(StartProbe)] == [T0 + 5.0]
+
+
+def test_typed_keys_without_any_reply_stall_after_one_second() -> None:
+    sim = attached_sim()
+    sim.run_until(T0 + 1.0)
+    sim.send(KeyTyped(b"l"))
+    sim.run_until(T0 + 1.99)
+    assert isinstance(sim.state.phase, Attached)
+    sim.run_until(T0 + 2.0)
+    assert isinstance(sim.state.phase, Stalled)
+    assert sim.status.detail == "no reply for 2.0 s (no echo of typed keys)"
+
+
+def test_a_password_prompt_that_echoes_nothing_is_not_a_stall() -> None:
+    sim = attached_sim()
+    sim.run_until(T0 + 1.0)
+    effects = sim.send(KeyTyped(b"secret"))
+    assert SendPing(1) in effects
+    sim.now += 0.05
+    sim.send(PingReplied(1, 0.05))  # no echo, but the link answers
+    sim.run_until(T0 + 4.0)
+    assert isinstance(sim.state.phase, Attached)
+
+
+def _lose_and_first_probe(sim: Sim) -> tuple[float, int]:
+    """Lose the link; return (delay until the first probe, its attempt number)."""
+    lost_at = sim.now
+    assert isinstance(sim.state.phase, Attached)
+    sim.send(LinkEnded(sim.state.phase.link, Ending.LOST, Cause.RESET))
+    attempt_after_loss = sim.status.attempt
+    sim.run_until(sim.now + 60)
+    first_at, _ = sim.effects(StartProbe)[0]
+    return first_at - lost_at, attempt_after_loss
+
+
+def test_backoff_starts_afresh_after_a_stable_period_and_not_before() -> None:
+    stable = attached_sim()
+    stable.run_until(T0 + 31, answer_pings_after=0.05)
+    stable.log.clear()
+    delay, attempt = _lose_and_first_probe(stable)
+    assert (delay, attempt) == (0.0, 1)
+
+    # A server that accepts and drops us again and again is probed ever more slowly.
+    flapping = attached_sim()
+    waits = []
+    for _ in range(5):
+        flapping.log.clear()
+        lost_at = flapping.now
+        assert isinstance(flapping.state.phase, Attached)
+        flapping.send(LinkEnded(flapping.state.phase.link, Ending.LOST, Cause.SERVER_CLOSED))
+        if not flapping.effects(StartProbe):
+            assert flapping.timer is not None
+            flapping.run_until(flapping.timer)  # the only timer while reconnecting: the probe
+        first_at, probe = flapping.effects(StartProbe)[0]
+        assert isinstance(probe, StartProbe)
+        waits.append(first_at - lost_at)
+        flapping.now = first_at + 0.1
+        flapping.send(ProbeSucceeded(probe.probe, reattached_existing=True, tmux=True))
+        flapping.now += 1.0
+    assert waits[0] == 0.0
+    assert waits[1:] == sorted(waits[1:])
+    assert waits[-1] > 1.0
+
+
+def test_probes_while_unused_back_off_to_the_cap() -> None:
+    sim = attached_sim()
+    sim.run_until(T0 + 31, answer_pings_after=0.05)
+    sim.send(LinkEnded(1, Ending.LOST, Cause.TIMEOUT))
+    for _ in range(40):
+        for _, effect in sim.effects(StartProbe):
+            assert isinstance(effect, StartProbe)
+            sim.send(ProbeFailed(effect.probe, Cause.TIMEOUT))
+        sim.log.clear()
+        sim.run_until(sim.timer if sim.timer is not None else sim.now)
+    assert isinstance(sim.state.phase, Reconnecting)
+    assert sim.status.retry_in is not None
+    assert 24.0 <= sim.status.retry_in <= 30.0
+
+
+def test_a_profile_becomes_a_policy() -> None:
+    profile = Profile(
+        name="box",
+        host="box.example",
+        keepalive=KeepaliveSettings(interval=7.0),
+        reconnect=ReconnectSettings(enabled=False, initial_delay=0.5, stable_after=60.0),
+    )
+    policy = Policy.from_profile(profile, seed=99)
+    assert policy.keepalive_interval == 7.0
+    assert policy.stable_after == 60.0
+    assert policy.reconnect is False
+    assert policy.backoff == Backoff(
+        initial_delay=0.5, multiplier=2.0, max_delay=30.0, jitter=0.2, seed=99
+    )
+
+
+def test_with_reconnect_off_a_lost_link_fails_and_waits_for_the_user() -> None:
+    sim = attached_sim()
+    sim.state = State(sim.state.phase, sim.state.ctx, Policy(reconnect=False))
+    sim.send(LinkEnded(1, Ending.LOST, Cause.RESET, "reset by peer"))
+    sim.run_until(T0 + 300)
+    assert isinstance(sim.state.phase, Failed)
+    assert sim.effects(StartProbe) == []
+    sim.send(ReconnectNow())
+    assert isinstance(sim.state.phase, Connecting)
+
+
+def test_status_lines_read_plainly() -> None:
+    assert Status("attached", rtt=0.042).describe() == "attached · rtt 42 ms"
+    line = Status(
+        "reconnecting",
+        cause=Cause.TIMEOUT,
+        detail="no reply for 6.0 s",
+        retry_in=2.0,
+        attempt=3,
+        held=12,
+        held_dropped=2,
+    ).describe()
+    assert line == (
+        "reconnecting · no reply for 6.0 s · attempt 3 · next try in 2.0 s · "
+        "12 bytes held, 2 dropped"
+    )
+    assert Status("needs-user", cause=Cause.AUTH_FAILED).describe() == (
+        "needs-user · authentication failed"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Invariants over arbitrary event sequences.
+
+ids = st.integers(min_value=1, max_value=6)
+causes = st.sampled_from(list(Cause))
+events = st.one_of(
+    st.just(ConnectRequested()),
+    st.builds(ProbeSucceeded, ids, st.booleans(), st.booleans()),
+    st.builds(ProbeFailed, ids, causes),
+    st.builds(DataReceived, ids),
+    st.builds(KeyTyped, st.binary(min_size=1, max_size=3000)),
+    st.builds(Resized, st.integers(1, 300), st.integers(1, 100)),
+    st.builds(PingReplied, ids, st.floats(0.001, 2.0)),
+    st.just(Tick()),
+    st.builds(LinkEnded, ids, st.sampled_from(list(Ending)), st.none() | causes),
+    st.just(NetworkChanged()),
+    st.just(ReconnectNow()),
+    st.just(UserResolved()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(events, st.floats(0.0, 20.0)), max_size=60))
+def test_invariants_hold_for_any_sequence_of_events(
+    script: list[tuple[Event, float]],
+) -> None:
+    state = initial_state(POLICY)
+    now = T0
+    started: set[int] = set()
+    for event, wait in script:
+        now += wait
+        before = state
+        state, effects = step(before, event, now)
+        assert step(before, event, now) == (state, effects)  # pure: same input, same output
+        phase, ctx = state.phase, state.ctx
+        assert len(ctx.held) <= POLICY.hold_limit
+        if isinstance(phase, Connecting):
+            assert len(phase.retry.probes) <= 1  # one attempt at a time on the first connect
+        if isinstance(phase, Stalled | Reconnecting):
+            assert len(phase.retry.probes) <= POLICY.max_parallel_probes
+        new_probes = [e.probe for e in effects if isinstance(e, StartProbe)]
+        assert not started & set(new_probes)  # probe ids are never reused
+        started |= set(new_probes)
+        stopped_by_user_cause = (
+            isinstance(before.phase, NeedsUser | Failed)
+            and not isinstance(event, UserResolved | ReconnectNow)
+        ) or (
+            isinstance(before.phase, Failed)
+            and before.phase.cause is Cause.HOST_KEY_CHANGED
+            and not isinstance(event, UserResolved)
+        )
+        if stopped_by_user_cause:
+            assert not new_probes  # never hammer: only the user restarts these
+        if any(isinstance(e, SendKeys) for e in effects):
+            assert isinstance(phase, Attached)
