@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from termkeep.config.errors import ConfigError, ProfileExistsError
+from termkeep.config.errors import ConfigError, ProfileExistsError, ProfileLoadError
 from termkeep.config.profile import (
     PROFILE_NAME_MAX,
     InvalidProfileNameError,
@@ -20,6 +20,7 @@ from termkeep.config.profile import (
     sanitize_profile_name,
     validate_profile_name,
 )
+from termkeep.config.schema import check_profile
 from termkeep.config.store import ProfileStore
 
 
@@ -109,6 +110,15 @@ def _is_valid_name(name: str) -> bool:
     except InvalidProfileNameError:
         return False
     return True
+
+
+def profile_problem(profile: Profile) -> str | None:
+    """Why an imported profile could not be saved (a value out of range), or None."""
+    try:
+        check_profile(profile, source=profile.name)
+    except ProfileLoadError as error:
+        return "; ".join(issue.message for issue in error.issues)
+    return None
 
 
 def save_plan(store: ProfileStore, plan: ImportPlan, *, overwrite: bool) -> ImportReport:

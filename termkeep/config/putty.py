@@ -29,7 +29,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from termkeep.config.errors import ConfigError
-from termkeep.config.importing import ImportedEntry, ImportPlan, NameAllocator, SkippedEntry
+from termkeep.config.importing import (
+    ImportedEntry,
+    ImportPlan,
+    NameAllocator,
+    SkippedEntry,
+    profile_problem,
+)
 from termkeep.config.profile import KeepaliveSettings, Profile, TcpSettings
 
 DEFAULT_SETTINGS = "Default Settings"
@@ -209,7 +215,11 @@ def _add_session(
     try:
         profile = session_to_profile(name, session, notes)
     except ConfigError as error:
+        problem: str | None = str(error)
+    else:
+        problem = profile_problem(profile)
+    if problem:
         names.release(name)
-        plan.skipped.append(SkippedEntry(session_name, str(error)))
+        plan.skipped.append(SkippedEntry(session_name, problem))
         return
     plan.entries.append(ImportedEntry(session_name, profile, (*name_notes, *notes)))

@@ -24,7 +24,13 @@ from asyncssh.config import ConfigParseError, SSHClientConfig
 from asyncssh.misc import IllegalUserName
 
 from termkeep.config.errors import ConfigError
-from termkeep.config.importing import ImportedEntry, ImportPlan, NameAllocator, SkippedEntry
+from termkeep.config.importing import (
+    ImportedEntry,
+    ImportPlan,
+    NameAllocator,
+    SkippedEntry,
+    profile_problem,
+)
 from termkeep.config.profile import KeepaliveSettings, Profile, TcpSettings
 
 DEFAULT_SSH_CONFIG = Path("~", ".ssh", "config")
@@ -195,5 +201,10 @@ def read_ssh_config(path: Path | None = None) -> ImportPlan:
             continue
         name, notes = names.allocate(pattern)
         profile = config_to_profile(name, pattern, resolve_host(path, pattern), notes)
+        problem = profile_problem(profile)
+        if problem:
+            names.release(name)
+            plan.skipped.append(SkippedEntry(pattern, problem))
+            continue
         plan.entries.append(ImportedEntry(pattern, profile, tuple(notes)))
     return plan

@@ -199,15 +199,15 @@ def test_import_ssh_config_then_again_without_overwrite(
     assert "imported escape (from '../escape'): escape.example.org:22" in lines
     assert "  note: UserKnownHostsFile /dev/null ignored: termkeep always checks host keys" in lines
     assert "skipped '*': wildcard pattern: its settings apply to the hosts it matches" in lines
-    assert lines[-1] == f"8 imported, 3 skipped, from {home}/.ssh/config"
+    assert lines[-1] == f"8 imported, 4 skipped, from {home}/.ssh/config"
 
     code, out, _ = run(capsys, "hosts", "import-ssh-config", str(home / ".ssh" / "config"))
     assert code == 0
     assert "skipped 'db': profile 'db' already exists; use --overwrite to replace it" in out
-    assert out.splitlines()[-1].startswith("0 imported, 11 skipped")
+    assert out.splitlines()[-1].startswith("0 imported, 12 skipped")
 
     code, out, _ = run(capsys, "hosts", "import-ssh-config", "--overwrite")
-    assert out.splitlines()[-1].startswith("8 imported, 3 skipped")
+    assert out.splitlines()[-1].startswith("8 imported, 4 skipped")
 
 
 def test_import_ssh_config_errors(
@@ -232,11 +232,11 @@ def test_import_putty_from_dir_and_from_puttydir(
     assert "imported web-prod-2 (from 'web/prod'): deploy@prod.example.org:22" in lines
     assert "skipped 'old/router': protocol 'telnet', not SSH" in lines
     assert any(line.startswith("  note: key /home/alice/keys/files.ppk") for line in lines)
-    assert lines[-1] == f"7 imported, 5 skipped, from {DATA_DIR / 'putty' / 'sessions'}"
+    assert lines[-1] == f"7 imported, 6 skipped, from {DATA_DIR / 'putty' / 'sessions'}"
 
     monkeypatch.setenv("PUTTYDIR", str(DATA_DIR / "putty"))
     code, out, _ = run(capsys, "hosts", "import-putty", "--overwrite")
-    assert out.splitlines()[-1] == f"7 imported, 5 skipped, from {DATA_DIR / 'putty' / 'sessions'}"
+    assert out.splitlines()[-1] == f"7 imported, 6 skipped, from {DATA_DIR / 'putty' / 'sessions'}"
 
 
 def test_import_putty_missing_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

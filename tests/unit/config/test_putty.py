@@ -136,6 +136,7 @@ def test_non_ssh_template_and_broken_sessions_are_skipped_with_reasons(plan: Imp
         "console": "protocol 'serial', not SSH",
         "empty": "no HostName",
         "broken port": "PortNumber='twenty-two' is not a number",
+        "huge port": "'port' must be from 1 to 65535",
     }
 
 

@@ -54,8 +54,9 @@ def test_each_concrete_alias_becomes_a_profile(plan: ImportPlan, home: Path) -> 
     ]
 
 
-def test_wildcards_and_negations_are_skipped_with_reasons(plan: ImportPlan) -> None:
+def test_wildcards_negations_and_invalid_values_are_skipped_with_reasons(plan: ImportPlan) -> None:
     assert [(item.source, item.reason) for item in plan.skipped] == [
+        ("zero-port", "'port' must be from 1 to 65535"),
         ("*.internal", "wildcard pattern: its settings apply to the hosts it matches"),
         ("!skip.internal", "negated pattern: it only excludes hosts from a block"),
         ("*", "wildcard pattern: its settings apply to the hosts it matches"),
