@@ -403,16 +403,29 @@ def jump_chain(
     the target's keys and known_hosts file). Raises ValueError for a loop or a bad spec.
     """
     chain: list[Profile] = []
-    seen = {profile.name}
-    pending = [s.strip() for s in (jump or profile.jump or "").split(",") if s.strip()]
-    for spec in pending:
-        hop = _jump_profile(profile, spec, lookup)
-        if hop.name in seen or len(chain) >= MAX_JUMP_HOPS:
-            raise ValueError(f"jump host chain of {profile.name!r} loops or is too long")
-        seen.add(hop.name)
-        chain.extend(jump_chain(hop, lookup) if hop.jump else [])
-        chain.append(dataclasses.replace(hop, jump=None))
+    _collect_jumps(profile, lookup, jump or profile.jump, chain, on_path={profile.name})
     return chain
+
+
+def _collect_jumps(
+    profile: Profile,
+    lookup: ProfileLookup | None,
+    jump: str | None,
+    chain: list[Profile],
+    on_path: set[str],
+) -> None:
+    """Append the hops of ``jump`` (each preceded by its own jumps) to ``chain``."""
+    for spec in (part.strip() for part in (jump or "").split(",")):
+        if not spec:
+            continue
+        hop = _jump_profile(profile, spec, lookup)
+        if hop.name in on_path or len(chain) >= MAX_JUMP_HOPS:
+            raise ValueError(
+                f"the jump hosts of {profile.name!r} loop or are more than {MAX_JUMP_HOPS}: "
+                "fix the profile's jump setting"
+            )
+        _collect_jumps(hop, lookup, hop.jump, chain, on_path | {hop.name})
+        chain.append(dataclasses.replace(hop, jump=None))
 
 
 def _jump_profile(target: Profile, spec: str, lookup: ProfileLookup | None) -> Profile:

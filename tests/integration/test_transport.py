@@ -131,12 +131,15 @@ def quiet_login_shells(monkeypatch: pytest.MonkeyPatch) -> None:
 
     bash sources ~/.bashrc for every ssh command when SHLVL is unset; here that runs
     ``pyenv rehash``, which blocks up to 60 s on a lock left by any shell killed mid-rehash.
-    SHLVL=1 makes non-interactive commands skip it; the timeout bounds interactive shells.
+    SHLVL=1 makes the login shell skip it for commands (it still runs them: the ``sh -c``
+    wrapping is exercised), SHELL=/bin/sh gives tmux windows a shell without ~/.bashrc, and
+    the timeout bounds the interactive login shell of the no-tmux fallback.
     """
     original = sshd_module.render_config
 
     def render(server: SshServer) -> str:
-        return with_session_env(original(server), SHLVL="1", PYENV_REHASH_TIMEOUT="2")
+        env = {"SHLVL": "1", "SHELL": "/bin/sh", "PYENV_REHASH_TIMEOUT": "2"}
+        return with_session_env(original(server), **env)
 
     monkeypatch.setattr(sshd_module, "render_config", render)
 
@@ -165,6 +168,9 @@ async def attach(
 
 
 async def type_and_see(link: Link, screen: Screen, command: str, expected: str) -> None:
+    """Type a command whose output differs from its own text (the PTY echoes what is typed
+    before the shell even runs), then wait for that output."""
+    assert expected not in command
     link.write(command.encode() + b"\r")
     await wait_for(lambda: expected in screen.text(), f"{expected!r} on the screen")
 
@@ -196,7 +202,7 @@ async def test_key_login_output_and_resize(sshd: SshServer) -> None:
 
 async def test_second_attach_reattaches_the_same_session(sshd: SshServer) -> None:
     first, screen = await attach(profile_for(sshd))
-    await type_and_see(first, screen, "KEPT=still-here", "KEPT=still-here")
+    await type_and_see(first, screen, "KEPT=still-here; echo set-${KEPT%-here}", "set-still")
     first.close()
     await bounded(first.wait_closed(), "first close")
 
@@ -210,14 +216,14 @@ async def test_second_attach_reattaches_the_same_session(sshd: SshServer) -> Non
 
 async def test_exit_ends_and_detach_detaches(sshd: SshServer) -> None:
     link, screen = await attach(profile_for(sshd))
-    await type_and_see(link, screen, "echo ready", "ready")
+    await type_and_see(link, screen, "echo ready-$((1+1))", "ready-2")
     sshd.tmux("detach-client", "-s", "=tk-test", check=True)
     detached = await bounded(link.wait_closed(), "detach")
     assert detached.ending is Ending.DETACHED
 
     link, screen = await attach(profile_for(sshd))
     assert link.reattached_existing
-    await type_and_see(link, screen, "echo ready-again", "ready-again")
+    await type_and_see(link, screen, "echo again-$((2+2))", "again-4")
     link.write(b"exit\r")
     ended = await bounded(link.wait_closed(), "exit")
     assert ended.ending is Ending.ENDED
@@ -226,7 +232,7 @@ async def test_exit_ends_and_detach_detaches(sshd: SshServer) -> None:
 
 async def test_killed_connection_is_lost(sshd: SshServer) -> None:
     link, screen = await attach(profile_for(sshd))
-    await type_and_see(link, screen, "echo alive", "alive")
+    await type_and_see(link, screen, "echo alive-$((5+5))", "alive-10")
     assert sshd.kill_connections()
     closed = await bounded(link.wait_closed(), "loss")
     assert closed.ending is Ending.LOST
@@ -240,7 +246,7 @@ async def test_killed_connection_is_lost(sshd: SshServer) -> None:
 
 async def test_killed_tmux_server_is_lost_not_ended(sshd: SshServer) -> None:
     link, screen = await attach(profile_for(sshd))
-    await type_and_see(link, screen, "echo alive", "alive")
+    await type_and_see(link, screen, "echo alive-$((5+5))", "alive-10")
     sshd.kill_tmux()
     closed = await bounded(link.wait_closed(), "tmux loss")
     assert (closed.ending, closed.cause) == (Ending.LOST, Cause.SERVER_CLOSED)

@@ -1,0 +1,138 @@
+"""The pieces of connecting that need no SSH server: TCP options on a real socket, jump host
+parsing, the connect clock that stops while the user types."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import replace
+
+import pytest
+
+from termkeep.config.profile import Profile, TcpSettings
+from termkeep.transport.connection import ConnectClock, jump_chain, make_connector, parse_jump_spec
+from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.tcp import open_tcp, tcp_options
+
+
+async def test_open_tcp_sets_every_option_before_connecting() -> None:
+    settings = TcpSettings(
+        keepalive=True, idle=11, interval=4, count=6, user_timeout=20, nodelay=True
+    )
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        sock = await asyncio.wait_for(
+            open_tcp("127.0.0.1", listener.getsockname()[1], settings), 10
+        )
+        with sock:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 11
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 4
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 6
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 20_000
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_tcp_keepalive_off_and_kernel_default_timeout() -> None:
+    options = tcp_options(TcpSettings(keepalive=False, user_timeout=0, nodelay=False))
+    assert options == [
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 0),
+        (socket.IPPROTO_TCP, socket.TCP_NODELAY, 0),
+    ]
+
+
+async def test_open_tcp_reports_refusal() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.wait_for(open_tcp("127.0.0.1", port, TcpSettings()), 10)
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("bastion", (None, "bastion", 22)),
+        ("ops@bastion", ("ops", "bastion", 22)),
+        ("ops@bastion:2222", ("ops", "bastion", 2222)),
+        ("[::1]:2200", (None, "::1", 2200)),
+        ("ops@[fe80::1]", ("ops", "fe80::1", 22)),
+        ("::1", (None, "::1", 22)),
+        ("me@corp@bastion", ("me@corp", "bastion", 22)),
+    ],
+)
+def test_parse_jump_spec(spec: str, parsed: tuple[str | None, str, int]) -> None:
+    assert parse_jump_spec(spec) == parsed
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("bastion:ssh", "bad port"),
+        ("bastion:70000", "bad port"),
+        ("ops@", "no host name"),
+        ("[::1]:", "bad port"),
+    ],
+)
+def test_bad_jump_spec_names_the_fix(spec: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem) as error:
+        parse_jump_spec(spec)
+    assert "[user@]host[:port]" in str(error.value)
+
+
+def test_jump_chain_follows_profiles_outermost_first() -> None:
+    saved = {
+        "edge": Profile(name="edge", host="edge.example.com"),
+        "inner": Profile(name="inner", host="inner.internal", jump="edge"),
+    }
+    target = Profile(name="db", host="db.internal", jump="inner", identity_files=("~/.ssh/db",))
+    chain = jump_chain(target, saved.get)
+    assert [hop.host for hop in chain] == ["edge.example.com", "inner.internal"]
+    assert all(hop.jump is None for hop in chain)
+    # A literal spec borrows the target's keys (and known_hosts file).
+    literal = jump_chain(replace(target, jump="ops@gw:2022,inner"), saved.get)
+    assert [(hop.user, hop.host, hop.port) for hop in literal] == [
+        ("ops", "gw", 2022),
+        (None, "edge.example.com", 22),
+        (None, "inner.internal", 22),
+    ]
+    assert literal[0].identity_files == ("~/.ssh/db",)
+
+
+def test_jump_loop_is_refused_before_connecting() -> None:
+    saved = {
+        "a": Profile(name="a", host="a", jump="b"),
+        "b": Profile(name="b", host="b", jump="a"),
+    }
+    with pytest.raises(ValueError, match="loop"):
+        make_connector(
+            Profile(name="t", host="t", jump="a"), NoPrompter(), lookup_profile=saved.get
+        )
+
+
+async def test_connect_clock_runs_out_while_running() -> None:
+    clock = ConnectClock(0.05)
+    never = asyncio.get_running_loop().create_future()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(clock.run(never), 10)
+    assert never.cancelled()
+
+
+async def test_connect_clock_does_not_count_prompt_time() -> None:
+    """A prompt outlasting the whole budget does not time the attempt out."""
+    clock = ConnectClock(0.05)
+    answered = asyncio.Event()
+
+    async def attempt() -> str:
+        async with clock.paused():
+            assert clock.remaining() is None
+            # The user answers long after the budget would have run out.
+            asyncio.get_running_loop().call_later(0.3, answered.set)
+            await answered.wait()
+        return "connected"
+
+    assert await asyncio.wait_for(clock.run(attempt()), 10) == "connected"
+    remaining = clock.remaining()
+    assert remaining is not None
+    assert remaining > 0

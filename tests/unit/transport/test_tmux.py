@@ -1,0 +1,179 @@
+"""tmux command building: quoting that survives any login shell, names tmux keeps as is,
+and the built commands run for real (sh, bash, dash and a private tmux server)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from termkeep.transport import tmux
+from tests.fixtures.waiting import wait_until
+
+HOSTILE = [
+    "plain",
+    "with space",
+    "it's",
+    'say "hi"',
+    "$(touch /tmp/termkeep-pwned)",
+    "`touch /tmp/termkeep-pwned`",
+    "a; touch /tmp/termkeep-pwned",
+    "line\nbreak",
+    "back\\slash",
+    "bang!",
+    "glob *?[x]",
+    "x.y:z",
+    "-n",
+    "",
+    "ünïcode ☃",
+]
+LOGIN_SHELLS = [shell for shell in ("sh", "bash", "dash") if shutil.which(shell)]
+
+
+def run_as_login_shell(
+    shell: str, command: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """What sshd does with a remote command: ``$SHELL -c COMMAND``."""
+    return subprocess.run(
+        [shell, "-c", command], capture_output=True, env=env, timeout=10, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("termkeep-web", "termkeep-web"),
+        ("termkeep-my.host", "termkeep-my_host"),
+        ("a:b", "a_b"),
+        ("with space", "with_space"),
+        ("$(reboot)", "_reboot_"),
+        ("a;b\nc", "a_b_c"),
+        ("-n", "n"),
+        ("--", "termkeep"),
+        ("", "termkeep"),
+        ("ünï", "_n_"),
+        ("x" * 100, "x" * tmux.SESSION_NAME_MAX),
+    ],
+)
+def test_sanitize_session_name(raw: str, clean: str) -> None:
+    assert tmux.sanitize_session_name(raw) == clean
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_sanitized_names_are_safe_for_every_shell(raw: str) -> None:
+    name = tmux.sanitize_session_name(raw)
+    assert name
+    assert set(name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+    assert not name.startswith("-")
+    tmux.remote_command(tmux.shell_words("tmux", "new-session", "-A", "-s", name))
+
+
+@pytest.mark.parametrize("shell", LOGIN_SHELLS)
+@pytest.mark.parametrize("word", HOSTILE)
+def test_shell_words_reach_the_program_unchanged(shell: str, word: str) -> None:
+    result = run_as_login_shell(shell, tmux.shell_words("printf", "%s|", word, "next"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == f"{word}|next|"
+    assert not Path("/tmp/termkeep-pwned").exists()
+
+
+@pytest.mark.parametrize("shell", LOGIN_SHELLS)
+@pytest.mark.parametrize("word", [w for w in HOSTILE if not set(w) & set("\\!\n")])
+def test_remote_command_survives_the_login_shell(shell: str, word: str) -> None:
+    command = tmux.remote_command(tmux.shell_words("printf", "%s|", word))
+    result = run_as_login_shell(shell, command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == f"{word}|"
+    assert not Path("/tmp/termkeep-pwned").exists()
+
+
+@pytest.mark.parametrize("script", ["echo a\necho b", "echo \\\\", "echo hi!"])
+def test_remote_command_refuses_what_fish_or_csh_would_reinterpret(script: str) -> None:
+    with pytest.raises(ValueError, match="not portable"):
+        tmux.remote_command(script)
+
+
+@pytest.mark.parametrize(
+    ("status", "alive", "detached", "ended"),
+    [
+        (0, True, True, False),  # `tmux detach`
+        (0, False, False, True),  # the last shell exited, or kill-session
+        (1, False, False, False),  # the tmux server died: lost, not ended
+        (1, True, False, False),  # the client died but the session lives: lost
+        (None, True, False, False),  # killed by a signal
+    ],
+)
+def test_tmux_exit_verdicts(status: int | None, alive: bool, detached: bool, ended: bool) -> None:
+    verdict = tmux.TmuxExit(status, alive)
+    assert (verdict.detached, verdict.ended) == (detached, ended)
+
+
+@pytest.fixture
+def tmux_env() -> Iterator[dict[str, str]]:
+    """An environment whose tmux server lives in a private, short TMUX_TMPDIR."""
+    tmpdir = tempfile.mkdtemp(prefix="tk-tmux-", dir="/tmp")
+    env = {k: v for k, v in os.environ.items() if k != "TMUX"}
+    env["TMUX_TMPDIR"] = tmpdir
+    env["TERM"] = "xterm-256color"
+    yield env
+    subprocess.run(["tmux", "kill-server"], env=env, capture_output=True, timeout=10, check=False)
+    shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def test_probe_and_attach_against_a_real_tmux(tmux_env: dict[str, str]) -> None:
+    name = tmux.sanitize_session_name("termkeep-web.example.com: 'prod'")
+    probe = tmux.probe_command(name)
+    absent = run_as_login_shell("bash", probe, tmux_env)
+    assert absent.returncode == tmux.ProbeResult.ABSENT
+    assert absent.stdout == b""  # nothing reaches the screen
+
+    child, master = pty.fork()
+    if child == 0:  # pragma: no cover - the child execs the login shell at once
+        os.execvpe("bash", ["bash", "-c", tmux.attach_command(name)], tmux_env)  # noqa: S606
+    try:
+        wait_until(
+            lambda: run_as_login_shell("bash", probe, tmux_env).returncode == 0,
+            timeout=10,
+            what="the session created by attach_command",
+        )
+        listing = subprocess.run(
+            ["tmux", "list-sessions", "-F", "#{session_name}"],
+            env=tmux_env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        assert listing.stdout.split() == [name]
+        # A session whose name merely starts with ours must not count as ours.
+        prefix = run_as_login_shell("bash", tmux.probe_command(name[:-3]), tmux_env)
+        assert prefix.returncode == tmux.ProbeResult.ABSENT
+        subprocess.run(
+            ["tmux", "detach-client", "-s", f"={name}"], env=tmux_env, timeout=10, check=True
+        )
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert run_as_login_shell("bash", tmux.has_session_command(name), tmux_env).returncode == 0
+    finally:
+        os.close(master)
+
+
+def test_probe_reports_missing_tmux(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sh").symlink_to(shutil.which("sh") or "/bin/sh")
+    result = run_as_login_shell("/bin/sh", tmux.probe_command("termkeep-x"), {"PATH": str(bin_dir)})
+    assert result.returncode == tmux.ProbeResult.NO_TMUX
+
+
+def test_no_tmux_notice_names_host_and_fix() -> None:
+    notice = tmux.no_tmux_notice("web1")
+    assert "tmux is not installed on web1" in notice
+    assert "will not survive a reconnect" in notice
+    assert "Install tmux" in notice
