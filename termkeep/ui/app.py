@@ -66,10 +66,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.startup_profiles = list(startup_profiles)
         self.router = PrefixRouter(self.settings)
         self.use_command_palette = True  # reachable through the prefix only
-        self.palette_changed: list[Callable[[Palette], None]] = []
         self._prefix_timer: Timer | None = None
         self.terminal_palette: Palette = DEFAULT_PALETTE
-        """The current theme's terminal colours; ``palette_changed`` hears of changes."""
+        """The current theme's terminal colours, given to every session."""
 
     # --- layout and start-up -----------------------------------------------------------------
 
@@ -186,7 +185,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         if self.open_session is None:
             self.notify("No session backend is connected to this app", severity="error")
             return None
-        pane = await self.tabs.open(self.open_session(name))
+        session = self.open_session(name)
+        session.set_palette(self.terminal_palette)
+        pane = await self.tabs.open(session)
         self._update_welcome()
         return pane
 
@@ -284,8 +285,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
         else:
             self.ansi_theme_light = ansi_theme(spec)
         self.terminal_palette = terminal_palette(spec)
-        for listener in self.palette_changed:
-            listener(self.terminal_palette)
+        for pane in self.tabs.panes:
+            pane.apply_palette(self.terminal_palette)
 
     def action_help(self) -> None:
         """Show every key of the live keymap."""

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from termkeep.terminal.palette import Palette
+
 
 class TabState(StrEnum):
     """The states a tab can show. Values match the supervisor's state names."""
 
+    IDLE = "idle"
     CONNECTING = "connecting"
     ATTACHED = "attached"
     STALLED = "stalled"
@@ -24,6 +27,7 @@ class TabState(StrEnum):
     DETACHED = "detached"
     ENDED = "ended"
     FAILED = "failed"
+    CLOSED = "closed"
 
     @property
     def connected(self) -> bool:
@@ -62,14 +66,15 @@ class StatusSnapshot:
     retry_in: float | None = None
     """Seconds until the next probe while reconnecting."""
 
-    held_keys: int = 0
-    """Bytes typed while not attached, held for delivery after reattach."""
+    held: int = 0
+    """Bytes typed while not attached, held for delivery after a same-session reattach."""
 
     title: str = ""
     """The window title the remote set (OSC 0/2), already sanitised."""
 
 
 type Listener = Callable[[], None]
+type NoticeListener = Callable[[str], None]
 
 
 class SessionLike(Protocol):
@@ -88,8 +93,16 @@ class SessionLike(Protocol):
         """Call ``listener`` (on the event loop) whenever the status or title changes."""
         ...
 
+    def add_notice_listener(self, listener: NoticeListener) -> None:
+        """Call ``listener`` with each plain-words notice (``reattached after 0.4 s``)."""
+        ...
+
     def write(self, data: bytes) -> None:
         """Send bytes typed by the user (held while not attached)."""
+        ...
+
+    def set_palette(self, palette: Palette) -> None:
+        """Paint the remote's output with a theme's terminal colours from now on."""
         ...
 
     def reconnect_now(self) -> None:

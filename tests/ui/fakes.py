@@ -14,8 +14,9 @@ from typing import Any
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
+from termkeep.terminal.palette import Palette
 from termkeep.ui.app import TermkeepApp
-from termkeep.ui.session_api import Listener, StatusSnapshot, TabState
+from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot, TabState
 
 
 class ScriptedSession:
@@ -27,6 +28,8 @@ class ScriptedSession:
         self.listeners: list[Listener] = []
         self.written = bytearray()
         self.reconnects = 0
+        self.palettes: list[Palette] = []
+        self.notice_listeners: list[NoticeListener] = []
         self.closed = False
 
     def status(self) -> StatusSnapshot:
@@ -34,6 +37,12 @@ class ScriptedSession:
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
+
+    def add_notice_listener(self, listener: NoticeListener) -> None:
+        self.notice_listeners.append(listener)
+
+    def set_palette(self, palette: Palette) -> None:
+        self.palettes.append(palette)
 
     def write(self, data: bytes) -> None:
         self.written += data
@@ -44,11 +53,15 @@ class ScriptedSession:
     async def close(self) -> None:
         self.closed = True
 
-    def set(self, **changes: Any) -> None:
-        """Change the status (fields of StatusSnapshot) and notify, as a supervisor would."""
+    def set(self, notice: str | None = None, **changes: Any) -> None:
+        """Change the status (fields of StatusSnapshot) and tell the listeners, with an
+        optional notice, in the order a supervisor does: status first, then the notice."""
         self.snapshot = dataclasses.replace(self.snapshot, **changes)
         for listener in self.listeners:
             listener()
+        if notice is not None:
+            for notice_listener in self.notice_listeners:
+                notice_listener(notice)
 
 
 class RecordingApp(TermkeepApp):

@@ -12,7 +12,6 @@ from textual.widgets import Input, Static
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
-from termkeep.terminal.palette import Palette
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen
 from termkeep.ui.session_api import SessionLike, TabState
 from termkeep.ui.widgets.plain_terminal import PlainTerminal
@@ -243,17 +242,18 @@ async def test_label_and_status_follow_the_session(store: ProfileStore) -> None:
         await open_tab(pilot, app, "web-1")
         session = app.sessions["web-1"]
         assert label_of(app, 0) == "● web-1"
-        session.set(state=TabState.STALLED, cause="no reply", last_contact_age=6.0)
+        lost = "connection lost: no reply; reconnecting"
+        session.set(lost, state=TabState.STALLED, cause="no reply", last_contact_age=6.0)
         await wait_for(pilot, lambda: label_of(app, 0) == "◐ web-1")
-        assert any("web-1: connection lost: no reply" in m for m in app.messages)
-        session.set(state=TabState.RECONNECTING, attempt=2, retry_in=1.5, held_keys=3)
+        assert f"web-1: {lost}" in app.messages
+        session.set(state=TabState.RECONNECTING, attempt=2, retry_in=1.5, held=3)
         status = str(app.query_one(".status-line", Static).render())
         assert "reconnecting: no reply" in status
         assert "attempt 2, next try in 1.5 s" in status
-        assert "3 held keys" in status
-        session.set(state=TabState.ATTACHED, cause=None, held_keys=0)
+        assert "3 bytes held" in status
+        session.set("reattached after 0.4 s", state=TabState.ATTACHED, cause=None, held=0)
         await wait_for(pilot, lambda: label_of(app, 0) == "● web-1")
-        assert any(m.startswith("web-1: reattached after ") for m in app.messages)
+        assert "web-1: reattached after 0.4 s" in app.messages
         session.set(title="htop")
         await wait_for(pilot, lambda: label_of(app, 0) == "● htop")
 
@@ -268,15 +268,16 @@ async def test_reconnect_now(store: ProfileStore) -> None:
 
 async def test_theme_switch_applies_live(store: ProfileStore) -> None:
     app = RecordingApp(store)
-    palettes: list[Palette] = []
     async with app.run_test(size=SIZE) as pilot:
-        app.palette_changed.append(palettes.append)
+        await open_tab(pilot, app, "web-1")
+        session = app.sessions["web-1"]
+        assert session.palettes == [app.terminal_palette]  # a new tab gets the theme's colours
         assert app.theme == "termkeep-dark"
         before = app.screen.styles.background
         await pilot.press(PREFIX, "t", "n", "o", "r", "d", "enter")
         assert app.theme == "nord"
         assert app.terminal_palette.background == (0x2E, 0x34, 0x40)
-        assert palettes == [app.terminal_palette]
+        assert session.palettes[-1] == app.terminal_palette
         await pilot.pause()
         assert app.screen.styles.background != before
 

@@ -115,21 +115,21 @@ class ProfileManagerScreen(ModalScreen[None]):
                 yield Static(id="load-problems", classes="error-text", markup=False)
             with VerticalScroll(id="form"):
                 yield Label("Name")
-                yield Input(id="name", placeholder="web-1")
+                yield Input(id="name", placeholder="web-1", compact=True)
                 for field_id, key in TEXT_FIELDS.items():
                     yield Label(key)
-                    yield Input(id=field_id)
+                    yield Input(id=field_id, compact=True)
                 yield Checkbox("run inside tmux (survives reconnects)", True, id="tmux")
                 yield Static(id="form-errors", classes="error-text", markup=False)
                 with Horizontal(classes="buttons"):
-                    yield Button("New", id="new")
-                    yield Button("Save", variant="primary", id="save")
-                    yield Button("Duplicate", id="duplicate")
-                    yield Button("Delete", variant="error", id="delete")
+                    yield Button("New", id="new", compact=True)
+                    yield Button("Save", variant="primary", id="save", compact=True)
+                    yield Button("Duplicate", id="duplicate", compact=True)
+                    yield Button("Delete", variant="error", id="delete", compact=True)
                 with Horizontal(classes="buttons"):
-                    yield Button("Import ssh_config", id="import-ssh")
-                    yield Button("Import PuTTY", id="import-putty")
-                    yield Button("Close", id="close")
+                    yield Button("Import ssh_config", id="import-ssh", compact=True)
+                    yield Button("Import PuTTY", id="import-putty", compact=True)
+                    yield Button("Close", id="close", compact=True)
                 yield Static(id="report", markup=False)
 
     def on_mount(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from textual.app import ComposeResult
@@ -10,10 +9,16 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
 
+from termkeep.terminal.palette import Palette
 from termkeep.ui.session_api import SessionLike, StatusSnapshot, TabState
-from termkeep.ui.widgets.status_line import StatusLine, format_seconds
+from termkeep.ui.widgets.status_line import StatusLine
+from termkeep.ui.widgets.terminal_view import TerminalView
 
 type TerminalFactory = Callable[[SessionLike], Widget]
+
+_TROUBLE = frozenset(
+    {TabState.STALLED, TabState.RECONNECTING, TabState.NEEDS_USER, TabState.FAILED}
+)
 
 STATUS_TICK_SECONDS = 1.0
 """How often the status line re-reads the session, for contact age and retry countdown."""
@@ -37,7 +42,6 @@ class SessionPane(Vertical):
         session: SessionLike,
         terminal_factory: TerminalFactory,
         *,
-        clock: Callable[[], float] = time.monotonic,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -45,9 +49,7 @@ class SessionPane(Vertical):
         self.custom_label: str | None = None
         """Set by "rename"; wins over the remote's title."""
         self._terminal_factory = terminal_factory
-        self._clock = clock
         self._status = session.status()
-        self._outage_started: float | None = None
 
     @property
     def status(self) -> StatusSnapshot:
@@ -66,37 +68,37 @@ class SessionPane(Vertical):
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._status)
         self.session.add_listener(self.refresh_status)
+        self.session.add_notice_listener(self.announce)
         self.set_interval(STATUS_TICK_SECONDS, self.refresh_status)
 
     def focus_terminal(self) -> None:
         """Give the keyboard to the terminal body."""
         self.children[0].focus()
 
+    def apply_palette(self, palette: Palette) -> None:
+        """A new theme: the session paints with its colours and the body redraws."""
+        self.session.set_palette(palette)
+        body = self.children[0] if self.children else None
+        if isinstance(body, TerminalView):
+            body.output_arrived()  # a fresh frame, since cached rows carry the old colours
+        elif body is not None:
+            body.refresh()
+
+    def announce(self, text: str) -> None:
+        """Show a notice of the session (drops, reattaches with their duration, endings)."""
+        trouble = self.session.status().state in _TROUBLE
+        self.notify(f"{self.label}: {text}", severity="warning" if trouble else "information")
+
+    def on_terminal_view_title_changed(self) -> None:
+        """The remote set a title: the label shows it (unless the tab was renamed)."""
+        self.refresh_status()
+
     def refresh_status(self) -> None:
-        """Re-read the session; notify on drops and reattaches."""
+        """Re-read the session; tell the app when anything changed."""
         previous = self._status
         self._status = self.session.status()
         if not self.is_mounted:
             return
         self.query_one(StatusLine).show(self._status)
-        if previous.state is not self._status.state:
-            self._announce(previous.state, self._status)
         if previous != self._status:
             self.post_message(self.Changed(self, previous.state))
-
-    def _announce(self, previous: TabState, status: StatusSnapshot) -> None:
-        name = self.label
-        cause = f": {status.cause}" if status.cause else ""
-        if status.state.lost and not previous.lost:
-            self._outage_started = self._clock()
-            self.notify(f"{name}: connection lost{cause}; reconnecting", severity="warning")
-        elif status.state is TabState.ATTACHED and previous.lost:
-            took = self._clock() - (self._outage_started or self._clock())
-            self._outage_started = None
-            self.notify(f"{name}: reattached after {format_seconds(took)}")
-        elif status.state is TabState.ENDED:
-            self.notify(f"{name}: session ended")
-        elif status.state is TabState.DETACHED:
-            self.notify(f"{name}: detached; the tmux session is kept on the server")
-        elif status.state in {TabState.FAILED, TabState.NEEDS_USER}:
-            self.notify(f"{name}: {status.state.value}{cause}", severity="error")

@@ -8,6 +8,7 @@ from textual.widgets import Static
 from termkeep.ui.session_api import StatusSnapshot, TabState
 
 MARKERS: dict[TabState, tuple[str, str]] = {
+    TabState.IDLE: ("○", "$text-muted"),
     TabState.CONNECTING: ("○", "$accent"),
     TabState.ATTACHED: ("●", "$success"),
     TabState.STALLED: ("◐", "$warning"),
@@ -16,10 +17,12 @@ MARKERS: dict[TabState, tuple[str, str]] = {
     TabState.DETACHED: ("◇", "$secondary"),
     TabState.ENDED: ("■", "$text-muted"),
     TabState.FAILED: ("✕", "$error"),
+    TabState.CLOSED: ("■", "$text-muted"),
 }
 """Glyph and theme colour per state: distinct shapes, so colour is never the only cue."""
 
 _WORDS: dict[TabState, str] = {
+    TabState.IDLE: "not started",
     TabState.CONNECTING: "connecting",
     TabState.ATTACHED: "attached",
     TabState.STALLED: "stalled",
@@ -28,6 +31,7 @@ _WORDS: dict[TabState, str] = {
     TabState.DETACHED: "detached (tmux session kept on the server)",
     TabState.ENDED: "ended",
     TabState.FAILED: "failed",
+    TabState.CLOSED: "closed",
 }
 
 
@@ -63,8 +67,8 @@ def status_parts(status: StatusSnapshot) -> list[str]:
         if status.retry_in is not None:
             retry += f", next try in {format_seconds(status.retry_in)}"
         parts.append(retry)
-    if status.held_keys:
-        parts.append(f"{status.held_keys} held key{'s' if status.held_keys != 1 else ''}")
+    if status.held:
+        parts.append(f"{status.held} byte{'s' if status.held != 1 else ''} held")
     return parts
 
 

@@ -1,0 +1,117 @@
+"""The real Session (supervisor + emulator) seen through the ui's SessionLike protocol, and
+the TerminalView that shows it."""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+
+from termkeep.config.settings import ClipboardWrite, Settings
+from termkeep.session import Session
+from termkeep.supervisor.state import Status
+from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.terminal.palette import Palette
+from termkeep.ui.session_api import Listener, NoticeListener, SessionLike, StatusSnapshot, TabState
+from termkeep.ui.widgets.plain_terminal import PlainTerminal
+from termkeep.ui.widgets.session_pane import TerminalFactory
+from termkeep.ui.widgets.terminal_view import TerminalView
+
+
+def destination_of(session: Session) -> str:
+    """``user@host``, with ``:port`` only when it is not 22."""
+    profile = session.profile
+    user = f"{profile.user}@" if profile.user else ""
+    port = f":{profile.port}" if profile.port != 22 else ""
+    return f"{user}{profile.host}{port}"
+
+
+def snapshot_of(status: Status, destination: str, title: str) -> StatusSnapshot:
+    """The supervisor's Status in the ui's terms."""
+    try:
+        state = TabState(status.state)
+    except ValueError:
+        state = TabState.CONNECTING
+    cause = status.detail or (str(status.cause) if status.cause else None)
+    return StatusSnapshot(
+        state=state,
+        destination=destination,
+        cause=cause,
+        last_contact_age=status.last_contact_age,
+        rtt=status.rtt,
+        attempt=status.attempt,
+        retry_in=status.retry_in,
+        held=status.held,
+        title=title,
+    )
+
+
+class LiveSession:
+    """Adapts ``termkeep.session.Session`` to SessionLike."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._listeners: list[Listener] = []
+        self._notice_listeners: list[NoticeListener] = []
+        session.on_update(self._updated)
+
+    @property
+    def name(self) -> str:
+        """The profile's name."""
+        return self.session.name
+
+    def status(self) -> StatusSnapshot:
+        """The supervisor's status now, with the remote's title."""
+        return snapshot_of(self.session.status(), destination_of(self.session), self.session.title)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Hear of every status change."""
+        self._listeners.append(listener)
+
+    def add_notice_listener(self, listener: NoticeListener) -> None:
+        """Hear the supervisor's notices."""
+        self._notice_listeners.append(listener)
+
+    def write(self, data: bytes) -> None:
+        """Keys to the remote (held while not attached)."""
+        self.session.write(data)
+
+    def resize(self, columns: int, rows: int) -> None:
+        """The view's size, for the emulator and the remote PTY."""
+        self.session.resize(columns, rows)
+
+    def reconnect_now(self) -> None:
+        """Probe at once."""
+        self.session.reconnect_now()
+
+    async def close(self) -> None:
+        """End the connection; the tmux session stays on the server."""
+        await self.session.close()
+
+    def set_palette(self, palette: Palette) -> None:
+        """Paint with a new theme's terminal colours."""
+        self.session.emulator.palette = palette
+
+    def _updated(self, update: Update) -> None:
+        if isinstance(update, Notice):
+            for notice_listener in self._notice_listeners:
+                notice_listener(update.text)
+        else:
+            for listener in self._listeners:
+                listener()
+
+
+def live_terminal_factory(settings: Settings) -> TerminalFactory:
+    """Builds a TerminalView for live sessions (a plain body for anything else)."""
+
+    def build(session: SessionLike) -> Widget:
+        if not isinstance(session, LiveSession):
+            return PlainTerminal(session)
+        view = TerminalView(
+            session.session.emulator,
+            on_input=session.write,
+            on_resize=session.resize,
+            allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
+        )
+        session.session.on_output(view.output_arrived)
+        return view
+
+    return build

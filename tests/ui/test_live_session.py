@@ -1,0 +1,79 @@
+"""The real Session seen through the ui's protocol, and shown by a real TerminalView.
+
+No connection is made here (the session is never started): the end-to-end test with sshd and
+tmux belongs to the session's own tests. This checks the translation and the wiring.
+"""
+
+from __future__ import annotations
+
+from termkeep.config.profile import Profile
+from termkeep.config.settings import Settings
+from termkeep.config.store import ProfileStore
+from termkeep.session import Session
+from termkeep.supervisor.state import Status
+from termkeep.terminal.palette import Palette
+from termkeep.transport.link import Cause
+from termkeep.transport.prompts import NoPrompter
+from termkeep.ui.app import TermkeepApp
+from termkeep.ui.live_session import LiveSession, live_terminal_factory, snapshot_of
+from termkeep.ui.session_api import TabState
+from termkeep.ui.widgets.session_tabs import SessionTabs
+from termkeep.ui.widgets.terminal_view import TerminalView
+
+
+def test_status_translation_prefers_the_detail_over_the_bare_cause() -> None:
+    status = Status(
+        state="reconnecting",
+        cause=Cause.REFUSED,
+        detail="",
+        retry_in=2.0,
+        held=5,
+        attempt=3,
+    )
+    snapshot = snapshot_of(status, "alice@web-1", "title")
+    assert snapshot.state is TabState.RECONNECTING
+    assert snapshot.cause == "connection refused"
+    assert (snapshot.attempt, snapshot.retry_in, snapshot.held) == (3, 2.0, 5)
+    detailed = snapshot_of(
+        Status(state="stalled", cause=Cause.TIMEOUT, detail="no reply for 6 s"), "d", ""
+    )
+    assert detailed.cause == "no reply for 6 s"
+    assert snapshot_of(Status(state="idle"), "d", "").state is TabState.IDLE
+
+
+async def test_live_session_reports_profile_and_state() -> None:
+    profile = Profile(name="web-1", host="127.0.0.1", port=2222, user="alice")
+    live = LiveSession(Session(profile, NoPrompter()))
+    status = live.status()
+    assert live.name == "web-1"
+    assert status.state is TabState.IDLE
+    assert status.destination == "alice@127.0.0.1:2222"
+    palette = Palette(background=(1, 2, 3))
+    live.set_palette(palette)
+    assert live.session.emulator.palette == palette
+
+
+async def test_app_shows_a_terminal_view_for_a_live_session(store: ProfileStore) -> None:
+    settings = Settings()
+
+    def open_session(name: str) -> LiveSession:
+        return LiveSession(Session(store.load(name), NoPrompter()))
+
+    app = TermkeepApp(
+        settings=settings,
+        store=store,
+        open_session=open_session,
+        terminal_factory=live_terminal_factory(settings),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await app.open_profile("web-1")
+        assert pane is not None
+        await pilot.pause()
+        view = pane.query_one(TerminalView)
+        assert app.focused is view
+        assert isinstance(pane.session, LiveSession)
+        assert pane.session.session.emulator.palette == app.terminal_palette
+        assert "web-1" in str(app.query_one(SessionTabs).get_tab("tab-1").label)
+        app.apply_theme("nord")
+        assert pane.session.session.emulator.palette.background == (0x2E, 0x34, 0x40)
+        await pane.session.close()

@@ -1,0 +1,181 @@
+"""The profile manager writes through the real ProfileStore into a temp config dir."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Checkbox, Input, OptionList, Static
+
+from termkeep.config.store import ProfileStore
+from termkeep.ui.screens.dialogs import ConfirmScreen
+from termkeep.ui.screens.profiles import ProfileManagerScreen
+from tests.ui.fakes import RecordingApp
+
+PREFIX = "ctrl+backslash"
+WAIT_STEPS = 200
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    for _ in range(WAIT_STEPS):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def open_manager(pilot: Pilot[None], app: RecordingApp) -> ProfileManagerScreen:
+    await pilot.press(PREFIX, "m")
+    await wait_for(pilot, lambda: isinstance(app.screen, ProfileManagerScreen))
+    screen = app.screen
+    assert isinstance(screen, ProfileManagerScreen)
+    return screen
+
+
+def fill(screen: ProfileManagerScreen, **fields: str) -> None:
+    for field_id, value in fields.items():
+        screen.query_one(f"#{field_id.replace('_', '-')}", Input).value = value
+
+
+async def press_and_read_report(
+    pilot: Pilot[None], screen: ProfileManagerScreen, button: str
+) -> str:
+    """Press an import button (as a click or enter would) and read the report it writes."""
+    report = screen.query_one("#report", Static)
+    before = str(report.render())
+    screen.query_one(button, Button).press()
+    await wait_for(pilot, lambda: str(report.render()) != before)
+    return str(report.render())
+
+
+def errors(screen: ProfileManagerScreen) -> str:
+    return str(screen.query_one("#form-errors", Static).render())
+
+
+async def test_lists_saved_profiles_and_loads_the_highlighted_one(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_manager(pilot, app)
+        options = screen.query_one("#profiles", OptionList)
+        assert [str(options.get_option_at_index(i).prompt) for i in range(3)] == [
+            "db-main",
+            "web-1",
+            "web-2",
+        ]
+        options.highlighted = 1
+        await wait_for(pilot, lambda: screen.editing == "web-1")
+        assert screen.query_one("#host", Input).value == "10.0.0.1"
+        assert screen.query_one("#user", Input).value == "alice"
+
+
+async def test_add_shows_errors_inline_then_saves_a_private_file(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_manager(pilot, app)
+        fill(screen, name="cache", host="10.0.0.9", port="70000")
+        screen.save()
+        assert "'port' must be from 1 to 65535" in errors(screen)
+        assert not store.exists("cache")
+        fill(screen, port="eighty")
+        screen.save()
+        assert "'port' must be a number" in errors(screen)
+        fill(screen, name="../evil", port="2222")
+        screen.save()
+        assert "name:" in errors(screen)
+        fill(screen, name="cache", keepalive="10")
+        screen.query_one("#tmux", Checkbox).value = False
+        screen.save()
+        assert errors(screen) == ""
+        profile = store.load("cache")
+        assert (profile.host, profile.port, profile.keepalive.interval) == ("10.0.0.9", 2222, 10.0)
+        assert profile.tmux.enabled is False
+        mode = stat.S_IMODE(store.path_for("cache").stat().st_mode)
+        assert mode == 0o600
+
+
+async def test_edit_keeps_the_users_comments(store: ProfileStore) -> None:
+    path = store.path_for("web-1")
+    path.write_text("# the main web server\n" + path.read_text())
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_manager(pilot, app)
+        screen.query_one("#profiles", OptionList).highlighted = 1
+        await wait_for(pilot, lambda: screen.editing == "web-1")
+        fill(screen, port="2200")
+        screen.save()
+        assert errors(screen) == ""
+    assert store.load("web-1").port == 2200
+    assert path.read_text().startswith("# the main web server\n")
+
+
+async def test_duplicate_then_save_creates_a_copy(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_manager(pilot, app)
+        screen.query_one("#profiles", OptionList).highlighted = 0
+        await wait_for(pilot, lambda: screen.editing == "db-main")
+        screen.duplicate()
+        assert screen.query_one("#name", Input).value == "db-main-copy"
+        screen.save()
+    assert store.load("db-main-copy").host == "10.0.0.2"
+    assert store.exists("db-main")
+
+
+async def test_delete_asks_first(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_manager(pilot, app)
+        screen.query_one("#profiles", OptionList).highlighted = 2
+        await wait_for(pilot, lambda: screen.editing == "web-2")
+        screen.ask_delete()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        assert store.exists("web-2")
+        screen.ask_delete()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not store.exists("web-2"))
+        assert store.names() == ["db-main", "web-1"]
+
+
+async def test_import_ssh_config_and_putty_show_reports(
+    store: ProfileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        "Host bastion\n  HostName 192.0.2.10\n  User ops\n\nHost *.internal\n  User x\n"
+    )
+    putty = tmp_path / "putty"
+    (putty / "sessions").mkdir(parents=True)
+    (putty / "sessions" / "router").write_text(
+        "HostName=192.0.2.1\nPortNumber=22\nProtocol=ssh\nUserName=admin\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PUTTYDIR", str(putty))
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_manager(pilot, app)
+        report = await press_and_read_report(pilot, screen, "#import-ssh")
+        assert "Imported 1" in report
+        assert "+ bastion" in report
+        assert "*.internal" in report  # skipped, with its reason
+        report = await press_and_read_report(pilot, screen, "#import-putty")
+        assert "+ router" in report
+    assert store.load("bastion").user == "ops"
+    assert store.load("router").host == "192.0.2.1"
+
+
+async def test_import_failure_is_one_line_not_a_traceback(
+    store: ProfileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "nohome"))
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_manager(pilot, app)
+        report = await press_and_read_report(pilot, screen, "#import-ssh")
+        assert report.startswith("Import failed: ")
+        assert "\n" not in report
