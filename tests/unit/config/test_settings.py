@@ -145,3 +145,13 @@ def test_keys_must_be_a_table(tmp_path: Path) -> None:
     path = _write(tmp_path, 'keys = "c"\n')
     (problem,) = _problems(path)
     assert "keys: must be a table" in problem
+
+
+def test_the_readme_example_is_a_valid_settings_file(tmp_path: Path) -> None:
+    readme = Path(__file__).resolve().parents[3] / "README.md"
+    blocks = [block.split("```")[0] for block in readme.read_text().split("```toml\n")[1:]]
+    (settings_block,) = [block for block in blocks if block.startswith("theme = ")]
+    settings = load_settings(_write(tmp_path, settings_block))
+    assert settings.prefix == "ctrl+backslash"
+    assert settings.keys["tab.new"] == "o"
+    assert settings.keys["help"] == "h"
