@@ -441,7 +441,11 @@ class Context:
     """When the outstanding ping went out; None when none is outstanding."""
 
     echo_wait_since: float | None = None
-    """First keystroke sent since the last reply; a reply is due soon after it."""
+    """When a reply became due soon (first keystroke since the last reply, or a network
+    change); None when nothing is awaited beyond the keepalive interval."""
+
+    echo_wait_reason: str = ""
+    """What made the reply due ("typed keys", "a network change"), for the stall notice."""
 
     last_key_at: float | None = None
     attached_since: float | None = None
@@ -522,15 +526,24 @@ def _hold(ctx: Context, data: bytes, limit: int) -> dict[str, Any]:
     return {"held": ctx.held + kept, "held_dropped": ctx.held_dropped + len(data) - len(kept)}
 
 
+def _silence_deadline(ctx: Context, policy: Policy) -> float | None:
+    """When plain silence makes the active link count as stalled."""
+    if policy.keepalive_interval <= 0:
+        return None
+    return ctx.last_contact + policy.keepalive_interval
+
+
+def _echo_deadline(ctx: Context) -> float | None:
+    """When a reply awaited after typing (or a network change) is overdue."""
+    if ctx.echo_wait_since is None:
+        return None
+    return ctx.echo_wait_since + max(MIN_ECHO_WAIT, ECHO_RTT_FACTOR * (ctx.rtt or 0.0))
+
+
 def _stall_deadline(ctx: Context, policy: Policy) -> float | None:
     """When silence, or a keystroke without reply, makes the active link count as stalled."""
-    deadlines = []
-    if policy.keepalive_interval > 0:
-        deadlines.append(ctx.last_contact + policy.keepalive_interval)
-    if ctx.echo_wait_since is not None:
-        wait = max(MIN_ECHO_WAIT, ECHO_RTT_FACTOR * (ctx.rtt or 0.0))
-        deadlines.append(ctx.echo_wait_since + wait)
-    return min(deadlines, default=None)
+    deadlines = [_silence_deadline(ctx, policy), _echo_deadline(ctx)]
+    return min((d for d in deadlines if d is not None), default=None)
 
 
 def _ping_due(ctx: Context, policy: Policy) -> float | None:
@@ -643,7 +656,7 @@ def _begin_outage(
     attempt, first_at = _first_try_at(state, now)
     retry = Retry(since=now, attempt=attempt, next_try_at=first_at, cause=cause, detail=detail)
     phase: Phase = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
-    new_state = _with(state, phase, ping_sent_at=None, echo_wait_since=None)
+    new_state = _with(state, phase, ping_sent_at=None, echo_wait_since=None, echo_wait_reason="")
     new_state, effects = _start_due_probes(new_state, now)
     return new_state, (Notify(f"connection lost: {reason}; reconnecting"), *effects)
 
@@ -651,11 +664,11 @@ def _begin_outage(
 def _stall(state: State, phase: Attached, now: float) -> Outcome:
     """The active link stopped answering: report it and start probing, keeping the link."""
     ctx = state.ctx
-    silent_for = now - ctx.last_contact
-    if ctx.echo_wait_since is not None and now - ctx.echo_wait_since < silent_for:
-        detail = f"no reply for {_seconds(silent_for)} (no echo of typed keys)"
-    else:
-        detail = f"no reply for {_seconds(silent_for)}"
+    detail = f"no reply for {_seconds(now - ctx.last_contact)}"
+    silence_at = _silence_deadline(ctx, state.policy)
+    echo_at = _echo_deadline(ctx)
+    if echo_at is not None and (silence_at is None or echo_at < silence_at):
+        detail += f" (nothing came back after {ctx.echo_wait_reason})"
     return _begin_outage(state, now, phase.link, Cause.TIMEOUT, detail)
 
 
@@ -740,7 +753,7 @@ def _attached_key(state: State, phase: Attached, event: KeyTyped, now: float) ->
     effects: list[Effect] = [SendKeys(event.data)]
     changes: dict[str, Any] = {"last_key_at": now}
     if ctx.echo_wait_since is None:
-        changes["echo_wait_since"] = now
+        changes.update(echo_wait_since=now, echo_wait_reason="typed keys")
     # A ping with the keystroke proves the link alive even when nothing is echoed (a
     # password prompt), so silence after typing really means a stall.
     if ctx.ping_sent_at is None:
@@ -790,7 +803,9 @@ def _attached_network(state: State, phase: Attached, event: NetworkChanged, now:
     # The route or address may have moved under the link: check it now instead of waiting
     # for the keepalive interval. A ping plus the echo deadline turns "no reply" into a stall
     # within max(1 s, 3 x RTT).
-    changes: dict[str, Any] = {"echo_wait_since": state.ctx.echo_wait_since or now}
+    changes: dict[str, Any] = {}
+    if state.ctx.echo_wait_since is None:
+        changes.update(echo_wait_since=now, echo_wait_reason="a network change")
     effects: tuple[Effect, ...] = ()
     if state.ctx.ping_sent_at is None:
         changes["ping_sent_at"] = now
@@ -854,17 +869,23 @@ def _probing_failed(
     if not event.cause.retryable:
         others = _with_retry(phase, replace(retry, probes=remaining))
         return _to_needs_user(state, others, event.cause, event.detail)
+    reason = event.detail or str(event.cause)
     next_try_at = retry.next_try_at
+    notices: tuple[Effect, ...] = ()
     if next_try_at is None:
         if not state.policy.reconnect:
-            notice = f"could not connect: {event.detail or event.cause}; automatic reconnect is off"
+            notice = f"could not connect: {reason}; automatic reconnect is off"
             return _with(state, Failed(event.cause, event.detail)), (Notify(notice),)
-        # Sequential probing (first connect) plans the next try when one fails.
-        next_try_at = now + _retry_delay(state, retry.attempt, now)
+        # Sequential probing (first connect) plans the next try when one fails, and says
+        # so: until the first attach, the notice is all the user sees.
+        delay = _retry_delay(state, retry.attempt, now)
+        next_try_at = now + delay
+        notices = (Notify(f"could not connect: {reason}; trying again in {_seconds(delay)}"),)
     new_retry = replace(
         retry, probes=remaining, next_try_at=next_try_at, cause=event.cause, detail=event.detail
     )
-    return _start_due_probes(_with(state, _with_retry(phase, new_retry)), now)
+    new_state, effects = _start_due_probes(_with(state, _with_retry(phase, new_retry)), now)
+    return new_state, (*notices, *effects)
 
 
 def _probing_tick(
@@ -901,7 +922,9 @@ def _probing_now(
     # A new network (or an impatient user) deserves a probe now and a fresh backoff.
     if not state.policy.reconnect and not isinstance(event, ReconnectNow):
         return state, ()
-    retry = replace(phase.retry, next_try_at=now, attempt=0)
+    # Probes still in flight keep counting, so the status never shows "attempt 0" while
+    # one is running.
+    retry = replace(phase.retry, next_try_at=now, attempt=len(phase.retry.probes))
     return _start_due_probes(_with(state, _with_retry(phase, retry)), now)
 
 

@@ -132,7 +132,7 @@ def test_typed_keys_without_any_reply_stall_after_one_second() -> None:
     assert isinstance(sim.state.phase, Attached)
     sim.run_until(T0 + 2.0)
     assert isinstance(sim.state.phase, Stalled)
-    assert sim.status.detail == "no reply for 2.0 s (no echo of typed keys)"
+    assert sim.status.detail == "no reply for 2.0 s (nothing came back after typed keys)"
 
 
 def test_a_password_prompt_that_echoes_nothing_is_not_a_stall() -> None:

@@ -179,6 +179,7 @@ ROWS = [
             cause=Cause.REFUSED,
             detail="port 22",
         ),
+        (Notify("could not connect: port 22; trying again in 0.2 s"),),
     ),
     Row(
         "connecting: an auth failure stops retries and asks the user",
@@ -356,7 +357,13 @@ ROWS = [
     ),
     Row(
         "attached: a key without any reply within 1 s is a stall long before the interval",
-        state(ATTACHED, last_contact=T0, echo_wait_since=T0 + 1, ping_sent_at=T0 + 1),
+        state(
+            ATTACHED,
+            last_contact=T0,
+            echo_wait_since=T0 + 1,
+            echo_wait_reason="typed keys",
+            ping_sent_at=T0 + 1,
+        ),
         Tick(),
         T0 + 2,
         Stalled(
@@ -367,11 +374,14 @@ ROWS = [
                 attempt=1,
                 next_try_at=T0 + 2.25,
                 cause=Cause.TIMEOUT,
-                detail="no reply for 2.0 s (no echo of typed keys)",
+                detail="no reply for 2.0 s (nothing came back after typed keys)",
             ),
         ),
         (
-            Notify("connection lost: no reply for 2.0 s (no echo of typed keys); reconnecting"),
+            Notify(
+                "connection lost: no reply for 2.0 s (nothing came back after typed keys); "
+                "reconnecting"
+            ),
             StartProbe(5, SIZE),
         ),
     ),
@@ -440,7 +450,36 @@ ROWS = [
         T0 + 1,
         ATTACHED,
         (SendPing(1),),
-        {"ping_sent_at": T0 + 1, "echo_wait_since": T0 + 1},
+        {"ping_sent_at": T0 + 1, "echo_wait_since": T0 + 1, "echo_wait_reason": "a network change"},
+    ),
+    Row(
+        "attached: no reply soon after a network change is a stall that says so",
+        state(
+            ATTACHED,
+            echo_wait_since=T0 + 1,
+            echo_wait_reason="a network change",
+            ping_sent_at=T0 + 1,
+        ),
+        Tick(),
+        T0 + 2,
+        Stalled(
+            1,
+            Retry(
+                since=T0 + 2,
+                probes=frozenset({5}),
+                attempt=1,
+                next_try_at=T0 + 2.25,
+                cause=Cause.TIMEOUT,
+                detail="no reply for 2.0 s (nothing came back after a network change)",
+            ),
+        ),
+        (
+            Notify(
+                "connection lost: no reply for 2.0 s (nothing came back after a network "
+                "change); reconnecting"
+            ),
+            StartProbe(5, SIZE),
+        ),
     ),
     Row(
         "attached: reconnect-now probes while keeping the link",
