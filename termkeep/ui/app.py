@@ -12,16 +12,18 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Static
 
+from termkeep.config.errors import ConfigError
 from termkeep.config.settings import ACTIONS, Settings, SettingsLoadError, load_settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
+from termkeep.ui.live_session import live_session_opener, live_terminal_factory
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
-from termkeep.ui.session_api import SessionOpener
+from termkeep.ui.screens.prompts import AppPrompter
+from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
-from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.session_tabs import SessionTabs
 
@@ -50,7 +52,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         themes: ThemeCatalog | None = None,
         store: ProfileStore | None = None,
         open_session: SessionOpener | None = None,
-        terminal_factory: TerminalFactory = PlainTerminal,
+        terminal_factory: TerminalFactory | None = None,
         demo_drop: Callable[[], None] | None = None,
         startup_profiles: Sequence[str] = (),
     ) -> None:
@@ -59,16 +61,18 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.settings = settings or _settings_or_defaults(self.problems)
         self.themes = themes or load_themes()
         self.problems.extend(str(issue) for issue in self.themes.issues)
-        self.store = store
-        self.open_session = open_session
-        self.terminal_factory = terminal_factory
+        self.store = store or ProfileStore()
+        self.terminal_palette: Palette = DEFAULT_PALETTE
+        """The app theme's terminal colours, given to every tab without a theme of its own."""
+        self.open_session = open_session or live_session_opener(
+            self.store, AppPrompter(self), self.settings, self.terminal_palette
+        )
+        self.terminal_factory = terminal_factory or live_terminal_factory(self.settings)
         self.demo_drop = demo_drop
         self.startup_profiles = list(startup_profiles)
         self.router = PrefixRouter(self.settings)
         self.use_command_palette = True  # reachable through the prefix only
         self._prefix_timer: Timer | None = None
-        self.terminal_palette: Palette = DEFAULT_PALETTE
-        """The current theme's terminal colours, given to every session."""
 
     # --- layout and start-up -----------------------------------------------------------------
 
@@ -181,12 +185,14 @@ class TermkeepApp(App[None], inherit_bindings=False):
     # --- tabs and sessions -------------------------------------------------------------------
 
     async def open_profile(self, name: str) -> SessionPane | None:
-        """Open a tab on the saved profile ``name``."""
-        if self.open_session is None:
-            self.notify("No session backend is connected to this app", severity="error")
+        """Open a tab on the saved profile ``name``; a profile that does not load is reported
+        in one line and opens nothing."""
+        try:
+            session = self.open_session(name)
+        except ConfigError as error:
+            self.notify(str(error), title=f"Cannot open {name}", severity="error", timeout=15)
             return None
-        session = self.open_session(name)
-        session.set_palette(self.terminal_palette)
+        session.set_palette(self._palette_for(session))
         pane = await self.tabs.open(session)
         self._update_welcome()
         return pane
@@ -197,7 +203,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def action_new_tab(self) -> None:
         """Pick a saved profile and open a tab on it."""
-        names = self.store.names() if self.store else []
+        names = self.store.names()
         hint = "No saved profiles yet: add one in the profile manager."
         self.push_screen(PickerScreen("Open a host", names, hint), self._picked_profile)
 
@@ -261,9 +267,6 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def action_manage_profiles(self) -> None:
         """Open the profile manager."""
-        if self.store is None:
-            self.notify("No profile store is connected to this app", severity="error")
-            return
         self.push_screen(ProfileManagerScreen(self.store))
 
     def action_switch_theme(self) -> None:
@@ -286,7 +289,14 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.ansi_theme_light = ansi_theme(spec)
         self.terminal_palette = terminal_palette(spec)
         for pane in self.tabs.panes:
-            pane.apply_palette(self.terminal_palette)
+            if pane.session.theme is None:
+                pane.apply_palette(self.terminal_palette)
+
+    def _palette_for(self, session: SessionLike) -> Palette:
+        """A profile's own theme wins for its tab's terminal; the app theme otherwise."""
+        if session.theme is None:
+            return self.terminal_palette
+        return terminal_palette(self.themes.resolve(session.theme))
 
     def action_help(self) -> None:
         """Show every key of the live keymap."""

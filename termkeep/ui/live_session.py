@@ -6,11 +6,20 @@ from __future__ import annotations
 from textual.widget import Widget
 
 from termkeep.config.settings import ClipboardWrite, Settings
+from termkeep.config.store import ProfileStore
 from termkeep.session import Session
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
-from termkeep.ui.session_api import Listener, NoticeListener, SessionLike, StatusSnapshot, TabState
+from termkeep.transport.prompts import Prompter
+from termkeep.ui.session_api import (
+    Listener,
+    NoticeListener,
+    SessionLike,
+    SessionOpener,
+    StatusSnapshot,
+    TabState,
+)
 from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_pane import TerminalFactory
 from termkeep.ui.widgets.terminal_view import TerminalView
@@ -58,6 +67,15 @@ class LiveSession:
         """The profile's name."""
         return self.session.name
 
+    @property
+    def theme(self) -> str | None:
+        """The profile's theme, if it sets one."""
+        return self.session.profile.theme
+
+    async def start(self) -> None:
+        """Start the supervisor: connect, and keep reconnecting."""
+        await self.session.start()
+
     def status(self) -> StatusSnapshot:
         """The supervisor's status now, with the remote's title."""
         return snapshot_of(self.session.status(), destination_of(self.session), self.session.title)
@@ -97,6 +115,24 @@ class LiveSession:
         else:
             for listener in self._listeners:
                 listener()
+
+
+def live_session_opener(
+    store: ProfileStore, prompter: Prompter, settings: Settings, palette: Palette
+) -> SessionOpener:
+    """Opens real sessions on saved profiles; the caller starts them once they are shown."""
+
+    def open_session(name: str) -> SessionLike:
+        session = Session(
+            store.load(name),
+            prompter,
+            store=store,
+            scrollback_lines=settings.scrollback_lines,
+            palette=palette,
+        )
+        return LiveSession(session)
+
+    return open_session
 
 
 def live_terminal_factory(settings: Settings) -> TerminalFactory:

@@ -85,6 +85,15 @@ class SessionLike(Protocol):
         """The profile name, the tab's default label."""
         ...
 
+    @property
+    def theme(self) -> str | None:
+        """The profile's own theme for this tab, if it names one."""
+        ...
+
+    async def start(self) -> None:
+        """Begin connecting; returns at once (progress arrives through the listeners)."""
+        ...
+
     def status(self) -> StatusSnapshot:
         """The current status."""
         ...

@@ -32,6 +32,12 @@ class ScriptedSession:
         self.notice_listeners: list[NoticeListener] = []
         self.closed = False
 
+    theme: str | None = None
+    started = False
+
+    async def start(self) -> None:
+        self.started = True
+
     def status(self) -> StatusSnapshot:
         return self.snapshot
 
@@ -70,17 +76,19 @@ class RecordingApp(TermkeepApp):
     def __init__(self, store: ProfileStore, settings: Settings | None = None, **kw: Any) -> None:
         self.sessions: dict[str, ScriptedSession] = {}
         self.messages: list[str] = []
-        self.theme_calls: list[str] = []
+        self.profile_themes: dict[str, str] = {}
+        """Profile name -> the theme its (scripted) profile sets."""
+        kw.setdefault("open_session", self._open)
         kw.setdefault("themes", load_themes(user_dir=Path("/nonexistent-termkeep-themes")))
         super().__init__(
             settings=settings,
             store=store,
-            open_session=self._open,
             **kw,
         )
 
     def _open(self, name: str) -> ScriptedSession:
         session = ScriptedSession(name)
+        session.theme = self.profile_themes.get(name)
         self.sessions[name] = session
         return session
 

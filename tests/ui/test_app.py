@@ -65,13 +65,18 @@ async def test_keys_go_to_the_terminal_and_prefix_twice_sends_the_prefix(
     app = RecordingApp(store, terminal_factory=KeyRecordingTerminal)
     async with app.run_test(size=SIZE) as pilot:
         await open_tab(pilot, app, "web-1")
-        await pilot.press("l", "s", "enter", "ctrl+b")
+        # Keys Textual would otherwise act on (quit, palette, focus, copy) reach the remote.
+        keys = ["l", "s", "enter", "ctrl+b", "tab", "ctrl+q", "ctrl+p", "ctrl+c", "escape"]
+        await pilot.press(*keys)
         terminal = app.query_one(KeyRecordingTerminal)
-        assert bytes(app.sessions["web-1"].written) == b"ls"  # Pilot gives enter no character
-        assert terminal.received == ["l", "s", "enter", "ctrl+b"]
+        # Pilot gives enter and ctrl+ keys no character; the real TerminalView encodes them.
+        assert bytes(app.sessions["web-1"].written) == b"ls\t\x1b"
+        assert terminal.received == keys
+        assert app.is_running
+        assert app.focused is terminal
         await pilot.press(PREFIX)
         assert app.router.armed
-        assert terminal.received[-1] == "ctrl+b"  # the first prefix stays with the app
+        assert terminal.received[-1] == "escape"  # the first prefix stays with the app
         await pilot.press(PREFIX)
         assert not app.router.armed
         assert terminal.received[-1] == PREFIX
@@ -340,3 +345,39 @@ async def test_broken_user_theme_is_reported_and_default_used(
         assert app.theme == "termkeep-dark"
         assert any("mine.toml: ui.primary" in m for m in app.messages)
         assert any("Theme 'mine' not found" in m for m in app.messages)
+
+
+async def test_a_session_is_started_once_its_tab_is_shown(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot, app, "web-1")
+        await wait_for(pilot, lambda: app.sessions["web-1"].started)
+
+
+async def test_a_profile_theme_keeps_its_terminal_colours(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    app.profile_themes["db-main"] = "gruvbox-dark"
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot, app, "web-1")
+        await open_tab(pilot, app, "db-main")
+        plain, themed = app.sessions["web-1"], app.sessions["db-main"]
+        assert themed.palettes[-1].background == (0x28, 0x28, 0x28)
+        app.apply_theme("nord")
+        assert plain.palettes[-1].background == (0x2E, 0x34, 0x40)
+        assert len(themed.palettes) == 1  # untouched by the app's theme switch
+
+
+async def test_a_profile_that_does_not_load_is_reported_in_one_line(
+    store: ProfileStore,
+) -> None:
+    broken = store.path_for("web-1")
+    broken.write_text('host = "10.0.0.1"\nportt = 22\n')
+    app = RecordingApp(store, open_session=None)  # the real opener, on the real store
+    async with app.run_test(size=SIZE) as pilot:
+        assert await app.open_profile("web-1") is None
+        assert await app.open_profile("nope") is None
+        await pilot.pause()
+        assert not app.query_one(SessionTabs).panes
+    assert any("did you mean 'port'" in m for m in app.messages)
+    assert any("no profile named 'nope'" in m for m in app.messages)
+    assert all("Traceback" not in m for m in app.messages)

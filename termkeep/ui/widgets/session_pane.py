@@ -70,6 +70,12 @@ class SessionPane(Vertical):
         self.session.add_listener(self.refresh_status)
         self.session.add_notice_listener(self.announce)
         self.set_interval(STATUS_TICK_SECONDS, self.refresh_status)
+        # Start after the first layout, so the terminal has told the session its size and
+        # the remote PTY opens at the size the tab really has.
+        self.call_after_refresh(self._start_session)
+
+    def _start_session(self) -> None:
+        self.run_worker(self.session.start())
 
     def focus_terminal(self) -> None:
         """Give the keyboard to the terminal body."""
