@@ -16,6 +16,9 @@ from termkeep.transport.link import Cause, ConnectFailedError
 KEEPALIVE_LOST_REASON = "keepalive"
 """asyncssh says 'Server not responding to keepalive' when the keepalive count runs out."""
 
+AUTH_FAILURES_REASON = "authentication failures"
+"""OpenSSH ends with a protocol-error disconnect saying 'Too many authentication failures'."""
+
 # Checked in order, so subclasses come before their bases (PermissionDenied before
 # DisconnectError, ConnectionRefusedError before OSError).
 _EXCEPTION_CAUSES: tuple[tuple[type[BaseException], Cause], ...] = (
@@ -61,6 +64,8 @@ def classify(exc: BaseException) -> Cause:
     if isinstance(exc, asyncssh.ConnectionLost) and KEEPALIVE_LOST_REASON in exc.reason:
         # The server stopped answering: the same thing as a TCP timeout to the user.
         return Cause.TIMEOUT
+    if isinstance(exc, asyncssh.DisconnectError) and AUTH_FAILURES_REASON in exc.reason.lower():
+        return Cause.AUTH_FAILED
     for exc_type, cause in _EXCEPTION_CAUSES:
         if isinstance(exc, exc_type):
             return cause

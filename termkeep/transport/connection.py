@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast, override
 
 import asyncssh
+from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
 from termkeep.transport import tmux
@@ -36,23 +37,35 @@ from termkeep.transport.prompts import KbdIntPrompts, Prompter
 from termkeep.transport.tcp import apply_tcp_options, open_tcp
 
 MAX_PASSWORD_PROMPTS = 3
-"""Like OpenSSH's NumberOfPasswordPrompts."""
+"""Like OpenSSH's NumberOfPasswordPrompts; also caps keyboard-interactive rounds."""
 
 MAX_PASSPHRASE_PROMPTS = 3
 MAX_JUMP_HOPS = 8
 DEFAULT_KEY_FILES = ("id_ed25519", "id_ecdsa", "id_rsa")
+
+FAST_CIPHERS = (b"aes128-gcm@openssh.com", b"aes256-gcm@openssh.com")
+"""With AES-NI, AES-GCM costs less per packet than chacha20-poly1305 (asyncssh's first
+choice), and a PTY stream is many small packets."""
+
+
+def preferred_ciphers() -> list[str]:
+    """asyncssh's default ciphers with AES-GCM moved to the front."""
+    defaults = get_default_encryption_algs()
+    first = [alg for alg in FAST_CIPHERS if alg in defaults]
+    return [alg.decode() for alg in first + [alg for alg in defaults if alg not in first]]
+
 
 type ProfileLookup = Callable[[str], Profile | None]
 """Finds a saved profile by name (for ``jump = "other-profile"``); None if there is none."""
 
 
 class ConnectClock:
-    """A budget for the network part of connecting that stops while a prompt is open."""
+    """A budget for each stretch of waiting on the network while connecting; it stops
+    while a prompt is open and starts afresh when the user has answered."""
 
     def __init__(self, budget: float) -> None:
         self._budget = budget
         self._loop = asyncio.get_running_loop()
-        self._used = 0.0
         self._running_since: float | None = self._loop.time()
         self._changed = asyncio.Event()
 
@@ -65,14 +78,16 @@ class ConnectClock:
         """Seconds left, or None while paused (no limit while the user types)."""
         if self._running_since is None:
             return None
-        return self._budget - self._used - (self._loop.time() - self._running_since)
+        return self._budget - (self._loop.time() - self._running_since)
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
-        """Stop the clock around a prompt (prompts never nest, so no counting needed)."""
-        if self._running_since is not None:
-            self._used += self._loop.time() - self._running_since
-            self._running_since = None
+        """Stop the clock around a prompt (prompts never nest, so no counting needed).
+
+        After the user answers, the server gets the whole budget again: it has shown it is
+        alive by asking, and judging a wrong password can take it seconds (PAM's delay).
+        """
+        self._running_since = None
         self._changed.set()
         try:
             yield
@@ -131,6 +146,7 @@ class _Client(asyncssh.SSHClient):
         self._login = login
         self._encrypted_keys = list(encrypted_keys)
         self._password_prompts = 0
+        self._kbdint_rounds = 0
 
     @override
     def validate_host_public_key(
@@ -182,6 +198,9 @@ class _Client(asyncssh.SSHClient):
         """Pass the server's questions to the prompter (an empty round needs no user)."""
         if not prompts:
             return []
+        if self._kbdint_rounds >= MAX_PASSWORD_PROMPTS:
+            return None
+        self._kbdint_rounds += 1
         async with self._clock.paused():
             return await self._prompter.keyboard_interactive(name, instructions, prompts)
 
@@ -356,15 +375,25 @@ def _config_arg(profile: Profile, ssh_config: Sequence[Path] | None) -> Any:
     return [str(path) for path in ssh_config] if ssh_config is not None else ()
 
 
+def _destination_args(profile: Profile) -> dict[str, Any]:
+    """host/port/username as asyncssh gets them, so ssh_config's ``Host`` blocks match the
+    profile's host as typed and fill in what the profile leaves unset."""
+    if not profile.use_ssh_config:
+        return {"host": profile.host, "port": profile.port, "username": profile.user or ()}
+    return {
+        "host": profile.host,
+        # Port 22 is the profile default, so it lets ssh_config's Port apply.
+        "port": profile.port if profile.port != DEFAULT_SSH_PORT else (),
+        "username": profile.user or (),
+    }
+
+
 async def _resolve_target(profile: Profile, ssh_config: Sequence[Path] | None) -> _Target:
     if not profile.use_ssh_config:
         return _Target(profile.host, profile.port, profile.user, profile.jump)
     options = await asyncssh.SSHClientConnectionOptions.construct(
         config=_config_arg(profile, ssh_config),
-        host=profile.host,
-        # Port 22 is the profile default, so it lets ssh_config's Port apply.
-        port=profile.port if profile.port != DEFAULT_SSH_PORT else (),
-        username=profile.user or (),
+        **_destination_args(profile),
         client_keys=None,
         known_hosts=None,
     )
@@ -564,7 +593,6 @@ class SshConnector:
             "client_factory": lambda: client,
             "known_hosts": check.known_hosts,
             "server_host_key_algs": check.host_key_algs,
-            "username": target.user or (),
             "client_keys": key_files or (),
             "ignore_encrypted": True,
             "agent_forwarding": profile.agent_forwarding,
@@ -573,8 +601,11 @@ class SshConnector:
             "tcp_keepalive": profile.tcp.keepalive,
             "connect_timeout": None,
             "encoding": None,
+            "encryption_algs": preferred_ciphers(),
         }
-        return await asyncssh.connect(target.host, target.port, **options)
+        # The socket (or tunnel) already reaches ``target``; the profile's own names go to
+        # asyncssh so its ssh_config lookup matches the same Host block as ours did.
+        return await asyncssh.connect(**_destination_args(profile), **options)
 
     async def _attach(self, hops: list[_Hop], on_data: DataSink, size: tuple[int, int]) -> SshLink:
         conn = hops[-1].conn

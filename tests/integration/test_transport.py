@@ -18,6 +18,7 @@ from termkeep.transport.connection import SshLink, make_connector
 from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
 from tests.fixtures import sshd as sshd_module
+from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.sshd import SshServer
 
 WAIT = 15.0
@@ -327,9 +328,24 @@ async def test_encrypted_key_asks_for_its_passphrase(sshd: SshServer) -> None:
     assert prompter.asked == [f"passphrase {locked}"]
 
 
+@pytest.mark.parametrize(
+    ("server_offers", "asked_as"),
+    [("PasswordAuthentication", "kbdint"), ("KbdInteractiveAuthentication", "password")],
+    ids=["keyboard-interactive", "password"],
+)
 async def test_password_login_through_the_prompter(
     sshd_factory: Callable[..., SshServer],
+    monkeypatch: pytest.MonkeyPatch,
+    server_offers: str,
+    asked_as: str,
 ) -> None:
+    # Turn one of the two password-like methods off, so each is exercised on its own.
+    with_quiet_shells = sshd_module.render_config
+
+    def one_method(server: SshServer) -> str:
+        return with_quiet_shells(server).replace(f"{server_offers} yes", f"{server_offers} no")
+
+    monkeypatch.setattr(sshd_module, "render_config", one_method)
     server = sshd_factory(password="correct horse")
     profile = profile_for(server, identity_files=())
     prompter = ScriptedPrompter(password="correct horse")
@@ -339,9 +355,17 @@ async def test_password_login_through_the_prompter(
     finally:
         link.close()
     assert prompter.asked
+    assert all(question.startswith(asked_as) for question in prompter.asked)
+
+    wrong = ScriptedPrompter(password="wrong")
     with pytest.raises(ConnectFailedError) as failure:
-        await attach(profile, NoPrompter())
+        await attach(profile, wrong)
     assert failure.value.cause is Cause.AUTH_FAILED
+    assert 1 <= len(wrong.asked) <= 3  # like OpenSSH's NumberOfPasswordPrompts
+    with pytest.raises(ConnectFailedError) as nobody:
+        await attach(profile, NoPrompter())
+    assert nobody.value.cause is Cause.AUTH_FAILED
+    assert server.connection_count() == 3
 
 
 async def test_no_tmux_on_the_server_falls_back_to_a_shell(
@@ -413,6 +437,49 @@ async def test_jump_host_is_connected_hop_by_hop(
         link.close()
 
 
+def ssh_config_entry(alias: str, server: SshServer, *extra: str) -> str:
+    lines = [
+        f"Host {alias}",
+        f"    HostName {server.host}",
+        f"    Port {server.port}",
+        f"    User {server.user}",
+        f"    IdentityFile {server.client_key}",
+        *(f"    {line}" for line in extra),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def test_ssh_config_supplies_host_port_user_key_and_proxyjump(
+    sshd_factory: Callable[..., SshServer], tmp_path: Path
+) -> None:
+    bastion, target = sshd_factory(), sshd_factory()
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        ssh_config_entry("bastion", bastion)
+        + ssh_config_entry("direct", target)
+        + ssh_config_entry("inside", target, "ProxyJump bastion")
+    )
+    both = tmp_path / "known_hosts"
+    both.write_text("\n".join(bastion.known_hosts_lines() + target.known_hosts_lines()) + "\n")
+    for alias, bastion_connections in (("direct", 0), ("inside", 1)):
+        profile = Profile(
+            name=alias,
+            host=alias,
+            use_ssh_config=True,
+            known_hosts_file=str(both),
+            tmux=TmuxSettings(session="tk-test"),
+        )
+        screen = Screen()
+        connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+        link = await bounded(connector(screen, SIZE), f"connect to {alias}")
+        try:
+            await type_and_see(link, screen, "echo cfg-$((7+7))", "cfg-14")
+        finally:
+            link.close()
+        assert bastion.connection_count() == bastion_connections
+    assert target.connection_count() == 2
+
+
 async def test_refused_port_is_classified(sshd: SshServer) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -433,3 +500,48 @@ async def test_silent_server_times_out(sshd: SshServer) -> None:
             await attach(profile)
     assert failure.value.cause is Cause.TIMEOUT
     assert os.environ["HOME"].endswith("home")
+
+
+# --- real network faults: sshd in its own network namespace (root only) ---------------------
+
+FAST_KEEPALIVE = {"interval": 1.0, "count_max": 2}
+
+
+def netns_profile(server: NetnsSshServer) -> Profile:
+    profile = profile_for(server)
+    return replace(
+        profile,
+        keepalive=replace(profile.keepalive, **FAST_KEEPALIVE),  # type: ignore[arg-type]
+        reconnect=replace(profile.reconnect, connect_timeout=1.0),
+    )
+
+
+async def test_keepalive_notices_a_silent_drop(netns_sshd: NetnsSshServer) -> None:
+    link, screen = await attach(netns_profile(netns_sshd))
+    await type_and_see(link, screen, "echo up-$((4+4))", "up-8")
+    with netns_sshd.blackhole():
+        closed = await bounded(link.wait_closed(), "keepalive to give up")
+        assert (closed.ending, closed.cause) == (Ending.LOST, Cause.TIMEOUT)
+        # While the drop lasts, a fresh attempt times out after the short connect timeout.
+        with pytest.raises(ConnectFailedError) as probe:
+            await attach(netns_profile(netns_sshd))
+        assert probe.value.cause is Cause.TIMEOUT
+    again, _ = await attach(netns_profile(netns_sshd))
+    assert again.reattached_existing
+    again.close()
+
+
+async def test_reset_and_link_down_are_classified(netns_sshd: NetnsSshServer) -> None:
+    link, screen = await attach(netns_profile(netns_sshd))
+    await type_and_see(link, screen, "echo up-$((4+5))", "up-9")
+    with netns_sshd.reset():
+        link.write(b"echo poke\r")  # the next segment is answered with a RST
+        closed = await bounded(link.wait_closed(), "the reset")
+        assert (closed.ending, closed.cause) == (Ending.LOST, Cause.RESET)
+        with pytest.raises(ConnectFailedError) as refused:
+            await attach(netns_profile(netns_sshd))
+        assert refused.value.cause in {Cause.REFUSED, Cause.RESET}
+    with netns_sshd.link_down():
+        with pytest.raises(ConnectFailedError) as unreachable:
+            await attach(netns_profile(netns_sshd))
+        assert unreachable.value.cause is Cause.UNREACHABLE

@@ -20,6 +20,7 @@ CASES: list[tuple[BaseException, Cause]] = [
     (asyncssh.MACError("MAC verification failed"), Cause.PROTOCOL),
     (asyncssh.CompressionError("bad zlib"), Cause.PROTOCOL),
     (asyncssh.ProtocolError("bad packet"), Cause.PROTOCOL),
+    (asyncssh.ProtocolError("Too many authentication failures"), Cause.AUTH_FAILED),
     (asyncssh.ProtocolNotSupported("SSH-1.5"), Cause.PROTOCOL),
     (asyncssh.ServiceNotAvailable("no ssh-userauth"), Cause.PROTOCOL),
     (asyncssh.ChannelOpenError(1, "administratively prohibited"), Cause.PROTOCOL),

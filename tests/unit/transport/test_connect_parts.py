@@ -8,9 +8,16 @@ import socket
 from dataclasses import replace
 
 import pytest
+from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile, TcpSettings
-from termkeep.transport.connection import ConnectClock, jump_chain, make_connector, parse_jump_spec
+from termkeep.transport.connection import (
+    ConnectClock,
+    jump_chain,
+    make_connector,
+    parse_jump_spec,
+    preferred_ciphers,
+)
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.tcp import open_tcp, tcp_options
 
@@ -136,3 +143,9 @@ async def test_connect_clock_does_not_count_prompt_time() -> None:
     remaining = clock.remaining()
     assert remaining is not None
     assert remaining > 0
+
+
+def test_aes_gcm_is_preferred_and_nothing_is_dropped() -> None:
+    ciphers = preferred_ciphers()
+    assert ciphers[0] == "aes128-gcm@openssh.com"
+    assert sorted(ciphers) == sorted(alg.decode() for alg in get_default_encryption_algs())
