@@ -1,0 +1,66 @@
+"""The app end to end on a real SSH server: the demo server (asyncssh on loopback, a real
+PTY, the local shell inside a real tmux on a private socket), a real Session, the real
+TerminalView. Typing goes through the prefix router and the key encoder to the remote."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from termkeep.config.profile import Profile, TmuxSettings
+from termkeep.config.store import ProfileStore
+from termkeep.transport.demo_server import DemoServer
+from termkeep.ui.live_session import LiveSession
+from termkeep.ui.screens.dialogs import ConfirmScreen
+from termkeep.ui.session_api import TabState
+from termkeep.ui.widgets.session_tabs import SessionTabs
+from termkeep.ui.widgets.terminal_view import TerminalView
+from tests.ui.fakes import RecordingApp
+
+PREFIX = "ctrl+backslash"
+POLL = 0.05
+POLLS = 400  # 20 s at most for a connect through sshd + tmux on a loaded machine
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    for _ in range(POLLS):
+        if condition():
+            return
+        await pilot.pause(POLL)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_open_type_and_close_on_a_real_server(store: ProfileStore) -> None:
+    async with DemoServer() as server:
+        store.save(
+            Profile(
+                name="demo",
+                host=server.host,
+                port=server.port,
+                identity_files=(str(server.client_key),),
+                known_hosts_file=str(server.known_hosts),
+                tmux=TmuxSettings(session="termkeep-ui-test"),
+            )
+        )
+        app = RecordingApp(store, open_session=None)  # the real opener and TerminalView
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = await app.open_profile("demo")
+            assert pane is not None
+            assert isinstance(pane.session, LiveSession)
+            await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach")
+            view = pane.query_one(TerminalView)
+            assert app.focused is view
+            await pilot.press(*"echo tk-$((6*7))", "enter")
+            emulator = pane.session.session.emulator
+            await wait_for(pilot, lambda: "tk-42" in emulator.text(), "the command's output")
+            tabs = app.query_one(SessionTabs)
+            assert str(tabs.get_tab("tab-1").label).startswith("● ")
+            await pilot.press(PREFIX, "x")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not tabs.panes, "the tab to close")
