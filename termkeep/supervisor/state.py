@@ -646,19 +646,32 @@ def _begin_outage(
 ) -> Outcome:
     """Enter Stalled (old link kept) or Reconnecting (old link gone) and probe."""
     reason = detail or str(cause)
+    state, pings = _keep_pinging(
+        _with(state, echo_wait_since=None, echo_wait_reason=""), old_link, now
+    )
     if not state.policy.reconnect:
         if old_link is not None:
             notice = f"connection stalled: {reason}; automatic reconnect is off"
             retry = Retry(since=now, cause=cause, detail=detail)
-            return _with(state, Stalled(old_link, retry)), (Notify(notice),)
+            return _with(state, Stalled(old_link, retry)), (Notify(notice), *pings)
         notice = f"connection lost: {reason}; automatic reconnect is off"
         return _with(state, Failed(cause, detail)), (Notify(notice),)
     attempt, first_at = _first_try_at(state, now)
     retry = Retry(since=now, attempt=attempt, next_try_at=first_at, cause=cause, detail=detail)
     phase: Phase = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
-    new_state = _with(state, phase, ping_sent_at=None, echo_wait_since=None, echo_wait_reason="")
-    new_state, effects = _start_due_probes(new_state, now)
-    return new_state, (Notify(f"connection lost: {reason}; reconnecting"), *effects)
+    new_state, effects = _start_due_probes(_with(state, phase), now)
+    return new_state, (Notify(f"connection lost: {reason}; reconnecting"), *effects, *pings)
+
+
+def _keep_pinging(state: State, old_link: int | None, now: float) -> Outcome:
+    """A stalled link that is kept gets a ping now unless one is already out: its reply is
+    the quickest sign that the link recovered. A link that is gone needs none."""
+    if old_link is None:
+        return _with(state, ping_sent_at=None), ()
+    due = _ping_due(state.ctx, state.policy)
+    if state.ctx.ping_sent_at is not None and (due is None or due > now):
+        return state, ()
+    return _with(state, ping_sent_at=now), (SendPing(old_link),)
 
 
 def _stall(state: State, phase: Attached, now: float) -> Outcome:

@@ -111,10 +111,11 @@ class Supervisor:
         self._links: dict[int, Link] = {}
         self._active: int | None = None
         self._probe_tasks: dict[int, asyncio.Task[None]] = {}
-        self._probe_buffers: dict[int, list[bytes]] = {}
+        self._probe_buffers: dict[int, bytearray] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._pings: dict[int, asyncio.Task[None]] = {}
         self._timer: asyncio.Task[None] | None = None
+        self._timer_at: float | None = None
         self._network_task: asyncio.Task[None] | None = None
         self._listeners: list[Listener] = []
         self._streams: set[_UpdateStream] = set()
@@ -243,7 +244,7 @@ class Supervisor:
     def _run(self, effect: Effect) -> None:  # noqa: PLR0912 - one branch per effect type
         match effect:
             case StartProbe(probe=probe, size=size):
-                self._probe_buffers[probe] = []
+                self._probe_buffers[probe] = bytearray()
                 self._probe_tasks[probe] = asyncio.create_task(self._probe(probe, size))
             case CancelProbe(probe=probe):
                 task = self._probe_tasks.pop(probe, None)
@@ -275,8 +276,9 @@ class Supervisor:
 
     def _promote(self, probe: int) -> None:
         self._active = probe
-        for chunk in self._probe_buffers.pop(probe, []):
-            self._on_data(chunk)
+        early = self._probe_buffers.pop(probe, None)
+        if early:
+            self._on_data(bytes(early))
         link = self._links[probe]
         self._watchers[probe] = asyncio.create_task(self._watch_ending(probe, link))
 
@@ -293,9 +295,16 @@ class Supervisor:
             link.close()
 
     def _arm_timer(self, at: float | None) -> None:
+        # Every chunk of data moves the stall deadline a little later. A timer that fires
+        # earlier than needed only costs a Tick that finds nothing due and re-arms, so an
+        # armed timer is kept unless the new time is sooner: no task churn per chunk.
+        armed_at = self._timer_at if self._timer is not None else None
+        if at is not None and armed_at is not None and armed_at <= at:
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._timer_at = at
         if at is not None:
             self._timer = asyncio.create_task(self._fire_at(at))
 
@@ -309,8 +318,8 @@ class Supervisor:
                 self._feed(DataReceived(link_id))
                 return
             buffer = self._probe_buffers.get(link_id)
-            if buffer is not None and sum(map(len, buffer)) + len(data) <= PROBE_BUFFER_LIMIT:
-                buffer.append(data)
+            if buffer is not None and len(buffer) + len(data) <= PROBE_BUFFER_LIMIT:
+                buffer.extend(data)
             # Otherwise: a link that lost the race, or a runaway probe; drop it.
 
         return on_data
@@ -359,6 +368,10 @@ class Supervisor:
         except ConnectFailedError:
             # The link is going away; its wait_closed reports how.
             return
+        except Exception:
+            # Whatever went wrong, the missing reply is what counts: silence leads to a stall.
+            _log.debug("ping of link %d failed unexpectedly", link_id, exc_info=True)
+            return
         finally:
             if self._pings.get(link_id) is asyncio.current_task():
                 del self._pings[link_id]
@@ -368,6 +381,7 @@ class Supervisor:
         await self._clock.sleep_until(at)
         # This timer is done: forget it before the Tick arms the next one.
         self._timer = None
+        self._timer_at = None
         self._feed(Tick())
 
     async def _watch_network(self) -> None:

@@ -500,7 +500,9 @@ ROWS = [
         (
             Notify("connection lost: reconnect requested; reconnecting"),
             StartProbe(5, SIZE),
+            SendPing(1),  # whichever answers first wins: the old link or the probe
         ),
+        {"ping_sent_at": T0},
     ),
     Row(
         "attached: a late probe lost the race and is closed",
