@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from tests.fixtures import procs
+from tests.fixtures import procs, shadow
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.streams import StreamingSsh, counter_command
 from tests.fixtures.waiting import wait_until
@@ -195,3 +195,15 @@ async def test_password_and_keyboard_interactive_login(
     with pytest.raises(asyncssh.PermissionDenied):
         await asyncssh.connect(server.host, password="wrong", preferred_auth="password", **common)
     assert "Accepted keyboard-interactive/pam" in server.log_text()
+
+
+@pytest.mark.parametrize(
+    ("entry", "locked"),
+    [("root:!:19000::::::", True), ("root:*:19000::::::", False), ("root:$6$s$h:1::::::", False)],
+)
+def test_locked_accounts_are_recognised(tmp_path: Path, entry: str, locked: bool) -> None:
+    shadow_file = tmp_path / "shadow"
+    shadow_file.write_text(f"daemon:!:19000::::::\n{entry}\n")
+
+    assert shadow.account_locked("root", shadow_file) is locked
+    assert shadow.account_locked("nobody-here", shadow_file) is False
