@@ -22,6 +22,7 @@ Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_reconne
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import shlex
@@ -145,22 +146,27 @@ class Pane:
         self._tmux("kill-server")
 
 
+_marker_numbers = itertools.count(1)
+"""One sequence for the whole run: an old marker's output can never be mistaken for a new one."""
+
+
 @dataclass
 class Marker:
     """Typed marker commands; each has a distinct expected output."""
 
-    counter: int = 0
+    numbers: list[int] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
 
     def send(self, pane: Pane) -> None:
-        self.counter += 1
-        pane.type(f"echo tk$(({self.counter * 1000}+1))$TKVAR")
+        number = next(_marker_numbers)
+        pane.type(f"echo tk$(({number * 1000}+1))$TKVAR")
+        self.numbers.append(number)
         self.sent_at.append(time.monotonic())
 
     def seen(self, screen: str) -> str | None:
-        """``kept`` or ``fresh`` for the first marker output on screen, else None."""
-        for n in range(1, self.counter + 1):
-            match = re.search(rf"^tk{n * 1000 + 1}(kept)?\s*$", screen, re.MULTILINE)
+        """``kept`` or ``fresh`` for the first of these markers' output on screen, else None."""
+        for number in self.numbers:
+            match = re.search(rf"^tk{number * 1000 + 1}(kept)?\s*$", screen, re.MULTILINE)
             if match:
                 return "kept" if match.group(1) else "fresh"
         return None

@@ -305,6 +305,22 @@ def _run_import_putty(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- attach --------------------------------------------------------------------------------
+
+
+def _configure_attach(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("profile", metavar="PROFILE", help="the saved profile to attach to")
+
+
+def _run_attach(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
+
+    from termkeep.headless.attach import attach  # noqa: PLC0415
+
+    store = ProfileStore()
+    return asyncio.run(attach(store.load(args.profile), store))
+
+
 # --- registry and entry point --------------------------------------------------------------
 
 
@@ -313,6 +329,12 @@ OPEN_COMMAND = "open"
 COMMANDS: list[Command] = [
     Command(
         OPEN_COMMAND, "open profiles in tabs (the default command)", _configure_open, _run_open
+    ),
+    Command(
+        "attach",
+        "one session in this terminal, like ssh, reconnecting by itself (Enter ~ . quits)",
+        _configure_attach,
+        _run_attach,
     ),
     Command("hosts", "manage saved host profiles", _configure_hosts, None),
     Command("locate", "print where termkeep keeps its files", _configure_locate, _run_locate),
