@@ -620,7 +620,8 @@ class SshConnector:
                 term_type=self.profile.term,
                 term_size=size,
                 encoding=None,
-                x11_forwarding=self.profile.x11_forwarding,
+                # A missing local DISPLAY or a server refusing X11 must not cost the session.
+                x11_forwarding="ignore_failure" if self.profile.x11_forwarding else False,
             ),
             timeout,
         )

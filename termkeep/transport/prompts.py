@@ -13,7 +13,10 @@ import getpass
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol, TextIO, override
+
+CONTROLLING_TTY = "/dev/tty"
 
 
 class HostKeyDecision(StrEnum):
@@ -174,7 +177,12 @@ class TerminalPrompter(Prompter):
     def _line(self, prompt: str) -> str | None:
         self._stream.write(prompt)
         self._stream.flush()
-        line = sys.stdin.readline()
+        # Like ssh and getpass: answer on the controlling terminal even when stdin is not it.
+        try:
+            with Path(CONTROLLING_TTY).open(encoding="utf-8", errors="replace") as tty:
+                line = tty.readline()
+        except OSError:
+            line = sys.stdin.readline()
         return line.rstrip("\n") if line else None
 
     def _kbdint(self, name: str, instructions: str, prompts: KbdIntPrompts) -> list[str] | None:
