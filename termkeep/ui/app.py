@@ -270,12 +270,16 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.push_screen(ProfileManagerScreen(self.store))
 
     def action_switch_theme(self) -> None:
-        """Pick a theme; it applies at once, to the app and to every terminal."""
-        self.push_screen(PickerScreen("Theme", self.themes.names()), self._picked_theme)
+        """Pick a theme: each highlighted one is shown at once; escape goes back."""
+        original = self.theme
 
-    def _picked_theme(self, name: str | None) -> None:
-        if name:
-            self.apply_theme(name)
+        def picked(name: str | None) -> None:
+            self.apply_theme(name or original)
+
+        picker = PickerScreen(
+            "Theme", self.themes.names(), preview=self.apply_theme, initial=original
+        )
+        self.push_screen(picker, picked)
 
     def apply_theme(self, name: str) -> None:
         """Switch the app and the terminals to theme ``name`` (or the fallback)."""

@@ -36,27 +36,35 @@ class ScriptedSession:
     started = False
 
     async def start(self) -> None:
+        """Record that the app started the session."""
         self.started = True
 
     def status(self) -> StatusSnapshot:
+        """The scripted status."""
         return self.snapshot
 
     def add_listener(self, listener: Listener) -> None:
+        """Keep the pane's status listener."""
         self.listeners.append(listener)
 
     def add_notice_listener(self, listener: NoticeListener) -> None:
+        """Keep the pane's notice listener."""
         self.notice_listeners.append(listener)
 
     def set_palette(self, palette: Palette) -> None:
+        """Record each palette the app gives the session."""
         self.palettes.append(palette)
 
     def write(self, data: bytes) -> None:
+        """Record what the terminal sent to the remote."""
         self.written += data
 
     def reconnect_now(self) -> None:
+        """Count reconnect requests."""
         self.reconnects += 1
 
     async def close(self) -> None:
+        """Record that the app closed the session."""
         self.closed = True
 
     def set(self, notice: str | None = None, **changes: Any) -> None:
@@ -93,5 +101,6 @@ class RecordingApp(TermkeepApp):
         return session
 
     def notify(self, message: str, **kw: Any) -> None:
+        """Record every notification's text, then show it as usual."""
         self.messages.append(message)
         super().notify(message, **kw)

@@ -279,6 +279,10 @@ async def test_theme_switch_applies_live(store: ProfileStore) -> None:
         assert session.palettes == [app.terminal_palette]  # a new tab gets the theme's colours
         assert app.theme == "termkeep-dark"
         before = app.screen.styles.background
+        await pilot.press(PREFIX, "t", "g", "r", "u", "v")
+        assert app.theme == "gruvbox-dark"  # the highlighted theme shows at once
+        await pilot.press("escape")
+        assert app.theme == "termkeep-dark"  # and escape goes back
         await pilot.press(PREFIX, "t", "n", "o", "r", "d", "enter")
         assert app.theme == "nord"
         assert app.terminal_palette.background == (0x2E, 0x34, 0x40)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual import on
@@ -92,11 +92,23 @@ class PickerScreen(ModalScreen[str | None]):
         Binding("up", "move(-1)", "previous", show=False),
     ]
 
-    def __init__(self, title: str, names: Sequence[str], empty_hint: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        names: Sequence[str],
+        empty_hint: str = "",
+        *,
+        preview: Callable[[str], None] | None = None,
+        initial: str | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.names = list(names)
         self.empty_hint = empty_hint
+        self.preview = preview
+        """Called with each highlighted name (a theme picker applies it at once)."""
+        self.initial = initial
+        """The name highlighted first, when the list is not filtered."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
@@ -120,12 +132,18 @@ class PickerScreen(ModalScreen[str | None]):
         options.clear_options()
         options.add_options([Option(name, id=name) for name in names])
         if names:
-            options.highlighted = 0
+            start = names.index(self.initial) if self.initial in names else 0
+            options.highlighted = start
         self.query_one("#empty-hint").display = not names
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
         self._show(fuzzy_filter(event.value, self.names))
+
+    @on(OptionList.OptionHighlighted, "#choices")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.preview is not None:
+            self.preview(str(event.option.id))
 
     @on(Input.Submitted, "#filter")
     def _submit(self) -> None:

@@ -30,7 +30,7 @@ class SessionPane(Vertical):
     DEFAULT_CLASSES = "session-pane"
 
     class Changed(Message):
-        """The session's status changed (state, title, or anything on the status line)."""
+        """The session's state or title changed: what the tab label shows."""
 
         def __init__(self, pane: SessionPane, previous: TabState) -> None:
             super().__init__()
@@ -106,5 +106,7 @@ class SessionPane(Vertical):
         if not self.is_mounted:
             return
         self.query_one(StatusLine).show(self._status)
-        if previous != self._status:
+        # The status line repaints every tick; the label (and the app) only hear of what the
+        # label shows, so idle tabs cost one small repaint a second each.
+        if (previous.state, previous.title) != (self._status.state, self._status.title):
             self.post_message(self.Changed(self, previous.state))
