@@ -108,14 +108,16 @@ sleep 0.2
 printf '\033[?1049l'
 echo alt-done
 """
-# A full screen where every cell has its own colour: the worst case for drawing.
+# A full screen of text whose colours change every few cells, as syntax highlighting does.
 DENSE_SCRIPT = r"""set -- $(stty size)
 awk -v rows="$1" -v cols="$2" 'BEGIN {
   for (r = 0; r < rows - 2; r++) {
     line = ""
-    for (c = 0; c < cols - 1; c++)
-      line = line sprintf("\033[38;5;%d;48;5;%dm%c",
-                          (r * 7 + c) % 256, (r + c * 3) % 256, 33 + (r + c) % 94)
+    for (c = 0; c < cols - 1; c++) {
+      if (c % 6 == 0)
+        line = line sprintf("\033[38;5;%d;48;5;%dm", (r + c) % 256, (r * 3 + c) % 24 + 232)
+      line = line sprintf("%c", 33 + (r + c) % 94)
+    }
     print line "\033[0m"
   }
 }'

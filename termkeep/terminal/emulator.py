@@ -249,10 +249,15 @@ class Emulator:
         # a match that lies wholly in the tail was applied last time.
         window = self._shape_tail + data
         tail_length = len(self._shape_tail)
+        self._shape_tail = window[-(_SHAPE_CONTROL_MAX_LENGTH - 1) :]
+        if b" q" not in window:
+            # One substring check is far cheaper than the regex on bulk output. A reset
+            # (RIS, DECSTR) alone is noticed with the next DECSCUSR; tmux, our usual
+            # remote, sends DECSCUSR itself whenever a pane's cursor changes.
+            return
         for match in _CURSOR_SHAPE_CONTROL.finditer(window):
             if match.end() > tail_length:
                 self._apply_cursor_shape(match.group(1))
-        self._shape_tail = window[-(_SHAPE_CONTROL_MAX_LENGTH - 1) :]
 
     def _apply_cursor_shape(self, parameter: bytes | None) -> None:
         value = int(parameter) if parameter else 0

@@ -8,7 +8,9 @@ are painted over the cached strips in `render_line`, so moving them rebuilds not
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -67,7 +69,9 @@ class Selection:
         return (first, last) if last > first else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _rgb(colour: RGB) -> Color:
+    # Building a Rich Color is slow (it formats a hex name); a screen repeats few colours.
     return Color.from_rgb(*colour)
 
 
@@ -99,10 +103,11 @@ class StyleResolver:
 
     def style(self, index: int, styles: Sequence[CellStyle]) -> Style:
         """The Rich style for style number `index` of the emulator's table."""
-        cached = self._cache.get(index)
-        if cached is None:
-            cached = self._cache[index] = self._convert(styles[index])
-        return cached
+        try:
+            return self._cache[index]
+        except KeyError:
+            converted = self._cache[index] = self._convert(styles[index])
+            return converted
 
     def colour(self, colour: Colour, default: RGB) -> RGB:
         """The RGB a cell colour stands for."""
@@ -140,32 +145,33 @@ def row_strip(
     row: ScreenRow, columns: int, styles: Sequence[CellStyle], resolver: StyleResolver
 ) -> Strip:
     """One terminal row as a Strip exactly `columns` cells wide."""
-    graphemes, cell_styles = row.graphemes, row.styles
+    graphemes = row.graphemes
+    style = resolver.style
+    join = "".join
     segments = [
-        Segment("".join(graphemes[start:end]), resolver.style(style, styles))
-        for style, start, end in _style_runs(cell_styles)
+        Segment(join(graphemes[start:end]), style(index, styles))
+        for index, start, end in _style_runs(row.styles)
     ]
-    strip = Strip(segments)
-    if strip.cell_length != columns:
-        # Rich and the engine disagree on some grapheme's width (emoji sequences, mostly):
-        # draw cell by cell, padding or replacing so columns stay aligned.
-        strip = Strip(list(_aligned_segments(row, styles, resolver)))
-    return strip.adjust_cell_length(columns, resolver.default)
+    # One width check for the whole row: Rich and the engine may disagree on some
+    # grapheme's width (emoji sequences, mostly), and then the row is drawn cell by cell.
+    if cell_len(join(graphemes)) == columns:
+        return Strip(segments, columns)
+    return Strip(_aligned_segments(row, styles, resolver)).adjust_cell_length(
+        columns, resolver.default
+    )
 
 
 def _style_runs(cell_styles: tuple[int, ...]) -> list[tuple[int, int, int]]:
-    """Runs of equal style as (style, start, end)."""
-    if not cell_styles:
+    """Runs of equal style as (style, start, end), found with C-level loops."""
+    count = len(cell_styles)
+    if not count:
         return []
-    if cell_styles.count(cell_styles[0]) == len(cell_styles):
-        return [(cell_styles[0], 0, len(cell_styles))]
-    runs = []
-    start = 0
-    for style, group in itertools.groupby(cell_styles):
-        length = sum(1 for _ in group)
-        runs.append((style, start, start + length))
-        start += length
-    return runs
+    if cell_styles.count(cell_styles[0]) == count:
+        return [(cell_styles[0], 0, count)]
+    changes = map(operator.ne, cell_styles[1:], cell_styles[:-1])
+    starts = [0, *itertools.compress(range(1, count), changes)]
+    ends = [*starts[1:], count]
+    return [(cell_styles[start], start, end) for start, end in zip(starts, ends, strict=True)]
 
 
 def _aligned_segments(

@@ -139,10 +139,10 @@ def test_cursor_position_visibility_and_shape() -> None:
     assert (cursor.shape, cursor.blinking) == (CursorShape.UNDERLINE, True)
     emulator.feed(b"\x1b[?25l")
     assert emulator.snapshot().cursor is None
-    emulator.feed(b"\x1b[?25h\x1bc")
+    emulator.feed(b"\x1b[?25h\x1b[2 q")
     cursor = emulator.snapshot().cursor
     assert cursor is not None
-    assert cursor.shape is CursorShape.BLOCK
+    assert (cursor.shape, cursor.blinking) == (CursorShape.BLOCK, False)
 
 
 def test_unchanged_rows_keep_their_identity_and_a_scroll_moves_them() -> None:
