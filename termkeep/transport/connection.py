@@ -226,6 +226,21 @@ class _Channel(asyncssh.SSHClientSession[bytes]):
             self.closed.set_result(exc)
 
 
+class HostKeyUnresolvedError(Exception):
+    """asyncssh refused the server's key; ``check`` holds what the policy needs to decide."""
+
+    def __init__(self, check: HostKeyCheck) -> None:
+        super().__init__(f"host key of {check.host} not trusted")
+        self.check = check
+
+
+def _peer_address(sock: socket.socket | None) -> str:
+    if sock is None:
+        return ""
+    address: str = sock.getpeername()[0]
+    return address
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Hop:
     """One SSH connection in the chain and the TCP socket under it (None when tunneled)."""
@@ -255,7 +270,8 @@ class SshLink:
         self._reattached_existing = reattached_existing
         self._probe_timeout = probe_timeout
         self._closed_locally = False
-        self._ending: asyncio.Task[LinkClosed] | None = None
+        # Decided as soon as the channel closes, while the connection can still ask tmux.
+        self._ending = asyncio.ensure_future(self._decide_ending())
 
     @property
     def tmux(self) -> bool:
@@ -297,7 +313,7 @@ class SshLink:
         # asyncssh has no public call for a global request; its keepalive uses this one.
         make_request = self._conn._make_global_request
         await make_request(b"keepalive@openssh.com")
-        if self._conn.is_closed():
+        if self._conn.is_closed() or self._channel.closed.done():
             # asyncssh answers pending requests with a failure when the connection drops.
             raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection closed during a ping")
         return loop.time() - started
@@ -313,8 +329,6 @@ class SshLink:
 
     async def wait_closed(self) -> LinkClosed:
         """Wait until the channel closes, then tell ended, detached and lost apart."""
-        if self._ending is None:
-            self._ending = asyncio.ensure_future(self._decide_ending())
         return await asyncio.shield(self._ending)
 
     async def _decide_ending(self) -> LinkClosed:
@@ -538,40 +552,50 @@ class SshConnector:
         """One SSH connection, retried once after the user accepts an unknown host key."""
         clock = ConnectClock(profile.reconnect.connect_timeout)
         tunnel = before[-1].conn if before else None
-        for attempt in range(2):
-            sock = (
-                None if tunnel else await clock.run(open_tcp(target.host, target.port, profile.tcp))
-            )
-            addr = sock.getpeername()[0] if sock else ""
-            check = self.policy.check(target.host, target.port, addr)
+        try:
             try:
-                conn = await clock.run(
-                    self._ssh_connect(
-                        profile=profile,
-                        target=target,
-                        check=check,
-                        clock=clock,
-                        sock=sock,
-                        tunnel=tunnel,
-                    )
-                )
-            except asyncssh.HostKeyNotVerifiable:
-                if attempt:
-                    raise
+                return await self._attempt(profile, target, clock, tunnel)
+            except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
-                    await self.policy.resolve(check)
-                continue
-            except TimeoutError:
-                if sock is not None:
-                    sock.close()
-                raise ConnectFailedError(
-                    Cause.TIMEOUT, f"no answer from {target.host} within {clock.budget:g} s"
-                ) from None
+                    await self.policy.resolve(unresolved.check)
+            return await self._attempt(profile, target, clock, tunnel)
+        except HostKeyUnresolvedError as still:
+            raise ConnectFailedError(
+                Cause.HOST_KEY_UNKNOWN, f"{target.host} presented a key that is not trusted"
+            ) from still
+        except TimeoutError:
+            raise ConnectFailedError(
+                Cause.TIMEOUT, f"no answer from {target.host} within {clock.budget:g} s"
+            ) from None
+
+    async def _attempt(
+        self,
+        profile: Profile,
+        target: _Target,
+        clock: ConnectClock,
+        tunnel: asyncssh.SSHClientConnection | None,
+    ) -> _Hop:
+        self.policy.refuse_if_changed(target.host, target.port)
+        sock = None
+        if tunnel is None:
+            sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
+        try:
+            check = self.policy.check(target.host, target.port, _peer_address(sock))
+            connecting = self._ssh_connect(
+                profile=profile, target=target, check=check, clock=clock, sock=sock, tunnel=tunnel
+            )
+            try:
+                conn = await clock.run(connecting)
+            except asyncssh.HostKeyNotVerifiable:
+                raise HostKeyUnresolvedError(check) from None
+        except BaseException:
             if sock is not None:
-                # asyncssh forces TCP_NODELAY on; the profile may say otherwise.
-                apply_tcp_options(sock, profile.tcp)
-            return _Hop(conn, sock)
-        raise AssertionError("unreachable: the second attempt returns or raises")
+                sock.close()  # asyncssh closes it too once it owns it; closing twice is fine
+            raise
+        if sock is not None:
+            # asyncssh forces TCP_NODELAY on; the profile may say otherwise.
+            apply_tcp_options(sock, profile.tcp)
+        return _Hop(conn, sock)
 
     async def _ssh_connect(
         self,

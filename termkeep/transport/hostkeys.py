@@ -171,14 +171,18 @@ class HostKeyPolicy:
         """Where an accepted key is appended."""
         return self.profile_file or self.user_file
 
-    def check(self, host: str, port: int, addr: str = "") -> HostKeyCheck:
-        """Look ``host`` up before connecting. A host whose key changed earlier in this run
-        stays refused without another connection: it is never retried."""
+    def refuse_if_changed(self, host: str, port: int) -> None:
+        """Raise before any packet is sent to a host whose key changed earlier in this run:
+        it is never retried, not even a TCP connect."""
         if (host, port) in self._changed:
             raise ConnectFailedError(
                 Cause.HOST_KEY_CHANGED,
                 f"the host key of {host_pattern(host, port)} changed; fix known_hosts first",
             )
+
+    def check(self, host: str, port: int, addr: str = "") -> HostKeyCheck:
+        """Look ``host`` up before the SSH handshake (``addr`` is the peer's address)."""
+        self.refuse_if_changed(host, port)
         entries: list[KnownEntry] = []
         ca_keys: list[asyncssh.SSHKey] = []
         revoked: list[asyncssh.SSHKey] = []

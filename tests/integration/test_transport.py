@@ -239,6 +239,8 @@ async def test_killed_connection_is_lost(sshd: SshServer) -> None:
     assert closed.ending is Ending.LOST
     assert closed.cause is not None
     assert closed.cause.retryable
+    with pytest.raises(ConnectFailedError):
+        await bounded(link.ping(), "ping on a dead link")
     # The tmux session survives the connection; a new attach finds it.
     again, _ = await attach(profile_for(sshd))
     assert again.reattached_existing
