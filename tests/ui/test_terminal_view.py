@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from rich.segment import Segment
 from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from termkeep.terminal.emulator import Emulator
+from termkeep.terminal.palette import XTERM_ANSI, Palette
 from termkeep.ui.widgets.terminal_view import SYNC_HOLD_TIMEOUT, TerminalView
 
 WAIT_BOUND = 5.0
@@ -228,3 +230,66 @@ async def test_cursor_is_painted_over_the_cached_strip() -> None:
         styles = [segment.style for segment in app.view.render_line(0) if segment.style]
         backgrounds = [style.bgcolor.get_truecolor() for style in styles if style.bgcolor]
         assert tuple(cursor_colour) not in [tuple(colour) for colour in backgrounds]
+
+
+def segment_at(view: TerminalView, y: int, text: str) -> Segment:
+    """The segment of line `y` whose text starts with `text`."""
+    found = [segment for segment in view.render_line(y) if segment.text.startswith(text)]
+    assert found, f"no segment starting {text!r} on line {y}"
+    return found[0]
+
+
+def colours(segment: Segment) -> tuple[object, object]:
+    assert segment.style is not None
+    colour, background = segment.style.color, segment.style.bgcolor
+    assert colour is not None
+    assert background is not None
+    return colour.get_truecolor(), background.get_truecolor()
+
+
+async def test_theme_palette_colours_ansi_and_truecolor_passes_through() -> None:
+    app = TerminalApp()
+    ansi = list(XTERM_ANSI)
+    ansi[1] = (1, 2, 3)  # the theme's red
+    app.emulator.palette = Palette(ansi=tuple(ansi), foreground=(7, 8, 9), background=(4, 5, 6))
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\x1b[31mred\x1b[0m plain \x1b[38;2;200;100;50mtrue\x1b[0m")
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "red plain true")
+        assert colours(segment_at(app.view, 0, "red")) == ((1, 2, 3), (4, 5, 6))
+        assert colours(segment_at(app.view, 0, " plain")) == ((7, 8, 9), (4, 5, 6))
+        assert colours(segment_at(app.view, 0, "true")) == ((200, 100, 50), (4, 5, 6))
+
+
+async def test_wide_and_combining_characters_keep_columns_aligned() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed("中文|e\u0301|🙂|end".encode())
+        await wait_until(pilot, lambda: "end" in line_text(app.view, 0))
+        strip = app.view.render_line(0)
+        assert strip.cell_length == 40
+        assert strip.text.rstrip() == "中文|e\u0301|🙂|end"
+        # "end" starts where the engine put it: after 4 + 1 + 1 + 1 + 2 + 1 columns.
+        assert strip.crop(10, 13).text == "end"
+
+
+async def test_bell_reaches_the_app() -> None:
+    bells: list[TerminalView.Bell] = []
+
+    class BellApp(TerminalApp):
+        def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
+            bells.append(message)
+
+    app = BellApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\x07")
+        await wait_until(pilot, lambda: bool(bells))
+        assert bells[0].view is app.view
+
+
+async def test_wheel_goes_to_a_remote_that_tracks_the_mouse() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\x1b[?1000h\x1b[?1006h")
+        app.view.post_message(scroll_up(app.view))
+        await wait_until(pilot, lambda: bool(app.sent))
+        assert app.sent == [b"\x1b[<64;2;2M"]

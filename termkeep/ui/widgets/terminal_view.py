@@ -43,7 +43,8 @@ FRAME_INTERVAL = 1 / 60
 MIN_TIMER_DELAY = 0.001
 SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
 WHEEL_STEP = 3
-DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown", "shift+home", "shift+end"})
+# xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
+DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
 _UNDERLINE_KINDS = {1: "underline", 2: "underline2"}
 
 
