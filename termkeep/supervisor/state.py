@@ -21,7 +21,7 @@ The ideas it implements:
   keystroke. Pings go out at half the interval of silence so a healthy idle link is never
   mistaken for a stalled one.
 * Make-before-break: on a stall the old link is kept while fresh probes start at once; the
-  first probe to attach wins, or the old link wins by coming back.
+  first probe to attach wins, or the old link wins by answering a ping (a round trip).
 * Probes back off exponentially (backoff.py), but never wait more than 1 s while the user is
   typing; the backoff restarts after the link has been stable for ``stable_after``.
 * Causes that retrying cannot fix (auth, host key) stop retries; a changed host key stops
@@ -449,6 +449,9 @@ class Context:
 
     last_key_at: float | None = None
     attached_since: float | None = None
+    tmux: bool = True
+    """Whether the active link runs tmux, so that a fresh link can take over its session."""
+
     chain_attempts: int = 0
     """Backoff attempts carried into the next outage while the link has not been stable."""
 
@@ -852,7 +855,7 @@ def _probing_won(
     if isinstance(phase, Stalled):
         losers.append(CloseLink(phase.link))
     new_state, effects = _attach(state, event.probe, event.reattached_existing, now)
-    new_state = _with(new_state, attached_since=now, chain_attempts=retry.attempt)
+    new_state = _with(new_state, attached_since=now, chain_attempts=retry.attempt, tmux=event.tmux)
     notice = _attach_notice(phase, event, now - retry.since)
     return new_state, (*losers, Promote(event.probe), *effects, Notify(notice))
 
@@ -939,6 +942,22 @@ def _probing_now(
     # one is running.
     retry = replace(phase.retry, next_try_at=now, attempt=len(phase.retry.probes))
     return _start_due_probes(_with(state, _with_retry(phase, retry)), now)
+
+
+def _stalled_data(state: State, phase: Stalled, event: DataReceived, now: float) -> Outcome:
+    """Bytes from the stalled link prove only that the way back works.
+
+    After an outage the old TCP connection still waits out its retransmission backoff for
+    what we sent: measured here, output arrived 0.5 s after a 5 s drop ended but typed keys
+    only went through 2 s after it, while a fresh probe was attached at 0.5 s. So the race
+    goes on until the old link answers a ping (a full round trip). Without tmux a probe
+    cannot take over the session, so there the old link is kept at its first sign of life.
+    """
+    if event.link != phase.link:
+        return state, ()
+    if not state.ctx.tmux:
+        return _stalled_recovered(state, phase, event, now)
+    return _with(state, last_contact=now), ()
 
 
 def _stalled_recovered(
@@ -1038,7 +1057,7 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     **{(p, KeyTyped): _probing_key for p in _PROBING},
     **{(p, NetworkChanged): _probing_now for p in _PROBING},
     **{(p, ReconnectNow): _probing_now for p in _PROBING},
-    (Stalled, DataReceived): _stalled_recovered,
+    (Stalled, DataReceived): _stalled_data,
     (Stalled, PingReplied): _stalled_recovered,
     (Stalled, LinkEnded): _stalled_ended,
     (NeedsUser, KeyTyped): _hold_key,

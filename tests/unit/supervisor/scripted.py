@@ -27,10 +27,11 @@ class ScriptedLink:
         self.written = bytearray()
         self.sizes = [size]
         self.pings = 0
-        self.responsive = True
         self.rtt = 0.05
         self.closed_locally = False
         self._ended: asyncio.Future[LinkClosed] = asyncio.get_running_loop().create_future()
+        self._answering = asyncio.Event()
+        self._answering.set()
 
     @property
     def tmux(self) -> bool:
@@ -48,12 +49,23 @@ class ScriptedLink:
 
     async def ping(self) -> float:
         self.pings += 1
-        if self.responsive:
-            await asyncio.sleep(0)
-            return self.rtt
-        # A silent link: the reply never comes, until the connection is gone.
-        await asyncio.shield(self._ended)
-        raise ConnectFailedError(Cause.SERVER_CLOSED, "closed during a ping")
+        # A silent link holds the reply back until it answers again or is gone.
+        await self._answering.wait()
+        if self.ended:
+            raise ConnectFailedError(Cause.SERVER_CLOSED, "closed during a ping")
+        return self.rtt
+
+    @property
+    def responsive(self) -> bool:
+        """Whether pings are answered; turning it back on answers the waiting ones."""
+        return self._answering.is_set()
+
+    @responsive.setter
+    def responsive(self, value: bool) -> None:
+        if value:
+            self._answering.set()
+        else:
+            self._answering.clear()
 
     def close(self) -> None:
         self.closed_locally = True
@@ -72,6 +84,7 @@ class ScriptedLink:
         """The link ends in the given way."""
         if not self._ended.done():
             self._ended.set_result(LinkClosed(ending, cause, detail))
+        self._answering.set()  # waiting pings fail now
 
     @property
     def ended(self) -> bool:

@@ -148,29 +148,63 @@ async def test_stall_is_reported_at_once_and_the_probe_wins_make_before_break(ri
     assert rig.output == b"fresh"
 
 
-async def test_the_old_link_recovering_first_cancels_the_probes(rig: Rig) -> None:
+async def test_the_old_link_answering_a_ping_first_cancels_the_probes(rig: Rig) -> None:
     old = await rig.attach_first()
     old.responsive = False
     await rig.stall()
     await rig.wait_attempts(2)
     rig.supervisor.write(b"q")
     rig.clock.advance(1.5)
-    old.send(b"late output")
+    old.responsive = True  # the ping sent at the stall is answered: a full round trip
     await rig.wait_state("attached")
     await eventually(lambda: rig.connector.attempts[1].cancelled, "the probe cancelled")
     assert not old.closed_locally
     assert old.written == b"q"  # the same session: held keys delivered
-    assert rig.output == b"late output"
     assert rig.notices[-1] == "connection recovered after 1.5 s"
 
 
-async def test_a_probe_that_attaches_just_as_it_is_cancelled_is_closed(rig: Rig) -> None:
+async def test_bytes_from_the_stalled_link_are_shown_but_the_probe_still_races(
+    rig: Rig,
+) -> None:
     old = await rig.attach_first()
     old.responsive = False
     await rig.stall()
     await rig.wait_attempts(2)
-    # Both in the same instant: the probe's connect completes, then the old link recovers
-    # before the probe task had a chance to report.
+    rig.supervisor.write(b"q")
+    old.send(b"late output")  # the way back works; the way out may still be stuck
+    assert rig.output == b"late output"
+    assert rig.state() == "stalled"
+    assert old.written == b""
+    new = rig.connector.attempts[1].attach()
+    await rig.wait_state("attached")
+    assert old.closed_locally
+    assert new.written == b"q"
+
+
+async def test_without_tmux_the_stalled_link_is_kept_at_its_first_bytes(rig: Rig) -> None:
+    await rig.supervisor.start()
+    await rig.wait_attempts(1)
+    old = rig.connector.attempts[0].attach(tmux=False, reattached_existing=False)
+    await rig.wait_state("attached")
+    old.responsive = False
+    await rig.stall()
+    await rig.wait_attempts(2)
+    old.send(b"still here")
+    await rig.wait_state("attached")
+    await eventually(lambda: rig.connector.attempts[1].cancelled, "the probe cancelled")
+    assert not old.closed_locally
+
+
+async def test_a_probe_that_attaches_just_as_it_is_cancelled_is_closed(rig: Rig) -> None:
+    await rig.supervisor.start()
+    await rig.wait_attempts(1)
+    old = rig.connector.attempts[0].attach(tmux=False, reattached_existing=False)
+    await rig.wait_state("attached")
+    old.responsive = False
+    await rig.stall()
+    await rig.wait_attempts(2)
+    # Both in the same instant: the probe's connect completes, then the old link (no tmux,
+    # so its first bytes keep it) comes back before the probe task had a chance to report.
     late = rig.connector.attempts[1].attach()
     old.send(b"back")
     await eventually(lambda: late.closed_locally, "the orphaned probe link closed")
