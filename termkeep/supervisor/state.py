@@ -5,7 +5,7 @@ the world into events (a probe attached, data arrived, a timer fired, the user t
 carries out the effects this module returns (start a probe, close a link, send keys, arm a
 timer). That keeps every reconnect decision testable as a table of (state, event) -> result.
 
-How to read it:
+How to read it (after events.py, which lists every event and effect):
 
 * ``State`` = ``phase`` (which situation we are in, e.g. ``Attached``) + ``ctx`` (what we
   remember whatever the phase: held keys, terminal size, last contact, RTT) + ``policy``
@@ -42,6 +42,34 @@ from typing import Any, ClassVar
 
 from termkeep.config.profile import Profile
 from termkeep.supervisor.backoff import Backoff
+from termkeep.supervisor.events import (
+    ApplyResize,
+    CancelProbe,
+    CloseLink,
+    CloseRequested,
+    ConnectRequested,
+    DataReceived,
+    DeliverHeldKeys,
+    DiscardHeldKeys,
+    Effect,
+    Event,
+    KeyTyped,
+    LinkEnded,
+    NetworkChanged,
+    Notify,
+    PingReplied,
+    ProbeFailed,
+    ProbeSucceeded,
+    Promote,
+    ReconnectNow,
+    Resized,
+    ScheduleTimer,
+    SendKeys,
+    SendPing,
+    StartProbe,
+    Tick,
+    UserResolved,
+)
 from termkeep.transport.link import Cause, Ending
 
 HOLD_LIMIT = 4096
@@ -94,214 +122,6 @@ class Policy:
             reconnect=profile.reconnect.enabled,
             backoff=Backoff.from_settings(profile.reconnect, seed),
         )
-
-
-# --------------------------------------------------------------------------------------------
-# Events: what happened.
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectRequested:
-    """Start the first connection."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeSucceeded:
-    """Probe ``probe`` connected and attached; it can become the active link."""
-
-    probe: int
-    reattached_existing: bool
-    tmux: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeFailed:
-    """Probe ``probe`` could not connect or attach."""
-
-    probe: int
-    cause: Cause
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DataReceived:
-    """Bytes arrived from link ``link`` (they went to the output sink already)."""
-
-    link: int
-
-
-@dataclass(frozen=True, slots=True)
-class KeyTyped:
-    """The user typed; ``data`` is what the terminal encoded."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Resized:
-    """The user's view changed size."""
-
-    cols: int
-    rows: int
-
-
-@dataclass(frozen=True, slots=True)
-class PingReplied:
-    """Link ``link`` answered a ping after ``rtt`` seconds."""
-
-    link: int
-    rtt: float
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    """The timer armed by the last ``ScheduleTimer`` fired."""
-
-
-@dataclass(frozen=True, slots=True)
-class LinkEnded:
-    """Link ``link`` ended; ``ending`` says how (only LOST leads to a reconnect)."""
-
-    link: int
-    ending: Ending
-    cause: Cause | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkChanged:
-    """A local address or route changed: old connections may be dead, new ones may work."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReconnectNow:
-    """The user asked to reconnect at once."""
-
-
-@dataclass(frozen=True, slots=True)
-class UserResolved:
-    """The user fixed what stopped us (credentials, host key) and wants to connect again."""
-
-
-@dataclass(frozen=True, slots=True)
-class CloseRequested:
-    """The tab is closing: stop everything."""
-
-
-type Event = (
-    ConnectRequested
-    | ProbeSucceeded
-    | ProbeFailed
-    | DataReceived
-    | KeyTyped
-    | Resized
-    | PingReplied
-    | Tick
-    | LinkEnded
-    | NetworkChanged
-    | ReconnectNow
-    | UserResolved
-    | CloseRequested
-)
-
-
-# --------------------------------------------------------------------------------------------
-# Effects: what the runner must do.
-
-
-@dataclass(frozen=True, slots=True)
-class StartProbe:
-    """Make a fresh connection with id ``probe`` at terminal size ``size``. The connector
-    bounds it with the profile's connect timeout (paused while a prompt is open)."""
-
-    probe: int
-    size: tuple[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class CancelProbe:
-    """Abandon probe ``probe`` (and close its link if it attached meanwhile)."""
-
-    probe: int
-
-
-@dataclass(frozen=True, slots=True)
-class CloseLink:
-    """Close link ``link`` without touching its tmux session."""
-
-    link: int
-
-
-@dataclass(frozen=True, slots=True)
-class Promote:
-    """Probe ``probe`` becomes the active link: its data goes to the output sink from now."""
-
-    probe: int
-
-
-@dataclass(frozen=True, slots=True)
-class SendKeys:
-    """Write ``data`` to the active link."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverHeldKeys:
-    """Write the keys held during the outage to the (same) session, now reattached."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class DiscardHeldKeys:
-    """``count`` held bytes are thrown away (a ``Notify`` explains why)."""
-
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class ApplyResize:
-    """Resize the active link's PTY."""
-
-    cols: int
-    rows: int
-
-
-@dataclass(frozen=True, slots=True)
-class SendPing:
-    """Ping link ``link``; the reply comes back as ``PingReplied``."""
-
-    link: int
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleTimer:
-    """Send a ``Tick`` at monotonic time ``at``, replacing any earlier timer; None: no timer."""
-
-    at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Notify:
-    """A plain-words notice for the user, e.g. ``reattached after 0.4 s``."""
-
-    text: str
-
-
-type Effect = (
-    StartProbe
-    | CancelProbe
-    | CloseLink
-    | Promote
-    | SendKeys
-    | DeliverHeldKeys
-    | DiscardHeldKeys
-    | ApplyResize
-    | SendPing
-    | ScheduleTimer
-    | Notify
-)
 
 
 # --------------------------------------------------------------------------------------------

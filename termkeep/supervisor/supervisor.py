@@ -21,8 +21,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, replace
 
 from termkeep.supervisor.clock import Clock, RealClock
-from termkeep.supervisor.netwatch import local_network_fingerprint
-from termkeep.supervisor.state import (
+from termkeep.supervisor.events import (
     ApplyResize,
     CancelProbe,
     CloseLink,
@@ -38,7 +37,6 @@ from termkeep.supervisor.state import (
     NetworkChanged,
     Notify,
     PingReplied,
-    Policy,
     ProbeFailed,
     ProbeSucceeded,
     Promote,
@@ -48,10 +46,14 @@ from termkeep.supervisor.state import (
     SendKeys,
     SendPing,
     StartProbe,
-    State,
-    Status,
     Tick,
     UserResolved,
+)
+from termkeep.supervisor.netwatch import local_network_fingerprint
+from termkeep.supervisor.state import (
+    Policy,
+    State,
+    Status,
     initial_state,
     status_of,
     step,
