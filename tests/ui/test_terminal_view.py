@@ -9,6 +9,7 @@ from rich.segment import Segment
 from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
+from textual.strip import Strip
 
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import XTERM_ANSI, Palette
@@ -293,3 +294,39 @@ async def test_wheel_goes_to_a_remote_that_tracks_the_mouse() -> None:
         app.view.post_message(scroll_up(app.view))
         await wait_until(pilot, lambda: bool(app.sent))
         assert app.sent == [b"\x1b[<64;2;2M"]
+
+
+class CountingView(TerminalView):
+    """A TerminalView that records which lines Textual asked it to render."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator, on_input=lambda _: None)
+        self.rendered: list[int] = []
+
+    def render_line(self, y: int) -> Strip:
+        self.rendered.append(y)
+        return super().render_line(y)
+
+
+class CountingApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = CountingView(Emulator(40, 10, write=lambda _: None))
+
+    def compose(self) -> ComposeResult:
+        yield self.view
+
+
+async def test_only_changed_lines_are_rendered_again() -> None:
+    app = CountingApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\x1b[8;1Hprompt")
+        await wait_until(pilot, lambda: line_text(app.view, 7) == "prompt")
+        await wait_until(pilot, lambda: 7 in app.view.rendered)
+        frames = app.view.frames_drawn
+        app.view.rendered.clear()
+        # Write on line 3 and put the cursor back where it was: one row changes.
+        app.view.feed(b"\x1b7\x1b[3;5Hchanged\x1b8")
+        await wait_until(pilot, lambda: app.view.frames_drawn > frames and bool(app.view.rendered))
+        await pilot.pause()
+        assert set(app.view.rendered) == {2}
