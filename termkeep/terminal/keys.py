@@ -4,6 +4,10 @@ The ui layer describes a key only as Textual does (`event.key` such as "ctrl+shi
 and `event.character`); this module turns that into a physical key plus modifiers for
 the engine's encoder, which follows the remote's modes (cursor-key and keypad application
 mode, modifyOtherKeys, the kitty keyboard protocol) afresh for every event.
+
+Keypad keys reach the encoder only when Textual names them apart from the main keyboard
+(the kitty protocol on the host terminal); the encoder then follows keypad mode as Ghostty
+does. Without the kitty protocol, ctrl+letter keys go out as the C0 bytes xterm sends.
 """
 
 from __future__ import annotations
@@ -68,6 +72,16 @@ _NAMED_KEYS: dict[str, evp.Key] = {
     "kp_begin": evp.Key.NUMPAD_BEGIN,
 } | {f"f{number}": evp.Key[f"F{number}"] for number in range(1, 25)}
 
+# What the keypad's operator keys type; the encoder sends nothing for them without it.
+_KEYPAD_TEXT = {
+    "decimal": ".",
+    "divide": "/",
+    "multiply": "*",
+    "subtract": "-",
+    "add": "+",
+    "separator": ",",
+}
+
 NO_MODS = evp.Mods(0)
 _NAMED_KEY_SET = frozenset(_NAMED_KEYS.values())
 
@@ -122,7 +136,7 @@ def parse_key(name: str, character: str | None) -> KeyPress | None:
     for modifier in modifier_names:
         mods |= _MODIFIER_NAMES.get(modifier, evp.Mods(0))
     if base in _NAMED_KEYS:
-        return KeyPress(_NAMED_KEYS[base], mods)
+        return KeyPress(_NAMED_KEYS[base], mods, text=_KEYPAD_TEXT.get(base))
     typed = _character_of(base, character)
     if typed is None:
         return None

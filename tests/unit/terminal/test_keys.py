@@ -89,6 +89,13 @@ OTHER_KEYS = [
     ("alt+backspace", None, "\x1b\x7f"),
     ("alt+ctrl+a", "\x01", "\x1b\x01"),
     ("ctrl+shift+a", None, "\x01"),
+    # Keypad operators, as Textual names them when the host terminal tells them apart.
+    ("add", "+", "+"),
+    ("subtract", "-", "-"),
+    ("multiply", "*", "*"),
+    ("divide", "/", "/"),
+    ("decimal", ".", "."),
+    ("kp_begin", None, CSI + "E"),
 ] + [
     (f"ctrl+{letter}", None, chr(index + 1)) for index, letter in enumerate(string.ascii_lowercase)
 ]
