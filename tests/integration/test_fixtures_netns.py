@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
+import os
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import asyncssh
@@ -180,3 +183,51 @@ def test_stop_with_faults_active_removes_everything(sshd_host_keys: Path) -> Non
     assert not guard_route_exists(network.subnet)
     assert not any(procs.is_alive(pid) for pid in [listener, *inside])
     assert server.tmux("has-session", "-t", "work").returncode != 0
+
+
+FAILING_TEST = """
+import json
+from pathlib import Path
+
+
+def test_fails_with_every_fault_active(netns_sshd):
+    network = netns_sshd.network
+    record = {"namespace": network.name, "veth": network.host_veth, "subnet": network.subnet,
+              "sshd": netns_sshd.pid, "workdir": str(netns_sshd.workdir)}
+    Path(__file__).with_name("created.json").write_text(json.dumps(record))
+    netns_sshd.blackhole()
+    netns_sshd.reset()
+    netns_sshd.link_down()
+    raise AssertionError("deliberate failure with faults active")
+"""
+
+
+@pytest.mark.root
+@pytest.mark.sshd
+def test_a_failing_test_still_leaves_nothing_behind(tmp_path: Path) -> None:
+    (tmp_path / "test_inner.py").write_text(FAILING_TEST)
+    repository = Path(__file__).resolve().parents[2]
+
+    inner = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "tests.fixtures.plugin", "-c", "/dev/null"),
+            *("--rootdir", str(tmp_path), "-q", str(tmp_path / "test_inner.py")),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(repository)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert inner.returncode == 1, inner.stdout + inner.stderr
+    assert "1 failed" in inner.stdout
+    assert "deliberate failure with faults active" in inner.stdout
+    assert "leaked" not in inner.stdout
+    created = json.loads((tmp_path / "created.json").read_text())
+    assert not Path(f"/run/netns/{created['namespace']}").exists()
+    assert not Path(f"/sys/class/net/{created['veth']}").exists()
+    assert not guard_route_exists(created["subnet"])
+    assert not procs.is_alive(created["sshd"])
+    assert not Path(created["workdir"]).exists()
