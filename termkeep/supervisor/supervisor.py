@@ -357,10 +357,10 @@ class Supervisor:
         except Exception as exc:
             _log.debug("wait_closed of link %d failed", link_id, exc_info=True)
             event = LinkEnded(link_id, Ending.LOST, Cause.PROTOCOL, f"unexpected error: {exc}")
+        # Forget the link everywhere (its pings too) and release what the transport still
+        # holds for it, e.g. jump-host connections; this watcher is done, so not cancelled.
         self._watchers.pop(link_id, None)
-        self._links.pop(link_id, None)
-        if self._active == link_id:
-            self._active = None
+        self._close_link(link_id)
         self._feed(event)
 
     async def _ping(self, link_id: int) -> None:
