@@ -137,7 +137,11 @@ class Retry:
 
     probes: frozenset[int] = frozenset()
     attempt: int = 0
-    """Probes started so far in this chain of attempts (drives the backoff)."""
+    """Probes started so far in this outage (what the status shows)."""
+
+    backoff_base: int = 0
+    """Backoff steps carried over from earlier outages of a link that never became stable;
+    the delay after a probe is the backoff's delay for ``backoff_base + attempt``."""
 
     next_try_at: float | None = None
     """When the next probe is due; None while none is planned."""
@@ -272,8 +276,9 @@ class Context:
     tmux: bool = True
     """Whether the active link runs tmux, so that a fresh link can take over its session."""
 
-    chain_attempts: int = 0
-    """Backoff attempts carried into the next outage while the link has not been stable."""
+    backoff_carry: int = 0
+    """Backoff steps the current link took to attach (earlier outages included); carried
+    into its next outage unless it stays up for ``stable_after``."""
 
     next_id: int = 1
     """Id for the next probe; a probe that wins keeps its id as the link id."""
@@ -335,6 +340,11 @@ def _retry_delay(state: State, attempt: int, now: float) -> float:
     if _in_use(state.ctx, now):
         delay = min(delay, ACTIVE_RETRY_DELAY)
     return delay
+
+
+def _steps(retry: Retry) -> int:
+    """Backoff steps taken so far, earlier unstable outages included."""
+    return retry.backoff_base + retry.attempt
 
 
 def _probe_limit(phase: Phase, policy: Policy) -> int:
@@ -429,7 +439,8 @@ def _start_due_probes(state: State, now: float) -> Outcome:
     attempt = retry.attempt + 1
     sequential = limit == 1
     # Sequential probes plan the next try when this one fails; parallel ones at a fixed pace.
-    next_try_at = None if sequential else now + _retry_delay(state, attempt, now)
+    steps = retry.backoff_base + attempt
+    next_try_at = None if sequential else now + _retry_delay(state, steps, now)
     new_retry = replace(
         retry, probes=retry.probes | {probe}, attempt=attempt, next_try_at=next_try_at
     )
@@ -447,21 +458,21 @@ def _stop_probing(phase: Phase) -> tuple[Effect, ...]:
 
 
 def _first_try_at(state: State, now: float) -> tuple[int, float]:
-    """(attempt, time) for the first probe of a new outage.
+    """(backoff base, time) for the first probe of a new outage.
 
     After a stable period the backoff starts afresh and the first probe goes out at once.
-    A link that dropped soon after attaching carries its attempt count over, so a server
-    that accepts and then drops us is not hammered: the first probe still goes out at once
-    when the link came from a single attempt, later ones wait their backoff.
+    A link that dropped soon after attaching carries its backoff over, so a server that
+    accepts and then drops us is not hammered: the first probe still goes out at once when
+    the link took a single attempt, later ones wait their backoff.
     """
     ctx = state.ctx
     stable = ctx.attached_since is not None and now - ctx.attached_since >= (
         state.policy.stable_after
     )
-    attempt = 0 if stable else ctx.chain_attempts
-    if attempt <= 1:
-        return attempt, now
-    return attempt, now + _retry_delay(state, attempt, now)
+    base = 0 if stable else ctx.backoff_carry
+    if base <= 1:
+        return base, now
+    return base, now + _retry_delay(state, base, now)
 
 
 def _begin_outage(
@@ -479,8 +490,8 @@ def _begin_outage(
             return _with(state, Stalled(old_link, retry)), (Notify(notice), *pings)
         notice = f"connection lost: {reason}; automatic reconnect is off"
         return _with(state, Failed(cause, detail)), (Notify(notice),)
-    attempt, first_at = _first_try_at(state, now)
-    retry = Retry(since=now, attempt=attempt, next_try_at=first_at, cause=cause, detail=detail)
+    base, first_at = _first_try_at(state, now)
+    retry = Retry(since=now, backoff_base=base, next_try_at=first_at, cause=cause, detail=detail)
     phase: Phase = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
     new_state, effects = _start_due_probes(_with(state, phase), now)
     return new_state, (Notify(f"connection lost: {reason}; reconnecting"), *effects, *pings)
@@ -558,7 +569,7 @@ def _to_needs_user(state: State, phase: Phase, cause: Cause, detail: str) -> Out
 def _restart(state: State, now: float) -> Outcome:
     """A fresh first connect, backoff from the beginning (after the user asked)."""
     retry = Retry(since=now, next_try_at=now)
-    fresh = _with(state, Connecting(retry), chain_attempts=0)
+    fresh = _with(state, Connecting(retry), backoff_carry=0)
     return _start_due_probes(fresh, now)
 
 
@@ -651,7 +662,7 @@ def _attached_network(state: State, phase: Attached, event: NetworkChanged, now:
 
 def _attached_reconnect(state: State, phase: Attached, event: ReconnectNow, now: float) -> Outcome:
     # The user thinks the link is stuck: treat it as a stall (keep it until a probe wins).
-    fresh = _with(state, chain_attempts=0, attached_since=None)
+    fresh = _with(state, backoff_carry=0, attached_since=None)
     return _begin_outage(fresh, now, phase.link, Cause.LOCAL, "reconnect requested")
 
 
@@ -675,7 +686,7 @@ def _probing_won(
     if isinstance(phase, Stalled):
         losers.append(CloseLink(phase.link))
     new_state, effects = _attach(state, event.probe, event.reattached_existing, now)
-    new_state = _with(new_state, attached_since=now, chain_attempts=retry.attempt, tmux=event.tmux)
+    new_state = _with(new_state, attached_since=now, backoff_carry=_steps(retry), tmux=event.tmux)
     notice = _attach_notice(phase, event, now - retry.since)
     return new_state, (*losers, Promote(event.probe), *effects, Notify(notice))
 
@@ -714,7 +725,7 @@ def _probing_failed(
             return _with(state, Failed(event.cause, event.detail)), (Notify(notice),)
         # Sequential probing (first connect) plans the next try when one fails, and says
         # so: until the first attach, the notice is all the user sees.
-        delay = _retry_delay(state, retry.attempt, now)
+        delay = _retry_delay(state, _steps(retry), now)
         next_try_at = now + delay
         notices = (Notify(f"could not connect: {reason}; trying again in {_seconds(delay)}"),)
     new_retry = replace(
@@ -760,7 +771,7 @@ def _probing_now(
         return state, ()
     # Probes still in flight keep counting, so the status never shows "attempt 0" while
     # one is running.
-    retry = replace(phase.retry, next_try_at=now, attempt=len(phase.retry.probes))
+    retry = replace(phase.retry, next_try_at=now, attempt=len(phase.retry.probes), backoff_base=0)
     return _start_due_probes(_with(state, _with_retry(phase, retry)), now)
 
 
@@ -788,7 +799,7 @@ def _stalled_recovered(
         return state, ()
     cancels = tuple(CancelProbe(p) for p in sorted(phase.retry.probes))
     rtt = event.rtt if isinstance(event, PingReplied) else state.ctx.rtt
-    recovered = _with(state, rtt=rtt, chain_attempts=phase.retry.attempt)
+    recovered = _with(state, rtt=rtt, backoff_carry=_steps(phase.retry))
     # The old link is the same session, so held keys are always delivered.
     new_state, effects = _attach(recovered, phase.link, reattached_existing=True, now=now)
     notice = Notify(f"connection recovered after {_seconds(now - phase.retry.since)}")

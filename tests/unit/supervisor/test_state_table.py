@@ -432,11 +432,33 @@ ROWS = [
     ),
     Row(
         "attached: a link lost soon after attaching waits for its backoff (no hammering)",
-        state(ATTACHED, attached_since=T0 - 1, chain_attempts=3),
+        state(ATTACHED, attached_since=T0 - 1, backoff_carry=3),
         LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED),
         T0,
-        Reconnecting(Retry(since=T0, attempt=3, next_try_at=T0 + 1.0, cause=Cause.SERVER_CLOSED)),
+        Reconnecting(
+            Retry(since=T0, backoff_base=3, next_try_at=T0 + 1.0, cause=Cause.SERVER_CLOSED)
+        ),
         (Notify("connection lost: server closed the connection; reconnecting"),),
+    ),
+    Row(
+        "attached: a link lost soon after a one-attempt attach is probed at once",
+        state(ATTACHED, attached_since=T0 - 1, backoff_carry=1),
+        LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED),
+        T0,
+        Reconnecting(
+            Retry(
+                since=T0,
+                probes=frozenset({5}),
+                attempt=1,
+                backoff_base=1,
+                next_try_at=T0 + 0.5,
+                cause=Cause.SERVER_CLOSED,
+            )
+        ),
+        (
+            Notify("connection lost: server closed the connection; reconnecting"),
+            StartProbe(5, SIZE),
+        ),
     ),
     Row(
         "attached: the end of another link is ignored",
@@ -530,7 +552,7 @@ ROWS = [
         T0 + 1.5,
         ATTACHED,
         (CancelProbe(2), DeliverHeldKeys(b"ls\r"), Notify("connection recovered after 1.5 s")),
-        {"held": b"", "last_contact": T0 + 1.5, "chain_attempts": 1, "rtt": 0.2},
+        {"held": b"", "last_contact": T0 + 1.5, "backoff_carry": 1, "rtt": 0.2},
     ),
     Row(
         "stalled: bytes from the old link prove only the way back: the race goes on",

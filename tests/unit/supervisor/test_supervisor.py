@@ -295,10 +295,11 @@ async def test_failed_probes_follow_the_seeded_backoff(rig: Rig) -> None:
         await settle()
     starts = [attempt.started_at for attempt in rig.connector.attempts[1:]]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    # The link dropped right after the first attach, so this chain goes on from attempt 1:
-    # the first probe goes at once and is attempt 2.
+    # The link dropped right after the first attach (one attempt), so the backoff goes on
+    # from that step: the first probe goes at once, the gap after it is the second step's.
     expected = [POLICY.backoff.delay(k) for k in range(2, 2 + len(gaps))]
     assert len(gaps) == 7
+    assert rig.supervisor.status().attempt == 8  # probes of this outage
     assert gaps == pytest.approx(expected)
     assert max(gaps) <= 8.0
     assert rig.supervisor.status().cause is Cause.REFUSED
