@@ -123,6 +123,7 @@ class Supervisor:
         self._streams: set[_UpdateStream] = set()
         self._last_status_key: tuple[object, ...] | None = None
         self._started = False
+        self._contact_pending: int | None = None
 
     # ---------------------------------------------------------------------------------------
     # The owner's API.
@@ -317,7 +318,7 @@ class Supervisor:
         def on_data(data: bytes) -> None:
             if link_id == self._active:
                 self._on_data(data)
-                self._feed(DataReceived(link_id))
+                self._note_contact(link_id)
                 return
             buffer = self._probe_buffers.get(link_id)
             if buffer is not None and len(buffer) + len(data) <= PROBE_BUFFER_LIMIT:
@@ -325,6 +326,19 @@ class Supervisor:
             # Otherwise: a link that lost the race, or a runaway probe; drop it.
 
         return on_data
+
+    def _note_contact(self, link_id: int) -> None:
+        # A burst brings many chunks in one turn of the event loop. One DataReceived per
+        # turn tells the state machine all it needs (contact, to within a loop turn) and
+        # keeps the cost per chunk to a flag check instead of a state-machine step.
+        if self._contact_pending is None:
+            self._contact_pending = link_id
+            asyncio.get_running_loop().call_soon(self._flush_contact)
+
+    def _flush_contact(self) -> None:
+        link_id, self._contact_pending = self._contact_pending, None
+        if link_id is not None:
+            self._feed(DataReceived(link_id))
 
     async def _probe(self, probe: int, size: tuple[int, int]) -> None:
         attempt = asyncio.ensure_future(self._connector(self._sink_for(probe), size))

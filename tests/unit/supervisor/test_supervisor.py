@@ -203,10 +203,10 @@ async def test_a_probe_that_attaches_just_as_it_is_cancelled_is_closed(rig: Rig)
     old.responsive = False
     await rig.stall()
     await rig.wait_attempts(2)
-    # Both in the same instant: the probe's connect completes, then the old link (no tmux,
-    # so its first bytes keep it) comes back before the probe task had a chance to report.
-    late = rig.connector.attempts[1].attach()
+    # Both in the same instant: the old link (no tmux, so its first bytes keep it) comes
+    # back, and the probe's connect completes before its task had a chance to report.
     old.send(b"back")
+    late = rig.connector.attempts[1].attach()
     await eventually(lambda: late.closed_locally, "the orphaned probe link closed")
     assert rig.state() == "attached"
     assert not old.closed_locally
