@@ -493,6 +493,10 @@ def _identity_files(profile: Profile) -> tuple[list[str], list[Path]]:
     return [str(path) for path in paths], [path for path in paths if _is_encrypted_key(path)]
 
 
+def _known_hosts_file(profile: Profile) -> Path | None:
+    return Path(profile.known_hosts_file).expanduser() if profile.known_hosts_file else None
+
+
 class SshConnector:
     """Makes fresh connections for one profile; the supervisor calls it for every attach.
 
@@ -513,10 +517,9 @@ class SshConnector:
         self._prompter = prompter
         self._lookup = lookup_profile
         self._ssh_config = ssh_config
-        profile_file = (
-            Path(profile.known_hosts_file).expanduser() if profile.known_hosts_file else None
-        )
-        self.policy = policy or HostKeyPolicy(prompter, profile_file=profile_file)
+        self.policy = policy or HostKeyPolicy(prompter, profile_file=_known_hosts_file(profile))
+        # A jump host's profile may name its own known_hosts file; each file gets its policy.
+        self._policies = {self.policy.profile_file: self.policy}
         self._told_no_tmux = False
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
@@ -533,6 +536,12 @@ class SshConnector:
             if isinstance(exc, Exception):
                 raise connect_failed(exc) from exc
             raise
+
+    def _policy_for(self, profile: Profile) -> HostKeyPolicy:
+        path = _known_hosts_file(profile)
+        if path not in self._policies:
+            self._policies[path] = HostKeyPolicy(self._prompter, profile_file=path)
+        return self._policies[path]
 
     async def _open_hops(self) -> list[_Hop]:
         target = await _resolve_target(self.profile, self._ssh_config)
@@ -557,7 +566,7 @@ class SshConnector:
                 return await self._attempt(profile, target, clock, tunnel)
             except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
-                    await self.policy.resolve(unresolved.check)
+                    await self._policy_for(profile).resolve(unresolved.check)
             return await self._attempt(profile, target, clock, tunnel)
         except HostKeyUnresolvedError as still:
             raise ConnectFailedError(
@@ -575,12 +584,13 @@ class SshConnector:
         clock: ConnectClock,
         tunnel: asyncssh.SSHClientConnection | None,
     ) -> _Hop:
-        self.policy.refuse_if_changed(target.host, target.port)
+        policy = self._policy_for(profile)
+        policy.refuse_if_changed(target.host, target.port)
         sock = None
         if tunnel is None:
             sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
         try:
-            check = self.policy.check(target.host, target.port, _peer_address(sock))
+            check = policy.check(target.host, target.port, _peer_address(sock))
             connecting = self._ssh_connect(
                 profile=profile, target=target, check=check, clock=clock, sock=sock, tunnel=tunnel
             )

@@ -418,11 +418,10 @@ async def test_jump_host_is_connected_hop_by_hop(
 ) -> None:
     jump_server = sshd_factory()
     target = sshd_factory()
-    # Both servers share host keys (the fixture copies them), so one known_hosts serves both.
-    both = target.workdir / "known_hosts_both"
-    both.write_text("\n".join(jump_server.known_hosts_lines() + target.known_hosts_lines()) + "\n")
-    jump_profile = profile_for(jump_server, name="jumpbox", known_hosts_file=str(both))
-    profile = profile_for(target, jump="jumpbox", known_hosts_file=str(both))
+    # Each profile trusts only its own server: the jump host is checked against its file.
+    jump_profile = profile_for(jump_server, name="jumpbox")
+    profile = profile_for(target, jump="jumpbox")
+    assert jump_profile.known_hosts_file != profile.known_hosts_file
     connector = make_connector(
         profile,
         NoPrompter(),
