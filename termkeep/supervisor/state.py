@@ -627,20 +627,18 @@ def _attached_tick(state: State, phase: Attached, event: Tick, now: float) -> Ou
 def _attached_ended(state: State, phase: Attached, event: LinkEnded, now: float) -> Outcome:
     if event.link != phase.link:
         return state, ()
-    return _link_ended(state, now, event, old_link_probes=())
+    return _link_ended(state, now, event, cancels=())
 
 
-def _link_ended(
-    state: State, now: float, event: LinkEnded, old_link_probes: tuple[Effect, ...]
-) -> Outcome:
-    """The active link ended; ``old_link_probes`` cancels probes that are now pointless."""
+def _link_ended(state: State, now: float, event: LinkEnded, cancels: tuple[Effect, ...]) -> Outcome:
+    """The active link ended; ``cancels`` stops probes that are now pointless."""
     match event.ending:
         case Ending.ENDED:
             notice = "session ended: the shell exited or the tmux session closed"
-            return _with(state, Ended()), (*old_link_probes, Notify(notice))
+            return _with(state, Ended()), (*cancels, Notify(notice))
         case Ending.DETACHED:
             notice = "detached from tmux; the session lives on on the server"
-            return _with(state, Detached()), (*old_link_probes, Notify(notice))
+            return _with(state, Detached()), (*cancels, Notify(notice))
         case Ending.LOST:
             cause = event.cause or Cause.SERVER_CLOSED
             return _begin_outage(state, now, None, cause, event.detail)
@@ -664,13 +662,6 @@ def _attached_reconnect(state: State, phase: Attached, event: ReconnectNow, now:
     # The user thinks the link is stuck: treat it as a stall (keep it until a probe wins).
     fresh = _with(state, backoff_carry=0, attached_since=None)
     return _begin_outage(fresh, now, phase.link, Cause.LOCAL, "reconnect requested")
-
-
-def _attached_probe_won(
-    state: State, phase: Attached, event: ProbeSucceeded, now: float
-) -> Outcome:
-    # A probe that finished after the race was decided: it lost.
-    return state, (CloseLink(event.probe),)
 
 
 # Probing phases (Connecting, Stalled, Reconnecting) share most of their handlers.
@@ -798,8 +789,9 @@ def _stalled_recovered(
     if event.link != phase.link:
         return state, ()
     cancels = tuple(CancelProbe(p) for p in sorted(phase.retry.probes))
-    rtt = event.rtt if isinstance(event, PingReplied) else state.ctx.rtt
-    recovered = _with(state, rtt=rtt, backoff_carry=_steps(phase.retry))
+    # The RTT is not taken from this reply: its ping waited out the outage, and a huge RTT
+    # would make the next stall check (3 x RTT after a keystroke) needlessly slow.
+    recovered = _with(state, backoff_carry=_steps(phase.retry))
     # The old link is the same session, so held keys are always delivered.
     new_state, effects = _attach(recovered, phase.link, reattached_existing=True, now=now)
     notice = Notify(f"connection recovered after {_seconds(now - phase.retry.since)}")
@@ -809,18 +801,18 @@ def _stalled_recovered(
 def _stalled_ended(state: State, phase: Stalled, event: LinkEnded, now: float) -> Outcome:
     if event.link != phase.link:
         return state, ()
-    if event.ending is Ending.LOST:
-        # The old link is gone for good; the probes already in flight carry on.
-        retry = phase.retry
-        if event.cause is not None:
-            retry = replace(retry, cause=event.cause, detail=event.detail)
-        if not state.policy.reconnect:
-            cause = retry.cause or Cause.SERVER_CLOSED
-            notice = f"connection lost: {retry.detail or cause}; automatic reconnect is off"
-            return _with(state, Failed(cause, retry.detail)), (Notify(notice),)
-        return _with(state, Reconnecting(retry)), ()
     cancels = tuple(CancelProbe(p) for p in sorted(phase.retry.probes))
-    return _link_ended(state, now, event, old_link_probes=cancels)
+    if event.ending is not Ending.LOST:
+        return _link_ended(state, now, event, cancels)
+    retry = phase.retry
+    if event.cause is not None:
+        retry = replace(retry, cause=event.cause, detail=event.detail)
+    if not state.policy.reconnect:
+        cause = retry.cause or Cause.SERVER_CLOSED
+        notice = f"connection lost: {retry.detail or cause}; automatic reconnect is off"
+        return _with(state, Failed(cause, retry.detail)), (*cancels, Notify(notice))
+    # The old link is gone for good; the probes already in flight carry on.
+    return _with(state, Reconnecting(retry)), ()
 
 
 def _not_attached_resize(state: State, phase: Phase, event: Resized, now: float) -> Outcome:
@@ -859,9 +851,8 @@ def _close(state: State, phase: Phase, event: CloseRequested, now: float) -> Out
     return _with(state, Closed()), _stop_probing(phase)
 
 
-def _closed_ignores(state: State, phase: Closed, event: Event, now: float) -> Outcome:
-    if isinstance(event, ProbeSucceeded):
-        return state, (CloseLink(event.probe),)
+def _ignore(state: State, phase: Phase, event: Event, now: float) -> Outcome:
+    # For pairs that would otherwise fall through to an every-phase handler.
     return state, ()
 
 
@@ -881,7 +872,6 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     (Attached, LinkEnded): _attached_ended,
     (Attached, NetworkChanged): _attached_network,
     (Attached, ReconnectNow): _attached_reconnect,
-    (Attached, ProbeSucceeded): _attached_probe_won,
     **{(p, ProbeSucceeded): _probing_won for p in _PROBING},
     **{(p, ProbeFailed): _probing_failed for p in _PROBING},
     **{(p, Tick): _probing_tick for p in _PROBING},
@@ -899,7 +889,8 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     (Any, Resized): _not_attached_resize,
     (Any, ProbeSucceeded): _stray_probe_won,
     (Any, CloseRequested): _close,
-    **{(Closed, e): _closed_ignores for e in (ProbeSucceeded, Resized, CloseRequested)},
+    (Closed, Resized): _ignore,
+    (Closed, CloseRequested): _ignore,
 }
 
 
