@@ -6,7 +6,8 @@ import asyncio
 import os
 import socket
 import stat
-from collections.abc import Awaitable, Callable
+import subprocess
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import override
@@ -20,6 +21,7 @@ from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompte
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.sshd import SshServer
+from tests.fixtures.waiting import wait_until
 
 WAIT = 15.0
 SIZE = (80, 24)
@@ -328,6 +330,47 @@ async def test_encrypted_key_asks_for_its_passphrase(sshd: SshServer) -> None:
     link, _ = await attach(profile_for(sshd, identity_files=(str(locked),)), prompter)
     link.close()
     assert prompter.asked == [f"passphrase {locked}"]
+
+    wrong = ScriptedPrompter(passphrase="open sesam")
+    with pytest.raises(ConnectFailedError) as failure:
+        await attach(profile_for(sshd, identity_files=(str(locked),)), wrong)
+    assert failure.value.cause is Cause.AUTH_FAILED
+    assert wrong.asked == [f"passphrase {locked}"] * 3
+
+
+@pytest.fixture
+def agent_with_client_key(sshd: SshServer, tmp_path: Path) -> Iterator[Path]:
+    """A real ssh-agent of our own (ended by PID) holding the server's client key."""
+    agent_socket = tmp_path / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(agent_socket)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(agent_socket.exists, timeout=10, what="the ssh-agent socket")
+        env = {**os.environ, "SSH_AUTH_SOCK": str(agent_socket)}
+        added = subprocess.run(
+            ["ssh-add", str(sshd.client_key)], env=env, capture_output=True, timeout=10, check=False
+        )
+        assert added.returncode == 0, added.stderr
+        yield agent_socket
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+
+
+async def test_agent_keys_are_offered(
+    sshd: SshServer, agent_with_client_key: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key files at all (the private HOME has no ~/.ssh): only the agent can log in.
+    with pytest.raises(ConnectFailedError) as without_agent:
+        await attach(profile_for(sshd, identity_files=()))
+    assert without_agent.value.cause is Cause.AUTH_FAILED
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(agent_with_client_key))
+    link, _ = await attach(profile_for(sshd, identity_files=()))
+    link.close()
+    assert "Accepted publickey" in sshd.log_text()
 
 
 @pytest.mark.parametrize(
