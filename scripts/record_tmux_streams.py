@@ -20,7 +20,6 @@ import json
 import os
 import pty
 import re
-import select
 import shutil
 import signal
 import struct
@@ -28,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -187,7 +187,11 @@ class Checkpoint:
 
 
 class PtyClient:
-    """A tmux client on a pty we own; its output is collected as it arrives."""
+    """A tmux client on a pty we own; a thread reads its output as soon as it is written.
+
+    Reading at once matters: a client that falls behind makes tmux skip ahead and redraw
+    later, out of order with the title marker the checkpoints rely on.
+    """
 
     def __init__(self, argv: list[str], env: dict[str, str], columns: int, rows: int) -> None:
         pid, fd = pty.fork()
@@ -197,28 +201,40 @@ class PtyClient:
             os.execvpe(argv[0], argv, env)  # noqa: S606 -- tmux, by argv, no shell
         self.pid = pid
         self.fd = fd
-        self.output = bytearray()
+        self._output = bytearray()
+        self._arrived = threading.Condition()
+        self._reader = threading.Thread(target=self._read_until_closed, daemon=True)
+        self._reader.start()
 
-    def pump(self, timeout: float) -> None:
-        """Read what the client wrote, waiting at most `timeout` seconds for the first byte."""
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        while ready:
+    def _read_until_closed(self) -> None:
+        while True:
             try:
                 chunk = os.read(self.fd, 65536)
             except OSError:  # the client exited: EIO on Linux
-                return
+                chunk = b""
+            with self._arrived:
+                self._output += chunk
+                self._arrived.notify_all()
             if not chunk:
                 return
-            self.output += chunk
-            ready, _, _ = select.select([self.fd], [], [], 0)
+
+    @property
+    def output(self) -> bytes:
+        """Everything the client wrote so far."""
+        with self._arrived:
+            return bytes(self._output)
+
+    def wait_for_output(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds for more output; whether some came."""
+        with self._arrived:
+            length = len(self._output)
+            return self._arrived.wait_for(lambda: len(self._output) > length, timeout)
 
     def wait_quiet(self, deadline: float) -> int:
-        """Read until nothing arrives for QUIET_PERIOD; the stream length then."""
+        """Wait until nothing arrives for QUIET_PERIOD; the stream length then."""
         while time.monotonic() < deadline:
-            length = len(self.output)
-            self.pump(QUIET_PERIOD)
-            if len(self.output) == length:
-                return length
+            if not self.wait_for_output(QUIET_PERIOD):
+                return len(self.output)
         raise TimeoutError("the client never went quiet")
 
     def close(self) -> None:
@@ -228,10 +244,11 @@ class PtyClient:
             done, _ = os.waitpid(self.pid, os.WNOHANG)
             if done:
                 break
-            self.pump(POLL_INTERVAL)
+            self.wait_for_output(POLL_INTERVAL)
         else:
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
+        self._reader.join(STEP_TIMEOUT)
         os.close(self.fd)
 
 
@@ -307,7 +324,7 @@ def wait_for_pane(server: TmuxServer, client: PtyClient, expect: str | None, bef
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"pane never showed {expect!r}" if expect else "pane never changed")
-        client.pump(POLL_INTERVAL)
+        client.wait_for_output(POLL_INTERVAL)
 
 
 # DEC special graphics, as tmux draws them on a UTF-8 terminal (its tty_acs table).
@@ -345,7 +362,7 @@ def sync_point(server: TmuxServer, client: PtyClient, marker: str) -> tuple[int,
         while title not in client.output:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"client never received title {title!r}")
-            client.pump(POLL_INTERVAL)
+            client.wait_for_output(POLL_INTERVAL)
         # Under heavy output tmux skips ahead and redraws the pane later, after the title,
         # so the checkpoint is where the stream has also gone quiet.
         end = client.wait_quiet(deadline)

@@ -110,6 +110,13 @@ class StyleResolver:
             converted = self._cache[index] = self._convert(styles[index])
             return converted
 
+    def styles_of(self, indices: list[int], styles: Sequence[CellStyle]) -> list[Style]:
+        """The Rich styles for several style numbers, converting any not seen yet."""
+        cache = self._cache
+        for index in set(indices).difference(cache):
+            cache[index] = self._convert(styles[index])
+        return [cache[index] for index in indices]
+
     def colour(self, colour: Colour, default: RGB) -> RGB:
         """The RGB a cell colour stands for."""
         if colour is None:
@@ -145,34 +152,38 @@ class StyleResolver:
 def row_strip(
     row: ScreenRow, columns: int, styles: Sequence[CellStyle], resolver: StyleResolver
 ) -> Strip:
-    """One terminal row as a Strip exactly `columns` cells wide."""
+    """One terminal row as a Strip exactly `columns` cells wide.
+
+    This runs for every changed row, so the per-cell work is left to C-level loops:
+    runs of equal style are found with map/compress, and their text is sliced from the
+    row's joined text whenever every cell holds exactly one character.
+    """
     graphemes = row.graphemes
-    style = resolver.style
-    join = "".join
-    segments = [
-        Segment(join(graphemes[start:end]), style(index, styles))
-        for index, start, end in _style_runs(row.styles)
-    ]
+    text = "".join(graphemes)
     # One width check for the whole row: Rich and the engine may disagree on some
     # grapheme's width (emoji sequences, mostly), and then the row is drawn cell by cell.
-    if cell_len(join(graphemes)) == columns:
-        return Strip(segments, columns)
-    return Strip(_aligned_segments(row, styles, resolver)).adjust_cell_length(
-        columns, resolver.default
-    )
+    if cell_len(text) != columns:
+        aligned = Strip(_aligned_segments(row, styles, resolver))
+        return aligned.adjust_cell_length(columns, resolver.default)
+    starts, ends = _style_runs(row.styles)
+    run_styles = resolver.styles_of([row.styles[start] for start in starts], styles)
+    if len(text) == len(graphemes):
+        texts = [text[start:end] for start, end in zip(starts, ends, strict=True)]
+    else:
+        texts = ["".join(graphemes[start:end]) for start, end in zip(starts, ends, strict=True)]
+    return Strip(list(map(Segment, texts, run_styles)), columns)
 
 
-def _style_runs(cell_styles: tuple[int, ...]) -> list[tuple[int, int, int]]:
-    """Runs of equal style as (style, start, end), found with C-level loops."""
+def _style_runs(cell_styles: tuple[int, ...]) -> tuple[list[int], list[int]]:
+    """Where runs of equal style start and end (exclusive)."""
     count = len(cell_styles)
     if not count:
-        return []
+        return [], []
     if cell_styles.count(cell_styles[0]) == count:
-        return [(cell_styles[0], 0, count)]
+        return [0], [count]
     changes = map(operator.ne, cell_styles[1:], cell_styles[:-1])
     starts = [0, *itertools.compress(range(1, count), changes)]
-    ends = [*starts[1:], count]
-    return [(cell_styles[start], start, end) for start, end in zip(starts, ends, strict=True)]
+    return starts, [*starts[1:], count]
 
 
 def _aligned_segments(
