@@ -211,6 +211,7 @@ class Emulator:
             on_title_changed=self._title_changed,
         )
         self._render = evp.RenderState(self._terminal)
+        self._escape_probe = evp.KeyEncoder(self._terminal)
         self.palette = palette
 
     @property
@@ -359,19 +360,44 @@ class Emulator:
         return self._title
 
     def modes(self) -> Modes:
-        """The remote's current input and drawing modes."""
+        """The remote's current input and drawing modes, all at once.
+
+        The engine shows the kitty keyboard flags only through its formatter, which
+        formats the whole screen (hundreds of microseconds at 240x60): on hot paths use
+        the single-mode properties below instead.
+        """
         mode = self._terminal.mode
         return Modes(
             cursor_keys_application=mode(1),
             keypad_application=mode(66),
-            bracketed_paste=mode(2004),
-            mouse_tracking=self._mouse_tracking(),
+            bracketed_paste=self.bracketed_paste,
+            mouse_tracking=self.mouse_tracking,
             mouse_sgr=mode(1006),
             focus_reports=mode(1004),
-            synchronized_output=mode(2026),
-            alternate_screen=mode(1049) or mode(1047) or mode(47),
+            synchronized_output=self.synchronized_output,
+            alternate_screen=self.alternate_screen,
             kitty_keyboard_flags=self._kitty_keyboard_flags(),
         )
+
+    @property
+    def bracketed_paste(self) -> bool:
+        """Whether the remote asked for bracketed paste (mode 2004)."""
+        return self._terminal.mode(2004)
+
+    @property
+    def alternate_screen(self) -> bool:
+        """Whether a full-screen program switched to the alternate screen."""
+        mode = self._terminal.mode
+        return mode(1049) or mode(1047) or mode(47)
+
+    @property
+    def kitty_keyboard_active(self) -> bool:
+        """Whether the remote's kitty keyboard flags change what keys send.
+
+        Asked cheaply by encoding Escape, which only the protocol's disambiguating
+        flags (1, 8) change; flags that only add reports leave legacy keys as they are.
+        """
+        return self._escape_probe.encode(evp.Key.ESCAPE) != b"\x1b"
 
     def _kitty_keyboard_flags(self) -> int:
         # The engine shows the flags only in its VT formatter's output, as `CSI = flags;1 u`
@@ -382,8 +408,10 @@ class Emulator:
         matches = _KITTY_FLAGS.findall(formatted)
         return int(matches[-1]) if matches else 0
 
-    def _mouse_tracking(self) -> MouseTracking:
-        # The engine reports the last mode set; the most inclusive one wins if several are.
+    @property
+    def mouse_tracking(self) -> MouseTracking:
+        """Which mouse events the remote asked to receive."""
+        # Several may be set at once; the most inclusive one wins.
         for tracking in (
             MouseTracking.ANY_MOTION,
             MouseTracking.BUTTON_MOTION,

@@ -259,15 +259,14 @@ class InputEncoder:
             return None
         if ord(character) >= 0x20 and character != "\x7f":
             return None
-        if self._emulator.modes().kitty_keyboard_flags:
+        if self._emulator.kitty_keyboard_active:
             return None
         prefix = b"\x1b" if evp.Mods.ALT in press.mods else b""
         return prefix + character.encode()
 
     def paste(self, text: str) -> bytes:
         """The bytes a paste sends: bracketed when the remote asked (mode 2004)."""
-        bracketed = self._emulator.modes().bracketed_paste
-        return evp.encode_paste(text, bracketed=bracketed)
+        return evp.encode_paste(text, bracketed=self._emulator.bracketed_paste)
 
     def mouse(
         self,

@@ -508,7 +508,7 @@ class TerminalView(Widget, can_focus=True):
 
     def _remote_tracks_mouse(self, event: events.MouseEvent) -> bool:
         # Shift lets the user select locally even when the remote tracks the mouse (xterm).
-        tracking = self.emulator.modes().mouse_tracking
+        tracking = self.emulator.mouse_tracking
         return tracking is not MouseTracking.NONE and not event.shift
 
     def _cell(self, event: events.MouseEvent) -> tuple[int, int]:
@@ -571,7 +571,7 @@ class TerminalView(Widget, can_focus=True):
     def _wheel(self, event: events.MouseEvent, button: MouseButton, arrow: str, rows: int) -> None:
         if self._remote_tracks_mouse(event):
             self._send_mouse(event, MouseAction.PRESS, button)
-        elif self.emulator.modes().alternate_screen:
+        elif self.emulator.alternate_screen:
             # Full-screen programs (less, man) have no scrollback: xterm's alternateScroll
             # sends arrow keys instead.
             self._on_input(self._encoder.key(arrow, None) * WHEEL_STEP)

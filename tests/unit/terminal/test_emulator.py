@@ -222,3 +222,17 @@ def test_resize_changes_size_and_rejects_nonsense() -> None:
     assert len(emulator.snapshot().rows) == 7
     with pytest.raises(ValueError, match="at least 1x1"):
         emulator.resize(0, 5)
+
+
+def test_single_mode_properties_agree_with_modes() -> None:
+    emulator, _ = make()
+    for setup in (b"", b"\x1b[?2004h\x1b[?1003h\x1b[?1049h\x1b[>1u", b"\x1b[<u\x1b[?1003l"):
+        emulator.feed(setup)
+        modes = emulator.modes()
+        assert emulator.bracketed_paste == modes.bracketed_paste
+        assert emulator.mouse_tracking == modes.mouse_tracking
+        assert emulator.alternate_screen == modes.alternate_screen
+        assert emulator.kitty_keyboard_active == bool(modes.kitty_keyboard_flags)
+    assert emulator.bracketed_paste
+    assert emulator.alternate_screen
+    assert not emulator.kitty_keyboard_active
