@@ -485,6 +485,13 @@ def _identity_files(profile: Profile) -> tuple[list[str], list[Path]]:
     """(files for asyncssh, encrypted files to unlock with a prompt when reached)."""
     if profile.identity_files:
         paths = [Path(name).expanduser() for name in profile.identity_files]
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            # Not retryable: no reconnect makes the file appear, so the user must act.
+            raise ConnectFailedError(
+                Cause.AUTH_FAILED,
+                f"identity file {', '.join(missing)} not found: fix the profile's identity_files",
+            )
     elif not profile.use_ssh_config:
         paths = [Path("~/.ssh", name).expanduser() for name in DEFAULT_KEY_FILES]
         paths = [path for path in paths if path.exists()]
@@ -528,6 +535,7 @@ class SshConnector:
         """Connect, attach and return the link; raises ``ConnectFailedError``."""
         hops: list[_Hop] = []
         try:
+            _identity_files(self.profile)  # a missing key file fails before any network use
             hops = await self._open_hops()
             return await self._attach(hops, on_data, size)
         except BaseException as exc:

@@ -76,6 +76,12 @@ def _read_entries(path: Path) -> list[tuple[int, asyncssh.SSHKnownHosts]]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return []
+    except OSError as error:
+        # Not retryable: connecting without the file could trust a key it would refuse.
+        raise ConnectFailedError(
+            Cause.HOST_KEY_UNKNOWN,
+            f"cannot read known_hosts file {path} ({error.strerror}): fix or remove it",
+        ) from None
     entries: list[tuple[int, asyncssh.SSHKnownHosts]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from asyncssh.encryption import get_default_encryption_algs
@@ -18,6 +19,8 @@ from termkeep.transport.connection import (
     parse_jump_spec,
     preferred_ciphers,
 )
+from termkeep.transport.hostkeys import HostKeyPolicy
+from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.tcp import open_tcp, tcp_options
 
@@ -149,3 +152,25 @@ def test_aes_gcm_is_preferred_and_nothing_is_dropped() -> None:
     ciphers = preferred_ciphers()
     assert ciphers[0] == "aes128-gcm@openssh.com"
     assert sorted(ciphers) == sorted(alg.decode() for alg in get_default_encryption_algs())
+
+
+async def test_missing_identity_file_fails_before_connecting(tmp_path: Path) -> None:
+    missing = tmp_path / "id_gone"
+    # Port 9 on loopback: nothing is contacted, the profile is refused first.
+    profile = Profile(name="t", host="127.0.0.1", port=9, identity_files=(str(missing),))
+    connector = make_connector(profile, NoPrompter())
+    with pytest.raises(ConnectFailedError) as failure:
+        await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
+    assert failure.value.cause is Cause.AUTH_FAILED
+    assert str(missing) in failure.value.detail
+    assert "fix the profile's identity_files" in failure.value.detail
+
+
+async def test_unreadable_known_hosts_is_refused_not_ignored(tmp_path: Path) -> None:
+    directory_not_file = tmp_path / "known_hosts"
+    directory_not_file.mkdir()
+    policy = HostKeyPolicy(NoPrompter(), profile_file=directory_not_file, user_file=tmp_path / "x")
+    with pytest.raises(ConnectFailedError) as failure:
+        policy.check("web", 22)
+    assert failure.value.cause is Cause.HOST_KEY_UNKNOWN
+    assert str(directory_not_file) in failure.value.detail
