@@ -129,7 +129,10 @@ class KeyPress:
 
 def parse_key(name: str, character: str | None) -> KeyPress | None:
     """Turn Textual's key name and character into a KeyPress; None for modifier-only keys."""
-    *modifier_names, base = name.split("+")
+    if name.endswith("+"):  # the plus key itself, perhaps with modifiers ("ctrl++")
+        *modifier_names, base = [*name[:-1].split("+")[:-1], "+"]
+    else:
+        *modifier_names, base = name.split("+")
     if base in MODIFIER_KEYS or not base:
         return None
     mods = evp.Mods(0)

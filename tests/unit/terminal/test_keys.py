@@ -5,6 +5,8 @@ from __future__ import annotations
 import string
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.keys import (
@@ -81,6 +83,9 @@ OTHER_KEYS = [
     ("a", "a", "a"),
     ("A", "A", "A"),
     ("exclamation_mark", "!", "!"),
+    ("plus", "+", "+"),
+    ("+", "+", "+"),
+    ("alt++", "+", "\x1b+"),
     ("é", "é", "é"),
     ("中", "中", "中"),
     ("alt+x", "x", "\x1bx"),
@@ -207,3 +212,16 @@ def test_mouse_button_motion_only_while_a_button_is_held() -> None:
 def test_mouse_any_motion() -> None:
     keys = encoder(b"\x1b[?1003h\x1b[?1006h")
     assert keys.mouse(MouseAction.MOTION, 5, 1) == CSI.encode() + b"<35;6;2M"
+
+
+@given(st.text(max_size=30), st.one_of(st.none(), st.text(max_size=3)))
+def test_any_key_description_encodes_without_error(name: str, character: str | None) -> None:
+    # The property is that nothing raises: Textual may hand us names we have never seen.
+    data = encoder().key(name, character)
+    assert isinstance(data, bytes)
+
+
+@given(st.characters(categories=["L", "N", "P", "S"]))
+@example("+")
+def test_any_printable_character_types_itself(character: str) -> None:
+    assert encoder().key(character, character) == character.encode()
