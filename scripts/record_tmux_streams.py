@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Record the raw bytes a real tmux client receives, with `tmux capture-pane` checkpoints.
 
-Each scenario runs in its own tmux server (`-L tk-rec-<pid>`, `-f /dev/null`, private
+Each scenario runs in its own tmux server (`-L tk-test-<pid>`, `-f /dev/null`, private
 TMUX_TMPDIR) with the status line off, so the client's screen is exactly the pane. A tmux
 client runs on a pty this script owns and everything tmux writes to it is kept. After
 each step the script waits until the pane shows the step's expected text, then renames
@@ -256,7 +256,7 @@ class TmuxServer:
     """A private tmux server: own socket name, own TMUX_TMPDIR, no user config."""
 
     def __init__(self, workdir: Path) -> None:
-        self.socket = f"tk-rec-{os.getpid()}"
+        self.socket = f"tk-test-{os.getpid()}"
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(workdir),
