@@ -8,10 +8,12 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
@@ -20,6 +22,7 @@ from tests.fixtures import leaks, procs
 from tests.fixtures.netns import NetnsSshServer, guard_route_exists, start_netns_sshd
 from tests.fixtures.sshd import make_workdir
 from tests.fixtures.streams import StreamingSsh, counter_command
+from tests.fixtures.waiting import wait_until
 
 # Long enough that a stalled session must have printed several lines were it not stalled
 # (the counter prints every 0.1 s), short enough to keep the suite quick.
@@ -185,49 +188,86 @@ def test_stop_with_faults_active_removes_everything(sshd_host_keys: Path) -> Non
     assert server.tmux("has-session", "-t", "work").returncode != 0
 
 
-FAILING_TEST = """
+RECORD_AND_FAIL = """
 import json
 from pathlib import Path
+from typing import Any
+
+from tests.fixtures.waiting import wait_until
+
+
+def record(server):
+    network = server.network
+    created = {"namespace": network.name, "veth": network.host_veth, "subnet": network.subnet,
+               "sshd": server.pid, "workdir": str(server.workdir)}
+    Path(__file__).with_name("created.json").write_text(json.dumps(created))
 
 
 def test_fails_with_every_fault_active(netns_sshd):
-    network = netns_sshd.network
-    record = {"namespace": network.name, "veth": network.host_veth, "subnet": network.subnet,
-              "sshd": netns_sshd.pid, "workdir": str(netns_sshd.workdir)}
-    Path(__file__).with_name("created.json").write_text(json.dumps(record))
+    record(netns_sshd)
     netns_sshd.blackhole()
     netns_sshd.reset()
     netns_sshd.link_down()
     raise AssertionError("deliberate failure with faults active")
+
+
+def test_waits_to_be_killed(netns_sshd):
+    netns_sshd.blackhole()
+    record(netns_sshd)
+    never = Path(__file__).with_name("never")
+    wait_until(never.exists, timeout=60, what="SIGTERM from the outer test")
 """
 
 
-@pytest.mark.root
-@pytest.mark.sshd
-def test_a_failing_test_still_leaves_nothing_behind(tmp_path: Path) -> None:
-    (tmp_path / "test_inner.py").write_text(FAILING_TEST)
+def start_inner_pytest(directory: Path, test_name: str) -> subprocess.Popen[str]:
+    """Run one test of RECORD_AND_FAIL in a separate pytest process loading our plugin."""
+    (directory / "test_inner.py").write_text(RECORD_AND_FAIL)
     repository = Path(__file__).resolve().parents[2]
-
-    inner = subprocess.run(
+    return subprocess.Popen(
         [
             *(sys.executable, "-m", "pytest", "-p", "tests.fixtures.plugin", "-c", "/dev/null"),
-            *("--rootdir", str(tmp_path), "-q", str(tmp_path / "test_inner.py")),
+            *("--rootdir", str(directory), "-q", f"{directory / 'test_inner.py'}::{test_name}"),
         ],
-        cwd=tmp_path,
+        cwd=directory,
         env={**os.environ, "PYTHONPATH": str(repository)},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=120,
-        check=False,
     )
 
-    assert inner.returncode == 1, inner.stdout + inner.stderr
-    assert "1 failed" in inner.stdout
-    assert "deliberate failure with faults active" in inner.stdout
-    assert "leaked" not in inner.stdout
-    created = json.loads((tmp_path / "created.json").read_text())
+
+def assert_all_removed(created: dict[str, Any]) -> None:
+    """Namespace, veth, guard route, sshd and work dir recorded by the inner test are gone."""
     assert not Path(f"/run/netns/{created['namespace']}").exists()
     assert not Path(f"/sys/class/net/{created['veth']}").exists()
     assert not guard_route_exists(created["subnet"])
     assert not procs.is_alive(created["sshd"])
     assert not Path(created["workdir"]).exists()
+
+
+@pytest.mark.root
+@pytest.mark.sshd
+def test_a_failing_test_still_leaves_nothing_behind(tmp_path: Path) -> None:
+    with start_inner_pytest(tmp_path, "test_fails_with_every_fault_active") as inner:
+        output, _ = inner.communicate(timeout=120)
+
+    assert inner.returncode == 1, output
+    assert "1 failed" in output
+    assert "deliberate failure with faults active" in output
+    assert "leaked" not in output
+    assert_all_removed(json.loads((tmp_path / "created.json").read_text()))
+
+
+@pytest.mark.root
+@pytest.mark.sshd
+def test_sigterm_to_pytest_still_cleans_up(tmp_path: Path) -> None:
+    record = tmp_path / "created.json"
+    with start_inner_pytest(tmp_path, "test_waits_to_be_killed") as inner:
+        wait_until(record.exists, timeout=60, what="the inner test to start its server")
+        inner.send_signal(signal.SIGTERM)
+        output, _ = inner.communicate(timeout=60)
+
+    assert inner.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "SIGTERM" in output
+    assert "leaked" not in output
+    assert_all_removed(json.loads(record.read_text()))
