@@ -42,6 +42,7 @@ MAX_PASSWORD_PROMPTS = 3
 MAX_PASSPHRASE_PROMPTS = 3
 MAX_JUMP_HOPS = 8
 DEFAULT_KEY_FILES = ("id_ed25519", "id_ecdsa", "id_rsa")
+LOCALE_VARIABLES = ("LANG", "LC_*")
 
 FAST_CIPHERS = (b"aes128-gcm@openssh.com", b"aes256-gcm@openssh.com")
 """With AES-NI, AES-GCM costs less per packet than chacha20-poly1305 (asyncssh's first
@@ -644,6 +645,8 @@ class SshConnector:
             "connect_timeout": None,
             "encoding": None,
             "encryption_algs": preferred_ciphers(),
+            # Like OpenSSH on Debian (SendEnv LANG LC_*): the remote programs get our locale.
+            "send_env": list(LOCALE_VARIABLES),
         }
         # The socket (or tunnel) already reaches ``target``; the profile's own names go to
         # asyncssh so its ssh_config lookup matches the same Host block as ours did.

@@ -79,8 +79,12 @@ def probe_command(session: str) -> str:
 
 
 def attach_command(session: str) -> str:
-    """Attach to ``session``, creating it first if it does not exist."""
-    return remote_command(shell_words("exec", "tmux", "new-session", "-A", "-s", session))
+    """Attach to ``session``, creating it first if it does not exist.
+
+    ``-u``: termkeep's terminal is always UTF-8, but sshd rarely passes a UTF-8 locale on,
+    and without one the tmux client draws every non-ASCII character as ``_``.
+    """
+    return remote_command(shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session))
 
 
 def has_session_command(session: str) -> str:

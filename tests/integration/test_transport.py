@@ -184,6 +184,8 @@ async def test_key_login_output_and_resize(sshd: SshServer) -> None:
         assert link.tmux
         assert not link.reattached_existing
         await type_and_see(link, screen, "echo MARK$((6*7))", "MARK42")
+        # UTF-8 passes through tmux intact (typed as octal escapes, seen as characters).
+        await type_and_see(link, screen, r"printf '[\303\274\342\230\203]\n'", "[ü☃]")
         link.resize(100, 30)
 
         def client_size() -> str:
