@@ -9,6 +9,7 @@ import pytest
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.requirements import (
     REQUIRE_ENV,
+    missing_for_password_login,
     missing_for_root,
     missing_for_sshd,
     require,
@@ -26,6 +27,13 @@ def test_missing_root_is_named() -> None:
     assert missing_for_root(euid=1000) == (
         "needs root to create network namespaces and nftables rules"
     )
+
+
+def test_password_login_names_its_need() -> None:
+    assert missing_for_password_login(euid=1000) == (
+        "needs root for password login to the test sshd (a private mount namespace)"
+    )
+    assert missing_for_password_login(euid=0) is None
 
 
 def test_a_missing_requirement_skips_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
