@@ -113,11 +113,19 @@ class ScreenRow(Protocol):
     """
 
     @property
-    def graphemes(self) -> tuple[str, ...]: ...
+    def graphemes(self) -> tuple[str, ...]:
+        """Each column's grapheme cluster; a space where blank, empty after a wide one."""
+        ...
+
     @property
-    def widths(self) -> bytes: ...
+    def widths(self) -> bytes:
+        """How many columns each grapheme takes: 1, 2 if wide, 0 after a wide one."""
+        ...
+
     @property
-    def styles(self) -> tuple[int, ...]: ...
+    def styles(self) -> tuple[int, ...]:
+        """Each column's style, an index into `Snapshot.styles`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
