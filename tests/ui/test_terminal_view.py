@@ -61,7 +61,11 @@ async def test_keys_reach_on_input_as_xterm_bytes() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("a", "ctrl+a", "up", "f5", "shift+tab", "enter", "escape", "space")
-        assert app.sent == [b"a", b"\x01", b"\x1b[A", b"\x1b[15~", b"\x1b[Z", b"\r", b"\x1b", b" "]
+        await pilot.press("tab", "ctrl+c", "ctrl+z", "ctrl+d")
+        assert app.sent == [
+            *(b"a", b"\x01", b"\x1b[A", b"\x1b[15~", b"\x1b[Z", b"\r", b"\x1b", b" "),
+            *(b"\t", b"\x03", b"\x1a", b"\x04"),
+        ]
 
 
 async def test_cursor_key_mode_from_the_remote_changes_arrows() -> None:
