@@ -85,6 +85,10 @@ ACTIVE_WINDOW = 10.0
 ACTIVE_RETRY_DELAY = 1.0
 """Longest wait between probes while the tab is in use."""
 
+KEYSTROKE_PROBE_GAP = 0.5
+"""A keystroke during an outage starts a probe at once unless one started this recently:
+the user is waiting right now, and the network may have come back since the last probe."""
+
 MIN_ECHO_WAIT = 1.0
 ECHO_RTT_FACTOR = 3.0
 """After a keystroke, a reply (echo or ping) is expected within max(MIN_ECHO_WAIT,
@@ -145,6 +149,9 @@ class Retry:
 
     next_try_at: float | None = None
     """When the next probe is due; None while none is planned."""
+
+    last_start: float | None = None
+    """When the latest probe started."""
 
     cause: Cause | None = None
     detail: str = ""
@@ -442,7 +449,11 @@ def _start_due_probes(state: State, now: float) -> Outcome:
     steps = retry.backoff_base + attempt
     next_try_at = None if sequential else now + _retry_delay(state, steps, now)
     new_retry = replace(
-        retry, probes=retry.probes | {probe}, attempt=attempt, next_try_at=next_try_at
+        retry,
+        probes=retry.probes | {probe},
+        attempt=attempt,
+        next_try_at=next_try_at,
+        last_start=now,
     )
     new_state = _with(state, _with_retry(state.phase, new_retry), next_id=probe + 1)
     return new_state, (StartProbe(probe, state.ctx.size),)
@@ -743,12 +754,17 @@ def _probing_key(
 ) -> Outcome:
     held = _hold(state.ctx, event.data, state.policy.hold_limit)
     retry = phase.retry
-    # The user is waiting on this tab: bring the next probe forward.
-    soon = now + ACTIVE_RETRY_DELAY
-    new_phase: Phase = phase
-    if retry.next_try_at is not None and retry.next_try_at > soon:
-        new_phase = _with_retry(phase, replace(retry, next_try_at=soon))
-    return _with(state, new_phase, last_key_at=now, **held), ()
+    typed = _with(state, last_key_at=now, **held)
+    if retry.next_try_at is None:
+        # Sequential first connect with its probe still running: nothing to bring forward.
+        return typed, ()
+    # The user is waiting on this tab: probe now, unless a probe has only just started.
+    soon = now if retry.last_start is None else max(now, retry.last_start + KEYSTROKE_PROBE_GAP)
+    if retry.next_try_at <= soon:
+        return _start_due_probes(typed, now)
+    return _start_due_probes(
+        _with(typed, _with_retry(phase, replace(retry, next_try_at=soon))), now
+    )
 
 
 def _probing_now(

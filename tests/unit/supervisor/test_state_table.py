@@ -80,7 +80,7 @@ def state(phase: Phase, **ctx_changes: Any) -> State:
 
 
 def retry(**changes: Any) -> Retry:
-    base = Retry(since=T0, probes=frozenset({2}), attempt=1, next_try_at=T0 + 0.25)
+    base = Retry(since=T0, probes=frozenset({2}), attempt=1, next_try_at=T0 + 0.25, last_start=T0)
     return replace(base, **changes)
 
 
@@ -116,7 +116,7 @@ ROWS = [
         state(Idle()),
         ConnectRequested(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, next_try_at=None)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
         (StartProbe(5, SIZE),),
     ),
     Row("idle: keys are ignored", state(Idle()), KeyTyped(b"x"), T0, Idle(), ctx={"held": b""}),
@@ -232,7 +232,9 @@ ROWS = [
         state(phase_with(CONNECTING, probes=frozenset(), next_try_at=T0 + 0.5)),
         Tick(),
         T0 + 0.5,
-        phase_with(CONNECTING, probes=frozenset({5}), attempt=2, next_try_at=None),
+        phase_with(
+            CONNECTING, probes=frozenset({5}), attempt=2, next_try_at=None, last_start=T0 + 0.5
+        ),
         (StartProbe(5, SIZE),),
         {"next_id": 6},
     ),
@@ -346,6 +348,7 @@ ROWS = [
             Retry(
                 since=T0 + 5,
                 probes=frozenset({5}),
+                last_start=T0 + 5,
                 attempt=1,
                 next_try_at=T0 + 5.25,
                 cause=Cause.TIMEOUT,
@@ -373,6 +376,7 @@ ROWS = [
             Retry(
                 since=T0 + 2,
                 probes=frozenset({5}),
+                last_start=T0 + 2,
                 attempt=1,
                 next_try_at=T0 + 2.25,
                 cause=Cause.TIMEOUT,
@@ -419,6 +423,7 @@ ROWS = [
             Retry(
                 since=T0,
                 probes=frozenset({5}),
+                last_start=T0,
                 attempt=1,
                 next_try_at=T0 + 0.25,
                 cause=Cause.RESET,
@@ -449,6 +454,7 @@ ROWS = [
             Retry(
                 since=T0,
                 probes=frozenset({5}),
+                last_start=T0,
                 attempt=1,
                 backoff_base=1,
                 next_try_at=T0 + 0.5,
@@ -491,6 +497,7 @@ ROWS = [
             Retry(
                 since=T0 + 2,
                 probes=frozenset({5}),
+                last_start=T0 + 2,
                 attempt=1,
                 next_try_at=T0 + 2.25,
                 cause=Cause.TIMEOUT,
@@ -515,6 +522,7 @@ ROWS = [
             Retry(
                 since=T0,
                 probes=frozenset({5}),
+                last_start=T0,
                 attempt=1,
                 next_try_at=T0 + 0.25,
                 cause=Cause.LOCAL,
@@ -626,6 +634,7 @@ ROWS = [
             probes=frozenset({5}),
             attempt=2,
             next_try_at=T0 + 0.3 + 0.5,
+            last_start=T0 + 0.3,
             cause=Cause.UNREACHABLE,
         ),
         (StartProbe(5, SIZE),),
@@ -661,7 +670,13 @@ ROWS = [
         state(STALLED, ping_sent_at=T0),
         Tick(),
         T0 + 0.25,
-        phase_with(STALLED, probes=frozenset({2, 5}), attempt=2, next_try_at=T0 + 0.75),
+        phase_with(
+            STALLED,
+            probes=frozenset({2, 5}),
+            attempt=2,
+            next_try_at=T0 + 0.75,
+            last_start=T0 + 0.25,
+        ),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -681,18 +696,33 @@ ROWS = [
         {"ping_sent_at": T0 + 5},
     ),
     Row(
-        "stalled: typed keys are held and bring the next probe forward",
+        "stalled: a keystroke starts a probe at once: the user is waiting right now",
         state(phase_with(STALLED, next_try_at=T0 + 20)),
         KeyTyped(b"x"),
         T0 + 1,
-        phase_with(STALLED, next_try_at=T0 + 2),
-        ctx={"held": b"x", "last_key_at": T0 + 1},
+        phase_with(
+            STALLED,
+            probes=frozenset({2, 5}),
+            attempt=2,
+            next_try_at=T0 + 1.5,
+            last_start=T0 + 1,
+        ),
+        (StartProbe(5, SIZE),),
+        {"held": b"x", "last_key_at": T0 + 1},
+    ),
+    Row(
+        "stalled: a keystroke just after a probe started brings the next one to the gap",
+        state(phase_with(STALLED, next_try_at=T0 + 20)),
+        KeyTyped(b"x"),
+        T0 + 0.1,
+        phase_with(STALLED, next_try_at=T0 + 0.5),
+        ctx={"held": b"x"},
     ),
     Row(
         "stalled: held keys are bounded; the overflow is dropped and counted",
         state(STALLED, held=b"a" * 4090),
         KeyTyped(b"0123456789"),
-        T0 + 1,
+        T0 + 0.1,
         STALLED,
         ctx={"held": b"a" * 4090 + b"012345", "held_dropped": 4},
     ),
@@ -716,7 +746,9 @@ ROWS = [
         state(phase_with(STALLED, probes=frozenset(), attempt=7, next_try_at=T0 + 25)),
         NetworkChanged(),
         T0 + 1,
-        phase_with(STALLED, probes=frozenset({5}), attempt=1, next_try_at=T0 + 1.25),
+        phase_with(
+            STALLED, probes=frozenset({5}), attempt=1, next_try_at=T0 + 1.25, last_start=T0 + 1
+        ),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -771,7 +803,13 @@ ROWS = [
         state(RECONNECTING),
         Tick(),
         T0 + 0.25,
-        phase_with(RECONNECTING, probes=frozenset({2, 5}), attempt=2, next_try_at=T0 + 0.75),
+        phase_with(
+            RECONNECTING,
+            probes=frozenset({2, 5}),
+            attempt=2,
+            next_try_at=T0 + 0.75,
+            last_start=T0 + 0.25,
+        ),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -818,7 +856,7 @@ ROWS = [
         state(NeedsUser(Cause.AUTH_FAILED)),
         UserResolved(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -826,7 +864,7 @@ ROWS = [
         state(NeedsUser(Cause.HOST_KEY_UNKNOWN)),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -842,7 +880,7 @@ ROWS = [
         state(Failed(Cause.HOST_KEY_CHANGED)),
         UserResolved(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -850,7 +888,7 @@ ROWS = [
         state(Failed(Cause.RESET)),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -866,7 +904,7 @@ ROWS = [
         state(Detached()),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -874,7 +912,7 @@ ROWS = [
         state(Ended()),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
         (StartProbe(5, SIZE),),
     ),
     Row(
