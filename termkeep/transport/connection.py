@@ -130,24 +130,47 @@ def _is_encrypted_key(path: Path) -> bool:
     return False
 
 
+@dataclasses.dataclass
+class RememberedSecrets:
+    """Answers that worked, kept in memory only (never on disk, never logged), so that an
+    automatic reconnect does not stop to ask again. A remembered password that the server
+    refuses is forgotten and the user is asked."""
+
+    passwords: dict[str, str] = dataclasses.field(default_factory=dict)
+    """``user@host`` -> the password that logged in."""
+    keys: dict[Path, asyncssh.SSHKey] = dataclasses.field(default_factory=dict)
+    """Key file -> the key decrypted with the user's passphrase."""
+
+
+def _is_password_prompt(prompts: KbdIntPrompts) -> bool:
+    """PAM's usual keyboard-interactive round: one hidden prompt that asks for a password
+    (one-time codes are never replayed)."""
+    return len(prompts) == 1 and not prompts[0][1] and "password" in prompts[0][0].lower()
+
+
 class _Client(asyncssh.SSHClient):
     """asyncssh callbacks: host key recording and every kind of prompt."""
 
     def __init__(
         self,
+        *,
         check: HostKeyCheck,
         prompter: Prompter,
         clock: ConnectClock,
         login: str,
         encrypted_keys: Sequence[Path],
+        secrets: RememberedSecrets,
     ) -> None:
         self._check = check
         self._prompter = prompter
         self._clock = clock
         self._login = login
         self._encrypted_keys = list(encrypted_keys)
+        self._secrets = secrets
         self._password_prompts = 0
         self._kbdint_rounds = 0
+        self._offered_remembered = False
+        self._password_sent: str | None = None
 
     @override
     def validate_host_public_key(
@@ -167,25 +190,52 @@ class _Client(asyncssh.SSHClient):
         return None
 
     async def _unlock(self, path: Path) -> asyncssh.SSHKey | None:
+        if path in self._secrets.keys:
+            return self._secrets.keys[path]
         for _ in range(MAX_PASSPHRASE_PROMPTS):
             async with self._clock.paused():
                 passphrase = await self._prompter.passphrase(str(path))
             if passphrase is None:
                 return None
             try:
-                return asyncssh.read_private_key(path, passphrase)
+                key = asyncssh.read_private_key(path, passphrase)
             except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError):
                 continue
+            self._secrets.keys[path] = key
+            return key
         return None
 
     @override
     async def password_auth_requested(self) -> str | None:
-        """Ask for the password, at most three times per connection."""
+        """The remembered password first, then ask, at most three times per connection."""
+        return await self._password(f"{self._login}'s password: ")
+
+    async def _password(self, prompt: str) -> str | None:
+        remembered = self._take_remembered_password()
+        if remembered is not None:
+            return remembered
         if self._password_prompts >= MAX_PASSWORD_PROMPTS:
             return None
         self._password_prompts += 1
         async with self._clock.paused():
-            return await self._prompter.password(f"{self._login}'s password: ")
+            self._password_sent = await self._prompter.password(prompt)
+        return self._password_sent
+
+    def _take_remembered_password(self) -> str | None:
+        """The remembered password, offered once per connection; once refused, forgotten."""
+        remembered = self._secrets.passwords.get(self._login)
+        if remembered is not None and not self._offered_remembered:
+            self._offered_remembered = True
+            self._password_sent = remembered
+            return remembered
+        self._secrets.passwords.pop(self._login, None)
+        return None
+
+    @override
+    def auth_completed(self) -> None:
+        """Remember the password that worked, for the next reconnect of this profile."""
+        if self._password_sent is not None:
+            self._secrets.passwords[self._login] = self._password_sent
 
     @override
     def kbdint_auth_requested(self) -> str | None:
@@ -199,11 +249,18 @@ class _Client(asyncssh.SSHClient):
         """Pass the server's questions to the prompter (an empty round needs no user)."""
         if not prompts:
             return []
+        is_password = _is_password_prompt(prompts)
+        remembered = self._take_remembered_password() if is_password else None
+        if remembered is not None:
+            return [remembered]
         if self._kbdint_rounds >= MAX_PASSWORD_PROMPTS:
             return None
         self._kbdint_rounds += 1
         async with self._clock.paused():
-            return await self._prompter.keyboard_interactive(name, instructions, prompts)
+            answers = await self._prompter.keyboard_interactive(name, instructions, prompts)
+        if is_password and answers:
+            self._password_sent = answers[0]
+        return answers
 
 
 class _Channel(asyncssh.SSHClientSession[bytes]):
@@ -529,6 +586,7 @@ class SshConnector:
         # A jump host's profile may name its own known_hosts file; each file gets its policy.
         self._policies = {self.policy.profile_file: self.policy}
         self._told_no_tmux = False
+        self._secrets = RememberedSecrets()
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
 
@@ -628,7 +686,14 @@ class SshConnector:
     ) -> asyncssh.SSHClientConnection:
         key_files, encrypted = _identity_files(profile)
         login = f"{target.user or ''}@{target.host}".lstrip("@")
-        client = _Client(check, self._prompter, clock, login, encrypted)
+        client = _Client(
+            check=check,
+            prompter=self._prompter,
+            clock=clock,
+            login=login,
+            encrypted_keys=encrypted,
+            secrets=self._secrets,
+        )
         options: dict[str, object] = {
             "config": _config_arg(profile, self._ssh_config),
             "sock": sock,

@@ -329,9 +329,11 @@ async def test_wrong_key_fails_auth_after_one_attempt(sshd: SshServer) -> None:
 async def test_encrypted_key_asks_for_its_passphrase(sshd: SshServer) -> None:
     locked = sshd.add_client_key("locked", passphrase="open sesame")
     prompter = ScriptedPrompter(passphrase="open sesame")
-    link, _ = await attach(profile_for(sshd, identity_files=(str(locked),)), prompter)
-    link.close()
-    assert prompter.asked == [f"passphrase {locked}"]
+    connector = make_connector(profile_for(sshd, identity_files=(str(locked),)), prompter)
+    for attempt in ("first login", "reconnect"):
+        link = await bounded(connector(Screen(), SIZE), attempt)
+        link.close()
+    assert prompter.asked == [f"passphrase {locked}"]  # the decrypted key is kept in memory
 
     wrong = ScriptedPrompter(passphrase="open sesam")
     with pytest.raises(ConnectFailedError) as failure:
@@ -396,13 +398,19 @@ async def test_password_login_through_the_prompter(
     server = sshd_factory(password="correct horse")
     profile = profile_for(server, identity_files=())
     prompter = ScriptedPrompter(password="correct horse")
-    link, screen = await attach(profile, prompter)
+    connector = make_connector(profile, prompter)
+    screen = Screen()
+    link = await bounded(connector(screen, SIZE), "password login")
     try:
         await type_and_see(link, screen, "echo in-$((1+1))", "in-2")
     finally:
         link.close()
-    assert prompter.asked
-    assert all(question.startswith(asked_as) for question in prompter.asked)
+    assert len(prompter.asked) == 1
+    assert prompter.asked[0].startswith(asked_as)
+    # A reconnect of the same profile logs in with the remembered password, asking no one.
+    again = await bounded(connector(Screen(), SIZE), "reconnect")
+    again.close()
+    assert len(prompter.asked) == 1
 
     wrong = ScriptedPrompter(password="wrong")
     with pytest.raises(ConnectFailedError) as failure:
@@ -412,7 +420,7 @@ async def test_password_login_through_the_prompter(
     with pytest.raises(ConnectFailedError) as nobody:
         await attach(profile, NoPrompter())
     assert nobody.value.cause is Cause.AUTH_FAILED
-    assert server.connection_count() == 3
+    assert server.connection_count() == 4  # login, reconnect, wrong password, no prompter
 
 
 async def test_no_tmux_on_the_server_falls_back_to_a_shell(

@@ -1,5 +1,5 @@
 """The pieces of connecting that need no SSH server: TCP options on a real socket, jump host
-parsing, the connect clock that stops while the user types."""
+parsing, the connect clock that stops while the user types, remembered passwords."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import socket
 from dataclasses import replace
 from pathlib import Path
+from typing import override
 
 import pytest
 from asyncssh.encryption import get_default_encryption_algs
@@ -14,6 +15,8 @@ from asyncssh.encryption import get_default_encryption_algs
 from termkeep.config.profile import Profile, TcpSettings
 from termkeep.transport.connection import (
     ConnectClock,
+    RememberedSecrets,
+    _Client,
     jump_chain,
     make_connector,
     parse_jump_spec,
@@ -174,3 +177,55 @@ async def test_unreadable_known_hosts_is_refused_not_ignored(tmp_path: Path) -> 
         policy.check("web", 22)
     assert failure.value.cause is Cause.HOST_KEY_UNKNOWN
     assert str(directory_not_file) in failure.value.detail
+
+
+class CountingPrompter(NoPrompter):
+    """Answers every password question with the next of ``answers``."""
+
+    def __init__(self, *answers: str) -> None:
+        super().__init__()
+        self.answers = list(answers)
+        self.asked = 0
+
+    @override
+    async def password(self, prompt: str) -> str | None:
+        self.asked += 1
+        return self.answers.pop(0) if self.answers else None
+
+
+def auth_client(prompter: NoPrompter, secrets: RememberedSecrets) -> _Client:
+    policy = HostKeyPolicy(prompter, user_file=Path("/nonexistent/known_hosts"))
+    return _Client(
+        check=policy.check("web", 22),
+        prompter=prompter,
+        clock=ConnectClock(5.0),
+        login="me@web",
+        encrypted_keys=(),
+        secrets=secrets,
+    )
+
+
+async def test_a_password_that_worked_is_replayed_once_then_asked_again() -> None:
+    secrets = RememberedSecrets()
+    first = auth_client(CountingPrompter("typed"), secrets)
+    assert await first.password_auth_requested() == "typed"
+    assert secrets.passwords == {}  # nothing is kept until the server accepts it
+    first.auth_completed()
+    assert secrets.passwords == {"me@web": "typed"}
+
+    prompter = CountingPrompter("new password")
+    reconnect = auth_client(prompter, secrets)
+    assert await reconnect.password_auth_requested() == "typed"
+    assert prompter.asked == 0
+    # The server refused it (it asks again): forget it and ask the user.
+    assert await reconnect.password_auth_requested() == "new password"
+    assert prompter.asked == 1
+    assert secrets.passwords == {}
+
+
+async def test_password_prompts_stop_after_three() -> None:
+    prompter = CountingPrompter("a", "b", "c", "d")
+    client = auth_client(prompter, RememberedSecrets())
+    answers = [await client.password_auth_requested() for _ in range(4)]
+    assert answers == ["a", "b", "c", None]
+    assert prompter.asked == 3
