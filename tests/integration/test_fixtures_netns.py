@@ -142,6 +142,17 @@ def test_restart_sshd_keeps_the_port(netns_sshd: NetnsSshServer) -> None:
     assert netns_sshd.run_ssh("true").returncode == 0
 
 
+def test_restart_sshd_during_a_blackhole(netns_sshd: NetnsSshServer) -> None:
+    old_pid = netns_sshd.pid
+
+    with netns_sshd.blackhole():
+        netns_sshd.restart_sshd(drop_connections=True)
+        assert netns_sshd.pid != old_pid
+        assert isinstance(connect_error(netns_sshd, timeout=1.0), TimeoutError)
+
+    assert netns_sshd.run_ssh("true").returncode == 0
+
+
 async def test_asyncssh_sees_blackhole_and_restore(netns_sshd: NetnsSshServer) -> None:
     async with asyncssh.connect(
         netns_sshd.host,
