@@ -85,6 +85,14 @@ ACTIVE_WINDOW = 10.0
 ACTIVE_RETRY_DELAY = 1.0
 """Longest wait between probes while the tab is in use."""
 
+STUCK_PROBE_AGE = 2.0
+STUCK_PROBE_RTTS = 20.0
+"""When a probe is due and every slot is taken, the oldest probe is replaced if it is older
+than max(STUCK_PROBE_AGE, STUCK_PROBE_RTTS x RTT). During a silent drop a probe's SYN is
+lost and TCP resends it only after 1 s, then 3 s: a fresh probe sends one at once, which
+is what makes recovery quick when the network returns. A whole attach takes under ten
+round trips, so a probe that is merely slow is never replaced."""
+
 KEYSTROKE_PROBE_GAP = 0.5
 """A keystroke during an outage starts a probe at once unless one started this recently:
 the user is waiting right now, and the network may have come back since the last probe."""
@@ -150,8 +158,9 @@ class Retry:
     next_try_at: float | None = None
     """When the next probe is due; None while none is planned."""
 
-    last_start: float | None = None
-    """When the latest probe started."""
+    started: tuple[tuple[int, float], ...] = ()
+    """(probe, start time) of the probes started, oldest first; entries of probes that are
+    no longer in flight are dropped at the next start."""
 
     cause: Cause | None = None
     detail: str = ""
@@ -396,10 +405,15 @@ def _ping_due(ctx: Context, policy: Policy) -> float | None:
     return ctx.ping_sent_at + policy.keepalive_interval
 
 
-def _retry_wakeup(retry: Retry, limit: int) -> float | None:
-    if retry.next_try_at is None or len(retry.probes) >= limit:
+def _retry_wakeup(retry: Retry, limit: int, ctx: Context) -> float | None:
+    """When the next probe can start: when it is due, and, with every slot taken, when the
+    oldest probe will count as stuck."""
+    if retry.next_try_at is None:
         return None
-    return retry.next_try_at
+    if len(retry.probes) < limit:
+        return retry.next_try_at
+    stuck_at = _stuck_time(retry, limit, ctx)
+    return None if stuck_at is None else max(retry.next_try_at, stuck_at)
 
 
 def _wakeup(state: State) -> float | None:
@@ -409,9 +423,10 @@ def _wakeup(state: State) -> float | None:
         case Attached():
             times = [_stall_deadline(ctx, policy), _ping_due(ctx, policy)]
         case Stalled(retry=retry):
-            times = [_retry_wakeup(retry, policy.max_parallel_probes), _ping_due(ctx, policy)]
+            limit = policy.max_parallel_probes
+            times = [_retry_wakeup(retry, limit, ctx), _ping_due(ctx, policy)]
         case Connecting(retry=retry) | Reconnecting(retry=retry):
-            times = [_retry_wakeup(retry, _probe_limit(phase, policy))]
+            times = [_retry_wakeup(retry, _probe_limit(phase, policy), ctx)]
         case _:
             times = []
     return min((t for t in times if t is not None), default=None)
@@ -432,31 +447,54 @@ def _with_retry(phase: Phase, retry: Retry) -> Phase:
 
 
 def _start_due_probes(state: State, now: float) -> Outcome:
-    """Start a probe if one is due and a slot is free; plan when the next one is due."""
+    """Start a probe if one is due and a slot is free (or can be freed from a stuck probe);
+    plan when the next one is due."""
     retry = _retry_of(state.phase)
-    limit = _probe_limit(state.phase, state.policy)
-    if (
-        retry is None
-        or retry.next_try_at is None
-        or retry.next_try_at > now
-        or len(retry.probes) >= limit
-    ):
+    if retry is None or retry.next_try_at is None or retry.next_try_at > now:
         return state, ()
+    limit = _probe_limit(state.phase, state.policy)
+    replaced: tuple[Effect, ...] = ()
+    if len(retry.probes) >= limit:
+        stuck = _stuck_probe(retry, limit, state.ctx, now)
+        if stuck is None:
+            return state, ()
+        retry = replace(retry, probes=retry.probes - {stuck})
+        replaced = (CancelProbe(stuck),)
     probe = state.ctx.next_id
     attempt = retry.attempt + 1
     sequential = limit == 1
     # Sequential probes plan the next try when this one fails; parallel ones at a fixed pace.
     steps = retry.backoff_base + attempt
     next_try_at = None if sequential else now + _retry_delay(state, steps, now)
+    started = tuple(entry for entry in retry.started if entry[0] in retry.probes)
     new_retry = replace(
         retry,
         probes=retry.probes | {probe},
         attempt=attempt,
         next_try_at=next_try_at,
-        last_start=now,
+        started=(*started, (probe, now)),
     )
     new_state = _with(state, _with_retry(state.phase, new_retry), next_id=probe + 1)
-    return new_state, (StartProbe(probe, state.ctx.size),)
+    return new_state, (*replaced, StartProbe(probe, state.ctx.size))
+
+
+def _stuck_probe(retry: Retry, limit: int, ctx: Context, now: float) -> int | None:
+    """The oldest probe in flight if it counts as stuck by ``now``, else None."""
+    stuck_at = _stuck_time(retry, limit, ctx)
+    if stuck_at is None or stuck_at > now:
+        return None
+    return min(retry.probes)
+
+
+def _stuck_time(retry: Retry, limit: int, ctx: Context) -> float | None:
+    """When the oldest probe in flight will count as stuck. Never for the sequential first
+    connect, whose probe may be waiting on a password prompt."""
+    if limit <= 1:
+        return None
+    in_flight = [started_at for probe, started_at in retry.started if probe in retry.probes]
+    if not in_flight:
+        return None
+    return in_flight[0] + max(STUCK_PROBE_AGE, STUCK_PROBE_RTTS * (ctx.rtt or 0.0))
 
 
 def _stop_probing(phase: Phase) -> tuple[Effect, ...]:
@@ -759,7 +797,8 @@ def _probing_key(
         # Sequential first connect with its probe still running: nothing to bring forward.
         return typed, ()
     # The user is waiting on this tab: probe now, unless a probe has only just started.
-    soon = now if retry.last_start is None else max(now, retry.last_start + KEYSTROKE_PROBE_GAP)
+    last_start = retry.started[-1][1] if retry.started else None
+    soon = now if last_start is None else max(now, last_start + KEYSTROKE_PROBE_GAP)
     if retry.next_try_at <= soon:
         return _start_due_probes(typed, now)
     return _start_due_probes(

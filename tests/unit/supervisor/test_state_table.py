@@ -80,9 +80,14 @@ def state(phase: Phase, **ctx_changes: Any) -> State:
 
 
 def retry(**changes: Any) -> Retry:
-    base = Retry(since=T0, probes=frozenset({2}), attempt=1, next_try_at=T0 + 0.25, last_start=T0)
+    base = Retry(
+        since=T0, probes=frozenset({2}), attempt=1, next_try_at=T0 + 0.25, started=((2, T0),)
+    )
     return replace(base, **changes)
 
+
+FRESH_234 = ((2, T0 + 4.5), (3, T0 + 4.5), (4, T0 + 4.5))
+"""Start times of three probes that are all still young at T0 + 5."""
 
 ATTACHED = Attached(link=1)
 STALLED = Stalled(link=1, retry=retry())
@@ -116,7 +121,7 @@ ROWS = [
         state(Idle()),
         ConnectRequested(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, started=((5, T0),))),
         (StartProbe(5, SIZE),),
     ),
     Row("idle: keys are ignored", state(Idle()), KeyTyped(b"x"), T0, Idle(), ctx={"held": b""}),
@@ -233,7 +238,7 @@ ROWS = [
         Tick(),
         T0 + 0.5,
         phase_with(
-            CONNECTING, probes=frozenset({5}), attempt=2, next_try_at=None, last_start=T0 + 0.5
+            CONNECTING, probes=frozenset({5}), attempt=2, next_try_at=None, started=((5, T0 + 0.5),)
         ),
         (StartProbe(5, SIZE),),
         {"next_id": 6},
@@ -266,7 +271,9 @@ ROWS = [
         state(phase_with(CONNECTING, probes=frozenset(), next_try_at=T0 + 20, attempt=6)),
         NetworkChanged(),
         T0,
-        phase_with(CONNECTING, probes=frozenset({5}), next_try_at=None, attempt=1),
+        phase_with(
+            CONNECTING, probes=frozenset({5}), next_try_at=None, attempt=1, started=((5, T0),)
+        ),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -348,7 +355,7 @@ ROWS = [
             Retry(
                 since=T0 + 5,
                 probes=frozenset({5}),
-                last_start=T0 + 5,
+                started=((5, T0 + 5),),
                 attempt=1,
                 next_try_at=T0 + 5.25,
                 cause=Cause.TIMEOUT,
@@ -376,7 +383,7 @@ ROWS = [
             Retry(
                 since=T0 + 2,
                 probes=frozenset({5}),
-                last_start=T0 + 2,
+                started=((5, T0 + 2),),
                 attempt=1,
                 next_try_at=T0 + 2.25,
                 cause=Cause.TIMEOUT,
@@ -423,7 +430,7 @@ ROWS = [
             Retry(
                 since=T0,
                 probes=frozenset({5}),
-                last_start=T0,
+                started=((5, T0),),
                 attempt=1,
                 next_try_at=T0 + 0.25,
                 cause=Cause.RESET,
@@ -454,7 +461,7 @@ ROWS = [
             Retry(
                 since=T0,
                 probes=frozenset({5}),
-                last_start=T0,
+                started=((5, T0),),
                 attempt=1,
                 backoff_base=1,
                 next_try_at=T0 + 0.5,
@@ -497,7 +504,7 @@ ROWS = [
             Retry(
                 since=T0 + 2,
                 probes=frozenset({5}),
-                last_start=T0 + 2,
+                started=((5, T0 + 2),),
                 attempt=1,
                 next_try_at=T0 + 2.25,
                 cause=Cause.TIMEOUT,
@@ -522,7 +529,7 @@ ROWS = [
             Retry(
                 since=T0,
                 probes=frozenset({5}),
-                last_start=T0,
+                started=((5, T0),),
                 attempt=1,
                 next_try_at=T0 + 0.25,
                 cause=Cause.LOCAL,
@@ -634,7 +641,7 @@ ROWS = [
             probes=frozenset({5}),
             attempt=2,
             next_try_at=T0 + 0.3 + 0.5,
-            last_start=T0 + 0.3,
+            started=((5, T0 + 0.3),),
             cause=Cause.UNREACHABLE,
         ),
         (StartProbe(5, SIZE),),
@@ -675,7 +682,7 @@ ROWS = [
             probes=frozenset({2, 5}),
             attempt=2,
             next_try_at=T0 + 0.75,
-            last_start=T0 + 0.25,
+            started=((2, T0), (5, T0 + 0.25)),
         ),
         (StartProbe(5, SIZE),),
     ),
@@ -688,12 +695,41 @@ ROWS = [
     ),
     Row(
         "stalled: the old link keeps being pinged",
-        state(phase_with(STALLED, probes=frozenset({2, 3, 4})), ping_sent_at=T0),
+        state(phase_with(STALLED, probes=frozenset({2, 3, 4}), started=FRESH_234), ping_sent_at=T0),
         Tick(),
         T0 + 5,
-        phase_with(STALLED, probes=frozenset({2, 3, 4})),
+        phase_with(STALLED, probes=frozenset({2, 3, 4}), started=FRESH_234),
         (SendPing(1),),
         {"ping_sent_at": T0 + 5},
+    ),
+    Row(
+        "stalled: with every slot taken, a probe stuck for 2 s makes room for a fresh one",
+        state(
+            phase_with(STALLED, probes=frozenset({2, 3, 4}), started=((2, T0), (3, T0 + 1))),
+            ping_sent_at=T0,
+        ),
+        Tick(),
+        T0 + 2,
+        phase_with(
+            STALLED,
+            probes=frozenset({3, 4, 5}),
+            attempt=2,
+            next_try_at=T0 + 2.5,
+            started=((3, T0 + 1), (5, T0 + 2)),
+        ),
+        (CancelProbe(2), StartProbe(5, SIZE)),
+    ),
+    Row(
+        "stalled: on a slow link (RTT 0.5 s) a probe is given 20 RTTs before it counts as stuck",
+        state(
+            phase_with(STALLED, probes=frozenset({2, 3, 4}), started=((2, T0), (3, T0 + 1))),
+            ping_sent_at=T0,
+            rtt=0.5,
+        ),
+        Tick(),
+        T0 + 9.9,
+        phase_with(STALLED, probes=frozenset({2, 3, 4}), started=((2, T0), (3, T0 + 1))),
+        (SendPing(1),),
     ),
     Row(
         "stalled: a keystroke starts a probe at once: the user is waiting right now",
@@ -705,7 +741,7 @@ ROWS = [
             probes=frozenset({2, 5}),
             attempt=2,
             next_try_at=T0 + 1.5,
-            last_start=T0 + 1,
+            started=((2, T0), (5, T0 + 1)),
         ),
         (StartProbe(5, SIZE),),
         {"held": b"x", "last_key_at": T0 + 1},
@@ -747,7 +783,7 @@ ROWS = [
         NetworkChanged(),
         T0 + 1,
         phase_with(
-            STALLED, probes=frozenset({5}), attempt=1, next_try_at=T0 + 1.25, last_start=T0 + 1
+            STALLED, probes=frozenset({5}), attempt=1, next_try_at=T0 + 1.25, started=((5, T0 + 1),)
         ),
         (StartProbe(5, SIZE),),
     ),
@@ -808,7 +844,7 @@ ROWS = [
             probes=frozenset({2, 5}),
             attempt=2,
             next_try_at=T0 + 0.75,
-            last_start=T0 + 0.25,
+            started=((2, T0), (5, T0 + 0.25)),
         ),
         (StartProbe(5, SIZE),),
     ),
@@ -817,7 +853,13 @@ ROWS = [
         state(phase_with(RECONNECTING, probes=frozenset(), attempt=9, next_try_at=T0 + 30)),
         ReconnectNow(),
         T0,
-        phase_with(RECONNECTING, probes=frozenset({5}), attempt=1, next_try_at=T0 + 0.25),
+        phase_with(
+            RECONNECTING,
+            probes=frozenset({5}),
+            attempt=1,
+            next_try_at=T0 + 0.25,
+            started=((5, T0),),
+        ),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -856,7 +898,7 @@ ROWS = [
         state(NeedsUser(Cause.AUTH_FAILED)),
         UserResolved(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, started=((5, T0),))),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -864,7 +906,7 @@ ROWS = [
         state(NeedsUser(Cause.HOST_KEY_UNKNOWN)),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, started=((5, T0),))),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -880,7 +922,7 @@ ROWS = [
         state(Failed(Cause.HOST_KEY_CHANGED)),
         UserResolved(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, started=((5, T0),))),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -888,7 +930,7 @@ ROWS = [
         state(Failed(Cause.RESET)),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, started=((5, T0),))),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -904,7 +946,7 @@ ROWS = [
         state(Detached()),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, started=((5, T0),))),
         (StartProbe(5, SIZE),),
     ),
     Row(
@@ -912,7 +954,7 @@ ROWS = [
         state(Ended()),
         ReconnectNow(),
         T0,
-        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, last_start=T0)),
+        Connecting(Retry(since=T0, probes=frozenset({5}), attempt=1, started=((5, T0),))),
         (StartProbe(5, SIZE),),
     ),
     Row(
