@@ -23,7 +23,9 @@ The ideas it implements:
 * Make-before-break: on a stall the old link is kept while fresh probes start at once; the
   first probe to attach wins, or the old link wins by answering a ping (a round trip).
 * Probes back off exponentially (backoff.py), but never wait more than 1 s while the user is
-  typing; the backoff restarts after the link has been stable for ``stable_after``.
+  typing, and a keystroke starts one at once; the backoff restarts after the link has been
+  stable for ``stable_after``. At most three probes run at once; a probe stuck in TCP's SYN
+  retransmissions (older than max(2 s, 20 RTT)) makes room for a fresh one.
 * Causes that retrying cannot fix (auth, host key) stop retries; a changed host key stops
   everything until the user resolves it.
 * Keys typed while not attached are held (bounded) and delivered only into the same tmux
