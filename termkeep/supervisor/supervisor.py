@@ -124,6 +124,7 @@ class Supervisor:
         self._last_status_key: tuple[object, ...] | None = None
         self._started = False
         self._contact_pending: int | None = None
+        self._closed = False
 
     # ---------------------------------------------------------------------------------------
     # The owner's API.
@@ -166,10 +167,13 @@ class Supervisor:
         """Status changes and notices from now on, until ``close()``."""
         stream = _UpdateStream(self._streams)
         self._streams.add(stream)
+        if self._closed:
+            stream.finish()
         return stream
 
     async def close(self) -> None:
         """Close every link and probe and stop all background work (tmux stays)."""
+        self._closed = True
         self._feed(CloseRequested())
         current = asyncio.current_task()
         tasks = [

@@ -380,6 +380,12 @@ async def test_updates_stream_status_and_notices_until_close(rig: Rig) -> None:
     assert Notice("session ended: the shell exited or the tmux session closed") in received
 
 
+async def test_updates_asked_for_after_close_end_at_once(rig: Rig) -> None:
+    await rig.attach_first()
+    await rig.supervisor.close()
+    assert [update async for update in rig.supervisor.updates()] == []
+
+
 async def test_close_cancels_probes_and_closes_links(rig: Rig) -> None:
     old = await rig.attach_first()
     old.responsive = False
