@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from tests.fixtures import procs, shadow
+from tests.fixtures import leaks, procs, shadow
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.streams import StreamingSsh, counter_command
 from tests.fixtures.waiting import wait_until
@@ -207,3 +207,13 @@ def test_locked_accounts_are_recognised(tmp_path: Path, entry: str, locked: bool
 
     assert shadow.account_locked("root", shadow_file) is locked
     assert shadow.account_locked("nobody-here", shadow_file) is False
+
+
+def test_leak_check_sees_processes_started_through_the_server(sshd: SshServer) -> None:
+    assert sshd.run_ssh("tmux new-session -d -s work").returncode == 0
+    tmux_pid = sshd.tmux_server_pid()
+    leftover = f"process {tmux_pid} (from a test sshd)"
+
+    assert leftover in [found.description for found in leaks.registry.leftovers()]
+    sshd.kill_tmux()
+    assert leftover not in [found.description for found in leaks.registry.leftovers()]
