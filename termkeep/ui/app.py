@@ -10,6 +10,7 @@ from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
 
 from termkeep.config.errors import ConfigError
@@ -18,7 +19,6 @@ from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
-from termkeep.ui.live_session import live_session_opener, live_terminal_factory
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
@@ -64,10 +64,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.store = store or ProfileStore()
         self.terminal_palette: Palette = DEFAULT_PALETTE
         """The app theme's terminal colours, given to every tab without a theme of its own."""
-        self.open_session = open_session or live_session_opener(
-            self.store, AppPrompter(self), self.settings, self.terminal_palette
-        )
-        self.terminal_factory = terminal_factory or live_terminal_factory(self.settings)
+        # Real sessions and their TerminalView pull in asyncssh and the terminal engine (about
+        # 0.7 s of imports); they are loaded when the first tab opens, after the first frame.
+        self._open_session = open_session
+        self._terminal_factory = terminal_factory
         self.demo_drop = demo_drop
         self.startup_profiles = list(startup_profiles)
         self.router = PrefixRouter(self.settings)
@@ -76,8 +76,27 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     # --- layout and start-up -----------------------------------------------------------------
 
+    def open_session(self, name: str) -> SessionLike:
+        """Make the session for profile ``name`` (a real one unless the caller gave an
+        opener); raises ConfigError when the profile does not load."""
+        if self._open_session is None:
+            from termkeep.ui.live_session import live_session_opener  # noqa: PLC0415 - see __init__
+
+            self._open_session = live_session_opener(
+                self.store, AppPrompter(self), self.settings, self.terminal_palette
+            )
+        return self._open_session(name)
+
+    def build_terminal(self, session: SessionLike) -> Widget:
+        """The widget that shows ``session``'s screen (a TerminalView for real sessions)."""
+        if self._terminal_factory is None:
+            from termkeep.ui.live_session import live_terminal_factory  # noqa: PLC0415 - see __init__
+
+            self._terminal_factory = live_terminal_factory(self.settings)
+        return self._terminal_factory(session)
+
     def compose(self) -> ComposeResult:
-        yield SessionTabs(self.terminal_factory)
+        yield SessionTabs(self.build_terminal)
         yield Static(self._welcome_text(), id="welcome")
         yield Static(id="prefix-hint")
 
@@ -88,6 +107,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self._show_prefix_hint()
         for problem in self.problems:
             self.notify(problem, title="Configuration problem", severity="error", timeout=30)
+        if self.startup_profiles:
+            self.call_after_refresh(self.run_worker, self._open_startup_profiles)
+
+    async def _open_startup_profiles(self) -> None:
         for name in self.startup_profiles:
             await self.open_profile(name)
 

@@ -60,6 +60,8 @@ class LiveSession:
         self.session = session
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
+        self.view: TerminalView | None = None
+        """The view showing this session, redrawn when the palette changes."""
         session.on_update(self._updated)
 
     @property
@@ -107,6 +109,8 @@ class LiveSession:
     def set_palette(self, palette: Palette) -> None:
         """Paint with a new theme's terminal colours."""
         self.session.emulator.palette = palette
+        if self.view is not None:
+            self.view.output_arrived()  # a fresh frame: cached rows carry the old colours
 
     def _updated(self, update: Update) -> None:
         if isinstance(update, Notice):
@@ -148,6 +152,7 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
         )
         session.session.on_output(view.output_arrived)
+        session.view = view
         return view
 
     return build

@@ -16,6 +16,7 @@ from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen
 from termkeep.ui.session_api import SessionLike, TabState
 from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_tabs import SessionTabs
+from termkeep.ui.widgets.status_line import StatusLine
 from tests.ui.fakes import RecordingApp
 
 PREFIX = "ctrl+backslash"
@@ -252,7 +253,7 @@ async def test_label_and_status_follow_the_session(store: ProfileStore) -> None:
         await wait_for(pilot, lambda: label_of(app, 0) == "◐ web-1")
         assert f"web-1: {lost}" in app.messages
         session.set(state=TabState.RECONNECTING, attempt=2, retry_in=1.5, held=3)
-        status = str(app.query_one(".status-line", Static).render())
+        status = str(app.query_one(StatusLine).render())
         assert "reconnecting: no reply" in status
         assert "attempt 2, next try in 1.5 s" in status
         assert "3 bytes held" in status
@@ -385,3 +386,19 @@ async def test_a_profile_that_does_not_load_is_reported_in_one_line(
     assert any("did you mean 'port'" in m for m in app.messages)
     assert any("no profile named 'nope'" in m for m in app.messages)
     assert all("Traceback" not in m for m in app.messages)
+
+
+async def test_a_hidden_tabs_status_line_catches_up_when_shown(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot, app, "web-1")
+        await open_tab(pilot, app, "web-2")
+        app.sessions["web-1"].set(state=TabState.RECONNECTING, cause="no reply", attempt=4)
+        await wait_for(pilot, lambda: label_of(app, 0) == "↻ web-1")
+        await pilot.press(PREFIX, "1")
+        tabs = app.query_one(SessionTabs)
+        pane = tabs.active_session_pane
+        assert pane is not None
+        line = pane.query_one(StatusLine)
+        await wait_for(pilot, lambda: "reconnecting: no reply" in str(line.render()))
+        assert "attempt 4" in str(line.render())

@@ -112,5 +112,11 @@ def test_status_words_per_state() -> None:
         "attempt 2, next try in 0.5 s",
         "1 byte held",
     ]
+    fresh = StatusSnapshot(
+        state=TabState.ATTACHED, destination="web-1", last_contact_age=0.4, rtt=0.012
+    )
+    assert status_parts(fresh) == ["web-1", "attached", "rtt 12 ms"]  # a healthy tab stays still
+    quiet = StatusSnapshot(state=TabState.ATTACHED, destination="web-1", last_contact_age=7)
+    assert status_parts(quiet) == ["web-1", "attached", "last contact 7.0 s ago"]
     detached = StatusSnapshot(state=TabState.DETACHED, destination="web-1")
     assert "kept on the server" in status_parts(detached)[1]

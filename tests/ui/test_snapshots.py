@@ -29,7 +29,7 @@ FINGERPRINT = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
 
 STATUS_BY_STATE: dict[TabState, dict[str, Any]] = {
     TabState.CONNECTING: {},
-    TabState.ATTACHED: {"last_contact_age": 0.4, "rtt": 0.012},
+    TabState.ATTACHED: {"last_contact_age": 0.4, "rtt": 0.012},  # age left off: too fresh
     TabState.STALLED: {"cause": "no reply", "last_contact_age": 6.2, "rtt": 0.012, "held": 4},
     TabState.RECONNECTING: {
         "cause": "connection reset",

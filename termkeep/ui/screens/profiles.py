@@ -23,7 +23,6 @@ from termkeep.config.profile import InvalidProfileNameError, Profile, validate_p
 from termkeep.config.putty import read_putty_sessions, resolve_sessions_dir
 from termkeep.config.schema import profile_from_mapping, profile_values
 from termkeep.config.store import ProfileStore
-from termkeep.transport.ssh_config_import import read_ssh_config
 from termkeep.ui.screens.dialogs import ConfirmScreen
 
 # Form field id -> the profile key it edits; these are the fields people change most.
@@ -86,6 +85,13 @@ def profile_from_form(
     if problems:
         raise ConfigError("; ".join(problems))
     return profile_from_mapping(name, _nest(values), "form")
+
+
+def _read_ssh_config() -> ImportPlan:
+    # asyncssh (its config parser) takes about 0.5 s to import; only an import pays for it.
+    from termkeep.transport.ssh_config_import import read_ssh_config  # noqa: PLC0415
+
+    return read_ssh_config()
 
 
 def report_text(report: ImportReport) -> str:
@@ -193,7 +199,7 @@ class ProfileManagerScreen(ModalScreen[None]):
             "save": self.save,
             "duplicate": self.duplicate,
             "delete": self.ask_delete,
-            "import-ssh": lambda: self.run_import(read_ssh_config),
+            "import-ssh": lambda: self.run_import(_read_ssh_config),
             "import-putty": lambda: self.run_import(
                 lambda: read_putty_sessions(resolve_sessions_dir(None))
             ),

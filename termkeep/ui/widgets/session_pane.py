@@ -12,7 +12,6 @@ from textual.widget import Widget
 from termkeep.terminal.palette import Palette
 from termkeep.ui.session_api import SessionLike, StatusSnapshot, TabState
 from termkeep.ui.widgets.status_line import StatusLine
-from termkeep.ui.widgets.terminal_view import TerminalView
 
 type TerminalFactory = Callable[[SessionLike], Widget]
 
@@ -84,11 +83,8 @@ class SessionPane(Vertical):
     def apply_palette(self, palette: Palette) -> None:
         """A new theme: the session paints with its colours and the body redraws."""
         self.session.set_palette(palette)
-        body = self.children[0] if self.children else None
-        if isinstance(body, TerminalView):
-            body.output_arrived()  # a fresh frame, since cached rows carry the old colours
-        elif body is not None:
-            body.refresh()
+        if self.children:
+            self.children[0].refresh()
 
     def announce(self, text: str) -> None:
         """Show a notice of the session (drops, reattaches with their duration, endings)."""
@@ -105,8 +101,10 @@ class SessionPane(Vertical):
         self._status = self.session.status()
         if not self.is_mounted:
             return
-        self.query_one(StatusLine).show(self._status)
-        # The status line repaints every tick; the label (and the app) only hear of what the
-        # label shows, so idle tabs cost one small repaint a second each.
+        # Only the active tab's status line is on screen; hidden ones are brought up to date
+        # when their tab is shown, so background tabs cost no repaints.
+        if self.parent is not None and self.parent.display:
+            self.query_one(StatusLine).show(self._status)
+        # The label (and the app) only hear of what the label shows: state and title.
         if (previous.state, previous.title) != (self._status.state, self._status.title):
             self.post_message(self.Changed(self, previous.state))

@@ -75,6 +75,12 @@ class SessionTabs(TabbedContent):
             return
         self.select((panes.index(current) + delta) % len(panes))
 
+    def on_tabbed_content_tab_activated(self) -> None:
+        """A tab is shown: its status line catches up on what happened while hidden."""
+        pane = self.active_session_pane
+        if pane is not None:
+            pane.refresh_status()
+
     def focus_active(self) -> None:
         """Give the keyboard to the active tab's terminal."""
         pane = self.active_session_pane

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
+from textual.widget import Widget
 
 from termkeep.ui.session_api import StatusSnapshot, TabState
 
@@ -58,8 +58,9 @@ def status_parts(status: StatusSnapshot) -> list[str]:
     if status.cause and status.state is not TabState.ATTACHED:
         state = f"{state}: {status.cause}"
     parts = [status.destination, state]
-    if status.last_contact_age is not None:
-        parts.append(f"last contact {format_seconds(status.last_contact_age)} ago")
+    age = status.last_contact_age
+    if age is not None and _contact_worth_showing(status.state, age):
+        parts.append(f"last contact {format_seconds(age)} ago")
     if status.rtt is not None:
         parts.append(f"rtt {status.rtt * 1000:.0f} ms")
     if status.state is TabState.RECONNECTING:
@@ -72,18 +73,43 @@ def status_parts(status: StatusSnapshot) -> list[str]:
     return parts
 
 
+QUIET_CONTACT_SECONDS = 5.0
+"""While attached, a last contact younger than this is normal keepalive rhythm: it is left
+off, so a healthy tab's status line stays still (and costs no repaint every second)."""
+
+
+def _contact_worth_showing(state: TabState, age: float) -> bool:
+    return state is not TabState.ATTACHED or age >= QUIET_CONTACT_SECONDS
+
+
 def status_content(status: StatusSnapshot) -> Content:
     """The whole status line as styled content."""
     return Content.assemble(marker(status.state), " ", " · ".join(status_parts(status)))
 
 
-class StatusLine(Static):
+class StatusLine(Widget):
     """Shows a StatusSnapshot; the owning pane calls ``show`` on every change and tick."""
 
     DEFAULT_CLASSES = "status-line"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._content = Content("")
+        self._shown: tuple[str, TabState] | None = None
+
     def show(self, status: StatusSnapshot) -> None:
-        """Repaint for ``status``; the state is also a CSS class for the background."""
-        self.update(status_content(status))
+        """Repaint for ``status`` if the line changed; the state is also a CSS class."""
         for state in TabState:
             self.set_class(state is status.state, f"-{state.value}")
+        content = status_content(status)
+        # Content equality ignores styles, so the state (which sets the colours) is compared too.
+        shown = (content.plain, status.state)
+        if shown != self._shown:
+            self._shown = shown
+            self._content = content
+            # One line of fixed height: a repaint, never a layout of the whole screen.
+            self.refresh()
+
+    def render(self) -> Content:
+        """The current line."""
+        return self._content

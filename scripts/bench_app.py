@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""App benchmark: time to first frame, and CPU with 10 attached idle tabs.
+
+The app runs in a pane of a private local tmux server (its own socket, removed afterwards),
+as a user would run it, and the screen is read with ``tmux capture-pane``.
+
+- *first frame*: from asking tmux to start the app to its bottom hint line being on screen
+  (Python start-up and imports included). Goal: <= 0.5 s.
+- *idle CPU*: the app opens 10 tabs on the test suite's real OpenSSH sshd (loopback, throwaway
+  keys, tmux on the server), waits until the server's tmux has 10 clients attached, then the
+  app process's CPU time is read from /proc over a quiet interval. Goal: < 1 % of a core.
+
+Run: ``.venv/bin/python scripts/bench_app.py [--reps N] [--idle-seconds S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from termkeep.config.profile import Profile, TmuxSettings  # noqa: E402
+from termkeep.config.store import ProfileStore  # noqa: E402
+from tests.fixtures.sshd import make_workdir, start_sshd  # noqa: E402
+
+PYTHON = ROOT / ".venv" / "bin" / "python"
+HINT = "? help"
+TABS = 10
+SETTLE_SECONDS = 8.0
+"""Quiet time before measuring: the attach notifications (5 s toasts) must have gone."""
+POLL = 0.005
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``condition``; return the time it became true, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return time.monotonic()
+        time.sleep(POLL)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Tmux:
+    """A private tmux server (its own socket name) with one window running the app."""
+
+    _count = itertools.count(1)
+
+    def __init__(self) -> None:
+        # A fresh socket each time: a new server on the socket of one just killed can race
+        # its shutdown ("server exited unexpectedly").
+        self.socket = f"termkeep-bench-{os.getpid()}-{next(self._count)}"
+
+    def run(self, *args: str) -> str:
+        command = ["tmux", "-L", self.socket, "-f", "/dev/null", *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"tmux {args[0]} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, command: str, env: dict[str, str]) -> None:
+        exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+        shell = f"exec env {exports} {command}"
+        self.run("new-session", "-d", "-x", "120", "-y", "40", "sh", "-c", shell)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p")
+
+    def pane_pid(self) -> int:
+        return int(self.run("display-message", "-p", "#{pane_pid}").strip())
+
+    def kill(self) -> None:
+        # Only this benchmark's own server, by its socket name.
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10, check=False
+        )
+
+
+def app_command(startup: list[str]) -> str:
+    code = (
+        "import sys; from termkeep.ui.app import TermkeepApp; "
+        "TermkeepApp(startup_profiles=sys.argv[1:]).run()"
+    )
+    return " ".join(shlex.quote(part) for part in [str(PYTHON), "-c", code, *startup])
+
+
+BARE_TEXTUAL = (
+    "from textual.app import App\n"
+    "from textual.widgets import Static\n"
+    "class Bare(App):\n"
+    "    def compose(self):\n"
+    f"        yield Static({HINT!r})\n"
+    "Bare().run()\n"
+)
+"""The floor: an empty Textual app showing the same text, to tell termkeep's share apart."""
+
+
+def first_frame(config_dir: Path, command: str) -> float:
+    """Seconds from starting ``command`` to its first complete frame."""
+    tmux = Tmux()
+    try:
+        started = time.monotonic()
+        tmux.start(command, {"TERMKEEP_CONFIG_DIR": str(config_dir)})
+        shown = wait_until(lambda: HINT in tmux.screen(), 30, "the first frame")
+        return shown - started
+    finally:
+        tmux.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def server_clients(socket: Path) -> int:
+    """tmux clients attached on the server: one per attached tab."""
+    done = subprocess.run(
+        ["tmux", "-S", str(socket), "list-clients"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return len(done.stdout.splitlines()) if done.returncode == 0 else 0
+
+
+@contextmanager
+def ten_profiles(config_dir: Path) -> Iterator[tuple[list[str], Path]]:
+    """A real sshd and 10 saved profiles on it, each with its own tmux session."""
+    workdir = make_workdir("tk-bench-app-")
+    server = start_sshd(workdir)
+    try:
+        store = ProfileStore(config_dir / "hosts")
+        names = [f"idle-{n}" for n in range(1, TABS + 1)]
+        for name in names:
+            profile = Profile(
+                name=name,
+                host=server.host,
+                port=server.port,
+                user=server.user,
+                identity_files=(str(server.client_key),),
+                known_hosts_file=str(server.known_hosts),
+                tmux=TmuxSettings(session=f"bench-{name}"),
+            )
+            store.save(profile, replace=True)
+        yield names, server.tmux_socket
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def idle_cpu(config_dir: Path, seconds: float) -> tuple[float, float]:
+    """(seconds to attach all tabs, CPU % of one core while they sit idle)."""
+    tmux = Tmux()
+    with ten_profiles(config_dir) as (names, socket):
+        try:
+            started = time.monotonic()
+            tmux.start(app_command(names), {"TERMKEEP_CONFIG_DIR": str(config_dir)})
+            attached = wait_until(
+                lambda: server_clients(socket) >= TABS, 60, f"{TABS} tmux clients on the server"
+            )
+            pid = tmux.pane_pid()
+            time.sleep(SETTLE_SECONDS)
+            cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+            time.sleep(seconds)
+            cpu_after, wall_after = cpu_seconds(pid), time.monotonic()
+            percent = 100 * (cpu_after - cpu_before) / (wall_after - wall_before)
+            return attached - started, percent
+        finally:
+            tmux.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5, help="first-frame repetitions")
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    if shutil.which("tmux") is None:
+        print("needs tmux")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="tk-bench-config-") as config:
+        config_dir = Path(config)
+        bare = " ".join(shlex.quote(part) for part in [str(PYTHON), "-c", BARE_TEXTUAL])
+        for what, command in (("termkeep", app_command([])), ("bare Textual app", bare)):
+            frames = [first_frame(config_dir, command) for _ in range(args.reps)]
+            print(
+                f"first frame, {what}: median {statistics.median(frames):.3f} s, "
+                f"min {min(frames):.3f} s, max {max(frames):.3f} s over {args.reps} starts "
+                "(goal <= 0.5 s)"
+            )
+        attach, percent = idle_cpu(config_dir, args.idle_seconds)
+        print(f"10 tabs attached after {attach:.2f} s (startup included)")
+        print(
+            f"CPU with {TABS} attached idle tabs: {percent:.2f} % of a core over "
+            f"{args.idle_seconds:.0f} s (goal < 1 %)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
