@@ -438,6 +438,9 @@ class _Target:
     port: int
     user: str | None
     jump: str | None
+    proxy_command: bool = False
+    """ssh_config names a ProxyCommand: asyncssh runs it instead of a TCP connect (so the
+    profile's TCP options cannot apply)."""
 
 
 def _config_arg(profile: Profile, ssh_config: Sequence[Path] | None) -> Any:
@@ -470,7 +473,8 @@ async def _resolve_target(profile: Profile, ssh_config: Sequence[Path] | None) -
         known_hosts=None,
     )
     jump = profile.jump or cast(str | None, options.tunnel if options.tunnel else None)
-    return _Target(options.host, options.port, options.username, jump)
+    proxy_command = not jump and bool(options.proxy_command)
+    return _Target(options.host, options.port, options.username, jump, proxy_command)
 
 
 def parse_jump_spec(spec: str) -> tuple[str | None, str, int]:
@@ -654,7 +658,7 @@ class SshConnector:
         policy = self._policy_for(profile)
         policy.refuse_if_changed(target.host, target.port)
         sock = None
-        if tunnel is None:
+        if tunnel is None and not target.proxy_command:
             sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
         try:
             check = policy.check(target.host, target.port, _peer_address(sock))

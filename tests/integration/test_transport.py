@@ -534,6 +534,33 @@ async def test_ssh_config_supplies_host_port_user_key_and_proxyjump(
     assert target.connection_count() == 2
 
 
+async def test_ssh_config_proxycommand_is_run(
+    sshd_factory: Callable[..., SshServer], tmp_path: Path
+) -> None:
+    bastion, target = sshd_factory(), sshd_factory()
+    # OpenSSH's own client as the proxy, the classic `ProxyCommand ssh -W %h:%p bastion`.
+    proxy = " ".join(bastion.ssh_command(options=("-W", "%h:%p")))
+    config = tmp_path / "ssh_config"
+    config.write_text(ssh_config_entry("viaproxy", target, f"ProxyCommand {proxy}"))
+    profile = Profile(
+        name="viaproxy",
+        host="viaproxy",
+        use_ssh_config=True,
+        known_hosts_file=str(target.known_hosts),
+        tmux=TmuxSettings(session="tk-test"),
+    )
+    screen = Screen()
+    connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+    link = await bounded(connector(screen, SIZE), "connect through the ProxyCommand")
+    try:
+        await type_and_see(link, screen, "echo proxied-$((8*8))", "proxied-64")
+        assert isinstance(link, SshLink)
+        assert link.socket is None  # no TCP socket of ours: the proxy carries the bytes
+    finally:
+        link.close()
+    assert bastion.connection_count() == 1
+
+
 async def test_refused_port_is_classified(sshd: SshServer) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
