@@ -402,3 +402,17 @@ async def test_a_hidden_tabs_status_line_catches_up_when_shown(store: ProfileSto
         line = pane.query_one(StatusLine)
         await wait_for(pilot, lambda: "reconnecting: no reply" in str(line.render()))
         assert "attempt 4" in str(line.render())
+
+
+async def test_clicking_a_tab_leaves_the_keyboard_with_the_terminal(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tab(pilot, app, "web-1")
+        await open_tab(pilot, app, "web-2")
+        await pilot.click("#--content-tab-tab-1")
+        tabs = app.query_one(SessionTabs)
+        await wait_for(pilot, lambda: tabs.active == "tab-1")
+        await wait_for(pilot, lambda: isinstance(app.focused, PlainTerminal))
+        await pilot.press("right", "k")
+        assert tabs.active == "tab-1"  # arrows belong to the remote, not to the tab bar
+        assert app.sessions["web-1"].written == b"k"

@@ -53,6 +53,12 @@ async def test_open_type_and_close_on_a_real_server(store: ProfileStore) -> None
             assert pane is not None
             assert isinstance(pane.session, LiveSession)
             await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach")
+            # The supervisor's notice reaches the user, named after the tab.
+            await wait_for(
+                pilot,
+                lambda: any(m.startswith("demo: connected after ") for m in app.messages),
+                "the attach notice",
+            )
             view = pane.query_one(TerminalView)
             assert app.focused is view
             await pilot.press(*"echo tk-$((6*7))", "enter")

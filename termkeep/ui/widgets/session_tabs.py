@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import count
 
 from textual.content import Content
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane, Tabs
 
 from termkeep.ui.session_api import SessionLike
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
@@ -75,11 +75,17 @@ class SessionTabs(TabbedContent):
             return
         self.select((panes.index(current) + delta) % len(panes))
 
+    def on_mount(self) -> None:
+        # The tab bar must never take the keyboard: with focus there, arrows would switch
+        # tabs and typing would go nowhere. Tabs still switch by mouse and by the prefix keys.
+        self.query_one(Tabs).can_focus = False
+
     def on_tabbed_content_tab_activated(self) -> None:
-        """A tab is shown: its status line catches up on what happened while hidden."""
+        """A tab is shown: its status line catches up, and its terminal gets the keyboard."""
         pane = self.active_session_pane
         if pane is not None:
             pane.refresh_status()
+            pane.focus_terminal()
 
     def focus_active(self) -> None:
         """Give the keyboard to the active tab's terminal."""
