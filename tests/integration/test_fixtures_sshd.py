@@ -217,3 +217,14 @@ def test_leak_check_sees_processes_started_through_the_server(sshd: SshServer) -
     assert leftover in [found.description for found in leaks.registry.leftovers()]
     sshd.kill_tmux()
     assert leftover not in [found.description for found in leaks.registry.leftovers()]
+
+
+def test_stop_ends_processes_that_left_the_session(sshd: SshServer) -> None:
+    detached = "setsid sleep 300 </dev/null >/dev/null 2>&1 &"
+    assert sshd.run_ssh(detached).returncode == 0
+    escaped = wait_until(sshd.session_processes, timeout=10, what="the detached sleep")
+    assert not set(escaped) & set(procs.descendants_of(sshd.pid)), "it left the sshd tree"
+
+    sshd.stop()
+
+    assert not any(procs.is_alive(pid) for pid in escaped)
