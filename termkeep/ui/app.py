@@ -119,10 +119,18 @@ class TermkeepApp(App[None], inherit_bindings=False):
         """The tab bar with its session panes."""
         return self.query_one(SessionTabs)
 
+    def _key_of(self, action_id: str) -> str:
+        """How the key bound to ``action_id`` is shown (``unbound`` when remapped away)."""
+        key = self.settings.keys.get(action_id)
+        return key_label(key) if key else "unbound"
+
     def _welcome_text(self) -> str:
         prefix = key_label(self.settings.prefix)
-        new = key_label(self.settings.keys.get("tab.new", "?"))
-        return f"No open tabs. Press {prefix} then {new} to connect; {prefix} then ? for help."
+        new, help_key = self._key_of("tab.new"), self._key_of("help")
+        return (
+            f"No open tabs. Press {prefix} then {new} to connect; "
+            f"{prefix} then {help_key} for help."
+        )
 
     def _update_welcome(self) -> None:
         self.query_one("#welcome").display = not self.tabs.panes
@@ -149,7 +157,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
         elif outcome is not Outcome.IGNORED:
             self._stop_prefix_timer()
         if outcome is Outcome.UNBOUND:
-            self.notify(f"{key_label(key)} does nothing after the prefix; ? lists the keys")
+            help_key = self._key_of("help")
+            self.notify(
+                f"{key_label(key)} does nothing after the prefix; {help_key} lists the keys"
+            )
         elif outcome is Outcome.ACTION and action is not None:
             self.run_keymap_action(action)
         self._show_prefix_hint()
@@ -167,9 +178,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
         hint = self.query_one("#prefix-hint", Static)
         prefix = key_label(self.settings.prefix)
         if self.router.armed:
-            hint.update(f" {prefix} … press an action key (escape cancels, ? for help)")
+            help_key = self._key_of("help")
+            hint.update(f" {prefix} … press an action key (escape cancels, {help_key} for help)")
         else:
-            hint.update(f" {prefix} ? help")
+            hint.update(f" {prefix} {self._key_of('help')} help")
         hint.set_class(self.router.armed, "-armed")
 
     def run_keymap_action(self, action_id: str) -> None:

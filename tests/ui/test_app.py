@@ -296,6 +296,7 @@ async def test_help_lists_every_bound_key(store: ProfileStore) -> None:
     settings = settings_from_mapping({"keys": {"help": "h"}}, Path("settings.toml"))
     app = RecordingApp(store, settings=settings)
     async with app.run_test(size=SIZE) as pilot:
+        assert str(app.query_one("#prefix-hint", Static).render()).strip() == "ctrl+\\ h help"
         await pilot.press(PREFIX, "h")
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-text", Static).render())
