@@ -3,8 +3,13 @@ the TerminalView that shows it."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+from collections.abc import Callable, Collection
+
 from textual.widget import Widget
 
+from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, Settings
 from termkeep.config.store import ProfileStore
 from termkeep.session import Session
@@ -56,8 +61,9 @@ def snapshot_of(status: Status, destination: str, title: str) -> StatusSnapshot:
 class LiveSession:
     """Adapts ``termkeep.session.Session`` to SessionLike."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, on_close: Callable[[], None] | None = None) -> None:
         self.session = session
+        self._on_close = on_close
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
         self.view: TerminalView | None = None
@@ -105,6 +111,9 @@ class LiveSession:
     async def close(self) -> None:
         """End the connection; the tmux session stays on the server."""
         await self.session.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
 
     def set_palette(self, palette: Palette) -> None:
         """Paint with a new theme's terminal colours."""
@@ -124,19 +133,37 @@ class LiveSession:
 def live_session_opener(
     store: ProfileStore, prompter: Prompter, settings: Settings, palette: Palette
 ) -> SessionOpener:
-    """Opens real sessions on saved profiles; the caller starts them once they are shown."""
+    """Opens real sessions on saved profiles; the caller starts them once they are shown.
+
+    A second tab on a profile that is already open gets its own tmux session, since two tabs
+    attached to one tmux session would only mirror each other.
+    """
+    held_by_tabs: dict[str, set[str]] = {}
 
     def open_session(name: str) -> SessionLike:
+        held = held_by_tabs.setdefault(name, set())
+        profile = with_free_tmux_session(store.load(name), held)
+        tmux_session = profile.tmux_session_name
+        held.add(tmux_session)
         session = Session(
-            store.load(name),
+            profile,
             prompter,
             store=store,
             scrollback_lines=settings.scrollback_lines,
             palette=palette,
         )
-        return LiveSession(session)
+        return LiveSession(session, on_close=lambda: held.discard(tmux_session))
 
     return open_session
+
+
+def with_free_tmux_session(profile: Profile, held: Collection[str]) -> Profile:
+    """``profile``, or a copy naming a tmux session no open tab holds (``base-2``, ...)."""
+    base = profile.tmux_session_name
+    if base not in held:
+        return profile
+    name = next(f"{base}-{n}" for n in itertools.count(2) if f"{base}-{n}" not in held)
+    return dataclasses.replace(profile, tmux=dataclasses.replace(profile.tmux, session=name))
 
 
 def live_terminal_factory(settings: Settings) -> TerminalFactory:

@@ -15,7 +15,12 @@ from termkeep.terminal.palette import Palette
 from termkeep.transport.link import Cause
 from termkeep.transport.prompts import NoPrompter
 from termkeep.ui.app import TermkeepApp
-from termkeep.ui.live_session import LiveSession, live_terminal_factory, snapshot_of
+from termkeep.ui.live_session import (
+    LiveSession,
+    live_session_opener,
+    live_terminal_factory,
+    snapshot_of,
+)
 from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.terminal_view import TerminalView
@@ -84,3 +89,21 @@ async def test_app_shows_a_terminal_view_for_a_live_session(store: ProfileStore)
             await pilot.pause(0.01)
         assert str(tab.label) == "○ htop on web-1"
         await pane.session.close()
+
+
+async def test_a_second_tab_on_a_profile_gets_its_own_tmux_session(store: ProfileStore) -> None:
+    opener = live_session_opener(store, NoPrompter(), Settings(), Palette())
+    first, second, third = (opener("web-1") for _ in range(3))
+    names = [
+        session.session.profile.tmux_session_name
+        for session in (first, second, third)
+        if isinstance(session, LiveSession)
+    ]
+    assert names == ["termkeep-web-1", "termkeep-web-1-2", "termkeep-web-1-3"]
+    await second.close()
+    again = opener("web-1")
+    assert isinstance(again, LiveSession)
+    assert again.session.profile.tmux_session_name == "termkeep-web-1-2"
+    other = opener("web-2")
+    assert isinstance(other, LiveSession)
+    assert other.session.profile.tmux_session_name == "termkeep-web-2"
