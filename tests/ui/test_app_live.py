@@ -4,15 +4,22 @@ TerminalView. Typing goes through the prefix router and the key encoder to the r
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 
 import pytest
 from textual.pilot import Pilot
 
-from termkeep.config.profile import Profile, TmuxSettings
+from termkeep.config.profile import (
+    KeepaliveSettings,
+    Profile,
+    ReconnectSettings,
+    TmuxSettings,
+)
 from termkeep.config.store import ProfileStore
-from termkeep.transport.demo_server import DemoServer
+from termkeep.transport.demo_server import DemoServer, DemoServerInfo
+from termkeep.transport.relay import FaultRelay
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen
 from termkeep.ui.session_api import TabState
@@ -70,3 +77,66 @@ async def test_open_type_and_close_on_a_real_server(store: ProfileStore) -> None
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
             await wait_for(pilot, lambda: not tabs.panes, "the tab to close")
+
+
+async def test_a_drop_and_reattach_are_shown_and_the_shell_survives(store: ProfileStore) -> None:
+    async with DemoServer() as server:
+        relay = FaultRelay(server.host, server.port)
+        await relay.start()
+        try:
+            await _drop_and_reattach(store, server, relay)
+        finally:
+            await relay.close()
+
+
+async def _drop_and_reattach(
+    store: ProfileStore, server: DemoServerInfo, relay: FaultRelay
+) -> None:
+    # The relay listens on its own port, so the host key is trusted under that port.
+    key_line = server.known_hosts.read_text().split(" ", 1)[1]
+    known_hosts = server.known_hosts.with_name("known_hosts_relay")
+    known_hosts.write_text(f"[127.0.0.1]:{relay.port} {key_line}")
+    store.save(
+        Profile(
+            name="flaky",
+            host="127.0.0.1",
+            port=relay.port,
+            identity_files=(str(server.client_key),),
+            known_hosts_file=str(known_hosts),
+            keepalive=KeepaliveSettings(interval=1.0, count_max=2),
+            reconnect=ReconnectSettings(connect_timeout=1.0, initial_delay=0.1, max_delay=1.0),
+            tmux=TmuxSettings(session="termkeep-ui-drop"),
+        )
+    )
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await app.open_profile("flaky")
+        assert pane is not None
+        assert isinstance(pane.session, LiveSession)
+        emulator = pane.session.session.emulator
+        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach")
+        await pilot.press(*"TKV=kept; echo set-$((1+1))", "enter")
+        await wait_for(pilot, lambda: "set-2" in emulator.text(), "the variable to be set")
+
+        relay.blackhole()
+        await wait_for(pilot, lambda: pane.status.state.lost, "the stall to show")
+        await wait_for(
+            pilot,
+            lambda: any(m.startswith("flaky: connection lost") for m in app.messages),
+            "the drop notice",
+        )
+        assert str(app.query_one(SessionTabs).get_tab("tab-1").label)[0] in "◐↻"
+
+        before_restore = len(app.messages)
+        relay.restore()
+        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "the reattach")
+        await wait_for(
+            pilot,
+            lambda: any(
+                re.match(r"flaky: .* after \d+(\.\d)? s", m) for m in app.messages[before_restore:]
+            ),
+            "the reattach notice with its duration",
+        )
+        await pilot.press(*"echo got-$TKV", "enter")
+        await wait_for(pilot, lambda: "got-kept" in emulator.text(), "the same shell")
+        await pane.session.close()
