@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -204,8 +205,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "demo.drop_network": self.action_drop_network,
         }
         result = handlers[action_id]()
-        if result is not None:
-            self.run_worker(result)  # type: ignore[arg-type]  # a coroutine from an action
+        if inspect.isawaitable(result):  # async actions (close, ...) run as workers
+            self.run_worker(result)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette lists termkeep's own actions (and only those)."""
