@@ -7,6 +7,7 @@ shown inline under the form, never as a traceback.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -45,8 +46,9 @@ def _nest(values: dict[str, object]) -> dict[str, object]:
         if value is None:
             continue
         section, _, leaf = key.rpartition(".")
-        table = nested.setdefault(section, {}) if section else nested
-        assert isinstance(table, dict)
+        table = (
+            typing.cast(dict[str, object], nested.setdefault(section, {})) if section else nested
+        )
         table[leaf] = value
     return nested
 
