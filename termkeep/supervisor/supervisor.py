@@ -191,7 +191,7 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for link in self._links.values():
-            link.close()
+            _quietly(link.close)
         self._links.clear()
         for stream in list(self._streams):
             stream.finish()
@@ -264,12 +264,12 @@ class Supervisor:
                 self._promote(probe)
             case SendKeys(data=data) | DeliverHeldKeys(data=data):
                 if (active := self._active_link()) is not None:
-                    active.write(data)
+                    _quietly(active.write, data)
             case DiscardHeldKeys(count=count):
                 _log.debug("discarded %d held bytes", count)
             case ApplyResize(cols=cols, rows=rows):
                 if (active := self._active_link()) is not None:
-                    active.resize(cols, rows)
+                    _quietly(active.resize, cols, rows)
             case SendPing(link=link_id):
                 if link_id in self._links and link_id not in self._pings:
                     self._pings[link_id] = asyncio.create_task(self._ping(link_id))
@@ -299,7 +299,7 @@ class Supervisor:
             self._active = None
         link = self._links.pop(link_id, None)
         if link is not None:
-            link.close()
+            _quietly(link.close)
 
     def _arm_timer(self, at: float | None) -> None:
         # Every chunk of data moves the stall deadline a little later. A timer that fires
@@ -419,7 +419,16 @@ class Supervisor:
 def _close_orphan(attempt: asyncio.Future[Link]) -> None:
     """Close a link that attached after its probe was cancelled."""
     if not attempt.cancelled() and attempt.exception() is None:
-        attempt.result().close()
+        _quietly(attempt.result().close)
+
+
+def _quietly[*Args](call: Callable[[*Args], None], *args: *Args) -> None:
+    """Call into a link that may be dying. A failure there must not break the supervisor's
+    bookkeeping halfway through a step: the link's ending is reported by wait_closed."""
+    try:
+        call(*args)
+    except Exception:
+        _log.debug("%s failed on a dying link", getattr(call, "__name__", call), exc_info=True)
 
 
 class _UpdateStream:

@@ -29,6 +29,8 @@ class ScriptedLink:
         self.pings = 0
         self.rtt = 0.05
         self.closed_locally = False
+        self.broken = False
+        """When True, write() raises as a dying transport might."""
         self._ended: asyncio.Future[LinkClosed] = asyncio.get_running_loop().create_future()
         self._answering = asyncio.Event()
         self._answering.set()
@@ -42,6 +44,8 @@ class ScriptedLink:
         return self._reattached_existing
 
     def write(self, data: bytes) -> None:
+        if self.broken:
+            raise BrokenPipeError("the transport under this link is gone")
         self.written += data
 
     def resize(self, cols: int, rows: int) -> None:

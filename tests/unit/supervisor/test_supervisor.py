@@ -380,6 +380,18 @@ async def test_updates_stream_status_and_notices_until_close(rig: Rig) -> None:
     assert Notice("session ended: the shell exited or the tmux session closed") in received
 
 
+async def test_a_link_that_fails_to_write_does_not_break_the_supervisor(rig: Rig) -> None:
+    link = await rig.attach_first()
+    link.broken = True
+    rig.supervisor.write(b"lost")
+    link.broken = False
+    rig.supervisor.write(b"sent")
+    link.send(b"ok")
+    assert link.written == b"sent"
+    assert rig.output == b"ok"
+    assert rig.state() == "attached"
+
+
 async def test_updates_asked_for_after_close_end_at_once(rig: Rig) -> None:
     await rig.attach_first()
     await rig.supervisor.close()
