@@ -18,10 +18,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import pty
 import re
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -194,13 +192,14 @@ class PtyClient:
     """
 
     def __init__(self, argv: list[str], env: dict[str, str], columns: int, rows: int) -> None:
-        pid, fd = pty.fork()
-        if pid == 0:  # child: size our terminal, become the client
-            winsize = struct.pack("HHHH", rows, columns, 0, 0)
-            fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
-            os.execvpe(argv[0], argv, env)  # noqa: S606 -- tmux, by argv, no shell
-        self.pid = pid
-        self.fd = fd
+        self.fd, terminal = os.openpty()
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        # subprocess spawns without copying this process (pty.fork would, and forking a
+        # big test process can fail with ENOMEM).
+        self._process = subprocess.Popen(
+            argv, stdin=terminal, stdout=terminal, stderr=terminal, env=env, start_new_session=True
+        )
+        os.close(terminal)
         self._output = bytearray()
         self._arrived = threading.Condition()
         self._reader = threading.Thread(target=self._read_until_closed, daemon=True)
@@ -239,15 +238,11 @@ class PtyClient:
 
     def close(self) -> None:
         """Wait for the client (it exits with its server), then close the pty."""
-        deadline = time.monotonic() + STEP_TIMEOUT
-        while time.monotonic() < deadline:
-            done, _ = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                break
-            self.wait_for_output(POLL_INTERVAL)
-        else:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
+        try:
+            self._process.wait(STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()  # our own child, by its handle
+            self._process.wait(STEP_TIMEOUT)
         self._reader.join(STEP_TIMEOUT)
         os.close(self.fd)
 

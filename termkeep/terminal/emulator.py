@@ -9,6 +9,7 @@ so they are never queued behind rendering.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -159,6 +160,23 @@ def sanitize_title(title: str) -> str:
     return _CONTROL_CHARACTERS.sub("", title)[:TITLE_MAX_LENGTH]
 
 
+def _weakly[**P](method: Callable[P, object]) -> Callable[P, None]:
+    """A callback that calls a bound `method` while its object lives, without keeping it.
+
+    The engine's C objects take no part in garbage collection, so a callback bound to
+    the Emulator would make a cycle nothing can collect: every closed tab would leak its
+    emulator (measured: 300 emulators kept 630 MB of address space).
+    """
+    reference = weakref.WeakMethod(method)
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> None:
+        bound = reference()
+        if bound is not None:
+            bound(*args, **kwargs)
+
+    return call
+
+
 def _check_size(columns: int, rows: int) -> None:
     if columns < 1 or rows < 1:
         raise ValueError(f"terminal size must be at least 1x1, got {columns}x{rows}")
@@ -214,9 +232,9 @@ class Emulator:
             columns,
             rows,
             max_scrollback_bytes=scrollback_bytes(scrollback_lines, columns),
-            on_write_pty=self._reply,
-            on_bell=self._bell,
-            on_title_changed=self._title_changed,
+            on_write_pty=_weakly(self._reply),
+            on_bell=_weakly(self._bell),
+            on_title_changed=_weakly(self._title_changed),
         )
         self._render = evp.RenderState(self._terminal)
         self._escape_probe = evp.KeyEncoder(self._terminal)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 from termkeep.terminal.clipboard import ClipboardWrite
@@ -236,3 +239,29 @@ def test_single_mode_properties_agree_with_modes() -> None:
     assert emulator.bracketed_paste
     assert emulator.alternate_screen
     assert not emulator.kitty_keyboard_active
+
+
+class Viewer:
+    """Holds an emulator and listens to it, as TerminalView does: a reference cycle."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.titles: list[str] = []
+        emulator.on_title = self.titles.append
+        emulator.on_bell = self.ring
+
+    def ring(self) -> None:
+        self.titles.append("bell")
+
+
+def test_a_dropped_emulator_is_freed_with_its_engine() -> None:
+    emulator, _ = make()
+    viewer = Viewer(emulator)
+    emulator.feed(b"\x1b]2;t\x07\x07\x1b[6n")
+    assert viewer.titles == ["t", "bell"]
+    emulator_ref, viewer_ref = weakref.ref(emulator), weakref.ref(viewer)
+    del emulator, viewer
+    gc.collect()
+    # The engine's callbacks must not pin the emulator (the engine is not GC-aware).
+    assert emulator_ref() is None
+    assert viewer_ref() is None
