@@ -24,6 +24,7 @@ from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen,
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.session_api import SessionLike, SessionOpener
+from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.session_tabs import SessionTabs
@@ -56,6 +57,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         terminal_factory: TerminalFactory | None = None,
         demo_drop: Callable[[], None] | None = None,
         startup_profiles: Sequence[str] = (),
+        restore: bool = True,
     ) -> None:
         super().__init__()
         self.problems: list[str] = []
@@ -71,13 +73,16 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self._terminal_factory = terminal_factory
         self.demo_drop = demo_drop
         self.startup_profiles = list(startup_profiles)
+        self.restore = restore
+        """With no profiles asked for, reopen the tabs of the last run."""
+        self._restoring = False
         self.router = PrefixRouter(self.settings)
         self.use_command_palette = True  # reachable through the prefix only
         self._prefix_timer: Timer | None = None
 
     # --- layout and start-up -----------------------------------------------------------------
 
-    def open_session(self, name: str) -> SessionLike:
+    def open_session(self, name: str, tmux_session: str | None = None) -> SessionLike:
         """Make the session for profile ``name`` (a real one unless the caller gave an
         opener); raises ConfigError when the profile does not load."""
         if self._open_session is None:
@@ -86,7 +91,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self._open_session = live_session_opener(
                 self.store, AppPrompter(self), self.settings, self.terminal_palette
             )
-        return self._open_session(name)
+        return self._open_session(name, tmux_session)
 
     def build_terminal(self, session: SessionLike) -> Widget:
         """The widget that shows ``session``'s screen (a TerminalView for real sessions)."""
@@ -108,12 +113,37 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self._show_prefix_hint()
         for problem in self.problems:
             self.notify(problem, title="Configuration problem", severity="error", timeout=30)
-        if self.startup_profiles:
-            self.call_after_refresh(self.run_worker, self._open_startup_profiles)
+        if self.startup_profiles or self.restore:
+            self.call_after_refresh(self.run_worker, self._open_startup_tabs)
 
-    async def _open_startup_profiles(self) -> None:
-        for name in self.startup_profiles:
-            await self.open_profile(name)
+    async def _open_startup_tabs(self) -> None:
+        """The profiles asked for on the command line, else the tabs of the last run."""
+        if self.startup_profiles:
+            tabs = [SavedTab(name) for name in self.startup_profiles]
+        else:
+            tabs, problem = load_tabs()
+            if problem:
+                self.notify(problem, severity="warning", timeout=15)
+        self._restoring = True  # save once at the end, not a partial list per tab
+        try:
+            for tab in tabs:
+                await self.open_profile(tab.profile, tab.tmux_session, tab.label)
+        finally:
+            self._restoring = False
+        self.save_tabs()
+
+    def save_tabs(self) -> None:
+        """Remember the open tabs for the next start; a failure to write is only reported."""
+        if self._restoring:
+            return
+        tabs = [
+            SavedTab(pane.session.name, pane.session.tmux_session, pane.custom_label)
+            for pane in self.tabs.panes
+        ]
+        try:
+            save_tabs(tabs)
+        except OSError as error:
+            self.notify(f"Cannot remember the open tabs: {error}", severity="warning")
 
     @property
     def tabs(self) -> SessionTabs:
@@ -220,17 +250,20 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     # --- tabs and sessions -------------------------------------------------------------------
 
-    async def open_profile(self, name: str) -> SessionPane | None:
-        """Open a tab on the saved profile ``name``; a profile that does not load is reported
-        in one line and opens nothing."""
+    async def open_profile(
+        self, name: str, tmux_session: str | None = None, label: str | None = None
+    ) -> SessionPane | None:
+        """Open a tab on the saved profile ``name`` (on ``tmux_session`` if given, named
+        ``label`` if given); a profile that does not load is reported in one line."""
         try:
-            session = self.open_session(name)
+            session = self.open_session(name, tmux_session)
         except ConfigError as error:
             self.notify(str(error), title=f"Cannot open {name}", severity="error", timeout=15)
             return None
         session.set_palette(self._palette_for(session))
-        pane = await self.tabs.open(session)
+        pane = await self.tabs.open(session, label)
         self._update_welcome()
+        self.save_tabs()
         return pane
 
     def on_session_pane_changed(self, message: SessionPane.Changed) -> None:
@@ -267,6 +300,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         await pane.session.close()
         await self.tabs.close(pane)
         self._update_welcome()
+        self.save_tabs()
 
     def action_goto_tab(self, number: int) -> None:
         """Activate tab ``number`` (1-based)."""
@@ -282,6 +316,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         def renamed(name: str | None) -> None:
             pane.custom_label = name
             self.tabs.refresh_label(pane)
+            self.save_tabs()
 
         self.push_screen(TextInputScreen("Rename tab (empty: use the title)", pane.label), renamed)
 

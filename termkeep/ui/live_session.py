@@ -76,6 +76,12 @@ class LiveSession:
         return self.session.name
 
     @property
+    def tmux_session(self) -> str | None:
+        """The tmux session this tab attaches (None when the profile turns tmux off)."""
+        profile = self.session.profile
+        return profile.tmux_session_name if profile.tmux.enabled else None
+
+    @property
     def theme(self) -> str | None:
         """The profile's theme, if it sets one."""
         return self.session.profile.theme
@@ -140,9 +146,12 @@ def live_session_opener(
     """
     held_by_tabs: dict[str, set[str]] = {}
 
-    def open_session(name: str) -> SessionLike:
+    def open_session(name: str, tmux_session: str | None = None) -> SessionLike:
         held = held_by_tabs.setdefault(name, set())
-        profile = with_free_tmux_session(store.load(name), held)
+        profile = store.load(name)
+        if tmux_session is not None and tmux_session not in held:
+            profile = _with_tmux_session(profile, tmux_session)
+        profile = with_free_tmux_session(profile, held)
         tmux_session = profile.tmux_session_name
         held.add(tmux_session)
         session = Session(
@@ -163,6 +172,10 @@ def with_free_tmux_session(profile: Profile, held: Collection[str]) -> Profile:
     if base not in held:
         return profile
     name = next(f"{base}-{n}" for n in itertools.count(2) if f"{base}-{n}" not in held)
+    return _with_tmux_session(profile, name)
+
+
+def _with_tmux_session(profile: Profile, name: str) -> Profile:
     return dataclasses.replace(profile, tmux=dataclasses.replace(profile.tmux, session=name))
 
 

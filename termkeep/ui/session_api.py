@@ -86,6 +86,11 @@ class SessionLike(Protocol):
         ...
 
     @property
+    def tmux_session(self) -> str | None:
+        """The tmux session this tab holds on the server (None without tmux)."""
+        ...
+
+    @property
     def theme(self) -> str | None:
         """The profile's own theme for this tab, if it names one."""
         ...
@@ -123,5 +128,9 @@ class SessionLike(Protocol):
         ...
 
 
-type SessionOpener = Callable[[str], SessionLike]
-"""Makes the session for a profile name (the cli gives the app one)."""
+class SessionOpener(Protocol):
+    """Makes the session for a tab on profile ``name``; ``tmux_session`` asks for that tmux
+    session (a restored tab), else a free one is chosen. Raises ConfigError when the profile
+    does not load."""
+
+    def __call__(self, name: str, tmux_session: str | None = None) -> SessionLike: ...

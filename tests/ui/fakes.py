@@ -22,8 +22,11 @@ from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot, Ta
 class ScriptedSession:
     """Implements SessionLike; ``set`` moves it to a new status and tells the listeners."""
 
-    def __init__(self, name: str, state: TabState = TabState.ATTACHED) -> None:
+    def __init__(
+        self, name: str, state: TabState = TabState.ATTACHED, tmux_session: str | None = None
+    ) -> None:
         self.name = name
+        self.tmux_session = tmux_session
         self.snapshot = StatusSnapshot(state=state, destination=f"alice@{name}")
         self.listeners: list[Listener] = []
         self.written = bytearray()
@@ -87,6 +90,7 @@ class RecordingApp(TermkeepApp):
         self.profile_themes: dict[str, str] = {}
         """Profile name -> the theme its (scripted) profile sets."""
         kw.setdefault("open_session", self._open)
+        kw.setdefault("restore", False)  # each test starts with no tabs unless it asks
         kw.setdefault("themes", load_themes(user_dir=Path("/nonexistent-termkeep-themes")))
         super().__init__(
             settings=settings,
@@ -94,8 +98,8 @@ class RecordingApp(TermkeepApp):
             **kw,
         )
 
-    def _open(self, name: str) -> ScriptedSession:
-        session = ScriptedSession(name)
+    def _open(self, name: str, tmux_session: str | None = None) -> ScriptedSession:
+        session = ScriptedSession(name, tmux_session=tmux_session or f"termkeep-{name}")
         session.theme = self.profile_themes.get(name)
         self.sessions[name] = session
         return session

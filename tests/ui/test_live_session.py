@@ -61,14 +61,12 @@ async def test_live_session_reports_profile_and_state() -> None:
 async def test_app_shows_a_terminal_view_for_a_live_session(store: ProfileStore) -> None:
     settings = Settings()
 
-    def open_session(name: str) -> LiveSession:
-        return LiveSession(Session(store.load(name), NoPrompter()))
-
     app = TermkeepApp(
         settings=settings,
         store=store,
-        open_session=open_session,
+        open_session=live_session_opener(store, NoPrompter(), settings, Palette()),
         terminal_factory=live_terminal_factory(settings),
+        restore=False,
     )
     async with app.run_test(size=(100, 30)) as pilot:
         pane = await app.open_profile("web-1")

@@ -33,10 +33,12 @@ class SessionTabs(TabbedContent):
         tab_pane = self.get_pane(self.active)
         return tab_pane.query_one(SessionPane)
 
-    async def open(self, session: SessionLike) -> SessionPane:
-        """Add a tab for ``session``, make it active and give it the keyboard."""
+    async def open(self, session: SessionLike, label: str | None = None) -> SessionPane:
+        """Add a tab for ``session`` (named ``label`` if given), make it active and give it
+        the keyboard."""
         number = next(self._ids)
         pane = SessionPane(session, self._terminal_factory, id=f"session-{number}")
+        pane.custom_label = label
         tab_id = f"tab-{number}"
         await self.add_pane(TabPane(self._label_for(pane), pane, id=tab_id))
         self.active = tab_id

@@ -1,0 +1,122 @@
+"""The open tabs are remembered in the state dir and reopened on the next start."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from termkeep.config.settings import Settings
+from termkeep.config.store import ProfileStore
+from termkeep.terminal.palette import Palette
+from termkeep.transport.prompts import NoPrompter
+from termkeep.ui.live_session import LiveSession, live_session_opener
+from termkeep.ui.session_api import SessionLike
+from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
+from termkeep.ui.widgets.session_tabs import SessionTabs
+from tests.ui.fakes import RecordingApp
+
+PREFIX = "ctrl+backslash"
+SIZE = (100, 30)
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_round_trip_keeps_order_sessions_and_labels(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "tabs.toml"
+    tabs = [SavedTab("web-1", "termkeep-web-1", "prod"), SavedTab("web-1", "termkeep-web-1-2")]
+    save_tabs(tabs, path)
+    assert load_tabs(path) == (tabs, None)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_missing_and_broken_files(tmp_path: Path) -> None:
+    assert load_tabs(tmp_path / "none.toml") == ([], None)
+    broken = tmp_path / "tabs.toml"
+    broken.write_text("[[tab]\nprofile = 1\n")
+    tabs, problem = load_tabs(broken)
+    assert tabs == []
+    assert problem is not None
+    assert str(broken) in problem
+    assert "\n" not in problem
+    broken.write_text('tab = "web-1"\n')
+    assert load_tabs(broken)[0] == []
+    broken.write_text('[[tab]]\nprofile = "web-1"\n[[tab]]\nlabel = "no profile"\n')
+    assert load_tabs(broken) == ([SavedTab("web-1")], None)
+
+
+async def test_tabs_are_reopened_as_they_were(store: ProfileStore) -> None:
+    first = RecordingApp(store)
+    async with first.run_test(size=SIZE) as pilot:
+        await first.open_profile("web-2")
+        await first.open_profile("db-main", tmux_session="work")
+        await pilot.press(PREFIX, "comma")
+        first.screen.query_one(Input).value = "database"
+        await pilot.press("enter")
+        await first.open_profile("web-1")
+        await pilot.press(PREFIX, "x", "y")  # closing a tab forgets it
+        await wait_for(pilot, lambda: len(first.query_one(SessionTabs).panes) == 2)
+    assert load_tabs()[0] == [
+        SavedTab("web-2", "termkeep-web-2"),
+        SavedTab("db-main", "work", "database"),
+    ]
+
+    second = RecordingApp(store, restore=True)
+    async with second.run_test(size=SIZE) as pilot:
+        tabs = second.query_one(SessionTabs)
+        await wait_for(pilot, lambda: len(tabs.panes) == 2)
+        await second.workers.wait_for_complete()  # the restore worker saves at its end
+        assert [pane.session.name for pane in tabs.panes] == ["web-2", "db-main"]
+        assert second.sessions["db-main"].tmux_session == "work"
+        assert tabs.panes[1].label == "database"
+    assert len(load_tabs()[0]) == 2  # restoring does not lose or duplicate anything
+
+
+async def test_profiles_on_the_command_line_win_over_the_saved_tabs(
+    store: ProfileStore,
+) -> None:
+    save_tabs([SavedTab("web-1"), SavedTab("web-2")])
+    app = RecordingApp(store, restore=True, startup_profiles=["db-main"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "db-main" in app.sessions)
+        await app.workers.wait_for_complete()
+        assert list(app.sessions) == ["db-main"]
+
+
+async def test_a_saved_tab_whose_profile_is_gone_is_reported_and_dropped(
+    store: ProfileStore,
+) -> None:
+    save_tabs([SavedTab("web-1"), SavedTab("deleted-host")])
+    app = RecordingApp(store, restore=True)
+    scripted = app._open
+
+    def opener(name: str, tmux_session: str | None = None) -> SessionLike:
+        store.load(name)  # a deleted profile fails here, as with the real opener
+        return scripted(name, tmux_session)
+
+    app._open_session = opener
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.query_one(SessionTabs)
+        await wait_for(
+            pilot, lambda: any("no profile named 'deleted-host'" in m for m in app.messages)
+        )
+        await wait_for(pilot, lambda: len(tabs.panes) == 1)
+    assert load_tabs()[0] == [SavedTab("web-1", "termkeep-web-1")]
+
+
+async def test_the_live_opener_reattaches_the_saved_tmux_session(store: ProfileStore) -> None:
+    opener = live_session_opener(store, NoPrompter(), Settings(), Palette())
+    restored = opener("web-1", "termkeep-web-1-2")
+    fresh = opener("web-1")
+    clash = opener("web-1", "termkeep-web-1-2")  # already held: gets a free one instead
+    names = [s.tmux_session for s in (restored, fresh, clash) if isinstance(s, LiveSession)]
+    assert names == ["termkeep-web-1-2", "termkeep-web-1", "termkeep-web-1-3"]
