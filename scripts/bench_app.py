@@ -108,12 +108,21 @@ BARE_TEXTUAL = (
 """The floor: an empty Textual app showing the same text, to tell termkeep's share apart."""
 
 
+def private_dirs(config_dir: Path) -> dict[str, str]:
+    """Config and state in the benchmark's temp dir: the user's own are never read or
+    written (no saved tabs reopened, none remembered)."""
+    return {
+        "TERMKEEP_CONFIG_DIR": str(config_dir),
+        "TERMKEEP_STATE_DIR": str(config_dir / "state"),
+    }
+
+
 def first_frame(config_dir: Path, command: str) -> float:
     """Seconds from starting ``command`` to its first complete frame."""
     tmux = Tmux()
     try:
         started = time.monotonic()
-        tmux.start(command, {"TERMKEEP_CONFIG_DIR": str(config_dir)})
+        tmux.start(command, private_dirs(config_dir))
         shown = wait_until(lambda: HINT in tmux.screen(), 30, "the first frame")
         return shown - started
     finally:
@@ -170,7 +179,7 @@ def idle_cpu(config_dir: Path, seconds: float) -> tuple[float, float]:
     with ten_profiles(config_dir) as (names, socket):
         try:
             started = time.monotonic()
-            tmux.start(app_command(names), {"TERMKEEP_CONFIG_DIR": str(config_dir)})
+            tmux.start(app_command(names), private_dirs(config_dir))
             attached = wait_until(
                 lambda: server_clients(socket) >= TABS, 60, f"{TABS} tmux clients on the server"
             )
