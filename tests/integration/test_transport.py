@@ -128,25 +128,6 @@ def with_session_env(config: str, **env: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(autouse=True)
-def quiet_login_shells(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep this machine's ~/.bashrc out of the tests' way.
-
-    bash sources ~/.bashrc for every ssh command when SHLVL is unset; here that runs
-    ``pyenv rehash``, which blocks up to 60 s on a lock left by any shell killed mid-rehash.
-    SHLVL=1 makes the login shell skip it for commands (it still runs them: the ``sh -c``
-    wrapping is exercised), SHELL=/bin/sh gives tmux windows a shell without ~/.bashrc, and
-    the timeout bounds the interactive login shell of the no-tmux fallback.
-    """
-    original = sshd_module.render_config
-
-    def render(server: SshServer) -> str:
-        env = {"SHLVL": "1", "SHELL": "/bin/sh", "PYENV_REHASH_TIMEOUT": "2"}
-        return with_session_env(original(server), **env)
-
-    monkeypatch.setattr(sshd_module, "render_config", render)
-
-
 def profile_for(server: SshServer, **changes: object) -> Profile:
     profile = Profile(
         name="test",
@@ -389,10 +370,10 @@ async def test_password_login_through_the_prompter(
     asked_as: str,
 ) -> None:
     # Turn one of the two password-like methods off, so each is exercised on its own.
-    with_quiet_shells = sshd_module.render_config
+    original_config = sshd_module.render_config
 
     def one_method(server: SshServer) -> str:
-        return with_quiet_shells(server).replace(f"{server_offers} yes", f"{server_offers} no")
+        return original_config(server).replace(f"{server_offers} yes", f"{server_offers} no")
 
     monkeypatch.setattr(sshd_module, "render_config", one_method)
     server = sshd_factory(password="correct horse")
@@ -432,10 +413,10 @@ async def test_no_tmux_on_the_server_falls_back_to_a_shell(
     for tool in ("sh", "bash", "echo", "env", "cat"):
         source = Path("/usr/bin", tool) if Path("/usr/bin", tool).exists() else Path("/bin", tool)
         (bin_dir / tool).symlink_to(source)
-    with_quiet_shells = sshd_module.render_config
+    original_config = sshd_module.render_config
 
     def without_tmux(server: SshServer) -> str:
-        return with_session_env(with_quiet_shells(server), PATH=str(bin_dir))
+        return with_session_env(original_config(server), PATH=str(bin_dir))
 
     monkeypatch.setattr(sshd_module, "render_config", without_tmux)
     server = sshd_factory()
