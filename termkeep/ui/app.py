@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -105,6 +106,13 @@ class TermkeepApp(App[None], inherit_bindings=False):
         yield SessionTabs(self.build_terminal)
         yield Static(self._welcome_text(), id="welcome")
         yield Static(id="prefix-hint")
+
+    def on_load(self) -> None:
+        # Textual's run() installs asyncio's eager task factory. asyncssh expects a new task
+        # to start on a later loop turn: with eager tasks its client public-key auth never
+        # sends the signed request, and every connection times out. Plain tasks, before any
+        # session starts.
+        asyncio.get_running_loop().set_task_factory(None)
 
     async def on_mount(self) -> None:
         for spec in self.themes.themes.values():
