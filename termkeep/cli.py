@@ -67,15 +67,33 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-# --- open (placeholder until the app is wired) -------------------------------------------
+# --- open and demo: the app ----------------------------------------------------------------
 
 
 def _configure_open(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("profiles", nargs="*", metavar="PROFILE", help="profiles to open in tabs")
 
 
-def _run_open(_args: argparse.Namespace) -> int:
-    return _fail("the terminal app is not built yet; try 'termkeep hosts list'")
+def _run_open(args: argparse.Namespace) -> int:
+    from termkeep.ui.app import TermkeepApp  # noqa: PLC0415 - textual loads only for the app
+
+    store = ProfileStore()
+    for name in args.profiles:  # a typo is a one-line error here, not an empty app
+        store.read(name)
+    TermkeepApp(store=store, startup_profiles=args.profiles).run()
+    return EXIT_OK
+
+
+def _configure_demo(_parser: argparse.ArgumentParser) -> None:
+    """The demo takes no arguments."""
+
+
+def _run_demo(_args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from termkeep.ui.demo import run_demo  # noqa: PLC0415 - textual and asyncssh load only here
+
+    return asyncio.run(run_demo())
 
 
 # --- locate --------------------------------------------------------------------------------
@@ -329,6 +347,12 @@ OPEN_COMMAND = "open"
 COMMANDS: list[Command] = [
     Command(
         OPEN_COMMAND, "open profiles in tabs (the default command)", _configure_open, _run_open
+    ),
+    Command(
+        "demo",
+        "try termkeep on a throwaway local SSH server serving your own shell",
+        _configure_demo,
+        _run_demo,
     ),
     Command(
         "attach",

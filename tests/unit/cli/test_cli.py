@@ -151,7 +151,9 @@ def test_add_refuses_to_overwrite_without_force(
         (["hosts", "rm", "nope"], 1, "no profile named 'nope'"),
         (["hosts"], 2, "the following arguments are required: COMMAND"),
         (["hosts", "frobnicate"], 2, "invalid choice: 'frobnicate'"),
-        (["web"], 1, "the terminal app is not built yet"),
+        (["nope"], 1, "no profile named 'nope'"),  # the app does not start on a typo
+        (["attach", "nope"], 1, "no profile named 'nope'"),
+        (["demo", "extra"], 2, "unrecognized arguments: extra"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(
