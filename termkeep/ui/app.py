@@ -109,9 +109,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def on_load(self) -> None:
         # Textual's run() installs asyncio's eager task factory. asyncssh expects a new task
-        # to start on a later loop turn: with eager tasks its client public-key auth never
-        # sends the signed request, and every connection times out. Plain tasks, before any
-        # session starts.
+        # to start on a later loop turn: with eager tasks, an asyncssh server and client in one
+        # loop (the demo) stall in public-key auth until the connect timeout, every time.
+        # Plain tasks, before any session starts (tests/integration/test_cli_e2e.py's demo
+        # test fails without this).
         asyncio.get_running_loop().set_task_factory(None)
 
     async def on_mount(self) -> None:

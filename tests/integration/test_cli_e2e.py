@@ -1,0 +1,138 @@
+"""The real `termkeep` command, driven in a real tmux pane like a person would use it.
+
+Keys go in with ``tmux send-keys``, the screen comes back with ``tmux capture-pane``. The
+server is the real sshd in a network namespace (or the built-in demo server), and the network
+is cut silently with nftables (or the demo's own relay).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from termkeep.config.profile import KeepaliveSettings, Profile, TmuxSettings
+from termkeep.config.store import ProfileStore
+from tests.fixtures.netns import NetnsSshServer
+from tests.fixtures.tmux_pane import TmuxPane, termkeep_command, tmux_pane
+from tests.fixtures.waiting import wait_until
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+TMUX_SESSION = "tk-e2e"
+ATTACH = 30.0
+RECOVER = 60.0
+PREFIX = "C-\\"  # ctrl+backslash, termkeep's default prefix key
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    return tmp_path / "config", tmp_path / "state"
+
+
+def save_profile(config_dir: Path, server: NetnsSshServer) -> None:
+    ProfileStore(config_dir / "hosts").save(
+        Profile(
+            name="e2e",
+            host=server.host,
+            port=server.port,
+            user=server.user,
+            identity_files=(str(server.client_key),),
+            known_hosts_file=str(server.known_hosts),
+            keepalive=KeepaliveSettings(interval=2.0, count_max=10),
+            tmux=TmuxSettings(session=TMUX_SESSION),
+        )
+    )
+
+
+def session_identity(server: NetnsSshServer) -> str:
+    """tmux server PID, session id and creation time of the test's tmux session."""
+    listing = server.tmux(
+        "list-sessions", "-F", "#{session_name} #{pid}:#{session_id}:#{session_created}"
+    ).stdout
+    identities = dict(line.split(" ", 1) for line in listing.splitlines())
+    assert TMUX_SESSION in identities, listing
+    return identities[TMUX_SESSION]
+
+
+@pytest.fixture
+def app_pane(netns_sshd: NetnsSshServer, dirs: tuple[Path, Path]) -> Iterator[TmuxPane]:
+    config_dir, state_dir = dirs
+    save_profile(config_dir, netns_sshd)
+    with tmux_pane(termkeep_command(config_dir, state_dir, "e2e")) as pane:
+        yield pane
+
+
+def test_app_tab_survives_a_silent_drop(app_pane: TmuxPane, netns_sshd: NetnsSshServer) -> None:
+    app_pane.wait_for("attached", timeout=ATTACH)
+    app_pane.type("export TKV=kept; echo set$((40+2))")
+    app_pane.wait_for("set42", timeout=ATTACH)
+    before = session_identity(netns_sshd)
+
+    with netns_sshd.blackhole():
+        app_pane.wait_for("stalled", timeout=RECOVER, what="the stall in the status line")
+        app_pane.type("echo got-$TKV-$((1+1))")  # typed during the outage: held, then sent
+
+    app_pane.wait_for("got-kept-2", timeout=RECOVER, what="the held command's output")
+    assert "attached" in app_pane.screen()
+    assert session_identity(netns_sshd) == before
+
+    app_pane.keys(PREFIX, "q")
+    app_pane.wait_for("Quit", timeout=ATTACH, what="the quit confirmation")
+    app_pane.keys("y")
+    app_pane.wait_for("TERMKEEP-EXIT=0", timeout=ATTACH)
+    assert session_identity(netns_sshd) == before  # quitting leaves the tmux session running
+
+
+def test_headless_attach_reattaches_after_a_server_abort(
+    netns_sshd: NetnsSshServer, dirs: tuple[Path, Path]
+) -> None:
+    config_dir, state_dir = dirs
+    save_profile(config_dir, netns_sshd)
+    with tmux_pane(termkeep_command(config_dir, state_dir, "attach", "e2e")) as pane:
+        pane.type("export TKV=kept; echo set$((40+2))")
+        pane.wait_for("set42", timeout=ATTACH)
+        before = session_identity(netns_sshd)
+
+        netns_sshd.kill_connections()
+        pane.wait_for("[termkeep] connection lost", timeout=RECOVER)
+        pane.type("clear; echo got-$TKV-$((1+1))")
+        pane.wait_for("got-kept-2", timeout=RECOVER)
+        assert session_identity(netns_sshd) == before
+
+        pane.keys("Enter", "~", ".")
+        pane.wait_for("TERMKEEP-EXIT=255", timeout=ATTACH, what="ssh's exit code for ~.")
+
+
+def test_demo_shows_a_drop_and_the_reattach(dirs: tuple[Path, Path]) -> None:
+    config_dir, state_dir = dirs
+    with tmux_pane(termkeep_command(config_dir, state_dir, "demo")) as pane:
+        pane.wait_for("attached", timeout=ATTACH)
+        pane.type("X=kept; echo hi$((1+1))")
+        pane.wait_for("hi2", timeout=ATTACH)
+
+        pane.keys(PREFIX, "d")
+        pane.wait_for("Network cut", timeout=ATTACH)
+        pane.wait_for("stalled", timeout=RECOVER)
+        pane.keys(PREFIX, "d")  # the same keys bring the network back early
+        # The relay held the bytes, so the old connection may win back ("recovered after")
+        # or a fresh one may attach first ("reattached after"): both say how long it took.
+        wait_until(
+            lambda: re.search(r"(recovered|reattached) after \d", pane.screen()),
+            timeout=RECOVER,
+            what="the notice of the recovery with its duration",
+        )
+        pane.wait_for("attached", timeout=RECOVER)
+        pane.type("echo still-$X")
+        pane.wait_for("still-kept", timeout=RECOVER)
+
+        pane.keys(PREFIX, "q")
+        pane.wait_for("Quit", timeout=ATTACH, what="the quit confirmation")
+        pane.keys("y")
+        pane.wait_for("TERMKEEP-EXIT=0", timeout=ATTACH)
+    # The demo's own config and state went to a temporary directory, never to these.
+    assert not config_dir.exists()
+    assert not state_dir.exists()
