@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Throughput benchmark: a big burst of output, and Ctrl-C during an output flood.
+
+Every client runs in a pane of a private local tmux server (its own socket, removed
+afterwards) at a fixed size, and the screen is read with ``tmux capture-pane``, as a person
+would see it. The server is the test suite's real OpenSSH sshd on loopback (throwaway keys),
+with the remote tmux on its private socket. Clients, each attaching its own remote tmux
+session:
+
+- ``ssh``: plain OpenSSH, ``ssh -t host tmux new-session -A -s NAME`` (the reference);
+- ``termkeep attach``: the headless attach, bytes passed straight to the outer terminal;
+- ``termkeep app``: ``termkeep PROFILE``, the Textual app with one tab.
+
+Measured, several repetitions each (medians and ranges):
+
+- *seq*: ``seq 1 300000``, from pressing Enter to the end being visible (a ``300000`` line
+  with the prompt on the next line). Goal: termkeep <= 1.0x plain ssh.
+- *Ctrl-C*: during ``yes`` and ``base64 /dev/urandom``, from sending C-c to the flood visibly
+  stopped: the prompt back and the screen unchanged for ``STABLE_FOR`` seconds (the time is
+  that of the first capture showing the final screen). Goal: <= 0.5 s.
+- *RSS* of the client process (the pane's process) before the runs, the largest seen during
+  the floods, and after them. Goal: bounded.
+
+Run: ``.venv/bin/python scripts/bench_throughput.py [--reps N] [--clients ssh,attach,app]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from termkeep.config.profile import Profile, TmuxSettings  # noqa: E402
+from termkeep.config.store import ProfileStore  # noqa: E402
+from tests.fixtures.sshd import SshServer, make_workdir, start_sshd  # noqa: E402
+
+TERMKEEP = ROOT / ".venv" / "bin" / "termkeep"
+PANE_SIZE = (120, 40)
+PROMPT = "TKP> "
+PROFILE = "bench"
+SEQ_COUNT = 300000
+FLOODS = {"yes": "yes", "base64": "base64 /dev/urandom"}
+
+POLL = 0.005
+READY_TIMEOUT = 40.0
+RETYPE_AFTER = 3.0
+RUN_TIMEOUT = 60.0
+FLOOD_SECONDS = 1.5
+"""How long a flood runs (RSS sampled meanwhile) before Ctrl-C."""
+STABLE_FOR = 0.3
+"""A screen unchanged this long after the prompt came back counts as the flood stopped."""
+SETTLE_AFTER = 1.0
+
+_PROMPT_LINE = re.compile(rf"^[\s│┃|]*{re.escape(PROMPT.rstrip())}\s*[\s│┃|]*$", re.MULTILINE)
+_SEQ_END = re.compile(
+    rf"^[\s│┃|]*{SEQ_COUNT}[\s│┃|]*\n[\s│┃|]*{re.escape(PROMPT.rstrip())}", re.MULTILINE
+)
+_FLOOD_LINE = {
+    "yes": re.compile(r"^[\s│┃|]*y[\s│┃|]*$", re.MULTILINE),
+    "base64": re.compile(r"^[\s│┃|]*[A-Za-z0-9+/]{60,}[\s│┃|]*$", re.MULTILINE),
+}
+FLOOD_VISIBLE_LINES = 10
+
+
+def wait_for[T](condition: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll ``condition`` until truthy and return it; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(POLL)
+
+
+class Pane:
+    """A client running in a pane of a private local tmux server (its own socket)."""
+
+    _count = itertools.count(1)
+
+    def __init__(self, command: str) -> None:
+        self.socket = f"tk-bench-tp-{os.getpid()}-{next(self._count)}"
+        columns, rows = PANE_SIZE
+        self.tmux("new-session", "-d", "-x", str(columns), "-y", str(rows), "-s", "b", command)
+        self.tmux("set-option", "-t", "b", "remain-on-exit", "on")
+
+    def tmux(self, *args: str) -> str:
+        env = {name: value for name, value in os.environ.items() if name != "TMUX"}
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=10,
+            check=False,
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "b")
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", "b", "-l", text)
+
+    def keys(self, *names: str) -> None:
+        self.tmux("send-keys", "-t", "b", *names)
+
+    def pid(self) -> int:
+        return int(self.tmux("display-message", "-p", "-t", "b", "#{pane_pid}").strip())
+
+    def dead(self) -> bool:
+        return self.tmux("display-message", "-p", "-t", "b", "#{pane_dead}").strip() == "1"
+
+    def close(self) -> None:
+        # Only this benchmark's own server, by its socket name.
+        self.tmux("kill-server")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process in MiB, from /proc (0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+@dataclass(frozen=True)
+class Client:
+    """One client under test: a name and how to build its pane command."""
+
+    name: str
+    command: Callable[[SshServer, Path, str], str]
+
+
+def _ssh(server: SshServer, _home: Path, session: str) -> str:
+    ssh = server.ssh_command(options=("-t",))
+    remote = ["tmux", "new-session", "-A", "-s", session]
+    return "exec " + shlex.join([*ssh, *remote])
+
+
+def _termkeep(*args: str) -> Callable[[SshServer, Path, str], str]:
+    def command(server: SshServer, home: Path, session: str) -> str:
+        config, state = home / "config", home / "state"
+        ProfileStore(config / "hosts").save(
+            Profile(
+                name=PROFILE,
+                host=server.host,
+                port=server.port,
+                user=server.user,
+                identity_files=(str(server.client_key),),
+                known_hosts_file=str(server.known_hosts),
+                tmux=TmuxSettings(session=session),
+            ),
+            replace=True,
+        )
+        env = f"TERMKEEP_CONFIG_DIR={config} TERMKEEP_STATE_DIR={state}"
+        return f"exec env {env} {TERMKEEP} {shlex.join(args)}"
+
+    return command
+
+
+CLIENTS = [
+    Client("ssh", _ssh),
+    Client("attach", _termkeep("attach", PROFILE)),
+    Client("app", _termkeep(PROFILE)),
+]
+
+
+@dataclass
+class Results:
+    """Everything measured for one client."""
+
+    seq: list[float] = field(default_factory=list)
+    stop: dict[str, list[float]] = field(default_factory=dict)
+    rss_before: float = 0.0
+    rss_during: float = 0.0
+    rss_after: float = 0.0
+
+
+def ready(pane: Pane) -> None:
+    """Wait for the remote shell and give it a prompt the benchmark can recognise."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if pane.dead():
+            raise RuntimeError(f"the client exited:\n{pane.screen()}")
+        pane.type(f"PS1='{PROMPT}'; clear")
+        pane.keys("Enter")
+        try:
+            wait_for(lambda: _PROMPT_LINE.search(pane.screen()), RETYPE_AFTER, "the prompt")
+        except TimeoutError:
+            continue  # typed before the client was reading keys: type it again
+        return
+    raise TimeoutError(f"no remote prompt after {READY_TIMEOUT:g} s:\n{pane.screen()}")
+
+
+def clear(pane: Pane) -> None:
+    """An empty screen with only the prompt (nothing left from the last run)."""
+    pane.type("clear")
+    pane.keys("Enter")
+
+    def cleared() -> bool:
+        screen = pane.screen()
+        # A few non-blank lines stay: the app's own tab bar and status line.
+        return (
+            bool(_PROMPT_LINE.search(screen))
+            and "clear" not in screen
+            and len([line for line in screen.splitlines() if line.strip(" │┃|")]) <= 8
+        )
+
+    wait_for(cleared, RUN_TIMEOUT, "a cleared screen")
+
+
+def time_seq(pane: Pane) -> float:
+    """Seconds from Enter on ``seq 1 300000`` to its end and the prompt after it on screen."""
+    clear(pane)
+    pane.type(f"seq 1 {SEQ_COUNT}")
+    started = time.monotonic()
+    pane.keys("Enter")
+    wait_for(lambda: _SEQ_END.search(pane.screen()), RUN_TIMEOUT, "the end of seq")
+    return time.monotonic() - started
+
+
+def time_ctrl_c(pane: Pane, flood: str, pid: int) -> tuple[float, float]:
+    """(seconds from C-c to the flood visibly stopped, largest RSS seen during the flood)."""
+    clear(pane)
+    pane.type(FLOODS[flood])
+    pane.keys("Enter")
+    wait_for(
+        lambda: len(_FLOOD_LINE[flood].findall(pane.screen())) >= FLOOD_VISIBLE_LINES,
+        RUN_TIMEOUT,
+        f"the {flood} flood on screen",
+    )
+    peak = 0.0
+    flood_until = time.monotonic() + FLOOD_SECONDS
+    while time.monotonic() < flood_until:
+        peak = max(peak, rss_mib(pid))
+        time.sleep(0.05)
+    sent = time.monotonic()
+    pane.keys("C-c")
+    first_seen, last = sent, ""
+    deadline = sent + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        now, screen = time.monotonic(), pane.screen()
+        if screen != last:
+            first_seen, last = now, screen
+        elif _PROMPT_LINE.search(screen) and now - first_seen >= STABLE_FOR:
+            return first_seen - sent, max(peak, rss_mib(pid))
+        time.sleep(POLL)
+    raise TimeoutError(f"the {flood} flood did not stop within {RUN_TIMEOUT:g} s")
+
+
+def measure(client: Client, server: SshServer, reps: int) -> Results:
+    results = Results()
+    session = f"tp-{client.name}"
+    with tempfile.TemporaryDirectory(prefix="tk-bench-tp-") as home:
+        pane = Pane(client.command(server, Path(home), session))
+        try:
+            ready(pane)
+            pid = pane.pid()
+            time.sleep(SETTLE_AFTER)
+            results.rss_before = rss_mib(pid)
+            for _ in range(reps):
+                results.seq.append(time_seq(pane))
+            for flood in FLOODS:
+                for _ in range(reps):
+                    took, peak = time_ctrl_c(pane, flood, pid)
+                    results.stop.setdefault(flood, []).append(took)
+                    results.rss_during = max(results.rss_during, peak)
+            clear(pane)
+            time.sleep(SETTLE_AFTER)
+            results.rss_after = rss_mib(pid)
+        finally:
+            pane.close()
+            server.tmux("kill-session", "-t", session)
+    return results
+
+
+def spread(values: list[float]) -> str:
+    """``median (min-max)`` in seconds."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+@contextmanager
+def loopback_server() -> Iterator[SshServer]:
+    workdir = make_workdir("tk-bench-tp-")
+    server = start_sshd(workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def print_table(table: dict[str, Results]) -> None:
+    reference = table.get("ssh")
+    base = statistics.median(reference.seq) if reference and reference.seq else None
+    header = f"{'client':8} {'seq 1 300000 end visible, s':>30} {'vs ssh':>7}"
+    header += "".join(f" {'C-c in ' + flood + ', s':>26}" for flood in FLOODS)
+    header += f" {'RSS MiB before/peak/after':>26}"
+    print(header)
+    for name, result in table.items():
+        ratio = f"{statistics.median(result.seq) / base:.2f}x" if base else "-"
+        row = f"{name:8} {spread(result.seq):>30} {ratio:>7}"
+        row += "".join(f" {spread(result.stop.get(flood, [])):>26}" for flood in FLOODS)
+        rss = f"{result.rss_before:.0f}/{result.rss_during:.0f}/{result.rss_after:.0f}"
+        print(row + f" {rss:>26}")
+    print("goals: seq <= 1.0x plain ssh; C-c <= 0.5 s; RSS bounded")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of each measurement")
+    parser.add_argument("--clients", default=",".join(client.name for client in CLIENTS))
+    args = parser.parse_args()
+    if shutil.which("tmux") is None or shutil.which("ssh") is None:
+        print("bench_throughput: needs tmux and ssh", file=sys.stderr)
+        return 1
+    wanted = set(args.clients.split(","))
+    table: dict[str, Results] = {}
+    with loopback_server() as server:
+        for client in CLIENTS:
+            if client.name in wanted:
+                table[client.name] = measure(client, server, args.reps)
+                print(f"  {client.name} done", flush=True)
+    print_table(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
