@@ -608,6 +608,22 @@ class SshConnector:
                 raise connect_failed(exc) from exc
             raise
 
+    @contextlib.asynccontextmanager
+    async def command_connection(self) -> AsyncIterator[asyncssh.SSHClientConnection]:
+        """A fresh connection to the target for running commands (no PTY, no tmux attach),
+        opened exactly like an attach's: jump hosts, host key policy, auth and prompts.
+        Closed, with its hops, on exit. Raises ``ConnectFailedError``."""
+        try:
+            _identity_files(self.profile)
+            hops = await self._open_hops()  # aborts its own hops when it fails
+        except Exception as exc:
+            raise connect_failed(exc) from exc
+        try:
+            yield hops[-1].conn
+        finally:
+            for hop in reversed(hops):
+                hop.conn.close()
+
     def _policy_for(self, profile: Profile) -> HostKeyPolicy:
         path = _known_hosts_file(profile)
         if path not in self._policies:
