@@ -31,7 +31,14 @@ _WAKE_SLACK = 0.001
 
 
 class RealClock:
-    """The machine's monotonic clock."""
+    """The machine's monotonic clock. Every instance is the same clock, and compares equal,
+    so work keyed by clock (the shared network watch) is shared between them."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RealClock)
+
+    def __hash__(self) -> int:
+        return hash(RealClock)
 
     def now(self) -> float:
         """``time.monotonic()``, the same clock asyncio's event loop uses."""

@@ -2,9 +2,9 @@
 
 ``Supervisor`` owns the asyncio side of keeping a session attached: probe tasks that call the
 ``Connector``, the active link and the links that lost a race, a single timer, pings, a watch
-on each active link's ending, and a once-a-second look at the local network. Every decision
-is made by ``state.step``; this module only translates between it and the world, so it stays
-small and every branch of the logic is tested without sockets.
+on each active link's ending, and a subscription to the process's network watch. Every
+decision is made by ``state.step``; this module only translates between it and the world, so
+it stays small and every branch of the logic is tested without sockets.
 
 Bytes from the active link go straight to the owner's ``on_data`` sink. Bytes a probe
 receives before it wins (tmux's first redraw) are buffered and handed over when it is
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
 from termkeep.supervisor.clock import Clock, RealClock
@@ -49,7 +49,12 @@ from termkeep.supervisor.events import (
     Tick,
     UserResolved,
 )
-from termkeep.supervisor.netwatch import local_network_fingerprint
+from termkeep.supervisor.netwatch import (
+    FingerprintSource,
+    NetworkWatch,
+    local_network_fingerprint,
+    shared_watch,
+)
 from termkeep.supervisor.state import (
     Policy,
     State,
@@ -61,9 +66,6 @@ from termkeep.supervisor.state import (
 from termkeep.transport.link import Cause, ConnectFailedError, Connector, DataSink, Ending, Link
 
 _log = logging.getLogger(__name__)
-
-NETWORK_POLL_INTERVAL = 1.0
-"""Seconds between looks at the local addresses and routes."""
 
 PROBE_BUFFER_LIMIT = 1 << 20
 """Bytes a probe may receive before it is promoted (a full-screen redraw is far less)."""
@@ -81,7 +83,7 @@ class Notice:
 
 type Update = Status | Notice
 type Listener = Callable[[Update], None]
-type NetworkFingerprint = Callable[[], Hashable]
+type NetworkFingerprint = FingerprintSource
 
 
 class Supervisor:
@@ -118,7 +120,7 @@ class Supervisor:
         self._pings: dict[int, asyncio.Task[None]] = {}
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: float | None = None
-        self._network_task: asyncio.Task[None] | None = None
+        self._network_watch: NetworkWatch | None = None
         self._listeners: list[Listener] = []
         self._streams: set[_UpdateStream] = set()
         self._last_status_key: tuple[object, ...] | None = None
@@ -135,7 +137,8 @@ class Supervisor:
             return
         self._started = True
         if self._network_fingerprint is not None:
-            self._network_task = asyncio.create_task(self._watch_network())
+            self._network_watch = shared_watch(self._network_fingerprint, self._clock)
+            self._network_watch.subscribe(self._network_changed)
         self._feed(ConnectRequested())
 
     def write(self, data: bytes) -> None:
@@ -175,6 +178,10 @@ class Supervisor:
         """Close every link and probe and stop all background work (tmux stays)."""
         self._closed = True
         self._feed(CloseRequested())
+        network_poll = None
+        if self._network_watch is not None:
+            network_poll = self._network_watch.unsubscribe(self._network_changed)
+            self._network_watch = None
         current = asyncio.current_task()
         tasks = [
             task
@@ -183,7 +190,7 @@ class Supervisor:
                 *self._watchers.values(),
                 *self._pings.values(),
                 self._timer,
-                self._network_task,
+                network_poll,
             )
             if task is not None and task is not current
         ]
@@ -404,16 +411,8 @@ class Supervisor:
         self._timer_at = None
         self._feed(Tick())
 
-    async def _watch_network(self) -> None:
-        fingerprint = self._network_fingerprint
-        assert fingerprint is not None
-        last = fingerprint()
-        while True:  # ends when close() cancels it
-            await self._clock.sleep_until(self._clock.now() + NETWORK_POLL_INTERVAL)
-            current = fingerprint()
-            if current != last:
-                last = current
-                self._feed(NetworkChanged())
+    def _network_changed(self) -> None:
+        self._feed(NetworkChanged())
 
 
 def _close_orphan(attempt: asyncio.Future[Link]) -> None:
