@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class ConfigError(Exception):
@@ -24,6 +25,21 @@ class ProfileIssue:
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIssue:
+    """One problem in a settings or theme file, located by its key."""
+
+    source: Path
+    key: str
+    """Dotted key such as ``ui.primary``; empty when the whole file is at fault."""
+
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.key}" if self.key else str(self.source)
         return f"{where}: {self.message}"
 
 

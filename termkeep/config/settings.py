@@ -28,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from termkeep import paths
-from termkeep.config.errors import ConfigError
+from termkeep.config.errors import ConfigError, KeyIssue
 from termkeep.config.themes import DEFAULT_THEME_NAME
 
 # --- key names ------------------------------------------------------------------------------
@@ -176,6 +176,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.rename", "comma", "Rename this tab"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
+    ActionSpec(
+        "sessions.manage",
+        "s",
+        "This tab's host: tmux sessions no tab holds (attach or kill)",
+    ),
     ActionSpec("theme.switch", "t", "Switch theme"),
     ActionSpec("help", "question_mark", "Show this help"),
     ActionSpec("palette", "colon", "Command palette"),
@@ -227,23 +232,10 @@ class Settings:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class SettingsIssue:
-    """One problem in the settings file."""
-
-    source: Path
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}: {self.key}" if self.key else str(self.source)
-        return f"{where}: {self.message}"
-
-
 class SettingsLoadError(ConfigError):
     """The settings file has problems; ``issues`` lists all of them."""
 
-    def __init__(self, issues: tuple[SettingsIssue, ...]) -> None:
+    def __init__(self, issues: tuple[KeyIssue, ...]) -> None:
         self.issues = issues
         super().__init__("; ".join(str(issue) for issue in issues))
 
@@ -275,10 +267,10 @@ class _Checker:
 
     def __init__(self, source: Path) -> None:
         self.source = source
-        self.issues: list[SettingsIssue] = []
+        self.issues: list[KeyIssue] = []
 
     def problem(self, key: str, message: str) -> None:
-        self.issues.append(SettingsIssue(self.source, key, message))
+        self.issues.append(KeyIssue(self.source, key, message))
 
     def text(self, data: Mapping[str, object], key: str, default: str) -> str:
         value = data.get(key, default)
@@ -389,11 +381,11 @@ def load_settings(path: Path | None = None) -> Settings:
     except FileNotFoundError:
         return Settings()
     except (OSError, UnicodeDecodeError) as error:
-        issue = SettingsIssue(path, "", f"cannot be read: {error}")
+        issue = KeyIssue(path, "", f"cannot be read: {error}")
         raise SettingsLoadError((issue,)) from error
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        issue = SettingsIssue(path, "", f"is not valid TOML ({error}); fix the line it names")
+        issue = KeyIssue(path, "", f"is not valid TOML ({error}); fix the line it names")
         raise SettingsLoadError((issue,)) from error
     return settings_from_mapping(data, path)

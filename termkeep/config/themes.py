@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from termkeep import paths
+from termkeep.config.errors import KeyIssue
 
 DEFAULT_THEME_NAME = "termkeep-dark"
 
@@ -105,26 +106,11 @@ class ThemeSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class ThemeIssue:
-    """One problem in one theme file."""
-
-    source: Path
-    key: str
-    """Dotted key such as ``ui.primary``; empty when the whole file is at fault."""
-
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}: {self.key}" if self.key else str(self.source)
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
 class ThemeCatalog:
     """Every theme that loaded, by name, and every problem found on the way."""
 
     themes: Mapping[str, ThemeSpec]
-    issues: tuple[ThemeIssue, ...] = field(default=())
+    issues: tuple[KeyIssue, ...] = field(default=())
 
     def names(self) -> list[str]:
         """Theme names, sorted, for pickers."""
@@ -252,7 +238,7 @@ def theme_from_mapping(name: str, data: Mapping[str, object], source: Path) -> T
         else:
             problems.append((table, f"table [{table}] is missing; copy it from a built-in theme"))
     if problems:
-        raise ThemeLoadError(tuple(ThemeIssue(source, key, msg) for key, msg in problems))
+        raise ThemeLoadError(tuple(KeyIssue(source, key, msg) for key, msg in problems))
     ui, terminal, ansi = (checked[table] or {} for table in _TABLES)
     return ThemeSpec(
         name=name,
@@ -271,7 +257,7 @@ def theme_from_mapping(name: str, data: Mapping[str, object], source: Path) -> T
 class ThemeLoadError(Exception):
     """A theme file that does not make a valid theme; ``issues`` lists every problem."""
 
-    def __init__(self, issues: tuple[ThemeIssue, ...]) -> None:
+    def __init__(self, issues: tuple[KeyIssue, ...]) -> None:
         self.issues = issues
         super().__init__("; ".join(str(issue) for issue in issues))
 
@@ -281,11 +267,11 @@ def load_theme_file(path: Path) -> ThemeSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ThemeLoadError((ThemeIssue(path, "", f"cannot be read: {error}"),)) from error
+        raise ThemeLoadError((KeyIssue(path, "", f"cannot be read: {error}"),)) from error
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        issue = ThemeIssue(path, "", f"is not valid TOML ({error}); fix the line it names")
+        issue = KeyIssue(path, "", f"is not valid TOML ({error}); fix the line it names")
         raise ThemeLoadError((issue,)) from error
     return theme_from_mapping(path.stem, data, path)
 
@@ -300,7 +286,7 @@ def load_themes(builtin_dir: Path | None = None, user_dir: Path | None = None) -
     """Load the built-in themes, then the user's (a user theme replaces a built-in of the
     same name). Broken files are skipped and reported together in ``issues``."""
     themes: dict[str, ThemeSpec] = {}
-    issues: list[ThemeIssue] = []
+    issues: list[KeyIssue] = []
     for directory in (
         builtin_dir or paths.builtin_themes_dir(),
         user_dir or paths.user_themes_dir(),
