@@ -7,6 +7,7 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 
 from termkeep.terminal.palette import Palette
@@ -49,6 +50,8 @@ class SessionPane(Vertical):
         """Set by "rename"; wins over the remote's title."""
         self._terminal_factory = terminal_factory
         self._status = session.status()
+        self._status_ticker: Timer | None = None
+        self._ticking = True
 
     @property
     def status(self) -> StatusSnapshot:
@@ -68,10 +71,28 @@ class SessionPane(Vertical):
         self.query_one(StatusLine).show(self._status)
         self.session.add_listener(self.refresh_status)
         self.session.add_notice_listener(self.announce)
-        self.set_interval(STATUS_TICK_SECONDS, self.refresh_status)
+        self._status_ticker = self.set_interval(
+            STATUS_TICK_SECONDS, self.refresh_status, pause=not self._ticking
+        )
         # Start after the first layout, so the terminal has told the session its size and
         # the remote PTY opens at the size the tab really has.
         self.call_after_refresh(self._start_session)
+
+    def set_ticking(self, ticking: bool) -> None:
+        """Tick the status line (contact age, retry countdown) only while the tab is shown.
+
+        A background tab needs no tick: the session's listener still reports every change
+        of state or title (all its label shows), and ``refresh_status`` brings the line up
+        to date when the tab is shown. Ten idle tabs then wake the app once a second, not
+        ten times.
+        """
+        self._ticking = ticking
+        if self._status_ticker is None:
+            return  # on_mount starts the ticker as asked
+        if ticking:
+            self._status_ticker.resume()
+        else:
+            self._status_ticker.pause()
 
     def _start_session(self) -> None:
         self.run_worker(self.session.start())

@@ -83,8 +83,11 @@ class SessionTabs(TabbedContent):
         self.query_one(Tabs).can_focus = False
 
     def on_tabbed_content_tab_activated(self) -> None:
-        """A tab is shown: its status line catches up, and its terminal gets the keyboard."""
+        """A tab is shown: its status line catches up and ticks (the others stop ticking),
+        and its terminal gets the keyboard."""
         pane = self.active_session_pane
+        for other in self.panes:
+            other.set_ticking(other is pane)
         if pane is not None:
             pane.refresh_status()
             pane.focus_terminal()

@@ -1,0 +1,74 @@
+"""Background tabs cost nothing while idle: only the shown tab's status line ticks (contact
+age, retry countdown); a hidden tab still follows every state change through its listener and
+is brought up to date the moment it is shown again."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from termkeep.config.store import ProfileStore
+from termkeep.ui.session_api import StatusSnapshot, TabState
+from termkeep.ui.widgets.status_line import StatusLine
+from tests.ui.fakes import RecordingApp, ScriptedSession
+
+SIZE = (100, 30)
+PREFIX = "ctrl+backslash"
+WAIT_STEPS = 500
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until ``condition()`` holds, a bounded number of short pauses."""
+    for _ in range(WAIT_STEPS):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def count_reads(session: ScriptedSession, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count how often the app reads ``session``'s status (the tick is such a read)."""
+    reads = [0]
+    read = session.status
+
+    def counted() -> StatusSnapshot:
+        reads[0] += 1
+        return read()
+
+    monkeypatch.setattr(session, "status", counted)
+    return reads
+
+
+async def test_only_the_shown_tab_ticks(
+    store: ProfileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.open_profile("web-1")
+        await app.open_profile("db-main")
+        await wait_for(pilot, lambda: {"web-1", "db-main"} <= app.sessions.keys(), "two tabs")
+        hidden, shown = app.sessions["web-1"], app.sessions["db-main"]
+        await pilot.pause()
+        hidden_reads, shown_reads = (
+            count_reads(hidden, monkeypatch),
+            count_reads(shown, monkeypatch),
+        )
+        # Two ticks of the shown tab: the hidden one would have ticked meanwhile too.
+        await wait_for(pilot, lambda: shown_reads[0] >= 2, "two ticks of the shown tab")
+        assert hidden_reads[0] == 0
+
+        # A state change still reaches the hidden tab's label at once.
+        hidden.set(state=TabState.STALLED, cause="no reply", last_contact_age=6.0)
+        assert hidden_reads[0] >= 1
+
+        # Time passes unseen: no listener call, just an older last contact.
+        hidden.snapshot = dataclasses.replace(hidden.snapshot, last_contact_age=42.0)
+        await pilot.press(PREFIX, "1")  # back to the first tab: its line is current at once
+        await wait_for(
+            pilot,
+            lambda: "last contact 42" in str(app.query_one(StatusLine).render()),
+            "the hidden tab's contact age when shown",
+        )
