@@ -176,11 +176,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.rename", "comma", "Rename this tab"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
-    ActionSpec(
-        "sessions.manage",
-        "s",
-        "This tab's host: tmux sessions no tab holds (attach or kill)",
-    ),
+    ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),
     ActionSpec("theme.switch", "t", "Switch theme"),
     ActionSpec("help", "question_mark", "Show this help"),
     ActionSpec("palette", "colon", "Command palette"),

@@ -24,6 +24,7 @@ from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
+from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
@@ -237,6 +238,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "tab.rename": self.action_rename_tab,
             "session.reconnect": self.action_reconnect,
             "profiles.manage": self.action_manage_profiles,
+            "sessions.manage": self.action_manage_sessions,
             "theme.switch": self.action_switch_theme,
             "help": self.action_help,
             "palette": self.action_command_palette,
@@ -347,7 +349,60 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def action_manage_profiles(self) -> None:
         """Open the profile manager."""
-        self.push_screen(ProfileManagerScreen(self.store))
+        self.push_screen(ProfileManagerScreen(self.store, manage_sessions=self.manage_sessions))
+
+    def action_manage_sessions(self) -> None:
+        """The active tab's host: its termkeep tmux sessions that no tab holds."""
+        pane = self.tabs.active_session_pane
+        if pane is not None:
+            self.manage_sessions(pane.session.name)
+            return
+        names = self.store.names()
+        hint = "No saved profiles yet: add one in the profile manager."
+        self.push_screen(
+            PickerScreen("tmux sessions on which host?", names, hint), self._picked_host
+        )
+
+    def _picked_host(self, name: str | None) -> None:
+        if name:
+            self.manage_sessions(name)
+
+    def manage_sessions(self, name: str) -> None:
+        """List profile ``name``'s tmux sessions on its host that no tab holds, to attach or
+        kill; a profile that does not load is reported in one line."""
+        try:
+            profile = self.store.load(name)
+        except ConfigError as error:
+            self.notify(str(error), title=f"Cannot open {name}", severity="error", timeout=15)
+            return
+        # asyncssh is loaded only when a host is really asked (see __init__).
+        from termkeep.session import profile_lookup  # noqa: PLC0415
+        from termkeep.transport.remote_sessions import RemoteSessions  # noqa: PLC0415
+
+        remote = RemoteSessions(
+            profile, AppPrompter(self), lookup_profile=profile_lookup(self.store)
+        )
+
+        def held() -> list[str | None]:
+            return [
+                pane.session.tmux_session for pane in self.tabs.panes if pane.session.name == name
+            ]
+
+        async def attach(tmux_session: str | None) -> None:
+            if tmux_session is None:
+                return
+            if isinstance(self.screen, ProfileManagerScreen):
+                self.screen.dismiss(None)  # the new tab is what the user wants to see
+            await self.open_profile(name, tmux_session)
+
+        screen = RemoteSessionsScreen(
+            name,
+            profile.destination,
+            list_sessions=remote.list,
+            kill_session=remote.kill,
+            held=held,
+        )
+        self.push_screen(screen, attach)
 
     def action_switch_theme(self) -> None:
         """Pick a theme: each highlighted one is shown at once; escape goes back."""

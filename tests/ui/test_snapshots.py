@@ -85,7 +85,7 @@ def test_picker_filtered(snap_compare: SnapCompare, store: ProfileStore) -> None
 
 def test_help_overlay(snap_compare: SnapCompare, store: ProfileStore) -> None:
     app = RecordingApp(store)
-    assert snap_compare(app, press=[PREFIX, "question_mark"], terminal_size=(100, 34))
+    assert snap_compare(app, press=[PREFIX, "question_mark"], terminal_size=(100, 35))
 
 
 def test_prefix_armed_indicator(snap_compare: SnapCompare, store: ProfileStore) -> None:

@@ -109,9 +109,13 @@ class ProfileManagerScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "close")]
 
-    def __init__(self, store: ProfileStore) -> None:
+    def __init__(
+        self, store: ProfileStore, *, manage_sessions: Callable[[str], None] | None = None
+    ) -> None:
         super().__init__()
         self.store = store
+        self.manage_sessions = manage_sessions
+        """Shows a saved profile's tmux sessions on its host (the app's screen)."""
         self.editing: str | None = None
         """Name of the saved profile in the form; None while adding a new one."""
 
@@ -137,6 +141,7 @@ class ProfileManagerScreen(ModalScreen[None]):
                 with Horizontal(classes="buttons"):
                     yield Button("Import ssh_config", id="import-ssh", compact=True)
                     yield Button("Import PuTTY", id="import-putty", compact=True)
+                    yield Button("tmux sessions", id="sessions", compact=True)
                     yield Button("Close", id="close", compact=True)
                 yield Static(id="report", markup=False)
 
@@ -205,9 +210,18 @@ class ProfileManagerScreen(ModalScreen[None]):
             "import-putty": lambda: self.run_import(
                 lambda: read_putty_sessions(resolve_sessions_dir(None))
             ),
+            "sessions": self.show_sessions,
             "close": self.action_close,
         }
         actions[event.button.id or "close"]()
+
+    def show_sessions(self) -> None:
+        """The selected saved profile's tmux sessions on its host, to attach or kill."""
+        if self.editing is None:
+            self.show_error("Save the profile first: only a saved host's sessions can be listed")
+            return
+        if self.manage_sessions is not None:
+            self.manage_sessions(self.editing)
 
     def save(self) -> None:
         """Check the form and write it; problems stay inline and nothing is written."""

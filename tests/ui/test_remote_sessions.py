@@ -1,0 +1,272 @@
+"""The host's termkeep tmux sessions that no tab holds: listed, attached and killed from the
+app, against a real OpenSSH sshd and a real, private tmux (the remote calls are the real ones
+the app makes; only the snapshot uses a fixed listing, so its picture is stable)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Button
+
+from termkeep.config.profile import Profile
+from termkeep.config.store import ProfileStore
+from termkeep.transport.tmux_sessions import RemoteTmuxSession, SessionListing
+from termkeep.ui.app import TermkeepApp
+from termkeep.ui.live_session import LiveSession
+from termkeep.ui.screens.dialogs import ConfirmScreen, PickerScreen
+from termkeep.ui.screens.profiles import ProfileManagerScreen
+from termkeep.ui.screens.sessions import RemoteSessionsScreen, age_text
+from termkeep.ui.session_api import TabState
+from tests.fixtures.sshd import SshServer
+from tests.ui.fakes import RecordingApp
+
+PREFIX = "ctrl+backslash"
+POLL = 0.05
+POLLS = 400  # 20 s at most for a connect through sshd + tmux on a loaded machine
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throwaway HOME and no agent: no real ~/.ssh is read, only the profile's key."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    return home
+
+
+def save_web(store: ProfileStore, server: SshServer, port: int | None = None) -> None:
+    store.save(
+        Profile(
+            name="web",
+            host=server.host,
+            port=port or server.port,
+            user=server.user,
+            identity_files=(str(server.client_key),),
+            known_hosts_file=str(server.known_hosts),
+        )
+    )
+
+
+def make_sessions(server: SshServer, *names: str) -> None:
+    for name in names:
+        server.tmux("new-session", "-d", "-s", name, check=True)
+
+
+def session_names(server: SshServer) -> set[str]:
+    listing = server.tmux("list-sessions", "-F", "#{session_name}")
+    return set(listing.stdout.splitlines()) if listing.returncode == 0 else set()
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    for _ in range(POLLS):
+        if condition():
+            return
+        await pilot.pause(POLL)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def sessions_screen(app: App[None], pilot: Pilot[None]) -> RemoteSessionsScreen:
+    await wait_for(pilot, lambda: isinstance(app.screen, RemoteSessionsScreen), "the screen")
+    screen = app.screen
+    assert isinstance(screen, RemoteSessionsScreen)
+    await wait_for(pilot, lambda: not screen.loading, "the host's answer")
+    return screen
+
+
+def shown(screen: RemoteSessionsScreen) -> list[str]:
+    return [session.name for session in screen.sessions]
+
+
+def state_text(screen: RemoteSessionsScreen) -> str:
+    return str(screen.query_one("#sessions-state").render())
+
+
+def error_text(screen: RemoteSessionsScreen) -> str:
+    return str(screen.query_one("#sessions-error").render())
+
+
+async def test_lists_the_unheld_sessions_kills_one_and_attaches_another(
+    sshd: SshServer, store: ProfileStore
+) -> None:
+    make_sessions(sshd, "termkeep-web", "termkeep-web-2", "termkeep-web-3", "termkeep-webby")
+    save_web(store, sshd)
+    app = RecordingApp(store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await app.open_profile("web")  # this tab holds termkeep-web
+        await pilot.press(PREFIX, "s")
+        screen = await sessions_screen(app, pilot)
+        assert shown(screen) == ["termkeep-web-2", "termkeep-web-3"]
+        assert error_text(screen) == ""
+        assert state_text(screen) == "2 sessions without a tab."
+
+        await pilot.press("k")  # the highlighted one, termkeep-web-2: asks first
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "termkeep-web-2" in app.screen.question
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: shown(screen) == ["termkeep-web-3"] and not screen.loading, "the kill"
+        )
+        assert session_names(sshd) == {"termkeep-web", "termkeep-web-3", "termkeep-webby"}
+        assert any("Killed the tmux session termkeep-web-2" in m for m in app.messages)
+
+        await pilot.press("a")
+        await wait_for(pilot, lambda: len(app.tabs.panes) == 2, "a tab on termkeep-web-3")
+        assert not isinstance(app.screen, RemoteSessionsScreen)
+        assert app.tabs.panes[-1].session.tmux_session == "termkeep-web-3"
+
+
+async def test_declining_the_kill_touches_nothing(sshd: SshServer, store: ProfileStore) -> None:
+    make_sessions(sshd, "termkeep-web")
+    save_web(store, sshd)
+    app = RecordingApp(store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.pause()  # the app is up before a screen goes over it
+        app.manage_sessions("web")
+        screen = await sessions_screen(app, pilot)
+        assert shown(screen) == ["termkeep-web"]
+        await pilot.press("k", "n")
+        assert app.screen is screen
+        assert session_names(sshd) == {"termkeep-web"}
+        await pilot.press("escape")
+        assert not app.tabs.panes
+
+
+async def test_a_real_tab_attaches_the_picked_session(sshd: SshServer, store: ProfileStore) -> None:
+    make_sessions(sshd, "termkeep-web-2")
+    save_web(store, sshd)
+    app = RecordingApp(store, open_session=None)  # the real opener: a real Session attaches
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.press(PREFIX, "s")  # no tab yet: pick the host first
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press(*"web", "enter")
+        screen = await sessions_screen(app, pilot)
+        assert shown(screen) == ["termkeep-web-2"]
+        assert state_text(screen) == "1 session without a tab."
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.tabs.panes) == 1, "the tab")
+        pane = app.tabs.panes[0]
+        assert isinstance(pane.session, LiveSession)
+        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach")
+        clients = sshd.tmux("list-clients", "-t", "=termkeep-web-2", "-F", "#{client_tty}")
+        assert clients.stdout.strip()
+        assert session_names(sshd) == {"termkeep-web-2"}  # attached, not a fresh termkeep-web
+        # Now a tab holds it: asked again, the host's only session is not offered.
+        await pilot.press(PREFIX, "s")
+        again = await sessions_screen(app, pilot)
+        assert shown(again) == []
+        assert state_text(again) == "No tmux sessions of web without a tab (1 held by open tabs)."
+        await pilot.press("escape")
+        await pane.session.close()
+
+
+async def test_from_the_profile_manager_and_attach_closes_it(
+    sshd: SshServer, store: ProfileStore
+) -> None:
+    make_sessions(sshd, "termkeep-web-4")
+    save_web(store, sshd)
+    app = RecordingApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(PREFIX, "m")
+        manager = app.screen
+        assert isinstance(manager, ProfileManagerScreen)
+        sessions_button = manager.query_one("#sessions", Button)
+        sessions_button.press()  # the button may sit below the form's visible part
+        await pilot.pause()
+        assert "Save the profile first" in str(manager.query_one("#form-errors").render())
+        manager.reload(select="web")
+        await wait_for(pilot, lambda: manager.editing == "web", "web in the form")
+        sessions_button.press()
+        screen = await sessions_screen(app, pilot)
+        assert shown(screen) == ["termkeep-web-4"]
+        await pilot.press("a")
+        await wait_for(pilot, lambda: len(app.tabs.panes) == 1, "the tab")
+        assert app.tabs.panes[0].session.tmux_session == "termkeep-web-4"
+        assert not isinstance(app.screen, ProfileManagerScreen | RemoteSessionsScreen)
+
+
+async def test_a_host_that_cannot_be_reached_is_said_inline(
+    sshd: SshServer, store: ProfileStore
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    save_web(store, sshd, port=closed_port)
+    app = RecordingApp(store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.pause()  # the app is up before a screen goes over it
+        app.manage_sessions("web")
+        screen = await sessions_screen(app, pilot)
+        assert shown(screen) == []
+        assert error_text(screen).startswith("Cannot list the tmux sessions: connection refused")
+        await pilot.press("a")
+        assert app.screen is screen
+        assert error_text(screen) == "Nothing to attach: no session is selected"
+
+
+async def test_a_profile_that_does_not_load_is_one_line(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(110, 30)):
+        app.manage_sessions("nosuch")
+        assert not isinstance(app.screen, RemoteSessionsScreen)
+        assert any("nosuch" in message for message in app.messages)
+
+
+def test_age_text_is_coarse() -> None:
+    assert [age_text(s) for s in (-3, 40, 720, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
+        "0 s",
+        "40 s",
+        "12 min",
+        "3 h 5 min",
+        "2 d 4 h",
+    ]
+
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+class SessionsApp(App[None]):
+    """The screen alone over an empty app, with termkeep's stylesheet and a fixed listing."""
+
+    CSS_PATH = TermkeepApp.CSS_PATH
+
+    def on_mount(self) -> None:
+        listing = SessionListing(
+            (
+                RemoteTmuxSession("termkeep-web", datetime(2026, 11, 24, 8, 0, tzinfo=UTC), 0, 1),
+                RemoteTmuxSession("termkeep-web-2", datetime(2026, 11, 26, 9, 0, tzinfo=UTC), 0, 3),
+                RemoteTmuxSession(
+                    "termkeep-web-3", datetime(2026, 11, 26, 11, 48, tzinfo=UTC), 1, 1
+                ),
+            )
+        )
+
+        async def list_sessions() -> SessionListing:
+            return listing
+
+        async def kill_session(name: str) -> None:
+            raise AssertionError(f"the snapshot kills nothing ({name})")
+
+        self.push_screen(
+            RemoteSessionsScreen(
+                "web",
+                "alice@web.example:22",
+                list_sessions=list_sessions,
+                kill_session=kill_session,
+                held=lambda: ["termkeep-web-5"],  # held by a tab, not on the host
+                now=lambda: NOW,
+            )
+        )
+
+
+def test_snapshot(snap_compare: Callable[..., bool]) -> None:
+    assert snap_compare(SessionsApp(), terminal_size=(110, 20))
