@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.profile import KeepaliveSettings, Profile, TmuxSettings
+from termkeep.config.profile import KeepaliveSettings
 from termkeep.config.store import ProfileStore
 from tests.fixtures.netns import NetnsSshServer
+from tests.fixtures.profiles import profile_for
 from tests.fixtures.tmux_pane import TmuxPane, termkeep_command, tmux_pane
 from tests.fixtures.waiting import wait_until
 
@@ -35,15 +36,11 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 def save_profile(config_dir: Path, server: NetnsSshServer) -> None:
     ProfileStore(config_dir / "hosts").save(
-        Profile(
+        profile_for(
+            server,
             name="e2e",
-            host=server.host,
-            port=server.port,
-            user=server.user,
-            identity_files=(str(server.client_key),),
-            known_hosts_file=str(server.known_hosts),
+            tmux_session=TMUX_SESSION,
             keepalive=KeepaliveSettings(interval=2.0, count_max=10),
-            tmux=TmuxSettings(session=TMUX_SESSION),
         )
     )
 

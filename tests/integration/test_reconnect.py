@@ -12,17 +12,18 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings, TmuxSettings
+from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings
 from termkeep.session import Session
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.transport.link import Cause
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
+from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
 
 TMUX_SESSION = "tk-reconnect"
@@ -81,21 +82,17 @@ class Watch:
         await self.until(lambda: expected in self.screen(), limit, f"{expected!r} on screen")
 
 
-def profile_for(server: SshServer, **changes: object) -> Profile:
-    profile = Profile(
+def reconnect_profile(server: SshServer, **changes: Any) -> Profile:
+    return profile_for(
+        server,
         name="reconnect-test",
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        identity_files=(str(server.client_key),),
-        known_hosts_file=str(server.known_hosts),
+        tmux_session=TMUX_SESSION,
         # Short keepalive so a silent drop is noticed quickly; the count is generous so the
         # old connection survives a 5 s drop and make-before-break has something to race.
         keepalive=KeepaliveSettings(interval=1.0, count_max=10),
         reconnect=ReconnectSettings(connect_timeout=2.0, max_delay=2.0),
-        tmux=TmuxSettings(session=TMUX_SESSION),
+        **changes,
     )
-    return replace(profile, **changes)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager
@@ -112,7 +109,7 @@ async def opened(profile: Profile) -> AsyncIterator[Watch]:
 @pytest.fixture
 async def attached(netns_sshd: NetnsSshServer) -> AsyncIterator[Watch]:
     """A session attached to the namespace server, with TKV=kept set in its shell."""
-    async with opened(profile_for(netns_sshd)) as watch:
+    async with opened(reconnect_profile(netns_sshd)) as watch:
         await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the first attach")
         await watch.run("export TKV=kept; echo set$((40+2))", "set42")
         yield watch
@@ -204,7 +201,7 @@ async def test_exit_ends_without_reconnecting(attached: Watch, netns_sshd: Netns
 
 async def test_wrong_key_fails_auth_after_exactly_one_attempt(netns_sshd: NetnsSshServer) -> None:
     stranger = netns_sshd.add_client_key("stranger", authorize=False)
-    profile = profile_for(netns_sshd, identity_files=(str(stranger),))
+    profile = reconnect_profile(netns_sshd, identity_files=(str(stranger),))
     before = netns_sshd.connection_count()
     async with opened(profile) as watch:
         await watch.until(lambda: watch.state == "needs-user", ATTACH_WAIT, "needs-user")

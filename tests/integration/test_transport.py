@@ -20,6 +20,7 @@ from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.netns import NetnsSshServer
+from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.waiting import wait_until
 
@@ -126,19 +127,6 @@ def with_session_env(config: str, **env: str) -> str:
         f"{line} {extra}" if line.startswith("SetEnv ") else line for line in config.splitlines()
     ]
     return "\n".join(lines) + "\n"
-
-
-def profile_for(server: SshServer, **changes: object) -> Profile:
-    profile = Profile(
-        name="test",
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        identity_files=(str(server.client_key),),
-        known_hosts_file=str(server.known_hosts),
-        tmux=TmuxSettings(session="tk-test"),
-    )
-    return replace(profile, **changes)  # type: ignore[arg-type]
 
 
 async def attach(
