@@ -16,13 +16,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from termkeep import __version__, paths
+import termkeep
+from termkeep import paths
 from termkeep.config.errors import ConfigError
-from termkeep.config.importing import ImportReport, save_plan
 from termkeep.config.profile import InvalidProfileNameError, Profile
-from termkeep.config.putty import read_putty_sessions, resolve_sessions_dir
 from termkeep.config.schema import (
     KEYS,
     Kind,
@@ -32,6 +31,9 @@ from termkeep.config.schema import (
     value_problem,
 )
 from termkeep.config.store import ProfileStore, StoredProfile
+
+if TYPE_CHECKING:
+    from termkeep.config.importing import ImportReport
 
 PROG = "termkeep"
 EXIT_OK = 0
@@ -48,6 +50,29 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``termkeep: error: MESSAGE (see 'PROG --help')`` and exit 2."""
         self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: like argparse's own, but the version is looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], **_argparse_defaults: object) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="show the version and exit",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        _namespace: argparse.Namespace,
+        _values: object,
+        _option_string: str | None = None,
+    ) -> NoReturn:
+        print(f"{PROG} {termkeep.version()}")
+        parser.exit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +335,7 @@ def _print_report(report: ImportReport) -> None:
 def _run_import_ssh_config(args: argparse.Namespace) -> int:
     # Imported here: asyncssh takes half a second to import, which every other hosts
     # command (and --version) would otherwise pay.
+    from termkeep.config.importing import save_plan  # noqa: PLC0415
     from termkeep.transport.ssh_config_import import read_ssh_config  # noqa: PLC0415
 
     plan = read_ssh_config(args.file)
@@ -318,6 +344,10 @@ def _run_import_ssh_config(args: argparse.Namespace) -> int:
 
 
 def _run_import_putty(args: argparse.Namespace) -> int:
+    # The importers load only for their commands, not on every start of the app.
+    from termkeep.config.importing import save_plan  # noqa: PLC0415
+    from termkeep.config.putty import read_putty_sessions, resolve_sessions_dir  # noqa: PLC0415
+
     plan = read_putty_sessions(resolve_sessions_dir(args.dir))
     _print_report(save_plan(ProfileStore(), plan, overwrite=args.overwrite))
     return EXIT_OK
@@ -373,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="SSH sessions in tabs that survive network loss (tmux reattach).",
         epilog="'termkeep PROFILE...' is short for 'termkeep open PROFILE...'.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command_parser = sub.add_parser(command.name, help=command.help)

@@ -22,14 +22,17 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
-
-import tomlkit
-from tomlkit.container import Container
-from tomlkit.items import Table
+from typing import TYPE_CHECKING, Any
 
 from termkeep.config.errors import ProfileIssue, ProfileLoadError
 from termkeep.config.profile import Profile
+
+if TYPE_CHECKING:
+    # tomlkit costs ~40 ms to import and is needed only to write a file: every writer imports
+    # it when it writes, so reading profiles and starting the app never pay for it.
+    import tomlkit
+    from tomlkit.container import Container
+    from tomlkit.items import Table
 
 NAME_IS_FILE_NAME = "name"
 """The Profile field that is not stored in the file: it is the file's stem."""
@@ -428,6 +431,8 @@ def profile_values(profile: Profile) -> dict[str, object]:
 
 def toml_literal(value: object) -> str:
     """How ``value`` is written in a TOML file, e.g. ``"x"``, ``5.0``, ``["a", "b"]``."""
+    import tomlkit  # noqa: PLC0415 - see the TYPE_CHECKING import
+
     return str(tomlkit.item(typing.cast(Any, value)).as_string())
 
 
@@ -445,9 +450,11 @@ def _table_for(doc: Container | Table, section: str, *, create: bool) -> Contain
     if not section:
         return doc
     if section in doc:
-        return typing.cast(Table, doc[section])
+        return typing.cast("Table", doc[section])
     if not create:
         return None
+    import tomlkit  # noqa: PLC0415 - see the TYPE_CHECKING import
+
     table = tomlkit.table()
     doc.add(section, table)
     return table
@@ -491,6 +498,8 @@ NEW_FILE_HEADER = (
 
 def new_document() -> tomlkit.TOMLDocument:
     """An empty profile document with a short header comment."""
+    import tomlkit  # noqa: PLC0415 - see the TYPE_CHECKING import
+
     doc = tomlkit.document()
     for line in NEW_FILE_HEADER.splitlines():
         doc.add(tomlkit.comment(line))

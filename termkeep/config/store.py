@@ -13,9 +13,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-
 from termkeep import paths
 from termkeep.config.atomic import ensure_private_dir, fsync_dir, write_private_file
 from termkeep.config.errors import (
@@ -165,6 +162,8 @@ class ProfileStore:
         exists = path.exists()
         if exists and not replace:
             raise self._exists_error(profile.name, path)
+        import tomlkit  # noqa: PLC0415 - ~40 ms, needed only to write: reading never pays
+
         if exists:
             self._refuse_if_broken(profile.name)
             doc = tomlkit.parse(path.read_text(encoding="utf-8"))
@@ -187,6 +186,8 @@ class ProfileStore:
         )
 
     def _refuse_if_broken(self, name: str) -> None:
+        from tomlkit.exceptions import TOMLKitError  # noqa: PLC0415 - only for writing
+
         try:
             self.read(name)
         except ProfileLoadError as error:

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomlkit
-
 from termkeep import paths
 from termkeep.config.atomic import ensure_private_dir, write_private_file
 
@@ -38,6 +36,9 @@ def tabs_file() -> Path:
 
 def save_tabs(tabs: Sequence[SavedTab], path: Path | None = None) -> None:
     """Write the tabs atomically (0600: tab names can say what a user works on)."""
+    # tomlkit (~40 ms) loads on the first save, after the first frame, not at start-up.
+    import tomlkit  # noqa: PLC0415
+
     path = path or tabs_file()
     doc = tomlkit.document()
     doc.add(tomlkit.comment("termkeep's open tabs, rewritten as tabs open and close"))
