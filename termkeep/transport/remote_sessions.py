@@ -7,7 +7,7 @@ without a PTY, and closes it. Nothing here touches a tab's own connection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import asyncssh
@@ -30,8 +30,12 @@ class RemoteSessions:
         *,
         lookup_profile: ProfileLookup | None = None,
         ssh_config: Sequence[Path] | None = None,
+        claimed: Collection[str] = (),
     ) -> None:
         self.profile = profile
+        self.claimed = frozenset(claimed)
+        """Names left out of the listing although they fit the profile's pattern: the
+        first-tab sessions of other profiles on the same login (``claimed_by_others``)."""
         # One connector for both calls, so a host key accepted once for the listing is not
         # asked again for a kill.
         self._connector = SshConnector(
@@ -51,7 +55,7 @@ class RemoteSessions:
             return SessionListing(())
         if status != 0:
             raise TmuxCommandError(_tmux_words(stderr, status))
-        return SessionListing(tmux_sessions.profile_sessions(self.profile, stdout))
+        return SessionListing(tmux_sessions.profile_sessions(self.profile, stdout, self.claimed))
 
     async def kill(self, name: str) -> None:
         """Kill the tmux session ``name``, which must be one termkeep made for this profile

@@ -11,7 +11,7 @@ third, … tab on the same profile holds ``BASE-2``, ``BASE-3``, … (see the ui
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -117,10 +117,29 @@ def parse_session_line(line: str) -> RemoteTmuxSession | None:
     )
 
 
-def profile_sessions(profile: Profile, output: str) -> tuple[RemoteTmuxSession, ...]:
-    """The sessions in ``list-sessions`` output that termkeep made for ``profile``."""
+def claimed_by_others(profile: Profile, saved: Iterable[Profile]) -> frozenset[str]:
+    """The first-tab session names of the other saved profiles for the same login
+    (user, host, port): profile ``web``'s ``termkeep-web-2`` could just as well be profile
+    ``web-2``'s ``termkeep-web-2``, and is then left to ``web-2``."""
+    login = (profile.user, profile.host, profile.port)
+    return frozenset(
+        profile_session_base(other)
+        for other in saved
+        if other.name != profile.name and (other.user, other.host, other.port) == login
+    )
+
+
+def profile_sessions(
+    profile: Profile, output: str, claimed: Collection[str] = ()
+) -> tuple[RemoteTmuxSession, ...]:
+    """The sessions in ``list-sessions`` output that termkeep made for ``profile``, except
+    the names in ``claimed`` (see ``claimed_by_others``)."""
     parsed = (parse_session_line(line) for line in output.splitlines())
-    ours = [s for s in parsed if s is not None and is_profile_session(profile, s.name)]
+    ours = [
+        s
+        for s in parsed
+        if s is not None and is_profile_session(profile, s.name) and s.name not in claimed
+    ]
     return tuple(
         sorted(ours, key=lambda session: (session.created, tab_number(profile, session.name)))
     )

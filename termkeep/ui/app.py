@@ -20,6 +20,7 @@ from termkeep.config.settings import ACTIONS, Settings, SettingsLoadError, load_
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
+from termkeep.transport.tmux_sessions import claimed_by_others
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
@@ -380,7 +381,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
         from termkeep.transport.remote_sessions import RemoteSessions  # noqa: PLC0415
 
         remote = RemoteSessions(
-            profile, AppPrompter(self), lookup_profile=profile_lookup(self.store)
+            profile,
+            AppPrompter(self),
+            lookup_profile=profile_lookup(self.store),
+            claimed=claimed_by_others(profile, self.store.load_all().profiles),
         )
 
         def held() -> list[str | None]:

@@ -92,6 +92,9 @@ async def test_lists_only_the_profiles_own_sessions_with_their_details(
     assert by_name["termkeep-web"].attached == 0
     assert by_name["termkeep-web-10"].windows == 2
     assert by_name["termkeep-web"].windows == 1
+    claimed = RemoteSessions(profile, NoPrompter(), claimed={"termkeep-web-10"})
+    later = await bounded(claimed.list(), "list with a claimed name")
+    assert [session.name for session in later.sessions] == ["termkeep-web", "termkeep-web-2"]
     created = sshd.tmux("list-sessions", "-F", "#{session_name} #{session_created}").stdout
     assert f"termkeep-web {by_name['termkeep-web'].created.timestamp():.0f}" in created
 

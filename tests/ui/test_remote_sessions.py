@@ -4,6 +4,7 @@ the app makes; only the snapshot uses a fixed listing, so its picture is stable)
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 from collections.abc import Callable
@@ -172,8 +173,10 @@ async def test_a_real_tab_attaches_the_picked_session(sshd: SshServer, store: Pr
 async def test_from_the_profile_manager_and_attach_closes_it(
     sshd: SshServer, store: ProfileStore
 ) -> None:
-    make_sessions(sshd, "termkeep-web-4")
+    make_sessions(sshd, "termkeep-web-4", "termkeep-web-5")
     save_web(store, sshd)
+    # Profile web-5 on the same login starts from termkeep-web-5: that one is left to it.
+    store.save(dataclasses.replace(store.load("web"), name="web-5"))
     app = RecordingApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(PREFIX, "m")

@@ -13,6 +13,7 @@ from termkeep.transport.tmux_sessions import (
     LIST_FORMAT,
     RemoteTmuxSession,
     SessionListing,
+    claimed_by_others,
     is_no_server,
     is_profile_session,
     parse_session_line,
@@ -79,3 +80,18 @@ def test_no_server_is_recognised_by_tmux_words_and_status() -> None:
     assert is_no_server(1, "error connecting to /tmp/tmux-0/default (No such file or directory)")
     assert not is_no_server(1, "some other failure")
     assert not is_no_server(0, "no server running")
+
+
+def test_a_name_another_profile_on_the_same_login_starts_from_is_left_to_it() -> None:
+    saved = [
+        PROFILE,
+        Profile(name="web-2", host="h"),  # same login: claims termkeep-web-2
+        Profile(name="web-3", host="elsewhere"),  # another host: claims nothing here
+        Profile(name="web-4", host="h", user="bob"),  # another user, another tmux server
+        Profile(name="web-5", host="h", tmux=TmuxSettings(session="termkeep-web-6")),
+    ]
+    claimed = claimed_by_others(PROFILE, saved)
+    assert claimed == {"termkeep-web-2", "termkeep-web-6"}
+    output = "\n".join(f"termkeep-web-{n}|1700000000|0|1" for n in (2, 3, 4, 6))
+    names = [s.name for s in profile_sessions(PROFILE, output, claimed)]
+    assert names == ["termkeep-web-3", "termkeep-web-4"]
