@@ -405,6 +405,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
             list_sessions=remote.list,
             kill_session=remote.kill,
             held=held,
+            # Without tmux the tab would open a plain shell, not the session picked.
+            attach_refusal=None
+            if profile.tmux.enabled
+            else f"tmux is off for {name}: turn it on in the profile manager to attach",
         )
         self.push_screen(screen, attach)
 

@@ -23,6 +23,7 @@ from termkeep.ui.app import TermkeepApp
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen, PickerScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
+from termkeep.ui.screens.prompts import UnknownHostKeyScreen
 from termkeep.ui.screens.sessions import RemoteSessionsScreen, age_text
 from termkeep.ui.session_api import TabState
 from tests.fixtures.sshd import SshServer
@@ -138,6 +139,10 @@ async def test_declining_the_kill_touches_nothing(sshd: SshServer, store: Profil
         await pilot.press("k", "n")
         assert app.screen is screen
         assert session_names(sshd) == {"termkeep-web"}
+        make_sessions(sshd, "termkeep-web-2")
+        await pilot.press("r")  # refresh: a fresh connection sees the new one
+        await wait_for(pilot, lambda: len(screen.sessions) == 2, "the refreshed list")
+        assert shown(screen) == ["termkeep-web", "termkeep-web-2"]
         await pilot.press("escape")
         assert not app.tabs.panes
 
@@ -214,6 +219,50 @@ async def test_a_host_that_cannot_be_reached_is_said_inline(
         await pilot.press("a")
         assert app.screen is screen
         assert error_text(screen) == "Nothing to attach: no session is selected"
+
+
+@pytest.mark.parametrize("button", ["once", "reject"])
+async def test_an_unknown_host_key_is_asked_like_for_a_tab(
+    sshd: SshServer, store: ProfileStore, tmp_path: Path, button: str
+) -> None:
+    make_sessions(sshd, "termkeep-web")
+    save_web(store, sshd)
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    store.save(dataclasses.replace(store.load("web"), known_hosts_file=str(empty)), replace=True)
+    app = RecordingApp(store)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await pilot.pause()
+        app.manage_sessions("web")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, UnknownHostKeyScreen), "the host key question"
+        )
+        app.screen.query_one(f"#{button}", Button).press()
+        screen = await sessions_screen(app, pilot)
+        if button == "once":
+            assert shown(screen) == ["termkeep-web"]
+            assert empty.read_text() == ""  # accepted once: nothing written
+        else:
+            assert shown(screen) == []
+            assert error_text(screen).startswith("Cannot list the tmux sessions: host key")
+
+
+async def test_with_tmux_off_attach_says_why(sshd: SshServer, store: ProfileStore) -> None:
+    make_sessions(sshd, "termkeep-web")
+    save_web(store, sshd)
+    web = store.load("web")
+    no_tmux = dataclasses.replace(web, tmux=dataclasses.replace(web.tmux, enabled=False))
+    store.save(no_tmux, replace=True)
+    app = RecordingApp(store)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.pause()
+        app.manage_sessions("web")
+        screen = await sessions_screen(app, pilot)
+        assert shown(screen) == ["termkeep-web"]  # left from when tmux was on: still killable
+        await pilot.press("a")
+        assert app.screen is screen
+        assert error_text(screen).startswith("tmux is off for web: turn it on")
+        assert not app.tabs.panes
 
 
 async def test_a_profile_that_does_not_load_is_one_line(store: ProfileStore) -> None:

@@ -88,6 +88,7 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         list_sessions: ListSessions,
         kill_session: KillSession,
         held: HeldSessions,
+        attach_refusal: str | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__()
@@ -96,6 +97,8 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         self._list_sessions = list_sessions
         self._kill_session = kill_session
         self._held = held
+        self.attach_refusal = attach_refusal
+        """Why Attach cannot work for this profile (tmux turned off), or None."""
         self._now = now
         self.sessions: tuple[RemoteTmuxSession, ...] = ()
         """The sessions shown now (the profile's, minus those a tab holds)."""
@@ -203,8 +206,10 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         name = self.selected
         if name is None:
             self.show_error("Nothing to attach: no session is selected")
-            return
-        self.dismiss(name)
+        elif self.attach_refusal is not None:
+            self.show_error(self.attach_refusal)
+        else:
+            self.dismiss(name)
 
     def action_kill(self) -> None:
         """Kill the highlighted session on the host, after asking."""
