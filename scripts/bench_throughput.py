@@ -18,6 +18,7 @@ Measured, several repetitions each (medians and ranges):
 - *Ctrl-C*: during ``yes`` and ``base64 /dev/urandom``, from sending C-c to the flood visibly
   stopped: the prompt back and the screen unchanged for ``STABLE_FOR`` seconds (the time is
   that of the first capture showing the final screen). Goal: <= 0.5 s.
+- *CPU* the client process used during a seq run (median), to tell its own cost apart.
 - *RSS* of the client process (the pane's process) before the runs, the largest seen during
   the floods, and after them. Goal: bounded.
 
@@ -132,6 +133,16 @@ class Pane:
         self.tmux("kill-server")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used, from /proc (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process in MiB, from /proc (0 once it is gone)."""
     try:
@@ -189,6 +200,8 @@ class Results:
     """Everything measured for one client."""
 
     seq: list[float] = field(default_factory=list)
+    seq_cpu: list[float] = field(default_factory=list)
+    """CPU seconds the client process spent per seq run (its own cost, beside the wall time)."""
     stop: dict[str, list[float]] = field(default_factory=dict)
     rss_before: float = 0.0
     rss_during: float = 0.0
@@ -228,14 +241,16 @@ def clear(pane: Pane) -> None:
     wait_for(cleared, RUN_TIMEOUT, "a cleared screen")
 
 
-def time_seq(pane: Pane) -> float:
-    """Seconds from Enter on ``seq 1 300000`` to its end and the prompt after it on screen."""
+def time_seq(pane: Pane, pid: int) -> tuple[float, float]:
+    """(seconds from Enter on ``seq 1 300000`` to its end and the prompt after it on screen,
+    CPU seconds the client used meanwhile)."""
     clear(pane)
     pane.type(f"seq 1 {SEQ_COUNT}")
+    cpu_before = cpu_seconds(pid)
     started = time.monotonic()
     pane.keys("Enter")
     wait_for(lambda: _SEQ_END.search(pane.screen()), RUN_TIMEOUT, "the end of seq")
-    return time.monotonic() - started
+    return time.monotonic() - started, cpu_seconds(pid) - cpu_before
 
 
 def time_ctrl_c(pane: Pane, flood: str, pid: int) -> tuple[float, float]:
@@ -267,30 +282,60 @@ def time_ctrl_c(pane: Pane, flood: str, pid: int) -> tuple[float, float]:
     raise TimeoutError(f"the {flood} flood did not stop within {RUN_TIMEOUT:g} s")
 
 
-def measure(client: Client, server: SshServer, reps: int) -> Results:
-    results = Results()
-    session = f"tp-{client.name}"
+@dataclass
+class Running:
+    """A client's pane, its process and what was measured on it."""
+
+    client: Client
+    pane: Pane
+    pid: int
+    results: Results
+
+
+@contextmanager
+def running_clients(clients: list[Client], server: SshServer) -> Iterator[list[Running]]:
+    """Every client started in its own pane, attached to its own remote tmux session."""
     with tempfile.TemporaryDirectory(prefix="tk-bench-tp-") as home:
-        pane = Pane(client.command(server, Path(home), session))
+        started: list[Running] = []
         try:
-            ready(pane)
-            pid = pane.pid()
+            for client in clients:
+                client_home = Path(home) / client.name
+                command = client.command(server, client_home, f"tp-{client.name}")
+                pane = Pane(command)
+                started.append(Running(client, pane, 0, Results()))
+                ready(pane)
+                started[-1].pid = pane.pid()
             time.sleep(SETTLE_AFTER)
-            results.rss_before = rss_mib(pid)
-            for _ in range(reps):
-                results.seq.append(time_seq(pane))
-            for flood in FLOODS:
-                for _ in range(reps):
-                    took, peak = time_ctrl_c(pane, flood, pid)
-                    results.stop.setdefault(flood, []).append(took)
-                    results.rss_during = max(results.rss_during, peak)
-            clear(pane)
-            time.sleep(SETTLE_AFTER)
-            results.rss_after = rss_mib(pid)
+            for each in started:
+                each.results.rss_before = rss_mib(each.pid)
+            yield started
         finally:
-            pane.close()
-            server.tmux("kill-session", "-t", session)
-    return results
+            for each in started:
+                each.pane.close()
+                server.tmux("kill-session", "-t", f"tp-{each.client.name}")
+
+
+def measure(clients: list[Client], server: SshServer, reps: int) -> dict[str, Results]:
+    """All measurements, with the clients taking turns within each repetition, so a change
+    in the shared machine's load falls on every client alike."""
+    with running_clients(clients, server) as running:
+        for _ in range(reps):
+            for each in running:
+                took, cpu = time_seq(each.pane, each.pid)
+                each.results.seq.append(took)
+                each.results.seq_cpu.append(cpu)
+        for flood in FLOODS:
+            for _ in range(reps):
+                for each in running:
+                    took, peak = time_ctrl_c(each.pane, flood, each.pid)
+                    each.results.stop.setdefault(flood, []).append(took)
+                    each.results.rss_during = max(each.results.rss_during, peak)
+        for each in running:
+            clear(each.pane)
+        time.sleep(SETTLE_AFTER)
+        for each in running:
+            each.results.rss_after = rss_mib(each.pid)
+        return {each.client.name: each.results for each in running}
 
 
 def spread(values: list[float]) -> str:
@@ -314,13 +359,14 @@ def loopback_server() -> Iterator[SshServer]:
 def print_table(table: dict[str, Results]) -> None:
     reference = table.get("ssh")
     base = statistics.median(reference.seq) if reference and reference.seq else None
-    header = f"{'client':8} {'seq 1 300000 end visible, s':>30} {'vs ssh':>7}"
+    header = f"{'client':8} {'seq 1 300000 end visible, s':>30} {'vs ssh':>7} {'CPU s':>6}"
     header += "".join(f" {'C-c in ' + flood + ', s':>26}" for flood in FLOODS)
     header += f" {'RSS MiB before/peak/after':>26}"
     print(header)
     for name, result in table.items():
         ratio = f"{statistics.median(result.seq) / base:.2f}x" if base else "-"
-        row = f"{name:8} {spread(result.seq):>30} {ratio:>7}"
+        cpu = f"{statistics.median(result.seq_cpu):.2f}" if result.seq_cpu else "-"
+        row = f"{name:8} {spread(result.seq):>30} {ratio:>7} {cpu:>6}"
         row += "".join(f" {spread(result.stop.get(flood, [])):>26}" for flood in FLOODS)
         rss = f"{result.rss_before:.0f}/{result.rss_during:.0f}/{result.rss_after:.0f}"
         print(row + f" {rss:>26}")
@@ -336,12 +382,8 @@ def main() -> int:
         print("bench_throughput: needs tmux and ssh", file=sys.stderr)
         return 1
     wanted = set(args.clients.split(","))
-    table: dict[str, Results] = {}
     with loopback_server() as server:
-        for client in CLIENTS:
-            if client.name in wanted:
-                table[client.name] = measure(client, server, args.reps)
-                print(f"  {client.name} done", flush=True)
+        table = measure([client for client in CLIENTS if client.name in wanted], server, args.reps)
     print_table(table)
     return 0
 
