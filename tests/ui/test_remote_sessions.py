@@ -15,6 +15,7 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Button
+from textual.worker import Worker, WorkerState
 
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
@@ -219,6 +220,35 @@ async def test_a_host_that_cannot_be_reached_is_said_inline(
         await pilot.press("a")
         assert app.screen is screen
         assert error_text(screen) == "Nothing to attach: no session is selected"
+
+
+async def test_closing_while_the_host_is_silent_leaves_nothing_behind(
+    sshd: SshServer, store: ProfileStore
+) -> None:
+    with socket.socket() as silent:  # the kernel accepts; nobody ever speaks SSH
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        save_web(store, sshd, port=silent.getsockname()[1])
+        app = RecordingApp(store)
+        async with app.run_test(size=(110, 30)) as pilot:
+            await pilot.pause()
+            app.manage_sessions("web")
+            await wait_for(pilot, lambda: isinstance(app.screen, RemoteSessionsScreen), "screen")
+            screen = app.screen
+            assert isinstance(screen, RemoteSessionsScreen)
+
+            def listings() -> list[Worker[None]]:
+                return [worker for worker in app.workers if worker.node is screen]
+
+            await wait_for(pilot, lambda: bool(listings()), "the listing to start")
+            assert screen.loading
+            (listing,) = listings()
+            assert not listing.is_finished
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: listing.is_finished, "the listing to stop")
+            assert listing.state is WorkerState.CANCELLED
+            assert not isinstance(app.screen, RemoteSessionsScreen)
+        # run_test re-raises anything the cancelled worker did to the app; nothing came.
 
 
 @pytest.mark.parametrize("button", ["once", "reject"])
