@@ -72,15 +72,20 @@ def _ssh_options(server: NetnsSshServer) -> str:
     )
 
 
+# One quoted word: autossh runs getopt over all its arguments, so a bare `-A -s bench` after
+# the host would be taken as ssh options (agent forwarding, subsystem).
+_REMOTE_TMUX = shlex.quote("tmux new-session -A -s bench")
+
+
 def _ssh(server: NetnsSshServer, _home: Path) -> str:
-    return f"ssh -t {_ssh_options(server)} {server.user}@{server.host} tmux new-session -A -s bench"
+    return f"ssh -t {_ssh_options(server)} {server.user}@{server.host} {_REMOTE_TMUX}"
 
 
 def _autossh(server: NetnsSshServer, _home: Path) -> str:
     # -M 0: rely on ServerAlive for detection, as autossh's own docs recommend today.
     return (
         "AUTOSSH_GATETIME=0 autossh -M 0 -t "
-        f"{_ssh_options(server)} {server.user}@{server.host} tmux new-session -A -s bench"
+        f"{_ssh_options(server)} {server.user}@{server.host} {_REMOTE_TMUX}"
     )
 
 
@@ -293,6 +298,13 @@ def _summary(result: Result) -> str:
     return f"stall shown {stall:>16}   recovered {recovery:>16}   [{notes}]"
 
 
+def _without_values(metric: str, result: Result) -> str:
+    """What a cell says when nothing was measured: a stall never shown, or why no recovery."""
+    if metric == "stall":
+        return "not shown"
+    return ", ".join(sorted(result.notes))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -325,7 +337,7 @@ def main() -> int:
             for name in table:
                 result = table[name][label]
                 values = result.stall if metric == "stall" else result.recovery
-                cell = _median(values) if values else ", ".join(sorted(result.notes))
+                cell = _median(values) if values else _without_values(metric, result)
                 cells.append(f"{cell:>30}")
             title = f"{label} {'stall shown' if metric == 'stall' else 'recovered'}"
             if metric == "stall" and label == "server-side abort":
