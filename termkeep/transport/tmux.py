@@ -14,7 +14,9 @@ import shlex
 from dataclasses import dataclass
 from enum import IntEnum
 
-SESSION_NAME_MAX = 64
+SESSION_NAME_MAX = 128
+"""Long enough that ``termkeep-<64-character profile name>-<N>`` is never cut, so a second
+tab's session name never collapses onto the first's."""
 FALLBACK_SESSION_NAME = "termkeep"
 
 _UNSAFE_SESSION_CHARS = re.compile(r"[^A-Za-z0-9_-]+")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from termkeep.config.profile import PROFILE_NAME_MAX, TMUX_SESSION_DEFAULT_PREFIX
 from termkeep.transport import tmux
 from tests.fixtures.waiting import wait_until
 
@@ -58,7 +59,7 @@ def run_as_login_shell(
         ("--", "termkeep"),
         ("", "termkeep"),
         ("ünï", "_n_"),
-        ("x" * 100, "x" * tmux.SESSION_NAME_MAX),
+        ("x" * 200, "x" * tmux.SESSION_NAME_MAX),
     ],
 )
 def test_sanitize_session_name(raw: str, clean: str) -> None:
@@ -177,3 +178,11 @@ def test_no_tmux_notice_names_host_and_fix() -> None:
     assert "tmux is not installed on web1" in notice
     assert "will not survive a reconnect" in notice
     assert "Install tmux" in notice
+
+
+def test_longest_profile_names_keep_distinct_tab_sessions() -> None:
+    longest = "p" * PROFILE_NAME_MAX
+    first = tmux.sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{longest}")
+    second = tmux.sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{longest}-2")
+    assert first != second
+    assert second.endswith("-2")
