@@ -224,21 +224,23 @@ def ready(pane: Pane) -> None:
     raise TimeoutError(f"no remote prompt after {READY_TIMEOUT:g} s:\n{pane.screen()}")
 
 
+_clear_numbers = itertools.count(1)
+
+
 def clear(pane: Pane) -> None:
-    """An empty screen with only the prompt (nothing left from the last run)."""
-    pane.type("clear")
+    """A cleared screen with the prompt, ready for the next command.
+
+    The marker line printed after ``clear`` is new each time: a screen that merely looks
+    cleared from the last time must not count, or the next command is typed while the shell
+    is still clearing, and its keys are echoed ahead of the prompt.
+    """
+    marker = f"CLR{next(_clear_numbers)}"
+    pane.type(f"clear; echo {marker}")
     pane.keys("Enter")
-
-    def cleared() -> bool:
-        screen = pane.screen()
-        # A few non-blank lines stay: the app's own tab bar and status line.
-        return (
-            bool(_PROMPT_LINE.search(screen))
-            and "clear" not in screen
-            and len([line for line in screen.splitlines() if line.strip(" │┃|")]) <= 8
-        )
-
-    wait_for(cleared, RUN_TIMEOUT, "a cleared screen")
+    done = re.compile(
+        rf"^[\s│┃|]*{marker}[\s│┃|]*\n[\s│┃|]*{re.escape(PROMPT.rstrip())}[\s│┃|]*$", re.MULTILINE
+    )
+    wait_for(lambda: done.search(pane.screen()), RUN_TIMEOUT, f"a cleared screen ({marker})")
 
 
 def time_seq(pane: Pane, pid: int) -> tuple[float, float]:
@@ -315,7 +317,9 @@ def running_clients(clients: list[Client], server: SshServer) -> Iterator[list[R
                 server.tmux("kill-session", "-t", f"tp-{each.client.name}")
 
 
-def measure(clients: list[Client], server: SshServer, reps: int) -> dict[str, Results]:
+def measure(
+    clients: list[Client], server: SshServer, reps: int, *, floods: bool = True
+) -> dict[str, Results]:
     """All measurements, with the clients taking turns within each repetition, so a change
     in the shared machine's load falls on every client alike."""
     with running_clients(clients, server) as running:
@@ -324,7 +328,7 @@ def measure(clients: list[Client], server: SshServer, reps: int) -> dict[str, Re
                 took, cpu = time_seq(each.pane, each.pid)
                 each.results.seq.append(took)
                 each.results.seq_cpu.append(cpu)
-        for flood in FLOODS:
+        for flood in FLOODS if floods else ():
             for _ in range(reps):
                 for each in running:
                     took, peak = time_ctrl_c(each.pane, flood, each.pid)
@@ -377,13 +381,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5, help="repetitions of each measurement")
     parser.add_argument("--clients", default=",".join(client.name for client in CLIENTS))
+    parser.add_argument("--no-floods", action="store_true", help="measure seq only")
     args = parser.parse_args()
     if shutil.which("tmux") is None or shutil.which("ssh") is None:
         print("bench_throughput: needs tmux and ssh", file=sys.stderr)
         return 1
     wanted = set(args.clients.split(","))
     with loopback_server() as server:
-        table = measure([client for client in CLIENTS if client.name in wanted], server, args.reps)
+        chosen = [client for client in CLIENTS if client.name in wanted]
+        table = measure(chosen, server, args.reps, floods=not args.no_floods)
     print_table(table)
     return 0
 
