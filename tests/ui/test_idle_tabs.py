@@ -72,3 +72,27 @@ async def test_only_the_shown_tab_ticks(
             lambda: "last contact 42" in str(app.query_one(StatusLine).render()),
             "the hidden tab's contact age when shown",
         )
+
+
+async def test_a_new_rtt_alone_waits_for_the_tick_but_a_state_change_shows_at_once(
+    store: ProfileStore,
+) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.open_profile("web-1")
+        await wait_for(pilot, lambda: "web-1" in app.sessions, "the tab")
+        session = app.sessions["web-1"]
+        line = app.query_one(StatusLine)
+        session.set(rtt=0.012)  # the first measurement shows at once
+        assert "rtt 12 ms" in str(line.render())
+
+        # Every keystroke's ping brings a new RTT: no repaint for it alone...
+        session.set(rtt=0.013)
+        assert "rtt 12 ms" in str(line.render())
+        # ...the next tick shows it.
+        await wait_for(pilot, lambda: "rtt 13 ms" in str(line.render()), "the tick's repaint")
+
+        session.set(rtt=0.020, state=TabState.STALLED, cause="no reply")
+        rendered = str(line.render())
+        assert "stalled: no reply" in rendered
+        assert "rtt 20 ms" in rendered  # shown with the state change, not a tick later

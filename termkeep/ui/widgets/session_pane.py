@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from textual.app import ComposeResult
@@ -69,7 +70,7 @@ class SessionPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._status)
-        self.session.add_listener(self.refresh_status)
+        self.session.add_listener(self._session_changed)
         self.session.add_notice_listener(self.announce)
         self._status_ticker = self.set_interval(
             STATUS_TICK_SECONDS, self.refresh_status, pause=not self._ticking
@@ -116,6 +117,15 @@ class SessionPane(Vertical):
         """The remote set a title: the label shows it (unless the tab was renamed)."""
         self.refresh_status()
 
+    def _session_changed(self) -> None:
+        """The session published a new status. A change of the round-trip time alone (every
+        keystroke's ping brings one) waits for the next tick: repainting the status line
+        just as the echo arrives would hold the terminal's frame back by up to two Textual
+        refresh periods (Textual's screen timer runs one to two periods behind a repaint)."""
+        if _only_rtt_moved(self._status, self.session.status()):
+            return
+        self.refresh_status()
+
     def refresh_status(self) -> None:
         """Re-read the session; tell the app when anything changed."""
         previous = self._status
@@ -129,3 +139,12 @@ class SessionPane(Vertical):
         # The label (and the app) only hear of what the label shows: state and title.
         if (previous.state, previous.title) != (self._status.state, self._status.title):
             self.post_message(self.Changed(self, previous.state))
+
+
+def _only_rtt_moved(shown: StatusSnapshot, new: StatusSnapshot) -> bool:
+    """Whether ``new`` differs from ``shown`` only in the RTT and the ages (which the tick
+    shows anyway)."""
+    unchanged = dataclasses.replace(
+        shown, rtt=new.rtt, last_contact_age=new.last_contact_age, retry_in=new.retry_in
+    )
+    return unchanged == new and shown.rtt is not None
