@@ -102,7 +102,8 @@ class NetworkWatch:
         """Called when the last subscriber left (the shared registry forgets the watch)."""
 
     def subscribe(self, listener: ChangeListener) -> None:
-        """Call ``listener`` (which must not raise) after every change from now on."""
+        """Call ``listener`` after every change from now on (one that raises is logged and
+        the others are still called)."""
         self._listeners.append(listener)
         if self._task is None:
             last = self._fingerprint()  # the baseline is taken now, not a poll later
