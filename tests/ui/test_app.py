@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from textual import events
@@ -18,19 +17,9 @@ from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.status_line import StatusLine
 from tests.ui.fakes import RecordingApp
+from tests.ui.pilot import PREFIX, wait_for
 
-PREFIX = "ctrl+backslash"
 SIZE = (100, 30)
-WAIT_STEPS = 200
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    """Let the app run until ``condition`` holds, a bounded number of event-loop turns."""
-    for _ in range(WAIT_STEPS):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("condition not reached")
 
 
 class KeyRecordingTerminal(PlainTerminal):

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
 
 import pytest
-from textual.pilot import Pilot
 
 from termkeep.config.profile import (
     KeepaliveSettings,
@@ -26,20 +24,9 @@ from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.terminal_view import TerminalView
 from tests.ui.fakes import RecordingApp
-
-PREFIX = "ctrl+backslash"
-POLL = 0.05
-POLLS = 400  # 20 s at most for a connect through sshd + tmux on a loaded machine
+from tests.ui.pilot import LIVE, PREFIX, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    for _ in range(POLLS):
-        if condition():
-            return
-        await pilot.pause(POLL)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_open_type_and_close_on_a_real_server(store: ProfileStore) -> None:
@@ -59,24 +46,29 @@ async def test_open_type_and_close_on_a_real_server(store: ProfileStore) -> None
             pane = await app.open_profile("demo")
             assert pane is not None
             assert isinstance(pane.session, LiveSession)
-            await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach")
+            await wait_for(
+                pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
+            )
             # The supervisor's notice reaches the user, named after the tab.
             await wait_for(
                 pilot,
                 lambda: any(m.startswith("demo: connected after ") for m in app.messages),
                 "the attach notice",
+                bound=LIVE,
             )
             view = pane.query_one(TerminalView)
             assert app.focused is view
             await pilot.press(*"echo tk-$((6*7))", "enter")
             emulator = pane.session.session.emulator
-            await wait_for(pilot, lambda: "tk-42" in emulator.text(), "the command's output")
+            await wait_for(
+                pilot, lambda: "tk-42" in emulator.text(), "the command's output", bound=LIVE
+            )
             tabs = app.query_one(SessionTabs)
             assert str(tabs.get_tab("tab-1").label).startswith("● ")
             await pilot.press(PREFIX, "x")
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
-            await wait_for(pilot, lambda: not tabs.panes, "the tab to close")
+            await wait_for(pilot, lambda: not tabs.panes, "the tab to close", bound=LIVE)
 
 
 async def test_a_drop_and_reattach_are_shown_and_the_shell_survives(store: ProfileStore) -> None:
@@ -114,29 +106,35 @@ async def _drop_and_reattach(
         assert pane is not None
         assert isinstance(pane.session, LiveSession)
         emulator = pane.session.session.emulator
-        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach")
+        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE)
         await pilot.press(*"TKV=kept; echo set-$((1+1))", "enter")
-        await wait_for(pilot, lambda: "set-2" in emulator.text(), "the variable to be set")
+        await wait_for(
+            pilot, lambda: "set-2" in emulator.text(), "the variable to be set", bound=LIVE
+        )
 
         relay.blackhole()
-        await wait_for(pilot, lambda: pane.status.state.lost, "the stall to show")
+        await wait_for(pilot, lambda: pane.status.state.lost, "the stall to show", bound=LIVE)
         await wait_for(
             pilot,
             lambda: any(m.startswith("flaky: connection lost") for m in app.messages),
             "the drop notice",
+            bound=LIVE,
         )
         assert str(app.query_one(SessionTabs).get_tab("tab-1").label)[0] in "◐↻"
 
         before_restore = len(app.messages)
         relay.restore()
-        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "the reattach")
+        await wait_for(
+            pilot, lambda: pane.status.state is TabState.ATTACHED, "the reattach", bound=LIVE
+        )
         await wait_for(
             pilot,
             lambda: any(
                 re.match(r"flaky: .* after \d+(\.\d)? s", m) for m in app.messages[before_restore:]
             ),
             "the reattach notice with its duration",
+            bound=LIVE,
         )
         await pilot.press(*"echo got-$TKV", "enter")
-        await wait_for(pilot, lambda: "got-kept" in emulator.text(), "the same shell")
+        await wait_for(pilot, lambda: "got-kept" in emulator.text(), "the same shell", bound=LIVE)
         await pane.session.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,7 @@ from termkeep.config.store import ProfileStore
 from termkeep.ui.screens.dialogs import ConfirmScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from tests.ui.fakes import RecordingApp
-
-PREFIX = "ctrl+backslash"
-WAIT_STEPS = 200
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    for _ in range(WAIT_STEPS):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("condition not reached")
+from tests.ui.pilot import PREFIX, wait_for
 
 
 async def open_manager(pilot: Pilot[None], app: RecordingApp) -> ProfileManagerScreen:

@@ -20,8 +20,8 @@ from termkeep.ui.screens.prompts import (
     SecretScreen,
     UnknownHostKeyScreen,
 )
+from tests.ui.pilot import wait_for
 
-WAIT_STEPS = 200
 FINGERPRINT = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
 
 
@@ -29,14 +29,6 @@ class PromptApp(App[None]):
     """A bare app with termkeep's stylesheet to show prompts in."""
 
     CSS_PATH = TermkeepApp.CSS_PATH
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    for _ in range(WAIT_STEPS):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("condition not reached")
 
 
 async def ask[T](

@@ -29,10 +29,7 @@ from termkeep.ui.screens.sessions import RemoteSessionsScreen, age_text
 from termkeep.ui.session_api import TabState
 from tests.fixtures.sshd import SshServer
 from tests.ui.fakes import RecordingApp
-
-PREFIX = "ctrl+backslash"
-POLL = 0.05
-POLLS = 400  # 20 s at most for a connect through sshd + tmux on a loaded machine
+from tests.ui.pilot import LIVE, PREFIX, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -70,19 +67,13 @@ def session_names(server: SshServer) -> set[str]:
     return set(listing.stdout.splitlines()) if listing.returncode == 0 else set()
 
 
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    for _ in range(POLLS):
-        if condition():
-            return
-        await pilot.pause(POLL)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def sessions_screen(app: App[None], pilot: Pilot[None]) -> RemoteSessionsScreen:
-    await wait_for(pilot, lambda: isinstance(app.screen, RemoteSessionsScreen), "the screen")
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, RemoteSessionsScreen), "the screen", bound=LIVE
+    )
     screen = app.screen
     assert isinstance(screen, RemoteSessionsScreen)
-    await wait_for(pilot, lambda: not screen.loading, "the host's answer")
+    await wait_for(pilot, lambda: not screen.loading, "the host's answer", bound=LIVE)
     return screen
 
 
@@ -117,13 +108,18 @@ async def test_lists_the_unheld_sessions_kills_one_and_attaches_another(
         assert "termkeep-web-2" in app.screen.question
         await pilot.press("y")
         await wait_for(
-            pilot, lambda: shown(screen) == ["termkeep-web-3"] and not screen.loading, "the kill"
+            pilot,
+            lambda: shown(screen) == ["termkeep-web-3"] and not screen.loading,
+            "the kill",
+            bound=LIVE,
         )
         assert session_names(sshd) == {"termkeep-web", "termkeep-web-3", "termkeep-webby"}
         assert any("Killed the tmux session termkeep-web-2" in m for m in app.messages)
 
         await pilot.press("a")
-        await wait_for(pilot, lambda: len(app.tabs.panes) == 2, "a tab on termkeep-web-3")
+        await wait_for(
+            pilot, lambda: len(app.tabs.panes) == 2, "a tab on termkeep-web-3", bound=LIVE
+        )
         assert not isinstance(app.screen, RemoteSessionsScreen)
         assert app.tabs.panes[-1].session.tmux_session == "termkeep-web-3"
 
@@ -142,7 +138,7 @@ async def test_declining_the_kill_touches_nothing(sshd: SshServer, store: Profil
         assert session_names(sshd) == {"termkeep-web"}
         make_sessions(sshd, "termkeep-web-2")
         await pilot.press("r")  # refresh: a fresh connection sees the new one
-        await wait_for(pilot, lambda: len(screen.sessions) == 2, "the refreshed list")
+        await wait_for(pilot, lambda: len(screen.sessions) == 2, "the refreshed list", bound=LIVE)
         assert shown(screen) == ["termkeep-web", "termkeep-web-2"]
         await pilot.press("escape")
         assert not app.tabs.panes
@@ -160,10 +156,10 @@ async def test_a_real_tab_attaches_the_picked_session(sshd: SshServer, store: Pr
         assert shown(screen) == ["termkeep-web-2"]
         assert state_text(screen) == "1 session without a tab."
         await pilot.press("enter")
-        await wait_for(pilot, lambda: len(app.tabs.panes) == 1, "the tab")
+        await wait_for(pilot, lambda: len(app.tabs.panes) == 1, "the tab", bound=LIVE)
         pane = app.tabs.panes[0]
         assert isinstance(pane.session, LiveSession)
-        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach")
+        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE)
         clients = sshd.tmux("list-clients", "-t", "=termkeep-web-2", "-F", "#{client_tty}")
         assert clients.stdout.strip()
         assert session_names(sshd) == {"termkeep-web-2"}  # attached, not a fresh termkeep-web
@@ -193,12 +189,12 @@ async def test_from_the_profile_manager_and_attach_closes_it(
         await pilot.pause()
         assert "Save the profile first" in str(manager.query_one("#form-errors").render())
         manager.reload(select="web")
-        await wait_for(pilot, lambda: manager.editing == "web", "web in the form")
+        await wait_for(pilot, lambda: manager.editing == "web", "web in the form", bound=LIVE)
         sessions_button.press()
         screen = await sessions_screen(app, pilot)
         assert shown(screen) == ["termkeep-web-4"]
         await pilot.press("a")
-        await wait_for(pilot, lambda: len(app.tabs.panes) == 1, "the tab")
+        await wait_for(pilot, lambda: len(app.tabs.panes) == 1, "the tab", bound=LIVE)
         assert app.tabs.panes[0].session.tmux_session == "termkeep-web-4"
         assert not isinstance(app.screen, ProfileManagerScreen | RemoteSessionsScreen)
 
@@ -233,19 +229,21 @@ async def test_closing_while_the_host_is_silent_leaves_nothing_behind(
         async with app.run_test(size=(110, 30)) as pilot:
             await pilot.pause()
             app.manage_sessions("web")
-            await wait_for(pilot, lambda: isinstance(app.screen, RemoteSessionsScreen), "screen")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, RemoteSessionsScreen), "screen", bound=LIVE
+            )
             screen = app.screen
             assert isinstance(screen, RemoteSessionsScreen)
 
             def listings() -> list[Worker[None]]:
                 return [worker for worker in app.workers if worker.node is screen]
 
-            await wait_for(pilot, lambda: bool(listings()), "the listing to start")
+            await wait_for(pilot, lambda: bool(listings()), "the listing to start", bound=LIVE)
             assert screen.loading
             (listing,) = listings()
             assert not listing.is_finished
             await pilot.press("escape")
-            await wait_for(pilot, lambda: listing.is_finished, "the listing to stop")
+            await wait_for(pilot, lambda: listing.is_finished, "the listing to stop", bound=LIVE)
             assert listing.state is WorkerState.CANCELLED
             assert not isinstance(app.screen, RemoteSessionsScreen)
         # run_test re-raises anything the cancelled worker did to the app; nothing came.
@@ -265,7 +263,10 @@ async def test_an_unknown_host_key_is_asked_like_for_a_tab(
         await pilot.pause()
         app.manage_sessions("web")
         await wait_for(
-            pilot, lambda: isinstance(app.screen, UnknownHostKeyScreen), "the host key question"
+            pilot,
+            lambda: isinstance(app.screen, UnknownHostKeyScreen),
+            "the host key question",
+            bound=LIVE,
         )
         app.screen.query_one(f"#{button}", Button).press()
         screen = await sessions_screen(app, pilot)

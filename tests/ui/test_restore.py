@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import Input
 
 from termkeep.config.settings import Settings
@@ -18,17 +16,9 @@ from termkeep.ui.session_api import SessionLike
 from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from tests.ui.fakes import RecordingApp
+from tests.ui.pilot import PREFIX, wait_for
 
-PREFIX = "ctrl+backslash"
 SIZE = (100, 30)
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("condition not reached")
 
 
 def test_round_trip_keeps_order_sessions_and_labels(tmp_path: Path) -> None:
