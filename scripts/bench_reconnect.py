@@ -28,7 +28,6 @@ import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fixtures.netns import NetnsSshServer, start_netns_sshd
+from tests.fixtures.tmux_pane import TmuxPane
 
 REPO = Path(__file__).resolve().parent.parent
 POLL = 0.02
@@ -117,40 +117,6 @@ CLIENTS = [
 ]
 
 
-class Pane:
-    """A client running in a pane of a private local tmux server."""
-
-    def __init__(self, command: str, socket_name: str) -> None:
-        self._socket = socket_name
-        self._tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "bench", command)
-        self._tmux("set-option", "-g", "remain-on-exit", "on")
-
-    def _tmux(self, *args: str) -> str:
-        env = {k: v for k, v in os.environ.items() if k != "TMUX"}
-        result = subprocess.run(
-            ["tmux", "-L", self._socket, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env=env,
-            check=False,
-        )
-        return result.stdout
-
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "bench")
-
-    def dead(self) -> bool:
-        return self._tmux("display-message", "-p", "-t", "bench", "#{pane_dead}").strip() == "1"
-
-    def type(self, text: str) -> None:
-        self._tmux("send-keys", "-t", "bench", "-l", text)
-        self._tmux("send-keys", "-t", "bench", "Enter")
-
-    def close(self) -> None:
-        self._tmux("kill-server")
-
-
 _marker_numbers = itertools.count(1)
 """One sequence for the whole run: an old marker's output can never be mistaken for a new one."""
 
@@ -162,7 +128,7 @@ class Marker:
     numbers: list[int] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
 
-    def send(self, pane: Pane) -> None:
+    def send(self, pane: TmuxPane) -> None:
         number = next(_marker_numbers)
         pane.type(f"echo tk$(({number * 1000}+1))$TKVAR")
         self.numbers.append(number)
@@ -187,7 +153,7 @@ def wait_for(condition: Callable[[], object], timeout: float) -> float | None:
     return None
 
 
-def attach(pane: Pane) -> bool:
+def attach(pane: TmuxPane) -> bool:
     """Wait for the remote shell, then set the variable that proves the shell survived."""
     marker = Marker()
     deadline = time.monotonic() + SESSION_READY_TIMEOUT
@@ -200,7 +166,7 @@ def attach(pane: Pane) -> bool:
     return False
 
 
-def measure_recovery(pane: Pane, restored_at: float) -> tuple[float | None, str]:
+def measure_recovery(pane: TmuxPane, restored_at: float) -> tuple[float | None, str]:
     """Seconds from ``restored_at`` to a marker's output, and whether the shell survived."""
     marker = Marker()
     marker.send(pane)
@@ -224,7 +190,7 @@ class Result:
     notes: set[str] = field(default_factory=set)
 
 
-def run_outage(server: NetnsSshServer, pane: Pane, client: Client, seconds: float) -> Result:
+def run_outage(server: NetnsSshServer, pane: TmuxPane, client: Client, seconds: float) -> Result:
     result = Result()
     fault = server.blackhole()
     started = time.monotonic()
@@ -244,7 +210,7 @@ def run_outage(server: NetnsSshServer, pane: Pane, client: Client, seconds: floa
     return result
 
 
-def run_abort(server: NetnsSshServer, pane: Pane) -> Result:
+def run_abort(server: NetnsSshServer, pane: TmuxPane) -> Result:
     result = Result()
     server.kill_connections()
     recovered, outcome = measure_recovery(pane, time.monotonic())
@@ -263,7 +229,11 @@ def run_client(
         for rep in range(reps if seconds is None or seconds < 60 else 1):
             with tempfile.TemporaryDirectory(prefix="tk-bench-") as tmp:
                 server = start_netns_sshd(Path(tmp) / "server")
-                pane = Pane(client.command(server, Path(tmp)), f"tk-bench-{os.getpid()}-{rep}")
+                pane = TmuxPane(
+                    f"tk-bench-{os.getpid()}-{rep}",
+                    client.command(server, Path(tmp)),
+                    size=(120, 40),
+                )
                 try:
                     if not attach(pane):
                         total.notes.add("could not attach")

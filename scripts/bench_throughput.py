@@ -35,7 +35,6 @@ import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,9 +49,12 @@ sys.path.insert(0, str(ROOT))
 from termkeep.config.profile import Profile, TmuxSettings  # noqa: E402
 from termkeep.config.store import ProfileStore  # noqa: E402
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd  # noqa: E402
+from tests.fixtures.tmux_pane import TmuxPane  # noqa: E402
+from tests.fixtures.waiting import WaitTimeoutError, wait_until  # noqa: E402
 
 TERMKEEP = ROOT / ".venv" / "bin" / "termkeep"
 PANE_SIZE = (120, 40)
+_pane_numbers = itertools.count(1)
 PROMPT = "TKP> "
 PROFILE = "bench"
 SEQ_COUNT = 300000
@@ -77,61 +79,6 @@ _FLOOD_LINE = {
     "base64": re.compile(r"^[\s│┃|]*[A-Za-z0-9+/]{60,}[\s│┃|]*$", re.MULTILINE),
 }
 FLOOD_VISIBLE_LINES = 10
-
-
-def wait_for[T](condition: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``condition`` until truthy and return it; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(POLL)
-
-
-class Pane:
-    """A client running in a pane of a private local tmux server (its own socket)."""
-
-    _count = itertools.count(1)
-
-    def __init__(self, command: str) -> None:
-        self.socket = f"tk-bench-tp-{os.getpid()}-{next(self._count)}"
-        columns, rows = PANE_SIZE
-        self.tmux("new-session", "-d", "-x", str(columns), "-y", str(rows), "-s", "b", command)
-        self.tmux("set-option", "-t", "b", "remain-on-exit", "on")
-
-    def tmux(self, *args: str) -> str:
-        env = {name: value for name, value in os.environ.items() if name != "TMUX"}
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=10,
-            check=False,
-        )
-        return done.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "b")
-
-    def type(self, text: str) -> None:
-        self.tmux("send-keys", "-t", "b", "-l", text)
-
-    def keys(self, *names: str) -> None:
-        self.tmux("send-keys", "-t", "b", *names)
-
-    def pid(self) -> int:
-        return int(self.tmux("display-message", "-p", "-t", "b", "#{pane_pid}").strip())
-
-    def dead(self) -> bool:
-        return self.tmux("display-message", "-p", "-t", "b", "#{pane_dead}").strip() == "1"
-
-    def close(self) -> None:
-        # Only this benchmark's own server, by its socket name.
-        self.tmux("kill-server")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -209,17 +156,19 @@ class Results:
     rss_after: float = 0.0
 
 
-def ready(pane: Pane) -> None:
+def ready(pane: TmuxPane) -> None:
     """Wait for the remote shell and give it a prompt the benchmark can recognise."""
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if pane.dead():
             raise RuntimeError(f"the client exited:\n{pane.screen()}")
-        pane.type(f"PS1='{PROMPT}'; clear")
+        pane.type(f"PS1='{PROMPT}'; clear", enter=False)
         pane.keys("Enter")
         try:
-            wait_for(lambda: _PROMPT_LINE.search(pane.screen()), RETYPE_AFTER, "the prompt")
-        except TimeoutError:
+            wait_until(
+                lambda: _PROMPT_LINE.search(pane.screen()), timeout=RETYPE_AFTER, what="the prompt"
+            )
+        except WaitTimeoutError:
             continue  # typed before the client was reading keys: type it again
         return
     raise TimeoutError(f"no remote prompt after {READY_TIMEOUT:g} s:\n{pane.screen()}")
@@ -228,7 +177,7 @@ def ready(pane: Pane) -> None:
 _clear_numbers = itertools.count(1)
 
 
-def clear(pane: Pane) -> None:
+def clear(pane: TmuxPane) -> None:
     """A cleared screen with the prompt, ready for the next command.
 
     The marker line printed after ``clear`` is new each time: a screen that merely looks
@@ -236,23 +185,25 @@ def clear(pane: Pane) -> None:
     is still clearing, and its keys are echoed ahead of the prompt.
     """
     marker = f"CLR{next(_clear_numbers)}"
-    pane.type(f"clear; echo {marker}")
+    pane.type(f"clear; echo {marker}", enter=False)
     pane.keys("Enter")
     done = re.compile(
         rf"^[\s│┃|]*{marker}[\s│┃|]*\n[\s│┃|]*{re.escape(PROMPT.rstrip())}[\s│┃|]*$", re.MULTILINE
     )
-    wait_for(lambda: done.search(pane.screen()), RUN_TIMEOUT, f"a cleared screen ({marker})")
+    wait_until(
+        lambda: done.search(pane.screen()), timeout=RUN_TIMEOUT, what=f"a cleared screen ({marker})"
+    )
 
 
-def time_seq(pane: Pane, pid: int) -> tuple[float, float]:
+def time_seq(pane: TmuxPane, pid: int) -> tuple[float, float]:
     """(seconds from Enter on ``seq 1 300000`` to its end and the prompt after it on screen,
     CPU seconds the client used meanwhile)."""
     clear(pane)
-    pane.type(f"seq 1 {SEQ_COUNT}")
+    pane.type(f"seq 1 {SEQ_COUNT}", enter=False)
     cpu_before = cpu_seconds(pid)
     started = time.monotonic()
     pane.keys("Enter")
-    wait_for(lambda: _SEQ_END.search(pane.screen()), RUN_TIMEOUT, "the end of seq")
+    wait_until(lambda: _SEQ_END.search(pane.screen()), timeout=RUN_TIMEOUT, what="the end of seq")
     return time.monotonic() - started, cpu_seconds(pid) - cpu_before
 
 
@@ -265,15 +216,15 @@ def remote_part(screen: str) -> str:
     return _TERMKEEP_STATUS_LINE.sub("", screen)
 
 
-def time_ctrl_c(pane: Pane, flood: str, pid: int) -> tuple[float, float]:
+def time_ctrl_c(pane: TmuxPane, flood: str, pid: int) -> tuple[float, float]:
     """(seconds from C-c to the flood visibly stopped, largest RSS seen during the flood)."""
     clear(pane)
-    pane.type(FLOODS[flood])
+    pane.type(FLOODS[flood], enter=False)
     pane.keys("Enter")
-    wait_for(
+    wait_until(
         lambda: len(_FLOOD_LINE[flood].findall(pane.screen())) >= FLOOD_VISIBLE_LINES,
-        RUN_TIMEOUT,
-        f"the {flood} flood on screen",
+        timeout=RUN_TIMEOUT,
+        what=f"the {flood} flood on screen",
     )
     peak = 0.0
     flood_until = time.monotonic() + FLOOD_SECONDS
@@ -299,7 +250,7 @@ class Running:
     """A client's pane, its process and what was measured on it."""
 
     client: Client
-    pane: Pane
+    pane: TmuxPane
     pid: int
     results: Results
 
@@ -313,7 +264,9 @@ def running_clients(clients: list[Client], server: SshServer) -> Iterator[list[R
             for client in clients:
                 client_home = Path(home) / client.name
                 command = client.command(server, client_home, f"tp-{client.name}")
-                pane = Pane(command)
+                pane = TmuxPane(
+                    f"tk-bench-tp-{os.getpid()}-{next(_pane_numbers)}", command, size=PANE_SIZE
+                )
                 started.append(Running(client, pane, 0, Results()))
                 ready(pane)
                 started[-1].pid = pane.pid()
