@@ -145,19 +145,15 @@ async def test_silent_drop_reattaches_the_same_session(
     await assert_same_session_back(attached, netns_sshd, session_id)
 
 
-async def test_tcp_reset_reattaches(attached: Watch, netns_sshd: NetnsSshServer) -> None:
+@pytest.mark.parametrize("fault", ["reset", "link_down"])
+async def test_a_fault_the_next_keystroke_meets_reattaches(
+    attached: Watch, netns_sshd: NetnsSshServer, fault: str
+) -> None:
+    """A TCP reset, or the client's link going down: typing runs into the broken path."""
     session_id = tmux_session_id(netns_sshd)
-    with netns_sshd.reset():
-        attached.session.write(b"echo provoke-a-reset\r")
-        await attached.until(lambda: attached.state != "attached", 15.0, "the reset noticed")
-    await assert_same_session_back(attached, netns_sshd, session_id)
-
-
-async def test_link_down_reattaches(attached: Watch, netns_sshd: NetnsSshServer) -> None:
-    session_id = tmux_session_id(netns_sshd)
-    with netns_sshd.link_down():
-        attached.session.write(b"echo while-down\r")
-        await attached.until(lambda: attached.state != "attached", 15.0, "the link loss noticed")
+    with getattr(netns_sshd, fault)():
+        attached.session.write(b"echo into-the-fault\r")
+        await attached.until(lambda: attached.state != "attached", 15.0, f"the {fault} noticed")
     await assert_same_session_back(attached, netns_sshd, session_id)
 
 
