@@ -108,10 +108,12 @@ class HeadlessAttach:
     def _finish(self, code: int, message: str | None = None) -> None:
         if self._done.done():
             return
+        # Settle the outcome first: nothing that follows (a terminal that is already gone)
+        # may keep the session from ending.
+        self._done.set_result(code)
         self._terminal.restore()
         if message:
             self._terminal.message(message)
-        self._done.set_result(code)
 
     def _on_update(self, update: Update) -> None:
         if isinstance(update, Notice):
@@ -146,7 +148,11 @@ class HeadlessAttach:
                 self._terminal.write(b"\r\n" + HELP_TEXT.encode())
 
     def _on_keyboard_closed(self) -> None:
-        """stdin ended (a pipe, not a person): keep showing output until the session ends."""
+        """stdin ended. A terminal that closes has gone away (its window was closed): end,
+        as ssh does. A pipe that ends is just input running out: keep showing output until
+        the session ends."""
+        if self._terminal.is_tty or self._terminal.gone:
+            self._finish(EXIT_GAVE_UP, "terminal closed")
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 import termios
 import tty
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,8 @@ from typing import Any
 type KeyHandler = Callable[[bytes], None]
 
 _READ_CHUNK = 4096
+_WRITE_WAIT = 1.0
+"""Seconds to wait for a full terminal to take more output before trying again."""
 
 
 class LocalTerminal:
@@ -32,6 +35,7 @@ class LocalTerminal:
         self._raw = False
         self._on_keys: KeyHandler | None = None
         self._on_eof: Callable[[], None] | None = None
+        self._gone = False
 
     @property
     def is_tty(self) -> bool:
@@ -61,14 +65,28 @@ class LocalTerminal:
                 termios.tcsetattr(self._in, termios.TCSAFLUSH, self._saved)
         self._raw = False
 
+    @property
+    def gone(self) -> bool:
+        """Whether the terminal went away (closed window, hung-up PTY): writes are dropped."""
+        return self._gone
+
     def write(self, data: bytes) -> None:
-        """Write everything, even when the terminal only takes part of it at once."""
+        """Write everything, even when the terminal only takes part of it at once.
+
+        A terminal that went away (EIO from a hung-up PTY, EPIPE, EBADF) is remembered and
+        later writes are dropped: output has nowhere to go, and an error here must not stop
+        the session from shutting down cleanly.
+        """
         view = memoryview(data)
-        while view:
+        while view and not self._gone:
             try:
                 written = os.write(self._out, view)
             except BlockingIOError:
+                select.select([], [self._out], [], _WRITE_WAIT)
                 continue
+            except OSError:
+                self._gone = True
+                return
             view = view[written:]
 
     def message(self, text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from termkeep.config.profile import KeepaliveSettings
 from termkeep.config.store import ProfileStore
+from tests.fixtures import procs
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.tmux_pane import TmuxPane, termkeep_command, tmux_pane
@@ -133,3 +135,25 @@ def test_demo_shows_a_drop_and_the_reattach(dirs: tuple[Path, Path]) -> None:
     # The demo's own config and state went to a temporary directory, never to these.
     assert not config_dir.exists()
     assert not state_dir.exists()
+
+
+@pytest.mark.parametrize("how", ["terminal closed", "SIGTERM"])
+def test_headless_attach_exits_when_told_or_when_its_terminal_goes(
+    netns_sshd: NetnsSshServer, dirs: tuple[Path, Path], how: str
+) -> None:
+    config_dir, state_dir = dirs
+    save_profile(config_dir, netns_sshd)
+    with tmux_pane(termkeep_command(config_dir, state_dir, "attach", "e2e")) as pane:
+        pane.type("echo up$((1+1))")
+        pane.wait_for("up2", timeout=ATTACH)
+        # The pane runs `sh -c "termkeep ...; echo ...; sleep"`: termkeep is its child.
+        (termkeep_pid,) = wait_until(
+            lambda: procs.children_of(pane.pid()), timeout=ATTACH, what="termkeep's PID"
+        )
+        if how == "SIGTERM":
+            procs.signal_pids([termkeep_pid], signal.SIGTERM)
+            pane.wait_for("TERMKEEP-EXIT=255", timeout=ATTACH, what="exit 255 after SIGTERM")
+            assert "[termkeep] stopped by SIGTERM" in pane.screen()
+        else:
+            pane.close()  # the window goes away: the PTY hangs up
+    procs.wait_gone([termkeep_pid], timeout=ATTACH, what="termkeep attach to exit")
