@@ -155,5 +155,5 @@ def test_headless_attach_exits_when_told_or_when_its_terminal_goes(
             pane.wait_for("TERMKEEP-EXIT=255", timeout=ATTACH, what="exit 255 after SIGTERM")
             assert "[termkeep] stopped by SIGTERM" in pane.screen()
         else:
-            pane.close()  # the window goes away: the PTY hangs up
+            pane.hang_up()  # the window goes away
     procs.wait_gone([termkeep_pid], timeout=ATTACH, what="termkeep attach to exit")
