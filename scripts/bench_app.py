@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from termkeep.config.profile import Profile, TmuxSettings  # noqa: E402
 from termkeep.config.store import ProfileStore  # noqa: E402
+from tests.fixtures.profiles import profile_for  # noqa: E402
 from tests.fixtures.sshd import make_workdir, start_sshd  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -157,16 +157,7 @@ def ten_profiles(config_dir: Path) -> Iterator[tuple[list[str], Path]]:
         store = ProfileStore(config_dir / "hosts")
         names = [f"idle-{n}" for n in range(1, TABS + 1)]
         for name in names:
-            profile = Profile(
-                name=name,
-                host=server.host,
-                port=server.port,
-                user=server.user,
-                identity_files=(str(server.client_key),),
-                known_hosts_file=str(server.known_hosts),
-                tmux=TmuxSettings(session=f"bench-{name}"),
-            )
-            store.save(profile, replace=True)
+            store.save(profile_for(server, name=name, tmux_session=f"bench-{name}"), replace=True)
         yield names, server.tmux_socket
     finally:
         server.stop()

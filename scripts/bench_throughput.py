@@ -46,8 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from termkeep.config.profile import Profile, TmuxSettings  # noqa: E402
 from termkeep.config.store import ProfileStore  # noqa: E402
+from tests.fixtures.profiles import profile_for  # noqa: E402
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd  # noqa: E402
 from tests.fixtures.tmux_pane import TmuxPane  # noqa: E402
 from tests.fixtures.waiting import WaitTimeoutError, wait_until  # noqa: E402
@@ -119,15 +119,7 @@ def _termkeep(*args: str) -> Callable[[SshServer, Path, str], str]:
     def command(server: SshServer, home: Path, session: str) -> str:
         config, state = home / "config", home / "state"
         ProfileStore(config / "hosts").save(
-            Profile(
-                name=PROFILE,
-                host=server.host,
-                port=server.port,
-                user=server.user,
-                identity_files=(str(server.client_key),),
-                known_hosts_file=str(server.known_hosts),
-                tmux=TmuxSettings(session=session),
-            ),
+            profile_for(server, name=PROFILE, tmux_session=session),
             replace=True,
         )
         env = f"TERMKEEP_CONFIG_DIR={config} TERMKEEP_STATE_DIR={state}"
