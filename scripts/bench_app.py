@@ -185,6 +185,24 @@ def idle_cpu(config_dir: Path, seconds: float) -> tuple[float, float]:
             tmux.kill()
 
 
+def uncompiled_modules() -> list[str]:
+    """Modules on the start-up path that have no byte-code beside them: with
+    PYTHONDONTWRITEBYTECODE set, each start would compile them from source again (0.4 s for
+    Textual on this machine), so the numbers would measure the compiler, not the app."""
+    probe = (
+        "import importlib.util, os\n"
+        "for name in ('textual.app', 'termkeep.ui.app', 'asyncssh'):\n"
+        "    spec = importlib.util.find_spec(name)\n"
+        "    cached = spec.cached if spec else None\n"
+        "    if cached is None or not os.path.exists(cached):\n"
+        "        print(name)\n"
+    )
+    done = subprocess.run(
+        [str(PYTHON), "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.split()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5, help="first-frame repetitions")
@@ -192,6 +210,9 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("needs tmux")
+        return 1
+    if missing := uncompiled_modules():
+        print(f"no byte-code for {', '.join(missing)}: run scripts/bootstrap first")
         return 1
     with tempfile.TemporaryDirectory(prefix="tk-bench-config-") as config:
         config_dir = Path(config)
