@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -12,7 +13,12 @@ import pytest
 from termkeep.supervisor.backoff import Backoff
 from termkeep.supervisor.clock import FakeClock
 from termkeep.supervisor.state import Policy, Status
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.supervisor import (
+    CONTACT_REPORT_INTERVAL,
+    Notice,
+    Supervisor,
+    Update,
+)
 from termkeep.transport.link import Cause, Ending
 from tests.unit.supervisor.scripted import ScriptedConnector, ScriptedLink, eventually, settle
 
@@ -69,8 +75,8 @@ class Rig:
         await self.wait_state("stalled")
 
 
-@pytest.fixture
-async def rig() -> AsyncIterator[Rig]:
+@asynccontextmanager
+async def rig_with(policy: Policy) -> AsyncIterator[Rig]:
     clock = FakeClock()
     connector = ScriptedConnector(clock)
     output = bytearray()
@@ -78,15 +84,23 @@ async def rig() -> AsyncIterator[Rig]:
     supervisor = Supervisor(
         connector,
         output.extend,
-        POLICY,
+        policy,
         size=(80, 24),
         clock=clock,
         network_fingerprint=lambda: network[0],
     )
     built = Rig(clock, connector, supervisor, output=output, network=network)
     supervisor.add_listener(built.updates.append)
-    yield built
-    await supervisor.close()
+    try:
+        yield built
+    finally:
+        await supervisor.close()
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    async with rig_with(POLICY) as built:
+        yield built
 
 
 async def test_first_attach_carries_data_both_ways(rig: Rig) -> None:
@@ -100,6 +114,44 @@ async def test_first_attach_carries_data_both_ways(rig: Rig) -> None:
     assert link.sizes == [(80, 24), (120, 40)]
     assert rig.states == ["connecting", "attached"]
     assert rig.notices == ["attached after 0.0 s"]
+
+
+async def test_data_in_a_flood_is_shown_at_once_and_counted_as_contact_once_per_interval(
+    rig: Rig,
+) -> None:
+    link = await rig.attach_first()
+    rig.clock.advance(1.0)
+    link.send(b"a")  # the first data after a quiet spell counts within the loop turn
+    await settle()
+    assert rig.supervisor.status().last_contact_age == 0.0
+    rig.clock.advance(CONTACT_REPORT_INTERVAL / 5)
+    link.send(b"b")
+    await settle()
+    assert rig.output == b"ab"  # shown at once, whatever the bookkeeping
+    # Counted only once the interval since the last report is over.
+    assert rig.supervisor.status().last_contact_age == pytest.approx(CONTACT_REPORT_INTERVAL / 5)
+    rig.clock.advance(CONTACT_REPORT_INTERVAL)
+    await eventually(
+        lambda: rig.supervisor.status().last_contact_age == 0.0, "the deferred contact report"
+    )
+
+
+async def test_a_stall_check_counts_data_whose_contact_report_was_deferred() -> None:
+    # A keepalive shorter than the report interval: the stall deadline falls while the
+    # report of data that did arrive is still deferred.
+    short = Policy(keepalive_interval=CONTACT_REPORT_INTERVAL * 0.8, backoff=POLICY.backoff)
+    async with rig_with(short) as rig:
+        link = await rig.attach_first()
+        link.responsive = False  # pings go unanswered: only data proves the link alive
+        rig.clock.advance(0.001)
+        link.send(b"a")
+        await settle()
+        for _ in range(4):
+            rig.clock.advance(CONTACT_REPORT_INTERVAL / 5)
+            link.send(b"more")
+            await settle()
+            assert rig.state() == "attached"
+        assert rig.output == b"a" + b"more" * 4
 
 
 async def test_bytes_a_probe_receives_before_it_wins_are_shown_after_it_wins(rig: Rig) -> None:
