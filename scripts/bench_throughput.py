@@ -2,10 +2,11 @@
 """Throughput benchmark: a big burst of output, and Ctrl-C during an output flood.
 
 Every client runs in a pane of a private local tmux server (its own socket, removed
-afterwards) at a fixed size, and the screen is read with ``tmux capture-pane``, as a person
-would see it. The server is the test suite's real OpenSSH sshd on loopback (throwaway keys),
-with the remote tmux on its private socket. Clients, each attaching its own remote tmux
-session:
+afterwards) at a fixed size, and the screen is read with ``capture-pane``, as a person would
+see it, through one tmux control-mode client per pane (a ``tmux capture-pane`` process per
+poll would cost a third of a core, taken from the clients under test on a small machine).
+The server is the test suite's real OpenSSH sshd on loopback (throwaway keys), with the remote
+tmux on its private socket. Clients, each attaching its own remote tmux session:
 
 - ``ssh``: plain OpenSSH, ``ssh -t host tmux new-session -A -s NAME`` (the reference);
 - ``termkeep attach``: the headless attach, bytes passed straight to the outer terminal;
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from termkeep.config.store import ProfileStore  # noqa: E402
 from tests.fixtures.profiles import profile_for  # noqa: E402
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd  # noqa: E402
-from tests.fixtures.tmux_pane import TmuxPane  # noqa: E402
+from tests.fixtures.tmux_pane import ScreenReader, TmuxPane  # noqa: E402
 from tests.fixtures.waiting import WaitTimeoutError, wait_until  # noqa: E402
 
 TERMKEEP = ROOT / ".venv" / "bin" / "termkeep"
@@ -60,7 +61,9 @@ PROFILE = "bench"
 SEQ_COUNT = 300000
 FLOODS = {"yes": "yes", "base64": "base64 /dev/urandom"}
 
-POLL = 0.005
+POLL = 0.002
+"""Screen poll interval while timing. A read through the control client costs ~0.1 ms, so
+polling this often leaves the machine to the clients under test."""
 READY_TIMEOUT = 40.0
 RETYPE_AFTER = 3.0
 RUN_TIMEOUT = 60.0
@@ -148,6 +151,17 @@ class Results:
     rss_after: float = 0.0
 
 
+@dataclass
+class Running:
+    """A client's pane, its process and what was measured on it."""
+
+    client: Client
+    pane: TmuxPane
+    reader: ScreenReader
+    pid: int
+    results: Results
+
+
 def ready(pane: TmuxPane) -> None:
     """Wait for the remote shell and give it a prompt the benchmark can recognise."""
     deadline = time.monotonic() + READY_TIMEOUT
@@ -169,7 +183,7 @@ def ready(pane: TmuxPane) -> None:
 _clear_numbers = itertools.count(1)
 
 
-def clear(pane: TmuxPane) -> None:
+def clear(pane: TmuxPane, reader: ScreenReader) -> None:
     """A cleared screen with the prompt, ready for the next command.
 
     The marker line printed after ``clear`` is new each time: a screen that merely looks
@@ -183,19 +197,28 @@ def clear(pane: TmuxPane) -> None:
         rf"^[\s│┃|]*{marker}[\s│┃|]*\n[\s│┃|]*{re.escape(PROMPT.rstrip())}[\s│┃|]*$", re.MULTILINE
     )
     wait_until(
-        lambda: done.search(pane.screen()), timeout=RUN_TIMEOUT, what=f"a cleared screen ({marker})"
+        lambda: done.search(reader.screen()),
+        timeout=RUN_TIMEOUT,
+        what=f"a cleared screen ({marker})",
+        interval=POLL,
     )
 
 
-def time_seq(pane: TmuxPane, pid: int) -> tuple[float, float]:
+def time_seq(client: Running) -> tuple[float, float]:
     """(seconds from Enter on ``seq 1 300000`` to its end and the prompt after it on screen,
     CPU seconds the client used meanwhile)."""
-    clear(pane)
+    pane, reader, pid = client.pane, client.reader, client.pid
+    clear(pane, reader)
     pane.type(f"seq 1 {SEQ_COUNT}", enter=False)
     cpu_before = cpu_seconds(pid)
     started = time.monotonic()
     pane.keys("Enter")
-    wait_until(lambda: _SEQ_END.search(pane.screen()), timeout=RUN_TIMEOUT, what="the end of seq")
+    wait_until(
+        lambda: _SEQ_END.search(reader.screen()),
+        timeout=RUN_TIMEOUT,
+        what="the end of seq",
+        interval=POLL,
+    )
     return time.monotonic() - started, cpu_seconds(pid) - cpu_before
 
 
@@ -208,15 +231,17 @@ def remote_part(screen: str) -> str:
     return _TERMKEEP_STATUS_LINE.sub("", screen)
 
 
-def time_ctrl_c(pane: TmuxPane, flood: str, pid: int) -> tuple[float, float]:
+def time_ctrl_c(client: Running, flood: str) -> tuple[float, float]:
     """(seconds from C-c to the flood visibly stopped, largest RSS seen during the flood)."""
-    clear(pane)
+    pane, reader, pid = client.pane, client.reader, client.pid
+    clear(pane, reader)
     pane.type(FLOODS[flood], enter=False)
     pane.keys("Enter")
     wait_until(
-        lambda: len(_FLOOD_LINE[flood].findall(pane.screen())) >= FLOOD_VISIBLE_LINES,
+        lambda: len(_FLOOD_LINE[flood].findall(reader.screen())) >= FLOOD_VISIBLE_LINES,
         timeout=RUN_TIMEOUT,
         what=f"the {flood} flood on screen",
+        interval=POLL,
     )
     peak = 0.0
     flood_until = time.monotonic() + FLOOD_SECONDS
@@ -228,7 +253,7 @@ def time_ctrl_c(pane: TmuxPane, flood: str, pid: int) -> tuple[float, float]:
     first_seen, last = sent, ""
     deadline = sent + RUN_TIMEOUT
     while time.monotonic() < deadline:
-        now, screen = time.monotonic(), remote_part(pane.screen())
+        now, screen = time.monotonic(), remote_part(reader.screen())
         if screen != last:
             first_seen, last = now, screen
         elif _PROMPT_LINE.search(screen) and now - first_seen >= STABLE_FOR:
@@ -237,20 +262,10 @@ def time_ctrl_c(pane: TmuxPane, flood: str, pid: int) -> tuple[float, float]:
     raise TimeoutError(f"the {flood} flood did not stop within {RUN_TIMEOUT:g} s")
 
 
-@dataclass
-class Running:
-    """A client's pane, its process and what was measured on it."""
-
-    client: Client
-    pane: TmuxPane
-    pid: int
-    results: Results
-
-
 @contextmanager
 def running_clients(clients: list[Client], server: SshServer) -> Iterator[list[Running]]:
     """Every client started in its own pane, attached to its own remote tmux session."""
-    with tempfile.TemporaryDirectory(prefix="tk-bench-tp-") as home:
+    with tempfile.TemporaryDirectory(prefix="tk-bench-tp-") as home, ExitStack() as readers:
         started: list[Running] = []
         try:
             for client in clients:
@@ -259,7 +274,8 @@ def running_clients(clients: list[Client], server: SshServer) -> Iterator[list[R
                 pane = TmuxPane(
                     f"tk-bench-tp-{os.getpid()}-{next(_pane_numbers)}", command, size=PANE_SIZE
                 )
-                started.append(Running(client, pane, 0, Results()))
+                reader = readers.enter_context(pane.screen_reader())
+                started.append(Running(client, pane, reader, 0, Results()))
                 ready(pane)
                 started[-1].pid = pane.pid()
             time.sleep(SETTLE_AFTER)
@@ -280,17 +296,17 @@ def measure(
     with running_clients(clients, server) as running:
         for _ in range(reps):
             for each in running:
-                took, cpu = time_seq(each.pane, each.pid)
+                took, cpu = time_seq(each)
                 each.results.seq.append(took)
                 each.results.seq_cpu.append(cpu)
         for flood in FLOODS if floods else ():
             for _ in range(reps):
                 for each in running:
-                    took, peak = time_ctrl_c(each.pane, flood, each.pid)
+                    took, peak = time_ctrl_c(each, flood)
                     each.results.stop.setdefault(flood, []).append(took)
                     each.results.rss_during = max(each.results.rss_during, peak)
         for each in running:
-            clear(each.pane)
+            clear(each.pane, each.reader)
         time.sleep(SETTLE_AFTER)
         for each in running:
             each.results.rss_after = rss_mib(each.pid)
