@@ -1,7 +1,8 @@
 """TerminalView: draws an Emulator with Textual's Line API and sends input back to the remote.
 
-Output is cheap to draw: a frame tick (at most 60 a second) reads one Snapshot, reuses the
-Strip of every row the engine reports unchanged (rows keep their identity, even when a
+Output is cheap to draw: a frame (paced by FramePacer: at once after a quiet spell, at most
+60 a second in a flood, the end of a burst as soon as it pauses) reads one Snapshot, reuses
+the Strip of every row the engine reports unchanged (rows keep their identity, even when a
 scroll moves them) and refreshes only lines whose row changed. The cursor and selection
 are painted over the cached strips in `render_line`, so moving them rebuilds nothing.
 """
@@ -38,8 +39,8 @@ from termkeep.terminal.emulator import (
 )
 from termkeep.terminal.keys import InputEncoder, MouseAction, MouseButton, MouseModifiers
 from termkeep.terminal.palette import RGB
+from termkeep.ui.widgets.frame_pacer import FramePacer
 
-FRAME_INTERVAL = 1 / 60
 MIN_TIMER_DELAY = 0.001
 SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
 WHEEL_STEP = 3
@@ -248,8 +249,8 @@ class TerminalView(Widget, can_focus=True):
 
     Every key goes to the remote except the names in `app_keys` (left for the app's own
     bindings) and `scrollback_keys` (browse the scrollback). Data fed through `feed`, or
-    announced with `output_arrived` after feeding the emulator elsewhere, is drawn at the
-    next frame tick. OSC 52 clipboard writes from the remote reach the local clipboard
+    announced with `output_arrived` after feeding the emulator elsewhere, is drawn when its
+    FramePacer says. OSC 52 clipboard writes from the remote reach the local clipboard
     only with `allow_clipboard_write`; clipboard reads are never answered.
     """
 
@@ -301,9 +302,8 @@ class TerminalView(Widget, can_focus=True):
         self._snapshot: Snapshot | None = None
         self._strips: list[Strip] = []
         self._strip_cache: dict[int, tuple[ScreenRow, Strip]] = {}
-        self._dirty = True
-        self._tick_timer: Timer | None = None
-        self._last_frame = 0.0
+        self._pacer = FramePacer()
+        self._frame_timer: Timer | None = None
         self._sync_since: float | None = None
         self._selection: Selection | None = None
         self._selecting = False
@@ -326,29 +326,37 @@ class TerminalView(Widget, can_focus=True):
         self.output_arrived()
 
     def output_arrived(self) -> None:
-        """Mark the terminal changed; the next frame tick (at most 60 a second) redraws."""
-        self._dirty = True
-        self._schedule_tick()
+        """Mark the terminal changed; the frame pacer decides when it is drawn."""
+        self._pacer.output(time.monotonic())
+        self._arm_frame_timer()
 
-    def _schedule_tick(self, delay: float | None = None) -> None:
-        if self._tick_timer is not None or not self.is_mounted:
+    def _arm_frame_timer(self, delay: float | None = None) -> None:
+        """Set the frame timer for the pacer's due time (or for ``delay``), unless set."""
+        if self._frame_timer is not None or not self.is_mounted:
             return
         if delay is None:
-            delay = self._last_frame + FRAME_INTERVAL - time.monotonic()
+            due = self._pacer.due()
+            if due is None:
+                return
+            delay = due - time.monotonic()
         # Textual's timers reject a zero interval; a millisecond is "now" for a frame.
         delay = max(MIN_TIMER_DELAY, delay)
-        self._tick_timer = self.set_timer(delay, self._tick, name="terminal-frame")
+        self._frame_timer = self.set_timer(delay, self._frame_timer_fired, name="terminal-frame")
 
-    def _tick(self) -> None:
-        self._tick_timer = None
-        if not self._dirty:
+    def _frame_timer_fired(self) -> None:
+        self._frame_timer = None
+        due = self._pacer.due()
+        if due is None:
             return
         now = time.monotonic()
-        if self.holding_for_sync(now):
-            self._schedule_tick(FRAME_INTERVAL)
+        if due > now:
+            # Output kept coming since the timer was set: the burst is not over yet.
+            self._arm_frame_timer()
             return
-        self._dirty = False
-        self._last_frame = now
+        if self.holding_for_sync(now):
+            self._arm_frame_timer(self._pacer.interval)
+            return
+        self._pacer.drawn(now)
         self.draw_frame()
 
     def holding_for_sync(self, now: float) -> bool:
