@@ -24,7 +24,18 @@ Measured, several repetitions each (medians and ranges):
 - *RSS* of the client process (the pane's process) before the runs, the largest seen during
   the floods, and after them. Goal: bounded.
 
-Run: ``.venv/bin/python scripts/bench_throughput.py [--reps N] [--clients ssh,attach,app]``.
+Where the CPUs go (``--cpus``):
+
+- ``split`` (the default on a machine with two CPUs or more): the server side (sshd, the
+  remote tmux, seq) on one half of the CPUs, the clients, the outer tmux and this script on
+  the other, as when the server is another machine. On loopback they would otherwise share
+  the CPUs, and whatever CPU a client uses is taken from the remote tmux that produces the
+  output: a busy loop using half a core alone makes plain ssh's seq 1.17x slower on a
+  2-CPU machine, so the shared layout measures the machine as much as the client.
+- ``shared``: everything on every CPU, for comparison.
+
+Run: ``.venv/bin/python scripts/bench_throughput.py [--reps N] [--clients ssh,attach,app]
+[--cpus split|shared]``.
 """
 
 from __future__ import annotations
@@ -321,14 +332,31 @@ def spread(values: list[float]) -> str:
 
 
 @contextmanager
-def loopback_server() -> Iterator[SshServer]:
+def loopback_server(server_cpus: set[int], client_cpus: set[int]) -> Iterator[SshServer]:
+    """The sshd (and every session it forks) on ``server_cpus``; this process, and so the
+    clients and tmux servers it starts afterwards, on ``client_cpus``."""
+    everything = os.sched_getaffinity(0)
     workdir = make_workdir("tk-bench-tp-")
-    server = start_sshd(workdir)
+    os.sched_setaffinity(0, server_cpus)
+    try:
+        server = start_sshd(workdir)
+    finally:
+        os.sched_setaffinity(0, client_cpus)
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+        os.sched_setaffinity(0, everything)
+
+
+def cpu_layout(layout: str) -> tuple[set[int], set[int]]:
+    """(server CPUs, client CPUs) for ``layout`` (see the module docstring)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if layout == "shared" or len(cpus) < 2:
+        return set(cpus), set(cpus)
+    half = len(cpus) // 2
+    return set(cpus[:half]), set(cpus[half:])
 
 
 def print_table(table: dict[str, Results]) -> None:
@@ -353,14 +381,17 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5, help="repetitions of each measurement")
     parser.add_argument("--clients", default=",".join(client.name for client in CLIENTS))
     parser.add_argument("--no-floods", action="store_true", help="measure seq only")
+    parser.add_argument("--cpus", choices=("split", "shared"), default="split")
     args = parser.parse_args()
     if shutil.which("tmux") is None or shutil.which("ssh") is None:
         print("bench_throughput: needs tmux and ssh", file=sys.stderr)
         return 1
     wanted = set(args.clients.split(","))
-    with loopback_server() as server:
+    server_cpus, client_cpus = cpu_layout(args.cpus)
+    with loopback_server(server_cpus, client_cpus) as server:
         chosen = [client for client in CLIENTS if client.name in wanted]
         table = measure(chosen, server, args.reps, floods=not args.no_floods)
+    print(f"CPUs: server side {sorted(server_cpus)}, clients and outer tmux {sorted(client_cpus)}")
     print_table(table)
     return 0
 
