@@ -42,6 +42,9 @@ from termkeep.terminal.palette import RGB
 from termkeep.ui.widgets.frame_pacer import FramePacer
 
 MIN_TIMER_DELAY = 0.001
+TIMER_SLACK = 0.001
+"""Textual wakes a timer up to half a millisecond early (it allows for its own overhead); a
+frame due within this much of now is drawn, not put off by another millisecond."""
 SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
@@ -349,7 +352,7 @@ class TerminalView(Widget, can_focus=True):
         if due is None:
             return
         now = time.monotonic()
-        if due > now:
+        if due > now + TIMER_SLACK:
             # Output kept coming since the timer was set: the burst is not over yet.
             self._arm_frame_timer()
             return
