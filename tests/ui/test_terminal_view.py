@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Self
 
 from rich.segment import Segment
 from textual import events
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.strip import Strip
+from textual.widget import Widget
 
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import XTERM_ANSI, Palette
@@ -301,15 +303,20 @@ async def test_wheel_goes_to_a_remote_that_tracks_the_mouse() -> None:
 
 
 class CountingView(TerminalView):
-    """A TerminalView that records which lines Textual asked it to render."""
+    """A TerminalView that records which lines it asked Textual to send to the screen again
+    (a refresh of the whole widget counts as every line)."""
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator, on_input=lambda _: None)
-        self.rendered: list[int] = []
+        self.refreshed: list[int] = []
 
-    def render_line(self, y: int) -> Strip:
-        self.rendered.append(y)
-        return super().render_line(y)
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self.is_mounted:
+            lines = regions or [self.region.reset_offset]
+            self.refreshed.extend(y for region in lines for y in region.line_range)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class CountingApp(App[None]):
@@ -321,16 +328,40 @@ class CountingApp(App[None]):
         yield self.view
 
 
-async def test_only_changed_lines_are_rendered_again() -> None:
+async def test_only_changed_lines_go_to_the_screen_again() -> None:
     app = CountingApp()
     async with app.run_test(size=(40, 10)) as pilot:
         app.view.feed(b"\x1b[8;1Hprompt")
         await wait_until(pilot, lambda: line_text(app.view, 7) == "prompt")
-        await wait_until(pilot, lambda: 7 in app.view.rendered)
+        await wait_until(pilot, lambda: 7 in app.view.refreshed)
         frames = app.view.frames_drawn
-        app.view.rendered.clear()
+        app.view.refreshed.clear()
         # Write on line 3 and put the cursor back where it was: one row changes.
         app.view.feed(b"\x1b7\x1b[3;5Hchanged\x1b8")
-        await wait_until(pilot, lambda: app.view.frames_drawn > frames and bool(app.view.rendered))
+        await wait_until(pilot, lambda: app.view.frames_drawn > frames)
         await pilot.pause()
-        assert set(app.view.rendered) == {2}
+        assert set(app.view.refreshed) == {2}
+        assert line_text(app.view, 2) == "    changed"
+
+
+async def test_the_direct_line_path_draws_what_textuals_styled_path_draws() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 8)) as pilot:
+        app.view.feed(b"\x1b[1;31mred\x1b[0m \x1b[44mblue bg\x1b[0m \xe4\xb8\xad wide\r\nnext")
+        await wait_until(pilot, lambda: line_text(app.view, 1) == "next")
+        whole = app.view.region.reset_offset
+        for crop in (whole, Region(3, 0, 20, 2)):
+            direct = app.view.render_lines(crop)
+            styled = Widget.render_lines(app.view, crop)  # Textual's own path
+            assert [list(strip) for strip in direct] == [list(strip) for strip in styled]
+
+
+async def test_css_that_needs_textuals_styled_path_still_gets_it() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 8)) as pilot:
+        app.view.styles.padding = (0, 2)
+        app.view.feed(b"padded")
+        await wait_until(
+            pilot, lambda: "padded" in app.view.render_lines(Region(0, 0, 40, 1))[0].text
+        )
+        assert app.view.render_lines(Region(0, 0, 40, 1))[0].text.startswith("  padded")

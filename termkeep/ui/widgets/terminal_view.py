@@ -426,6 +426,39 @@ class TerminalView(Widget, can_focus=True):
         for y in lines:
             self.refresh(Region(0, y, width, 1))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in ``crop``, straight from `render_line`.
+
+        Textual asks for every line of the widget on each frame and, by default, runs each
+        one through the widget's styles (padding, border, outline, tint, opacity): over half
+        the app's CPU in an output flood, for a widget that is the whole terminal, edge to
+        edge, with none of those. Should CSS ever give it some, Textual's own path draws them.
+        """
+        if not self._plainly_styled():
+            return super().render_lines(crop)
+        background = self.background_colors[1]
+        filters = self.get_line_filters()
+        x1, x2 = crop.column_span
+        cropped = (x1, x2) != (0, self.size.width)
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y)
+            for line_filter in filters:  # the app's own, e.g. NO_COLOR's
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip.crop(x1, x2) if cropped else strip)
+        return strips
+
+    def _plainly_styled(self) -> bool:
+        styles = self.styles
+        return not (
+            self.gutter  # padding and border
+            or any(edge for edge, _colour in styles.outline)
+            or styles.tint.a
+            or styles.opacity != 1.0
+            or styles.text_opacity != 1.0
+            or (styles.has_rule("hatch") and styles.hatch != "none")
+        )
+
     def render_line(self, y: int) -> Strip:
         """Line `y`: the cached row strip with selection and cursor painted over it."""
         width = self.size.width
