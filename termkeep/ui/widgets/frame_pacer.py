@@ -5,7 +5,7 @@ Three rules, in this order of precedence:
 - *Leading edge*: output after a quiet spell is drawn at once, so an echoed key costs no
   frame delay.
 - *Steady flood*: while output keeps streaming, frames come at most every ``interval``
-  (60 a second): the screen keeps moving, and the app's CPU stays with the remote.
+  (60 a second): the screen keeps moving at a bounded cost.
 - *Trailing edge*: when the stream pauses for ``quiet`` seconds, the burst is over and its
   end is drawn then, without waiting out the rest of the interval. The end of a burst is
   what a person waits for (the prompt after ``seq``); a pause is the only sign of it.
@@ -46,11 +46,6 @@ class FramePacer:
         """A frame showing all output so far was drawn at ``now``."""
         self.last_frame = now
         self.last_output = None
-
-    @property
-    def pending(self) -> bool:
-        """Whether output is waiting to be drawn."""
-        return self.last_output is not None
 
     def due(self) -> float | None:
         """When the next frame is due (it may be in the past: draw now), or None when

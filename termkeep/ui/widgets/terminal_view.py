@@ -430,7 +430,7 @@ class TerminalView(Widget, can_focus=True):
         """The lines in ``crop``, straight from `render_line`.
 
         Textual asks for every line of the widget on each frame and, by default, runs each
-        one through the widget's styles (padding, border, outline, tint, opacity): over half
+        one through the widget's styles (padding, border, outline, tint, opacity): a fifth of
         the app's CPU in an output flood, for a widget that is the whole terminal, edge to
         edge, with none of those. Should CSS ever give it some, Textual's own path draws them.
         """
