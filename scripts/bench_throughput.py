@@ -337,15 +337,17 @@ def loopback_server(server_cpus: set[int], client_cpus: set[int]) -> Iterator[Ss
     clients and tmux servers it starts afterwards, on ``client_cpus``."""
     everything = os.sched_getaffinity(0)
     workdir = make_workdir("tk-bench-tp-")
-    os.sched_setaffinity(0, server_cpus)
     try:
-        server = start_sshd(workdir)
+        os.sched_setaffinity(0, server_cpus)
+        try:
+            server = start_sshd(workdir)
+        finally:
+            os.sched_setaffinity(0, client_cpus)
+        try:
+            yield server
+        finally:
+            server.stop()
     finally:
-        os.sched_setaffinity(0, client_cpus)
-    try:
-        yield server
-    finally:
-        server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         os.sched_setaffinity(0, everything)
 
