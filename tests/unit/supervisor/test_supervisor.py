@@ -60,10 +60,11 @@ class Rig:
             f"{count} connection attempts (have {len(self.connector.attempts)})",
         )
 
-    async def attach_first(self) -> ScriptedLink:
+    async def attach_first(self, *, tmux: bool = True) -> ScriptedLink:
+        """Start and attach the first link (without tmux: a fresh shell, nothing reattached)."""
         await self.supervisor.start()
         await self.wait_attempts(1)
-        link = self.connector.attempts[0].attach()
+        link = self.connector.attempts[0].attach(tmux=tmux, reattached_existing=tmux)
         await self.wait_state("attached")
         return link
 
@@ -234,10 +235,7 @@ async def test_bytes_from_the_stalled_link_are_shown_but_the_probe_still_races(
 
 
 async def test_without_tmux_the_stalled_link_is_kept_at_its_first_bytes(rig: Rig) -> None:
-    await rig.supervisor.start()
-    await rig.wait_attempts(1)
-    old = rig.connector.attempts[0].attach(tmux=False, reattached_existing=False)
-    await rig.wait_state("attached")
+    old = await rig.attach_first(tmux=False)
     old.responsive = False
     await rig.stall()
     await rig.wait_attempts(2)
@@ -248,10 +246,7 @@ async def test_without_tmux_the_stalled_link_is_kept_at_its_first_bytes(rig: Rig
 
 
 async def test_a_probe_that_attaches_just_as_it_is_cancelled_is_closed(rig: Rig) -> None:
-    await rig.supervisor.start()
-    await rig.wait_attempts(1)
-    old = rig.connector.attempts[0].attach(tmux=False, reattached_existing=False)
-    await rig.wait_state("attached")
+    old = await rig.attach_first(tmux=False)
     old.responsive = False
     await rig.stall()
     await rig.wait_attempts(2)
