@@ -4,16 +4,51 @@ asyncssh's ``tcp_keepalive`` only turns SO_KEEPALIVE on; the timings that make t
 notice a dead peer in seconds instead of hours (TCP_KEEPIDLE/KEEPINTVL/KEEPCNT) and the bound on
 unacknowledged data (TCP_USER_TIMEOUT) have to be set on the socket. termkeep opens the socket
 itself, sets them before the handshake, and hands the connected socket to asyncssh.
+
+It also sets the options that bound how long a connection that survived an outage waits
+before it tries again (``apply_recovery_options``): without them Linux doubles the
+retransmission timeout up to 120 s, so after a 10 s drop the old connection may sit silent
+for seconds after the network is back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
+import os
 import socket
+from dataclasses import dataclass
+from typing import Protocol
 
 from termkeep.config.profile import TcpSettings
 
+_log = logging.getLogger(__name__)
+
 MS_PER_SECOND = 1000
+
+TCP_RTO_MAX_MS = getattr(socket, "TCP_RTO_MAX_MS", 44)
+"""Caps the retransmission timeout of this socket (Linux >= 6.15; Python has no name yet)."""
+
+TCP_THIN_LINEAR_TIMEOUTS = getattr(socket, "TCP_THIN_LINEAR_TIMEOUTS", 16)
+"""Keeps the first six retransmission timeouts of a thin stream linear (Linux >= 2.6.34)."""
+
+RTO_MAX_MS = 1000
+"""The smallest cap the kernel accepts: after an outage the old connection retransmits at
+least once a second, so it is back within about a second plus one round trip."""
+
+RECOVERY_ENV = "TERMKEEP_TCP_RECOVERY"
+"""Benchmark switch: a comma list of ``rto_max``, ``thin`` (default both) or ``none``, so
+scripts/bench_reconnect.py can measure what each option buys."""
+
+_RECOVERY_OPTIONS = {
+    "rto_max": (TCP_RTO_MAX_MS, RTO_MAX_MS),
+    "thin": (TCP_THIN_LINEAR_TIMEOUTS, 1),
+}
+
+_REFUSED = frozenset({errno.ENOPROTOOPT, errno.EINVAL, errno.EOPNOTSUPP})
+"""What a kernel without an option answers: an unknown option number, or a value outside
+what this kernel's version of the option allows."""
 
 
 def tcp_options(settings: TcpSettings) -> list[tuple[int, int, int]]:
@@ -44,6 +79,47 @@ def apply_tcp_options(sock: socket.socket, settings: TcpSettings) -> None:
         sock.setsockopt(level, option, value)
 
 
+class _SetsOptions(Protocol):
+    def setsockopt(self, level: int, option: int, value: int, /) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryOptions:
+    """Which retransmission options the kernel took (False: refused or switched off)."""
+
+    rto_max: bool
+    thin_linear: bool
+
+
+def wanted_recovery_options() -> frozenset[str]:
+    """The recovery options to set: all of them unless ``TERMKEEP_TCP_RECOVERY`` says."""
+    value = os.environ.get(RECOVERY_ENV)
+    if value is None:
+        return frozenset(_RECOVERY_OPTIONS)
+    return frozenset(name.strip() for name in value.split(",")) & _RECOVERY_OPTIONS.keys()
+
+
+def apply_recovery_options(sock: _SetsOptions) -> RecoveryOptions:
+    """Cap the retransmission timeout and keep thin-stream timeouts linear, where the
+    running kernel has these options; a kernel that refuses one is simply left as it is."""
+    wanted = wanted_recovery_options()
+    taken = {name: _try_option(sock, name, *_RECOVERY_OPTIONS[name]) for name in wanted}
+    return RecoveryOptions(
+        rto_max=taken.get("rto_max", False), thin_linear=taken.get("thin", False)
+    )
+
+
+def _try_option(sock: _SetsOptions, name: str, option: int, value: int) -> bool:
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    except OSError as exc:
+        if exc.errno not in _REFUSED:
+            raise
+        _log.debug("kernel refused TCP option %s (%d): %s", name, option, exc)
+        return False
+    return True
+
+
 async def open_tcp(host: str, port: int, settings: TcpSettings) -> socket.socket:
     """Resolve ``host`` and connect to the first address that answers, with the options
     set before the SYN. Raises ``socket.gaierror`` or the last address's ``OSError``."""
@@ -55,6 +131,8 @@ async def open_tcp(host: str, port: int, settings: TcpSettings) -> socket.socket
         try:
             sock.setblocking(False)
             apply_tcp_options(sock, settings)
+            # Before the SYN: the cap also bounds SYN retransmissions (1 s apart, not 1, 2, 4 s).
+            apply_recovery_options(sock)
             await loop.sock_connect(sock, address)
         except OSError as exc:
             sock.close()
