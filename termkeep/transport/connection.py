@@ -2,9 +2,11 @@
 
 Connecting is: resolve the target (and ``~/.ssh/config`` when the profile says so), open each
 jump host hop by hop, open the TCP socket ourselves with the profile's kernel options, run the
-SSH handshake under the host key policy, authenticate through the ``Prompter``, ask the server
-whether tmux and the session exist, then open the PTY channel. The connect timeout bounds the
-network part only: time spent in a prompt does not count (asyncssh's own timeout would).
+SSH handshake under the host key policy, authenticate through the ``Prompter``, then open the
+PTY channel with one command that reports whether tmux and the session exist and attaches.
+The connect timeout bounds the network part only: time spent in a prompt does not count
+(asyncssh's own timeout would). Round trips asyncssh would wait for needlessly are skipped
+(pipelining.py): on a slow link each one shows.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -21,7 +25,7 @@ import asyncssh
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
-from termkeep.transport import tmux
+from termkeep.transport import pipelining, tmux
 from termkeep.transport.classify import classify, connect_failed, describe
 from termkeep.transport.hostkeys import DEFAULT_SSH_PORT, HostKeyCheck, HostKeyPolicy
 from termkeep.transport.link import (
@@ -35,6 +39,8 @@ from termkeep.transport.link import (
 )
 from termkeep.transport.prompts import KbdIntPrompts, Prompter
 from termkeep.transport.tcp import apply_tcp_options, open_tcp
+
+_log = logging.getLogger(__name__)
 
 MAX_PASSWORD_PROMPTS = 3
 """Like OpenSSH's NumberOfPasswordPrompts; also caps keyboard-interactive rounds."""
@@ -140,6 +146,8 @@ class RememberedSecrets:
     """``user@host`` -> the password that logged in."""
     keys: dict[Path, asyncssh.SSHKey] = dataclasses.field(default_factory=dict)
     """Key file -> the key decrypted with the user's passphrase."""
+    accepted_keys: pipelining.KeyMemory = dataclasses.field(default_factory=pipelining.KeyMemory)
+    """Which public key logged in to each ``user@host``: signed at once next time."""
 
 
 def _is_password_prompt(prompts: KbdIntPrompts) -> bool:
@@ -171,6 +179,13 @@ class _Client(asyncssh.SSHClient):
         self._kbdint_rounds = 0
         self._offered_remembered = False
         self._password_sent: str | None = None
+        self._conn: asyncssh.SSHClientConnection | None = None
+
+    @override
+    def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
+        """Before the handshake: let authentication skip the waits it need not make."""
+        self._conn = conn
+        pipelining.pipeline_auth(conn, self._login, self._secrets.accepted_keys)
 
     @override
     def validate_host_public_key(
@@ -233,9 +248,13 @@ class _Client(asyncssh.SSHClient):
 
     @override
     def auth_completed(self) -> None:
-        """Remember the password that worked, for the next reconnect of this profile."""
+        """Remember the password or key that worked, for the next reconnect of this
+        profile."""
+        _log.debug("trace: authenticated as %s", self._login)
         if self._password_sent is not None:
             self._secrets.passwords[self._login] = self._password_sent
+        if self._conn is not None:
+            pipelining.auth_succeeded(self._conn)
 
     @override
     def kbdint_auth_requested(self) -> str | None:
@@ -264,22 +283,47 @@ class _Client(asyncssh.SSHClient):
 
 
 class _Channel(asyncssh.SSHClientSession[bytes]):
-    """Forwards bytes to the sink and remembers how the channel closed."""
+    """Forwards bytes to the sink and remembers how the channel closed. With a ``scanner``
+    the attach report is taken out of the first bytes and resolves ``report``."""
 
-    def __init__(self, on_data: DataSink) -> None:
+    def __init__(self, on_data: DataSink, scanner: tmux.AttachReportScanner | None = None) -> None:
         self._on_data = on_data
-        self.closed: asyncio.Future[BaseException | None] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self._scanner = scanner
+        loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[BaseException | None] = loop.create_future()
+        self.report: asyncio.Future[tmux.AttachReport] = loop.create_future()
 
     @override
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         """Both stdout and stderr go to the screen, as in a terminal."""
-        self._on_data(data)
+        if self._scanner is not None:
+            if self._scanner.report is tmux.AttachReport.NO_TMUX:
+                return  # this channel only said so and exits; a login shell follows
+            if not self.report.done():
+                data = self._scan(self._scanner, data)
+        if data:
+            self._on_data(data)
+
+    def _scan(self, scanner: tmux.AttachReportScanner, data: bytes) -> bytes:
+        try:
+            shown = scanner.feed(data)
+        except ValueError as exc:
+            self.report.set_exception(ConnectFailedError(Cause.PROTOCOL, str(exc)))
+            return b""
+        if scanner.report is not None:
+            _log.debug("trace: attach report %s", scanner.report)
+            self.report.set_result(scanner.report)
+            if scanner.report is tmux.AttachReport.NO_TMUX:
+                return b""
+        return shown
 
     @override
     def connection_lost(self, exc: Exception | None) -> None:
         """``exc`` is None for a clean channel close, else why the connection died."""
+        if self._scanner is not None and not self.report.done():
+            self.report.set_exception(
+                exc or ConnectFailedError(Cause.SERVER_CLOSED, "the attach command ended early")
+            )
         if not self.closed.done():
             self.closed.set_result(exc)
 
@@ -740,47 +784,86 @@ class SshConnector:
     async def _attach(self, hops: list[_Hop], on_data: DataSink, size: tuple[int, int]) -> SshLink:
         conn = hops[-1].conn
         timeout = self.profile.reconnect.connect_timeout
-        session, existed = await self._probe_tmux(conn, timeout)
-        command = tmux.attach_command(session) if session is not None else None
+        if self.profile.tmux.enabled:
+            session = tmux.sanitize_session_name(self.profile.tmux_session_name)
+            attached = await asyncio.wait_for(
+                self._attach_tmux(conn, session, on_data, size), timeout
+            )
+            if attached is not None:
+                chan, channel, existed = attached
+                return self._link(hops, chan, channel, session, existed=existed)
+            await self._tell_no_tmux()
         chan, channel = await asyncio.wait_for(
-            conn.create_session(
-                lambda: _Channel(on_data),
-                command,
-                request_pty="force",
-                term_type=self.profile.term,
-                term_size=size,
-                encoding=None,
-                # A missing local DISPLAY or a server refusing X11 must not cost the session.
-                x11_forwarding="ignore_failure" if self.profile.x11_forwarding else False,
-            ),
-            timeout,
+            self._open_pty(conn, None, _Channel(on_data), size), timeout
         )
+        return self._link(hops, chan, channel, None, existed=False)
+
+    def _link(
+        self,
+        hops: list[_Hop],
+        chan: asyncssh.SSHClientChannel[bytes],
+        channel: _Channel,
+        session: str | None,
+        *,
+        existed: bool,
+    ) -> SshLink:
         return SshLink(
             hops,
             chan,
-            cast(_Channel, channel),
+            channel,
             tmux_session=session,
             reattached_existing=existed,
-            probe_timeout=timeout,
+            probe_timeout=self.profile.reconnect.connect_timeout,
         )
 
-    async def _probe_tmux(
-        self, conn: asyncssh.SSHClientConnection, limit: float
-    ) -> tuple[str | None, bool]:
-        """(tmux session name or None for a plain shell, whether the session existed)."""
-        if not self.profile.tmux.enabled:
-            return None, False
-        session = tmux.sanitize_session_name(self.profile.tmux_session_name)
-        # A separate quick command before the PTY opens, so no marker reaches the screen.
-        result = await conn.run(
-            tmux.probe_command(session), check=False, request_pty=False, timeout=limit
+    async def _attach_tmux(
+        self,
+        conn: asyncssh.SSHClientConnection,
+        session: str,
+        on_data: DataSink,
+        size: tuple[int, int],
+    ) -> tuple[asyncssh.SSHClientChannel[bytes], _Channel, bool] | None:
+        """Attach in one command that first reports whether the session existed (the tmux
+        probe costs no round trip of its own); None when the server has no tmux."""
+        nonce = secrets.token_hex(8)
+        channel = _Channel(on_data, tmux.AttachReportScanner(nonce))
+        command = tmux.reporting_attach_command(session, nonce)
+        chan, _ = await self._open_pty(conn, command, channel, size)
+        try:
+            report = await channel.report
+        except BaseException:
+            chan.abort()
+            raise
+        if report is tmux.AttachReport.NO_TMUX:
+            chan.close()
+            return None
+        return chan, channel, report is tmux.AttachReport.EXISTED
+
+    async def _open_pty(
+        self,
+        conn: asyncssh.SSHClientConnection,
+        command: str | None,
+        channel: _Channel,
+        size: tuple[int, int],
+    ) -> tuple[asyncssh.SSHClientChannel[bytes], _Channel]:
+        _log.debug("trace: opening the session channel")
+        chan, _ = await pipelining.open_pty_session(
+            conn,
+            lambda: channel,
+            command,
+            term_type=self.profile.term,
+            term_size=size,
+            send_env=list(LOCALE_VARIABLES),
+            # A missing local DISPLAY or a server refusing X11 must not cost the session.
+            x11_forwarding="ignore_failure" if self.profile.x11_forwarding else False,
         )
-        if result.exit_status in (tmux.ProbeResult.EXISTS, tmux.ProbeResult.ABSENT):
-            return session, result.exit_status == tmux.ProbeResult.EXISTS
+        _log.debug("trace: session channel open, command running")
+        return chan, channel
+
+    async def _tell_no_tmux(self) -> None:
         if not self._told_no_tmux:
             self._told_no_tmux = True
             await self._prompter.notice(tmux.no_tmux_notice(self.profile.host))
-        return None, False
 
 
 def make_connector(

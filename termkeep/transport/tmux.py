@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 SESSION_NAME_MAX = 128
 """Long enough that ``termkeep-<64-character profile name>-<N>`` is never cut, so a second
@@ -87,6 +87,85 @@ def attach_command(session: str) -> str:
     and without one the tmux client draws every non-ASCII character as ``_``.
     """
     return remote_command(shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session))
+
+
+class AttachReport(StrEnum):
+    """What ``reporting_attach_command`` found before it started tmux."""
+
+    EXISTED = "existed"
+    """The session was running: tmux reattaches it (same programs, same screen)."""
+    NEW = "new"
+    """No such session: tmux creates it."""
+    NO_TMUX = "notmux"
+    """tmux is not installed; the command exits with ``ProbeResult.NO_TMUX``."""
+
+
+REPORT_LIMIT = 64 * 1024
+"""Bytes the server may send before the report (a chatty shell startup file) before the
+attach counts as broken."""
+
+
+REPORT_PREFIX = "termkeep-attach:"
+
+
+def _report_line(nonce: str, report: str) -> str:
+    return f"echo {REPORT_PREFIX}{nonce}:{report}"
+
+
+def reporting_attach_command(session: str, nonce: str) -> str:
+    """Attach to ``session`` (creating it if needed) in one command that first prints which
+    it was, so the tmux probe costs no round trip of its own.
+
+    The report is one line, ``termkeep-attach:<nonce>:<AttachReport>``, printed before tmux
+    draws anything; ``AttachReportScanner`` takes it out of the stream before the emulator
+    sees it. ``nonce`` (hex digits, new for every attach) keeps a startup file's output from
+    passing for a report. Without tmux the report is ``notmux`` and the command exits 127.
+    """
+    if not re.fullmatch(r"[0-9a-f]{1,64}", nonce):
+        raise ValueError("the attach report nonce must be hex digits")
+    has_session = shell_words("tmux", "has-session", "-t", _exact_target(session))
+    script = "; ".join(
+        (
+            "command -v tmux >/dev/null 2>&1 || { "
+            + _report_line(nonce, AttachReport.NO_TMUX)
+            + f"; exit {ProbeResult.NO_TMUX.value}; }}",
+            f"if {has_session} 2>/dev/null; then "
+            + _report_line(nonce, AttachReport.EXISTED)
+            + "; else "
+            + _report_line(nonce, AttachReport.NEW)
+            + "; fi",
+            shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session),
+        )
+    )
+    return remote_command(script)
+
+
+class AttachReportScanner:
+    """Finds the report line of ``reporting_attach_command`` in the first bytes of the
+    channel and passes every other byte through unchanged."""
+
+    def __init__(self, nonce: str) -> None:
+        self._pattern = re.compile(
+            REPORT_PREFIX.encode() + re.escape(nonce.encode()) + rb":([a-z]+)\r?\n"
+        )
+        self._pending = bytearray()
+        self.report: AttachReport | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        """The bytes to show now; holds back what might be the start of the report.
+        Raises ValueError for an unknown report or when REPORT_LIMIT passes without one."""
+        if self.report is not None:
+            return data
+        self._pending += data
+        found = self._pattern.search(self._pending)
+        if found is None:
+            if len(self._pending) > REPORT_LIMIT:
+                raise ValueError(f"no attach report within {REPORT_LIMIT} bytes")
+            return b""
+        self.report = AttachReport(found.group(1).decode())
+        shown = bytes(self._pending[: found.start()] + self._pending[found.end() :])
+        self._pending.clear()
+        return shown
 
 
 def has_session_command(session: str) -> str:

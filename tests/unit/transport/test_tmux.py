@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import shutil
 import subprocess
 import tempfile
@@ -186,3 +187,116 @@ def test_longest_profile_names_keep_distinct_tab_sessions() -> None:
     second = tmux.sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{longest}-2")
     assert first != second
     assert second.endswith("-2")
+
+
+NONCE = "0123abcd"
+
+
+def _report_of(output: bytes) -> tmux.AttachReport | None:
+    scanner = tmux.AttachReportScanner(NONCE)
+    scanner.feed(output)
+    return scanner.report
+
+
+def _read_report(master: int) -> tuple[tmux.AttachReport | None, bytes]:
+    """The report from a pty running the attach command, and the bytes shown around it."""
+    scanner = tmux.AttachReportScanner(NONCE)
+    shown = bytearray()
+
+    def reported() -> bool:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            shown.extend(scanner.feed(os.read(master, 4096)))
+        return scanner.report is not None
+
+    wait_until(reported, timeout=10, what="the attach report")
+    return scanner.report, bytes(shown)
+
+
+def test_reporting_attach_reports_new_then_existed_against_a_real_tmux(
+    tmux_env: dict[str, str],
+) -> None:
+    name = tmux.sanitize_session_name("termkeep-rep")
+    command = tmux.reporting_attach_command(name, NONCE)
+    for expected in (tmux.AttachReport.NEW, tmux.AttachReport.EXISTED):
+        child, master = pty.fork()
+        if child == 0:  # pragma: no cover - the child execs the login shell at once
+            os.execvpe("bash", ["bash", "-c", command], tmux_env)  # noqa: S606
+        try:
+            report, shown = _read_report(master)
+            assert report is expected
+            assert b"termkeep-attach" not in shown
+            probe = tmux.probe_command(name)
+            wait_until(
+                lambda: run_as_login_shell("bash", probe, tmux_env).returncode == 0,
+                timeout=10,
+                what="the session the attach command runs",
+            )
+            subprocess.run(
+                ["tmux", "detach-client", "-s", f"={name}"], env=tmux_env, timeout=10, check=True
+            )
+            _, status = os.waitpid(child, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+        finally:
+            os.close(master)
+
+
+def test_reporting_attach_without_tmux_says_so_and_exits_127(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sh").symlink_to(shutil.which("sh") or "/bin/sh")
+    command = tmux.reporting_attach_command("termkeep-x", NONCE)
+    result = run_as_login_shell("/bin/sh", command, {"PATH": str(bin_dir)})
+    assert result.returncode == tmux.ProbeResult.NO_TMUX
+    assert _report_of(result.stdout) is tmux.AttachReport.NO_TMUX
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("shell", LOGIN_SHELLS)
+def test_reporting_attach_command_is_one_sh_word_list_in_any_shell(shell: str, name: str) -> None:
+    # With no tmux on PATH the script reports and exits: what matters is that every login
+    # shell hands sh the script unchanged, whatever the session name was.
+    command = tmux.reporting_attach_command(tmux.sanitize_session_name(name), NONCE)
+    sh_dir = Path(tempfile.mkdtemp(prefix="tk-sh-"))
+    try:
+        (sh_dir / "sh").symlink_to(shutil.which("sh") or "/bin/sh")
+        env = {"PATH": str(sh_dir)}
+        result = subprocess.run(
+            [shutil.which(shell) or shell, "-c", command],
+            capture_output=True,
+            env=env,
+            timeout=10,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(sh_dir)
+    assert result.returncode == tmux.ProbeResult.NO_TMUX, result.stderr
+    assert not Path("/tmp/termkeep-pwned").exists()
+
+
+def test_a_bad_nonce_is_refused() -> None:
+    with pytest.raises(ValueError, match="hex digits"):
+        tmux.reporting_attach_command("s", "x'; reboot")
+
+
+def test_the_scanner_finds_the_report_split_at_every_byte() -> None:
+    stream = b"motd line\r\ntermkeep-attach:" + NONCE.encode() + b":existed\r\n\x1b[Hscreen"
+    for cut in range(len(stream) + 1):
+        scanner = tmux.AttachReportScanner(NONCE)
+        shown = scanner.feed(stream[:cut]) + scanner.feed(stream[cut:])
+        assert scanner.report is tmux.AttachReport.EXISTED
+        assert shown == b"motd line\r\n\x1b[Hscreen"
+
+
+def test_the_scanner_ignores_a_report_with_another_nonce_and_gives_up_at_its_limit() -> None:
+    scanner = tmux.AttachReportScanner(NONCE)
+    assert scanner.feed(b"termkeep-attach:ffff:existed\r\n") == b""
+    assert scanner.report is None
+    with pytest.raises(ValueError, match="no attach report"):
+        scanner.feed(b"x" * (tmux.REPORT_LIMIT + 1))
+
+
+def test_the_scanner_refuses_an_unknown_report() -> None:
+    scanner = tmux.AttachReportScanner(NONCE)
+    with pytest.raises(ValueError, match="bogus"):
+        scanner.feed(b"termkeep-attach:" + NONCE.encode() + b":bogus\n")
