@@ -15,8 +15,20 @@ For each client and scenario it measures:
   set ``TKVAR`` before the fault is still there. A marker lost on the way (a fresh connection
   does not get keys typed into the dead one) is typed again after a second.
 
-Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_reconnect.py``;
-``--quick`` skips the 120 s outage, ``--reps N`` repeats each short scenario.
+Scenarios: silent drops (``--drops``, default 10 s and 60 s: the old connection survives
+the first and is dead after the second) and a server-side abort (the per-connection sshd
+killed). ``--rtt MS`` adds latency in the namespace (``NetnsSshServer.delay``), TCP and mosh's
+UDP alike. For termkeep it also prints the round trips its fresh reconnect took (from its
+trace: each time the client had to wait for the server, the TCP handshake included).
+
+``--trace`` runs termkeep alone once, a 10 s drop and an abort, and prints the timeline of
+each recovery from "network back" to "marker on screen": termkeep's own marks, every SSH
+message sent and received, in ms and in round trips. ``--tcp-recovery`` picks the
+retransmission options termkeep sets (``TERMKEEP_TCP_RECOVERY``), to measure each.
+
+Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_reconnect.py
+--rtt 200``; ``--quick`` skips drops of 60 s and more, ``--reps N`` repeats each short
+scenario.
 """
 
 from __future__ import annotations
@@ -46,6 +58,26 @@ SESSION_READY_TIMEOUT = 30.0
 RECOVERY_TIMEOUT = 90.0
 RETYPE_AFTER = 1.0
 STALL_TIMEOUT = 40.0
+LONG_DROP = 60.0
+"""Drops this long run once per client, whatever ``--reps`` says."""
+
+
+@dataclass
+class Lab:
+    """What every run shares: the added round trip and termkeep's switches."""
+
+    rtt_ms: float = 0.0
+    tcp_recovery: str | None = None
+    trace_dir: Path | None = None
+
+    def start_server(self, workdir: Path) -> NetnsSshServer:
+        server = start_netns_sshd(workdir)
+        if self.rtt_ms > 0:
+            server.delay(self.rtt_ms / 2)
+        return server
+
+
+LAB = Lab()
 
 
 @dataclass(frozen=True)
@@ -97,7 +129,7 @@ def _mosh(server: NetnsSshServer, _home: Path) -> str:
     )
 
 
-def _termkeep(server: NetnsSshServer, home: Path) -> str:
+def _termkeep_env(server: NetnsSshServer, home: Path) -> str:
     config = home / "termkeep-config"
     (config / "hosts").mkdir(parents=True, exist_ok=True)
     (config / "hosts" / "bench.toml").write_text(
@@ -105,12 +137,28 @@ def _termkeep(server: NetnsSshServer, home: Path) -> str:
         f'identity_files = ["{server.client_key}"]\nknown_hosts_file = "{server.known_hosts}"\n'
         '[tmux]\nsession = "bench"\n'
     )
-    env = f"TERMKEEP_CONFIG_DIR={config} TERMKEEP_STATE_DIR={home / 'termkeep-state'}"
-    return f"{env} {REPO / '.venv/bin/termkeep'} attach bench"
+    env = [f"TERMKEEP_CONFIG_DIR={config}", f"TERMKEEP_STATE_DIR={home / 'termkeep-state'}"]
+    if LAB.tcp_recovery is not None:
+        env.append(f"TERMKEEP_TCP_RECOVERY={shlex.quote(LAB.tcp_recovery)}")
+    env.append(f"TERMKEEP_TRACE={trace_file(home)}")
+    return " ".join(env)
+
+
+def trace_file(home: Path) -> Path:
+    return home / "termkeep-trace.log"
+
+
+def _termkeep(server: NetnsSshServer, home: Path) -> str:
+    return f"{_termkeep_env(server, home)} {REPO / '.venv/bin/termkeep'} attach bench"
+
+
+def _termkeep_app(server: NetnsSshServer, home: Path) -> str:
+    return f"{_termkeep_env(server, home)} {REPO / '.venv/bin/termkeep'} bench"
 
 
 CLIENTS = [
     Client("termkeep", _termkeep, r"connection lost", ()),
+    Client("termkeep-app", _termkeep_app, r"stalled|reconnecting", ()),
     Client("ssh", _ssh, r"not responding", ("ssh",)),
     Client("autossh", _autossh, r"not responding", ("autossh",)),
     Client("mosh", _mosh, r"Last contact", ("mosh", "mosh-server")),
@@ -188,6 +236,16 @@ class Result:
     stall: list[float] = field(default_factory=list)
     recovery: list[float] = field(default_factory=list)
     notes: set[str] = field(default_factory=set)
+    fresh: list[FreshConnect] = field(default_factory=list)
+    """termkeep only: the fresh connections that took over after the fault."""
+    window: tuple[float, float] | None = None
+    """Wall-clock (network back, marker seen) of the last run, to cut its trace."""
+
+    def add(self, other: Result) -> None:
+        self.stall += other.stall
+        self.recovery += other.recovery
+        self.notes |= other.notes
+        self.fresh += other.fresh
 
 
 def run_outage(server: NetnsSshServer, pane: TmuxPane, client: Client, seconds: float) -> Result:
@@ -203,21 +261,24 @@ def run_outage(server: NetnsSshServer, pane: TmuxPane, client: Client, seconds: 
     if remaining > 0:
         time.sleep(remaining)
     fault.undo()
-    recovered, outcome = measure_recovery(pane, time.monotonic())
-    if recovered is not None:
-        result.recovery.append(recovered)
-    result.notes.add(outcome)
+    _measure(pane, result)
     return result
 
 
 def run_abort(server: NetnsSshServer, pane: TmuxPane) -> Result:
     result = Result()
     server.kill_connections()
+    _measure(pane, result)
+    return result
+
+
+def _measure(pane: TmuxPane, result: Result) -> None:
+    back_wall = time.time()
     recovered, outcome = measure_recovery(pane, time.monotonic())
     if recovered is not None:
         result.recovery.append(recovered)
+        result.window = (back_wall, back_wall + recovered)
     result.notes.add(outcome)
-    return result
 
 
 def run_client(
@@ -226,33 +287,159 @@ def run_client(
     results: dict[str, Result] = {}
     for label, seconds in scenarios:
         total = Result()
-        for rep in range(reps if seconds is None or seconds < 60 else 1):
-            with tempfile.TemporaryDirectory(prefix="tk-bench-") as tmp:
-                server = start_netns_sshd(Path(tmp) / "server")
-                pane = TmuxPane(
-                    f"tk-bench-{os.getpid()}-{rep}",
-                    client.command(server, Path(tmp)),
-                    size=(120, 40),
-                )
-                try:
-                    if not attach(pane):
-                        total.notes.add("could not attach")
-                        continue
-                    one = (
-                        run_abort(server, pane)
-                        if seconds is None
-                        else run_outage(server, pane, client, seconds)
-                    )
-                    total.stall += one.stall
-                    total.recovery += one.recovery
-                    total.notes |= one.notes
-                finally:
-                    pane.close()
-                    server.kill_tmux(missing_ok=True)
-                    server.stop()
+        for rep in range(reps if seconds is None or seconds < LONG_DROP else 1):
+            total.add(run_once(client, seconds, rep))
         results[label] = total
-        print(f"  {client.name:9} {label:22} {_summary(total)}", flush=True)
+        print(f"  {client.name:12} {label:22} {_summary(total)}", flush=True)
     return results
+
+
+def run_once(client: Client, seconds: float | None, rep: int) -> Result:
+    """One fresh lab, one attach, one fault, one recovery."""
+    with tempfile.TemporaryDirectory(prefix="tk-bench-") as tmp:
+        home = Path(tmp)
+        server = LAB.start_server(home / "server")
+        pane = TmuxPane(
+            f"tk-bench-{os.getpid()}-{rep}", client.command(server, home), size=(120, 40)
+        )
+        try:
+            if not attach(pane):
+                return Result(notes={"could not attach"})
+            result = (
+                run_abort(server, pane)
+                if seconds is None
+                else run_outage(server, pane, client, seconds)
+            )
+        finally:
+            pane.close()
+            server.kill_tmux(missing_ok=True)
+            server.stop()
+        trace = trace_file(home)
+        if trace.exists() and result.window is not None:
+            lines = read_trace(trace)
+            fresh = fresh_connect(lines, result.window)
+            if fresh is not None:
+                result.fresh.append(fresh)
+            if LAB.trace_dir is not None:
+                kept = LAB.trace_dir / f"{client.name}-{seconds or 'abort'}-{rep}.log"
+                shutil.copy(trace, kept)
+                print_timeline(lines, result.window, kept)
+        return result
+
+
+# --------------------------------------------------------------------------------------------
+# termkeep's trace (TERMKEEP_TRACE): where the time of one recovery went.
+
+_TRACE_LINE = re.compile(r"^(\d+\.\d+) (\S+) (.*)$")
+_CONN = re.compile(r"\[conn=(\d+)")
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    at: float
+    logger: str
+    text: str
+
+    @property
+    def conn(self) -> str | None:
+        found = _CONN.search(self.text)
+        return found.group(1) if found else None
+
+    @property
+    def ssh_message(self) -> str | None:
+        """``Sent X`` / ``Received X`` for an SSH message or version line, else None."""
+        found = re.search(
+            r"(Sent|Received|Sending|Received) (MSG_\w+|version|packet type \d+)", self.text
+        )
+        if found is None:
+            return None
+        verb = "Sent" if found.group(1) in {"Sent", "Sending"} else "Received"
+        return f"{verb} {found.group(2)}"
+
+
+def read_trace(path: Path) -> list[TraceLine]:
+    lines = []
+    for raw in path.read_text(errors="replace").splitlines():
+        found = _TRACE_LINE.match(raw)
+        if found:
+            lines.append(TraceLine(float(found.group(1)), found.group(2), found.group(3)))
+    return lines
+
+
+@dataclass(frozen=True)
+class FreshConnect:
+    """A fresh connection that took over: SYN to attach report."""
+
+    seconds: float
+    waits: int
+    """Times the client waited on the server: TCP's handshake plus each switch from
+    sending SSH messages to receiving them."""
+
+
+def fresh_connect(lines: list[TraceLine], window: tuple[float, float]) -> FreshConnect | None:
+    """The connection whose attach report came first after the network came back."""
+    start, end = window
+    report = next(
+        (
+            line
+            for line in lines
+            if start <= line.at <= end and line.text.startswith("trace: attached port=")
+        ),
+        None,
+    )
+    if report is None:
+        return None  # the old connection recovered
+    port = report.text.split("port=")[1].split()[0]
+    conn = next(
+        (line.conn for line in lines if line.text.endswith(f"trace: local port {port}")), None
+    )
+    connected = [
+        line for line in lines if f"port={port}" in line.text and "TCP connected" in line.text
+    ]
+    if conn is None or not connected:
+        return None
+    fd = connected[-1].text.split("fd=")[1].split()[0]
+    syn = max(
+        (
+            line
+            for line in lines
+            if line.at <= connected[-1].at and f"TCP connect fd={fd} " in line.text
+        ),
+        key=lambda line: line.at,
+    )
+    waits, sending = 1, True
+    for line in lines:
+        if not syn.at <= line.at <= report.at or line.conn != conn or line.ssh_message is None:
+            continue
+        received = line.ssh_message.startswith("Received")
+        if received and sending:
+            waits += 1
+        sending = not received
+    return FreshConnect(report.at - syn.at, waits)
+
+
+def print_timeline(lines: list[TraceLine], window: tuple[float, float], path: Path) -> None:
+    """Every mark from "network back" to "marker on screen", in ms and round trips."""
+    start, end = window
+    rtt = LAB.rtt_ms / 1000
+    print(f"\n  timeline ({path}); 0 = network back, RTT {LAB.rtt_ms:g} ms added")
+    previous = start
+    for line in lines:
+        if not start - 0.01 <= line.at <= end:
+            continue
+        if (
+            line.ssh_message is None
+            and not line.text.startswith("trace:")
+            and "trace:" not in line.text
+        ):
+            continue
+        offset, gap = (line.at - start) * 1000, (line.at - previous) * 1000
+        rtts = f"{(line.at - start) / rtt:5.1f} RTT" if rtt else ""
+        print(
+            f"  {offset:8.1f} ms (+{gap:7.1f}) {rtts}  {line.logger.split('.')[-1]:11} {line.text}"
+        )
+        previous = line.at
+    print(f"  {(end - start) * 1000:8.1f} ms            marker output on screen\n", flush=True)
 
 
 def _median(values: list[float]) -> str:
@@ -265,7 +452,16 @@ def _median(values: list[float]) -> str:
 def _summary(result: Result) -> str:
     notes = ", ".join(sorted(result.notes))
     stall, recovery = _median(result.stall), _median(result.recovery)
-    return f"stall shown {stall:>16}   recovered {recovery:>16}   [{notes}]"
+    return f"stall shown {stall:>16}   recovered {recovery:>16}   [{notes}]{_fresh_summary(result)}"
+
+
+def _fresh_summary(result: Result) -> str:
+    if not result.fresh:
+        return ""
+    waits = statistics.median(fresh.waits for fresh in result.fresh)
+    seconds = statistics.median(fresh.seconds for fresh in result.fresh)
+    in_rtt = f" = {seconds / (LAB.rtt_ms / 1000):.1f} RTT" if LAB.rtt_ms else ""
+    return f"   fresh connect {waits:g} round trips, SYN to attached {seconds:.2f} s{in_rtt}"
 
 
 def _without_values(metric: str, result: Result) -> str:
@@ -280,40 +476,76 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each short scenario")
-    parser.add_argument("--quick", action="store_true", help="skip the 120 s outage")
-    parser.add_argument("--clients", default=",".join(c.name for c in CLIENTS))
+    parser.add_argument("--quick", action="store_true", help=f"skip drops of {LONG_DROP:g} s+")
+    parser.add_argument("--drops", default="10,60", help="silent drops to run, in seconds")
+    parser.add_argument("--rtt", type=float, default=0.0, help="round trip to add, in ms")
+    parser.add_argument(
+        "--clients", default="termkeep,termkeep-app,autossh,mosh", help="comma list (also: ssh)"
+    )
+    parser.add_argument(
+        "--tcp-recovery",
+        help="termkeep's retransmission options: rto_max,thin (default) or none, rto_max, thin",
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="one traced termkeep run: print where time goes"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_reconnect: needs root to create the network namespace", file=sys.stderr)
         return 2
-    scenarios: list[tuple[str, float | None]] = [("10 s outage", 10.0)]
-    if not args.quick:
-        scenarios.append(("120 s outage", 120.0))
+    LAB.rtt_ms = args.rtt
+    LAB.tcp_recovery = args.tcp_recovery
+    drops = [float(value) for value in args.drops.split(",") if value]
+    if args.quick:
+        drops = [drop for drop in drops if drop < LONG_DROP]
+    scenarios: list[tuple[str, float | None]] = [(f"{drop:g} s drop", drop) for drop in drops]
     scenarios.append(("server-side abort", None))
-    wanted = set(args.clients.split(","))
+    wanted = args.clients.split(",")
+    if args.trace:
+        LAB.trace_dir = Path(tempfile.mkdtemp(prefix="tk-bench-trace-"))
+        wanted, reps = ["termkeep"], 1
+        scenarios = [("10 s drop", 10.0), ("server-side abort", None)]
+    else:
+        reps = args.reps
+    print(
+        f"RTT added {args.rtt:g} ms, reps {reps}, termkeep TCP options "
+        f"{args.tcp_recovery or 'rto_max,thin (default)'}",
+        flush=True,
+    )
     table: dict[str, dict[str, Result]] = {}
     for client in CLIENTS:
         if client.name not in wanted:
             continue
         if not client.available():
-            print(f"  {client.name:9} not installed ({', '.join(client.needs)}), skipped")
+            print(f"  {client.name:12} not installed ({', '.join(client.needs)}), skipped")
             continue
-        table[client.name] = run_client(client, scenarios, args.reps)
+        table[client.name] = run_client(client, scenarios, reps)
+    _print_table(table, scenarios)
+    return 0
+
+
+def _print_table(
+    table: dict[str, dict[str, Result]], scenarios: list[tuple[str, float | None]]
+) -> None:
     print()
-    print(f"{'':34} " + " ".join(f"{name:>30}" for name in table))
+    print(f"{'':34} " + " ".join(f"{name:>24}" for name in table))
     for label, _ in scenarios:
         for metric in ("stall", "recovery"):
+            if metric == "stall" and label == "server-side abort":
+                continue
             cells = []
             for name in table:
                 result = table[name][label]
                 values = result.stall if metric == "stall" else result.recovery
                 cell = _median(values) if values else _without_values(metric, result)
-                cells.append(f"{cell:>30}")
+                cells.append(f"{cell:>24}")
             title = f"{label} {'stall shown' if metric == 'stall' else 'recovered'}"
-            if metric == "stall" and label == "server-side abort":
-                continue
             print(f"{title:34} " + " ".join(cells))
-    return 0
+    for name in table:
+        for label, _ in scenarios:
+            fresh = _fresh_summary(table[name][label])
+            if fresh:
+                print(f"{name} {label}:{fresh}")
 
 
 if __name__ == "__main__":

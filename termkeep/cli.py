@@ -12,6 +12,7 @@ Exit codes: 0 success, 1 an error (printed as one ``termkeep: error: ...`` line)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ def _run_open(args: argparse.Namespace) -> int:
     store = ProfileStore()
     for name in args.profiles:  # a typo is a one-line error here, not an empty app
         store.read(name)
+    _trace_if_asked()
     TermkeepApp(store=store, startup_profiles=args.profiles).run()
     return EXIT_OK
 
@@ -366,7 +368,17 @@ def _run_attach(args: argparse.Namespace) -> int:
     from termkeep.headless.attach import attach  # noqa: PLC0415
 
     store = ProfileStore()
-    return asyncio.run(attach(store.load(args.profile), store))
+    profile = store.load(args.profile)
+    _trace_if_asked()
+    return asyncio.run(attach(profile, store))
+
+
+def _trace_if_asked() -> None:
+    """TERMKEEP_TRACE=FILE: log a timeline of connections (transport/trace.py)."""
+    if os.environ.get("TERMKEEP_TRACE"):
+        from termkeep.transport.trace import enable_from_env  # noqa: PLC0415
+
+        enable_from_env()
 
 
 # --- registry and entry point --------------------------------------------------------------

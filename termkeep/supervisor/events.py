@@ -34,6 +34,14 @@ class ProbeSucceeded:
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeReached:
+    """Probe ``probe``'s TCP handshake completed: the server answered its SYN, so it is no
+    longer waiting on SYN retransmission."""
+
+    probe: int
+
+
+@dataclass(frozen=True, slots=True)
 class ProbeFailed:
     """Probe ``probe`` could not connect or attach."""
 
@@ -110,6 +118,7 @@ class CloseRequested:
 type Event = (
     ConnectRequested
     | ProbeSucceeded
+    | ProbeReached
     | ProbeFailed
     | DataReceived
     | KeyTyped

@@ -39,6 +39,7 @@ from termkeep.supervisor.events import (
     Notify,
     PingReplied,
     ProbeFailed,
+    ProbeReached,
     ProbeSucceeded,
     Promote,
     ReconnectNow,
@@ -232,6 +233,15 @@ class Supervisor:
 
     def _step(self, event: Event) -> None:
         self._state, effects = step(self._state, event, self._clock.now())
+        if _log.isEnabledFor(logging.DEBUG) and not isinstance(event, DataReceived | Tick):
+            _log.debug(
+                "trace: %s -> %s %s",
+                _traced(event),
+                self._state.phase.name,
+                " ".join(
+                    _traced(effect) for effect in effects if not isinstance(effect, ScheduleTimer)
+                ),
+            )
         notices = []
         for effect in effects:
             if isinstance(effect, Notify):
@@ -376,7 +386,9 @@ class Supervisor:
             self._feed(DataReceived(link_id))
 
     async def _probe(self, probe: int, size: tuple[int, int]) -> None:
-        attempt = asyncio.ensure_future(self._connector(self._sink_for(probe), size))
+        attempt = asyncio.ensure_future(
+            self._connector(self._sink_for(probe), size, lambda: self._feed(ProbeReached(probe)))
+        )
         try:
             link = await attempt
         except asyncio.CancelledError:
@@ -439,6 +451,15 @@ class Supervisor:
 
     def _network_changed(self) -> None:
         self._feed(NetworkChanged())
+
+
+def _traced(item: Event | Effect) -> str:
+    """An event or effect for the trace, without what the user typed (never logged)."""
+    match item:
+        case KeyTyped(data=data) | SendKeys(data=data) | DeliverHeldKeys(data=data):
+            return f"{type(item).__name__}({len(data)} bytes)"
+        case _:
+            return repr(item)
 
 
 def _close_orphan(attempt: asyncio.Future[Link]) -> None:

@@ -36,6 +36,7 @@ from termkeep.transport.link import (
     Ending,
     Link,
     LinkClosed,
+    ReachedSink,
 )
 from termkeep.transport.prompts import KbdIntPrompts, Prompter
 from termkeep.transport.tcp import apply_tcp_options, open_tcp
@@ -186,6 +187,9 @@ class _Client(asyncssh.SSHClient):
         """Before the handshake: let authentication skip the waits it need not make."""
         self._conn = conn
         pipelining.pipeline_auth(conn, self._login, self._secrets.accepted_keys)
+        if _log.isEnabledFor(logging.DEBUG):
+            # asyncssh's own log names connections by number; this ties one to its socket.
+            conn.logger.debug1("trace: local port %s", _local_port(conn))
 
     @override
     def validate_host_public_key(
@@ -311,7 +315,6 @@ class _Channel(asyncssh.SSHClientSession[bytes]):
             self.report.set_exception(ConnectFailedError(Cause.PROTOCOL, str(exc)))
             return b""
         if scanner.report is not None:
-            _log.debug("trace: attach report %s", scanner.report)
             self.report.set_result(scanner.report)
             if scanner.report is tmux.AttachReport.NO_TMUX:
                 return b""
@@ -334,6 +337,11 @@ class HostKeyUnresolvedError(Exception):
     def __init__(self, check: HostKeyCheck) -> None:
         super().__init__(f"host key of {check.host} not trusted")
         self.check = check
+
+
+def _local_port(conn: asyncssh.SSHClientConnection) -> int | None:
+    sockname = conn.get_extra_info("sockname")
+    return int(sockname[1]) if sockname else None
 
 
 def _peer_address(sock: socket.socket | None) -> str:
@@ -638,12 +646,15 @@ class SshConnector:
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
 
-    async def __call__(self, on_data: DataSink, size: tuple[int, int]) -> SshLink:
-        """Connect, attach and return the link; raises ``ConnectFailedError``."""
+    async def __call__(
+        self, on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None
+    ) -> SshLink:
+        """Connect, attach and return the link; raises ``ConnectFailedError``. ``reached``
+        is called when the first hop's server answered the TCP handshake."""
         hops: list[_Hop] = []
         try:
             _identity_files(self.profile)  # a missing key file fails before any network use
-            hops = await self._open_hops()
+            hops = await self._open_hops(reached)
             return await self._attach(hops, on_data, size)
         except BaseException as exc:
             for hop in reversed(hops):
@@ -674,31 +685,39 @@ class SshConnector:
             self._policies[path] = HostKeyPolicy(self._prompter, profile_file=path)
         return self._policies[path]
 
-    async def _open_hops(self) -> list[_Hop]:
+    async def _open_hops(self, reached: ReachedSink | None = None) -> list[_Hop]:
         target = await _resolve_target(self.profile, self._ssh_config)
         hops: list[_Hop] = []
         try:
             for jump_profile in jump_chain(self.profile, self._lookup, target.jump):
                 jump_target = await _resolve_target(jump_profile, self._ssh_config)
-                hops.append(await self._open_hop(jump_profile, jump_target, hops))
-            hops.append(await self._open_hop(self.profile, target, hops))
+                hops.append(await self._open_hop(jump_profile, jump_target, hops, reached))
+            hops.append(await self._open_hop(self.profile, target, hops, reached))
         except BaseException:
             for hop in reversed(hops):
                 hop.conn.abort()
             raise
         return hops
 
-    async def _open_hop(self, profile: Profile, target: _Target, before: list[_Hop]) -> _Hop:
+    async def _open_hop(
+        self,
+        profile: Profile,
+        target: _Target,
+        before: list[_Hop],
+        reached: ReachedSink | None = None,
+    ) -> _Hop:
         """One SSH connection, retried once after the user accepts an unknown host key."""
         clock = ConnectClock(profile.reconnect.connect_timeout)
         tunnel = before[-1].conn if before else None
+        # Only the first hop's handshake says the network is back.
+        reached = None if before else reached
         try:
             try:
-                return await self._attempt(profile, target, clock, tunnel)
+                return await self._attempt(profile, target, clock, tunnel, reached)
             except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
                     await self._policy_for(profile).resolve(unresolved.check)
-            return await self._attempt(profile, target, clock, tunnel)
+            return await self._attempt(profile, target, clock, tunnel, reached)
         except HostKeyUnresolvedError as still:
             raise ConnectFailedError(
                 Cause.HOST_KEY_UNKNOWN, f"{target.host} presented a key that is not trusted"
@@ -714,12 +733,16 @@ class SshConnector:
         target: _Target,
         clock: ConnectClock,
         tunnel: asyncssh.SSHClientConnection | None,
+        reached: ReachedSink | None = None,
     ) -> _Hop:
         policy = self._policy_for(profile)
         policy.refuse_if_changed(target.host, target.port)
         sock = None
         if tunnel is None and not target.proxy_command:
             sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
+        if reached is not None:
+            # With a ProxyCommand there is no SYN of ours to wait on: reached at once.
+            reached()
         try:
             check = policy.check(target.host, target.port, _peer_address(sock))
             connecting = self._ssh_connect(
@@ -834,6 +857,7 @@ class SshConnector:
         except BaseException:
             chan.abort()
             raise
+        _log.debug("trace: attached port=%s report=%s", _local_port(conn), report)
         if report is tmux.AttachReport.NO_TMUX:
             chan.close()
             return None
@@ -880,7 +904,9 @@ def make_connector(
         profile, prompter, lookup_profile=lookup_profile, policy=policy, ssh_config=ssh_config
     )
 
-    async def connect(on_data: DataSink, size: tuple[int, int]) -> Link:
-        return await connector(on_data, size)
+    async def connect(
+        on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None, /
+    ) -> Link:
+        return await connector(on_data, size, reached)
 
     return connect

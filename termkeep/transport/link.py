@@ -106,6 +106,16 @@ class Link(Protocol):
 
 
 type DataSink = Callable[[bytes], None]
-type Connector = Callable[[DataSink, tuple[int, int]], Awaitable[Link]]
-"""Makes one fresh connection and attaches: ``connect(on_data, (cols, rows))``. Raises
-``ConnectFailedError``. The supervisor calls it for the first attach and for every probe."""
+type ReachedSink = Callable[[], None]
+"""Called once by a connect attempt when the server answered its TCP handshake (SYN-ACK):
+from then on the attempt is not waiting on SYN retransmission."""
+
+
+class Connector(Protocol):
+    """Makes one fresh connection and attaches: ``connect(on_data, (cols, rows), reached)``.
+    Raises ``ConnectFailedError``. The supervisor calls it for the first attach and for every
+    probe; ``reached`` (optional) hears when the server answered the TCP handshake."""
+
+    def __call__(
+        self, on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None, /
+    ) -> Awaitable[Link]: ...

@@ -133,7 +133,9 @@ async def open_tcp(host: str, port: int, settings: TcpSettings) -> socket.socket
             apply_tcp_options(sock, settings)
             # Before the SYN: the cap also bounds SYN retransmissions (1 s apart, not 1, 2, 4 s).
             apply_recovery_options(sock)
+            _log.debug("trace: TCP connect fd=%d to %s", sock.fileno(), address)
             await loop.sock_connect(sock, address)
+            _log.debug("trace: TCP connected fd=%d port=%d", sock.fileno(), sock.getsockname()[1])
         except OSError as exc:
             sock.close()
             last_error = exc

@@ -12,7 +12,14 @@ import asyncio
 from collections.abc import Callable
 
 from termkeep.supervisor.clock import FakeClock
-from termkeep.transport.link import Cause, ConnectFailedError, DataSink, Ending, LinkClosed
+from termkeep.transport.link import (
+    Cause,
+    ConnectFailedError,
+    DataSink,
+    Ending,
+    LinkClosed,
+    ReachedSink,
+)
 
 
 class ScriptedLink:
@@ -98,9 +105,17 @@ class ScriptedLink:
 class Attempt:
     """One call of the connector, pending until the test decides its outcome."""
 
-    def __init__(self, sink: DataSink, size: tuple[int, int], started_at: float) -> None:
+    def __init__(
+        self,
+        sink: DataSink,
+        size: tuple[int, int],
+        started_at: float,
+        reached: ReachedSink | None,
+    ) -> None:
         self.sink = sink
         self.size = size
+        self.reached = reached
+        """Call it to say the server answered this attempt's SYN."""
         self.started_at = started_at
         self.link: ScriptedLink | None = None
         self.outcome: asyncio.Future[ScriptedLink] = asyncio.get_running_loop().create_future()
@@ -139,10 +154,12 @@ class ScriptedConnector:
         self._clock = clock
         self.attempts: list[Attempt] = []
 
-    def __call__(self, on_data: DataSink, size: tuple[int, int]) -> asyncio.Future[ScriptedLink]:
+    def __call__(
+        self, on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None, /
+    ) -> asyncio.Future[ScriptedLink]:
         # A plain future, not a coroutine: when the test attaches, the connect has finished
         # at that very moment, which lets a test race it against a cancellation.
-        attempt = Attempt(on_data, size, self._clock.now())
+        attempt = Attempt(on_data, size, self._clock.now(), reached)
         self.attempts.append(attempt)
         return attempt.outcome
 

@@ -3,7 +3,7 @@ after any sequence of events (hypothesis)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +21,7 @@ from termkeep.supervisor.events import (
     Notify,
     PingReplied,
     ProbeFailed,
+    ProbeReached,
     ProbeSucceeded,
     ReconnectNow,
     Resized,
@@ -32,6 +33,7 @@ from termkeep.supervisor.events import (
     UserResolved,
 )
 from termkeep.supervisor.state import (
+    SYN_RETRY_GAP,
     Attached,
     Connecting,
     Failed,
@@ -259,6 +261,7 @@ events = st.one_of(
     st.just(ConnectRequested()),
     st.builds(ProbeSucceeded, ids, st.booleans(), st.booleans()),
     st.builds(ProbeFailed, ids, causes),
+    st.builds(ProbeReached, ids),
     st.builds(DataReceived, ids),
     st.builds(KeyTyped, st.binary(min_size=1, max_size=3000)),
     st.builds(Resized, st.integers(1, 300), st.integers(1, 100)),
@@ -276,7 +279,17 @@ events = st.one_of(
 def test_invariants_hold_for_any_sequence_of_events(
     script: list[tuple[Event, float]],
 ) -> None:
-    state = initial_state(POLICY)
+    check_invariants(POLICY, script)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(events, st.floats(0.0, 2.0)), max_size=60))
+def test_invariants_hold_with_fresh_syns_too(script: list[tuple[Event, float]]) -> None:
+    check_invariants(replace(POLICY, syn_retry_gap=SYN_RETRY_GAP), script)
+
+
+def check_invariants(policy: Policy, script: list[tuple[Event, float]]) -> None:
+    state = initial_state(policy)
     now = T0
     started: set[int] = set()
     for event, wait in script:
@@ -285,11 +298,11 @@ def test_invariants_hold_for_any_sequence_of_events(
         state, effects = step(before, event, now)
         assert step(before, event, now) == (state, effects)  # pure: same input, same output
         phase, ctx = state.phase, state.ctx
-        assert len(ctx.held) <= POLICY.hold_limit
+        assert len(ctx.held) <= policy.hold_limit
         if isinstance(phase, Connecting):
             assert len(phase.retry.probes) <= 1  # one attempt at a time on the first connect
         if isinstance(phase, Stalled | Reconnecting):
-            assert len(phase.retry.probes) <= POLICY.max_parallel_probes
+            assert len(phase.retry.probes) <= policy.max_parallel_probes
         new_probes = [e.probe for e in effects if isinstance(e, StartProbe)]
         assert not started & set(new_probes)  # probe ids are never reused
         started |= set(new_probes)

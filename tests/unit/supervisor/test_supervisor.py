@@ -6,13 +6,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from termkeep.supervisor.backoff import Backoff
 from termkeep.supervisor.clock import FakeClock
-from termkeep.supervisor.state import Policy, Status
+from termkeep.supervisor.state import SYN_RETRY_GAP, Policy, Status
 from termkeep.supervisor.supervisor import (
     CONTACT_REPORT_INTERVAL,
     Notice,
@@ -455,3 +455,29 @@ async def test_close_cancels_probes_and_closes_links(rig: Rig) -> None:
     assert rig.connector.attempts[1].cancelled
     assert rig.state() == "closed"
     assert rig.clock.next_deadline is None  # no timer or network poll left behind
+
+
+async def test_fresh_syns_replace_unanswered_probes_until_the_connector_reports_a_syn_ack() -> None:
+    async with rig_with(replace(POLICY, syn_retry_gap=SYN_RETRY_GAP)) as rig:
+        old = await rig.attach_first()
+        old.end(Ending.LOST, Cause.SERVER_CLOSED)
+        for count in range(2, 6):
+            await rig.wait_attempts(count)
+            await settle()
+            rig.clock.advance(SYN_RETRY_GAP)
+        attempts = rig.connector.attempts[1:]
+        # The oldest keeps waiting on its own SYN retries; the ones between were dropped.
+        assert not attempts[0].cancelled
+        assert all(attempt.cancelled for attempt in attempts[1:-1])
+        newest = attempts[-1]
+        assert newest.reached is not None
+        newest.reached()  # the server answered its SYN: let it finish its handshake
+        await settle()
+        count = len(rig.connector.attempts)
+        rig.clock.advance(SYN_RETRY_GAP)
+        await settle()
+        assert len(rig.connector.attempts) == count
+        assert not newest.cancelled
+        newest.attach()
+        await rig.wait_state("attached")
+        assert attempts[0].cancelled

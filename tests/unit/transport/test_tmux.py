@@ -226,9 +226,10 @@ def test_reporting_attach_reports_new_then_existed_against_a_real_tmux(
             report, shown = _read_report(master)
             assert report is expected
             assert b"termkeep-attach" not in shown
-            probe = tmux.probe_command(name)
             wait_until(
-                lambda: run_as_login_shell("bash", probe, tmux_env).returncode == 0,
+                lambda: (
+                    run_as_login_shell("bash", tmux.probe_command(name), tmux_env).returncode == 0
+                ),
                 timeout=10,
                 what="the session the attach command runs",
             )
