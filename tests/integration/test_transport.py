@@ -18,6 +18,7 @@ from termkeep.config.profile import Profile, TcpSettings, TmuxSettings
 from termkeep.transport.connection import SshLink, make_connector
 from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
+from termkeep.transport.tcp import RTO_MAX_MS, TCP_RTO_MAX_MS, TCP_THIN_LINEAR_TIMEOUTS
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
@@ -431,6 +432,9 @@ async def test_tcp_options_are_set_on_the_socket(sshd: SshServer) -> None:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 9000
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        # The retransmission options set before the SYN survive asyncssh's handling.
+        assert sock.getsockopt(socket.IPPROTO_TCP, TCP_RTO_MAX_MS) == RTO_MAX_MS
+        assert sock.getsockopt(socket.IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS) == 1
     finally:
         link.close()
 
