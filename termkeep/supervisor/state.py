@@ -508,7 +508,7 @@ def _start_due_probes(state: State, now: float) -> Outcome:
         return state, ()
     only_syn_due = retry.next_try_at > now
     replaced: tuple[Effect, ...] = ()
-    if syn_at is not None:
+    if syn_at is not None and syn_at <= now:
         # Only one probe may wait on SYN retransmission: the oldest (TCP resends its SYN
         # by itself); the newer unanswered ones make way for the fresh SYN.
         waiting = _syn_waiting(retry)

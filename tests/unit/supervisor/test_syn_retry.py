@@ -202,3 +202,12 @@ def test_without_the_policy_the_backoff_alone_paces_probes() -> None:
 def test_a_profile_turns_fresh_syns_on() -> None:
     policy = Policy.from_profile(Profile(name="p", host="h"), seed=1)
     assert policy.syn_retry_gap == SYN_RETRY_GAP
+
+
+def test_a_probe_the_backoff_starts_cuts_no_syn_short() -> None:
+    outage = Outage(rtt=0.6)
+    outage.run_until(T0 + 0.8)
+    # The backoff started probes at 0.25 s and 0.75 s beside the first; none of the three
+    # SYNs has had its 1.25 RTT (0.75 s) yet, so none is dropped.
+    assert outage.in_flight == {2, 3, 4}
+    assert not outage.cancelled
