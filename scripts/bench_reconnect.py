@@ -185,7 +185,10 @@ class Marker:
     def seen(self, screen: str) -> str | None:
         """``kept`` or ``fresh`` for the first of these markers' output on screen, else None."""
         for number in self.numbers:
-            match = re.search(rf"^tk{number * 1000 + 1}(kept)?\s*$", screen, re.MULTILINE)
+            # Typed ahead on a slow link, the output can follow the shell's prompt.
+            match = re.search(
+                rf"^(?:\S*[#$] )?tk{number * 1000 + 1}(kept)?\s*$", screen, re.MULTILINE
+            )
             if match:
                 return "kept" if match.group(1) else "fresh"
         return None
