@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import random
 import re
 import shlex
 import shutil
@@ -67,6 +68,9 @@ class Lab:
     """What every run shares: the added round trip and termkeep's switches."""
 
     rtt_ms: float = 0.0
+    drop_jitter: float = 1.0
+    """Each drop lasts up to this much longer (seeded): with whole-second drops the end
+    would always fall at the same point of TCP's 1 s retransmission cycle."""
     tcp_recovery: str | None = None
     trace_dir: Path | None = None
 
@@ -297,6 +301,11 @@ def run_client(
     return results
 
 
+def _jitter(seconds: float, rep: int) -> float:
+    """The same extra length for every client in a given rep (seeded, reproducible)."""
+    return LAB.drop_jitter * random.Random(f"{seconds}:{rep}").random()  # noqa: S311
+
+
 def run_once(client: Client, seconds: float | None, rep: int) -> Result:
     """One fresh lab, one attach, one fault, one recovery."""
     with tempfile.TemporaryDirectory(prefix="tk-bench-") as tmp:
@@ -311,7 +320,7 @@ def run_once(client: Client, seconds: float | None, rep: int) -> Result:
             result = (
                 run_abort(server, pane)
                 if seconds is None
-                else run_outage(server, pane, client, seconds)
+                else run_outage(server, pane, client, seconds + _jitter(seconds, rep))
             )
         finally:
             pane.close()
@@ -483,6 +492,9 @@ def main() -> int:
     parser.add_argument("--drops", default="10,60", help="silent drops to run, in seconds")
     parser.add_argument("--rtt", type=float, default=0.0, help="round trip to add, in ms")
     parser.add_argument(
+        "--drop-jitter", type=float, default=1.0, help="seconds a drop may last longer (seeded)"
+    )
+    parser.add_argument(
         "--clients", default="termkeep,termkeep-app,autossh,mosh", help="comma list (also: ssh)"
     )
     parser.add_argument(
@@ -497,6 +509,7 @@ def main() -> int:
         print("bench_reconnect: needs root to create the network namespace", file=sys.stderr)
         return 2
     LAB.rtt_ms = args.rtt
+    LAB.drop_jitter = args.drop_jitter
     LAB.tcp_recovery = args.tcp_recovery
     drops = [float(value) for value in args.drops.split(",") if value]
     if args.quick:
