@@ -866,6 +866,17 @@ def _probing_tick(
     return new_state, effects
 
 
+def _keystroke_gap(state: State, retry: Retry) -> float:
+    """How recent a probe may be for a keystroke not to start another. When the newest
+    probe's SYN is unanswered and the network may just have come back, a fresh SYN is worth
+    sending once that SYN could have been answered (1.25 RTT; on a fast link at once)."""
+    newest = retry.started[-1][0] if retry.started else None
+    syn_unanswered = newest in retry.probes and newest not in retry.reached
+    if state.policy.syn_retry_gap > 0 and syn_unanswered and state.ctx.rtt is not None:
+        return min(KEYSTROKE_PROBE_GAP, SYN_RETRY_RTTS * state.ctx.rtt)
+    return KEYSTROKE_PROBE_GAP
+
+
 def _probing_key(
     state: State, phase: Connecting | Stalled | Reconnecting, event: KeyTyped, now: float
 ) -> Outcome:
@@ -877,7 +888,7 @@ def _probing_key(
         return typed, ()
     # The user is waiting on this tab: probe now, unless a probe has only just started.
     last_start = retry.started[-1][1] if retry.started else None
-    soon = now if last_start is None else max(now, last_start + KEYSTROKE_PROBE_GAP)
+    soon = now if last_start is None else max(now, last_start + _keystroke_gap(state, retry))
     if retry.next_try_at <= soon:
         return _start_due_probes(typed, now)
     return _start_due_probes(

@@ -211,3 +211,22 @@ def test_a_probe_the_backoff_starts_cuts_no_syn_short() -> None:
     # SYNs has had its 1.25 RTT (0.75 s) yet, so none is dropped.
     assert outage.in_flight == {2, 3, 4}
     assert not outage.cancelled
+
+
+def test_on_a_fast_link_a_keystroke_sends_a_fresh_syn_at_once() -> None:
+    outage = Outage(rtt=0.001)
+    outage.run_until(T0 + 10.1)  # the newest SYN is 0.1 s old: lost, on this link
+    before = set(outage.started)
+    outage.send(KeyTyped(b"x"))
+    assert set(outage.started) - before
+    assert max(outage.started.values()) == T0 + 10.1
+
+
+def test_on_a_slow_link_a_keystroke_leaves_a_young_syn_its_round_trip() -> None:
+    outage = Outage(rtt=0.2)
+    outage.run_until(T0 + 10.1)
+    newest_at = max(outage.started.values())
+    before = set(outage.started)
+    assert outage.now - newest_at < 1.25 * 0.2  # its SYN-ACK may still be on the way
+    outage.send(KeyTyped(b"x"))
+    assert set(outage.started) == before
