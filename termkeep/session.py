@@ -15,7 +15,9 @@ from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.transport.connection import SshConnector
+from termkeep.transport import history, tmux
+from termkeep.transport.connection import SshConnector, SshLink
+from termkeep.transport.history import HistoryError, HistoryPage
 from termkeep.transport.link import DataSink
 from termkeep.transport.prompts import Prompter
 
@@ -112,6 +114,20 @@ class Session:
 
     async def close(self) -> None:
         await self.supervisor.close()
+
+    def remote_history_available(self) -> bool:
+        """Whether the tab is attached to a tmux session whose history can be read."""
+        link = self.supervisor.current_link
+        return isinstance(link, SshLink) and link.tmux
+
+    async def read_history(self, first: int, last: int) -> HistoryPage:
+        """Lines ``first``..``last`` of the tmux pane (0 is the screen's top line), read on
+        a side channel of the current connection. HistoryError when there is none."""
+        link = self.supervisor.current_link
+        if not isinstance(link, SshLink) or not link.tmux:
+            raise HistoryError("the tab is not attached to a tmux session right now")
+        session = tmux.sanitize_session_name(self.profile.tmux_session_name)
+        return await history.read_page(link.connection, session, first, last)
 
     def _received(self, data: bytes) -> None:
         self.emulator.feed(data)

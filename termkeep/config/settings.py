@@ -178,6 +178,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
     ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),
     ActionSpec("theme.switch", "t", "Switch theme"),
+    ActionSpec("scrollback.open", "bracketleft", "History: scroll, search and copy (remote tmux)"),
     ActionSpec("help", "question_mark", "Show this help"),
     ActionSpec("palette", "colon", "Command palette"),
     ActionSpec("app.quit", "q", "Quit (asks while sessions are open)"),
