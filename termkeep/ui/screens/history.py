@@ -144,7 +144,16 @@ class HistoryLines(Widget, can_focus=True):
             self.top = self.cursor
         elif self.cursor >= self.top + self.page:
             self.top = self.cursor - self.page + 1
+        self._fill_screen()
         self.refresh()
+
+    def _fill_screen(self) -> None:
+        # Never leave empty rows below the last line while there are lines above.
+        self.top = max(0, min(self.top, len(self.lines) - self.page))
+
+    def on_resize(self) -> None:
+        """Keep the screen full and the cursor on it at the new height."""
+        self.show(self.cursor)
 
     def scroll_lines(self, delta: int) -> None:
         """Move the view (and the cursor with it) by ``delta`` lines."""
