@@ -9,6 +9,8 @@ anything a program printed, and decoding is the caller's business.
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from dataclasses import dataclass
 
 import asyncssh
@@ -86,7 +88,8 @@ def parse_page(output: bytes, stderr: bytes, exit_status: int | None) -> History
     try:
         history, limit, height = (int(field) for field in header.split())
     except ValueError:
-        problem = stderr.decode("utf-8", "replace").strip() or f"exit status {exit_status}"
+        said = (stderr or header).decode("utf-8", "replace").strip()
+        problem = said[:200] or f"exit status {exit_status}"
         raise HistoryError(f"tmux gave no history: {problem}") from None
     return HistoryPage(PaneExtent(history, limit, height), data[:MAX_PAGE_BYTES])
 
@@ -108,3 +111,71 @@ async def read_page(
     stdout = result.stdout if isinstance(result.stdout, bytes) else b""
     stderr = result.stderr if isinstance(result.stderr, bytes) else b""
     return parse_page(stdout, stderr, result.exit_status)
+
+
+def helper_command(session: str, *, max_bytes: int = MAX_PAGE_BYTES) -> str:
+    """A shell that answers ``NONCE FIRST LAST`` lines with a page and then ``NONCE`` on a
+    line of its own. The nonce is random per request and chosen after the history was
+    printed, so no history line can end a page early."""
+    target = _target(session)
+    display = tmux.shell_words("tmux", "display-message", "-p", "-t", target, _SIZE_FORMAT)
+    capture = tmux.shell_words("tmux", "capture-pane", "-p", "-e", "-J", "-t", target)
+    head = tmux.shell_words("head", "-c", str(max_bytes))
+    script = (
+        "while read -r nonce first last; do "
+        f'{display} 2>&1 && {capture} -S "$first" -E "$last" | {head}; '
+        'echo; echo "$nonce"; done'
+    )
+    return tmux.remote_command(script)
+
+
+class HistoryChannel:
+    """A helper shell kept open on the tab's connection, so a page costs one round trip
+    (a fresh exec channel costs two: the channel open, then the command). One request at a
+    time; it ends with its connection."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+        self._process = process
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, conn: asyncssh.SSHClientConnection, session: str) -> HistoryChannel:
+        """Start the helper for ``session``'s pane on ``conn``."""
+        try:
+            process = await asyncio.wait_for(
+                conn.create_process(
+                    helper_command(session),
+                    encoding=None,
+                    request_pty=False,
+                    stderr=asyncssh.DEVNULL,
+                ),
+                HISTORY_TIMEOUT,
+            )
+        except (asyncssh.Error, OSError, TimeoutError) as exc:
+            raise HistoryError(f"could not open a channel for the history: {exc}") from exc
+        return cls(process)
+
+    @property
+    def closed(self) -> bool:
+        return self._process.is_closing()
+
+    async def read_page(self, first: int, last: int) -> HistoryPage:
+        """Lines ``first``..``last``, as ``read_page`` reads them."""
+        if last < first or last - first + 1 > MAX_PAGE_LINES:
+            raise ValueError(f"bad page {first}..{last}")
+        async with self._lock:
+            nonce = secrets.token_hex(16)
+            marker = f"\n{nonce}\n".encode()
+            try:
+                self._process.stdin.write(f"{nonce} {first} {last}\n".encode())
+                data = await asyncio.wait_for(
+                    self._process.stdout.readuntil(marker), HISTORY_TIMEOUT
+                )
+            except (asyncssh.Error, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+                self.close()
+                raise HistoryError(f"the history channel failed: {exc}") from exc
+        return parse_page(data[: -len(marker)], b"", None)
+
+    def close(self) -> None:
+        """End the helper (the remote shell sees end of input and exits)."""
+        self._process.close()
