@@ -297,7 +297,8 @@ class HistoryScreen(Screen[None]):
     # -- keys -------------------------------------------------------------------------
 
     async def on_key(self, event: events.Key) -> None:  # noqa: PLR0912 - one branch per key
-        """Navigation, search and selection; anything else leaves and goes to the remote."""
+        """Navigation, search and selection; anything else leaves and goes to the remote
+        (ctrl+b included, so tmux's own prefix and copy mode work from here too)."""
         if isinstance(self.focused, Input):
             if event.key == "escape":
                 event.stop()
@@ -312,9 +313,9 @@ class HistoryScreen(Screen[None]):
             self._move(view.cursor - 1)
         elif key in ("down", "j"):
             self._move(view.cursor + 1)
-        elif key in ("pageup", "shift+pageup", "ctrl+b"):
+        elif key in ("pageup", "shift+pageup"):
             self._move(view.cursor - view.page)
-        elif key in ("pagedown", "shift+pagedown", "ctrl+f", "space"):
+        elif key in ("pagedown", "shift+pagedown", "space"):
             self._move(view.cursor + view.page)
         elif key in {"g", "home"}:
             await self.fetch_all()
