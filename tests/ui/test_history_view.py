@@ -75,6 +75,15 @@ async def test_search_select_and_copy_5000_remote_lines(
         assert screen.source.remote
         assert "remote tmux history" in screen.position_text()
 
+        # Scrolling up towards the top of the first page fetches the next older page.
+        view = screen.lines_widget
+        first_page = len(view.lines)
+        assert screen.source.more_above
+        for _ in range(first_page // view.page + 1):
+            await pilot.press("pageup")
+        await wait_for(pilot, lambda: len(view.lines) > first_page, "an older page", bound=LIVE)
+        await pilot.press("G")
+
         await pilot.press("question_mark", *"n1234", "enter")
         view = screen.lines_widget
         await wait_for(
@@ -136,8 +145,13 @@ async def test_a_tab_without_tmux_gets_its_own_scrollback(
         assert view.lines[view.cursor].text != "p17"
         await pilot.press("slash", *"p17", "enter")
         assert view.lines[view.cursor].text == "p17"
+        # Drag across "p17" with the mouse: copied when the button is let go.
+        row = view.cursor - view.top
+        await pilot.mouse_down(view, offset=(0, row))
+        await pilot.hover(view, offset=(2, row))
+        await pilot.mouse_up(view, offset=(3, row))
+        await wait_for(pilot, lambda: payloads == ["p17"], "the copy", bound=LIVE)
         await pilot.press("g")
         assert view.cursor == 0
         await pilot.press("escape")
         assert not isinstance(app.screen, HistoryScreen)
-        assert payloads == []
