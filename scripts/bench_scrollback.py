@@ -51,6 +51,7 @@ WAIT = 60.0
 
 async def attached_session(profile: Profile) -> Session:
     session = Session(profile, NoPrompter(), size=(COLUMNS, ROWS))
+    session.keep_history_warm()  # as the app's tabs do
     await session.start()
     deadline = time.monotonic() + WAIT
     while session.status().state != "attached":

@@ -78,7 +78,6 @@ class Session:
         self._output_listeners: list[OutputListener] = []
         self._history: tuple[SshLink, HistoryChannel] | None = None
         self._warming: asyncio.Future[HistoryChannel | None] | None = None
-        self.supervisor.add_listener(self._warm_history)
 
     @property
     def name(self) -> str:
@@ -162,6 +161,11 @@ class Session:
             return None
         self._history = (link, channel)
         return channel
+
+    def keep_history_warm(self) -> None:
+        """Open the history helper whenever the tab attaches to tmux (for a view that can
+        show the remote history; the headless attach has none and skips the channel)."""
+        self.supervisor.add_listener(self._warm_history)
 
     def _warm_history(self, update: Update) -> None:
         # Open the helper as soon as the tab is attached, so the first history view costs

@@ -71,6 +71,7 @@ class LiveSession:
         self.view: TerminalView | None = None
         """The view showing this session, redrawn when the palette changes."""
         session.on_update(self._updated)
+        session.keep_history_warm()
 
     @property
     def name(self) -> str:

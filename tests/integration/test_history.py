@@ -11,6 +11,8 @@ import pytest
 from termkeep.config.profile import TmuxSettings
 from termkeep.session import Session
 from termkeep.terminal.history_lines import HistoryLine
+from termkeep.transport import history
+from termkeep.transport.connection import SshLink
 from termkeep.transport.history import HistoryError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.ui.history_source import TmuxHistory, history_source
@@ -119,3 +121,16 @@ async def test_lines_printed_during_a_silent_drop_appear_after_recovery(
         assert isinstance(source, TmuxHistory)
         texts = [line.text for line in await everything(source)]
         assert [t for t in texts if t.startswith("away")] == [f"away{n}" for n in range(1, 301)]
+
+
+async def test_the_one_command_fallback_reads_the_same_page(watched: Watch) -> None:
+    await watched.run("echo fallback-$((3*3))", "fallback-9")
+    link = watched.session.supervisor.current_link
+    assert isinstance(link, SshLink)
+    via_command = await history.read_page(link.connection, TMUX_SESSION, -50, 999)
+    via_helper = await watched.session.read_history(-50, 999)
+    assert b"fallback-9" in via_command.data
+    assert via_command.data == via_helper.data
+    assert via_command.extent == via_helper.extent
+    with pytest.raises(HistoryError, match="can't find"):
+        await history.read_page(link.connection, "no-such-session", -5, 5)
