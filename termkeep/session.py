@@ -6,6 +6,7 @@ Emulator for the app's tabs, or the local terminal for the headless attach.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable
 
@@ -15,7 +16,9 @@ from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.transport.connection import SshConnector
+from termkeep.transport import history, tmux
+from termkeep.transport.connection import SshConnector, SshLink
+from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
 from termkeep.transport.link import DataSink
 from termkeep.transport.prompts import Prompter
 
@@ -73,6 +76,8 @@ class Session:
             profile, prompter, on_data=self._received, size=size, store=store
         )
         self._output_listeners: list[OutputListener] = []
+        self._history: tuple[SshLink, HistoryChannel] | None = None
+        self._warming: asyncio.Future[HistoryChannel | None] | None = None
 
     @property
     def name(self) -> str:
@@ -111,7 +116,71 @@ class Session:
         self.supervisor.reconnect_now()
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+        if self._history is not None:
+            self._history[1].close()
+            self._history = None
         await self.supervisor.close()
+
+    def remote_history_available(self) -> bool:
+        """Whether the tab is attached to a tmux session whose history can be read."""
+        link = self.supervisor.current_link
+        return isinstance(link, SshLink) and link.tmux
+
+    async def read_history(self, first: int, last: int) -> HistoryPage:
+        """Lines ``first``..``last`` of the tmux pane (0 is the screen's top line), read on
+        a side channel of the current connection. HistoryError when there is none."""
+        link = self.supervisor.current_link
+        if not isinstance(link, SshLink) or not link.tmux:
+            raise HistoryError("the tab is not attached to a tmux session right now")
+        channel = await self._history_channel(link)
+        if channel is not None:
+            return await channel.read_page(first, last)
+        return await history.read_page(link.connection, self._tmux_name, first, last)
+
+    @property
+    def _tmux_name(self) -> str:
+        return tmux.sanitize_session_name(self.profile.tmux_session_name)
+
+    async def _history_channel(self, link: SshLink) -> HistoryChannel | None:
+        """The helper channel on ``link``'s connection, opened if need be (None if it cannot
+        be: then each page runs as a command of its own)."""
+        held = self._history
+        if held is not None and held[0] is link and not held[1].closed:
+            return held[1]
+        if held is not None:
+            held[1].close()
+        self._history = None
+        try:
+            channel = await HistoryChannel.open(link.connection, self._tmux_name)
+        except HistoryError:
+            return None
+        if self.supervisor.current_link is not link:
+            channel.close()
+            return None
+        self._history = (link, channel)
+        return channel
+
+    def keep_history_warm(self) -> None:
+        """Open the history helper whenever the tab attaches to tmux (for a view that can
+        show the remote history; the headless attach has none and skips the channel)."""
+        self.supervisor.add_listener(self._warm_history)
+
+    def _warm_history(self, update: Update) -> None:
+        # Open the helper as soon as the tab is attached, so the first history view costs
+        # one round trip, not three.
+        if not isinstance(update, Status) or update.state != "attached" or self._warming:
+            return
+        link = self.supervisor.current_link
+        if isinstance(link, SshLink) and link.tmux:
+            self._warming = asyncio.ensure_future(self._history_channel(link))
+            self._warming.add_done_callback(self._warmed)
+
+    def _warmed(self, task: asyncio.Future[HistoryChannel | None]) -> None:
+        self._warming = None
+        if not task.cancelled():
+            task.exception()  # retrieved: a failed warm-up only means the slow path
 
     def _received(self, data: bytes) -> None:
         self.emulator.feed(data)

@@ -62,6 +62,8 @@ _ALIASES = {
     "del": "delete",
     "ins": "insert",
     "bs": "backspace",
+    "bracketleft": "left_square_bracket",  # X11's keysym names
+    "bracketright": "right_square_bracket",
 }
 
 # Textual's friendlier names for some Unicode character names (textual.keys).
@@ -178,6 +180,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
     ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),
     ActionSpec("theme.switch", "t", "Switch theme"),
+    ActionSpec(
+        "scrollback.open", "left_square_bracket", "History: scroll, search and copy (remote tmux)"
+    ),
     ActionSpec("help", "question_mark", "Show this help"),
     ActionSpec("palette", "colon", "Command palette"),
     ActionSpec("app.quit", "q", "Quit (asks while sessions are open)"),

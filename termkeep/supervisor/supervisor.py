@@ -306,6 +306,11 @@ class Supervisor:
             case Notify():  # published by _step
                 pass
 
+    @property
+    def current_link(self) -> Link | None:
+        """The attached link (None while down), for side commands on its connection."""
+        return self._active_link()
+
     def _active_link(self) -> Link | None:
         return self._links.get(self._active) if self._active is not None else None
 

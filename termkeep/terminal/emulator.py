@@ -343,6 +343,11 @@ class Emulator:
         self._terminal.scroll_viewport_to_bottom()
         self._scroll_offset = 0
 
+    def history(self) -> tuple[ScreenRow, ...]:
+        """The scrollback rows above the screen, oldest first (style indices as in
+        ``snapshot().styles``)."""
+        return self._read_history()
+
     def _read_history(self) -> tuple[ScreenRow, ...]:
         history = self._render.history()
         self._learn_styles(history.new_styles)

@@ -241,6 +241,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
             "theme.switch": self.action_switch_theme,
+            "scrollback.open": self.action_open_history,
             "help": self.action_help,
             "palette": self.action_command_palette,
             "app.quit": self.action_ask_quit,
@@ -338,6 +339,15 @@ class TermkeepApp(App[None], inherit_bindings=False):
         if pane is not None:
             pane.session.reconnect_now()
             self.notify(f"{pane.label}: reconnecting now")
+
+    def action_open_history(self) -> None:
+        """Show the active tab's history (the remote tmux pane's, or termkeep's own)."""
+        pane = self.tabs.active_session_pane
+        open_history = getattr(pane.session, "open_history", None) if pane else None
+        if open_history is None:
+            self.notify("This tab has no history to show")
+            return
+        open_history()
 
     def action_drop_network(self) -> None:
         """Demo only: cut the demo's network so the stall and the reattach can be seen."""

@@ -17,6 +17,8 @@ from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
 from termkeep.transport.prompts import Prompter
+from termkeep.ui.history_source import history_source
+from termkeep.ui.screens.history import HistoryScreen
 from termkeep.ui.session_api import (
     Listener,
     NoticeListener,
@@ -69,6 +71,7 @@ class LiveSession:
         self.view: TerminalView | None = None
         """The view showing this session, redrawn when the palette changes."""
         session.on_update(self._updated)
+        session.keep_history_warm()
 
     @property
     def name(self) -> str:
@@ -120,6 +123,15 @@ class LiveSession:
         if self._on_close is not None:
             self._on_close()
             self._on_close = None
+
+    def open_history(self) -> HistoryScreen | None:
+        """Show the history view over this tab (the remote pane's when in tmux)."""
+        view = self.view
+        if view is None or not view.is_attached:
+            return None
+        screen = HistoryScreen(history_source(self.session), view, self.name)
+        view.app.push_screen(screen)
+        return screen
 
     def set_palette(self, palette: Palette) -> None:
         """Paint with a new theme's terminal colours."""
@@ -190,6 +202,7 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             on_input=session.write,
             on_resize=session.resize,
             allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
+            on_history=session.open_history,
         )
         session.session.on_output(view.output_arrived)
         session.view = view

@@ -365,3 +365,27 @@ async def test_css_that_needs_textuals_styled_path_still_gets_it() -> None:
             pilot, lambda: "padded" in app.view.render_lines(Region(0, 0, 40, 1))[0].text
         )
         assert app.view.render_lines(Region(0, 0, 40, 1))[0].text.startswith("  padded")
+
+
+async def test_wheel_and_shift_pageup_open_the_history_unless_the_remote_wants_them() -> None:
+    app = TerminalApp()
+    opened: list[str] = []
+    app.view._on_history = lambda: opened.append("history")
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.post_message(scroll_up(app.view))
+        await wait_until(pilot, lambda: opened == ["history"])
+        await pilot.press("shift+pageup")
+        await wait_until(pilot, lambda: opened == ["history"] * 2)
+        assert app.sent == []
+        # A remote tracking the mouse (tmux mouse on, vim) still gets the wheel.
+        app.view.feed(b"\x1b[?1000h\x1b[?1006h")
+        app.view.post_message(scroll_up(app.view))
+        await wait_until(pilot, lambda: bool(app.sent))
+        assert app.sent == [b"\x1b[<64;2;2M"]
+        # A full-screen program gets arrows, as without the history view.
+        app.sent.clear()
+        app.view.feed(b"\x1b[?1000l\x1b[?1049h")
+        app.view.post_message(scroll_up(app.view))
+        await wait_until(pilot, lambda: bool(app.sent))
+        assert app.sent == [b"\x1b[A" * 3]
+        assert opened == ["history"] * 2

@@ -289,6 +289,7 @@ class TerminalView(Widget, can_focus=True):
         app_keys: Collection[str] = frozenset(),
         scrollback_keys: Collection[str] = DEFAULT_SCROLLBACK_KEYS,
         allow_clipboard_write: bool = False,
+        on_history: Callable[[], object] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -298,6 +299,8 @@ class TerminalView(Widget, can_focus=True):
         self.allow_clipboard_write = allow_clipboard_write
         self._on_input = on_input
         self._on_resize = on_resize
+        # Opens the history view; without it shift+PageUp and the wheel scroll locally.
+        self._on_history = on_history
         self._app_keys = frozenset(app_keys)
         self._scrollback_keys = frozenset(scrollback_keys)
         self._encoder = InputEncoder(emulator)
@@ -520,9 +523,16 @@ class TerminalView(Widget, can_focus=True):
         event.stop()
         event.prevent_default()
         if event.key in self._scrollback_keys:
+            if event.key == "shift+pageup" and self._on_history is not None:
+                self._on_history()
+                return
             self._scroll_by_key(event.key)
             return
-        data = self._encoder.key(event.key, event.character)
+        self.send_key(event.key, event.character)
+
+    def send_key(self, key: str, character: str | None) -> None:
+        """Encode a key for the remote and send it (the history view passes keys on)."""
+        data = self._encoder.key(key, character)
         if data:
             self._send(data)
 
@@ -619,6 +629,8 @@ class TerminalView(Widget, can_focus=True):
             # Full-screen programs (less, man) have no scrollback: xterm's alternateScroll
             # sends arrow keys instead.
             self._on_input(self._encoder.key(arrow, None) * WHEEL_STEP)
+        elif rows < 0 and self._on_history is not None:
+            self._on_history()
         else:
             self.emulator.scroll_viewport(rows)
             self.output_arrived()

@@ -1,0 +1,138 @@
+"""Where the history view's lines come from: the remote tmux pane, or termkeep's scrollback.
+
+A tab in tmux reads the pane's history from the server (so output printed while termkeep was
+away is there), newest page first and older pages as the user scrolls up. A tab without
+tmux reads the Emulator's own scrollback, all at once (it is already in memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from termkeep.session import Session
+from termkeep.terminal.emulator import CellStyle, Emulator
+from termkeep.terminal.history_lines import HistoryLine, SgrParser, line_of_row
+
+FIRST_PAGE_HISTORY = 300
+"""History lines fetched with the screen when the view opens: enough to scroll a little
+while the next page comes, few enough to open in one round trip."""
+OLDER_PAGE_LINES = 2000
+MAX_VIEW_LINES = 200_000
+"""The view stops fetching beyond this many lines, so its memory stays bounded whatever
+``history-limit`` the server sets (at most ~10,000 characters a line, see history_lines)."""
+_SCREEN_LAST_LINE = 999  # tmux clamps -E to the screen's last line
+
+
+class HistorySource(Protocol):
+    """Lines for the history view, newest at the end."""
+
+    @property
+    def remote(self) -> bool:
+        """True for the remote tmux pane's history."""
+        ...
+
+    @property
+    def styles(self) -> Sequence[CellStyle]:
+        """The style table the lines' runs index."""
+        ...
+
+    @property
+    def more_above(self) -> bool:
+        """Whether ``older`` may still return lines."""
+        ...
+
+    async def first(self) -> list[HistoryLine]:
+        """The screen and the newest history."""
+        ...
+
+    async def older(self) -> list[HistoryLine]:
+        """The page above everything returned so far ([] at the top)."""
+        ...
+
+
+def _trim_blank_tail(lines: list[HistoryLine]) -> list[HistoryLine]:
+    # The screen below the prompt is empty rows; they are not history.
+    end = len(lines)
+    while end and not lines[end - 1].text.strip():
+        end -= 1
+    return lines[:end]
+
+
+class TmuxHistory:
+    """The tab's tmux pane, read in pages over the tab's own connection."""
+
+    remote = True
+
+    def __init__(self, session: Session, *, first_page: int = FIRST_PAGE_HISTORY) -> None:
+        self._session = session
+        self._parser = SgrParser()
+        self._first_page = first_page
+        self._fetched = 0  # history lines above the screen already read
+        self._history = 0  # the pane's history size when last asked
+        self._lines = 0
+
+    @property
+    def styles(self) -> Sequence[CellStyle]:
+        return self._parser.styles
+
+    @property
+    def more_above(self) -> bool:
+        return self._fetched < self._history and self._lines < MAX_VIEW_LINES
+
+    async def first(self) -> list[HistoryLine]:
+        page = await self._session.read_history(-self._first_page, _SCREEN_LAST_LINE)
+        self._history = page.extent.history
+        self._fetched = min(self._first_page, page.extent.history)
+        lines = _trim_blank_tail(self._parser.parse(page.data))
+        self._lines = len(lines)
+        return lines
+
+    async def older(self) -> list[HistoryLine]:
+        if not self.more_above:
+            return []
+        count = min(OLDER_PAGE_LINES, self._history - self._fetched)
+        # Lines printed since the last read pushed the history down by the growth in its
+        # size (below tmux's history-limit; at the limit old lines drop and this cannot tell).
+        for _attempt in range(2):
+            known = self._history
+            last = -(self._fetched + 1)
+            page = await self._session.read_history(last - count + 1, last)
+            self._history = page.extent.history
+            grown = self._history - known
+            if grown <= 0:
+                break
+            self._fetched += grown
+        self._fetched += count
+        lines = self._parser.parse(page.data)
+        self._lines += len(lines)
+        return lines
+
+
+class LocalHistory:
+    """termkeep's own scrollback and screen, for a tab without tmux."""
+
+    remote = False
+    more_above = False
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    @property
+    def styles(self) -> Sequence[CellStyle]:
+        return self._emulator.snapshot().styles
+
+    async def first(self) -> list[HistoryLine]:
+        self._emulator.scroll_to_bottom()
+        rows = (*self._emulator.history(), *self._emulator.snapshot().rows)
+        return _trim_blank_tail([line_of_row(row) for row in rows])
+
+    async def older(self) -> list[HistoryLine]:
+        return []
+
+
+def history_source(session: Session) -> HistorySource:
+    """The remote pane when the tab is attached to tmux, else the local scrollback."""
+    if session.remote_history_available():
+        return TmuxHistory(session)
+    return LocalHistory(session.emulator)

@@ -1,0 +1,136 @@
+"""The remote history, read over the tab's own connection from a real sshd and real tmux:
+every line, its colours, odd content, and what was printed while the network was down."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from termkeep.config.profile import TmuxSettings
+from termkeep.session import Session
+from termkeep.terminal.history_lines import HistoryLine
+from termkeep.transport import history
+from termkeep.transport.connection import SshLink
+from termkeep.transport.history import HistoryError
+from termkeep.transport.prompts import NoPrompter
+from termkeep.ui.history_source import TmuxHistory, history_source
+from tests.fixtures.netns import NetnsSshServer
+from tests.fixtures.sshd import SshServer
+from tests.integration.test_reconnect import (
+    ATTACH_WAIT,
+    RECOVERY_WAIT,
+    TMUX_SESSION,
+    Watch,
+    opened,
+    reconnect_profile,
+)
+
+HISTORY_LIMIT = 20000
+
+
+def allow_long_history(server: SshServer) -> None:
+    """tmux keeps 2,000 lines by default; a holder session lets the option be set before the
+    test's own pane (which takes the limit when it is made) exists."""
+    server.tmux("new-session", "-d", "-s", "holder", check=True)
+    server.tmux("set-option", "-g", "history-limit", str(HISTORY_LIMIT), check=True)
+
+
+@pytest.fixture
+async def watched(sshd: SshServer) -> AsyncIterator[Watch]:
+    allow_long_history(sshd)
+    async with opened(reconnect_profile(sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        yield watch
+
+
+async def everything(source: TmuxHistory) -> list[HistoryLine]:
+    lines = await source.first()
+    while source.more_above:
+        lines[:0] = await source.older()
+    return lines
+
+
+async def test_5000_numbered_lines_come_back_in_pages_with_their_colours(watched: Watch) -> None:
+    await watched.run("seq -f 'n%g' 1 5000; printf '\\033[1;31mred\\033[0m plain\\n'", "red plain")
+    source = history_source(watched.session)
+    assert isinstance(source, TmuxHistory)
+    first = await source.first()
+    assert len(first) < 1000  # the first page is the screen and a few hundred lines
+    assert source.more_above
+    lines = await everything(source)
+    texts = [line.text for line in lines]
+    numbered = [text for text in texts if text.startswith("n")]
+    assert numbered == [f"n{n}" for n in range(1, 5001)]
+    red = next(line for line in lines if line.text == "red plain")
+    styles = source.styles
+    assert styles[red.runs[0][1]].foreground == 1
+    assert styles[red.runs[0][1]].bold
+    assert styles[red.runs[1][1]].foreground is None
+
+
+async def test_very_long_lines_and_binary_junk(watched: Watch) -> None:
+    await watched.run(
+        # Without ESC, SO and SI: random escapes could switch the pane's character set or
+        # modes and hide the marker from the test's own screen, not from the history.
+        "head -c 30000 /dev/urandom | tr -d '\\033\\016\\017'; printf '%040000d\\n' 7; "
+        "echo done-$((2+3))",
+        "done-5",
+    )
+    source = history_source(watched.session)
+    assert isinstance(source, TmuxHistory)
+    lines = await everything(source)
+    assert any(line.text == "done-5" for line in lines)
+    text = "".join(line.text for line in lines)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
+async def test_a_session_name_that_needs_quoting(sshd: SshServer) -> None:
+    # Sanitised to letters, digits, _ and -, then shlex-quoted: it reaches tmux intact.
+    profile = reconnect_profile(sshd, tmux=TmuxSettings(session="it's $x; a b"))
+    async with opened(profile) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        await watch.run("echo quoted-$((6*7))", "quoted-42")
+        lines = await history_source(watch.session).first()
+        assert any(line.text.endswith("quoted-42") for line in lines)
+
+
+async def test_no_link_is_a_clear_error(sshd: SshServer) -> None:
+    session = Session(reconnect_profile(sshd), prompter=NoPrompter())
+    with pytest.raises(HistoryError, match="not attached"):
+        await session.read_history(-10, 10)
+
+
+async def test_lines_printed_during_a_silent_drop_appear_after_recovery(
+    netns_sshd: NetnsSshServer,
+) -> None:
+    allow_long_history(netns_sshd)
+    async with opened(reconnect_profile(netns_sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        await watch.run("echo before-$((1+1))", "before-2")
+        with netns_sshd.blackhole():
+            await watch.until(lambda: watch.state != "attached", 10.0, "the stall reported")
+            # The program in the pane keeps printing while termkeep cannot see it.
+            netns_sshd.tmux(
+                "send-keys", "-t", f"={TMUX_SESSION}:", "seq -f away%g 1 300", "Enter", check=True
+            )
+            await asyncio.sleep(1.0)  # let the remote shell print into the pane
+        await watch.until(lambda: watch.state == "attached", RECOVERY_WAIT, "reattached")
+        source = history_source(watch.session)
+        assert isinstance(source, TmuxHistory)
+        texts = [line.text for line in await everything(source)]
+        assert [t for t in texts if t.startswith("away")] == [f"away{n}" for n in range(1, 301)]
+
+
+async def test_the_one_command_fallback_reads_the_same_page(watched: Watch) -> None:
+    await watched.run("echo fallback-$((3*3))", "fallback-9")
+    link = watched.session.supervisor.current_link
+    assert isinstance(link, SshLink)
+    via_command = await history.read_page(link.connection, TMUX_SESSION, -50, 999)
+    via_helper = await watched.session.read_history(-50, 999)
+    assert b"fallback-9" in via_command.data
+    assert via_command.data == via_helper.data
+    assert via_command.extent == via_helper.extent
+    with pytest.raises(HistoryError, match="can't find"):
+        await history.read_page(link.connection, "no-such-session", -5, 5)

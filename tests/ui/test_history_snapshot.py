@@ -1,0 +1,59 @@
+"""A picture of the history view: colours from tmux's SGR, a highlighted search, the
+selection and the position line. The lines are fixed bytes in tmux's capture format, so the
+picture is stable; the same view on a real sshd and tmux is in test_history_view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from termkeep.terminal.emulator import CellStyle, Emulator
+from termkeep.terminal.history_lines import HistoryLine, SgrParser
+from termkeep.ui.screens.history import HistoryScreen
+from termkeep.ui.widgets.terminal_view import TerminalView
+
+CAPTURE = b"".join(
+    [f"line {n}: \x1b[3{n % 7 + 1}mcolour {n % 7 + 1}\x1b[0m plain\n".encode() for n in range(60)]
+    + [b"\x1b[1;4mbold underlined\x1b[0m \x1b[38;2;255;128;0;48;5;236mtruecolor\x1b[0m\n"]
+)
+
+
+class FixedHistory:
+    """The remote history as captured bytes (a stand-in only for the picture)."""
+
+    remote = True
+    more_above = False
+
+    def __init__(self) -> None:
+        self._parser = SgrParser()
+
+    @property
+    def styles(self) -> Sequence[CellStyle]:
+        return self._parser.styles
+
+    async def first(self) -> list[HistoryLine]:
+        return self._parser.parse(CAPTURE)
+
+    async def older(self) -> list[HistoryLine]:
+        return []
+
+
+class HistoryApp(App[None]):
+    def compose(self) -> ComposeResult:
+        self.view = TerminalView(Emulator(80, 20, write=lambda _data: None), on_input=print)
+        yield self.view
+
+
+def test_history_view_snapshot(snap_compare: Callable[..., bool]) -> None:
+    app = HistoryApp()
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        screen = HistoryScreen(FixedHistory(), app.view, "web")
+        await app.push_screen(screen)
+        await pilot.pause()
+        await pilot.press("question_mark", *"colour 3", "enter", "up", "v", "up")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 20), run_before=run_before)

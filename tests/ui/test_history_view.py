@@ -1,0 +1,157 @@
+"""The history view in the app, on a real sshd and tmux: open it, search, select, copy (the
+OSC 52 the app writes to the outer terminal is checked), leave; and over the local scrollback
+for a tab without tmux."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+
+import pytest
+from textual.pilot import Pilot
+
+from termkeep.config.profile import TmuxSettings
+from termkeep.config.store import ProfileStore
+from termkeep.ui.live_session import LiveSession
+from termkeep.ui.screens.history import HistoryScreen
+from termkeep.ui.session_api import TabState
+from termkeep.ui.widgets.session_pane import SessionPane
+from termkeep.ui.widgets.terminal_view import TerminalView
+from tests.fixtures.profiles import profile_for
+from tests.fixtures.sshd import SshServer
+from tests.ui.fakes import RecordingApp
+from tests.ui.pilot import LIVE, PREFIX, wait_for
+
+OSC52 = "\x1b]52;c;"
+
+
+@pytest.fixture
+def long_history(sshd: SshServer) -> SshServer:
+    sshd.tmux("new-session", "-d", "-s", "holder", check=True)
+    sshd.tmux("set-option", "-g", "history-limit", "20000", check=True)
+    return sshd
+
+
+def clipboard_writes(app: RecordingApp) -> list[str]:
+    """Record what the app writes to the outer terminal; return the OSC 52 payloads."""
+    driver = app._driver
+    assert driver is not None
+    payloads: list[str] = []
+    write = driver.write
+
+    def recording_write(data: str) -> None:
+        if data.startswith(OSC52):
+            payloads.append(base64.b64decode(data[len(OSC52) :].rstrip("\a")).decode())
+        write(data)
+
+    driver.write = recording_write  # type: ignore[method-assign]
+    return payloads
+
+
+async def attached_pane(app: RecordingApp, pilot: Pilot[None], name: str) -> SessionPane:
+    pane = await app.open_profile(name)
+    assert pane is not None
+    await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE)
+    return pane
+
+
+async def test_search_select_and_copy_5000_remote_lines(
+    store: ProfileStore, long_history: SshServer
+) -> None:
+    store.save(profile_for(long_history, name="hist", tmux_session="tk-hist"))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        payloads = clipboard_writes(app)
+        pane = await attached_pane(app, pilot, "hist")
+        assert isinstance(pane.session, LiveSession)
+        emulator = pane.session.session.emulator
+        await pilot.press(*"seq -f 'n%g' 1 5000", "enter")
+        await wait_for(pilot, lambda: "n5000" in emulator.text(), "the output", bound=LIVE)
+
+        await pilot.press(PREFIX, "left_square_bracket")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
+        assert screen.source.remote
+        assert "remote tmux history" in screen.position_text()
+
+        # Scrolling up towards the top of the first page fetches the next older page.
+        view = screen.lines_widget
+        first_page = len(view.lines)
+        assert screen.source.more_above
+        for _ in range(first_page // view.page + 1):
+            await pilot.press("pageup")
+        await wait_for(pilot, lambda: len(view.lines) > first_page, "an older page", bound=LIVE)
+        await pilot.press("G")
+
+        await pilot.press("question_mark", *"n1234", "enter")
+        view = screen.lines_widget
+        await wait_for(
+            pilot, lambda: view.lines[view.cursor].text == "n1234", "the match", bound=LIVE
+        )
+        assert not screen.source.more_above  # the search fetched every page
+        assert len([line for line in view.lines if line.text.startswith("n")]) == 5000
+        await pilot.press("n")  # the next match going back: none other, it wraps to itself
+        assert view.lines[view.cursor].text == "n1234"
+
+        await pilot.press("v", "y")
+        assert payloads == ["n1234"]
+
+        await pilot.press("q")
+        assert not isinstance(app.screen, HistoryScreen)
+        assert app.focused is pane.query_one(TerminalView)
+
+
+async def test_typing_leaves_the_view_and_goes_to_the_remote(
+    store: ProfileStore, sshd: SshServer
+) -> None:
+    store.save(profile_for(sshd, name="hist", tmux_session="tk-hist-type"))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await attached_pane(app, pilot, "hist")
+        assert isinstance(pane.session, LiveSession)
+        emulator = pane.session.session.emulator
+        await pilot.press("shift+pageup")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
+        await pilot.press("e")  # not a view key: leaves, and the 'e' reaches the shell
+        assert not isinstance(app.screen, HistoryScreen)
+        await pilot.press(*"cho typed-$((2*21))", "enter")
+        await wait_for(pilot, lambda: "typed-42" in emulator.text(), "the output", bound=LIVE)
+
+
+async def test_a_tab_without_tmux_gets_its_own_scrollback(
+    store: ProfileStore, sshd: SshServer
+) -> None:
+    profile = profile_for(sshd, name="plain")
+    store.save(replace(profile, tmux=TmuxSettings(enabled=False)))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        payloads = clipboard_writes(app)
+        pane = await attached_pane(app, pilot, "plain")
+        assert isinstance(pane.session, LiveSession)
+        emulator = pane.session.session.emulator
+        await pilot.press(*"seq -f 'p%g' 1 200", "enter")
+        await wait_for(pilot, lambda: "p200" in emulator.text(), "the output", bound=LIVE)
+        await pilot.press(PREFIX, "left_square_bracket")
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.loaded, "the lines", bound=LIVE)
+        assert not screen.source.remote
+        assert "termkeep scrollback" in screen.position_text()
+        await pilot.press("slash", *"P17", "enter")  # a capital: exact case, no match
+        view = screen.lines_widget
+        assert view.lines[view.cursor].text != "p17"
+        await pilot.press("slash", *"p17", "enter")
+        assert view.lines[view.cursor].text == "p17"
+        # Drag across "p17" with the mouse: copied when the button is let go.
+        row = view.cursor - view.top
+        await pilot.mouse_down(view, offset=(0, row))
+        await pilot.hover(view, offset=(2, row))
+        await pilot.mouse_up(view, offset=(3, row))
+        await wait_for(pilot, lambda: payloads == ["p17"], "the copy", bound=LIVE)
+        await pilot.press("g")
+        assert view.cursor == 0
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HistoryScreen)

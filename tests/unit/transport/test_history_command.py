@@ -1,0 +1,44 @@
+"""The history page command: one sh -c script, every word quoted, line counts bounded."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from termkeep.transport.history import MAX_PAGE_LINES, HistoryError, page_command, parse_page
+
+
+@pytest.mark.parametrize("name", ["plain", "with space", "it's", "$(rm -rf ~)", "a;b|c&d", "-x"])
+def test_odd_session_names_reach_tmux_as_one_word(name: str) -> None:
+    outer = shlex.split(page_command(name, -300, 999))
+    assert outer[:2] == ["sh", "-c"]
+    script = outer[2]
+    display, _, rest = script.partition(" && ")
+    capture, _, head = rest.partition(" | ")
+    assert shlex.split(display) == [
+        "tmux", "display-message", "-p", "-t", f"={name}:",
+        "#{history_size} #{history_limit} #{pane_height}",
+    ]  # fmt: skip
+    assert shlex.split(capture) == [
+        "tmux", "capture-pane", "-p", "-e", "-J", "-t", f"={name}:", "-S", "-300", "-E", "999",
+    ]  # fmt: skip
+    assert shlex.split(head)[:2] == ["head", "-c"]
+
+
+def test_line_counts_are_bounded() -> None:
+    with pytest.raises(ValueError, match="at most"):
+        page_command("s", -MAX_PAGE_LINES - 10, -1)
+    with pytest.raises(ValueError, match="empty"):
+        page_command("s", 5, 4)
+
+
+def test_parse_page_reads_the_extent_and_keeps_bytes() -> None:
+    page = parse_page(b"1200 2000 24\n\x1b[31mred\x1b[0m\n\xff\xfe\n", b"", 0)
+    assert (page.extent.history, page.extent.limit, page.extent.height) == (1200, 2000, 24)
+    assert page.data == b"\x1b[31mred\x1b[0m\n\xff\xfe\n"
+
+
+def test_tmux_refusal_is_a_clear_error() -> None:
+    with pytest.raises(HistoryError, match="can't find session"):
+        parse_page(b"", b"can't find session: =gone:\n", 1)
