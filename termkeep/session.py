@@ -7,6 +7,7 @@ Emulator for the app's tabs, or the local terminal for the headless attach.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 
 from termkeep.config.profile import Profile
@@ -15,6 +16,7 @@ from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
+from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.transport.connection import SshConnector
 from termkeep.transport.link import DataSink
 from termkeep.transport.prompts import Prompter
@@ -46,6 +48,11 @@ def build_supervisor(
     return Supervisor(connector, on_data, policy, size=size)
 
 
+def predict_mode(profile: Profile, default: str) -> PredictMode:
+    """The profile's ``predict`` if it sets one, else the app-wide ``default``."""
+    return PredictMode(profile.predict or default)
+
+
 type OutputListener = Callable[[], None]
 type UpdateListener = Callable[[Update], None]
 
@@ -64,6 +71,7 @@ class Session:
         store: ProfileStore | None = None,
         scrollback_lines: int = DEFAULT_SCROLLBACK_LINES,
         palette: Palette = DEFAULT_PALETTE,
+        predict: PredictMode = PredictMode.ADAPTIVE,
     ) -> None:
         self.profile = profile
         self.emulator = Emulator(
@@ -73,6 +81,12 @@ class Session:
             profile, prompter, on_data=self._received, size=size, store=store
         )
         self._output_listeners: list[OutputListener] = []
+        self.predictor = Predictor(predict)
+        """Guesses the echo of typed keys; the view draws it over the emulator."""
+        self._last_rtt: float | None = None
+        self.supervisor.add_listener(self._follow_link)
+        self.supervisor.add_held_keys_listener(self._held_keys_fate)
+        self.predictor.pause()  # not attached yet: keys are held
 
     @property
     def name(self) -> str:
@@ -115,6 +129,32 @@ class Session:
 
     def _received(self, data: bytes) -> None:
         self.emulator.feed(data)
+        for listener in self._output_listeners:
+            listener()
+
+    def _follow_link(self, update: Update) -> None:
+        """Keep the predictor in step with the link: its RTT, and whether keys are held."""
+        if not isinstance(update, Status):
+            return
+        if update.rtt is not None and update.rtt != self._last_rtt:
+            self._last_rtt = update.rtt
+            self.predictor.rtt_sample(update.rtt)
+        attached = update.state == "attached"
+        if attached == self.predictor.paused:
+            if attached:
+                self.predictor.resume(time.monotonic())
+            else:
+                self.predictor.pause()
+            self._redraw()
+
+    def _held_keys_fate(self, delivered: bool) -> None:
+        if not delivered:
+            # Their guesses go with them, in the same step as the notice that says so.
+            self.predictor.discard()
+        self.predictor.resume(time.monotonic())
+        self._redraw()
+
+    def _redraw(self) -> None:
         for listener in self._output_listeners:
             listener()
 

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, Settings
 from termkeep.config.store import ProfileStore
-from termkeep.session import Session
+from termkeep.session import Session, predict_mode
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
@@ -160,6 +160,7 @@ def live_session_opener(
             store=store,
             scrollback_lines=settings.scrollback_lines,
             palette=palette,
+            predict=predict_mode(profile, settings.predict),
         )
         return LiveSession(session, on_close=lambda: held.discard(tmux_session))
 
@@ -190,6 +191,7 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             on_input=session.write,
             on_resize=session.resize,
             allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
+            predictor=session.session.predictor,
         )
         session.session.on_output(view.output_arrived)
         session.view = view
