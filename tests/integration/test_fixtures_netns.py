@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +283,95 @@ def test_sigterm_to_pytest_still_cleans_up(tmp_path: Path) -> None:
     assert "SIGTERM" in output
     assert "leaked" not in output
     assert_all_removed(json.loads(record.read_text()))
+
+
+# --- latency ----------------------------------------------------------------------------
+
+
+def connect_seconds(server: NetnsSshServer) -> float:
+    """How long a fresh TCP connect to the server takes: one round trip (SYN, SYN-ACK)."""
+    started = time.monotonic()
+    with socket.create_connection((server.host, server.port), timeout=10.0):
+        return time.monotonic() - started
+
+
+def delayer_pids(server: NetnsSshServer) -> list[int]:
+    return [
+        pid
+        for pid in server.network.pids()
+        if b"delayer.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_delay_adds_its_round_trip_to_tcp_and_ssh(netns_sshd: NetnsSshServer) -> None:
+    # A lower bound only: a packet can be late on a busy machine but never early.
+    with netns_sshd.delay(60):
+        assert connect_seconds(netns_sshd) >= 0.120
+        marker = secrets.token_hex(8)
+        result = netns_sshd.run_ssh(f"echo {marker}")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == marker
+        assert len(delayer_pids(netns_sshd)) == 1
+    assert delayer_pids(netns_sshd) == []
+    rules = subprocess.run(
+        [*netns_sshd.network.exec_prefix(), "iptables", "-t", "mangle", "-S"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "NFQUEUE" not in rules.stdout
+
+
+def test_delay_holds_udp_too(netns_sshd: NetnsSshServer) -> None:
+    # mosh runs over UDP: it must see the same latency as ssh does.
+    echo = subprocess.Popen(
+        [
+            *netns_sshd.network.exec_prefix(),
+            sys.executable,
+            "-c",
+            "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            f"s.bind(({netns_sshd.host!r}, 7777)); print('up', flush=True); "
+            "data, peer = s.recvfrom(64); s.sendto(data, peer)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert echo.stdout is not None
+        assert echo.stdout.readline() == b"up\n"
+        with (
+            netns_sshd.delay(50),
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client,
+        ):
+            client.settimeout(10.0)
+            started = time.monotonic()
+            client.sendto(b"ping", (netns_sshd.host, 7777))
+            assert client.recv(64) == b"ping"
+            assert time.monotonic() - started >= 0.100
+    finally:
+        procs.stop_process(echo)
+
+
+def test_delay_stays_through_restore_and_faults_stack_on_it(netns_sshd: NetnsSshServer) -> None:
+    delay = netns_sshd.delay(40)
+    netns_sshd.blackhole()
+    assert isinstance(connect_error(netns_sshd, timeout=1.0), TimeoutError)
+    assert not netns_sshd.reachable()
+
+    netns_sshd.restore()
+
+    assert delay.active
+    assert netns_sshd.reachable()
+    assert connect_seconds(netns_sshd) >= 0.080
+    delay.undo()
+    assert delayer_pids(netns_sshd) == []
+
+
+def test_stop_removes_an_active_delay(sshd_host_keys: Path) -> None:
+    server = start_netns_sshd(make_workdir(), host_keys_from=sshd_host_keys)
+    try:
+        server.delay(30)
+        namespace = server.network.name
+        assert delayer_pids(server)
+    finally:
+        server.stop()
+    assert not Path(f"/run/netns/{namespace}").exists()

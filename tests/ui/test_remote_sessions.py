@@ -262,9 +262,13 @@ async def test_an_unknown_host_key_is_asked_like_for_a_tab(
     async with app.run_test(size=(110, 40)) as pilot:
         await pilot.pause()
         app.manage_sessions("web")
+        # The screen is pushed before its buttons are mounted: wait for the button itself.
         await wait_for(
             pilot,
-            lambda: isinstance(app.screen, UnknownHostKeyScreen),
+            lambda: (
+                isinstance(app.screen, UnknownHostKeyScreen)
+                and bool(app.screen.query(f"#{button}"))
+            ),
             "the host key question",
             bound=LIVE,
         )
