@@ -31,6 +31,7 @@ from termkeep.config.schema import (
     toml_literal,
     value_problem,
 )
+from termkeep.config.settings import PREDICT_CHOICES
 from termkeep.config.store import ProfileStore, StoredProfile
 
 if TYPE_CHECKING:
@@ -111,16 +112,41 @@ def _run_open(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _configure_demo(_parser: argparse.ArgumentParser) -> None:
-    """The demo takes no arguments."""
+DEMO_RTT_MAX_MS = 10_000
 
 
-def _run_demo(_args: argparse.Namespace) -> int:
+def _demo_rtt(text: str) -> float:
+    """``--rtt`` in milliseconds, checked: a clear message instead of a traceback."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of milliseconds") from None
+    if not 0 <= value <= DEMO_RTT_MAX_MS:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {DEMO_RTT_MAX_MS} ms, not {text}")
+    return value
+
+
+def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rtt",
+        type=_demo_rtt,
+        default=0.0,
+        metavar="MS",
+        help="add this many milliseconds of round trip (a slow link, to feel predictive echo)",
+    )
+    parser.add_argument(
+        "--predict",
+        choices=PREDICT_CHOICES,
+        help="predictive echo in the demo (default: adaptive)",
+    )
+
+
+def _run_demo(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
     from termkeep.ui.demo import run_demo  # noqa: PLC0415 - textual and asyncssh load only here
 
-    return asyncio.run(run_demo())
+    return asyncio.run(run_demo(rtt=args.rtt / 1000, predict=args.predict))
 
 
 # --- locate --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable
 
 from termkeep.config.profile import Profile
@@ -16,6 +17,7 @@ from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
+from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.transport import history, tmux
 from termkeep.transport.connection import SshConnector, SshLink
 from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
@@ -49,6 +51,11 @@ def build_supervisor(
     return Supervisor(connector, on_data, policy, size=size)
 
 
+def predict_mode(profile: Profile, default: str) -> PredictMode:
+    """The profile's ``predict`` if it sets one, else the app-wide ``default``."""
+    return PredictMode(profile.predict or default)
+
+
 type OutputListener = Callable[[], None]
 type UpdateListener = Callable[[Update], None]
 
@@ -67,6 +74,7 @@ class Session:
         store: ProfileStore | None = None,
         scrollback_lines: int = DEFAULT_SCROLLBACK_LINES,
         palette: Palette = DEFAULT_PALETTE,
+        predict: PredictMode = PredictMode.ADAPTIVE,
     ) -> None:
         self.profile = profile
         self.emulator = Emulator(
@@ -78,6 +86,12 @@ class Session:
         self._output_listeners: list[OutputListener] = []
         self._history: tuple[SshLink, HistoryChannel] | None = None
         self._warming: asyncio.Future[HistoryChannel | None] | None = None
+        self.predictor = Predictor(predict)
+        """Guesses the echo of typed keys; the view draws it over the emulator."""
+        self._last_rtt: float | None = None
+        self.supervisor.add_listener(self._follow_link)
+        self.supervisor.add_held_keys_listener(self._held_keys_fate)
+        self.predictor.pause()  # not attached yet: keys are held
 
     @property
     def name(self) -> str:
@@ -184,6 +198,32 @@ class Session:
 
     def _received(self, data: bytes) -> None:
         self.emulator.feed(data)
+        for listener in self._output_listeners:
+            listener()
+
+    def _follow_link(self, update: Update) -> None:
+        """Keep the predictor in step with the link: its RTT, and whether keys are held."""
+        if not isinstance(update, Status):
+            return
+        if update.rtt is not None and update.rtt != self._last_rtt:
+            self._last_rtt = update.rtt
+            self.predictor.rtt_sample(update.rtt)
+        attached = update.state == "attached"
+        if attached == self.predictor.paused:
+            if attached:
+                self.predictor.resume(time.monotonic())
+            else:
+                self.predictor.pause()
+            self._redraw()
+
+    def _held_keys_fate(self, delivered: bool) -> None:
+        if not delivered:
+            # Their guesses go with them, in the same step as the notice that says so.
+            self.predictor.discard()
+        self.predictor.resume(time.monotonic())
+        self._redraw()
+
+    def _redraw(self) -> None:
         for listener in self._output_listeners:
             listener()
 

@@ -172,6 +172,10 @@ class Profile:
     theme: str | None = None
     """Theme for this host's tabs; unset means the app-wide theme."""
 
+    predict: str | None = None
+    """Predictive local echo for this host: "adaptive", "always" or "never"; unset means the
+    app-wide ``predict`` setting."""
+
     keepalive: KeepaliveSettings = field(default_factory=KeepaliveSettings)
     """SSH keepalive."""
 

@@ -101,6 +101,15 @@ def _each(rule: Rule) -> Rule:
     return check
 
 
+def _one_of(*choices: str) -> Rule:
+    def check(value: str) -> str | None:
+        if value in choices:
+            return None
+        return "must be " + " or ".join(f'"{choice}"' for choice in choices)
+
+    return check
+
+
 _WORD = _text(spaces_ok=False)
 _PATH = _text(spaces_ok=True)
 
@@ -116,6 +125,7 @@ _RULES: dict[str, Rule] = {
     "port_forwardings": _each(_WORD),
     "term": _WORD,
     "theme": _PATH,
+    "predict": _one_of("adaptive", "always", "never"),
     "keepalive.interval": _number_range(0, 3600),
     "keepalive.count_max": _number_range(1, 100),
     "tcp.idle": _number_range(1, 32767),  # TCP_KEEPIDLE's kernel maximum

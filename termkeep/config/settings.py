@@ -1,4 +1,4 @@
-"""App-wide settings: theme, the prefix key, the keymap, clipboard and scrollback.
+"""App-wide settings: theme, the prefix key, the keymap, clipboard, scrollback, local echo.
 
 The file is ``settings.toml`` in the config dir. Every field is optional; an absent file means
 all defaults. Reading is strict, like profiles and themes: an unknown key, a wrong type, an
@@ -200,6 +200,20 @@ class ClipboardWrite(StrEnum):
     DENY = "deny"
 
 
+class Predict(StrEnum):
+    """When typed characters are shown before the remote echoes them (predictive echo)."""
+
+    ADAPTIVE = "adaptive"
+    """When the link is slow (round trip above ~30 ms) or an echo was late."""
+    ALWAYS = "always"
+    """Whenever the remote has echoed the line being typed, however fast the link."""
+    NEVER = "never"
+    """Never: every character waits for the remote's echo."""
+
+
+PREDICT_CHOICES = tuple(mode.value for mode in Predict)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything in ``settings.toml``; every field has a default."""
@@ -219,6 +233,10 @@ class Settings:
 
     scrollback_lines: int = 10_000
     """Lines of history kept per tab."""
+
+    predict: Predict = Predict.ADAPTIVE
+    """Predictive local echo: show typed characters before the remote echoes them (underlined
+    until it does); a profile's own ``predict`` wins over this."""
 
     keys: Mapping[str, str] = field(
         default_factory=lambda: {action.id: action.default_key for action in ACTIONS}
@@ -241,7 +259,15 @@ class SettingsLoadError(ConfigError):
         super().__init__("; ".join(str(issue) for issue in issues))
 
 
-_TOP_KEYS = ("theme", "prefix", "prefix_timeout", "clipboard_write", "scrollback_lines", "keys")
+_TOP_KEYS = (
+    "theme",
+    "prefix",
+    "prefix_timeout",
+    "clipboard_write",
+    "scrollback_lines",
+    "predict",
+    "keys",
+)
 _SCROLLBACK_MAX = 1_000_000
 _TIMEOUT_MAX = 60.0
 
@@ -308,6 +334,14 @@ class _Checker:
             self.problem("clipboard_write", f'must be "allow" or "deny", not {value!r}')
             return ClipboardWrite.ALLOW
 
+    def predict(self, data: Mapping[str, object]) -> Predict:
+        value = data.get("predict", Predict.ADAPTIVE.value)
+        if isinstance(value, str) and value in PREDICT_CHOICES:
+            return Predict(value)
+        choices = " or ".join(f'"{choice}"' for choice in PREDICT_CHOICES)
+        self.problem("predict", f"must be {choices}, not {value!r}")
+        return Predict.ADAPTIVE
+
     def keymap(self, table: object, prefix: str | None) -> dict[str, str]:
         keys = {action.id: action.default_key for action in ACTIONS}
         if not isinstance(table, dict):
@@ -362,6 +396,7 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
         prefix_timeout=float(check.number(data, "prefix_timeout", 3.0, _TIMEOUT_MAX)),
         clipboard_write=check.clipboard(data),
         scrollback_lines=int(check.number(data, "scrollback_lines", 10_000, _SCROLLBACK_MAX)),
+        predict=check.predict(data),
         keys=check.keymap(data.get("keys", {}), prefix),
     )
     if isinstance(data.get("scrollback_lines"), float):

@@ -92,6 +92,8 @@ class Notice:
 
 type Update = Status | Notice
 type Listener = Callable[[Update], None]
+type HeldKeysListener = Callable[[bool], None]
+"""Told what became of keys held during an outage: True delivered, False discarded."""
 type NetworkFingerprint = FingerprintSource
 
 
@@ -131,6 +133,7 @@ class Supervisor:
         self._timer_at: float | None = None
         self._network_watch: NetworkWatch | None = None
         self._listeners: list[Listener] = []
+        self._held_keys_listeners: list[HeldKeysListener] = []
         self._streams: set[_UpdateStream] = set()
         self._last_status_key: tuple[object, ...] | None = None
         self._started = False
@@ -176,6 +179,11 @@ class Supervisor:
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with every status change and notice (it must not raise)."""
         self._listeners.append(listener)
+
+    def add_held_keys_listener(self, listener: HeldKeysListener) -> None:
+        """Call ``listener`` when keys held during an outage are delivered (True) into the
+        same session, or discarded (False); before the notice that says so is published."""
+        self._held_keys_listeners.append(listener)
 
     def updates(self) -> AsyncIterator[Update]:
         """Status changes and notices from now on, until ``close()``."""
@@ -290,11 +298,16 @@ class Supervisor:
                 self._close_link(link)
             case Promote(probe=probe):
                 self._promote(probe)
-            case SendKeys(data=data) | DeliverHeldKeys(data=data):
+            case SendKeys(data=data):
                 if (active := self._active_link()) is not None:
                     _quietly(active.write, data)
+            case DeliverHeldKeys(data=data):
+                if (active := self._active_link()) is not None:
+                    _quietly(active.write, data)
+                self._held_keys_fate(delivered=True)
             case DiscardHeldKeys(count=count):
                 _log.debug("discarded %d held bytes", count)
+                self._held_keys_fate(delivered=False)
             case ApplyResize(cols=cols, rows=rows):
                 if (active := self._active_link()) is not None:
                     _quietly(active.resize, cols, rows)
@@ -310,6 +323,10 @@ class Supervisor:
     def current_link(self) -> Link | None:
         """The attached link (None while down), for side commands on its connection."""
         return self._active_link()
+
+    def _held_keys_fate(self, *, delivered: bool) -> None:
+        for listener in self._held_keys_listeners:
+            listener(delivered)
 
     def _active_link(self) -> Link | None:
         return self._links.get(self._active) if self._active is not None else None

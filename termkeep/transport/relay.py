@@ -5,6 +5,10 @@ behave like a Wi-Fi drop: nothing is forwarded in either direction and nothing i
 no error and no reset, so the client only notices by silence. ``restore()`` lets the held
 bytes through again and new connections get through.
 
+It can also add latency: with ``one_way_delay`` every chunk is held that long before it is
+forwarded, in each direction (so the round trip grows by twice that), in order, without
+slowing the flow down otherwise. ``termkeep demo --rtt 200`` uses it to show a slow link.
+
 It is a user-space stand-in: it does not reproduce TCP's retransmission backoff, which the
 integration tests get from real kernel faults in a network namespace.
 """
@@ -37,7 +41,13 @@ class _Pipe:
 class FaultRelay:
     """Forwards ``127.0.0.1:<port>`` to an upstream address until told to drop everything."""
 
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(
+        self, upstream_host: str, upstream_port: int, *, one_way_delay: float = 0.0
+    ) -> None:
+        if one_way_delay < 0:
+            raise ValueError(f"a delay cannot be negative, got {one_way_delay}")
+        self.one_way_delay = one_way_delay
+        """Seconds each chunk is held in each direction (the RTT grows by twice this)."""
         self._upstream = (upstream_host, upstream_port)
         self._server: asyncio.Server | None = None
         self._flowing = asyncio.Event()
@@ -99,10 +109,30 @@ class FaultRelay:
             self._pipes.discard(pipe)
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-            while data := await reader.read(_CHUNK):
+        # Chunks wait in a queue until they are due, so reading goes on meanwhile: a delay
+        # adds latency, not a one-chunk-per-delay throughput cap.
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+        sender = asyncio.create_task(self._send_when_due(queue, writer))
+        loop = asyncio.get_running_loop()
+        try:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await reader.read(_CHUNK):
+                    queue.put_nowait((loop.time() + self.one_way_delay, data))
+            queue.put_nowait(None)
+            await sender
+        finally:
+            sender.cancel()
+
+    async def _send_when_due(
+        self, queue: asyncio.Queue[tuple[float, bytes] | None], writer: asyncio.StreamWriter
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(OSError):
+            while (item := await queue.get()) is not None:
+                due, data = item
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
                 await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
-        with contextlib.suppress(OSError):
             writer.write_eof()

@@ -51,7 +51,9 @@ def _private_dirs() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def demo_profile(server: DemoServerInfo, relay_port: int, known_hosts: Path) -> Profile:
+def demo_profile(
+    server: DemoServerInfo, relay_port: int, known_hosts: Path, predict: str | None = None
+) -> Profile:
     """The demo's profile: through the relay, trusting only the demo server's host key."""
     return Profile(
         name=DEMO_PROFILE,
@@ -62,6 +64,7 @@ def demo_profile(server: DemoServerInfo, relay_port: int, known_hosts: Path) -> 
         # A short keepalive so the stall shows within seconds of the simulated drop.
         keepalive=KeepaliveSettings(interval=2.0, count_max=3),
         tmux=TmuxSettings(session="termkeep-demo"),
+        predict=predict,
     )
 
 
@@ -109,16 +112,20 @@ class NetworkSwitch:
             self.app.notify(message, title="demo")
 
 
-async def run_demo() -> int:
-    """Run the app on the demo server until the user quits."""
+async def run_demo(rtt: float = 0.0, predict: str | None = None) -> int:
+    """Run the app on the demo server until the user quits.
+
+    ``rtt`` seconds of round trip are added by the relay (a slow link, to feel predictive
+    echo); ``predict`` overrides the demo profile's predictive echo mode.
+    """
     with _private_dirs() as private:
         async with DemoServer() as server:
-            relay = FaultRelay(server.host, server.port)
+            relay = FaultRelay(server.host, server.port, one_way_delay=rtt / 2)
             await relay.start()
             try:
                 known_hosts = _trust_relay_port(server, relay.port, private)
                 store = ProfileStore()
-                store.save(demo_profile(server, relay.port, known_hosts))
+                store.save(demo_profile(server, relay.port, known_hosts, predict))
                 switch = NetworkSwitch(relay)
                 app = TermkeepApp(
                     store=store,

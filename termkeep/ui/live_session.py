@@ -12,7 +12,7 @@ from textual.widget import Widget
 from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, Settings
 from termkeep.config.store import ProfileStore
-from termkeep.session import Session
+from termkeep.session import Session, predict_mode
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
@@ -172,6 +172,7 @@ def live_session_opener(
             store=store,
             scrollback_lines=settings.scrollback_lines,
             palette=palette,
+            predict=predict_mode(profile, settings.predict),
         )
         return LiveSession(session, on_close=lambda: held.discard(tmux_session))
 
@@ -203,6 +204,7 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             on_resize=session.resize,
             allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
             on_history=session.open_history,
+            predictor=session.session.predictor,
         )
         session.session.on_output(view.output_arrived)
         session.view = view

@@ -5,6 +5,10 @@ Output is cheap to draw: a frame (paced by FramePacer: at once after a quiet spe
 the Strip of every row the engine reports unchanged (rows keep their identity, even when a
 scroll moves them) and refreshes only lines whose row changed. The cursor and selection
 are painted over the cached strips in `render_line`, so moving them rebuilds nothing.
+
+With a Predictor, typed keys are guessed locally (predictive echo): the guessed cells are
+drawn over the emulator's rows at paint time, only on the rows they touch, and checked
+against every frame; the emulator itself never sees them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import functools
 import itertools
 import operator
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -39,6 +43,7 @@ from termkeep.terminal.emulator import (
 )
 from termkeep.terminal.keys import InputEncoder, MouseAction, MouseButton, MouseModifiers
 from termkeep.terminal.palette import RGB
+from termkeep.terminal.predict import EMPTY_OVERLAY, Overlay, PredictedCell, Predictor, overlaid_row
 from termkeep.ui.widgets.frame_pacer import FramePacer
 
 MIN_TIMER_DELAY = 0.001
@@ -290,6 +295,7 @@ class TerminalView(Widget, can_focus=True):
         scrollback_keys: Collection[str] = DEFAULT_SCROLLBACK_KEYS,
         allow_clipboard_write: bool = False,
         on_history: Callable[[], object] | None = None,
+        predictor: Predictor | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -313,6 +319,10 @@ class TerminalView(Widget, can_focus=True):
         self._sync_since: float | None = None
         self._selection: Selection | None = None
         self._selecting = False
+        self._predictor = predictor
+        self._overlay = EMPTY_OVERLAY
+        self._overlay_strips: dict[int, Strip] = {}
+        self._predict_timer: Timer | None = None
         self.frames_drawn = 0
         self.strips_built = 0
         emulator.on_title = self._title_changed
@@ -393,6 +403,62 @@ class TerminalView(Widget, can_focus=True):
         self._snapshot = snapshot
         self.frames_drawn += 1
         self._refresh_changed(previous, snapshot)
+        self._update_predictions(observe=True)
+
+    # -- predictive echo --------------------------------------------------------------
+
+    @property
+    def overlay(self) -> Overlay:
+        """The predicted cells and cursor drawn over the last frame."""
+        return self._overlay
+
+    def _update_predictions(self, *, observe: bool) -> None:
+        """Check the guesses against the drawn frame (``observe``) and repaint their rows."""
+        predictor, snapshot = self._predictor, self._snapshot
+        if predictor is None or snapshot is None:
+            return
+        if observe:
+            predictor.observe(snapshot, time.monotonic())
+        previous, overlay = self._overlay, predictor.overlay()
+        self._overlay = overlay
+        # A row's strip may have been rebuilt by this frame: its overlay is rebuilt with it.
+        self._overlay_strips = {
+            y: self._overlay_strip(snapshot, y, cells)
+            for y, cells in overlay.rows.items()
+            if 0 <= y < len(snapshot.rows)
+        }
+        if overlay != previous:
+            lines = {*previous.rows, *overlay.rows}
+            for cursor in (previous.cursor, overlay.cursor, snapshot.cursor):
+                if cursor is not None:
+                    lines.add(cursor[1] if isinstance(cursor, tuple) else cursor.y)
+            self._refresh_lines(lines)
+        self._arm_predict_timer()
+
+    def _overlay_strip(
+        self, snapshot: Snapshot, y: int, cells: Mapping[int, PredictedCell]
+    ) -> Strip:
+        row = overlaid_row(snapshot.rows[y], cells)
+        strip = row_strip(row, snapshot.columns, snapshot.styles, self._resolver)
+        for x, cell in cells.items():
+            if cell.underline and cell.width:
+                strip = _overlay(strip, x, x + cell.width, Style(underline=True))
+        return strip
+
+    def _arm_predict_timer(self) -> None:
+        """Wake up when a guess may time out or turn into a glitch, though nothing arrived."""
+        if self._predict_timer is not None:
+            self._predict_timer.stop()
+            self._predict_timer = None
+        deadline = None if self._predictor is None else self._predictor.next_deadline()
+        if deadline is None or not self.is_mounted:
+            return
+        delay = max(MIN_TIMER_DELAY, deadline - time.monotonic())
+        self._predict_timer = self.set_timer(delay, self._predict_timer_fired, name="predict")
+
+    def _predict_timer_fired(self) -> None:
+        self._predict_timer = None
+        self._update_predictions(observe=True)
 
     def _build_strips(self, snapshot: Snapshot) -> list[Strip]:
         cache = self._strip_cache
@@ -467,7 +533,7 @@ class TerminalView(Widget, can_focus=True):
         width = self.size.width
         if y >= len(self._strips):
             return Strip.blank(width, self._resolver.default)
-        strip = self._strips[y]
+        strip = self._overlay_strips.get(y) or self._strips[y]
         if self._selection is not None:
             span = self._selection.columns_on(y, strip.cell_length)
             if span is not None:
@@ -480,10 +546,16 @@ class TerminalView(Widget, can_focus=True):
     def _paint_cursor(self, strip: Strip, y: int) -> Strip:
         snapshot = self._snapshot
         cursor = snapshot.cursor if snapshot is not None else None
-        if snapshot is None or cursor is None or cursor.y != y:
+        if snapshot is None or cursor is None:
             return strip
-        x = cursor.x - 1 if cursor.at_wide_tail else cursor.x
-        row = snapshot.rows[y]
+        x, cursor_y = cursor.x - 1 if cursor.at_wide_tail else cursor.x, cursor.y
+        if self._overlay.cursor is not None:
+            x, cursor_y = self._overlay.cursor
+        if cursor_y != y:
+            return strip
+        row: ScreenRow = snapshot.rows[y]
+        if y in self._overlay.rows:
+            row = overlaid_row(row, self._overlay.rows[y])
         width = row.widths[x] if 0 <= x < len(row.widths) else 1
         colour = _rgb(self.emulator.palette.cursor)
         if self.has_focus and cursor.shape is not CursorShape.UNDERLINE:
@@ -548,7 +620,10 @@ class TerminalView(Widget, can_focus=True):
             self.emulator.scroll_to_bottom()
             self.output_arrived()
         self._clear_selection()
+        if self._predictor is not None:
+            self._predictor.typed(data, self.emulator.snapshot(), time.monotonic())
         self._on_input(data)
+        self._update_predictions(observe=False)
 
     def _scroll_by_key(self, key: str) -> None:
         page = max(1, self.emulator.size[1] - 1)

@@ -154,6 +154,9 @@ def test_add_refuses_to_overwrite_without_force(
         (["nope"], 1, "no profile named 'nope'"),  # the app does not start on a typo
         (["attach", "nope"], 1, "no profile named 'nope'"),
         (["demo", "extra"], 2, "unrecognized arguments: extra"),
+        (["demo", "--rtt", "slow"], 2, "'slow' is not a number of milliseconds"),
+        (["demo", "--rtt", "-5"], 2, "must be from 0 to 10000 ms, not -5"),
+        (["demo", "--predict", "maybe"], 2, "invalid choice: 'maybe'"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(

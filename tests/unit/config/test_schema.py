@@ -137,6 +137,8 @@ def test_all_problems_of_a_file_are_reported_in_line_order() -> None:
         ('identity_files = "~/.ssh/id"', "'identity_files' must be a list of strings"),
         ("identity_files = [1]", "'identity_files' must be a list of strings, not a list"),
         ("keepalive = 5", "'keepalive' must be a table ([keepalive]), not 5"),
+        ('predict = "sometimes"', '\'predict\' must be "adaptive" or "always" or "never"'),
+        ("predict = true", "'predict' must be a string, not true"),
     ],
 )
 def test_wrong_values_are_refused(line: str, expected: str) -> None:
@@ -160,6 +162,8 @@ def test_wrong_values_are_refused(line: str, expected: str) -> None:
         ("reconnect.multiplier", 0.5, False),
         ("tmux.session", "a b", False),
         ("tmux.session", "work", True),
+        ("predict", "never", True),
+        ("predict", "Never", False),
     ],
 )
 def test_ranges(key: str, value: object, ok: bool) -> None:

@@ -11,6 +11,7 @@ from termkeep.config.settings import (
     DEFAULT_PREFIX,
     ClipboardWrite,
     KeyNameError,
+    Predict,
     Settings,
     SettingsLoadError,
     canonical_event_key,
@@ -38,6 +39,7 @@ def test_missing_file_gives_defaults(tmp_path: Path) -> None:
     assert settings.keys["tab.new"] == "c"
     assert settings.clipboard_write is ClipboardWrite.ALLOW
     assert settings.scrollback_lines == 10_000
+    assert settings.predict is Predict.ADAPTIVE
 
 
 def test_default_keymap_has_every_action_on_a_distinct_key() -> None:
@@ -133,6 +135,18 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
     assert "keys.help: must be a key name in quotes" in text
 
 
+@pytest.mark.parametrize("value", ["adaptive", "always", "never"])
+def test_predict_takes_each_mode(tmp_path: Path, value: str) -> None:
+    settings = load_settings(_write(tmp_path, f'predict = "{value}"\n'))
+    assert settings.predict is Predict(value)
+
+
+@pytest.mark.parametrize("line", ['predict = "sometimes"', "predict = false", 'predict = ""'])
+def test_predict_refuses_anything_else_naming_the_choices(tmp_path: Path, line: str) -> None:
+    (problem,) = _problems(_write(tmp_path, f"{line}\n"))
+    assert 'predict: must be "adaptive" or "always" or "never"' in problem
+
+
 def test_broken_file_is_reported_and_never_rewritten(tmp_path: Path) -> None:
     original = "prefix = [\n"
     path = _write(tmp_path, original)
@@ -155,3 +169,4 @@ def test_the_readme_example_is_a_valid_settings_file(tmp_path: Path) -> None:
     assert settings.prefix == "ctrl+backslash"
     assert settings.keys["tab.new"] == "o"
     assert settings.keys["help"] == "h"
+    assert settings.predict is Predict.ADAPTIVE

@@ -288,6 +288,7 @@ _RANGE_OVERRIDES: dict[str, st.SearchStrategy[object]] = {
     "port": st.integers(1, 65535),
     "reconnect.jitter": st.floats(0, 1),
     "reconnect.multiplier": st.floats(1, 10),
+    "predict": st.sampled_from(["adaptive", "always", "never"]),
 }
 
 

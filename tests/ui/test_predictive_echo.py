@@ -1,0 +1,162 @@
+"""Predictive echo in TerminalView: guesses drawn at paint time over a real Emulator.
+
+The "remote" here is a scripted echo: the test decides when each key's echo reaches the
+emulator, the way a slow link would deliver it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Self
+
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.pilot import Pilot
+
+from termkeep.terminal.emulator import Emulator
+from termkeep.terminal.predict import PredictMode, Predictor
+from termkeep.ui.widgets.terminal_view import TerminalView
+
+WAIT_BOUND = 5.0
+
+
+class CountingView(TerminalView):
+    """Records which lines it asked Textual to repaint (a whole refresh counts as all)."""
+
+    def __init__(self, emulator: Emulator, predictor: Predictor, sent: list[bytes]) -> None:
+        super().__init__(emulator, on_input=sent.append, predictor=predictor)
+        self.refreshed: list[int] = []
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self.is_mounted:
+            lines = regions or [self.region.reset_offset]
+            self.refreshed.extend(y for region in lines for y in region.line_range)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
+class EchoApp(App[None]):
+    def __init__(self, mode: PredictMode = PredictMode.ADAPTIVE, rtt: float = 0.2) -> None:
+        super().__init__()
+        self.sent: list[bytes] = []
+        self.emulator = Emulator(40, 10, write=lambda _data: None)
+        self.predictor = Predictor(mode)
+        self.predictor.rtt_sample(rtt)
+        self.predictor.resume(0.0)
+        self.view = CountingView(self.emulator, self.predictor, self.sent)
+
+    def compose(self) -> ComposeResult:
+        yield self.view
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_BOUND
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await pilot.pause(0.01)
+
+
+def line_text(view: TerminalView, y: int) -> str:
+    return view.render_line(y).text.rstrip()
+
+
+def underlined(view: TerminalView, y: int) -> str:
+    """The text of line ``y`` drawn underlined."""
+    return "".join(
+        segment.text
+        for segment in view.render_line(y)
+        if segment.style is not None and segment.style.underline
+    )
+
+
+async def confirmed_prompt(app: EchoApp, pilot: Pilot[None], prompt: bytes = b"$ ") -> None:
+    """A prompt where one typed key was echoed, so the epoch is confirmed."""
+    app.view.feed(prompt)
+    await wait_until(pilot, lambda: line_text(app.view, 0) == prompt.decode().rstrip())
+    await pilot.press("e")
+    app.view.feed(b"e")
+    await wait_until(pilot, lambda: not app.predictor.pending)
+
+
+async def test_typed_keys_show_underlined_at_once_and_plain_after_the_echo() -> None:
+    app = EchoApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await confirmed_prompt(app, pilot)
+        app.view.refreshed.clear()
+        await pilot.press("c", "h", "o")
+        assert app.sent[-3:] == [b"c", b"h", b"o"]
+        assert app.emulator.text().splitlines()[0] == "$ e"  # the emulator has no guess in it
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "$ echo")
+        assert underlined(app.view, 0) == "cho"
+        assert set(app.view.refreshed) == {0}  # only the edited row is repainted
+        app.view.feed(b"cho")
+        await wait_until(pilot, lambda: not app.predictor.pending)
+        await pilot.pause()
+        assert line_text(app.view, 0) == "$ echo"
+        assert underlined(app.view, 0) == ""
+        assert not app.view.overlay
+
+
+async def test_a_fast_link_shows_no_guess_in_adaptive_mode() -> None:
+    app = EchoApp(rtt=0.005)
+    async with app.run_test(size=(40, 10)) as pilot:
+        await confirmed_prompt(app, pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        assert line_text(app.view, 0) == "$ e"
+
+
+async def test_a_wrong_guess_is_taken_back_when_the_remote_shows_otherwise() -> None:
+    app = EchoApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await confirmed_prompt(app, pilot)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "$ eq")
+        app.view.feed(b"\r\x1b[K$ other")
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "$ other")
+        assert not app.view.overlay
+
+
+async def test_the_predicted_cursor_is_painted_and_a_timeout_restores_the_remotes() -> None:
+    app = EchoApp(rtt=0.05)
+    async with app.run_test(size=(40, 10)) as pilot:
+        await confirmed_prompt(app, pilot)
+        await pilot.press("z")
+        await wait_until(pilot, lambda: app.view.overlay.cursor == (4, 0))
+        # No echo ever comes: the view's own timer drops the guess after the timeout.
+        await wait_until(pilot, lambda: not app.view.overlay)
+        assert line_text(app.view, 0) == "$ e"
+
+
+async def test_vim_insert_mode_on_the_alternate_screen() -> None:
+    app = EchoApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.view.feed(b"\x1b[?1049h\x1b[H\x1b[2J~\r\n~\x1b[H")
+        await wait_until(pilot, lambda: line_text(app.view, 1) == "~")
+        await pilot.press("i")  # insert mode: vim echoes nothing
+        app.view.feed(b"\x1b[10;1H-- INSERT --\x1b[1;1H")
+        await pilot.press("h")
+        app.view.feed(b"h")
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "h")
+        await pilot.press("i")
+        app.view.feed(b"i")
+        await wait_until(pilot, lambda: not app.predictor.pending)
+        await pilot.press("!")
+        await wait_until(pilot, lambda: line_text(app.view, 0) == "hi!")
+        assert underlined(app.view, 0) == "!"
+        assert app.emulator.text().splitlines()[0] == "hi"
+
+
+async def test_a_password_prompt_shows_nothing_typed() -> None:
+    app = EchoApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await confirmed_prompt(app, pilot, b"$ sud")
+        await pilot.press("enter")
+        app.view.feed(b"\r\n[sudo] password: ")
+        await wait_until(pilot, lambda: line_text(app.view, 1) == "[sudo] password:")
+        await pilot.press(*"hunter2")
+        await pilot.pause(0.3)  # past the glitch threshold too
+        assert line_text(app.view, 1) == "[sudo] password:"
