@@ -120,7 +120,14 @@ async def _drop_and_reattach(
             "the drop notice",
             bound=LIVE,
         )
-        assert str(app.query_one(SessionTabs).get_tab("tab-1").label)[0] in "◐↻"
+        # The label follows the status through the app's message queue, so it may trail the
+        # notice by a frame.
+        await wait_for(
+            pilot,
+            lambda: str(app.query_one(SessionTabs).get_tab("tab-1").label)[0] in "◐↻",
+            "the tab label to show the outage",
+            bound=LIVE,
+        )
 
         before_restore = len(app.messages)
         relay.restore()
