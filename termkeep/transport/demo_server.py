@@ -25,6 +25,7 @@ import struct
 import subprocess
 import tempfile
 import termios
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -112,6 +113,11 @@ class _DemoSession(asyncssh.SSHServerSession[bytes]):
         self._command: str | None = None
         self._size = (80, 24)
         self._pty: _PtyCommand | None = None
+        self._plain: asyncio.subprocess.Process | None = None
+        self._plain_stdin: asyncio.StreamWriter | None = None
+        self._early_input = bytearray()
+        """Input that came before the plain command started; it gets it first."""
+        self._early_eof = False
         self._want_pty = False
 
     @override
@@ -151,11 +157,18 @@ class _DemoSession(asyncssh.SSHServerSession[bytes]):
     def data_received(self, data: bytes, datatype: object) -> None:
         if self._pty is not None:
             self._pty.write(data)
+        elif self._plain_stdin is not None:
+            self._plain_stdin.write(data)
+        elif not self._want_pty:
+            self._early_input += data
 
     @override
     def eof_received(self) -> bool:
         # Keep the channel open: a client whose stdin ends (ssh < /dev/null) still wants the
         # command's output, as from sshd.
+        if self._plain_stdin is not None:
+            self._plain_stdin.close()
+        self._early_eof = True
         return True
 
     @override
@@ -167,20 +180,45 @@ class _DemoSession(asyncssh.SSHServerSession[bytes]):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._pty is not None:
             self._pty.hang_up()
+        if self._plain is not None and self._plain.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._plain.pid, signal.SIGHUP)
 
     async def _run_plain(self, chan: asyncssh.SSHServerChannel[bytes], command: str) -> None:
+        # Input and output stream both ways, as from sshd: a command may be a long-lived
+        # helper that answers requests on its stdin (the history view's helper shell).
         process = await asyncio.create_subprocess_shell(
             command,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=self._env,
+            start_new_session=True,
         )
-        out, err = await process.communicate()
+        assert process.stdin is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
+        self._plain = process
+        self._plain_stdin = process.stdin
+        process.stdin.write(bytes(self._early_input))
+        self._early_input.clear()
+        if self._early_eof:
+            process.stdin.close()
+        await asyncio.gather(
+            _pump(process.stdout, chan.write), _pump(process.stderr, chan.write_stderr)
+        )
+        status = await process.wait()
         with contextlib.suppress(OSError, asyncssh.Error):
-            chan.write(out)
-            chan.write_stderr(err)
-            chan.exit(process.returncode or 0)
+            chan.exit(status if status >= 0 else 128 - status)
+
+
+async def _pump(source: asyncio.StreamReader, sink: Callable[[bytes], None]) -> None:
+    """Copy ``source`` into the channel until it ends (or the channel is gone)."""
+    while data := await source.read(_READ_CHUNK):
+        try:
+            sink(data)
+        except (OSError, asyncssh.Error):
+            return
 
 
 class _DemoServer(asyncssh.SSHServer):

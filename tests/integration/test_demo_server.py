@@ -60,6 +60,34 @@ async def test_generated_key_runs_commands_and_exit_status_passes_through() -> N
     assert result.returncode == 7
 
 
+async def test_a_plain_command_reads_its_input_as_it_streams() -> None:
+    # The history view keeps a helper shell that answers requests on its stdin; on the demo
+    # it must get its input as it comes and answer before its input ends.
+    async with DemoServer() as info:
+        process = await asyncio.create_subprocess_exec(
+            *_ssh_command(info, info.client_key, info.port),
+            "while read -r line; do echo got-$line; done",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            process.stdin.write(b"one\n")
+            first = await asyncio.wait_for(process.stdout.readline(), timeout=20)
+            process.stdin.write(b"two\n")
+            second = await asyncio.wait_for(process.stdout.readline(), timeout=20)
+            process.stdin.close()
+            await asyncio.wait_for(process.wait(), timeout=20)
+        finally:
+            if process.returncode is None:  # a failed wait: the server must not wait for it
+                process.kill()
+                await process.wait()
+    assert (first, second) == (b"got-one\n", b"got-two\n")
+    assert process.returncode == 0
+
+
 async def test_pty_command_gets_a_terminal_of_the_requested_size() -> None:
     async with DemoServer() as info:
         argv = _ssh_command(info, info.client_key, info.port, "-tt")
