@@ -150,7 +150,13 @@ class Session:
             raise HistoryError("the tab is not attached to a tmux session right now")
         channel = await self._history_channel(link)
         if channel is not None:
-            return await channel.read_page(first, last)
+            try:
+                return await channel.read_page(first, last)
+            except HistoryError:
+                # The helper shell went away (a server that gives commands no stdin, an
+                # idle timeout): this page runs as a command of its own, the next one
+                # opens a new helper.
+                pass
         return await history.read_page(link.connection, self._tmux_name, first, last)
 
     @property

@@ -134,3 +134,19 @@ async def test_the_one_command_fallback_reads_the_same_page(watched: Watch) -> N
     assert via_command.extent == via_helper.extent
     with pytest.raises(HistoryError, match="can't find"):
         await history.read_page(link.connection, "no-such-session", -5, 5)
+
+
+async def test_a_helper_shell_that_ends_falls_back_to_one_command_per_page(
+    sshd: SshServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Some servers end a command as soon as it starts (no stdin for commands, a forced
+    # command); the helper then dies at its first request, and the page must still come.
+    monkeypatch.setattr(history, "helper_command", lambda *_, **__: "exec true")
+    allow_long_history(sshd)
+    async with opened(reconnect_profile(sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        await watch.run("echo helperless-$((4*4))", "helperless-16")
+        page = await watch.session.read_history(-50, 999)
+        again = await watch.session.read_history(-50, 999)
+    assert b"helperless-16" in page.data
+    assert b"helperless-16" in again.data
