@@ -1,0 +1,434 @@
+#!/usr/bin/env python3
+"""Echo benchmark: keystroke to visible-on-screen over a slow link, termkeep against ssh and mosh.
+
+The lab is bench_reconnect's: the real OpenSSH sshd and tmux in a network namespace this
+script creates, with ``NetnsSshServer.delay`` adding the round trip (TCP and mosh's UDP
+alike). Each client runs in a pseudo-terminal this script owns, at the same size, and
+everything the client writes to it is fed to termkeep's Emulator (libghostty-vt): what that
+outer terminal shows is what a person would see. A frame held by synchronized output (mode
+2026) counts only once it is released.
+
+Clients (all in one run, each into a fresh tmux session): the termkeep app with ``predict =
+"adaptive"`` (the default) and with ``"never"``, ``ssh -t host tmux`` (OpenSSH) and mosh
+(``mosh ... -- tmux``) when ``mosh`` and ``mosh-server`` are installed.
+
+For each RTT and client it measures:
+
+- *echo*: a bash prompt; lines of text typed one key every ``--gap`` seconds, like a brisk
+  typist, each line ended by Enter (the first key of a line has no echo to learn from yet).
+  Per key, the time from writing it to the outer terminal until that character is visible
+  in its cell. Median and 90th percentile over every key.
+- *wrong*: after the last line and once everything settled, the cells of the outer
+  terminal that differ from the remote pane (``tmux capture-pane`` on the server).
+- *no-echo*: ``read -s`` waits for a secret; the most characters ever shown after its
+  prompt while the secret is typed and until every guess would have timed out.
+
+Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_echo.py``;
+``--rtts 200`` for one RTT, ``--clients`` to pick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import functools
+import os
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_reconnect import _mosh, _ssh, _termkeep_app  # this script's own directory
+
+from termkeep.terminal.emulator import Emulator
+from tests.fixtures.netns import NetnsSshServer, start_netns_sshd
+
+SIZE = (100, 30)
+"""The outer terminal's columns and rows, the same for every client."""
+PROMPT = "tk$ "
+SECRET_PROMPT = "secret:"  # noqa: S105 - a prompt's text, not a password
+LINES = (
+    ": the quick brown fox",
+    ": jumps over the lazy dog",
+    ": pack my box with five dozen",
+)
+SECRET = "hunter22"  # noqa: S105 - typed at a no-echo prompt, the point of the test
+READY_TIMEOUT = 40.0
+CLOSE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client under test: its shell command and what it needs installed."""
+
+    name: str
+    command: Callable[[NetnsSshServer, Path], str]
+    needs: tuple[str, ...] = ()
+
+    def available(self) -> bool:
+        return all(shutil.which(tool) for tool in self.needs)
+
+
+def _termkeep_with(predict: str) -> Callable[[NetnsSshServer, Path], str]:
+    def command(server: NetnsSshServer, home: Path) -> str:
+        line = _termkeep_app(server, home)  # writes the profile into home/termkeep-config
+        (home / "termkeep-config" / "settings.toml").write_text(f'predict = "{predict}"\n')
+        return line
+
+    return command
+
+
+CLIENTS = [
+    Client("tk-adaptive", _termkeep_with("adaptive")),
+    Client("tk-never", _termkeep_with("never")),
+    Client("ssh", _ssh, ("ssh",)),
+    Client("mosh", _mosh, ("mosh", "mosh-server")),
+]
+
+
+class Outer:
+    """The user's terminal: a pty running ``command``, its output fed to an Emulator."""
+
+    def __init__(self, command: str, size: tuple[int, int] = SIZE) -> None:
+        columns, rows = size
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        env = {name: value for name, value in os.environ.items() if name != "TMUX"}
+        env |= {"TERM": "xterm-256color", "LANG": "C.UTF-8", "COLORTERM": "truecolor"}
+        self.process = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_take_controlling_terminal,  # noqa: PLW1509 - single-threaded script
+        )
+        os.close(slave)
+        self.emulator = Emulator(columns, rows, write=self.write)
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self.master, data)
+
+    def pump(self, until: float) -> bool:
+        """Wait until the client writes (or ``until``), feed what came; True if anything did."""
+        timeout = max(until - time.monotonic(), 0)
+        came = False
+        while not self.closed:
+            readable, _, _ = select.select([self.master], [], [], 0 if came else timeout)
+            if not readable:
+                break
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.closed = True
+                break
+            self.emulator.feed(data)
+            came = True
+        return came
+
+    def visible(self) -> bool:
+        """Whether the screen is what a terminal would show now (no frame being held)."""
+        return not self.emulator.synchronized_output
+
+    def cells(self) -> list[list[str]]:
+        """The screen's graphemes, one per cell (the second half of a wide one is "")."""
+        return [list(row.graphemes) for row in self.emulator.snapshot().rows]
+
+    def lines(self) -> list[str]:
+        return ["".join(row).rstrip() for row in self.cells()]
+
+    def shows(self, text: str) -> bool:
+        return any(text in line for line in self.lines())
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.visible() and condition():
+                return True
+            self.pump(min(deadline, time.monotonic() + 0.05))
+        return self.visible() and condition()
+
+    def idle(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.pump(deadline)
+
+    def type(self, text: str) -> None:
+        self.write(text.encode())
+
+    def close(self) -> None:
+        """End the client (our own child's process group), then reap it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGHUP)
+        try:
+            self.process.wait(CLOSE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(CLOSE_TIMEOUT)
+        os.close(self.master)
+
+
+def _take_controlling_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def find_text(outer: Outer, text: str) -> tuple[int, int] | None:
+    """The cell (x, y) where the last row that ends with ``text`` (trimmed) has it."""
+    wanted = list(text.rstrip())
+    for y, row in reversed(list(enumerate(outer.cells()))):
+        trimmed = "".join(row).rstrip()
+        if trimmed.endswith(text.rstrip()):
+            for x in range(len(row) - len(wanted), -1, -1):
+                if row[x : x + len(wanted)] == wanted:
+                    return x, y
+    return None
+
+
+@dataclass
+class Run:
+    """One client at one RTT."""
+
+    echo: list[float] = field(default_factory=list)
+    lost: int = 0
+    """Keys never seen in their cell."""
+    wrong: int | None = None
+    shown_no_echo: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def get_ready(outer: Outer, rtt: float) -> bool:
+    """Wait for the remote shell, then start a plain bash with a known prompt."""
+    retry = 3.0 + 12 * rtt
+    deadline = time.monotonic() + READY_TIMEOUT
+    number = 0
+    while time.monotonic() < deadline:
+        number += 1
+        outer.type(f"echo tk-ready-$((1000+{number}))\r")
+        ready = f"tk-ready-{1000 + number}"
+        if outer.wait_for(functools.partial(outer.shows, ready), retry):
+            break
+    else:
+        return False
+    outer.type(f"exec env PS1='{PROMPT}' bash --norc --noprofile\r")
+    outer.type("clear\r")
+    return outer.wait_for(
+        lambda: find_text(outer, PROMPT) is not None and not outer.shows("tk-ready"), retry
+    )
+
+
+def type_line(outer: Outer, line: str, gap: float, rtt: float, run: Run) -> None:
+    """Type ``line`` after the prompt, a key every ``gap``; time each key to its cell."""
+    start = find_text(outer, PROMPT)
+    if start is None:
+        run.notes.append("no prompt")
+        return
+    x0, y = start[0] + len(PROMPT), start[1]
+    pending: dict[int, float] = {}
+    began = time.monotonic()
+    sent = 0
+    settle_by = began + gap * len(line) + 5.0 + 6 * rtt
+    while (sent < len(line) or pending) and time.monotonic() < settle_by:
+        now = time.monotonic()
+        if sent < len(line) and now >= began + sent * gap:
+            outer.type(line[sent])
+            pending[sent] = time.monotonic()
+            sent += 1
+        next_key = began + sent * gap if sent < len(line) else settle_by
+        outer.pump(min(next_key, settle_by))
+        if not outer.visible():
+            continue
+        row = outer.cells()[y]
+        seen = time.monotonic()
+        for index in [i for i in pending if x0 + i < len(row) and row[x0 + i] == line[i]]:
+            run.echo.append(seen - pending.pop(index))
+    run.lost += len(pending)
+    outer.type("\r")
+    outer.wait_for(lambda: find_text(outer, PROMPT) not in (None, start), 5.0 + 6 * rtt)
+
+
+def count_wrong(outer: Outer, server: NetnsSshServer) -> int | None:
+    """Cells where the outer terminal differs from the remote pane, at the best alignment."""
+    captured = server.tmux("capture-pane", "-p", "-t", "=bench:")
+    width = server.tmux("display-message", "-p", "-t", "=bench:", "#{pane_width}")
+    if captured.returncode != 0 or width.returncode != 0:
+        return None
+    columns = int(width.stdout)
+    pane = [list(line.ljust(columns)[:columns]) for line in captured.stdout.splitlines()]
+    screen = outer.cells()
+    best: int | None = None
+    for dy in range(len(screen) - len(pane) + 1):
+        for dx in range(len(screen[0]) - columns + 1):
+            differ = 0
+            for y, pane_row in enumerate(pane):
+                row = screen[dy + y][dx : dx + columns]
+                cells = [" " if cell in ("", " ") else cell for cell in row]
+                differ += sum(1 for a, b in zip(cells, pane_row, strict=True) if a != b)
+            best = differ if best is None else min(best, differ)
+    return best
+
+
+def measure_no_echo(outer: Outer, gap: float, settle: float, run: Run) -> None:
+    """Type a secret at ``read -s`` and count the most characters ever shown after its prompt."""
+    outer.type(f"read -s -p '{SECRET_PROMPT} ' x; echo got-${{#x}}\r")
+    if not outer.wait_for(lambda: find_text(outer, SECRET_PROMPT) is not None, 10.0 + settle):
+        run.notes.append("read -s did not start")
+        return
+    prompt = find_text(outer, SECRET_PROMPT)
+    assert prompt is not None
+    x0, y = prompt[0] + len(SECRET_PROMPT), prompt[1]
+
+    def shown() -> int:
+        row = outer.cells()[y]
+        return sum(1 for cell in row[x0:] if cell not in ("", " "))
+
+    most = 0
+    for character in SECRET:
+        outer.type(character)
+        deadline = time.monotonic() + gap
+        while time.monotonic() < deadline:
+            outer.pump(deadline)
+            if outer.visible():
+                most = max(most, shown())
+    deadline = time.monotonic() + settle
+    while time.monotonic() < deadline:
+        outer.pump(deadline)
+        if outer.visible():
+            most = max(most, shown())
+    run.shown_no_echo = most
+    outer.type("\r")
+    # read -s ends no line of its own: its output follows the prompt.
+    ended = f"{SECRET_PROMPT} got-{len(SECRET)}"
+    if not outer.wait_for(lambda: outer.shows(ended), 10.0 + settle):
+        run.notes.append("read -s did not end")
+
+
+def run_client(client: Client, server: NetnsSshServer, rtt: float, gap: float) -> Run:
+    run = Run()
+    settle = max(2.5, 3 * rtt + 1.5)
+    """Longer than any guess may stay unconfirmed (termkeep: 3 RTT + 0.5 s, at least 1 s)."""
+    with tempfile.TemporaryDirectory(prefix=f"tk-echo-{client.name}-") as tmp:
+        outer = Outer(client.command(server, Path(tmp)))
+        try:
+            if not get_ready(outer, rtt):
+                run.notes.append("could not attach: " + " / ".join(outer.lines()[-3:]))
+                return run
+            outer.idle(settle)
+            for line in LINES:
+                type_line(outer, line, gap, rtt, run)
+            outer.idle(settle)
+            run.wrong = count_wrong(outer, server)
+            measure_no_echo(outer, gap, settle, run)
+        finally:
+            outer.close()
+            server.kill_tmux(missing_ok=True)
+    return run
+
+
+@contextlib.contextmanager
+def lab(rtt_ms: float) -> Iterator[NetnsSshServer]:
+    with tempfile.TemporaryDirectory(prefix="tk-echo-server-") as tmp:
+        server = start_netns_sshd(Path(tmp))
+        try:
+            server.delay(rtt_ms / 2)
+            yield server
+        finally:
+            server.kill_tmux(missing_ok=True)
+            server.stop()
+
+
+def _ms(values: list[float], quantile: float) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] * 1000:.0f}"
+
+
+def summary(run: Run) -> str:
+    if not run.echo:
+        return "no keys seen " + "; ".join(run.notes)
+    median = statistics.median(run.echo) * 1000
+    text = (
+        f"median {median:6.1f} ms  p90 {_ms(run.echo, 0.9):>5} ms  keys {len(run.echo)}"
+        f"  lost {run.lost}  wrong {run.wrong}  no-echo shown {run.shown_no_echo}"
+    )
+    return text + (f"  [{'; '.join(run.notes)}]" if run.notes else "")
+
+
+def print_table(results: dict[float, dict[str, Run]], names: list[str]) -> None:
+    print()
+    print(f"{'':28}" + "".join(f"{name:>14}" for name in names))
+    for rtt_ms, runs in results.items():
+        rows: list[tuple[str, Callable[[Run], str]]] = [
+            (
+                "echo median ms",
+                lambda r: f"{statistics.median(r.echo) * 1000:.1f}" if r.echo else "-",
+            ),
+            ("echo p90 ms", lambda r: _ms(r.echo, 0.9)),
+            ("keys lost", lambda r: str(r.lost)),
+            ("wrong cells at end", lambda r: str(r.wrong)),
+            ("shown at no-echo", lambda r: str(r.shown_no_echo)),
+        ]
+        for title, cell in rows:
+            label = f"RTT {rtt_ms:g} {title}"
+            print(
+                f"{label:28}" + "".join(f"{cell(runs[n]) if n in runs else '-':>14}" for n in names)
+            )
+        adaptive, ssh = runs.get("tk-adaptive"), runs.get("ssh")
+        if adaptive and ssh and adaptive.echo and ssh.echo:
+            ratio = statistics.median(adaptive.echo) / statistics.median(ssh.echo)
+            print(f"RTT {rtt_ms:g}: tk-adaptive median / ssh median = {ratio:.2f}")
+        print()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rtts", default="50,200,500", help="round trips to add, in ms")
+    parser.add_argument(
+        "--clients", default=",".join(c.name for c in CLIENTS), help="comma list of clients"
+    )
+    parser.add_argument("--gap", type=float, default=0.12, help="seconds between typed keys")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("bench_echo: needs root to create the network namespace", file=sys.stderr)
+        return 2
+    wanted = args.clients.split(",")
+    clients = [client for client in CLIENTS if client.name in wanted]
+    for client in clients:
+        if not client.available():
+            print(f"{client.name}: not installed ({', '.join(client.needs)}), skipped")
+    clients = [client for client in clients if client.available()]
+    print(f"outer terminal {SIZE[0]}x{SIZE[1]}, a key every {args.gap:g} s, lines {len(LINES)}")
+    results: dict[float, dict[str, Run]] = {}
+    for rtt_ms in (float(value) for value in args.rtts.split(",") if value):
+        results[rtt_ms] = {}
+        with lab(rtt_ms) as server:
+            for client in clients:
+                run = run_client(client, server, rtt_ms / 1000, args.gap)
+                results[rtt_ms][client.name] = run
+                print(f"RTT {rtt_ms:5g} ms  {client.name:12} {summary(run)}", flush=True)
+    print_table(results, [client.name for client in clients])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
