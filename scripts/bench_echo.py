@@ -59,11 +59,14 @@ SIZE = (100, 30)
 """The outer terminal's columns and rows, the same for every client."""
 PROMPT = "tk$ "
 SECRET_PROMPT = "secret:"  # noqa: S105 - a prompt's text, not a password
-LINES = (
-    ": the quick brown fox",
-    ": jumps over the lazy dog",
-    ": pack my box with five dozen",
+BACKSPACE, LEFT, RIGHT = "\x7f", "\x1b[D", "\x1b[C"
+LINES: tuple[tuple[str, ...], ...] = (
+    tuple(": the quick brown fox"),
+    (*": jumps over lazy dog", *[LEFT] * 8, *"the ", *[RIGHT] * 8),
+    (*": pack my box wiht", BACKSPACE, BACKSPACE, *"th five dozen"),
 )
+"""Typed after the prompt, each then ended by Enter: ``: `` makes them harmless commands.
+Insertion in the middle of the line and backspace are guessed too, and must settle right."""
 SECRET = "hunter22"  # noqa: S105 - typed at a no-echo prompt, the point of the test
 READY_TIMEOUT = 40.0
 CLOSE_TIMEOUT = 5.0
@@ -234,30 +237,61 @@ def get_ready(outer: Outer, rtt: float) -> bool:
     )
 
 
-def type_line(outer: Outer, line: str, gap: float, rtt: float, run: Run) -> None:
-    """Type ``line`` after the prompt, a key every ``gap``; time each key to its cell."""
+def landing_columns(keys: tuple[str, ...]) -> list[int | None]:
+    """For each key, the column (from the line's start) its character lands in; None for
+    keys that edit (backspace, arrows). A line editor in insert mode, as bash's."""
+    text: list[str] = []
+    cursor = 0
+    columns: list[int | None] = []
+    for key in keys:
+        column = None
+        if key == BACKSPACE and cursor:
+            cursor -= 1
+            del text[cursor]
+        elif key == LEFT:
+            cursor = max(cursor - 1, 0)
+        elif key == RIGHT:
+            cursor = min(cursor + 1, len(text))
+        elif key not in (BACKSPACE, LEFT, RIGHT):
+            text.insert(cursor, key)
+            column = cursor
+            cursor += 1
+        columns.append(column)
+    return columns
+
+
+def _cell(row: list[str], x: int) -> str:
+    return " " if x >= len(row) or row[x] == "" else row[x]
+
+
+def type_line(outer: Outer, keys: tuple[str, ...], gap: float, rtt: float, run: Run) -> None:
+    """Type ``keys`` after the prompt, one every ``gap``; time each character to its cell."""
     start = find_text(outer, PROMPT)
     if start is None:
         run.notes.append("no prompt")
         return
     x0, y = start[0] + len(PROMPT), start[1]
+    columns = landing_columns(keys)
     pending: dict[int, float] = {}
     began = time.monotonic()
     sent = 0
-    settle_by = began + gap * len(line) + 5.0 + 6 * rtt
-    while (sent < len(line) or pending) and time.monotonic() < settle_by:
-        now = time.monotonic()
-        if sent < len(line) and now >= began + sent * gap:
-            outer.type(line[sent])
-            pending[sent] = time.monotonic()
+    settle_by = began + gap * len(keys) + 5.0 + 6 * rtt
+    while (sent < len(keys) or pending) and time.monotonic() < settle_by:
+        if sent < len(keys) and time.monotonic() >= began + sent * gap:
+            column = columns[sent]
+            # A character its cell already shows (a space typed at the end of the line)
+            # cannot be seen arriving: typed, not timed.
+            if column is not None and _cell(outer.cells()[y], x0 + column) != keys[sent]:
+                pending[sent] = time.monotonic()
+            outer.type(keys[sent])
             sent += 1
-        next_key = began + sent * gap if sent < len(line) else settle_by
+        next_key = began + sent * gap if sent < len(keys) else settle_by
         outer.pump(min(next_key, settle_by))
         if not outer.visible():
             continue
         row = outer.cells()[y]
         seen = time.monotonic()
-        for index in [i for i in pending if x0 + i < len(row) and row[x0 + i] == line[i]]:
+        for index in [i for i in pending if _cell(row, x0 + (columns[i] or 0)) == keys[i]]:
             run.echo.append(seen - pending.pop(index))
     run.lost += len(pending)
     outer.type("\r")
@@ -366,7 +400,7 @@ def summary(run: Run) -> str:
         return "no keys seen " + "; ".join(run.notes)
     median = statistics.median(run.echo) * 1000
     text = (
-        f"median {median:6.1f} ms  p90 {_ms(run.echo, 0.9):>5} ms  keys {len(run.echo)}"
+        f"median {median:6.1f} ms  p90 {_ms(run.echo, 0.9):>5} ms  keys timed {len(run.echo)}"
         f"  lost {run.lost}  wrong {run.wrong}  no-echo shown {run.shown_no_echo}"
     )
     return text + (f"  [{'; '.join(run.notes)}]" if run.notes else "")
@@ -417,7 +451,9 @@ def main() -> int:
         if not client.available():
             print(f"{client.name}: not installed ({', '.join(client.needs)}), skipped")
     clients = [client for client in clients if client.available()]
-    print(f"outer terminal {SIZE[0]}x{SIZE[1]}, a key every {args.gap:g} s, lines {len(LINES)}")
+    keys = sum(len(line) for line in LINES)
+    size = f"{SIZE[0]}x{SIZE[1]}"
+    print(f"outer terminal {size}, {keys} keys in {len(LINES)} lines, one every {args.gap:g} s")
     results: dict[float, dict[str, Run]] = {}
     for rtt_ms in (float(value) for value in args.rtts.split(",") if value):
         results[rtt_ms] = {}
