@@ -322,3 +322,29 @@ async def test_keys_held_in_an_outage_disappear_with_the_notice_when_discarded(
     assert not typist.overlay()
     assert not any("-lost" in line for line in typist.drawn())
     assert typist.drawn_cells() == typist.screen_cells()
+
+
+async def test_a_secret_typed_during_an_outage_is_never_drawn(
+    netns_sshd: NetnsSshServer, typist: Typist
+) -> None:
+    """Held keys are drawn only on a line the remote already echoed: after the Enter that
+    started ``read -s``, the outage gives no licence to show what is typed."""
+    await typist.run("read -s SECRET; echo got-${#SECRET}-chars", "read -s SECRET")
+    await typist.until(lambda: typist.cursor_line() == "", "read to wait on the next line")
+    with netns_sshd.blackhole():
+        await typist.until(
+            lambda: typist.session.status().state != "attached", "the stall", limit=WAIT
+        )
+        for character in "hunter2":
+            typist.key(character.encode())
+            assert typist.drawn_cells() == typist.screen_cells()
+            await asyncio.sleep(KEY_GAP)
+        typist.key(b"\r")
+        assert typist.session.status().held > 0
+        assert typist.drawn_cells() == typist.screen_cells()
+    await typist.until(
+        lambda: "got-7-chars" in typist.session.emulator.text(), "held keys delivered", 60.0
+    )
+    await typist.settled()
+    assert typist.drawn_cells() == typist.screen_cells()
+    assert not any("hunter" in line for line in typist.drawn())
