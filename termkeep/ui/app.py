@@ -6,10 +6,11 @@ import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, override
 
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -19,6 +20,7 @@ from termkeep.config.errors import ConfigError
 from termkeep.config.settings import ACTIONS, Settings, SettingsLoadError, load_settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
+from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.tmux_sessions import claimed_by_others
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
@@ -31,6 +33,9 @@ from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.session_tabs import SessionTabs
+
+TITLE_LIMIT = 120
+"""Characters of a notification's title (a profile or tab name) before it is cut."""
 
 
 def _settings_or_defaults(problems: list[str]) -> Settings:
@@ -104,10 +109,32 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self._terminal_factory = live_terminal_factory(self.settings)
         return self._terminal_factory(session)
 
+    @override
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification as plain text, always: its text so often carries a remote
+        title, a server's words or an exception message that no caller may ask for markup
+        (``markup`` is accepted for Textual's signature and ignored)."""
+        del markup
+        super().notify(
+            safe_text(message, multiline=True),
+            title=safe_text(title, limit=TITLE_LIMIT),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def compose(self) -> ComposeResult:
         yield SessionTabs(self.build_terminal)
-        yield Static(self._welcome_text(), id="welcome")
-        yield Static(id="prefix-hint")
+        yield Static(self._welcome_text(), id="welcome", markup=False)
+        yield Static(id="prefix-hint", markup=False)
 
     def on_load(self) -> None:
         # Textual's run() installs asyncio's eager task factory. asyncssh expects a new task
