@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, override
 
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.notifications import SeverityLevel
@@ -23,6 +24,7 @@ from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.tmux_sessions import claimed_by_others
+from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
@@ -130,6 +132,21 @@ class TermkeepApp(App[None], inherit_bindings=False):
             timeout=timeout,
             markup=False,
         )
+
+    @override
+    def _handle_exception(self, error: Exception) -> None:
+        # An error that no tab took (tabs catch their own: ui/failures.py) still ends the
+        # app, as Textual does; its traceback goes to the log file first.
+        failures.record(error, "the app")
+        super()._handle_exception(error)
+
+    @override
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with locals over the restored terminal: the user
+        # gets one line naming the log file instead.
+        self.bell()
+        self._exit_renderables.append(Text(failures.stopped_line()))
+        self._close_messages_no_wait()
 
     def compose(self) -> ComposeResult:
         yield SessionTabs(self.build_terminal)
