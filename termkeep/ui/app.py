@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, ClassVar, override
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -145,7 +147,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
         # Textual would print a traceback with locals over the restored terminal: the user
         # gets one line naming the log file instead.
         self.bell()
-        self._exit_renderables.append(Text(failures.stopped_line()))
+        if not self._exit_renderables:  # one line, however many errors the stop caused
+            self._exit_renderables.append(Text(failures.stopped_line()))
         self._close_messages_no_wait()
 
     def compose(self) -> ComposeResult:
@@ -219,7 +222,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         )
 
     def _update_welcome(self) -> None:
-        self.query_one("#welcome").display = not self.tabs.panes
+        # While the app stops (after an error too) its screen may be gone: nothing to show.
+        with contextlib.suppress(NoMatches):
+            self.query_one("#welcome").display = not self.tabs.panes
 
     # --- the keyboard ------------------------------------------------------------------------
 

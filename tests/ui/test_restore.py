@@ -125,11 +125,13 @@ async def test_tabs_come_back_after_the_app_stopped_on_an_error(store: ProfileSt
     async with first.run_test(size=SIZE) as pilot:
         await first.open_profile("web-2")
         await first.open_profile("db-main", tmux_session="work")
+        await first.workers.wait_for_complete()  # the tabs are up before the crash
+        await pilot.pause()
         first.call_later(crash)  # not a tab's code: the app stops
         await pilot.pause()
         await pilot.pause()
         assert first.return_code == 1
-        first._exception = None  # Pilot would re-raise it; what matters is what follows
+        first._exception = None  # Pilot would re-raise it; what follows is the point
 
     second = RecordingApp(store, restore=True)
     async with second.run_test(size=SIZE) as pilot:
