@@ -103,13 +103,16 @@ def _configure_open(parser: argparse.ArgumentParser) -> None:
 
 def _run_open(args: argparse.Namespace) -> int:
     from termkeep.ui.app import TermkeepApp  # noqa: PLC0415 - textual loads only for the app
+    from termkeep.ui.failures import start_logging  # noqa: PLC0415
 
     store = ProfileStore()
     for name in args.profiles:  # a typo is a one-line error here, not an empty app
         store.read(name)
     _trace_if_asked()
-    TermkeepApp(store=store, startup_profiles=args.profiles).run()
-    return EXIT_OK
+    start_logging()
+    app = TermkeepApp(store=store, startup_profiles=args.profiles)
+    app.run()
+    return app.return_code or EXIT_OK
 
 
 DEMO_RTT_MAX_MS = 10_000
@@ -145,7 +148,9 @@ def _run_demo(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
     from termkeep.ui.demo import run_demo  # noqa: PLC0415 - textual and asyncssh load only here
+    from termkeep.ui.failures import start_logging  # noqa: PLC0415
 
+    start_logging()
     return asyncio.run(run_demo(rtt=args.rtt / 1000, predict=args.predict))
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 import evp
 
 from termkeep.terminal.clipboard import ClipboardWrite, Osc52Filter
+from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, RGB, Palette
 
 DEFAULT_SCROLLBACK_LINES = 10_000
@@ -156,8 +157,9 @@ def scrollback_bytes(lines: int, columns: int) -> int:
 
 
 def sanitize_title(title: str) -> str:
-    """A title safe to show in a tab: control characters removed, length capped."""
-    return _CONTROL_CHARACTERS.sub("", title)[:TITLE_MAX_LENGTH]
+    """A title safe to show in a tab: control characters removed (a title is one short
+    line), bidi and zero-width tricks neutralised, length capped."""
+    return safe_text(_CONTROL_CHARACTERS.sub("", title), limit=TITLE_MAX_LENGTH)
 
 
 def _weakly[**P](method: Callable[P, object]) -> Callable[P, None]:

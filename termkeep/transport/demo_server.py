@@ -34,6 +34,8 @@ from typing import override
 import asyncssh
 
 _READ_CHUNK = 64 * 1024
+CLOSE_TIMEOUT = 5.0
+"""Seconds the server waits for its connections to close on exit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +227,18 @@ class _DemoServer(asyncssh.SSHServer):
     """Public-key auth for the one generated client key; nothing else. Each session channel
     gets its own copy of the demo environment."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], connections: set[asyncssh.SSHServerConnection]) -> None:
         self._env = env
+        self._connections = connections
+
+    @override
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._connections.add(conn)
+        self._conn = conn
+
+    @override
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self._conn)
 
     @override
     def session_requested(self) -> _DemoSession:
@@ -255,6 +267,8 @@ class DemoServer:
     def __init__(self) -> None:
         self._workdir: Path | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._connections: set[asyncssh.SSHServerConnection] = set()
+        """Open client connections: closed on exit, whatever state the clients are in."""
 
     async def __aenter__(self) -> DemoServerInfo:
         workdir = Path(tempfile.mkdtemp(prefix="termkeep-demo-"))  # mkdtemp makes it 0700
@@ -274,7 +288,7 @@ class DemoServer:
             authorized_client_keys=asyncssh.import_authorized_keys(
                 client_key.export_public_key().decode()
             ),
-            server_factory=lambda: _DemoServer(env),
+            server_factory=lambda: _DemoServer(env, self._connections),
             encoding=None,
             allow_scp=False,
             line_editor=False,  # the PTY child does its own line editing, as under sshd
@@ -295,7 +309,12 @@ class DemoServer:
     ) -> None:
         if self._acceptor is not None:
             self._acceptor.close()
-            await self._acceptor.wait_closed()
+            # A client that never said goodbye (the app stopped on an error) would keep
+            # wait_closed waiting for its connection: close them all from this side.
+            for conn in list(self._connections):
+                conn.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acceptor.wait_closed(), CLOSE_TIMEOUT)
         if self._workdir is not None:
             _kill_demo_tmux(self._workdir / "tmux")
             shutil.rmtree(self._workdir, ignore_errors=True)

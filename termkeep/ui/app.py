@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, override
 
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
+from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -19,8 +23,10 @@ from termkeep.config.errors import ConfigError
 from termkeep.config.settings import ACTIONS, Settings, SettingsLoadError, load_settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
+from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.tmux_sessions import claimed_by_others
+from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
@@ -31,6 +37,9 @@ from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.session_tabs import SessionTabs
+
+TITLE_LIMIT = 120
+"""Characters of a notification's title (a profile or tab name) before it is cut."""
 
 
 def _settings_or_defaults(problems: list[str]) -> Settings:
@@ -104,10 +113,48 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self._terminal_factory = live_terminal_factory(self.settings)
         return self._terminal_factory(session)
 
+    @override
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification as plain text, always: its text so often carries a remote
+        title, a server's words or an exception message that no caller may ask for markup
+        (``markup`` is accepted for Textual's signature and ignored)."""
+        del markup
+        super().notify(
+            safe_text(message, multiline=True),
+            title=safe_text(title, limit=TITLE_LIMIT),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    @override
+    def _handle_exception(self, error: Exception) -> None:
+        # An error that no tab took (tabs catch their own: ui/failures.py) still ends the
+        # app, as Textual does; its traceback goes to the log file first.
+        failures.record(error, "the app")
+        super()._handle_exception(error)
+
+    @override
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with locals over the restored terminal: the user
+        # gets one line naming the log file instead.
+        self.bell()
+        if not self._exit_renderables:  # one line, however many errors the stop caused
+            self._exit_renderables.append(Text(failures.stopped_line()))
+        self._close_messages_no_wait()
+
     def compose(self) -> ComposeResult:
         yield SessionTabs(self.build_terminal)
-        yield Static(self._welcome_text(), id="welcome")
-        yield Static(id="prefix-hint")
+        yield Static(self._welcome_text(), id="welcome", markup=False)
+        yield Static(id="prefix-hint", markup=False)
 
     def on_load(self) -> None:
         # Textual's run() installs asyncio's eager task factory. asyncssh expects a new task
@@ -175,7 +222,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         )
 
     def _update_welcome(self) -> None:
-        self.query_one("#welcome").display = not self.tabs.panes
+        # While the app stops (after an error too) its screen may be gone: nothing to show.
+        with contextlib.suppress(NoMatches):
+            self.query_one("#welcome").display = not self.tabs.panes
 
     # --- the keyboard ------------------------------------------------------------------------
 

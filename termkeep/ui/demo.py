@@ -137,8 +137,10 @@ async def run_demo(rtt: float = 0.0, predict: str | None = None) -> int:
                 with _exit_on_hangup(app):
                     await app.run_async()
             finally:
+                # Also after the app stopped on an error: the relay, the server, its tmux and
+                # the temporary directories all go.
                 await relay.close()
-    return 0
+    return app.return_code or 0
 
 
 @contextmanager

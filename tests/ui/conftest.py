@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
+from termkeep.ui import failures
 
 
 @pytest.fixture
@@ -27,3 +29,11 @@ def store(config_dir: Path) -> ProfileStore:
     for name, host in (("web-1", "10.0.0.1"), ("db-main", "10.0.0.2"), ("web-2", "10.0.0.3")):
         profiles.save(Profile(name=name, host=host, user="alice"))
     return profiles
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Iterator[Path]:
+    """The app's log file, started as ``termkeep`` starts it, and stopped afterwards."""
+    path = failures.start_logging(tmp_path / "log" / failures.LOG_NAME)
+    yield path
+    failures.stop_logging(path)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
+from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Button
+from textual.widgets import Button, Label
 from textual.worker import Worker, WorkerState
 
 from termkeep.config.profile import Profile
@@ -357,3 +358,32 @@ class SessionsApp(App[None]):
 
 def test_snapshot(snap_compare: Callable[..., bool]) -> None:
     assert snap_compare(SessionsApp(), terminal_size=(110, 20))
+
+
+async def test_a_hostile_user_name_and_its_listing_error_are_plain_text(
+    sshd: SshServer, store: ProfileStore
+) -> None:
+    # termkeep's own tmux names are sanitised, so what outside text the dialog shows comes
+    # from the profile (a name in a file or an import) and from the server's refusal.
+    hostile_user = "[@click=app.quit]x[/][/nope]"
+    store.save(
+        Profile(
+            name="web",
+            host=sshd.host,
+            port=sshd.port,
+            user=hostile_user,
+            identity_files=(str(sshd.client_key),),
+            known_hosts_file=str(sshd.known_hosts),
+        )
+    )
+    app = RecordingApp(store)
+    async with app.run_test(size=(110, 30), notifications=True) as pilot:
+        await pilot.pause()
+        app.manage_sessions("web")
+        screen = await sessions_screen(app, pilot)
+        title = screen.query_one(Label).render()
+        assert isinstance(title, Content)
+        assert not title.spans
+        assert hostile_user in title.plain
+        assert error_text(screen)  # the refusal, shown as text
+        assert app.is_running

@@ -110,3 +110,33 @@ async def test_the_live_opener_reattaches_the_saved_tmux_session(store: ProfileS
     clash = opener("web-1", "termkeep-web-1-2")  # already held: gets a free one instead
     names = [s.tmux_session for s in (restored, fresh, clash) if isinstance(s, LiveSession)]
     assert names == ["termkeep-web-1-2", "termkeep-web-1", "termkeep-web-1-3"]
+
+
+class AppCrashError(RuntimeError):
+    """An error outside every tab, planted in the app itself."""
+
+
+async def test_tabs_come_back_after_the_app_stopped_on_an_error(store: ProfileStore) -> None:
+    first = RecordingApp(store)
+
+    def crash() -> None:
+        raise AppCrashError("planted in the app")
+
+    async with first.run_test(size=SIZE) as pilot:
+        await first.open_profile("web-2")
+        await first.open_profile("db-main", tmux_session="work")
+        await first.workers.wait_for_complete()  # the tabs are up before the crash
+        await pilot.pause()
+        first.call_later(crash)  # not a tab's code: the app stops
+        await pilot.pause()
+        await pilot.pause()
+        assert first.return_code == 1
+        first._exception = None  # Pilot would re-raise it; what follows is the point
+
+    second = RecordingApp(store, restore=True)
+    async with second.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(second.query_one(SessionTabs).panes) == 2)
+        assert [pane.session.name for pane in second.query_one(SessionTabs).panes] == [
+            "web-2",
+            "db-main",
+        ]

@@ -14,6 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from termkeep.ui.plain_text import plain
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Asks a yes/no question; y/enter on Yes confirms, n/escape declines."""
@@ -30,9 +32,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="question")
+            yield Label(plain(self.question), classes="question")
             with Horizontal(classes="buttons"):
-                yield Button(self.confirm_label, variant="error", id="yes")
+                yield Button(plain(self.confirm_label), variant="error", id="yes")
                 yield Button("Cancel", id="no")
 
     def on_mount(self) -> None:
@@ -61,7 +63,7 @@ class TextInputScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="question")
+            yield Label(plain(self.title_text), classes="question")
             yield Input(self.value, placeholder=self.placeholder, id="text")
 
     @on(Input.Submitted)
@@ -112,10 +114,10 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
-            yield Label(self.title_text, classes="question")
+            yield Label(plain(self.title_text), classes="question")
             yield Input(placeholder="type to filter", id="filter")
-            yield OptionList(id="choices")
-            yield Static(self.empty_hint, id="empty-hint", classes="hint")
+            yield OptionList(id="choices", markup=False)
+            yield Static(plain(self.empty_hint), id="empty-hint", classes="hint")
 
     def on_mount(self) -> None:
         self._show(self.names)
@@ -130,7 +132,7 @@ class PickerScreen(ModalScreen[str | None]):
     def _show(self, names: list[str]) -> None:
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        options.add_options([Option(name, id=name) for name in names])
+        options.add_options([Option(plain(name), id=name) for name in names])
         if names:
             start = names.index(self.initial) if self.initial in names else 0
             options.highlighted = start

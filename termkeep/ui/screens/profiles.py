@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from termkeep.config.errors import ConfigError, ProfileLoadError
 from termkeep.config.importing import ImportPlan, ImportReport, save_plan
@@ -24,6 +25,7 @@ from termkeep.config.profile import InvalidProfileNameError, Profile, validate_p
 from termkeep.config.putty import read_putty_sessions, resolve_sessions_dir
 from termkeep.config.schema import profile_from_mapping, profile_values
 from termkeep.config.store import ProfileStore
+from termkeep.ui.plain_text import plain
 from termkeep.ui.screens.dialogs import ConfirmScreen
 
 # Form field id -> the profile key it edits; these are the fields people change most.
@@ -123,13 +125,13 @@ class ProfileManagerScreen(ModalScreen[None]):
         with Horizontal(classes="dialog manager"):
             with Vertical(id="list-side"):
                 yield Label("Saved hosts", classes="question")
-                yield OptionList(id="profiles")
+                yield OptionList(id="profiles", markup=False)
                 yield Static(id="load-problems", classes="error-text", markup=False)
             with VerticalScroll(id="form"):
                 yield Label("Name")
                 yield Input(id="name", placeholder="web-1", compact=True)
                 for field_id, key in TEXT_FIELDS.items():
-                    yield Label(key)
+                    yield Label(key, markup=False)
                     yield Input(id=field_id, compact=True)
                 yield Checkbox("run inside tmux (survives reconnects)", True, id="tmux")
                 yield Static(id="form-errors", classes="error-text", markup=False)
@@ -154,12 +156,14 @@ class ProfileManagerScreen(ModalScreen[None]):
         result = self.store.load_all()
         options = self.query_one("#profiles", OptionList)
         options.clear_options()
-        options.add_options([profile.name for profile in result.profiles])
+        options.add_options(
+            [Option(plain(profile.name), id=profile.name) for profile in result.profiles]
+        )
         names = [profile.name for profile in result.profiles]
         if select in names:
             options.highlighted = names.index(select)
         problems = "\n".join(str(issue) for issue in result.errors)
-        self.query_one("#load-problems", Static).update(problems)
+        self.query_one("#load-problems", Static).update(plain(problems, multiline=True))
 
     # --- the form ----------------------------------------------------------------------------
 
@@ -181,14 +185,16 @@ class ProfileManagerScreen(ModalScreen[None]):
 
     def show_error(self, text: str) -> None:
         """Problems with the form, inline under it."""
-        self.query_one("#form-errors", Static).update(text)
+        self.query_one("#form-errors", Static).update(plain(text, multiline=True))
 
     def _texts(self) -> dict[str, str]:
         return {field_id: self.query_one(f"#{field_id}", Input).value for field_id in TEXT_FIELDS}
 
     @on(OptionList.OptionHighlighted, "#profiles")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        name = str(event.option.prompt)
+        name = event.option.id
+        if name is None:
+            return
         try:
             profile = self.store.load(name)
         except ConfigError as error:
@@ -283,9 +289,11 @@ class ProfileManagerScreen(ModalScreen[None]):
         try:
             report = save_plan(self.store, read(), overwrite=False)
         except (ConfigError, OSError) as error:
-            self.query_one("#report", Static).update(f"Import failed: {error}")
+            self.query_one("#report", Static).update(
+                plain(f"Import failed: {error}", multiline=True)
+            )
             return
-        self.query_one("#report", Static).update(report_text(report))
+        self.query_one("#report", Static).update(plain(report_text(report), multiline=True))
         self.reload()
 
     def action_close(self) -> None:

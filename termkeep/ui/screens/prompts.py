@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts
+from termkeep.ui.plain_text import plain
 
 
 class SecretScreen(ModalScreen[str | None]):
@@ -31,8 +32,8 @@ class SecretScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog prompt"):
-            yield Label(self.title_text, classes="question")
-            yield Static(self.prompt, markup=False, classes="detail")
+            yield Label(plain(self.title_text), classes="question")
+            yield Static(plain(self.prompt, multiline=True), classes="detail")
             yield Input(password=True, id="secret")
 
     @on(Input.Submitted)
@@ -57,11 +58,11 @@ class KeyboardInteractiveScreen(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog prompt"):
-            yield Label(self.server_name or "The server asks", classes="question")
+            yield Label(plain(self.server_name or "The server asks"), classes="question")
             if self.instructions:
-                yield Static(self.instructions, markup=False, classes="detail")
+                yield Static(plain(self.instructions, multiline=True), classes="detail")
             for index, (text, echo) in enumerate(self.prompts):
-                yield Label(text, markup=False)
+                yield Label(plain(text))
                 yield Input(password=not echo, id=f"answer-{index}")
 
     @on(Input.Submitted)
@@ -97,7 +98,7 @@ class UnknownHostKeyScreen(ModalScreen[HostKeyDecision]):
         )
         with Vertical(classes="dialog prompt"):
             yield Label("Unknown host key", classes="question")
-            yield Static(text, markup=False, classes="detail")
+            yield Static(plain(text, multiline=True), classes="detail")
             with Horizontal(classes="buttons"):
                 yield Button("Accept and save", variant="primary", id="save")
                 yield Button("Accept once", id="once")
@@ -136,8 +137,8 @@ class ChangedHostKeyScreen(ModalScreen[None]):
         )
         with Vertical(classes="dialog prompt danger"):
             yield Label("HOST KEY CHANGED: connection refused", classes="question")
-            yield Static(self.warning, markup=False, classes="detail")
-            yield Static(fix, markup=False, classes="detail")
+            yield Static(plain(self.warning, multiline=True), classes="detail")
+            yield Static(plain(fix, multiline=True), classes="detail")
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close")
 

@@ -26,6 +26,7 @@ from termkeep.transport.tmux_sessions import (
     TmuxCommandError,
     unheld,
 )
+from termkeep.ui.plain_text import plain
 from termkeep.ui.screens.dialogs import ConfirmScreen
 
 type ListSessions = Callable[[], Awaitable[SessionListing]]
@@ -108,10 +109,10 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog remote-sessions"):
             yield Label(
-                f"tmux sessions of {self.profile_name} on {self.destination} without a tab",
+                plain(f"tmux sessions of {self.profile_name} on {self.destination} without a tab"),
                 classes="question",
             )
-            yield OptionList(id="sessions")
+            yield OptionList(id="sessions", markup=False)
             yield Static(id="sessions-state", classes="hint", markup=False)
             yield Static(id="sessions-error", classes="error-text", markup=False)
             with Horizontal(classes="buttons"):
@@ -129,11 +130,11 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
 
     def show_state(self, text: str) -> None:
         """What the list shows or why it is empty, under it."""
-        self.query_one("#sessions-state", Static).update(text)
+        self.query_one("#sessions-state", Static).update(plain(text))
 
     def show_error(self, text: str) -> None:
         """A failed remote call, inline, in one line."""
-        self.query_one("#sessions-error", Static).update(text)
+        self.query_one("#sessions-error", Static).update(plain(text, multiline=True))
 
     def refresh_list(self) -> None:
         """Ask the host again (a fresh connection) and show the answer."""
@@ -172,7 +173,7 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         options.clear_options()
         now = self._now()
         options.add_options(
-            [Option(session_line(session, now), id=session.name) for session in sessions]
+            [Option(plain(session_line(session, now)), id=session.name) for session in sessions]
         )
         if sessions:
             options.highlighted = 0

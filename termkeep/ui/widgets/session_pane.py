@@ -10,8 +10,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
+from textual.worker import Worker, WorkerState
 
 from termkeep.terminal.palette import Palette
+from termkeep.ui import failures
+from termkeep.ui.failures import TabBoundary
 from termkeep.ui.session_api import SessionLike, StatusSnapshot, TabState
 from termkeep.ui.widgets.status_line import StatusLine
 
@@ -25,7 +28,7 @@ STATUS_TICK_SECONDS = 1.0
 """How often the status line re-reads the session, for contact age and retry countdown."""
 
 
-class SessionPane(Vertical):
+class SessionPane(TabBoundary, Vertical):
     """Shows a session and tells the app when its state or title changes."""
 
     DEFAULT_CLASSES = "session-pane"
@@ -53,6 +56,9 @@ class SessionPane(Vertical):
         self._status = session.status()
         self._status_ticker: Timer | None = None
         self._ticking = True
+        self.failure: str | None = None
+        """Set when one of the tab's parts failed unexpectedly: what the tab shows."""
+        self._recorded: set[str] = set()
 
     @property
     def status(self) -> StatusSnapshot:
@@ -70,8 +76,8 @@ class SessionPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._status)
-        self.session.add_listener(self._session_changed)
-        self.session.add_notice_listener(self.announce)
+        self.session.add_listener(self._guarded(self._session_changed, "the status listener"))
+        self.session.add_notice_listener(self._guarded(self.announce, "the notice listener"))
         self._status_ticker = self.set_interval(
             STATUS_TICK_SECONDS, self.refresh_status, pause=not self._ticking
         )
@@ -96,7 +102,44 @@ class SessionPane(Vertical):
             self._status_ticker.pause()
 
     def _start_session(self) -> None:
-        self.run_worker(self.session.start())
+        # A failed start is this tab's problem, not the app's (on_worker_state_changed).
+        self.run_worker(self.session.start(), exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker of this tab ended with an error: the tab shows it."""
+        error = event.worker.error
+        if event.state is WorkerState.ERROR and isinstance(error, Exception):
+            self.fail(error, f"the worker {event.worker.name or 'of the session'}")
+
+    def fail(self, error: Exception, where: str) -> None:
+        """Something of this tab raised unexpectedly: log it with its traceback, show it on
+        the tab (once), and keep the app and the other tabs running."""
+        if where not in self._recorded:  # a render fails every frame: log it once
+            self._recorded.add(where)
+            failures.record(error, where)
+        if self.failure is not None:
+            return
+        self.failure = failures.short_description(error)
+        self.notify(
+            f"{self.label}: internal error ({self.failure}); details in {failures.log_file()}",
+            severity="error",
+            timeout=30,
+        )
+        self.refresh_status()
+
+    def _guarded[*Args](
+        self, callback: Callable[[*Args], None], where: str
+    ) -> Callable[[*Args], None]:
+        """``callback``, with what it raises handed to ``fail`` (the session calls it from
+        its own code, where an exception would stop the session's loop)."""
+
+        def guarded(*args: *Args) -> None:
+            try:
+                callback(*args)
+            except Exception as error:
+                self.fail(error, where)
+
+        return guarded
 
     def focus_terminal(self) -> None:
         """Give the keyboard to the terminal body."""
@@ -127,18 +170,33 @@ class SessionPane(Vertical):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        """Re-read the session; tell the app when anything changed."""
+        """Re-read the session; tell the app when anything changed. The app and the tab bar
+        call this too, so what it raises stops here, at the tab."""
+        try:
+            self._refresh_status()
+        except Exception as error:
+            self.fail(error, "showing the status")
+
+    def _refresh_status(self) -> None:
         previous = self._status
-        self._status = self.session.status()
+        self._status = self._with_failure(self.session.status())
         if not self.is_mounted:
             return
+        # The label (and the app) only hear of what the label shows: state and title. They
+        # hear first, so a tab whose status line fails still gets its label.
+        if (previous.state, previous.title) != (self._status.state, self._status.title):
+            self.post_message(self.Changed(self, previous.state))
         # Only the active tab's status line is on screen; hidden ones are brought up to date
         # when their tab is shown, so background tabs cost no repaints.
         if self.parent is not None and self.parent.display:
             self.query_one(StatusLine).show(self._status)
-        # The label (and the app) only hear of what the label shows: state and title.
-        if (previous.state, previous.title) != (self._status.state, self._status.title):
-            self.post_message(self.Changed(self, previous.state))
+
+    def _with_failure(self, status: StatusSnapshot) -> StatusSnapshot:
+        if self.failure is None:
+            return status
+        return dataclasses.replace(
+            status, state=TabState.FAILED, cause=f"internal error: {self.failure}"
+        )
 
 
 def _only_rtt_moved(shown: StatusSnapshot, new: StatusSnapshot) -> bool:

@@ -7,6 +7,7 @@ from itertools import count
 from textual.content import Content
 from textual.widgets import TabbedContent, TabPane, Tabs
 
+from termkeep.ui.plain_text import plain
 from termkeep.ui.session_api import SessionLike
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.status_line import marker
@@ -40,7 +41,7 @@ class SessionTabs(TabbedContent):
         pane = SessionPane(session, self._terminal_factory, id=f"session-{number}")
         pane.custom_label = label
         tab_id = f"tab-{number}"
-        await self.add_pane(TabPane(self._label_for(pane), pane, id=tab_id))
+        await self.add_pane(TabPane(self.label_for(pane), pane, id=tab_id))
         self.active = tab_id
         pane.focus_terminal()
         return pane
@@ -56,7 +57,7 @@ class SessionTabs(TabbedContent):
         """Redraw the tab label of ``pane`` (after a state, title or name change)."""
         tab_pane = pane.parent
         if isinstance(tab_pane, TabPane) and tab_pane.id is not None:
-            self.get_tab(tab_pane.id).label = self._label_for(pane)
+            self.get_tab(tab_pane.id).label = self.label_for(pane)
 
     def select(self, index: int) -> bool:
         """Activate the tab at ``index`` (0-based); False when there is no such tab."""
@@ -99,5 +100,7 @@ class SessionTabs(TabbedContent):
             pane.focus_terminal()
 
     @staticmethod
-    def _label_for(pane: SessionPane) -> Content:
-        return Content.assemble(marker(pane.status.state), " ", pane.label)
+    def label_for(pane: SessionPane) -> Content:
+        """The tab label: state marker and the pane's label, as plain content (the label
+        may be a remote title)."""
+        return Content.assemble(marker(pane.status.state), " ", plain(pane.label))

@@ -44,6 +44,7 @@ from termkeep.terminal.emulator import (
 from termkeep.terminal.keys import InputEncoder, MouseAction, MouseButton, MouseModifiers
 from termkeep.terminal.palette import RGB
 from termkeep.terminal.predict import EMPTY_OVERLAY, Overlay, PredictedCell, Predictor, overlaid_row
+from termkeep.ui.failures import TabBoundary
 from termkeep.ui.widgets.frame_pacer import FramePacer
 
 MIN_TIMER_DELAY = 0.001
@@ -252,7 +253,7 @@ def _modifiers(event: events.MouseEvent) -> MouseModifiers:
     return MouseModifiers(shift=event.shift, ctrl=event.ctrl, alt=event.meta)
 
 
-class TerminalView(Widget, can_focus=True):
+class TerminalView(TabBoundary, Widget, can_focus=True):
     """Shows an Emulator and sends keys, mouse and pastes to `on_input` as bytes.
 
     Every key goes to the remote except the names in `app_keys` (left for the app's own
@@ -503,6 +504,17 @@ class TerminalView(Widget, can_focus=True):
         the app's CPU in an output flood, for a widget that is the whole terminal, edge to
         edge, with none of those. Should CSS ever give it some, Textual's own path draws them.
         """
+        try:
+            return self._lines_of(crop)
+        except Exception as error:
+            # A render that raises would end the app at every frame: the tab takes it.
+            tab = self.failing_tab()
+            if tab is None:
+                raise
+            tab.fail(error, "drawing the terminal")
+            return [Strip.blank(crop.width) for _ in crop.line_range]
+
+    def _lines_of(self, crop: Region) -> list[Strip]:
         if not self._plainly_styled():
             return super().render_lines(crop)
         background = self.background_colors[1]

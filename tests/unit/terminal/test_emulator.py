@@ -82,8 +82,8 @@ def test_title_is_sanitized_capped_and_reported() -> None:
     emulator.on_title = titles.append
     emulator.feed(b"\x1b]0;build \xc2\x9bok\x07")
     emulator.feed(b"\x1b]2;" + b"x" * 1000 + b"\x1b\\")
-    assert titles == ["build ok", "x" * TITLE_MAX_LENGTH]
-    assert emulator.title == "x" * TITLE_MAX_LENGTH
+    assert titles == ["build ok", "x" * (TITLE_MAX_LENGTH - 1) + "…"]  # cut, and shows it
+    assert emulator.title == titles[-1]
 
 
 def test_sanitize_title_removes_c0_c1_and_del() -> None:

@@ -1,0 +1,126 @@
+"""Where an unexpected error stops: at its tab, written to the log file, never a traceback.
+
+One tab's bug (a session callback, a message handler, a render, a worker) must not take the
+other tabs and their connections down. ``TabBoundary`` catches what a tab's widgets raise and
+hands it to the tab (``SessionPane.fail``), which shows an error state; the traceback goes to
+``log_file()`` in the state directory. An error outside every tab still ends the app, but the
+terminal is restored first (Textual does that), the remote tmux sessions stay, and the user
+reads one line naming the log file.
+
+Nothing here logs what was typed or a secret: only exceptions and their tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from termkeep import paths
+from termkeep.terminal.display_text import safe_text
+
+LOG_NAME = "termkeep.log"
+LOG_LIMIT_BYTES = 1024 * 1024
+"""The log is started afresh at the next start once it is this big."""
+SHORT_LIMIT = 160
+"""Characters of an error shown on a tab."""
+
+_log = logging.getLogger("termkeep.ui")
+
+
+_started: list[Path] = []
+"""The file ``start_logging`` opened, if it did (the demo moves the state directory to a
+temporary one afterwards; its crash line must still name the file that was written)."""
+
+
+def log_file() -> Path:
+    """The app's log file: the one logging was started on, else the state directory's."""
+    return _started[-1] if _started else paths.state_dir() / LOG_NAME
+
+
+def start_logging(path: Path | None = None) -> Path:
+    """Send warnings and errors of every logger to the log file (0600 in a 0700 directory),
+    and keep logging itself quiet at interpreter shutdown (no "Logging error" storms)."""
+    path = path or log_file()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists() and path.stat().st_size > LOG_LIMIT_BYTES:
+        path.replace(path.with_suffix(".log.1"))
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(descriptor)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    # A handler that fails (a closed file while the interpreter shuts down) must not print
+    # tracebacks over the user's restored terminal.
+    logging.raiseExceptions = False
+    _started.append(path)
+    return path
+
+
+def stop_logging(path: Path) -> None:
+    """Undo ``start_logging(path)`` (tests start it more than once in one process)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == path:
+            root.removeHandler(handler)
+            handler.close()
+    if path in _started:
+        _started.remove(path)
+
+
+def record(error: BaseException, where: str) -> None:
+    """Write ``error`` with its traceback to the log."""
+    _log.error("unexpected error in %s", where, exc_info=error)
+
+
+def stopped_line() -> str:
+    """What the user reads when the app had to stop on an unexpected error."""
+    return (
+        f"termkeep stopped on an unexpected error; the details are in {log_file()}. "
+        "The tmux sessions on your servers are still running: start termkeep again to "
+        "reattach its tabs."
+    )
+
+
+def short_description(error: BaseException) -> str:
+    """One line for the user: the error's type and message, sanitised and cut."""
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return safe_text(text, limit=SHORT_LIMIT)
+
+
+@runtime_checkable
+class FailingTab(Protocol):
+    """What a tab does with an error of one of its widgets."""
+
+    def fail(self, error: Exception, where: str) -> None: ...
+
+
+class TabBoundary(MessagePump):
+    """A widget of a tab: an exception from one of its message handlers goes to the tab
+    (``failing_tab()``) instead of ending the app."""
+
+    def failing_tab(self) -> FailingTab | None:
+        """The tab that answers for this widget: the nearest one up the DOM, itself
+        included (None: let the app handle it)."""
+        node: MessagePump | None = self
+        while node is not None:
+            if isinstance(node, FailingTab):
+                return node
+            node = node._parent
+        return None
+
+    async def _dispatch_message(self, message: Message) -> None:
+        # Textual's own hook for every message a widget handles; an exception escaping it
+        # would end the whole app.
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            tab = self.failing_tab()
+            if tab is None:
+                raise
+            tab.fail(error, f"{type(self).__name__} handling {type(message).__name__}")
