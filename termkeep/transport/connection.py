@@ -113,10 +113,14 @@ class ConnectClock:
                     raise TimeoutError
                 self._changed.clear()
                 changed = asyncio.ensure_future(self._changed.wait())
-                done, _ = await asyncio.wait(
-                    {task, changed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
-                changed.cancel()
+                try:
+                    done, _ = await asyncio.wait(
+                        {task, changed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    # Also when this attempt is cancelled: a waiter left pending would be
+                    # destroyed with the loop ("Task was destroyed but it is pending").
+                    changed.cancel()
                 if task in done:
                     return task.result()
         finally:
