@@ -98,16 +98,22 @@ def _fail(message: str) -> int:
 
 
 def _configure_open(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("profiles", nargs="*", metavar="PROFILE", help="profiles to open in tabs")
+    parser.add_argument(
+        "profiles",
+        nargs="*",
+        metavar="TARGET",
+        help="saved profiles, ssh_config Hosts or [user@]host[:port] to open in tabs",
+    )
 
 
 def _run_open(args: argparse.Namespace) -> int:
+    from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
     from termkeep.ui.app import TermkeepApp  # noqa: PLC0415 - textual loads only for the app
     from termkeep.ui.failures import start_logging  # noqa: PLC0415
 
     store = ProfileStore()
     for name in args.profiles:  # a typo is a one-line error here, not an empty app
-        store.read(name)
+        resolve_target(store, name)
     _trace_if_asked()
     start_logging()
     app = TermkeepApp(store=store, startup_profiles=args.profiles)
@@ -390,16 +396,21 @@ def _run_import_putty(args: argparse.Namespace) -> int:
 
 
 def _configure_attach(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("profile", metavar="PROFILE", help="the saved profile to attach to")
+    parser.add_argument(
+        "profile",
+        metavar="TARGET",
+        help="a saved profile, an ssh_config Host, or [user@]host[:port]",
+    )
 
 
 def _run_attach(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
 
     from termkeep.headless.attach import attach  # noqa: PLC0415
+    from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
     store = ProfileStore()
-    profile = store.load(args.profile)
+    profile = resolve_target(store, args.profile)
     _trace_if_asked()
     return asyncio.run(attach(profile, store))
 

@@ -25,6 +25,7 @@ from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
+from termkeep.transport.quick_connect import ssh_config_aliases
 from termkeep.transport.tmux_sessions import claimed_by_others
 from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
@@ -333,10 +334,19 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.tabs.refresh_label(message.pane)
 
     def action_new_tab(self) -> None:
-        """Pick a saved profile and open a tab on it."""
+        """Pick a saved profile or an ssh_config Host, or type user@host[:port], and open a
+        tab on it."""
         names = self.store.names()
-        hint = "No saved profiles yet: add one in the profile manager."
-        self.push_screen(PickerScreen("Open a host", names, hint), self._picked_profile)
+        aliases = [alias for alias in ssh_config_aliases() if alias not in names]
+        hint = "Type user@host[:port] and enter, or add a profile in the profile manager."
+        picker = PickerScreen(
+            "Open a host",
+            names + aliases,
+            hint,
+            marks=dict.fromkeys(aliases, "ssh_config"),
+            accept_typed=True,
+        )
+        self.push_screen(picker, self._picked_profile)
 
     async def _picked_profile(self, name: str | None) -> None:
         if name:

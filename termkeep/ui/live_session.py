@@ -17,6 +17,7 @@ from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
 from termkeep.transport.prompts import Prompter
+from termkeep.transport.quick_connect import resolve_target
 from termkeep.ui.history_source import history_source
 from termkeep.ui.screens.history import HistoryScreen
 from termkeep.ui.session_api import (
@@ -160,7 +161,7 @@ def live_session_opener(
 
     def open_session(name: str, tmux_session: str | None = None) -> SessionLike:
         held = held_by_tabs.setdefault(name, set())
-        profile = store.load(name)
+        profile = resolve_target(store, name)
         if tmux_session is not None and tmux_session not in held:
             profile = _with_tmux_session(profile, tmux_session)
         profile = with_free_tmux_session(profile, held)

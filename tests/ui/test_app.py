@@ -370,11 +370,11 @@ async def test_a_profile_that_does_not_load_is_reported_in_one_line(
     app = RecordingApp(store, open_session=None)  # the real opener, on the real store
     async with app.run_test(size=SIZE) as pilot:
         assert await app.open_profile("web-1") is None
-        assert await app.open_profile("nope") is None
+        assert await app.open_profile("no/such") is None
         await pilot.pause()
         assert not app.query_one(SessionTabs).panes
     assert any("did you mean 'port'" in m for m in app.messages)
-    assert any("no profile named 'nope'" in m for m in app.messages)
+    assert any("'no/such' is not a saved profile" in m for m in app.messages)
     assert all("Traceback" not in m for m in app.messages)
 
 

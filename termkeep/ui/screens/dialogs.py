@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
@@ -102,11 +103,18 @@ class PickerScreen(ModalScreen[str | None]):
         *,
         preview: Callable[[str], None] | None = None,
         initial: str | None = None,
+        marks: Mapping[str, str] | None = None,
+        accept_typed: bool = False,
     ) -> None:
         super().__init__()
         self.title_text = title
         self.names = list(names)
         self.empty_hint = empty_hint
+        self.marks = dict(marks or {})
+        """A word shown after some names (where the name comes from: ``ssh_config``)."""
+        self.accept_typed = accept_typed
+        """Enter on typed text that picks nothing (or reads like ``user@host:port``) returns
+        the text itself."""
         self.preview = preview
         """Called with each highlighted name (a theme picker applies it at once)."""
         self.initial = initial
@@ -115,7 +123,8 @@ class PickerScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
             yield Label(plain(self.title_text), classes="question")
-            yield Input(placeholder="type to filter", id="filter")
+            placeholder = "type to filter, or user@host[:port]" if self.accept_typed else None
+            yield Input(placeholder=placeholder or "type to filter", id="filter")
             yield OptionList(id="choices", markup=False)
             yield Static(plain(self.empty_hint), id="empty-hint", classes="hint")
 
@@ -132,11 +141,18 @@ class PickerScreen(ModalScreen[str | None]):
     def _show(self, names: list[str]) -> None:
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        options.add_options([Option(plain(name), id=name) for name in names])
+        options.add_options([Option(self.label_for(name), id=name) for name in names])
         if names:
             start = names.index(self.initial) if self.initial in names else 0
             options.highlighted = start
         self.query_one("#empty-hint").display = not names
+
+    def label_for(self, name: str) -> Content:
+        """How ``name`` is listed: plain, with its mark when it has one."""
+        mark = self.marks.get(name)
+        if mark is None:
+            return plain(name)
+        return Content.assemble(plain(name), ("  · " + mark, "dim"))
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -148,10 +164,20 @@ class PickerScreen(ModalScreen[str | None]):
             self.preview(str(event.option.id))
 
     @on(Input.Submitted, "#filter")
-    def _submit(self) -> None:
+    def _submit(self, event: Input.Submitted) -> None:
+        typed = event.value.strip()
         options = self.query_one("#choices", OptionList)
+        if self._is_typed_target(typed, nothing_highlighted=options.highlighted is None):
+            self.dismiss(typed)
+            return
         if options.highlighted is not None:
             self.dismiss(str(options.get_option_at_index(options.highlighted).id))
+
+    def _is_typed_target(self, typed: str, *, nothing_highlighted: bool) -> bool:
+        """Typed text the user means as a host: it picks no name, or reads like one."""
+        if not (self.accept_typed and typed and typed not in self.names):
+            return False
+        return nothing_highlighted or "@" in typed or ":" in typed
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:

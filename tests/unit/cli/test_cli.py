@@ -151,8 +151,10 @@ def test_add_refuses_to_overwrite_without_force(
         (["hosts", "rm", "nope"], 1, "no profile named 'nope'"),
         (["hosts"], 2, "the following arguments are required: COMMAND"),
         (["hosts", "frobnicate"], 2, "invalid choice: 'frobnicate'"),
-        (["nope"], 1, "no profile named 'nope'"),  # the app does not start on a typo
-        (["attach", "nope"], 1, "no profile named 'nope'"),
+        # Not a profile, an ssh_config Host or [user@]host[:port]: the app does not start.
+        (["no/such"], 1, "'no/such' is not a saved profile, an ssh_config Host"),
+        (["attach", "no/such"], 1, "'no/such' is not a saved profile, an ssh_config Host"),
+        (["attach", "box:99999"], 1, "the port must be a number from 1 to 65535"),
         (["demo", "extra"], 2, "unrecognized arguments: extra"),
         (["demo", "--rtt", "slow"], 2, "'slow' is not a number of milliseconds"),
         (["demo", "--rtt", "-5"], 2, "must be from 0 to 10000 ms, not -5"),
