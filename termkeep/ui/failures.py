@@ -12,6 +12,7 @@ Nothing here logs what was typed or a secret: only exceptions and their tracebac
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
@@ -42,16 +43,24 @@ def log_file() -> Path:
     return _started[-1] if _started else paths.state_dir() / LOG_NAME
 
 
+class _PrivateLogFile(logging.FileHandler):
+    """A log file made only when the first record comes (a clean run leaves nothing behind,
+    and ``termkeep demo`` touches no state), 0600 in a 0700 directory."""
+
+    def _open(self) -> io.TextIOWrapper:
+        path = Path(self.baseFilename)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > LOG_LIMIT_BYTES:
+            path.replace(path.with_suffix(".log.1"))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        return super()._open()
+
+
 def start_logging(path: Path | None = None) -> Path:
-    """Send warnings and errors of every logger to the log file (0600 in a 0700 directory),
+    """Send warnings and errors of every logger to the log file (made at the first record),
     and keep logging itself quiet at interpreter shutdown (no "Logging error" storms)."""
     path = path or log_file()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.exists() and path.stat().st_size > LOG_LIMIT_BYTES:
-        path.replace(path.with_suffix(".log.1"))
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.close(descriptor)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _PrivateLogFile(path, encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.WARNING)
     logging.getLogger().addHandler(handler)
