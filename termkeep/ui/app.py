@@ -25,7 +25,6 @@ from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.transport.quick_connect import ssh_config_aliases
 from termkeep.transport.tmux_sessions import claimed_by_others
 from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
@@ -336,6 +335,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
     def action_new_tab(self) -> None:
         """Pick a saved profile or an ssh_config Host, or type user@host[:port], and open a
         tab on it."""
+        # asyncssh (the ssh_config parser) loads only when the picker opens: the app starts
+        # without the session stack (tests/unit/test_startup_imports.py).
+        from termkeep.transport.quick_connect import ssh_config_aliases  # noqa: PLC0415
+
         names = self.store.names()
         aliases = [alias for alias in ssh_config_aliases() if alias not in names]
         hint = "Type user@host[:port] and enter, or add a profile in the profile manager."
