@@ -81,25 +81,33 @@ async def test_a_drop_and_reattach_are_shown_and_the_shell_survives(store: Profi
             await relay.close()
 
 
-async def _drop_and_reattach(
-    store: ProfileStore, server: DemoServerInfo, relay: FaultRelay
+def save_relayed_profile(
+    store: ProfileStore, server: DemoServerInfo, relay: FaultRelay, name: str, tmux_session: str
 ) -> None:
+    """Save profile ``name`` reaching the demo server through ``relay``, with a short
+    keepalive and quick retries, so a blackhole is noticed and healed within seconds."""
     # The relay listens on its own port, so the host key is trusted under that port.
     key_line = server.known_hosts.read_text().split(" ", 1)[1]
-    known_hosts = server.known_hosts.with_name("known_hosts_relay")
+    known_hosts = server.known_hosts.with_name(f"known_hosts_relay_{relay.port}")
     known_hosts.write_text(f"[127.0.0.1]:{relay.port} {key_line}")
     store.save(
         Profile(
-            name="flaky",
+            name=name,
             host="127.0.0.1",
             port=relay.port,
             identity_files=(str(server.client_key),),
             known_hosts_file=str(known_hosts),
             keepalive=KeepaliveSettings(interval=1.0, count_max=2),
             reconnect=ReconnectSettings(connect_timeout=1.0, initial_delay=0.1, max_delay=1.0),
-            tmux=TmuxSettings(session="termkeep-ui-drop"),
+            tmux=TmuxSettings(session=tmux_session),
         )
     )
+
+
+async def _drop_and_reattach(
+    store: ProfileStore, server: DemoServerInfo, relay: FaultRelay
+) -> None:
+    save_relayed_profile(store, server, relay, "flaky", "termkeep-ui-drop")
     app = RecordingApp(store, open_session=None)
     async with app.run_test(size=(100, 30)) as pilot:
         pane = await app.open_profile("flaky")

@@ -18,11 +18,10 @@ from textual.style import Style
 from textual.widgets import Label
 from textual.widgets._toast import Toast
 
-from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings, TmuxSettings
 from termkeep.config.store import ProfileStore
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.emulator import TITLE_MAX_LENGTH, sanitize_title
-from termkeep.transport.demo_server import DemoServer, DemoServerInfo
+from termkeep.transport.demo_server import DemoServer
 from termkeep.transport.relay import FaultRelay
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen
@@ -31,6 +30,7 @@ from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
+from tests.ui.test_app_live import save_relayed_profile
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -89,25 +89,6 @@ def toasts_are_plain(app: RecordingApp) -> None:
         assert actionable_spans(toast.render()) == []
 
 
-async def open_flaky(store: ProfileStore, server: DemoServerInfo, relay: FaultRelay) -> None:
-    # The relay listens on its own port, so the host key is trusted under that port.
-    key_line = server.known_hosts.read_text().split(" ", 1)[1]
-    known_hosts = server.known_hosts.with_name("known_hosts_relay")
-    known_hosts.write_text(f"[127.0.0.1]:{relay.port} {key_line}")
-    store.save(
-        Profile(
-            name="hostile",
-            host="127.0.0.1",
-            port=relay.port,
-            identity_files=(str(server.client_key),),
-            known_hosts_file=str(known_hosts),
-            keepalive=KeepaliveSettings(interval=1.0, count_max=2),
-            reconnect=ReconnectSettings(connect_timeout=1.0, initial_delay=0.1, max_delay=1.0),
-            tmux=TmuxSettings(session="termkeep-hostile"),
-        )
-    )
-
-
 async def test_hostile_titles_through_a_drop_the_close_dialog_and_notices(
     store: ProfileStore, tmp_path: Path
 ) -> None:
@@ -115,7 +96,7 @@ async def test_hostile_titles_through_a_drop_the_close_dialog_and_notices(
         relay = FaultRelay(server.host, server.port)
         await relay.start()
         try:
-            await open_flaky(store, server, relay)
+            save_relayed_profile(store, server, relay, "hostile", "termkeep-hostile")
             app = RecordingApp(store, open_session=None)
             quits: list[str] = []
 

@@ -8,33 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Self
 
 from textual.app import App, ComposeResult
-from textual.geometry import Region
 from textual.pilot import Pilot
 
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.ui.widgets.terminal_view import TerminalView
+from tests.ui.test_terminal_view import CountingView
 
 WAIT_BOUND = 5.0
-
-
-class CountingView(TerminalView):
-    """Records which lines it asked Textual to repaint (a whole refresh counts as all)."""
-
-    def __init__(self, emulator: Emulator, predictor: Predictor, sent: list[bytes]) -> None:
-        super().__init__(emulator, on_input=sent.append, predictor=predictor)
-        self.refreshed: list[int] = []
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> Self:
-        if self.is_mounted:
-            lines = regions or [self.region.reset_offset]
-            self.refreshed.extend(y for region in lines for y in region.line_range)
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class EchoApp(App[None]):
@@ -45,7 +28,7 @@ class EchoApp(App[None]):
         self.predictor = Predictor(mode)
         self.predictor.rtt_sample(rtt)
         self.predictor.resume(0.0)
-        self.view = CountingView(self.emulator, self.predictor, self.sent)
+        self.view = CountingView(self.emulator, on_input=self.sent.append, predictor=self.predictor)
 
     def compose(self) -> ComposeResult:
         yield self.view

@@ -15,6 +15,7 @@ from textual.widget import Widget
 
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import XTERM_ANSI, Palette
+from termkeep.terminal.predict import Predictor
 from termkeep.ui.widgets.terminal_view import SYNC_HOLD_TIMEOUT, TerminalView
 
 WAIT_BOUND = 5.0
@@ -306,8 +307,14 @@ class CountingView(TerminalView):
     """A TerminalView that records which lines it asked Textual to send to the screen again
     (a refresh of the whole widget counts as every line)."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        super().__init__(emulator, on_input=lambda _: None)
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        on_input: Callable[[bytes], None] = lambda _: None,
+        predictor: Predictor | None = None,
+    ) -> None:
+        super().__init__(emulator, on_input=on_input, predictor=predictor)
         self.refreshed: list[int] = []
 
     def refresh(
