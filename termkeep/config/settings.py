@@ -176,6 +176,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.prev", "p", "Previous tab"),
     *(ActionSpec(f"tab.goto.{n}", str(n), f"Go to tab {n}") for n in range(1, 10)),
     ActionSpec("tab.rename", "comma", "Rename this tab"),
+    ActionSpec("tab.save_profile", "w", "Save this tab's host as a profile"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
     ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),

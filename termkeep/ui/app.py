@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from termkeep.config.errors import ConfigError
+from termkeep.config.profile import InvalidProfileNameError, Profile
 from termkeep.config.settings import ACTIONS, Settings, SettingsLoadError, load_settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
@@ -286,6 +288,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "tab.next": lambda: self.tabs.step(1),
             "tab.prev": lambda: self.tabs.step(-1),
             "tab.rename": self.action_rename_tab,
+            "tab.save_profile": self.action_save_profile,
             "session.reconnect": self.action_reconnect,
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
@@ -394,6 +397,36 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.save_tabs()
 
         self.push_screen(TextInputScreen("Rename tab (empty: use the title)", pane.label), renamed)
+
+    def action_save_profile(self) -> None:
+        """Save the active tab's host (opened as user@host or an ssh_config alias) as a
+        profile, keeping its tmux session, so opening the profile reattaches this tab's
+        work."""
+        pane = self.tabs.active_session_pane
+        profile = pane.session.profile if pane is not None else None
+        if pane is None or profile is None:
+            self.notify("This tab has no host to save")
+            return
+        if self.store.exists(profile.name) and self.store.load(profile.name) == profile:
+            self.notify(f"{profile.name} is already a saved profile")
+            return
+
+        def named(name: str | None) -> None:
+            if name:
+                self._save_tab_profile(profile, name.strip(), pane.session.tmux_session)
+
+        suggestion = profile.host if not self.store.exists(profile.host) else ""
+        self.push_screen(TextInputScreen("Save this host as profile", suggestion), named)
+
+    def _save_tab_profile(self, profile: Profile, name: str, tmux_session: str | None) -> None:
+        try:
+            # save() validates the name and refuses to overwrite an existing profile.
+            tmux = dataclasses.replace(profile.tmux, session=tmux_session or profile.tmux.session)
+            self.store.save(dataclasses.replace(profile, name=name, tmux=tmux))
+        except (ConfigError, InvalidProfileNameError, OSError) as error:
+            self.notify(str(error), title="Not saved", severity="error", timeout=15)
+            return
+        self.notify(f"Saved {name}: it opens this tab's tmux session")
 
     def action_reconnect(self) -> None:
         """Probe the active tab's host now instead of waiting for the next retry."""

@@ -90,6 +90,11 @@ class LiveSession:
         """The profile's theme, if it sets one."""
         return self.session.profile.theme
 
+    @property
+    def profile(self) -> Profile:
+        """The profile this tab connects with (a quick target's included)."""
+        return self.session.profile
+
     async def start(self) -> None:
         """Start the supervisor: connect, and keep reconnecting."""
         await self.session.start()

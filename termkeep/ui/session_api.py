@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from termkeep.config.profile import Profile
 from termkeep.terminal.palette import Palette
 
 
@@ -93,6 +94,12 @@ class SessionLike(Protocol):
     @property
     def theme(self) -> str | None:
         """The profile's own theme for this tab, if it names one."""
+        ...
+
+    @property
+    def profile(self) -> Profile | None:
+        """The connection settings the tab runs on, to save as a profile (None when the
+        session has none to offer)."""
         ...
 
     async def start(self) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
@@ -36,6 +37,7 @@ class ScriptedSession:
         self.closed = False
 
     theme: str | None = None
+    profile: Profile | None = None
     started = False
 
     async def start(self) -> None:

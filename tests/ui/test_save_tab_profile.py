@@ -1,0 +1,63 @@
+"""A tab opened as ``host:port`` (no profile) is saved as a profile that reattaches its tmux
+session, on the demo server (real SSH, real tmux); the usual refusals are one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from termkeep.config.store import ProfileStore
+from termkeep.transport.demo_server import DemoServer
+from termkeep.ui.screens.dialogs import TextInputScreen
+from termkeep.ui.session_api import TabState
+from tests.ui.fakes import RecordingApp
+from tests.ui.pilot import LIVE, PREFIX, wait_for
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+async def test_a_quick_tab_is_saved_with_its_tmux_session(
+    store: ProfileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with DemoServer() as server:
+        home = tmp_path / "home"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "config").write_text(
+            f"Host *\n  IdentityFile {server.client_key}\n"
+            f"  UserKnownHostsFile {server.known_hosts}\n"
+        )
+        monkeypatch.setenv("HOME", str(home))
+        monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+        target = f"{server.host}:{server.port}"
+        app = RecordingApp(store, open_session=None)  # the real opener
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            pane = await app.open_profile(target)
+            assert pane is not None
+            await wait_for(
+                pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
+            )
+            tmux_session = pane.session.tmux_session
+            assert tmux_session
+
+            await pilot.press(PREFIX, "w")
+            await wait_for(pilot, lambda: isinstance(app.screen, TextInputScreen), "the name")
+            field = app.screen.query_one(Input)
+            assert field.value == server.host  # the suggestion
+            field.value = "demo-box"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: store.exists("demo-box"), "the saved profile")
+            saved = store.load("demo-box")
+            assert (saved.host, saved.port) == (server.host, server.port)
+            assert saved.tmux.session == tmux_session  # opening it reattaches this work
+            assert any("Saved demo-box" in m for m in app.messages)
+
+            await pilot.press(PREFIX, "w")  # the same name again: refused, nothing lost
+            await wait_for(pilot, lambda: isinstance(app.screen, TextInputScreen), "the name")
+            app.screen.query_one(Input).value = "demo-box"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: any("exists" in m for m in app.messages), "refusal")
+            assert store.load("demo-box") == saved
+            await pane.session.close()
