@@ -60,6 +60,20 @@ type OutputListener = Callable[[], None]
 type UpdateListener = Callable[[Update], None]
 
 
+SHOWN_FORWARDINGS = 3
+"""Forwardings named in the notice; more are "..."."""
+
+
+def unapplied_forwardings_notice(forwardings: tuple[str, ...]) -> str:
+    """What the user is told about a profile's port forwardings, which are not set up."""
+    shown = forwardings[:SHOWN_FORWARDINGS]
+    listed = ", ".join(shown) + (", ..." if len(forwardings) > len(shown) else "")
+    return (
+        f"port forwarding is not supported yet: {listed} not set up; "
+        "run ssh -N with them alongside for now"
+    )
+
+
 class Session:
     """One tab: a profile's tmux session, its emulated screen, and the supervisor keeping it
     attached. Survives every reconnect; only ``close()`` ends it (the tmux session stays on
@@ -111,6 +125,10 @@ class Session:
         self.supervisor.add_listener(listener)
 
     async def start(self) -> None:
+        forwardings = self.profile.port_forwardings
+        if forwardings:
+            # Stored (the PuTTY importer fills it in) but not applied: say so, every time.
+            self.supervisor.announce(unapplied_forwardings_notice(forwardings))
         await self.supervisor.start()
 
     def status(self) -> Status:

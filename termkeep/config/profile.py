@@ -164,7 +164,7 @@ class Profile:
 
     port_forwardings: tuple[str, ...] = ()
     """Port forwardings in PuTTY's notation (``L8080=host:80``, ``R…``, ``D1080``); kept for a
-    later version, not yet opened."""
+    later version, not yet opened: a session with some says so when it starts."""
 
     term: str = "xterm-256color"
     """TERM value sent with the PTY request."""

@@ -275,6 +275,10 @@ class Supervisor:
         self._last_status_key = key
         return status
 
+    def announce(self, text: str) -> None:
+        """Publish a notice of the session's own (one the state machine does not make)."""
+        self._publish(Notice(text))
+
     def _publish(self, update: Update) -> None:
         for stream in self._streams:
             stream.put(update)

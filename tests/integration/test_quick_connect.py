@@ -5,6 +5,7 @@ known_hosts file, as it would for ``ssh``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,18 @@ async def test_a_literal_host_an_alias_and_a_saved_profile_first(
     store.save(profile_for(sshd, name="box", tmux=TmuxSettings(session="saved-wins")))
     assert await attached_tmux_session(store, "box") == "saved-wins"
     assert sshd.tmux("has-session", "-t", "=saved-wins").returncode == 0
+
+
+async def test_port_forwardings_that_are_not_set_up_are_said_so(sshd: SshServer) -> None:
+    # A PuTTY import fills in port_forwardings; termkeep does not open them yet, and a
+    # setting that is stored but does nothing must say so rather than be silently ignored.
+    profile = replace(
+        profile_for(sshd), port_forwardings=("L8080=db:5432", "D1080", "R2222=localhost:22", "L1")
+    )
+    async with opened(profile) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+    assert any(
+        notice.startswith("port forwarding is not supported yet: L8080=db:5432, D1080, ")
+        and notice.endswith(", ... not set up; run ssh -N with them alongside for now")
+        for notice in watch.notices
+    )
