@@ -10,11 +10,14 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 from termkeep.config.profile import Profile
+from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode, SessionLog, log_file_path
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.state import Policy, Status
-from termkeep.supervisor.supervisor import Supervisor, Update
+from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
@@ -49,6 +52,11 @@ def build_supervisor(
     )
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
+
+
+def log_mode(profile: Profile, default: str) -> LogMode:
+    """The profile's ``log`` if it sets one, else the app-wide ``default``."""
+    return LogMode(profile.log or default)
 
 
 def predict_mode(profile: Profile, default: str) -> PredictMode:
@@ -89,8 +97,14 @@ class Session:
         scrollback_lines: int = DEFAULT_SCROLLBACK_LINES,
         palette: Palette = DEFAULT_PALETTE,
         predict: PredictMode = PredictMode.ADAPTIVE,
+        log: LogMode = LogMode.OFF,
+        log_pattern: str = DEFAULT_LOG_PATTERN,
     ) -> None:
         self.profile = profile
+        self._log_mode = LogMode.OUTPUT if log is LogMode.OFF else log
+        """The mode logging starts in (a toggle of a tab whose log is off gives output)."""
+        self._log_pattern = log_pattern
+        self._log: SessionLog | None = None
         self.emulator = Emulator(
             *size, write=self._reply, scrollback_lines=scrollback_lines, palette=palette
         )
@@ -106,6 +120,9 @@ class Session:
         self.supervisor.add_listener(self._follow_link)
         self.supervisor.add_held_keys_listener(self._held_keys_fate)
         self.predictor.pause()  # not attached yet: keys are held
+        self.supervisor.add_listener(self._note_in_log)
+        if log is not LogMode.OFF:
+            self.start_log()
 
     @property
     def name(self) -> str:
@@ -148,6 +165,7 @@ class Session:
         self.supervisor.reconnect_now()
 
     async def close(self) -> None:
+        self.stop_log()
         if self._warming is not None:
             self._warming.cancel()
         if self._history is not None:
@@ -220,8 +238,40 @@ class Session:
         if not task.cancelled():
             task.exception()  # retrieved: a failed warm-up only means the slow path
 
+    @property
+    def log_path(self) -> Path | None:
+        """The session log being written, if any."""
+        return self._log.path if self._log is not None else None
+
+    def start_log(self) -> Path:
+        """Start this tab's session log (PuTTY-style pattern, 0600); OSError if the file
+        cannot be made."""
+        if self._log is None:
+            path = log_file_path(
+                self._log_pattern,
+                profile=self.profile.name,
+                host=self.profile.host,
+                now=datetime.now().astimezone(),
+            )
+            self._log = SessionLog(path, self._log_mode)
+            self._log.note(f"log of {self.profile.name} ({self.profile.host}) started")
+        return self._log.path
+
+    def stop_log(self) -> None:
+        if self._log is not None:
+            self._log.note("log stopped")
+            self._log.close()
+            self._log = None
+
+    def _note_in_log(self, update: Update) -> None:
+        # Drops, reattaches (with their cause and duration) and endings, as the tab says them.
+        if self._log is not None and isinstance(update, Notice):
+            self._log.note(update.text)
+
     def _received(self, data: bytes) -> None:
         self.emulator.feed(data)
+        if self._log is not None:
+            self._log.write(data)  # what the remote sent; keystrokes never reach the log
         for listener in self._output_listeners:
             listener()
 

@@ -176,6 +176,14 @@ class Profile:
     """Predictive local echo for this host: "adaptive", "always" or "never"; unset means the
     app-wide ``predict`` setting."""
 
+    log: str | None = None
+    """Session log for this host's tabs: "off", "output" or "raw"; unset means the app-wide
+    ``log`` setting."""
+
+    log_path: str | None = None
+    """Where this host's logs go (a pattern like the ``log_path`` setting); unset means the
+    app-wide one."""
+
     keepalive: KeepaliveSettings = field(default_factory=KeepaliveSettings)
     """SSH keepalive."""
 

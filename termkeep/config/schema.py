@@ -126,6 +126,8 @@ _RULES: dict[str, Rule] = {
     "term": _WORD,
     "theme": _PATH,
     "predict": _one_of("adaptive", "always", "never"),
+    "log": _one_of("off", "output", "raw"),
+    "log_path": _PATH,
     "keepalive.interval": _number_range(0, 3600),
     "keepalive.count_max": _number_range(1, 100),
     "tcp.idle": _number_range(1, 32767),  # TCP_KEEPIDLE's kernel maximum

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from termkeep import paths
 from termkeep.config.errors import ConfigError, KeyIssue
+from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LOG_MODE_CHOICES, LogMode
 from termkeep.config.themes import DEFAULT_THEME_NAME
 
 # --- key names ------------------------------------------------------------------------------
@@ -176,6 +177,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.prev", "p", "Previous tab"),
     *(ActionSpec(f"tab.goto.{n}", str(n), f"Go to tab {n}") for n in range(1, 10)),
     ActionSpec("tab.rename", "comma", "Rename this tab"),
+    ActionSpec("log.toggle", "l", "Start or stop this tab's session log"),
     ActionSpec("tab.save_profile", "w", "Save this tab's host as a profile"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
@@ -239,6 +241,14 @@ class Settings:
     """Predictive local echo: show typed characters before the remote echoes them (underlined
     until it does); a profile's own ``predict`` wins over this."""
 
+    log: LogMode = LogMode.OFF
+    """Session logs for every tab: "off", "output" (printable text) or "raw" (the bytes);
+    a profile's own ``log`` wins over this."""
+
+    log_path: str = DEFAULT_LOG_PATTERN
+    """Where logs go: PuTTY's fields &H host, &P profile, &Y &M &D date, &T time; relative
+    to the state directory's logs/."""
+
     keys: Mapping[str, str] = field(
         default_factory=lambda: {action.id: action.default_key for action in ACTIONS}
     )
@@ -267,6 +277,8 @@ _TOP_KEYS = (
     "clipboard_write",
     "scrollback_lines",
     "predict",
+    "log",
+    "log_path",
     "keys",
 )
 _SCROLLBACK_MAX = 1_000_000
@@ -343,6 +355,14 @@ class _Checker:
         self.problem("predict", f"must be {choices}, not {value!r}")
         return Predict.ADAPTIVE
 
+    def log_mode(self, data: Mapping[str, object]) -> LogMode:
+        value = data.get("log", LogMode.OFF.value)
+        if isinstance(value, str) and value in LOG_MODE_CHOICES:
+            return LogMode(value)
+        choices = " or ".join(f'"{choice}"' for choice in LOG_MODE_CHOICES)
+        self.problem("log", f"must be {choices}, not {value!r}")
+        return LogMode.OFF
+
     def keymap(self, table: object, prefix: str | None) -> dict[str, str]:
         keys = {action.id: action.default_key for action in ACTIONS}
         if not isinstance(table, dict):
@@ -398,6 +418,8 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
         clipboard_write=check.clipboard(data),
         scrollback_lines=int(check.number(data, "scrollback_lines", 10_000, _SCROLLBACK_MAX)),
         predict=check.predict(data),
+        log=check.log_mode(data),
+        log_path=check.text(data, "log_path", DEFAULT_LOG_PATTERN),
         keys=check.keymap(data.get("keys", {}), prefix),
     )
     if isinstance(data.get("scrollback_lines"), float):

@@ -289,6 +289,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "tab.prev": lambda: self.tabs.step(-1),
             "tab.rename": self.action_rename_tab,
             "tab.save_profile": self.action_save_profile,
+            "log.toggle": self.action_toggle_log,
             "session.reconnect": self.action_reconnect,
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
@@ -427,6 +428,12 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.notify(str(error), title="Not saved", severity="error", timeout=15)
             return
         self.notify(f"Saved {name}: it opens this tab's tmux session")
+
+    def action_toggle_log(self) -> None:
+        """Start or stop the active tab's session log."""
+        pane = self.tabs.active_session_pane
+        if pane is not None:
+            self.notify(f"{pane.label}: {pane.session.toggle_log()}")
 
     def action_reconnect(self) -> None:
         """Probe the active tab's host now instead of waiting for the next retry."""

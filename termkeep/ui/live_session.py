@@ -12,7 +12,7 @@ from textual.widget import Widget
 from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, Settings
 from termkeep.config.store import ProfileStore
-from termkeep.session import Session, predict_mode
+from termkeep.session import Session, log_mode, predict_mode
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
@@ -89,6 +89,17 @@ class LiveSession:
     def theme(self) -> str | None:
         """The profile's theme, if it sets one."""
         return self.session.profile.theme
+
+    def toggle_log(self) -> str:
+        """Start or stop this tab's session log; what to tell the user."""
+        path = self.session.log_path
+        if path is not None:
+            self.session.stop_log()
+            return f"log stopped: {path}"
+        try:
+            return f"logging to {self.session.start_log()}"
+        except OSError as error:
+            return f"cannot log: {error.strerror or error} ({error.filename})"
 
     @property
     def profile(self) -> Profile:
@@ -179,6 +190,8 @@ def live_session_opener(
             scrollback_lines=settings.scrollback_lines,
             palette=palette,
             predict=predict_mode(profile, settings.predict),
+            log=log_mode(profile, settings.log),
+            log_pattern=profile.log_path or settings.log_path,
         )
         return LiveSession(session, on_close=lambda: held.discard(tmux_session))
 

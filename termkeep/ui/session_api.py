@@ -96,6 +96,10 @@ class SessionLike(Protocol):
         """The profile's own theme for this tab, if it names one."""
         ...
 
+    def toggle_log(self) -> str:
+        """Start or stop the tab's session log; what to tell the user."""
+        ...
+
     @property
     def profile(self) -> Profile | None:
         """The connection settings the tab runs on, to save as a profile (None when the

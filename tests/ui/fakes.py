@@ -44,6 +44,10 @@ class ScriptedSession:
         """Record that the app started the session."""
         self.started = True
 
+    def toggle_log(self) -> str:
+        """A scripted session has no output to log."""
+        return "this tab keeps no log"
+
     def status(self) -> StatusSnapshot:
         """The scripted status."""
         return self.snapshot

@@ -139,6 +139,7 @@ def test_all_problems_of_a_file_are_reported_in_line_order() -> None:
         ("keepalive = 5", "'keepalive' must be a table ([keepalive]), not 5"),
         ('predict = "sometimes"', '\'predict\' must be "adaptive" or "always" or "never"'),
         ("predict = true", "'predict' must be a string, not true"),
+        ('log = "keys"', '\'log\' must be "off" or "output" or "raw"'),
     ],
 )
 def test_wrong_values_are_refused(line: str, expected: str) -> None:
@@ -164,6 +165,9 @@ def test_wrong_values_are_refused(line: str, expected: str) -> None:
         ("tmux.session", "work", True),
         ("predict", "never", True),
         ("predict", "Never", False),
+        ("log", "raw", True),
+        ("log", "all", False),
+        ("log_path", "~/logs/&H &Y&M&D.log", True),
     ],
 )
 def test_ranges(key: str, value: object, ok: bool) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from termkeep.config.session_log import LogMode
 from termkeep.config.settings import (
     ACTIONS,
     DEFAULT_PREFIX,
@@ -145,6 +146,14 @@ def test_predict_takes_each_mode(tmp_path: Path, value: str) -> None:
 def test_predict_refuses_anything_else_naming_the_choices(tmp_path: Path, line: str) -> None:
     (problem,) = _problems(_write(tmp_path, f"{line}\n"))
     assert 'predict: must be "adaptive" or "always" or "never"' in problem
+
+
+def test_session_logs_are_off_by_default_and_take_a_mode_and_a_pattern(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, "")).log is LogMode.OFF
+    settings = load_settings(_write(tmp_path, 'log = "raw"\nlog_path = "&H &T.log"\n'))
+    assert (settings.log, settings.log_path) == (LogMode.RAW, "&H &T.log")
+    (problem,) = _problems(_write(tmp_path, 'log = "keystrokes"\n'))
+    assert 'log: must be "off" or "output" or "raw"' in problem
 
 
 def test_broken_file_is_reported_and_never_rewritten(tmp_path: Path) -> None:

@@ -289,6 +289,7 @@ _RANGE_OVERRIDES: dict[str, st.SearchStrategy[object]] = {
     "reconnect.jitter": st.floats(0, 1),
     "reconnect.multiplier": st.floats(1, 10),
     "predict": st.sampled_from(["adaptive", "always", "never"]),
+    "log": st.sampled_from(["off", "output", "raw"]),
 }
 
 

@@ -1,0 +1,117 @@
+"""Session logs, like PuTTY's: one file per tab, across reconnects, with a line at each drop
+and reattach.
+
+``log = "output"`` keeps the printable text of what the remote sent (escape sequences
+stripped: ``terminal.plain_output``); ``"raw"`` keeps the bytes as they came, for replaying
+with ``cat``. Only the remote's output is written: keystrokes never are, so a password typed
+at a prompt that does not echo it is never in a log.
+
+The path is a pattern with PuTTY's fields (``&H`` host, ``&P`` profile, ``&Y`` ``&M`` ``&D``
+date, ``&T`` time, ``&&`` a literal ``&``); a relative path is under the state directory's
+``logs/``. Files are 0600 in a 0700 directory. At ``MAX_LOG_BYTES`` the file is rotated:
+``name.1`` .. ``name.KEEP_ROTATED`` hold the older parts, the oldest is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from termkeep import paths
+from termkeep.terminal.plain_output import PlainOutput
+
+DEFAULT_LOG_PATTERN = "&P &Y-&M-&D &T.log"
+MAX_LOG_BYTES = 20 * 1024 * 1024
+KEEP_ROTATED = 3
+_FIELD = re.compile(r"&(.)")
+
+
+class LogMode(StrEnum):
+    """What a session log keeps."""
+
+    OFF = "off"
+    OUTPUT = "output"
+    """Printable text, escape sequences stripped."""
+    RAW = "raw"
+    """The bytes the remote sent."""
+
+
+LOG_MODE_CHOICES = tuple(mode.value for mode in LogMode)
+
+
+def log_file_path(pattern: str, *, profile: str, host: str, now: datetime) -> Path:
+    """``pattern`` with its fields filled in; relative paths land in the logs directory.
+    Field values never add a directory: ``/`` in a host or profile name becomes ``_``."""
+    fields = {
+        "H": host,
+        "P": profile,
+        "Y": f"{now.year:04d}",
+        "M": f"{now.month:02d}",
+        "D": f"{now.day:02d}",
+        "T": now.strftime("%H%M%S"),
+        "&": "&",
+    }
+
+    def filled(match: re.Match[str]) -> str:
+        value = fields.get(match.group(1))
+        if value is None:
+            return match.group(0)
+        return value.replace("/", "_").replace("\0", "_")
+
+    path = Path(_FIELD.sub(filled, pattern)).expanduser()
+    return path if path.is_absolute() else paths.logs_dir() / path
+
+
+class SessionLog:
+    """An open session log; ``write`` the remote's output, ``note`` termkeep's own lines."""
+
+    def __init__(self, path: Path, mode: LogMode, max_bytes: int = MAX_LOG_BYTES) -> None:
+        if mode is LogMode.OFF:
+            raise ValueError("a session log needs a mode other than off")
+        self.path = path
+        self.mode = mode
+        self._max_bytes = max_bytes
+        self._plain = PlainOutput()
+        self._file = self._open()
+
+    def _open(self) -> BinaryIO:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(descriptor, "ab", buffering=0)
+
+    def write(self, data: bytes) -> None:
+        """Output from the remote (never keystrokes)."""
+        if self.mode is LogMode.RAW:
+            self._append(data)
+        else:
+            self._append(self._plain.feed(data).encode())
+
+    def note(self, text: str, now: datetime | None = None) -> None:
+        """A line of termkeep's own, with the time: a drop, a reattach, logging started."""
+        stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
+        # A raw log is replayed with cat on a terminal, which needs the carriage return.
+        newline = "\r\n" if self.mode is LogMode.RAW else "\n"
+        self._append(f"{newline}[termkeep {stamp}] {text}{newline}".encode())
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _append(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._file.tell() + len(data) > self._max_bytes:
+            self._rotate()
+        self._file.write(data)
+
+    def _rotate(self) -> None:
+        self._file.close()
+        for index in range(KEEP_ROTATED - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{index}")
+            if older.exists():
+                older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
+        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        self._file = self._open()

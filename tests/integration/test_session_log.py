@@ -1,0 +1,55 @@
+"""A tab's session log across a real silent drop, on the real sshd and tmux: what the remote
+printed, a line at the drop and one at the reattach, and never what was typed at a prompt
+without echo (``read -s``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from termkeep.config.session_log import LogMode
+from termkeep.session import Session
+from termkeep.transport.prompts import NoPrompter
+from tests.fixtures.netns import NetnsSshServer
+from tests.integration.test_reconnect import ATTACH_WAIT, RECOVERY_WAIT, Watch, reconnect_profile
+
+SECRET = "hunter2-not-logged"
+
+
+async def test_the_log_keeps_output_and_outages_but_no_keystrokes(
+    netns_sshd: NetnsSshServer, tmp_path: Path
+) -> None:
+    session = Session(
+        reconnect_profile(netns_sshd),
+        NoPrompter(),
+        size=(100, 30),
+        log=LogMode.OUTPUT,
+        log_pattern=str(tmp_path / "logs" / "&P.log"),
+    )
+    watch = Watch(session)
+    await session.start()
+    try:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        # read -s as dash spells it: a prompt that does not echo what is typed. The prompt is
+        # spelled apart, so seeing it means the command ran, not just its echo.
+        await watch.run("stty -echo; printf '%s%s' pa 'ss: '; read pw; stty echo", "pass:")
+        session.write(SECRET.encode() + b"\r")
+        await watch.run("echo got-${#pw}", f"got-{len(SECRET)}")
+        with netns_sshd.blackhole():
+            await watch.until(lambda: watch.state != "attached", RECOVERY_WAIT, "the stall")
+            await watch.until(lambda: watch.state == "reconnecting", RECOVERY_WAIT, "the drop")
+        await watch.until(lambda: watch.state == "attached", RECOVERY_WAIT, "the reattach")
+        await watch.run("echo after-$((40+2))", "after-42")
+        log_path = session.log_path
+    finally:
+        await session.close()
+
+    assert log_path == tmp_path / "logs" / "reconnect-test.log"
+    text = log_path.read_text()
+    assert f"got-{len(SECRET)}" in text
+    assert "after-42" in text
+    assert SECRET not in text
+    assert "\x1b" not in text  # output mode: no escape sequences
+    lines = text.splitlines()
+    assert any(line.startswith("[termkeep ") and "connection lost" in line for line in lines)
+    assert any(line.startswith("[termkeep ") and "reattached after" in line for line in lines)
+    assert lines[-1].endswith("log stopped")
