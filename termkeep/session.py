@@ -7,6 +7,7 @@ Emulator for the app's tabs, or the local terminal for the headless attach.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -121,8 +122,7 @@ class Session:
         self.supervisor.add_held_keys_listener(self._held_keys_fate)
         self.predictor.pause()  # not attached yet: keys are held
         self.supervisor.add_listener(self._note_in_log)
-        if log is not LogMode.OFF:
-            self.start_log()
+        self._log_at_start = log is not LogMode.OFF
 
     @property
     def name(self) -> str:
@@ -142,6 +142,12 @@ class Session:
         self.supervisor.add_listener(listener)
 
     async def start(self) -> None:
+        # Started here, not in __init__, so that what goes wrong reaches the tab's listeners.
+        if self._log_at_start:
+            try:
+                self.start_log()
+            except OSError as error:  # the tab still opens, without its log
+                self.supervisor.announce(f"no session log: {error.strerror or error}")
         forwardings = self.profile.port_forwardings
         if forwardings:
             # Stored (the PuTTY importer fills it in) but not applied: say so, every time.
@@ -246,32 +252,51 @@ class Session:
     def start_log(self) -> Path:
         """Start this tab's session log (PuTTY-style pattern, 0600); OSError if the file
         cannot be made."""
-        if self._log is None:
-            path = log_file_path(
-                self._log_pattern,
-                profile=self.profile.name,
-                host=self.profile.host,
-                now=datetime.now().astimezone(),
-            )
-            self._log = SessionLog(path, self._log_mode)
-            self._log.note(f"log of {self.profile.name} ({self.profile.host}) started")
-        return self._log.path
+        if self._log is not None:
+            return self._log.path
+        path = log_file_path(
+            self._log_pattern,
+            profile=self.profile.name,
+            host=self.profile.host,
+            now=datetime.now().astimezone(),
+        )
+        self._log = SessionLog(path, self._log_mode)
+        self._write_log(f"log of {self.profile.name} ({self.profile.host}) started")
+        return path
 
     def stop_log(self) -> None:
         if self._log is not None:
-            self._log.note("log stopped")
+            self._write_log("log stopped")
+        if self._log is not None:  # (writing that line may itself have failed and stopped it)
             self._log.close()
             self._log = None
 
     def _note_in_log(self, update: Update) -> None:
         # Drops, reattaches (with their cause and duration) and endings, as the tab says them.
         if self._log is not None and isinstance(update, Notice):
-            self._log.note(update.text)
+            self._write_log(update.text)
+
+    def _write_log(self, output: bytes | str) -> None:
+        """Output from the remote (never keystrokes), or a line of termkeep's own. A log that
+        cannot be written (a full disk) stops, and says so; the session goes on."""
+        log = self._log
+        if log is None:
+            return
+        try:
+            if isinstance(output, bytes):
+                log.write(output)
+            else:
+                log.note(output)
+        except OSError as error:
+            self._log = None
+            with contextlib.suppress(OSError):
+                log.close()
+            self.supervisor.announce(f"session log stopped: {error.strerror or error}")
 
     def _received(self, data: bytes) -> None:
         self.emulator.feed(data)
         if self._log is not None:
-            self._log.write(data)  # what the remote sent; keystrokes never reach the log
+            self._write_log(data)
         for listener in self._output_listeners:
             listener()
 

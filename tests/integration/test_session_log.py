@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from termkeep.config.profile import Profile
 from termkeep.config.session_log import LogMode
 from termkeep.session import Session
+from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
 from tests.integration.test_reconnect import ATTACH_WAIT, RECOVERY_WAIT, Watch, reconnect_profile
@@ -53,3 +55,24 @@ async def test_the_log_keeps_output_and_outages_but_no_keystrokes(
     assert any(line.startswith("[termkeep ") and "connection lost" in line for line in lines)
     assert any(line.startswith("[termkeep ") and "reattached after" in line for line in lines)
     assert lines[-1].endswith("log stopped")
+
+
+async def test_a_log_that_cannot_be_written_stops_and_says_so() -> None:
+    # /dev/full fails every write with "No space left on device", as a full disk would.
+    session = Session(
+        Profile(name="full", host="127.0.0.1"),
+        NoPrompter(),
+        log=LogMode.RAW,
+        log_pattern="/dev/full",
+    )
+    notices: list[str] = []
+    session.supervisor.add_listener(
+        lambda update: notices.append(update.text) if isinstance(update, Notice) else None
+    )
+    try:
+        session.start_log()  # the file opens; its first line fails to be written
+        assert session.log_path is None
+        assert notices == ["session log stopped: No space left on device"]
+        session.stop_log()  # nothing left to stop: no error
+    finally:
+        await session.close()
