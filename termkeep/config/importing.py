@@ -17,6 +17,7 @@ from termkeep.config.profile import (
     PROFILE_NAME_MAX,
     InvalidProfileNameError,
     Profile,
+    is_valid_profile_name,
     sanitize_profile_name,
     validate_profile_name,
 )
@@ -74,7 +75,7 @@ class NameAllocator:
 
     def __init__(self, source_names: Iterable[str] = ()) -> None:
         self._taken: set[str] = set()
-        self._reserved = {name for name in source_names if _is_valid_name(name)}
+        self._reserved = {name for name in source_names if is_valid_profile_name(name)}
 
     def allocate(self, source_name: str) -> tuple[str, list[str]]:
         """A profile name for ``source_name`` plus a note explaining any change to it."""
@@ -102,14 +103,6 @@ class NameAllocator:
             if candidate not in self._taken and candidate not in self._reserved:
                 return candidate
         raise AssertionError("unreachable: fewer names are taken than candidates tried")
-
-
-def _is_valid_name(name: str) -> bool:
-    try:
-        validate_profile_name(name)
-    except InvalidProfileNameError:
-        return False
-    return True
 
 
 def profile_problem(profile: Profile) -> str | None:

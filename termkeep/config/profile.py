@@ -44,6 +44,15 @@ def validate_profile_name(name: str) -> str:
     return name
 
 
+def is_valid_profile_name(name: str) -> bool:
+    """Whether ``name`` could be a profile's name (``validate_profile_name`` says why not)."""
+    try:
+        validate_profile_name(name)
+    except InvalidProfileNameError:
+        return False
+    return True
+
+
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._@+-]+")
 
 

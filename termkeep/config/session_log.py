@@ -40,9 +40,6 @@ class LogMode(StrEnum):
     """The bytes the remote sent."""
 
 
-LOG_MODE_CHOICES = tuple(mode.value for mode in LogMode)
-
-
 def log_file_path(pattern: str, *, profile: str, host: str, now: datetime) -> Path:
     """``pattern`` with its fields filled in; relative paths land in the logs directory.
     Field values never add a directory: ``/`` in a host or profile name becomes ``_``."""

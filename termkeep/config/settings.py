@@ -29,7 +29,7 @@ from pathlib import Path
 
 from termkeep import paths
 from termkeep.config.errors import ConfigError, KeyIssue
-from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LOG_MODE_CHOICES, LogMode
+from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.themes import DEFAULT_THEME_NAME
 
 # --- key names ------------------------------------------------------------------------------
@@ -339,29 +339,16 @@ class _Checker:
             self.problem(where, str(error))
             return None
 
-    def clipboard(self, data: Mapping[str, object]) -> ClipboardWrite:
-        value = data.get("clipboard_write", ClipboardWrite.ALLOW.value)
-        try:
-            return ClipboardWrite(str(value))
-        except ValueError:
-            self.problem("clipboard_write", f'must be "allow" or "deny", not {value!r}')
-            return ClipboardWrite.ALLOW
-
-    def predict(self, data: Mapping[str, object]) -> Predict:
-        value = data.get("predict", Predict.ADAPTIVE.value)
-        if isinstance(value, str) and value in PREDICT_CHOICES:
-            return Predict(value)
-        choices = " or ".join(f'"{choice}"' for choice in PREDICT_CHOICES)
-        self.problem("predict", f"must be {choices}, not {value!r}")
-        return Predict.ADAPTIVE
-
-    def log_mode(self, data: Mapping[str, object]) -> LogMode:
-        value = data.get("log", LogMode.OFF.value)
-        if isinstance(value, str) and value in LOG_MODE_CHOICES:
-            return LogMode(value)
-        choices = " or ".join(f'"{choice}"' for choice in LOG_MODE_CHOICES)
-        self.problem("log", f"must be {choices}, not {value!r}")
-        return LogMode.OFF
+    def choice[E: StrEnum](self, data: Mapping[str, object], key: str, default: E) -> E:
+        """``data[key]`` as one of ``default``'s enum values (``default`` when absent); a
+        problem naming every choice otherwise."""
+        kind = type(default)
+        value = data.get(key, default.value)
+        if isinstance(value, str) and value in {member.value for member in kind}:
+            return kind(value)
+        choices = " or ".join(f'"{member.value}"' for member in kind)
+        self.problem(key, f"must be {choices}, not {value!r}")
+        return default
 
     def keymap(self, table: object, prefix: str | None) -> dict[str, str]:
         keys = {action.id: action.default_key for action in ACTIONS}
@@ -415,10 +402,10 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
         theme=check.text(data, "theme", DEFAULT_THEME_NAME),
         prefix=prefix or DEFAULT_PREFIX,
         prefix_timeout=float(check.number(data, "prefix_timeout", 3.0, _TIMEOUT_MAX)),
-        clipboard_write=check.clipboard(data),
+        clipboard_write=check.choice(data, "clipboard_write", ClipboardWrite.ALLOW),
         scrollback_lines=int(check.number(data, "scrollback_lines", 10_000, _SCROLLBACK_MAX)),
-        predict=check.predict(data),
-        log=check.log_mode(data),
+        predict=check.choice(data, "predict", Predict.ADAPTIVE),
+        log=check.choice(data, "log", LogMode.OFF),
         log_path=check.text(data, "log_path", DEFAULT_LOG_PATTERN),
         keys=check.keymap(data.get("keys", {}), prefix),
     )

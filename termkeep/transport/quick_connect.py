@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from termkeep.config.errors import ConfigError
-from termkeep.config.profile import InvalidProfileNameError, Profile, validate_profile_name
+from termkeep.config.profile import (
+    InvalidProfileNameError,
+    Profile,
+    is_valid_profile_name,
+    validate_profile_name,
+)
 from termkeep.config.store import ProfileStore
 from termkeep.transport.ssh_config_import import (
     DEFAULT_SSH_CONFIG,
@@ -92,7 +97,7 @@ def _is_ipv6(host: str) -> bool:
 def resolve_target(store: ProfileStore, text: str, ssh_config: Path | None = None) -> Profile:
     """The profile to connect to for ``text``: saved profile, ssh_config alias, literal
     host, in that order. Raises ConfigError (one line) when it is none of them."""
-    if _is_profile_name(text) and store.exists(text):
+    if is_valid_profile_name(text) and store.exists(text):
         return store.load(text)
     config_path = (ssh_config or DEFAULT_SSH_CONFIG).expanduser()
     has_config = config_path.is_file()
@@ -122,14 +127,6 @@ def ssh_config_aliases(ssh_config: Path | None = None) -> list[str]:
     except ConfigError:
         return []
     return [pattern for pattern in patterns if not WILDCARD_CHARS & set(pattern)]
-
-
-def _is_profile_name(text: str) -> bool:
-    try:
-        validate_profile_name(text)
-    except InvalidProfileNameError:
-        return False
-    return True
 
 
 def _check_name(text: str) -> None:
