@@ -14,6 +14,7 @@ from termkeep.config.profile import TmuxSettings
 from termkeep.config.store import ProfileStore
 from termkeep.transport import tmux
 from termkeep.transport.quick_connect import resolve_target
+from tests.fixtures.home import use_private_home
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
 from tests.integration.test_reconnect import ATTACH_WAIT, opened
@@ -23,15 +24,12 @@ from tests.integration.test_reconnect import ATTACH_WAIT, opened
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sshd: SshServer) -> Path:
     """A HOME whose ~/.ssh/config names the test server as ``box`` and gives every host the
     server's client key and known_hosts (no real ~/.ssh is read, no agent is asked)."""
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "config").write_text(
+    return use_private_home(
+        tmp_path,
+        monkeypatch,
         f"Host box\n  HostName {sshd.host}\n  Port {sshd.port}\n  User {sshd.user}\n\n"
-        f"Host *\n  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.known_hosts}\n"
+        f"Host *\n  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.known_hosts}\n",
     )
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    return home
 
 
 async def attached_tmux_session(store: ProfileStore, target: str) -> str:

@@ -20,6 +20,7 @@ from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
 from termkeep.transport.tcp import RTO_MAX_MS, TCP_RTO_MAX_MS, TCP_THIN_LINEAR_TIMEOUTS
 from tests.fixtures import sshd as sshd_module
+from tests.fixtures.home import use_private_home
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
@@ -114,11 +115,7 @@ async def bounded[T](work: Awaitable[T], what: str) -> T:
 def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A throwaway HOME, so ~/.ssh (known_hosts, keys, config) is never the real one, and no
     agent, so only the keys a test names are offered."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    return home
+    return use_private_home(tmp_path, monkeypatch)
 
 
 def with_session_env(config: str, **env: str) -> str:

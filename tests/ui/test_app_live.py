@@ -29,18 +29,21 @@ from tests.ui.pilot import LIVE, PREFIX, wait_for
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 
+def demo_profile(server: DemoServerInfo, name: str, tmux_session: str) -> Profile:
+    """A profile reaching the demo server directly, with its key and known_hosts."""
+    return Profile(
+        name=name,
+        host=server.host,
+        port=server.port,
+        identity_files=(str(server.client_key),),
+        known_hosts_file=str(server.known_hosts),
+        tmux=TmuxSettings(session=tmux_session),
+    )
+
+
 async def test_open_type_and_close_on_a_real_server(store: ProfileStore) -> None:
     async with DemoServer() as server:
-        store.save(
-            Profile(
-                name="demo",
-                host=server.host,
-                port=server.port,
-                identity_files=(str(server.client_key),),
-                known_hosts_file=str(server.known_hosts),
-                tmux=TmuxSettings(session="termkeep-ui-test"),
-            )
-        )
+        store.save(demo_profile(server, "demo", "termkeep-ui-test"))
         app = RecordingApp(store, open_session=None)  # the real opener and TerminalView
         async with app.run_test(size=(100, 30)) as pilot:
             pane = await app.open_profile("demo")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.profile import Profile, TmuxSettings
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.transport.demo_server import DemoServer
@@ -17,22 +16,14 @@ from termkeep.ui.live_session import LiveSession
 from termkeep.ui.session_api import TabState
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
+from tests.ui.test_app_live import demo_profile
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 
 async def test_prefix_l_toggles_the_tabs_log(store: ProfileStore, tmp_path: Path) -> None:
     async with DemoServer() as server:
-        store.save(
-            Profile(
-                name="demo",
-                host=server.host,
-                port=server.port,
-                identity_files=(str(server.client_key),),
-                known_hosts_file=str(server.known_hosts),
-                tmux=TmuxSettings(session="termkeep-log-toggle"),
-            )
-        )
+        store.save(demo_profile(server, "demo", "termkeep-log-toggle"))
         settings = Settings(log_path=str(tmp_path / "logs" / "&P-&H.log"))
         app = RecordingApp(store, settings=settings, open_session=None)
         async with app.run_test(size=(100, 30)) as pilot:

@@ -6,18 +6,13 @@ emulator, the way a slow link would deliver it.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.ui.widgets.terminal_view import TerminalView
-from tests.ui.test_terminal_view import CountingView
-
-WAIT_BOUND = 5.0
+from tests.ui.test_terminal_view import CountingView, line_text, wait_until
 
 
 class EchoApp(App[None]):
@@ -32,18 +27,6 @@ class EchoApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield self.view
-
-
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_BOUND
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await pilot.pause(0.01)
-
-
-def line_text(view: TerminalView, y: int) -> str:
-    return view.render_line(y).text.rstrip()
 
 
 def underlined(view: TerminalView, y: int) -> str:

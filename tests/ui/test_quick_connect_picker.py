@@ -12,6 +12,7 @@ from textual.widgets import OptionList
 
 from termkeep.config.store import ProfileStore
 from termkeep.ui.screens.dialogs import PickerScreen
+from tests.fixtures.home import use_private_home
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
 
@@ -21,12 +22,12 @@ SIZE = (100, 30)
 @pytest.fixture(autouse=True)
 def ssh_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The user's ~/.ssh/config under a throwaway HOME: one alias, one wildcard block."""
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    config = home / ".ssh" / "config"
-    config.write_text("Host box\n  HostName 10.0.0.7\nHost web-1\n  HostName dup\nHost *.lan\n")
-    monkeypatch.setenv("HOME", str(home))
-    return config
+    home = use_private_home(
+        tmp_path,
+        monkeypatch,
+        "Host box\n  HostName 10.0.0.7\nHost web-1\n  HostName dup\nHost *.lan\n",
+    )
+    return home / ".ssh" / "config"
 
 
 async def open_picker(pilot: Pilot[None], app: RecordingApp) -> PickerScreen:

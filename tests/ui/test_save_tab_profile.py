@@ -13,6 +13,7 @@ from termkeep.config.store import ProfileStore
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.dialogs import TextInputScreen
 from termkeep.ui.session_api import TabState
+from tests.fixtures.home import use_private_home
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
 
@@ -23,14 +24,12 @@ async def test_a_quick_tab_is_saved_with_its_tmux_session(
     store: ProfileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with DemoServer() as server:
-        home = tmp_path / "home"
-        (home / ".ssh").mkdir(parents=True)
-        (home / ".ssh" / "config").write_text(
+        use_private_home(
+            tmp_path,
+            monkeypatch,
             f"Host *\n  IdentityFile {server.client_key}\n"
-            f"  UserKnownHostsFile {server.known_hosts}\n"
+            f"  UserKnownHostsFile {server.known_hosts}\n",
         )
-        monkeypatch.setenv("HOME", str(home))
-        monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
         target = f"{server.host}:{server.port}"
         app = RecordingApp(store, open_session=None)  # the real opener
         async with app.run_test(size=(100, 30), notifications=True) as pilot:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.profile import Profile, TmuxSettings
 from termkeep.config.store import ProfileStore
 from termkeep.transport.demo_server import DemoServer, DemoServerInfo
 from termkeep.ui.live_session import LiveSession
@@ -19,6 +18,7 @@ from termkeep.ui.widgets.status_line import StatusLine
 from termkeep.ui.widgets.terminal_view import TerminalView
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, wait_for
+from tests.ui.test_app_live import demo_profile
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -28,16 +28,7 @@ class InjectedError(RuntimeError):
 
 
 def save(store: ProfileStore, server: DemoServerInfo, name: str) -> None:
-    store.save(
-        Profile(
-            name=name,
-            host=server.host,
-            port=server.port,
-            identity_files=(str(server.client_key),),
-            known_hosts_file=str(server.known_hosts),
-            tmux=TmuxSettings(session=f"termkeep-boundary-{name}"),
-        )
-    )
+    store.save(demo_profile(server, name, f"termkeep-boundary-{name}"))
 
 
 def boom(*_: object) -> None:
