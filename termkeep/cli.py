@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 import termkeep
 from termkeep import paths
 from termkeep.config.errors import ConfigError
+from termkeep.config.forwards import Forward, ForwardError, ForwardKind, parse_ssh_forward
 from termkeep.config.profile import InvalidProfileNameError, Profile
 from termkeep.config.schema import (
+    FORWARDS_KEY,
     KEYS,
     Kind,
     profile_from_mapping,
@@ -253,11 +255,47 @@ def _configure_hosts_add(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="missed keepalives before the link counts as dead (default 3)",
     )
+    _add_forward_flags(parser)
     tmux = parser.add_mutually_exclusive_group()
     tmux.add_argument("--tmux-session", metavar="NAME", help="tmux session (default termkeep-NAME)")
     tmux.add_argument("--no-tmux", action="store_true", help="do not run the session in tmux")
     parser.add_argument("--force", action="store_true", help="replace an existing profile")
     parser.set_defaults(run=_run_hosts_add)
+
+
+def _forward_of(kind: ForwardKind) -> Callable[[str], Forward]:
+    """An argparse type reading ssh's syntax for one of -L/-R/-D, with ssh's own messages."""
+
+    def convert(text: str) -> Forward:
+        try:
+            return parse_ssh_forward(kind, text)
+        except ForwardError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = f"{kind.flag} forward"
+    return convert
+
+
+def _add_forward_flags(parser: argparse.ArgumentParser) -> None:
+    """ssh's -L, -R and -D, repeatable, in the order given."""
+    helps = {
+        ForwardKind.LOCAL: ("[BIND:]PORT:HOST:HOSTPORT", "local forward, like ssh -L (repeatable)"),
+        ForwardKind.REMOTE: (
+            "[BIND:]PORT:HOST:HOSTPORT",
+            "remote forward, like ssh -R (repeatable)",
+        ),
+        ForwardKind.DYNAMIC: ("[BIND:]PORT", "SOCKS5 proxy, like ssh -D (repeatable)"),
+    }
+    for kind, (metavar, text) in helps.items():
+        parser.add_argument(
+            kind.flag,
+            dest="forwards",
+            action="append",
+            default=[],
+            type=_forward_of(kind),
+            metavar=metavar,
+            help=text,
+        )
 
 
 def _add_args_to_mapping(args: argparse.Namespace) -> dict[str, object]:
@@ -272,6 +310,8 @@ def _add_args_to_mapping(args: argparse.Namespace) -> dict[str, object]:
     data.update({key: value for key, value in optional.items() if value is not None})
     if args.identity:
         data["identity_files"] = list(args.identity)
+    if args.forwards:
+        data["forwards"] = [forward.as_table() for forward in args.forwards]
     keepalive = {"interval": args.keepalive, "count_max": args.keepalive_count}
     data["keepalive"] = {key: value for key, value in keepalive.items() if value is not None}
     if args.no_tmux:
@@ -334,6 +374,8 @@ def _show_lines(stored: StoredProfile) -> list[str]:
     ]
     section = ""
     for key, value in profile_values(stored.profile).items():
+        if key == FORWARDS_KEY:
+            continue  # shown last: TOML puts arrays of tables after the plain keys
         table, _, leaf = key.rpartition(".")
         if table != section:
             lines += ["", f"[{table}]"]
@@ -343,6 +385,19 @@ def _show_lines(stored: StoredProfile) -> list[str]:
             lines.append(f"# {leaf}: unset" + (" (default)" if origin else ""))
         else:
             lines.append(f"{leaf} = {toml_literal(value)}{origin}")
+    return lines + _forward_lines(stored.profile.forwards)
+
+
+def _forward_lines(forwards: Sequence[Forward]) -> list[str]:
+    """The profile's forwards as ssh flags (a comment) and as the file's tables."""
+    if not forwards:
+        return ["", "# forwards: none (add with -L, -R, -D on 'termkeep hosts add')"]
+    lines = ["", "# forwards, as ssh flags: " + " ".join(forward.flag for forward in forwards)]
+    for forward in forwards:
+        lines += [
+            "[[forwards]]",
+            *(f"{key} = {toml_literal(value)}" for key, value in forward.as_table().items()),
+        ]
     return lines
 
 

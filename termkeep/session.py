@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from termkeep.config.forwards import Forward
 from termkeep.config.profile import Profile
 from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode, SessionLog, log_file_path
 from termkeep.config.store import ProfileStore
@@ -73,10 +74,10 @@ SHOWN_FORWARDINGS = 3
 """Forwardings named in the notice; more are "..."."""
 
 
-def unapplied_forwardings_notice(forwardings: tuple[str, ...]) -> str:
+def unapplied_forwardings_notice(forwards: tuple[Forward, ...]) -> str:
     """What the user is told about a profile's port forwardings, which are not set up."""
-    shown = forwardings[:SHOWN_FORWARDINGS]
-    listed = ", ".join(shown) + (", ..." if len(forwardings) > len(shown) else "")
+    shown = [forward.flag for forward in forwards[:SHOWN_FORWARDINGS]]
+    listed = ", ".join(shown) + (", ..." if len(forwards) > len(shown) else "")
     return (
         f"port forwarding is not supported yet: {listed} not set up; "
         "run ssh -N with them alongside for now"
@@ -148,7 +149,7 @@ class Session:
                 self.start_log()
             except OSError as error:  # the tab still opens, without its log
                 self.supervisor.announce(f"no session log: {error.strerror or error}")
-        forwardings = self.profile.port_forwardings
+        forwardings = self.profile.forwards
         if forwardings:
             # Stored (the PuTTY importer fills it in) but not applied: say so, every time.
             self.supervisor.announce(unapplied_forwardings_notice(forwardings))

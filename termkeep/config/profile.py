@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from termkeep.config.forwards import Forward
+
 PROFILE_NAME_MAX = 64
 TMUX_SESSION_DEFAULT_PREFIX = "termkeep"
 
@@ -171,9 +173,10 @@ class Profile:
     x11_forwarding: bool = False
     """Forward X11 connections."""
 
-    port_forwardings: tuple[str, ...] = ()
-    """Port forwardings in PuTTY's notation (``L8080=host:80``, ``R…``, ``D1080``); kept for a
-    later version, not yet opened: a session with some says so when it starts."""
+    forwards: tuple[Forward, ...] = ()
+    """Tunnels opened on every connection of the host's tabs (``ssh -L/-R/-D``); written as
+    ``[[forwards]]`` tables. Files from before kept PuTTY's ``port_forwardings`` strings, which
+    still load."""
 
     term: str = "xterm-256color"
     """TERM value sent with the PTY request."""

@@ -25,10 +25,18 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
 from termkeep.config.errors import ConfigError
+from termkeep.config.forwards import (
+    Forward,
+    ForwardError,
+    ForwardKind,
+    check_distinct,
+    parse_putty_forward,
+)
 from termkeep.config.importing import (
     ImportedEntry,
     ImportPlan,
@@ -127,6 +135,31 @@ def _tcp(session: PuttySession, notes: list[str]) -> TcpSettings:
     return TcpSettings(keepalive=True, nodelay=_int(session, "TCPNoDelay", 1) != 0)
 
 
+def _forwards(session: PuttySession, notes: list[str]) -> tuple[Forward, ...]:
+    """PortForwardings, with "Local ports accept connections from other hosts" applied (it
+    is PuTTY's GatewayPorts); an entry that cannot be read or repeats a listener is left out
+    with a note, so one bad tunnel does not lose the session."""
+    accept_all = {
+        ForwardKind.LOCAL: _int(session, "LocalPortAcceptAll", 0) != 0,
+        ForwardKind.DYNAMIC: _int(session, "LocalPortAcceptAll", 0) != 0,
+        ForwardKind.REMOTE: _int(session, "RemotePortAcceptAll", 0) != 0,
+    }
+    forwards: list[Forward] = []
+    for entry in filter(
+        None, (item.strip() for item in session.get("PortForwardings", "").split(","))
+    ):
+        try:
+            forward = parse_putty_forward(entry)
+            if forward.listen_address is None and accept_all[forward.kind]:
+                forward = replace(forward, listen_address="*")
+            check_distinct([*forwards, forward])
+        except ForwardError as error:
+            notes.append(f"port forwarding left out: {error}")
+            continue
+        forwards.append(forward)
+    return tuple(forwards)
+
+
 def _split_user(host: str, user: str) -> tuple[str, str]:
     """PuTTY accepts ``user@host`` in HostName; an explicit UserName wins."""
     if "@" in host:
@@ -149,9 +182,7 @@ def session_to_profile(name: str, session: PuttySession, notes: list[str]) -> Pr
         notes.append(note)
     if key_file:
         identity_files = (key_file,)
-    forwardings = tuple(
-        item.strip() for item in session.get("PortForwardings", "").split(",") if item.strip()
-    )
+    forwards = _forwards(session, notes)
     if _int(session, "ProxyMethod", 0) != 0:
         notes.append("PuTTY proxy settings are not imported; add a jump host if one is needed")
     return Profile(
@@ -162,7 +193,7 @@ def session_to_profile(name: str, session: PuttySession, notes: list[str]) -> Pr
         identity_files=identity_files,
         agent_forwarding=_int(session, "AgentFwd", 0) != 0,
         x11_forwarding=_int(session, "X11Forward", 0) != 0,
-        port_forwardings=forwardings,
+        forwards=forwards,
         keepalive=_keepalive(session, notes),
         tcp=_tcp(session, notes),
     )

@@ -25,6 +25,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from termkeep.config.errors import ProfileIssue, ProfileLoadError
+from termkeep.config.forwards import (
+    Forward,
+    ForwardError,
+    check_distinct,
+    forward_from_table,
+    parse_putty_forward,
+)
 from termkeep.config.profile import Profile
 
 if TYPE_CHECKING:
@@ -46,6 +53,7 @@ class Kind(Enum):
     FLOAT = "a number"
     BOOL = "true or false"
     STR_LIST = "a list of strings"
+    FORWARDS = "a list of [[forwards]] tables"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,50 @@ def _one_of(*choices: str) -> Rule:
     return check
 
 
+def _forwards_rule(values: list[Mapping[str, object]]) -> str | None:
+    try:
+        check_distinct(_forwards_of(values))
+    except ForwardError as error:
+        return str(error)
+    return None
+
+
+def _forwards_of(values: list[Mapping[str, object]]) -> tuple[Forward, ...]:
+    forwards: list[Forward] = []
+    for number, table in enumerate(values, start=1):
+        try:
+            forwards.append(forward_from_table(table))
+        except ForwardError as error:
+            raise ForwardError(f"entry {number}: {error}") from None
+    return tuple(forwards)
+
+
+FORWARDS_KEY = "forwards"
+"""The Profile field holding tunnels: an array of tables in the file, written after the keys."""
+
+LEGACY_FORWARDS_KEY = "port_forwardings"
+"""Where files written before ``[[forwards]]`` kept PuTTY-notation strings; read, never written."""
+
+
+def _legacy_forwards(data: dict[str, object], issues: list[tuple[str, str]]) -> None:
+    """Turn an old ``port_forwardings = ["L8080=db:5432"]`` into ``forwards`` tables in place,
+    so old profiles keep loading; the next save writes them the new way."""
+    entries = data.pop(LEGACY_FORWARDS_KEY, None)
+    if entries is None:
+        return
+    if not isinstance(entries, list) or not all(isinstance(item, str) for item in entries):
+        issues.append((LEGACY_FORWARDS_KEY, f"{LEGACY_FORWARDS_KEY!r} must be a list of strings"))
+        return
+    tables: list[object] = []
+    for entry in entries:
+        try:
+            tables.append(parse_putty_forward(entry).as_table())
+        except ForwardError as error:
+            issues.append((LEGACY_FORWARDS_KEY, f"{LEGACY_FORWARDS_KEY!r}: {error}"))
+    existing = data.get(FORWARDS_KEY, [])
+    data[FORWARDS_KEY] = [*existing, *tables] if isinstance(existing, list) else existing
+
+
 _WORD = _text(spaces_ok=False)
 _PATH = _text(spaces_ok=True)
 
@@ -122,7 +174,7 @@ _RULES: dict[str, Rule] = {
     "identity_files": _each(_PATH),
     "known_hosts_file": _PATH,
     "jump": _WORD,
-    "port_forwardings": _each(_WORD),
+    FORWARDS_KEY: _forwards_rule,
     "term": _WORD,
     "theme": _PATH,
     "predict": _one_of("adaptive", "always", "never"),
@@ -152,7 +204,8 @@ def _kind_of(hint: object) -> tuple[Kind, bool]:
         optional = len(members) < len(typing.get_args(hint))
         (hint,) = members
     if typing.get_origin(hint) is tuple:
-        return Kind.STR_LIST, optional
+        (item, _ellipsis) = typing.get_args(hint)
+        return (Kind.FORWARDS if item is Forward else Kind.STR_LIST), optional
     simple = {str: Kind.STR, int: Kind.INT, float: Kind.FLOAT, bool: Kind.BOOL}
     if not isinstance(hint, type) or hint not in simple:
         raise TypeError(f"profile field type {hint!r} has no TOML form; extend schema._kind_of")
@@ -221,7 +274,7 @@ def key_line_finder(text: str) -> LineFinder:
     table = ""
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        header = re.match(r"^\[\s*([^\[\]]+?)\s*\]", line)
+        header = re.match(r"^\[\[?\s*([^\[\]]+?)\s*\]", line)  # [table] or [[array]]
         if header:
             table = _normalize_key(header.group(1))
             positions.setdefault(table, number)
@@ -267,6 +320,8 @@ def _type_problem(spec: KeySpec, value: object) -> str | None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
     elif spec.kind is Kind.STR:
         ok = isinstance(value, str)
+    elif spec.kind is Kind.FORWARDS:
+        ok = isinstance(value, list) and all(isinstance(item, dict) for item in value)
     else:
         ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
     if ok:
@@ -324,6 +379,8 @@ def _to_model_type(spec: KeySpec, value: object) -> object:
         return float(typing.cast(float, value))
     if spec.kind is Kind.STR_LIST:
         return tuple(typing.cast(list[str], value))
+    if spec.kind is Kind.FORWARDS:
+        return _forwards_of(typing.cast(list[Mapping[str, object]], value))
     return value
 
 
@@ -390,6 +447,8 @@ def profile_from_mapping(
     tell it.
     """
     problems: list[tuple[str, str]] = []
+    data = dict(data)
+    _legacy_forwards(data, problems)
     flat = _flatten(data, problems)
     values = _check_values(flat, problems)
     for key in REQUIRED_KEYS:
@@ -437,6 +496,8 @@ def profile_values(profile: Profile) -> dict[str, object]:
             value = getattr(value, part)
         if KEYS[key].kind is Kind.FLOAT and value is not None:
             value = float(typing.cast(float, value))
+        if KEYS[key].kind is Kind.FORWARDS:
+            value = [forward.as_table() for forward in typing.cast(tuple[Forward, ...], value)]
         values[key] = list(value) if isinstance(value, tuple) else value
     return values
 
@@ -482,7 +543,10 @@ def update_document(doc: tomlkit.TOMLDocument, profile: Profile) -> tomlkit.TOML
       write it down);
     - absent from the file: added only if it differs from the default, so new files stay
       short and follow improved defaults in later versions.
+    An old ``port_forwardings`` key was read into ``forwards``; it goes, so it is not read twice.
     """
+    if LEGACY_FORWARDS_KEY in doc:
+        del doc[LEGACY_FORWARDS_KEY]
     for key, value in profile_values(profile).items():
         section, _, leaf = key.rpartition(".")
         spec = KEYS[key]

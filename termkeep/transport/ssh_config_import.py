@@ -20,10 +20,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from asyncssh.config import ConfigParseError, SSHClientConfig
+from asyncssh.config import ConfigParseError, SSHClientConfig, SSHConfig
 from asyncssh.misc import IllegalUserName
 
 from termkeep.config.errors import ConfigError
+from termkeep.config.forwards import (
+    Forward,
+    ForwardError,
+    ForwardKind,
+    check_distinct,
+    parse_ssh_forward,
+)
 from termkeep.config.importing import (
     ImportedEntry,
     ImportPlan,
@@ -39,6 +46,11 @@ NULL_DEVICE = "/dev/null"
 OPENSSH_DEFAULT_PORT = 22
 
 _Handler = Callable[..., None]
+FORWARD_OPTIONS = {
+    ForwardKind.LOCAL: "LocalForward",
+    ForwardKind.REMOTE: "RemoteForward",
+    ForwardKind.DYNAMIC: "DynamicForward",
+}
 
 
 class _HostPatternCollector(SSHClientConfig):
@@ -69,6 +81,32 @@ class _HostPatternCollector(SSHClientConfig):
     }
 
 
+def _append_forward(config: SSHConfig, option: str, args: list[str]) -> None:
+    """Keep every LocalForward/RemoteForward/DynamicForward line, as OpenSSH does (the
+    first-value-wins rule of other options does not apply to forwards)."""
+    spec = ":".join(args)
+    args.clear()
+    # The parser's own option store: a list per forwarding option.
+    cast(list[str], config._options.setdefault(option, [])).append(spec)
+
+
+class _ForwardingClientConfig(SSHClientConfig):
+    """asyncssh's client config parser, plus the forwarding options it does not read."""
+
+    _handlers = {  # noqa: RUF012 - asyncssh declares it as a plain class attribute
+        **SSHClientConfig._handlers,
+        **{
+            option.lower(): (option, handler)
+            for option, handler in (
+                (FORWARD_OPTIONS[ForwardKind.LOCAL], _append_forward),
+                (FORWARD_OPTIONS[ForwardKind.REMOTE], _append_forward),
+                (FORWARD_OPTIONS[ForwardKind.DYNAMIC], _append_forward),
+                ("ClearAllForwardings", SSHConfig._set_bool),
+            )
+        },
+    }
+
+
 def _local_user() -> str:
     """The local login name, used by ssh_config's ``%u`` and ``Match localuser``."""
     try:
@@ -93,7 +131,7 @@ def resolve_host(path: Path, alias: str) -> SSHClientConfig:
     return cast(
         SSHClientConfig,
         _guarded(
-            lambda: SSHClientConfig.load(
+            lambda: _ForwardingClientConfig.load(
                 None, [path], False, False, False, _local_user(), (), alias, ()
             ),
             path,
@@ -165,6 +203,24 @@ def _jump(config: SSHClientConfig, notes: list[str]) -> str | None:
     return jump
 
 
+def _forwards(config: SSHClientConfig, notes: list[str]) -> tuple[Forward, ...]:
+    """LocalForward, RemoteForward and DynamicForward, in file order per kind; an entry that
+    cannot be read or repeats a listener is left out with a note."""
+    if config.get("ClearAllForwardings") is True:
+        return ()
+    forwards: list[Forward] = []
+    for kind, option in FORWARD_OPTIONS.items():
+        for spec in _list_option(config, option):
+            try:
+                forward = parse_ssh_forward(kind, spec)
+                check_distinct([*forwards, forward])
+            except ForwardError as error:
+                notes.append(f"{option} left out: {error}")
+                continue
+            forwards.append(forward)
+    return tuple(forwards)
+
+
 def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: list[str]) -> Profile:
     """Map an alias's resolved settings to a Profile; unset options keep termkeep defaults."""
     port = config.get("Port")
@@ -179,6 +235,7 @@ def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: lis
         identity_files=tuple(_list_option(config, "IdentityFile")),
         known_hosts_file=_known_hosts(config, notes),
         jump=_jump(config, notes),
+        forwards=_forwards(config, notes),
         keepalive=_keepalive(config),
         tcp=TcpSettings(keepalive=tcp_keepalive if isinstance(tcp_keepalive, bool) else True),
     )

@@ -145,6 +145,17 @@ def test_add_refuses_to_overwrite_without_force(
             2,
             "argument --no-tmux: not allowed with argument --tmux-session",
         ),
+        (
+            ["hosts", "add", "web", "--host", "h", "-L", "8080:db"],
+            2,
+            "argument -L: '8080:db': -L takes [bind_address:]port:host:hostport",
+        ),
+        (["hosts", "add", "web", "--host", "h", "-D", "99999"], 2, "port 99999 is out of range"),
+        (
+            ["hosts", "add", "web", "--host", "h", "-D", "1080", "-L", "1080:db:1"],
+            1,
+            "-D 1080 and -L 1080:db:1 both listen on localhost:1080",
+        ),
         (["hosts", "add", "../x", "--host", "h"], 1, "profile name '../x' must not contain '/'"),
         (["hosts", "add", "web", "--host", "two words"], 1, "'host' must not contain spaces"),
         (["hosts", "show", "nope"], 1, "no profile named 'nope'"),
@@ -320,3 +331,31 @@ def test_real_process_write_failure_is_one_line_and_keeps_the_file(tmp_path: Pat
     )
     assert path.read_bytes() == before
     assert sorted(entry.name for entry in path.parent.iterdir()) == ["web.toml"]
+
+
+def test_add_and_show_forwards_in_ssh_syntax(
+    capsys: pytest.CaptureFixture[str], config_dir: Path
+) -> None:
+    code, _, err = run(
+        capsys,
+        *("hosts", "add", "db", "--host", "h", "-L", "5432:db.internal:5432"),
+        *("-R", "[::1]:9000:localhost:22", "-D", "1080", "-L", "127.0.0.1:8080:web:80"),
+    )
+    assert (code, err) == (0, "")
+    flags = [forward.flag for forward in ProfileStore().load("db").forwards]
+    # the order given, across the three flags, is kept
+    assert flags == [
+        "-L 5432:db.internal:5432",
+        "-R [::1]:9000:localhost:22",
+        "-D 1080",
+        "-L 127.0.0.1:8080:web:80",
+    ]
+    code, out, _ = run(capsys, "hosts", "show", "db")
+    lines = out.splitlines()
+    assert code == 0
+    assert "# forwards, as ssh flags: " + " ".join(flags) in lines
+    assert lines.count("[[forwards]]") == 4
+    assert run(capsys, "hosts", "add", "none", "--host", "h")[0] == 0
+    assert run(capsys, "hosts", "show", "none")[1].splitlines()[-1] == (
+        "# forwards: none (add with -L, -R, -D on 'termkeep hosts add')"
+    )

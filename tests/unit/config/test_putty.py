@@ -15,6 +15,7 @@ from termkeep.config.putty import (
     putty_dir,
     read_putty_sessions,
     resolve_sessions_dir,
+    session_to_profile,
     sessions_dir,
 )
 from termkeep.config.store import ProfileStore
@@ -81,7 +82,11 @@ def test_ssh_session_maps_host_port_user_forwardings_and_summed_ping(plan: Impor
     assert profile.keepalive.interval == 90.0  # PingInterval=1 minute + PingIntervalSecs=30
     assert profile.tcp.keepalive is True
     assert profile.agent_forwarding is True
-    assert profile.port_forwardings == ("L8080=localhost:80", "R2222=localhost:22", "D1080")
+    assert [forward.flag for forward in profile.forwards] == [
+        "-L 8080:localhost:80",
+        "-R 2222:localhost:22",
+        "-D 1080",
+    ]
 
 
 def test_ppk_key_points_at_the_converted_key_with_the_command(plan: ImportPlan) -> None:
@@ -183,3 +188,24 @@ def test_overwrite_replaces_existing_profiles(
 
     assert "build.example.org" in {item.source for item in report.imported}
     assert store.load("build.example.org").host == "new.example.org"
+
+
+def test_forwards_keep_family_prefixes_and_accept_all_and_skip_bad_entries() -> None:
+    notes: list[str] = []
+    session = {
+        "HostName": "h",
+        "PortForwardings": "4L8080=db:80,6D1080,R9000=localhost:22,Lnope=x:1,D8080",
+        "LocalPortAcceptAll": "0",
+        "RemotePortAcceptAll": "1",
+    }
+    profile = session_to_profile("s", session, notes)
+    assert [forward.flag for forward in profile.forwards] == [
+        "-L 127.0.0.1:8080:db:80",
+        "-D [::1]:1080",
+        "-R *:9000:localhost:22",  # "Remote ports do the same" is PuTTY's GatewayPorts
+        "-D 8080",
+    ]
+    assert "port forwarding left out: 'Lnope=x:1': port 'nope' is not a port number" in notes
+    everywhere = session_to_profile("s", {**session, "LocalPortAcceptAll": "1"}, [])
+    assert everywhere.forwards[-1].flag == "-D *:8080"
+    assert everywhere.forwards[0].flag == "-L 127.0.0.1:8080:db:80"  # an address given wins

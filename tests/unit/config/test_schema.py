@@ -71,7 +71,8 @@ def test_full_file_sets_every_section() -> None:
     )
     assert profile.port == 2222
     assert profile.identity_files == ("~/.ssh/id_ed25519", "~/.ssh/id_rsa")
-    assert profile.port_forwardings == ("L8080=localhost:80",)
+    # An old file's PuTTY-notation port_forwardings still loads, as structured forwards.
+    assert [forward.flag for forward in profile.forwards] == ["-L 8080:localhost:80"]
     assert profile.keepalive.interval == 10.0
     assert isinstance(profile.keepalive.interval, float)
     assert profile.keepalive.count_max == 5

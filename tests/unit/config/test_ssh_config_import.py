@@ -139,3 +139,32 @@ def test_existing_profiles_are_kept_unless_overwrite(plan: ImportPlan, store: Pr
 
     save_plan(store, plan, overwrite=True)
     assert store.load("web") == entry(plan, "web").profile
+
+
+def test_forward_options_are_imported_and_bad_ones_noted(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "Host db\n  HostName 10.0.0.5\n"
+        "  LocalForward 5432 localhost:5432\n"
+        "  LocalForward [::1]:8080 web:80\n"
+        "  RemoteForward 9000 localhost:22\n"
+        "  DynamicForward 1080\n"
+        "  LocalForward 1080 dup:1\n"
+        "  LocalForward 8081\n"
+        "Host bare\n  HostName 10.0.0.6\n  LocalForward 1 a:1\n  ClearAllForwardings yes\n"
+    )
+    plan = read_ssh_config(config)
+    db = entry(plan, "db")
+    # in file order per option, local, remote then dynamic
+    assert [forward.flag for forward in db.profile.forwards] == [
+        "-L 5432:localhost:5432",
+        "-L [::1]:8080:web:80",
+        "-L 1080:dup:1",
+        "-R 9000:localhost:22",
+    ]
+    assert db.notes == (
+        "LocalForward left out: '8081': -L takes [bind_address:]port:host:hostport",
+        "DynamicForward left out: -L 1080:dup:1 and -D 1080 both listen on localhost:1080; "
+        "give one of them another port",
+    )
+    assert entry(plan, "bare").profile.forwards == ()

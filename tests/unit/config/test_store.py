@@ -22,6 +22,7 @@ from termkeep.config.errors import (
     ProfileLoadError,
     ProfileNotFoundError,
 )
+from termkeep.config.forwards import Forward, ForwardKind, parse_flag
 from termkeep.config.profile import (
     InvalidProfileNameError,
     KeepaliveSettings,
@@ -293,6 +294,26 @@ _RANGE_OVERRIDES: dict[str, st.SearchStrategy[object]] = {
 }
 
 
+def _forwards(word: st.SearchStrategy[str]) -> st.SearchStrategy[object]:
+    """Up to three forwards of any kind, on distinct listen ports (the one cross-entry rule)."""
+    host = word.filter(lambda text: "[" not in text and "]" not in text)
+    one = st.builds(
+        Forward,
+        st.sampled_from(list(ForwardKind)),
+        st.integers(1, 65535),
+        st.none() | host,
+        host,
+        st.integers(1, 65535),
+    ).map(
+        lambda forward: (
+            dataclasses.replace(forward, dest_host=None, dest_port=None)
+            if forward.kind is ForwardKind.DYNAMIC
+            else forward
+        )
+    )
+    return st.lists(one, max_size=3, unique_by=lambda forward: forward.listen_port).map(tuple)
+
+
 def _value_strategy(key: str) -> st.SearchStrategy[object]:
     word = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12)
     by_kind: dict[Kind, st.SearchStrategy[object]] = {
@@ -301,6 +322,7 @@ def _value_strategy(key: str) -> st.SearchStrategy[object]:
         Kind.FLOAT: st.floats(0.001, 300),
         Kind.STR: word,
         Kind.STR_LIST: st.lists(word, max_size=3).map(tuple),
+        Kind.FORWARDS: _forwards(word),
     }
     strategy = _RANGE_OVERRIDES.get(key, by_kind[KEYS[key].kind])
     return st.none() | strategy if KEYS[key].optional else strategy
@@ -337,3 +359,56 @@ def _save_edit_reload(store: ProfileStore, first: Profile, second: Profile) -> N
     assert store.load("p") == first
     store.save(second, replace=True)
     assert store.load("p") == second
+
+
+def test_forwards_are_written_as_tables_and_read_back(store: ProfileStore) -> None:
+    forwards = (
+        parse_flag("-L", "8080:db.internal:5432"),
+        parse_flag("-R", "192.0.2.1:9000:localhost:22"),
+        parse_flag("-D", "1080"),
+    )
+    profile = dataclasses.replace(WEB, forwards=forwards)
+    store.save(profile)
+    text = store.path_for("web").read_text()
+    assert text.count("[[forwards]]") == 3
+    assert 'kind = "remote"\nlisten_address = "192.0.2.1"\nlisten_port = 9000' in text
+    assert store.load("web") == profile
+
+
+def test_an_old_port_forwardings_list_loads_and_is_rewritten_as_tables(
+    store: ProfileStore,
+) -> None:
+    store.directory.mkdir(parents=True)
+    store.path_for("old").write_text(
+        '# from an older termkeep\nhost = "h"\nport_forwardings = ["L8080=db:5432", "4D1080"]\n'
+    )
+    profile = store.load("old")
+    assert [forward.flag for forward in profile.forwards] == [
+        "-L 8080:db:5432",
+        "-D 127.0.0.1:1080",
+    ]
+    store.save(dataclasses.replace(profile, port=2200), replace=True)
+    text = store.path_for("old").read_text()
+    assert "port_forwardings" not in text
+    assert text.startswith("# from an older termkeep\n")
+    assert store.load("old") == dataclasses.replace(profile, port=2200)
+
+
+def test_bad_forwards_in_a_file_name_the_entry_and_line(store: ProfileStore) -> None:
+    store.directory.mkdir(parents=True)
+    store.path_for("bad").write_text(
+        'host = "h"\n\n[[forwards]]\nkind = "local"\nlisten_port = 8080\n'
+        'dest_host = "db"\ndest_port = 5432\n\n[[forwards]]\nkind = "dynamic"\nlisten_port = 8080\n'
+    )
+    with pytest.raises(ProfileLoadError) as caught:
+        store.load("bad")
+    assert str(caught.value).endswith(
+        "bad.toml:3: 'forwards' -L 8080:db:5432 and -D 8080 both listen on localhost:8080; "
+        "give one of them another port"
+    )
+    store.path_for("bad").write_text('host = "h"\nport_forwardings = ["L8080"]\n')
+    with pytest.raises(ProfileLoadError) as caught:
+        store.load("bad")
+    assert "'port_forwardings': PuTTY forward 'L8080': the destination must be host:port" in str(
+        caught.value
+    )
