@@ -147,6 +147,8 @@ class TunnelSet:
         end with the same connection answering again)."""
         self._conn = None
         self._attached.clear()
+        if self._closed:
+            return
         for tunnel in self.tunnels:
             if tunnel.state is TunnelState.UP:
                 tunnel._listener = None  # it was on the server, gone with the connection
