@@ -179,6 +179,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.rename", "comma", "Rename this tab"),
     ActionSpec("log.toggle", "l", "Start or stop this tab's session log"),
     ActionSpec("tab.save_profile", "w", "Save this tab's host as a profile"),
+    ActionSpec("tunnels.manage", "f", "Tunnels of this tab: list, add, remove, save"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
     ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),

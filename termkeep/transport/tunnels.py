@@ -122,6 +122,16 @@ class TunnelSet:
         self._conn: asyncssh.SSHClientConnection | None = None
         self._attached = asyncio.Event()
         self._closed = False
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every state change and every forward added or removed
+        (byte and connection counts change too often for that: a view polls them)."""
+        self._watchers.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._watchers:
+            callback()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -169,6 +179,7 @@ class TunnelSet:
             await self._listen_locally(tunnel)
         if self._conn is not None:
             await self._bring_up(tunnel, self._conn)
+        self._changed()
         return tunnel
 
     async def remove(self, tunnel: Tunnel) -> None:
@@ -176,10 +187,16 @@ class TunnelSet:
         if tunnel in self.tunnels:
             self.tunnels.remove(tunnel)
             await self._stop(tunnel)
+            self._changed()
 
     @property
     def failed(self) -> list[Tunnel]:
         return [tunnel for tunnel in self.tunnels if tunnel.state is TunnelState.FAILED]
+
+    @property
+    def forwards(self) -> tuple[Forward, ...]:
+        """The forwards running now, in order (what "save to the profile" writes)."""
+        return tuple(tunnel.forward for tunnel in self.tunnels)
 
     # --- state ----------------------------------------------------------------------------
 
@@ -193,6 +210,7 @@ class TunnelSet:
     def _tell(self, tunnel: Tunnel, text: str, *, notable: bool = True) -> None:
         if self._on_event is not None:
             self._on_event(tunnel, text, notable)
+        self._changed()
 
     async def _stop(self, tunnel: Tunnel) -> None:
         if tunnel._server is not None:

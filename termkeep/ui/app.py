@@ -34,6 +34,7 @@ from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen,
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
+from termkeep.ui.screens.tunnels import TunnelsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
@@ -290,6 +291,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "tab.rename": self.action_rename_tab,
             "tab.save_profile": self.action_save_profile,
             "log.toggle": self.action_toggle_log,
+            "tunnels.manage": self.action_manage_tunnels,
             "session.reconnect": self.action_reconnect,
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
@@ -412,6 +414,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.notify(f"{profile.name} is already a saved profile")
             return
 
+        tunnels = pane.session.tunnels
+        if tunnels is not None:  # forwards added in the tunnels view are saved too
+            profile = dataclasses.replace(profile, forwards=tunnels.forwards)
+
         def named(name: str | None) -> None:
             if name:
                 self._save_tab_profile(profile, name.strip(), pane.session.tmux_session)
@@ -428,6 +434,30 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.notify(str(error), title="Not saved", severity="error", timeout=15)
             return
         self.notify(f"Saved {name}: it opens this tab's tmux session")
+
+    def action_manage_tunnels(self) -> None:
+        """Show the active tab's tunnels: what each carries, add, remove, save."""
+        pane = self.tabs.active_session_pane
+        tunnels = pane.session.tunnels if pane is not None else None
+        if pane is None or tunnels is None:
+            self.notify("This tab carries no tunnels")
+            return
+        session = pane.session
+        self.push_screen(TunnelsScreen(pane.label, tunnels, lambda: self._save_forwards(session)))
+
+    def _save_forwards(self, session: SessionLike) -> str:
+        """Write the tab's running forwards into its saved profile."""
+        profile, tunnels = session.profile, session.tunnels
+        if profile is None or tunnels is None or not self.store.exists(profile.name):
+            key = self._key_of("tab.save_profile")
+            return f"This tab has no saved profile: save it first (prefix {key})"
+        try:
+            saved = self.store.load(profile.name)
+            self.store.save(dataclasses.replace(saved, forwards=tunnels.forwards), replace=True)
+        except (ConfigError, OSError) as error:
+            return f"Not saved: {error}"
+        count = len(tunnels.forwards)
+        return f"Saved {count} forward{'s' if count != 1 else ''} to {profile.name}"
 
     def action_toggle_log(self) -> None:
         """Start or stop the active tab's session log."""

@@ -18,6 +18,7 @@ from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
+from termkeep.transport.tunnels import TunnelSet, TunnelState
 from termkeep.ui.history_source import history_source
 from termkeep.ui.screens.history import HistoryScreen
 from termkeep.ui.session_api import (
@@ -41,8 +42,10 @@ def destination_of(session: Session) -> str:
     return f"{user}{profile.host}{port}"
 
 
-def snapshot_of(status: Status, destination: str, title: str) -> StatusSnapshot:
-    """The supervisor's Status in the ui's terms."""
+def snapshot_of(
+    status: Status, destination: str, title: str, tunnels: TunnelSet | None = None
+) -> StatusSnapshot:
+    """The supervisor's Status in the ui's terms, with the tab's tunnels counted."""
     try:
         state = TabState(status.state)
     except ValueError:
@@ -58,7 +61,19 @@ def snapshot_of(status: Status, destination: str, title: str) -> StatusSnapshot:
         retry_in=status.retry_in,
         held=status.held,
         title=title,
+        tunnels=len(tunnels.tunnels) if tunnels is not None else 0,
+        tunnels_down=_tunnels_down(tunnels, attached=state is TabState.ATTACHED),
     )
+
+
+def _tunnels_down(tunnels: TunnelSet | None, *, attached: bool) -> int:
+    """Forwards that fail, or (while attached) are not up; during an outage every forward
+    waits, which the tab's own state already says."""
+    if tunnels is None:
+        return 0
+    if not attached:
+        return len(tunnels.failed)
+    return sum(tunnel.state is not TunnelState.UP for tunnel in tunnels.tunnels)
 
 
 class LiveSession:
@@ -73,6 +88,8 @@ class LiveSession:
         """The view showing this session, redrawn when the palette changes."""
         session.on_update(self._updated)
         session.keep_history_warm()
+        # A forward failing or coming up changes the status line's tunnel count.
+        session.tunnels.tunnels.watch(self._tunnels_changed)
 
     @property
     def name(self) -> str:
@@ -111,8 +128,15 @@ class LiveSession:
         await self.session.start()
 
     def status(self) -> StatusSnapshot:
-        """The supervisor's status now, with the remote's title."""
-        return snapshot_of(self.session.status(), destination_of(self.session), self.session.title)
+        """The supervisor's status now, with the remote's title and the tunnel counts."""
+        return snapshot_of(
+            self.session.status(), destination_of(self.session), self.session.title, self.tunnels
+        )
+
+    @property
+    def tunnels(self) -> TunnelSet:
+        """The tab's forwards."""
+        return self.session.tunnels.tunnels
 
     def add_listener(self, listener: Listener) -> None:
         """Hear of every status change."""
@@ -155,6 +179,10 @@ class LiveSession:
         self.session.emulator.palette = palette
         if self.view is not None:
             self.view.output_arrived()  # a fresh frame: cached rows carry the old colours
+
+    def _tunnels_changed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def _updated(self, update: Update) -> None:
         if isinstance(update, Notice):

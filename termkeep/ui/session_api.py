@@ -14,6 +14,7 @@ from typing import Protocol
 
 from termkeep.config.profile import Profile
 from termkeep.terminal.palette import Palette
+from termkeep.transport.tunnels import TunnelSet
 
 
 class TabState(StrEnum):
@@ -73,6 +74,13 @@ class StatusSnapshot:
     title: str = ""
     """The window title the remote set (OSC 0/2), already sanitised."""
 
+    tunnels: int = 0
+    """Forwards (``-L``/``-R``/``-D``) the tab runs."""
+
+    tunnels_down: int = 0
+    """Of those, how many cannot carry anything now although the tab is attached (failed,
+    or a remote forward not granted yet)."""
+
 
 type Listener = Callable[[], None]
 type NoticeListener = Callable[[str], None]
@@ -104,6 +112,11 @@ class SessionLike(Protocol):
     def profile(self) -> Profile | None:
         """The connection settings the tab runs on, to save as a profile (None when the
         session has none to offer)."""
+        ...
+
+    @property
+    def tunnels(self) -> TunnelSet | None:
+        """The tab's forwards, running (None when the session cannot carry any)."""
         ...
 
     async def start(self) -> None:

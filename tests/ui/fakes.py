@@ -16,6 +16,7 @@ from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
 from termkeep.terminal.palette import Palette
+from termkeep.transport.tunnels import TunnelSet
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot, TabState
 
@@ -38,6 +39,7 @@ class ScriptedSession:
 
     theme: str | None = None
     profile: Profile | None = None
+    tunnels: TunnelSet | None = None
     started = False
 
     async def start(self) -> None:

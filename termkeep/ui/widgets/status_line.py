@@ -70,6 +70,11 @@ def status_parts(status: StatusSnapshot) -> list[str]:
         parts.append(retry)
     if status.held:
         parts.append(f"{status.held} byte{'s' if status.held != 1 else ''} held")
+    if status.tunnels:
+        tunnels = f"{status.tunnels} tunnel{'s' if status.tunnels != 1 else ''}"
+        if status.tunnels_down:
+            tunnels += f", {status.tunnels_down} down"
+        parts.append(tunnels)
     return parts
 
 
