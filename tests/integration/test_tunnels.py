@@ -20,6 +20,7 @@ from tests.fixtures.sshd import SshServer, free_loopback_port
 from tests.fixtures.tcp_services import (
     NamespaceEcho,
     echo_server,
+    namespace_round_trip,
     round_trip,
     socks5_open,
 )
@@ -193,13 +194,17 @@ def namespace_echo(netns_sshd: NetnsSshServer) -> Iterator[NamespaceEcho]:
         echo.stop()
 
 
-def tunnel_profile(server: NetnsSshServer, echo: NamespaceEcho, port: int) -> Profile:
+def tunnel_profile(
+    server: NetnsSshServer, echo: NamespaceEcho, port: int, remote_port: int, local_echo: int
+) -> Profile:
     # Two missed keepalives a second apart: the old connection is known dead well inside
     # the drop, so the stream on it is cut, not carried on when the network returns.
     return replace(
         reconnect_profile(server),
         keepalive=KeepaliveSettings(interval=1.0, count_max=2),
-        forwards=forwards(f"-L {port}:127.0.0.1:{echo.port}"),
+        forwards=forwards(
+            f"-L {port}:127.0.0.1:{echo.port}", f"-R {remote_port}:127.0.0.1:{local_echo}"
+        ),
     )
 
 
@@ -221,26 +226,45 @@ async def assert_broken(reader: asyncio.StreamReader) -> None:
 async def test_a_tunnel_comes_back_on_the_same_port_after_a_fault(
     netns_sshd: NetnsSshServer, namespace_echo: NamespaceEcho, fault: str
 ) -> None:
-    port = free_loopback_port()
+    port, remote_port = free_loopback_port(), free_loopback_port()
     flag = f"-L {port}:127.0.0.1:{namespace_echo.port}"
-    async with attached_with(tunnel_profile(netns_sshd, namespace_echo, port)) as watch:
-        await until_up(watch, flag)
-        reader, writer = await open_stream(port)
-        if fault == "silent drop":
-            with netns_sshd.blackhole():
-                await watch.until(lambda: watch.state != "attached", 15.0, "the stall")
-                # A connection made during the outage waits for the reattach.
-                waiting = asyncio.ensure_future(round_trip(port, b"made during the outage"))
-                await asyncio.sleep(6)  # the outage itself: time, not a condition
-        else:
-            netns_sshd.kill_connections()
-            await watch.until(lambda: watch.state != "attached", 15.0, "the abort")
+    async with contextlib.AsyncExitStack() as stack:
+        local_echo = await stack.enter_async_context(echo_server())
+        remote_flag = f"-R {remote_port}:127.0.0.1:{local_echo}"
+        profile = tunnel_profile(netns_sshd, namespace_echo, port, remote_port, local_echo)
+        watch = await stack.enter_async_context(attached_with(profile))
+        await until_up(watch, flag, remote_flag)
+        echoed = await asyncio.to_thread(namespace_round_trip, netns_sshd, remote_port, "-R")
+        assert echoed == "-R"
+        await _through_faults(watch, netns_sshd, fault, port, flag)
+        # The server-side listener of -R died with the old connection: asked for again.
+        await until_up(watch, flag, remote_flag)
+        echoed = await asyncio.to_thread(
+            namespace_round_trip, netns_sshd, remote_port, "back through -R"
+        )
+        assert echoed == "back through -R"
+
+
+async def _through_faults(
+    watch: Watch, netns_sshd: NetnsSshServer, fault: str, port: int, flag: str
+) -> None:
+    """The fault, with a stream open on -L and a connection made during the outage."""
+    reader, writer = await open_stream(port)
+    if fault == "silent drop":
+        with netns_sshd.blackhole():
+            await watch.until(lambda: watch.state != "attached", 15.0, "the stall")
+            # A connection made during the outage waits for the reattach.
             waiting = asyncio.ensure_future(round_trip(port, b"made during the outage"))
-        await watch.until(lambda: watch.state == "attached", RECOVERY_WAIT, "reattached")
-        assert await waiting == b"made during the outage"
-        assert await round_trip(port, b"after") == b"after"  # the same port, a new stream
-        await assert_broken(reader)
-        writer.close()
-        await watch.until(lambda: tunnel(watch, flag).broken == 1, 5.0, "the broken count")
-        assert tunnel(watch, flag).state is TunnelState.UP
-        assert f"tunnel {flag}: a connection through it was cut by the outage" in watch.notices
+            await asyncio.sleep(6)  # the outage itself: time, not a condition
+    else:
+        netns_sshd.kill_connections()
+        await watch.until(lambda: watch.state != "attached", 15.0, "the abort")
+        waiting = asyncio.ensure_future(round_trip(port, b"made during the outage"))
+    await watch.until(lambda: watch.state == "attached", RECOVERY_WAIT, "reattached")
+    assert await waiting == b"made during the outage"
+    assert await round_trip(port, b"after") == b"after"  # the same port, a new stream
+    await assert_broken(reader)
+    writer.close()
+    await watch.until(lambda: tunnel(watch, flag).broken == 1, 5.0, "the broken count")
+    assert tunnel(watch, flag).state is TunnelState.UP
+    assert f"tunnel {flag}: a connection through it was cut by the outage" in watch.notices
