@@ -180,6 +180,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("log.toggle", "l", "Start or stop this tab's session log"),
     ActionSpec("tab.save_profile", "w", "Save this tab's host as a profile"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
+    ActionSpec("connection.history", "i", "Connection history: drops, round trip, bytes"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
     ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),
     ActionSpec("theme.switch", "t", "Switch theme"),

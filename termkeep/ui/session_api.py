@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.terminal.palette import Palette
 
@@ -104,6 +105,10 @@ class SessionLike(Protocol):
     def profile(self) -> Profile | None:
         """The connection settings the tab runs on, to save as a profile (None when the
         session has none to offer)."""
+        ...
+
+    def connection_history(self) -> ConnectionHistory:
+        """This tab's drops, round trips, bytes and held keys so far (the prefix ``i`` view)."""
         ...
 
     async def start(self) -> None:
