@@ -1,17 +1,25 @@
-"""Prefix i: the active tab's connection history, on a scripted session (the real history is
-recorded and checked against real drops in tests/integration/test_connection_history.py)."""
+"""Prefix i: the active tab's connection history, on a scripted session, and once on the demo
+server (real SSH and tmux) through the live opener. The history of real drops on the real
+sshd is checked in tests/integration/test_connection_history.py."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Sparkline, Static
 
 from termkeep.config.connection_history import ConnectionHistory, Drop
 from termkeep.config.store import ProfileStore
+from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
+from termkeep.ui.session_api import TabState
 from tests.ui.fakes import SCRIPTED_START, RecordingApp
-from tests.ui.pilot import PREFIX, wait_for
+from tests.ui.pilot import LIVE, PREFIX, wait_for
+from tests.ui.test_app_live import demo_profile
 
 SIZE = (120, 36)
 HOSTILE_CAUSE = "[@click=app.quit]reset[/] by peer"
@@ -143,3 +151,32 @@ async def test_without_a_tab_there_is_nothing_to_show(store: ProfileStore) -> No
         await wait_for(pilot, lambda: app.messages, "the notice")
         assert app.messages[-1].startswith("No tab open")
         assert not isinstance(app.screen, ConnectionHistoryScreen)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, tmp_path: Path) -> None:
+    async with DemoServer() as server:
+        store.save(demo_profile(server, "demo", "termkeep-connection-history"))
+        app = RecordingApp(store, open_session=None)  # the real opener and TerminalView
+        async with app.run_test(size=SIZE) as pilot:
+            pane = await app.open_profile("demo")
+            assert pane is not None
+            await wait_for(
+                pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
+            )
+            await pilot.press(PREFIX, "r")  # the user's own reconnect counts as a drop
+            await wait_for(
+                pilot,
+                lambda: pane.session.connection_history().drops,
+                "the reconnect recorded",
+                bound=LIVE,
+            )
+            await pilot.press(PREFIX, "i")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConnectionHistoryScreen), "view")
+            table = app.screen.query_one("#drops", DataTable)
+            (row,) = (cell_text(table, index) for index in range(table.row_count))
+            assert row[3:] == ["same", "-", "reconnect requested"]
+            await pilot.press("escape", PREFIX, "q", "y")  # quitting closes the session
+            await wait_for(pilot, lambda: not app.is_running, "the app to quit", bound=LIVE)
+    records = (tmp_path / "state" / "connections.jsonl").read_text().splitlines()
+    assert [json.loads(line)["kind"] for line in records] == ["open", "drop", "close"]
