@@ -39,6 +39,8 @@ KEEP_ROTATED = 1
 MAX_TEXT = 200
 """Characters of a cause, profile or host name kept in a record."""
 RECORD_VERSION = 1
+RTT_BARS = 256
+"""Bars an RTT timeline keeps at least (at most twice as many): the sparkline's resolution."""
 
 
 def clean_text(text: str) -> str:
@@ -90,6 +92,55 @@ class Drop:
 
 
 @dataclass(frozen=True, slots=True)
+class RttStats:
+    """Round trips of a session: how many were measured, the last, the lowest, the highest."""
+
+    count: int
+    last: float
+    low: float
+    high: float
+
+
+class RttTimeline:
+    """Every round trip of a session, in bounded memory, for a sparkline over the whole
+    session: each bar is the highest of ``stride`` consecutive samples (the spikes are what a
+    flaky link shows); when ``2 * bars`` bars are full, neighbours merge and the stride
+    doubles."""
+
+    def __init__(self, bars: int = RTT_BARS) -> None:
+        self._bars = bars
+        self._filled: list[float] = []
+        self._stride = 1
+        self._pending: float | None = None
+        self._pending_count = 0
+        self.stats: RttStats | None = None
+
+    def add(self, rtt: float) -> None:
+        """One more sample, in seconds."""
+        stats = self.stats
+        self.stats = (
+            RttStats(1, rtt, rtt, rtt)
+            if stats is None
+            else RttStats(stats.count + 1, rtt, min(stats.low, rtt), max(stats.high, rtt))
+        )
+        self._pending = rtt if self._pending is None else max(self._pending, rtt)
+        self._pending_count += 1
+        if self._pending_count < self._stride:
+            return
+        self._filled.append(self._pending)
+        self._pending, self._pending_count = None, 0
+        if len(self._filled) >= 2 * self._bars:
+            pairs = zip(self._filled[::2], self._filled[1::2], strict=True)
+            self._filled = [max(pair) for pair in pairs]
+            self._stride *= 2
+
+    def bars(self) -> tuple[float, ...]:
+        """The timeline, oldest first (the newest bar may cover fewer samples)."""
+        partial = () if self._pending is None else (self._pending,)
+        return (*self._filled, *partial)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionHistory:
     """What a tab's history view shows: one session's drops and counters so far."""
 
@@ -102,7 +153,8 @@ class ConnectionHistory:
     ongoing: Drop | None = None
     """The outage going on right now (its ``end`` is ``now``), if any."""
     rtt: tuple[float, ...] = ()
-    """Round-trip samples in seconds, oldest first (the most recent ones)."""
+    """Round trips over the whole session in seconds, oldest first (``RttTimeline.bars``)."""
+    rtt_stats: RttStats | None = None
     bytes_in: int = 0
     bytes_out: int = 0
     held_delivered: int = 0

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import statistics
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -22,6 +20,7 @@ from termkeep.config.connection_history import (
     ConnectionHistory,
     Drop,
     HistoryJournal,
+    RttTimeline,
     clean_text,
     event_record,
 )
@@ -30,9 +29,6 @@ from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.transport.link import Link
 
 _log = logging.getLogger(__name__)
-
-RTT_SAMPLES_KEPT = 512
-"""Round-trip samples a session keeps for its sparkline (the most recent)."""
 
 _DOWN = frozenset({"stalled", "reconnecting"})
 """States that start a drop when the session was attached."""
@@ -74,7 +70,7 @@ class ConnectionRecorder:
         self._attached_link: Link | None = None
         self._held = 0
         self._held_dropped = 0
-        self._rtt: deque[float] = deque(maxlen=RTT_SAMPLES_KEPT)
+        self._rtt = RttTimeline()
         self._last_rtt: float | None = None
         self.bytes_in = 0
         self.bytes_out = 0
@@ -141,15 +137,16 @@ class ConnectionRecorder:
         self._end_drop_unrecovered("closed")
         self._closed = True
         record = event_record("close", *self._identity(), self._wall())
-        rtt = list(self._rtt)
+        rtt = self._rtt.stats
         record |= {
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
             "held_delivered": self.held_delivered,
             "held_discarded": self.held_discarded,
             "drops": len(self._drops),
-            "rtt_median": statistics.median(rtt) if rtt else None,
-            "rtt_max": max(rtt) if rtt else None,
+            "rtt_samples": rtt.count if rtt else 0,
+            "rtt_low": rtt.low if rtt else None,
+            "rtt_high": rtt.high if rtt else None,
         }
         self._write(record)
 
@@ -166,7 +163,8 @@ class ConnectionRecorder:
             now=now,
             drops=tuple(self._drops),
             ongoing=ongoing,
-            rtt=tuple(self._rtt),
+            rtt=self._rtt.bars(),
+            rtt_stats=self._rtt.stats,
             bytes_in=self.bytes_in,
             bytes_out=self.bytes_out,
             held_delivered=self.held_delivered,
@@ -180,7 +178,7 @@ class ConnectionRecorder:
         # A status is published for every new RTT (it is part of what a status line shows).
         if status.rtt is not None and status.rtt != self._last_rtt:
             self._last_rtt = status.rtt
-            self._rtt.append(status.rtt)
+            self._rtt.add(status.rtt)
 
     def _attached(self, previous: str) -> None:
         link = self._current_link()

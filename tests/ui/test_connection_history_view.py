@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Sparkline, Static
 
-from termkeep.config.connection_history import ConnectionHistory, Drop
+from termkeep.config.connection_history import ConnectionHistory, Drop, RttStats
 from termkeep.config.store import ProfileStore
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
@@ -53,6 +53,7 @@ def scripted_history(name: str) -> ConnectionHistory:
         ),
         ongoing=drop(3588, None, same_tmux=None, cause="connection lost: network unreachable"),
         rtt=(0.012, 0.011, 0.014, 0.030, 0.080, 0.013, 0.012, 0.015, 0.011, 0.012),
+        rtt_stats=RttStats(count=10, last=0.012, low=0.011, high=0.080),
         bytes_in=1_250_000,
         bytes_out=3_456,
         held_delivered=3,
@@ -109,8 +110,9 @@ async def test_prefix_i_shows_the_tabs_drops_rtt_bytes_and_held_keys(
             11.0,
             12.0,
         ]
-        assert "median 12 ms" in static_text(screen, "#rtt-numbers")
-        assert "max 80 ms" in static_text(screen, "#rtt-numbers")
+        assert static_text(screen, "#rtt-numbers") == (
+            "last 12 ms  ·  lowest 11 ms  ·  highest 80 ms  ·  10 samples since the start"
+        )
 
         # Open, it follows the session: the outage ends, and appears as recovered.
         outage = session.history.ongoing

@@ -9,7 +9,6 @@ exceptions: the table gets them as rich ``Text`` (never markup), the lines throu
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
@@ -24,6 +23,7 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 from termkeep.config.connection_history import (
     ConnectionHistory,
     Drop,
+    RttStats,
     bytes_text,
     held_text,
     same_tmux_text,
@@ -73,13 +73,13 @@ def traffic_line(history: ConnectionHistory) -> str:
     )
 
 
-def rtt_line(samples: tuple[float, ...]) -> str:
+def rtt_line(stats: RttStats | None) -> str:
     """The numbers under the sparkline."""
-    if not samples:
+    if stats is None:
         return "no round trip measured yet"
     return (
-        f"last {milliseconds(samples[-1])}  ·  median {milliseconds(statistics.median(samples))}"
-        f"  ·  max {milliseconds(max(samples))}  ·  {len(samples)} samples"
+        f"last {milliseconds(stats.last)}  ·  lowest {milliseconds(stats.low)}  ·  "
+        f"highest {milliseconds(stats.high)}  ·  {stats.count} samples since the start"
     )
 
 
@@ -146,7 +146,7 @@ class ConnectionHistoryScreen(ModalScreen[None]):
         self.query_one("#totals", Static).update(plain(totals_line(history)))
         self.query_one("#traffic", Static).update(plain(traffic_line(history)))
         self.query_one("#rtt", Sparkline).data = [rtt * 1000 for rtt in history.rtt]
-        self.query_one("#rtt-numbers", Static).update(plain(rtt_line(history.rtt)))
+        self.query_one("#rtt-numbers", Static).update(plain(rtt_line(history.rtt_stats)))
         rows = tuple(drop_cells(drop, ongoing=False) for drop in history.drops)
         if history.ongoing is not None:
             rows += (drop_cells(history.ongoing, ongoing=True),)

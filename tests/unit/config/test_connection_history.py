@@ -12,6 +12,8 @@ from termkeep.config.connection_history import (
     MAX_TEXT,
     Drop,
     HistoryJournal,
+    RttStats,
+    RttTimeline,
     drop_rows,
     event_record,
     read_history,
@@ -185,3 +187,22 @@ def test_a_drop_row_has_every_column() -> None:
     )
     assert start.count(":") == 2
     assert end.count(":") == 2
+
+
+def test_the_rtt_timeline_spans_the_whole_session_in_bounded_memory() -> None:
+    timeline = RttTimeline(bars=4)
+    for sample in range(1, 8):  # fewer than 2 x 4: one bar per sample
+        timeline.add(sample / 1000)
+    assert timeline.bars() == (0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007)
+    timeline.add(0.008)  # eight bars: neighbours merge, keeping each pair's highest
+    assert timeline.bars() == (0.002, 0.004, 0.006, 0.008)
+    timeline.add(0.5)  # a spike shows at once, in a bar of its own until the pair fills
+    assert timeline.bars() == (0.002, 0.004, 0.006, 0.008, 0.5)
+    timeline.add(0.001)
+    assert timeline.bars() == (0.002, 0.004, 0.006, 0.008, 0.5)
+    for _ in range(1000):
+        timeline.add(0.003)
+    assert len(timeline.bars()) <= 8
+    assert max(timeline.bars()) == 0.5  # the spike is still in the picture
+    assert timeline.bars()[-1] == 0.003
+    assert timeline.stats == RttStats(count=1010, last=0.003, low=0.001, high=0.5)

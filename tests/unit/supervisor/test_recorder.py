@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from termkeep.config.connection_history import HistoryJournal, read_history, summarize
+from termkeep.config.connection_history import (
+    HistoryJournal,
+    RttStats,
+    read_history,
+    summarize,
+)
 from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.link import Cause, Ending
@@ -151,6 +156,7 @@ async def test_rtt_samples_and_byte_counts(rig: Rig) -> None:
     recorder.sent(12)
     snapshot = recorder.snapshot()
     assert snapshot.rtt == (0.05, 0.08, 0.02)
+    assert snapshot.rtt_stats == RttStats(count=3, last=0.02, low=0.02, high=0.08)
     assert (snapshot.bytes_in, snapshot.bytes_out) == (1000, 12)
 
 
