@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -206,9 +207,13 @@ class HistoryJournal:
         """Write one record (OSError when the file cannot be written)."""
         line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
         try:
-            size = self.path.stat().st_size
+            status = self.path.stat()
         except FileNotFoundError:
-            size = 0
+            status = None
+        # Only a regular file is rotated or checked: a directory or device in its place is
+        # never moved, the append below fails and says why.
+        regular = status is not None and stat.S_ISREG(status.st_mode)
+        size = status.st_size if status is not None and regular else 0
         if size and size + len(line) > self._max_bytes:
             rotate_file(self.path, KEEP_ROTATED)
         elif size and not self._ends_with_newline():

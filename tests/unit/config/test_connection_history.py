@@ -206,3 +206,14 @@ def test_the_rtt_timeline_spans_the_whole_session_in_bounded_memory() -> None:
     assert max(timeline.bars()) == 0.5  # the spike is still in the picture
     assert timeline.bars()[-1] == 0.003
     assert timeline.stats == RttStats(count=1010, last=0.003, low=0.001, high=0.5)
+
+
+def test_a_directory_in_the_files_place_is_never_moved(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.mkdir()
+    (path / "keep").write_text("mine")
+    journal = HistoryJournal(path, max_bytes=10)
+    with pytest.raises(IsADirectoryError):
+        journal.append(drop(0, 1.0).record())
+    assert (path / "keep").read_text() == "mine"
+    assert not (tmp_path / "h.jsonl.1").exists()
