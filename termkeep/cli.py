@@ -28,6 +28,7 @@ from termkeep.config.schema import (
     FORWARDS_KEY,
     KEYS,
     Kind,
+    check_profile,
     profile_from_mapping,
     profile_values,
     toml_literal,
@@ -512,6 +513,50 @@ def _run_attach(args: argparse.Namespace) -> int:
     return asyncio.run(attach(profile, store))
 
 
+# --- tunnel --------------------------------------------------------------------------------
+
+
+def _configure_tunnel(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "targets",
+        metavar="TARGET",
+        nargs="+",
+        help="saved profiles, ssh_config Hosts or [user@]host[:port], each with its forwards",
+    )
+    _add_forward_flags(parser)
+    parser.add_argument(
+        "--exit-on-forward-failure",
+        action="store_true",
+        help="exit (255) when a forward cannot be set up, like ssh's ExitOnForwardFailure",
+    )
+
+
+def _run_tunnel(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
+    from dataclasses import replace  # noqa: PLC0415
+
+    from termkeep.headless.tunnel import tunnel  # noqa: PLC0415
+    from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
+
+    if args.forwards and len(args.targets) > 1:
+        return _fail("-L, -R and -D on the command line need exactly one TARGET")
+    store = ProfileStore()
+    profiles = [resolve_target(store, target) for target in args.targets]
+    if args.forwards:
+        forwards = (*profiles[0].forwards, *args.forwards)
+        profiles[0] = check_profile(replace(profiles[0], forwards=forwards), "command line")
+    for profile in profiles:
+        if not profile.forwards:
+            return _fail(
+                f"{profile.name!r} has no forwards; give some with -L, -R or -D, or save them "
+                f"with 'termkeep hosts add {profile.name} ... -L ...'"
+            )
+    _trace_if_asked()
+    return asyncio.run(
+        tunnel(profiles, store, exit_on_forward_failure=args.exit_on_forward_failure)
+    )
+
+
 def _trace_if_asked() -> None:
     """TERMKEEP_TRACE=FILE: log a timeline of connections (transport/trace.py)."""
     if os.environ.get("TERMKEEP_TRACE"):
@@ -540,6 +585,12 @@ COMMANDS: list[Command] = [
         "one session in this terminal, like ssh, reconnecting by itself (Enter ~ . quits)",
         _configure_attach,
         _run_attach,
+    ),
+    Command(
+        "tunnel",
+        "only the forwards of profiles (no shell), kept up through outages, like autossh -N",
+        _configure_tunnel,
+        _run_tunnel,
     ),
     Command("hosts", "manage saved host profiles", _configure_hosts, None),
     Command(

@@ -15,13 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 from termkeep.config.connection_history import ConnectionHistory, HistoryJournal
-from termkeep.config.forwards import Forward
 from termkeep.config.profile import Profile
 from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode, SessionLog, log_file_path
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.tunnels import TunnelsOnLink
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
@@ -30,6 +30,7 @@ from termkeep.transport.connection import SshConnector, SshLink
 from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
 from termkeep.transport.link import DataSink
 from termkeep.transport.prompts import Prompter
+from termkeep.transport.tunnels import Tunnel, TunnelSet
 
 
 def profile_lookup(store: ProfileStore) -> Callable[[str], Profile | None]:
@@ -48,12 +49,15 @@ def build_supervisor(
     on_data: DataSink,
     size: tuple[int, int],
     store: ProfileStore | None = None,
+    session: bool = True,
 ) -> Supervisor:
     """A supervisor that keeps ``profile``'s tmux session attached, sending its bytes to
-    ``on_data``. Jitter is seeded per session so many tabs never probe in lockstep."""
+    ``on_data``; with ``session=False`` it keeps only the connection (for tunnels). Jitter
+    is seeded per session so many tabs never probe in lockstep."""
     connector = SshConnector(
         profile, prompter, lookup_profile=profile_lookup(store or ProfileStore())
     )
+    connector.session = session
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
 
@@ -81,20 +85,6 @@ def predict_mode(profile: Profile, default: str) -> PredictMode:
 
 type OutputListener = Callable[[], None]
 type UpdateListener = Callable[[Update], None]
-
-
-SHOWN_FORWARDINGS = 3
-"""Forwardings named in the notice; more are "..."."""
-
-
-def unapplied_forwardings_notice(forwards: tuple[Forward, ...]) -> str:
-    """What the user is told about a profile's port forwardings, which are not set up."""
-    shown = [forward.flag for forward in forwards[:SHOWN_FORWARDINGS]]
-    listed = ", ".join(shown) + (", ..." if len(forwards) > len(shown) else "")
-    return (
-        f"port forwarding is not supported yet: {listed} not set up; "
-        "run ssh -N with them alongside for now"
-    )
 
 
 class Session:
@@ -140,6 +130,9 @@ class Session:
         self.predictor.pause()  # not attached yet: keys are held
         self.supervisor.add_listener(self._note_in_log)
         self._log_at_start = log is not LogMode.OFF
+        self.tunnels = TunnelsOnLink(
+            self.supervisor, TunnelSet(profile.forwards, on_event=self._tunnel_event)
+        )
         self.recorder = connection_recorder(self.supervisor, profile, history_file)
         """Drops, RTT, bytes and held keys of this session, for the history view and file."""
 
@@ -167,10 +160,8 @@ class Session:
                 self.start_log()
             except OSError as error:  # the tab still opens, without its log
                 self.supervisor.announce(f"no session log: {error.strerror or error}")
-        forwardings = self.profile.forwards
-        if forwardings:
-            # Stored (the PuTTY importer fills it in) but not applied: say so, every time.
-            self.supervisor.announce(unapplied_forwardings_notice(forwardings))
+        # Listeners first: the client's ports are bound before the first connect ends.
+        await self.tunnels.tunnels.start()
         self.recorder.begin()
         await self.supervisor.start()
 
@@ -195,7 +186,14 @@ class Session:
     def reconnect_now(self) -> None:
         self.supervisor.reconnect_now()
 
+    def _tunnel_event(self, tunnel: Tunnel, text: str, notable: bool) -> None:
+        # Routine changes (up, waiting) show as counts in the status line; a notice for each
+        # would bury the ones that matter at every reconnect.
+        if notable:
+            self.supervisor.announce(f"tunnel {tunnel.forward.flag}: {text}")
+
     async def close(self) -> None:
+        await self.tunnels.close()
         self.stop_log()
         self.recorder.close()
         if self._warming is not None:

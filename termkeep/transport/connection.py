@@ -185,6 +185,13 @@ class _Client(asyncssh.SSHClient):
         self._offered_remembered = False
         self._password_sent: str | None = None
         self._conn: asyncssh.SSHClientConnection | None = None
+        self.lost: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+        """Resolves when the connection ends, with the error that ended it (None: closed)."""
+
+    @override
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(exc)
 
     @override
     def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
@@ -486,6 +493,58 @@ class SshLink:
         return result.exit_status == tmux.ProbeResult.EXISTS
 
 
+class ConnectionLink:
+    """A ``Link`` that is only the SSH connection: no channel, no PTY, no tmux. It carries
+    ``termkeep tunnel``'s forwards, which a fresh connection takes over completely; so, in
+    the supervisor's terms, every new link continues the same "session" (``tmux`` and
+    ``reattached_existing`` are True: probes may race the old link, nothing is lost)."""
+
+    tmux = True
+    reattached_existing = True
+
+    def __init__(self, hops: Sequence[_Hop], lost: asyncio.Future[Exception | None]) -> None:
+        self._hops = list(hops)
+        self._conn = hops[-1].conn
+        self._lost = lost
+        self._closed_locally = False
+
+    @property
+    def connection(self) -> asyncssh.SSHClientConnection:
+        return self._conn
+
+    def write(self, data: bytes) -> None:
+        """Nothing to type into: keys are not read by ``termkeep tunnel``."""
+
+    def resize(self, cols: int, rows: int) -> None:
+        """No PTY to resize."""
+
+    async def ping(self) -> float:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if self._conn.is_closed():
+            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection is closed")
+        await self._conn._make_global_request(b"keepalive@openssh.com")  # see SshLink.ping
+        if self._conn.is_closed():
+            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection closed during a ping")
+        return loop.time() - started
+
+    def close(self) -> None:
+        self._closed_locally = True
+        for hop in reversed(self._hops):
+            hop.conn.close()
+
+    async def wait_closed(self) -> LinkClosed:
+        """A bare connection only ever ends by being lost (or closed by termkeep)."""
+        exc = await asyncio.shield(self._lost)
+        for hop in reversed(self._hops):
+            hop.conn.close()
+        if self._closed_locally:
+            return LinkClosed(Ending.LOST, Cause.LOCAL, "closed by termkeep")
+        if exc is None:
+            return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the server closed the connection")
+        return LinkClosed(Ending.LOST, classify(exc), describe(exc))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Target:
     """Where one hop connects, after ``~/.ssh/config`` (when used) is applied."""
@@ -647,18 +706,22 @@ class SshConnector:
         self._policies = {self.policy.profile_file: self.policy}
         self._told_no_tmux = False
         self._secrets = RememberedSecrets()
+        self.session = True
+        """Attach a PTY session (tmux or a shell); False makes bare ``ConnectionLink``s."""
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
 
     async def __call__(
         self, on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None
-    ) -> SshLink:
+    ) -> SshLink | ConnectionLink:
         """Connect, attach and return the link; raises ``ConnectFailedError``. ``reached``
         is called when the first hop's server answered the TCP handshake."""
         hops: list[_Hop] = []
         try:
             _identity_files(self.profile)  # a missing key file fails before any network use
             hops = await self._open_hops(reached)
+            if not self.session:
+                return ConnectionLink(hops, self._client_of(hops[-1].conn).lost)
             return await self._attach(hops, on_data, size)
         except BaseException as exc:
             for hop in reversed(hops):
@@ -682,6 +745,10 @@ class SshConnector:
         finally:
             for hop in reversed(hops):
                 hop.conn.close()
+
+    @staticmethod
+    def _client_of(conn: asyncssh.SSHClientConnection) -> _Client:
+        return cast(_Client, conn.get_owner())
 
     def _policy_for(self, profile: Profile) -> HostKeyPolicy:
         path = _known_hosts_file(profile)

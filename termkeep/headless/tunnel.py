@@ -1,0 +1,134 @@
+"""`termkeep tunnel PROFILE...`: the profiles' forwards and nothing else, kept up for good.
+
+No shell, no PTY, no tmux: one SSH connection per profile carrying its forwards, reconnected
+like a tab (same supervisor, same keepalive and TCP tuning), with the local ports bound once
+for the whole run. It is the drop-in replacement for ``autossh -M 0 -N -L ...``.
+
+Each change is one line on stderr, prefixed with the profile's name: listeners, the link
+going down and why, coming back and how long it took, a forward failing and why. Exit codes
+follow ``ssh -N``: it runs until stopped; 255 when stopped by a signal, when a profile cannot
+connect without a person (authentication, host key), or, with ``--exit-on-forward-failure``
+(ssh's ExitOnForwardFailure), when a forward cannot be set up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from termkeep.config.profile import Profile
+from termkeep.config.store import ProfileStore
+from termkeep.session import build_supervisor
+from termkeep.supervisor.state import Status
+from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.tunnels import TunnelsOnLink
+from termkeep.transport.prompts import TerminalPrompter
+from termkeep.transport.tunnels import Tunnel, TunnelSet, TunnelState
+
+EXIT_GAVE_UP = 255
+_GIVE_UP_STATES = {"needs-user", "failed"}
+PREFIX = "[termkeep]"
+
+
+class _ProfileTunnels:
+    """One profile's connection and forwards, printing its changes."""
+
+    def __init__(self, profile: Profile, store: ProfileStore, run: TunnelRun) -> None:
+        self.profile = profile
+        self._run = run
+        self.supervisor: Supervisor = build_supervisor(
+            profile, TerminalPrompter(), on_data=_ignore, size=(80, 24), store=store, session=False
+        )
+        self.tunnels = TunnelsOnLink(
+            self.supervisor, TunnelSet(profile.forwards, on_event=self._tunnel_event)
+        )
+        self.supervisor.add_listener(self._on_update)
+
+    async def start(self) -> None:
+        await self.tunnels.tunnels.start()
+        await self.supervisor.start()
+
+    async def close(self) -> None:
+        await self.tunnels.close()
+        await self.supervisor.close()
+
+    def _say(self, text: str) -> None:
+        self._run.say(f"{self.profile.name}: {text}")
+
+    def _tunnel_event(self, tunnel: Tunnel, text: str, _notable: bool) -> None:
+        self._say(f"{tunnel.forward.flag}: {text}")
+        if self._run.exit_on_forward_failure and tunnel.state is TunnelState.FAILED:
+            self._run.finish(EXIT_GAVE_UP, f"{self.profile.name}: a forward failed; exiting")
+
+    def _on_update(self, update: Update) -> None:
+        if isinstance(update, Notice):
+            self._say(update.text)
+        elif isinstance(update, Status) and update.state in _GIVE_UP_STATES:
+            self._run.finish(EXIT_GAVE_UP, f"{self.profile.name}: {update.describe()}")
+
+
+def _ignore(_data: bytes) -> None:
+    """A bare connection has no channel: nothing ever arrives here."""
+
+
+class TunnelRun:
+    """Every profile of one ``termkeep tunnel`` command."""
+
+    def __init__(
+        self,
+        profiles: Sequence[Profile],
+        store: ProfileStore,
+        *,
+        exit_on_forward_failure: bool = False,
+        out: TextIO = sys.stderr,
+    ) -> None:
+        self.exit_on_forward_failure = exit_on_forward_failure
+        self._out = out
+        self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._profiles = [_ProfileTunnels(profile, store, self) for profile in profiles]
+
+    def say(self, line: str) -> None:
+        print(f"{PREFIX} {line}", file=self._out, flush=True)
+
+    def finish(self, code: int, message: str) -> None:
+        if not self._done.done():
+            self.say(message)
+            self._done.set_result(code)
+
+    async def run(self) -> int:
+        """Keep every profile's forwards up until a signal or a give-up; the exit code."""
+        with self._signals():
+            try:
+                for profile in self._profiles:
+                    await profile.start()
+                return await self._done
+            finally:
+                for profile in self._profiles:
+                    await profile.close()
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def on_stop(signum: int) -> None:
+            self.finish(EXIT_GAVE_UP, f"stopped by {signal.Signals(signum).name}")
+
+        stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+        for signum in stops:
+            loop.add_signal_handler(signum, on_stop, signum)
+        try:
+            yield
+        finally:
+            for signum in stops:
+                loop.remove_signal_handler(signum)
+
+
+async def tunnel(
+    profiles: Sequence[Profile], store: ProfileStore, *, exit_on_forward_failure: bool
+) -> int:
+    """Run ``termkeep tunnel`` for ``profiles``."""
+    return await TunnelRun(profiles, store, exit_on_forward_failure=exit_on_forward_failure).run()

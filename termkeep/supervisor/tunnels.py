@@ -1,0 +1,48 @@
+"""Keeps a TunnelSet on whatever SSH connection the supervisor has attached.
+
+A tab and a ``termkeep tunnel`` run both do this: when the supervisor reports ``attached``
+the forwards move onto that link's connection (remote forwards are requested again), and
+when it reports anything else new local connections wait for the next attach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncssh
+
+from termkeep.supervisor.state import Status
+from termkeep.supervisor.supervisor import Supervisor, Update
+from termkeep.transport.tunnels import TunnelSet
+
+
+class TunnelsOnLink:
+    """Follows ``supervisor``'s attached link with ``tunnels``."""
+
+    def __init__(self, supervisor: Supervisor, tunnels: TunnelSet) -> None:
+        self._supervisor = supervisor
+        self.tunnels = tunnels
+        self._attaching: set[asyncio.Task[None]] = set()
+        supervisor.add_listener(self._follow)
+
+    def _follow(self, update: Update) -> None:
+        if not isinstance(update, Status):
+            return
+        if update.state != "attached":
+            self.tunnels.detach()
+            return
+        link = self._supervisor.current_link
+        connection = getattr(link, "connection", None)
+        if isinstance(connection, asyncssh.SSHClientConnection):
+            self._attach(connection)
+
+    def _attach(self, connection: asyncssh.SSHClientConnection) -> None:
+        task = asyncio.ensure_future(self.tunnels.attach(connection))
+        self._attaching.add(task)
+        task.add_done_callback(self._attaching.discard)
+
+    async def close(self) -> None:
+        """Close the tunnels (listeners and connections) and any attach in progress."""
+        for task in list(self._attaching):
+            task.cancel()
+        await self.tunnels.close()
