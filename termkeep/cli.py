@@ -182,6 +182,48 @@ def _run_locate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- history -------------------------------------------------------------------------------
+
+SHOWN_BAD_LINES = 5
+"""Unreadable history lines named one by one; more are counted."""
+
+
+def _configure_history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "profile", nargs="?", metavar="PROFILE", help="only this profile's drops and summary"
+    )
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from termkeep.config import connection_history as history  # noqa: PLC0415
+
+    path = paths.connection_history_file()
+    read = history.read_history(path)
+    _warn_bad_lines(read.bad_lines)
+    drops = [drop for drop in read.drops if args.profile in (None, drop.profile)]
+    summaries = history.summarize(read, args.profile)
+    if not summaries:
+        whose = f" for {args.profile!r}" if args.profile else ""
+        print(f"no connection history{whose} yet ({path})")
+        return EXIT_OK
+    if drops:
+        _print_table([history.DROP_HEADER, *history.drop_rows(drops)], sys.stdout)
+    else:
+        print("no drops recorded")
+    print()
+    _print_table([history.SUMMARY_HEADER, *history.summary_rows(summaries)], sys.stdout)
+    return EXIT_OK
+
+
+def _warn_bad_lines(bad_lines: Sequence[tuple[Path, int]]) -> None:
+    """One line per unreadable history line (a few, then a count): skipped, not fatal."""
+    for part, number in bad_lines[:SHOWN_BAD_LINES]:
+        print(f"{PROG}: warning: {part}:{number}: not a history record (skipped)", file=sys.stderr)
+    if len(bad_lines) > SHOWN_BAD_LINES:
+        more = len(bad_lines) - SHOWN_BAD_LINES
+        print(f"{PROG}: warning: {more} more unreadable lines skipped", file=sys.stderr)
+
+
 # --- hosts ---------------------------------------------------------------------------------
 
 
@@ -551,6 +593,12 @@ COMMANDS: list[Command] = [
         _run_tunnel,
     ),
     Command("hosts", "manage saved host profiles", _configure_hosts, None),
+    Command(
+        "history",
+        "print every connection drop and a summary per profile (drops/hour, recovery)",
+        _configure_history,
+        _run_history,
+    ),
     Command("locate", "print where termkeep keeps its files", _configure_locate, _run_locate),
 ]
 """Top-level commands, in help order. Add new ones here."""

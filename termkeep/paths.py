@@ -55,6 +55,11 @@ def logs_dir() -> Path:
     return state_dir() / "logs"
 
 
+def connection_history_file() -> Path:
+    """Every drop of every session, as JSON lines (``termkeep history`` prints it)."""
+    return state_dir() / "connections.jsonl"
+
+
 def builtin_themes_dir() -> Path:
     """The themes that ship with termkeep.
 
@@ -73,5 +78,6 @@ LOCATIONS = {
     "themes": user_themes_dir,
     "state": state_dir,
     "logs": logs_dir,
+    "history": connection_history_file,
 }
 """What ``termkeep locate NAME`` prints, by name."""

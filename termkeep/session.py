@@ -14,9 +14,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from termkeep.config.connection_history import ConnectionHistory, HistoryJournal
 from termkeep.config.profile import Profile
 from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode, SessionLog, log_file_path
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.supervisor.tunnels import TunnelsOnLink
@@ -60,6 +62,17 @@ def build_supervisor(
     return Supervisor(connector, on_data, policy, size=size)
 
 
+def connection_recorder(
+    supervisor: Supervisor, profile: Profile, history_file: Path | None
+) -> ConnectionRecorder:
+    """A recorder of ``supervisor``'s drops, appending them to ``history_file`` if given;
+    a file that cannot be written is announced once and the session goes on."""
+    journal = HistoryJournal(history_file) if history_file is not None else None
+    recorder = ConnectionRecorder(profile.name, profile.host, journal, warn=supervisor.announce)
+    recorder.follow(supervisor)
+    return recorder
+
+
 def log_mode(profile: Profile, default: str) -> LogMode:
     """The profile's ``log`` if it sets one, else the app-wide ``default``."""
     return LogMode(profile.log or default)
@@ -91,7 +104,10 @@ class Session:
         predict: PredictMode = PredictMode.ADAPTIVE,
         log: LogMode = LogMode.OFF,
         log_pattern: str = DEFAULT_LOG_PATTERN,
+        history_file: Path | None = None,
     ) -> None:
+        """``history_file``: where this session's drops are appended (JSON lines); None
+        keeps them in memory only, for the tab's view."""
         self.profile = profile
         self._log_mode = LogMode.OUTPUT if log is LogMode.OFF else log
         """The mode logging starts in (a toggle of a tab whose log is off gives output)."""
@@ -117,6 +133,8 @@ class Session:
         self.tunnels = TunnelsOnLink(
             self.supervisor, TunnelSet(profile.forwards, on_event=self._tunnel_event)
         )
+        self.recorder = connection_recorder(self.supervisor, profile, history_file)
+        """Drops, RTT, bytes and held keys of this session, for the history view and file."""
 
     @property
     def name(self) -> str:
@@ -144,6 +162,7 @@ class Session:
                 self.supervisor.announce(f"no session log: {error.strerror or error}")
         # Listeners first: the client's ports are bound before the first connect ends.
         await self.tunnels.tunnels.start()
+        self.recorder.begin()
         await self.supervisor.start()
 
     def status(self) -> Status:
@@ -151,7 +170,12 @@ class Session:
 
     def write(self, data: bytes) -> None:
         """Keys from the user: sent now, or held while the link is down."""
+        self.recorder.sent(len(data))
         self.supervisor.write(data)
+
+    def connection_history(self) -> ConnectionHistory:
+        """This session's drops, RTT samples, byte counts and held keys so far."""
+        return self.recorder.snapshot()
 
     def resize(self, columns: int, rows: int) -> None:
         """The view's new size, for the emulator now and the remote PTY now or at reattach."""
@@ -171,6 +195,7 @@ class Session:
     async def close(self) -> None:
         await self.tunnels.close()
         self.stop_log()
+        self.recorder.close()
         if self._warming is not None:
             self._warming.cancel()
         if self._history is not None:
@@ -293,6 +318,7 @@ class Session:
             self.supervisor.announce(f"session log stopped: {error.strerror or error}")
 
     def _received(self, data: bytes) -> None:
+        self.recorder.received(len(data))
         self.emulator.feed(data)
         if self._log is not None:
             self._write_log(data)
@@ -330,4 +356,5 @@ class Session:
         # anything the view will render. They are never held for a later link: an answer
         # typed into a reattached session would arrive as stray keystrokes.
         if self.supervisor.status().state == "attached":
+            self.recorder.sent(len(data))
             self.supervisor.write(data)

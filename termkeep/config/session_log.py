@@ -76,9 +76,7 @@ class SessionLog:
         self._file = self._open()
 
     def _open(self) -> BinaryIO:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return os.fdopen(descriptor, "ab", buffering=0)
+        return open_private_append(self.path)
 
     def write(self, data: bytes) -> None:
         """Output from the remote (never keystrokes)."""
@@ -106,9 +104,22 @@ class SessionLog:
 
     def _rotate(self) -> None:
         self._file.close()
-        for index in range(KEEP_ROTATED - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
-        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        rotate_file(self.path, KEEP_ROTATED)
         self._file = self._open()
+
+
+def open_private_append(path: Path) -> BinaryIO:
+    """``path`` opened for appending, unbuffered: made 0600, in a 0700 directory if new."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(descriptor, "ab", buffering=0)
+
+
+def rotate_file(path: Path, keep: int) -> None:
+    """Move ``path`` to ``path.1`` (``.1`` to ``.2`` ..., up to ``.keep``; the oldest part
+    is dropped), so that the next write starts a fresh file."""
+    for index in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{index}")
+        if older.exists():
+            older.replace(path.with_name(f"{path.name}.{index + 1}"))
+    path.replace(path.with_name(f"{path.name}.1"))

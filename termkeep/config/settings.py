@@ -181,6 +181,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.save_profile", "w", "Save this tab's host as a profile"),
     ActionSpec("tunnels.manage", "f", "Tunnels of this tab: list, add, remove, save"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
+    ActionSpec("connection.history", "i", "Connection history: drops, round trip, bytes"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
     ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),
     ActionSpec("theme.switch", "t", "Switch theme"),

@@ -16,11 +16,12 @@ import signal
 from collections.abc import Iterator
 from typing import override
 
+from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
 from termkeep.headless.rawtty import LocalTerminal
-from termkeep.session import build_supervisor
+from termkeep.session import build_supervisor, connection_recorder
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.transport.prompts import (
@@ -89,20 +90,26 @@ class HeadlessAttach:
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         prompter = _CookedPrompter(TerminalPrompter(), terminal)
         self._supervisor: Supervisor = build_supervisor(
-            profile, prompter, on_data=terminal.write, size=terminal.size(), store=store
+            profile, prompter, on_data=self._received, size=terminal.size(), store=store
         )
         self._supervisor.add_listener(self._on_update)
+        # Drops are recorded as in the app's tabs (termkeep history prints them).
+        self._recorder = connection_recorder(
+            self._supervisor, profile, paths.connection_history_file()
+        )
         self._attached_once = False
 
     async def run(self) -> int:
         """Attach, pass bytes both ways until the session ends; return the exit code."""
         with self._signals():
             try:
+                self._recorder.begin()
                 await self._supervisor.start()
                 return await self._done
             finally:
                 self._terminal.stop_reading()
                 self._terminal.restore()
+                self._recorder.close()
                 await self._supervisor.close()
 
     def _finish(self, code: int, message: str | None = None) -> None:
@@ -130,9 +137,14 @@ class HeadlessAttach:
         if code is not None:
             self._finish(code, None if code == EXIT_OK else status.describe())
 
+    def _received(self, data: bytes) -> None:
+        self._recorder.received(len(data))
+        self._terminal.write(data)
+
     def _on_keys(self, data: bytes) -> None:
         result = self._escapes.feed(data)
         if result.to_remote:
+            self._recorder.sent(len(result.to_remote))
             self._supervisor.write(result.to_remote)
         for command in result.commands:
             self._run_escape(command)

@@ -30,6 +30,7 @@ from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.tmux_sessions import claimed_by_others
 from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
+from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
@@ -293,6 +294,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "log.toggle": self.action_toggle_log,
             "tunnels.manage": self.action_manage_tunnels,
             "session.reconnect": self.action_reconnect,
+            "connection.history": self.action_connection_history,
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
             "theme.switch": self.action_switch_theme,
@@ -471,6 +473,14 @@ class TermkeepApp(App[None], inherit_bindings=False):
         if pane is not None:
             pane.session.reconnect_now()
             self.notify(f"{pane.label}: reconnecting now")
+
+    def action_connection_history(self) -> None:
+        """Show the active tab's connection history (drops, round trip, bytes)."""
+        pane = self.tabs.active_session_pane
+        if pane is None:
+            self.notify("No tab open: its connection history shows here once there is one")
+            return
+        self.push_screen(ConnectionHistoryScreen(pane.label, pane.session.connection_history))
 
     def action_open_history(self) -> None:
         """Show the active tab's history (the remote tmux pane's, or termkeep's own)."""

@@ -9,6 +9,8 @@ from collections.abc import Callable, Collection
 
 from textual.widget import Widget
 
+from termkeep import paths
+from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, Settings
 from termkeep.config.store import ProfileStore
@@ -123,6 +125,10 @@ class LiveSession:
         """The profile this tab connects with (a quick target's included)."""
         return self.session.profile
 
+    def connection_history(self) -> ConnectionHistory:
+        """The session's drops, RTT samples, bytes and held keys so far."""
+        return self.session.connection_history()
+
     async def start(self) -> None:
         """Start the supervisor: connect, and keep reconnecting."""
         await self.session.start()
@@ -220,6 +226,7 @@ def live_session_opener(
             predict=predict_mode(profile, settings.predict),
             log=log_mode(profile, settings.log),
             log_pattern=profile.log_path or settings.log_path,
+            history_file=paths.connection_history_file(),
         )
         return LiveSession(session, on_close=lambda: held.discard(tmux_session))
 

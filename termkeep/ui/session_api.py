@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.terminal.palette import Palette
 from termkeep.transport.tunnels import TunnelSet
@@ -117,6 +118,10 @@ class SessionLike(Protocol):
     @property
     def tunnels(self) -> TunnelSet | None:
         """The tab's forwards, running (None when the session cannot carry any)."""
+        ...
+
+    def connection_history(self) -> ConnectionHistory:
+        """This tab's drops, round trips, bytes and held keys so far (the prefix ``i`` view)."""
         ...
 
     async def start(self) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
@@ -19,6 +20,9 @@ from termkeep.terminal.palette import Palette
 from termkeep.transport.tunnels import TunnelSet
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot, TabState
+
+SCRIPTED_START = 1_796_000_000.0
+"""When every scripted session started (Unix time): pictures do not depend on the clock."""
 
 
 class ScriptedSession:
@@ -36,6 +40,10 @@ class ScriptedSession:
         self.palettes: list[Palette] = []
         self.notice_listeners: list[NoticeListener] = []
         self.closed = False
+        self.history = ConnectionHistory(
+            profile=name, host=f"{name}.example", started=SCRIPTED_START, now=SCRIPTED_START
+        )
+        """What ``connection_history`` returns; a test sets it to what it wants shown."""
 
     theme: str | None = None
     profile: Profile | None = None
@@ -49,6 +57,10 @@ class ScriptedSession:
     def toggle_log(self) -> str:
         """A scripted session has no output to log."""
         return "this tab keeps no log"
+
+    def connection_history(self) -> ConnectionHistory:
+        """The scripted history."""
+        return self.history
 
     def status(self) -> StatusSnapshot:
         """The scripted status."""

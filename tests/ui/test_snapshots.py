@@ -7,6 +7,7 @@ Regenerate after an intended change with ``pytest tests/ui/test_snapshots.py
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from termkeep.ui.app import TermkeepApp
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.session_api import TabState
 from tests.ui.fakes import RecordingApp
+from tests.ui.test_connection_history_view import scripted_history
 
 type SnapCompare = Callable[..., bool]
 PREFIX = "ctrl+backslash"
@@ -85,7 +87,7 @@ def test_picker_filtered(snap_compare: SnapCompare, store: ProfileStore) -> None
 
 def test_help_overlay(snap_compare: SnapCompare, store: ProfileStore) -> None:
     app = RecordingApp(store)
-    assert snap_compare(app, press=[PREFIX, "question_mark"], terminal_size=(100, 35))
+    assert snap_compare(app, press=[PREFIX, "question_mark"], terminal_size=(100, 48))
 
 
 def test_prefix_armed_indicator(snap_compare: SnapCompare, store: ProfileStore) -> None:
@@ -144,3 +146,24 @@ def test_theme(snap_compare: SnapCompare, many_hosts: ProfileStore, theme: str) 
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 12), run_before=run_before)
+
+
+def test_connection_history(
+    snap_compare: SnapCompare, store: ProfileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Drop times are shown in local time: fix the zone so the picture is the same anywhere.
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    app = RecordingApp(store)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await app.open_profile("web-1")
+        app.sessions["web-1"].history = scripted_history("web-1")
+        await pilot.press(PREFIX, "i")
+        await pilot.pause()
+
+    try:
+        assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -48,11 +48,12 @@ def test_locate_all_and_one(capsys: pytest.CaptureFixture[str], config_dir: Path
     code, out, _ = run(capsys, "locate")
     assert code == 0
     assert out.splitlines() == [
-        f"config  {config_dir}",
-        f"hosts   {config_dir / 'hosts'}",
-        f"themes  {config_dir / 'themes'}",
-        f"state   {config_dir.parent / 'state'}",
-        f"logs    {config_dir.parent / 'state' / 'logs'}",
+        f"config   {config_dir}",
+        f"hosts    {config_dir / 'hosts'}",
+        f"themes   {config_dir / 'themes'}",
+        f"state    {config_dir.parent / 'state'}",
+        f"logs     {config_dir.parent / 'state' / 'logs'}",
+        f"history  {config_dir.parent / 'state' / 'connections.jsonl'}",
     ]
     assert run(capsys, "locate", "hosts") == (0, f"{config_dir / 'hosts'}\n", "")
 
