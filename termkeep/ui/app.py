@@ -35,7 +35,6 @@ from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen,
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
-from termkeep.ui.screens.tunnels import TunnelsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
@@ -444,6 +443,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         if pane is None or tunnels is None:
             self.notify("This tab carries no tunnels")
             return
+        # Only a tab with tunnels has loaded the transport (asyncssh) this screen shows.
+        from termkeep.ui.screens.tunnels import TunnelsScreen  # noqa: PLC0415
+
         session = pane.session
         self.push_screen(TunnelsScreen(pane.label, tunnels, lambda: self._save_forwards(session)))
 

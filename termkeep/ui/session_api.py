@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.terminal.palette import Palette
-from termkeep.transport.tunnels import TunnelSet
+
+if TYPE_CHECKING:
+    # The transport (asyncssh) loads with the first session, not with the app.
+    from termkeep.transport.tunnels import TunnelSet
 
 
 class TabState(StrEnum):
