@@ -222,6 +222,26 @@ async def assert_broken(reader: asyncio.StreamReader) -> None:
             await reader.readexactly(1)
 
 
+async def test_remote_forward_comes_back_when_the_old_connection_lets_go_of_the_port(
+    netns_sshd: NetnsSshServer, namespace_echo: NamespaceEcho
+) -> None:
+    """A short stall: the new connection asks for -R while the old connection's sshd may
+    still hold the port; termkeep asks again until the server grants it."""
+    port, remote_port = free_loopback_port(), free_loopback_port()
+    async with echo_server() as local_echo:
+        profile = tunnel_profile(netns_sshd, namespace_echo, port, remote_port, local_echo)
+        async with attached_with(profile) as watch:
+            flags = [t.forward.flag for t in watch.session.tunnels.tunnels.tunnels]
+            await until_up(watch, *flags)
+            with netns_sshd.blackhole():
+                await watch.until(lambda: watch.state == "stalled", 15.0, "the stall")
+            await watch.until(lambda: watch.state == "attached", RECOVERY_WAIT, "recovered")
+            await until_up(watch, *flags)
+            echoed = await asyncio.to_thread(namespace_round_trip, netns_sshd, remote_port, "R")
+            assert echoed == "R"
+            assert tunnel(watch, flags[1]).error is None
+
+
 @pytest.mark.parametrize("fault", ["silent drop", "server abort"])
 async def test_a_tunnel_comes_back_on_the_same_port_after_a_fault(
     netns_sshd: NetnsSshServer, namespace_echo: NamespaceEcho, fault: str
