@@ -7,20 +7,19 @@ Emulator for the app's tabs, or the local terminal for the headless attach.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from termkeep.config.connection_history import ConnectionHistory, HistoryJournal
 from termkeep.config.profile import Profile
-from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode, SessionLog, log_file_path
+from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.output_log import OutputLog
 from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.supervisor.tunnels import TunnelsOnLink
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
@@ -109,10 +108,6 @@ class Session:
         """``history_file``: where this session's drops are appended (JSON lines); None
         keeps them in memory only, for the tab's view."""
         self.profile = profile
-        self._log_mode = LogMode.OUTPUT if log is LogMode.OFF else log
-        """The mode logging starts in (a toggle of a tab whose log is off gives output)."""
-        self._log_pattern = log_pattern
-        self._log: SessionLog | None = None
         self.emulator = Emulator(
             *size, write=self._reply, scrollback_lines=scrollback_lines, palette=palette
         )
@@ -128,8 +123,8 @@ class Session:
         self.supervisor.add_listener(self._follow_link)
         self.supervisor.add_held_keys_listener(self._held_keys_fate)
         self.predictor.pause()  # not attached yet: keys are held
-        self.supervisor.add_listener(self._note_in_log)
-        self._log_at_start = log is not LogMode.OFF
+        self.log = OutputLog(profile, self.supervisor, mode=log, pattern=log_pattern)
+        """The session log (off unless the settings or the tab's toggle start it)."""
         self.tunnels = TunnelsOnLink(
             self.supervisor, TunnelSet(profile.forwards, on_event=self._tunnel_event)
         )
@@ -155,11 +150,7 @@ class Session:
 
     async def start(self) -> None:
         # Started here, not in __init__, so that what goes wrong reaches the tab's listeners.
-        if self._log_at_start:
-            try:
-                self.start_log()
-            except OSError as error:  # the tab still opens, without its log
-                self.supervisor.announce(f"no session log: {error.strerror or error}")
+        self.log.start_if_asked()
         # Listeners first: the client's ports are bound before the first connect ends.
         await self.tunnels.tunnels.start()
         self.recorder.begin()
@@ -194,7 +185,7 @@ class Session:
 
     async def close(self) -> None:
         await self.tunnels.close()
-        self.stop_log()
+        self.log.stop()
         self.recorder.close()
         if self._warming is not None:
             self._warming.cancel()
@@ -268,60 +259,10 @@ class Session:
         if not task.cancelled():
             task.exception()  # retrieved: a failed warm-up only means the slow path
 
-    @property
-    def log_path(self) -> Path | None:
-        """The session log being written, if any."""
-        return self._log.path if self._log is not None else None
-
-    def start_log(self) -> Path:
-        """Start this tab's session log (PuTTY-style pattern, 0600); OSError if the file
-        cannot be made."""
-        if self._log is not None:
-            return self._log.path
-        path = log_file_path(
-            self._log_pattern,
-            profile=self.profile.name,
-            host=self.profile.host,
-            now=datetime.now().astimezone(),
-        )
-        self._log = SessionLog(path, self._log_mode)
-        self._write_log(f"log of {self.profile.name} ({self.profile.host}) started")
-        return path
-
-    def stop_log(self) -> None:
-        if self._log is not None:
-            self._write_log("log stopped")
-        if self._log is not None:  # (writing that line may itself have failed and stopped it)
-            self._log.close()
-            self._log = None
-
-    def _note_in_log(self, update: Update) -> None:
-        # Drops, reattaches (with their cause and duration) and endings, as the tab says them.
-        if self._log is not None and isinstance(update, Notice):
-            self._write_log(update.text)
-
-    def _write_log(self, output: bytes | str) -> None:
-        """Output from the remote (never keystrokes), or a line of termkeep's own. A log that
-        cannot be written (a full disk) stops, and says so; the session goes on."""
-        log = self._log
-        if log is None:
-            return
-        try:
-            if isinstance(output, bytes):
-                log.write(output)
-            else:
-                log.note(output)
-        except OSError as error:
-            self._log = None
-            with contextlib.suppress(OSError):
-                log.close()
-            self.supervisor.announce(f"session log stopped: {error.strerror or error}")
-
     def _received(self, data: bytes) -> None:
         self.recorder.received(len(data))
         self.emulator.feed(data)
-        if self._log is not None:
-            self._write_log(data)
+        self.log.output(data)
         for listener in self._output_listeners:
             listener()
 

@@ -18,10 +18,12 @@ from typing import override
 
 from termkeep import paths
 from termkeep.config.profile import Profile
+from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
 from termkeep.headless.rawtty import LocalTerminal
-from termkeep.session import build_supervisor, connection_recorder
+from termkeep.session import build_supervisor, connection_recorder, log_mode
+from termkeep.supervisor.output_log import OutputLog
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.transport.prompts import (
@@ -83,8 +85,15 @@ class _CookedPrompter(Prompter):
 class HeadlessAttach:
     """Runs one session between the local terminal and a supervisor until it ends."""
 
-    def __init__(self, profile: Profile, terminal: LocalTerminal, store: ProfileStore) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        terminal: LocalTerminal,
+        store: ProfileStore,
+        settings: Settings | None = None,
+    ) -> None:
         self._profile = profile
+        settings = settings or Settings()
         self._terminal = terminal
         self._escapes = EscapeScanner()
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -97,6 +106,13 @@ class HeadlessAttach:
         self._recorder = connection_recorder(
             self._supervisor, profile, paths.connection_history_file()
         )
+        # The session log, as a tab would keep it (profile's `log`, else the settings').
+        self._log = OutputLog(
+            profile,
+            self._supervisor,
+            mode=log_mode(profile, settings.log),
+            pattern=profile.log_path or settings.log_path,
+        )
         self._attached_once = False
 
     async def run(self) -> int:
@@ -104,12 +120,14 @@ class HeadlessAttach:
         with self._signals():
             try:
                 self._recorder.begin()
+                self._log.start_if_asked()
                 await self._supervisor.start()
                 return await self._done
             finally:
                 self._terminal.stop_reading()
                 self._terminal.restore()
                 self._recorder.close()
+                self._log.stop()
                 await self._supervisor.close()
 
     def _finish(self, code: int, message: str | None = None) -> None:
@@ -140,6 +158,7 @@ class HeadlessAttach:
     def _received(self, data: bytes) -> None:
         self._recorder.received(len(data))
         self._terminal.write(data)
+        self._log.output(data)
 
     def _on_keys(self, data: bytes) -> None:
         result = self._escapes.feed(data)
@@ -186,10 +205,10 @@ class HeadlessAttach:
                 loop.remove_signal_handler(signum)
 
 
-async def attach(profile: Profile, store: ProfileStore) -> int:
+async def attach(profile: Profile, store: ProfileStore, settings: Settings | None = None) -> int:
     """Run ``termkeep attach`` for ``profile`` in this process's terminal."""
     terminal = LocalTerminal()
     try:
-        return await HeadlessAttach(profile, terminal, store).run()
+        return await HeadlessAttach(profile, terminal, store, settings).run()
     finally:
         terminal.restore()

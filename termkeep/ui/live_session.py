@@ -111,12 +111,12 @@ class LiveSession:
 
     def toggle_log(self) -> str:
         """Start or stop this tab's session log; what to tell the user."""
-        path = self.session.log_path
+        path = self.session.log.path
         if path is not None:
-            self.session.stop_log()
+            self.session.log.stop()
             return f"log stopped: {path}"
         try:
-            return f"logging to {self.session.start_log()}"
+            return f"logging to {self.session.log.start()}"
         except OSError as error:
             return f"cannot log: {error.strerror or error} ({error.filename})"
 

@@ -12,6 +12,8 @@ from termkeep.session import Session
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
+from tests.fixtures.tmux_pane import termkeep_command, tmux_pane
+from tests.integration.test_cli_e2e import ATTACH, RECOVER, save_profile
 from tests.integration.test_reconnect import ATTACH_WAIT, RECOVERY_WAIT, Watch, reconnect_profile
 
 SECRET = "hunter2-not-logged"
@@ -41,7 +43,7 @@ async def test_the_log_keeps_output_and_outages_but_no_keystrokes(
             await watch.until(lambda: watch.state == "reconnecting", RECOVERY_WAIT, "the drop")
         await watch.until(lambda: watch.state == "attached", RECOVERY_WAIT, "the reattach")
         await watch.run("echo after-$((40+2))", "after-42")
-        log_path = session.log_path
+        log_path = session.log.path
     finally:
         await session.close()
 
@@ -70,9 +72,38 @@ async def test_a_log_that_cannot_be_written_stops_and_says_so() -> None:
         lambda update: notices.append(update.text) if isinstance(update, Notice) else None
     )
     try:
-        session.start_log()  # the file opens; its first line fails to be written
-        assert session.log_path is None
+        session.log.start()  # the file opens; its first line fails to be written
+        assert session.log.path is None
         assert notices == ["session log stopped: No space left on device"]
-        session.stop_log()  # nothing left to stop: no error
+        session.log.stop()  # nothing left to stop: no error
     finally:
         await session.close()
+
+
+def test_termkeep_attach_keeps_the_log_the_settings_ask_for(
+    netns_sshd: NetnsSshServer, tmp_path: Path
+) -> None:
+    config_dir, state_dir = tmp_path / "config", tmp_path / "state"
+    save_profile(config_dir, netns_sshd)
+    (config_dir / "settings.toml").write_text(
+        f'log = "output"\nlog_path = "{tmp_path}/logs/&P-attach.log"\n'
+    )
+    with tmux_pane(termkeep_command(config_dir, state_dir, "attach", "e2e")) as pane:
+        pane.type("stty -echo; printf '%s%s' pa 'ss: '; read pw; stty echo")
+        pane.wait_for("pass:", timeout=ATTACH)
+        pane.type(SECRET)
+        pane.type("echo got-${#pw}")
+        pane.wait_for(f"got-{len(SECRET)}", timeout=ATTACH)
+        netns_sshd.kill_connections()
+        pane.wait_for("[termkeep] connection lost", timeout=RECOVER)
+        pane.type("clear; echo after-$((40+2))")
+        pane.wait_for("after-42", timeout=RECOVER)
+        pane.keys("Enter", "~", ".")
+        pane.wait_for("TERMKEEP-EXIT=255", timeout=ATTACH, what="the attach to end")
+    text = (tmp_path / "logs" / "e2e-attach.log").read_text()
+    assert f"got-{len(SECRET)}" in text
+    assert "after-42" in text
+    assert SECRET not in text
+    lines = text.splitlines()
+    assert any("connection lost" in line for line in lines if line.startswith("[termkeep "))
+    assert lines[-1].endswith("log stopped")
