@@ -96,7 +96,12 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.router = PrefixRouter(self.settings)
         self.use_command_palette = True  # reachable through the prefix only
         self._prefix_timer: Timer | None = None
-        stop_hint = f"{key_label(self.settings.prefix)} {self._key_of('broadcast.off')}"
+        off_key = self.settings.keys.get("broadcast.off")
+        stop_hint = (
+            f"{key_label(self.settings.prefix)} {key_label(off_key)} stops"
+            if off_key
+            else "the palette's Broadcast input off stops"
+        )
         # A lambda: the tab bar exists only once the app is composed.
         relabel = lambda pane: self.tabs.refresh_label(pane)  # noqa: E731, PLW0108
         self.broadcast = Broadcast(self.settings.prefix, stop_hint, relabel)

@@ -56,7 +56,7 @@ class Broadcast:
     def __init__(self, prefix: str, stop_hint: str, relabel: Callable[[SessionPane], None]) -> None:
         self._prefix = prefix
         self._stop_hint = stop_hint
-        """How to turn it off (``ctrl+\\ B``), for the source's status line."""
+        """How to turn it off (``ctrl+\\ B stops``), for the source's status line."""
         self._relabel = relabel
         self.source: SessionPane | None = None
         self.targets: list[SessionPane] = []
@@ -132,7 +132,7 @@ class Broadcast:
     def _source_note(self) -> Content:
         count = tabs_word(len(self.targets))
         return Content.assemble(
-            source_mark(), f" broadcasting to {count} ({self._stop_hint} stops)"
+            source_mark(), f" broadcasting to {count} ({self._stop_hint})"
         )
 
     def _mark(self, pane: SessionPane, mark: Content | None, note: Content | None) -> None:

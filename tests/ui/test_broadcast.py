@@ -212,6 +212,17 @@ async def test_a_remapped_off_key_is_the_one_the_status_line_names(store: Profil
         assert not app.broadcast.on
 
 
+async def test_an_unbound_off_key_points_to_the_palette(store: ProfileStore) -> None:
+    settings = settings_from_mapping({"keys": {"broadcast.off": ""}}, Path("settings.toml"))
+    app = broadcast_app(store, settings)
+    async with app.run_test(size=(140, 30)) as pilot:
+        *_, web_2 = await open_tabs(pilot, app)
+        await pick(pilot, app, "a", "enter")
+        assert "(the palette's Broadcast input off stops)" in status_text(web_2)
+        app.run_keymap_action("broadcast.off")  # what the palette runs
+        assert not app.broadcast.on
+
+
 async def test_keys_are_encoded_for_each_receiving_tabs_modes(store: ProfileStore) -> None:
     app = broadcast_app(store)
     async with app.run_test(size=SIZE) as pilot:
