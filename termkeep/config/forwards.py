@@ -10,7 +10,7 @@ a message that names the entry and what is wrong with it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -269,6 +269,24 @@ def _table_port(table: Mapping[str, object], key: str) -> int:
     if not PORT_MIN <= value <= PORT_MAX:
         raise ForwardError(f'"{key}" {value} is out of range ({PORT_MIN}-{PORT_MAX})')
     return value
+
+
+def gather_forwards(
+    entries: Iterable[tuple[str, Callable[[], Forward]]], notes: list[str]
+) -> tuple[Forward, ...]:
+    """The forwards an importer can read, in order: each entry is (what to call it in a
+    note, how to read it). One that cannot be read, or listens where an earlier one does,
+    is left out with a note, so one bad tunnel does not lose the host."""
+    forwards: list[Forward] = []
+    for what, read in entries:
+        try:
+            forward = read()
+            check_distinct([*forwards, forward])
+        except ForwardError as error:
+            notes.append(f"{what} left out: {error}")
+            continue
+        forwards.append(forward)
+    return tuple(forwards)
 
 
 def check_distinct(forwards: Iterable[Forward]) -> None:

@@ -24,19 +24,13 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
 from termkeep.config.errors import ConfigError
-from termkeep.config.forwards import (
-    Forward,
-    ForwardError,
-    ForwardKind,
-    check_distinct,
-    parse_putty_forward,
-)
+from termkeep.config.forwards import Forward, ForwardKind, gather_forwards, parse_putty_forward
 from termkeep.config.importing import (
     ImportedEntry,
     ImportPlan,
@@ -137,27 +131,24 @@ def _tcp(session: PuttySession, notes: list[str]) -> TcpSettings:
 
 def _forwards(session: PuttySession, notes: list[str]) -> tuple[Forward, ...]:
     """PortForwardings, with "Local ports accept connections from other hosts" applied (it
-    is PuTTY's GatewayPorts); an entry that cannot be read or repeats a listener is left out
-    with a note, so one bad tunnel does not lose the session."""
+    is PuTTY's GatewayPorts)."""
     accept_all = {
         ForwardKind.LOCAL: _int(session, "LocalPortAcceptAll", 0) != 0,
         ForwardKind.DYNAMIC: _int(session, "LocalPortAcceptAll", 0) != 0,
         ForwardKind.REMOTE: _int(session, "RemotePortAcceptAll", 0) != 0,
     }
-    forwards: list[Forward] = []
-    for entry in filter(
-        None, (item.strip() for item in session.get("PortForwardings", "").split(","))
-    ):
-        try:
+
+    def reader(entry: str) -> Callable[[], Forward]:
+        def read() -> Forward:
             forward = parse_putty_forward(entry)
             if forward.listen_address is None and accept_all[forward.kind]:
-                forward = replace(forward, listen_address="*")
-            check_distinct([*forwards, forward])
-        except ForwardError as error:
-            notes.append(f"port forwarding left out: {error}")
-            continue
-        forwards.append(forward)
-    return tuple(forwards)
+                return replace(forward, listen_address="*")
+            return forward
+
+        return read
+
+    entries = filter(None, (item.strip() for item in session.get("PortForwardings", "").split(",")))
+    return gather_forwards((("port forwarding", reader(entry)) for entry in entries), notes)
 
 
 def _split_user(host: str, user: str) -> tuple[str, str]:

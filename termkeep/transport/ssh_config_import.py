@@ -15,6 +15,7 @@ This lives in transport because only transport may import asyncssh; the result i
 
 from __future__ import annotations
 
+import functools
 import getpass
 from collections.abc import Callable
 from pathlib import Path
@@ -24,13 +25,7 @@ from asyncssh.config import ConfigParseError, SSHClientConfig, SSHConfig
 from asyncssh.misc import IllegalUserName
 
 from termkeep.config.errors import ConfigError
-from termkeep.config.forwards import (
-    Forward,
-    ForwardError,
-    ForwardKind,
-    check_distinct,
-    parse_ssh_forward,
-)
+from termkeep.config.forwards import Forward, ForwardKind, gather_forwards, parse_ssh_forward
 from termkeep.config.importing import (
     ImportedEntry,
     ImportPlan,
@@ -208,17 +203,12 @@ def _forwards(config: SSHClientConfig, notes: list[str]) -> tuple[Forward, ...]:
     cannot be read or repeats a listener is left out with a note."""
     if config.get("ClearAllForwardings") is True:
         return ()
-    forwards: list[Forward] = []
-    for kind, option in FORWARD_OPTIONS.items():
-        for spec in _list_option(config, option):
-            try:
-                forward = parse_ssh_forward(kind, spec)
-                check_distinct([*forwards, forward])
-            except ForwardError as error:
-                notes.append(f"{option} left out: {error}")
-                continue
-            forwards.append(forward)
-    return tuple(forwards)
+    entries = (
+        (option, functools.partial(parse_ssh_forward, kind, spec))
+        for kind, option in FORWARD_OPTIONS.items()
+        for spec in _list_option(config, option)
+    )
+    return gather_forwards(entries, notes)
 
 
 def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: list[str]) -> Profile:

@@ -550,7 +550,22 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def action_manage_profiles(self) -> None:
         """Open the profile manager."""
-        self.push_screen(ProfileManagerScreen(self.store, manage_sessions=self.manage_sessions))
+        self.push_screen(
+            ProfileManagerScreen(
+                self.store,
+                manage_sessions=self.manage_sessions,
+                save_open_tab=self._unsaved_open_tab(),
+            )
+        )
+
+    def _unsaved_open_tab(self) -> tuple[str, Callable[[], None]] | None:
+        """The active tab's host when it is not a saved profile (opened as ``user@host`` or
+        an ssh_config alias), with the action that saves it; None otherwise."""
+        pane = self.tabs.active_session_pane
+        profile = pane.session.profile if pane is not None else None
+        if pane is None or profile is None or self.store.exists(profile.name):
+            return None
+        return pane.label, self.action_save_profile
 
     def action_manage_sessions(self) -> None:
         """The active tab's host: its termkeep tmux sessions that no tab holds."""

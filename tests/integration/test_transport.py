@@ -14,7 +14,7 @@ from typing import override
 
 import pytest
 
-from termkeep.config.profile import Profile, TcpSettings, TmuxSettings
+from termkeep.config.profile import Profile, ReconnectSettings, TcpSettings, TmuxSettings
 from termkeep.transport.connection import SshLink, make_connector
 from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
@@ -363,7 +363,11 @@ async def test_password_login_through_the_prompter(
 
     monkeypatch.setattr(sshd_module, "render_config", one_method)
     server = sshd_factory(password="correct horse")
-    profile = profile_for(server, identity_files=())
+    # PAM and the first tmux server of a fresh sshd are slow on a busy machine: a generous
+    # attach budget, so the test is about the prompts, not about the machine's load.
+    profile = profile_for(
+        server, identity_files=(), reconnect=ReconnectSettings(connect_timeout=20.0)
+    )
     prompter = ScriptedPrompter(password="correct horse")
     connector = make_connector(profile, prompter)
     screen = Screen()

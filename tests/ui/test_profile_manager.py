@@ -9,9 +9,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, OptionList, Static
 
+from termkeep.config.forwards import parse_flag
+from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.ui.screens.dialogs import ConfirmScreen
-from termkeep.ui.screens.profiles import ProfileManagerScreen
+from termkeep.ui.screens.profiles import ProfileManagerScreen, profile_from_form
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
 
@@ -168,3 +170,12 @@ async def test_import_failure_is_one_line_not_a_traceback(
         report = await press_and_read_report(pilot, screen, "#import-ssh")
         assert report.startswith("Import failed: ")
         assert "\n" not in report
+
+
+def test_editing_a_profile_in_the_form_keeps_its_forwards() -> None:
+    base = Profile(name="db", host="h", forwards=(parse_flag("-L", "5432:db:5432"),))
+    texts = {"host": "h2", "port": "", "user": "", "identity": "", "jump": ""}
+    texts |= {"keepalive": "", "tmux-session": ""}
+    edited = profile_from_form("db", texts, use_tmux=True, base=base)
+    assert edited.host == "h2"
+    assert edited.forwards == base.forwards

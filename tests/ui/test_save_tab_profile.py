@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Button, Input, OptionList
 
+from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.dialogs import TextInputScreen
+from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.session_api import TabState
 from tests.fixtures.home import use_private_home
 from tests.ui.fakes import RecordingApp
@@ -60,3 +62,30 @@ async def test_a_quick_tab_is_saved_with_its_tmux_session(
             await wait_for(pilot, lambda: any("exists" in m for m in app.messages), "refusal")
             assert store.load("demo-box") == saved
             await pane.session.close()
+
+
+async def test_the_profile_manager_offers_to_save_an_unsaved_open_tab(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await app.open_profile("web-1")
+        session = app.sessions["web-1"]
+        session.profile = Profile(name="alice@box", host="box", user="alice")  # a quick target
+        await pilot.press(PREFIX, "m")
+        manager = app.screen
+        assert isinstance(manager, ProfileManagerScreen)
+        offer = manager.query_one("#save-tab", Button)
+        offer.press()
+        await wait_for(pilot, lambda: isinstance(app.screen, TextInputScreen), "the name")
+        app.screen.query_one(Input).value = "box"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: store.exists("box"), "the saved profile")
+        assert store.load("box").tmux.session == "termkeep-web-1"  # the tab's tmux session
+        options = manager.query_one("#profiles", OptionList)
+        await wait_for(pilot, lambda: options.option_count == 4, "the manager's list")
+
+    app = RecordingApp(store)  # a tab on a saved profile: nothing to offer
+    async with app.run_test(size=(130, 40)) as pilot:
+        await app.open_profile("web-1")
+        app.sessions["web-1"].profile = store.load("web-1")
+        await pilot.press(PREFIX, "m")
+        assert not app.screen.query("#save-tab")

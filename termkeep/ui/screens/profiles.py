@@ -112,12 +112,19 @@ class ProfileManagerScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "close")]
 
     def __init__(
-        self, store: ProfileStore, *, manage_sessions: Callable[[str], None] | None = None
+        self,
+        store: ProfileStore,
+        *,
+        manage_sessions: Callable[[str], None] | None = None,
+        save_open_tab: tuple[str, Callable[[], None]] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.manage_sessions = manage_sessions
         """Shows a saved profile's tmux sessions on its host (the app's screen)."""
+        self.save_open_tab = save_open_tab
+        """The open tab's host that is not a saved profile (``user@host``, an ssh_config
+        alias), and the app's "save this tab as a profile" for it; None when there is none."""
         self.editing: str | None = None
         """Name of the saved profile in the form; None while adding a new one."""
 
@@ -127,6 +134,12 @@ class ProfileManagerScreen(ModalScreen[None]):
                 yield Label("Saved hosts", classes="question")
                 yield OptionList(id="profiles", markup=False)
                 yield Static(id="load-problems", classes="error-text", markup=False)
+                if self.save_open_tab is not None:
+                    yield Static(
+                        plain(f"The open tab {self.save_open_tab[0]} is not saved yet."),
+                        classes="hint",
+                    )
+                    yield Button("Save open tab", id="save-tab", compact=True)
             with VerticalScroll(id="form"):
                 yield Label("Name")
                 yield Input(id="name", placeholder="web-1", compact=True)
@@ -150,6 +163,14 @@ class ProfileManagerScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.reload()
         self.clear_form()
+
+    def on_screen_resume(self) -> None:
+        # Back from a dialog that may have saved a profile (the open tab's): list it.
+        self.reload(select=self.editing)
+
+    def _save_open_tab(self) -> None:
+        if self.save_open_tab is not None:
+            self.save_open_tab[1]()
 
     def reload(self, select: str | None = None) -> None:
         """Re-read the store; list the names and say which files do not load."""
@@ -217,6 +238,7 @@ class ProfileManagerScreen(ModalScreen[None]):
                 lambda: read_putty_sessions(resolve_sessions_dir(None))
             ),
             "sessions": self.show_sessions,
+            "save-tab": self._save_open_tab,
             "close": self.action_close,
         }
         actions[event.button.id or "close"]()
