@@ -131,9 +131,7 @@ class Broadcast:
 
     def _source_note(self) -> Content:
         count = tabs_word(len(self.targets))
-        return Content.assemble(
-            source_mark(), f" broadcasting to {count} ({self._stop_hint})"
-        )
+        return Content.assemble(source_mark(), f" broadcasting to {count} ({self._stop_hint})")
 
     def _mark(self, pane: SessionPane, mark: Content | None, note: Content | None) -> None:
         pane.broadcast_mark = mark
