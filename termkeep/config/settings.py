@@ -182,6 +182,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tunnels.manage", "f", "Tunnels of this tab: list, add, remove, save"),
     ActionSpec("session.reconnect", "r", "Reconnect now"),
     ActionSpec("connection.history", "i", "Connection history: drops, round trip, bytes"),
+    ActionSpec("broadcast.pick", "b", "Broadcast input: pick tabs that get this typing"),
+    ActionSpec("broadcast.off", "B", "Broadcast input off"),
     ActionSpec("profiles.manage", "m", "Manage saved profiles"),
     ActionSpec("sessions.manage", "s", "tmux sessions left on this host: attach or kill"),
     ActionSpec("theme.switch", "t", "Switch theme"),

@@ -30,6 +30,8 @@ from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.tmux_sessions import claimed_by_others
 from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
+from termkeep.ui.broadcast import Broadcast, tabs_word
+from termkeep.ui.screens.broadcast import BroadcastPickerScreen
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
@@ -94,6 +96,16 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.router = PrefixRouter(self.settings)
         self.use_command_palette = True  # reachable through the prefix only
         self._prefix_timer: Timer | None = None
+        off_key = self.settings.keys.get("broadcast.off")
+        stop_hint = (
+            f"{key_label(self.settings.prefix)} {key_label(off_key)} stops"
+            if off_key
+            else "the palette's Broadcast input off stops"
+        )
+        # A lambda: the tab bar exists only once the app is composed.
+        relabel = lambda pane: self.tabs.refresh_label(pane)  # noqa: E731, PLW0108
+        self.broadcast = Broadcast(self.settings.prefix, stop_hint, relabel)
+        """What is typed in one tab that goes to others too (prefix b picks, B stops)."""
 
     # --- layout and start-up -----------------------------------------------------------------
 
@@ -294,6 +306,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "tunnels.manage": self.action_manage_tunnels,
             "session.reconnect": self.action_reconnect,
             "connection.history": self.action_connection_history,
+            "broadcast.pick": self.action_pick_broadcast,
+            "broadcast.off": self.action_broadcast_off,
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
             "theme.switch": self.action_switch_theme,
@@ -379,6 +393,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.push_screen(ConfirmScreen(question, "Close"), decided)
 
     async def _close_pane(self, pane: SessionPane) -> None:
+        ended = self.broadcast.forget(pane)
+        if ended:
+            self.notify(ended)
         await pane.session.close()
         await self.tabs.close(pane)
         self._update_welcome()
@@ -483,6 +500,35 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.notify("No tab open: its connection history shows here once there is one")
             return
         self.push_screen(ConnectionHistoryScreen(pane.label, pane.session.connection_history))
+
+    def action_pick_broadcast(self) -> None:
+        """Pick the tabs that receive what is typed in the active one (or all of them)."""
+        source = self.tabs.active_session_pane
+        others = [pane for pane in self.tabs.panes if pane is not source]
+        if source is None or not others:
+            self.notify("Broadcast input needs two tabs: open another one first")
+            return
+        receiving = self.broadcast.targets if self.broadcast.source is source else []
+        tabs = [(str(pane.id), pane.label) for pane in others]
+        picker = BroadcastPickerScreen(source.label, tabs, [str(pane.id) for pane in receiving])
+
+        def picked(tab_ids: list[str] | None) -> None:
+            if tab_ids is None:
+                return
+            targets = [pane for pane in others if pane.id in tab_ids and pane.is_attached]
+            if not targets:
+                self.action_broadcast_off()
+            elif self.broadcast.start(source, targets):
+                count = tabs_word(len(targets))
+                self.notify(f"Broadcasting what is typed in {source.label} to {count}")
+            else:
+                self.notify(f"{source.label} cannot broadcast: its terminal is not a real one")
+
+        self.push_screen(picker, picked)
+
+    def action_broadcast_off(self) -> None:
+        """Stop broadcast input, whichever tab it comes from."""
+        self.notify("Broadcast input is off" if self.broadcast.stop() else "Nothing is broadcast")
 
     def action_open_history(self) -> None:
         """Show the active tab's history (the remote tmux pane's, or termkeep's own)."""

@@ -55,6 +55,18 @@ def is_modifier_only(key: str) -> bool:
     return "+" not in key and any(word in key for word in _MODIFIER_WORDS)
 
 
+def shift_twin(key: str) -> str | None:
+    """The other name of a shifted letter: ``B`` <-> ``shift+b``. Textual names the key
+    ``B`` when the terminal sends the character, ``shift+b`` when the kitty protocol
+    reports the key without its text; a keymap entry in either form matches both."""
+    if len(key) == 1 and key.isascii() and key.isupper():
+        return f"shift+{key.lower()}"
+    base = key.removeprefix("shift+")
+    if base != key and len(base) == 1 and base.isascii() and base.islower():
+        return base.upper()
+    return None
+
+
 class PrefixRouter:
     """Decides, key by key, between the remote and the app."""
 
@@ -66,6 +78,7 @@ class PrefixRouter:
     def route(self, key: str, aliases: Iterable[str] = ()) -> Routed:
         """Route ``key`` (a Textual key name; ``aliases`` are its other names)."""
         names = [canonical_event_key(name) for name in (key, *aliases)]
+        names += [twin for name in names if (twin := shift_twin(name)) is not None]
         if not self.armed:
             if self.prefix in names:
                 self.armed = True

@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from termkeep.config.settings import Settings, settings_from_mapping
-from termkeep.ui.bindings import Outcome, PrefixRouter, is_modifier_only, key_label
+from termkeep.ui.bindings import (
+    Outcome,
+    PrefixRouter,
+    is_modifier_only,
+    key_label,
+    shift_twin,
+)
 from termkeep.ui.session_api import StatusSnapshot, TabState
 from termkeep.ui.widgets.status_line import format_seconds, status_parts
 
@@ -120,3 +126,21 @@ def test_status_words_per_state() -> None:
     assert status_parts(quiet) == ["web-1", "attached", "last contact 7.0 s ago"]
     detached = StatusSnapshot(state=TabState.DETACHED, destination="web-1")
     assert "kept on the server" in status_parts(detached)[1]
+
+
+@pytest.mark.parametrize(
+    ("key", "twin"),
+    [("B", "shift+b"), ("shift+b", "B"), ("b", None), ("shift+1", None), ("ctrl+shift+b", None)],
+)
+def test_a_shifted_letter_has_two_names(key: str, twin: str | None) -> None:
+    assert shift_twin(key) == twin
+
+
+@pytest.mark.parametrize("bound", ["B", "shift+b"])
+@pytest.mark.parametrize("pressed", ["B", "shift+b"])
+def test_a_shifted_letter_runs_its_action_by_either_name(bound: str, pressed: str) -> None:
+    settings = settings_from_mapping({"keys": {"broadcast.off": bound}}, Path("settings.toml"))
+    router = PrefixRouter(settings)
+    router.route(PREFIX)
+    routed = router.route(pressed)
+    assert (routed.outcome, routed.action) == (Outcome.ACTION, "broadcast.off")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
@@ -59,6 +60,10 @@ class SessionPane(TabBoundary, Vertical):
         self.failure: str | None = None
         """Set when one of the tab's parts failed unexpectedly: what the tab shows."""
         self._recorded: set[str] = set()
+        self.broadcast_note: Content | None = None
+        """What the status line says of broadcast input for this tab (sending or receiving)."""
+        self.broadcast_mark: Content | None = None
+        """The tab label's broadcast mark (this tab sends, or receives, typing)."""
 
     @property
     def status(self) -> StatusSnapshot:
@@ -75,7 +80,7 @@ class SessionPane(TabBoundary, Vertical):
         yield StatusLine()
 
     def on_mount(self) -> None:
-        self.query_one(StatusLine).show(self._status)
+        self.query_one(StatusLine).show(self._status, self.broadcast_note)
         self.session.add_listener(self._guarded(self._session_changed, "the status listener"))
         self.session.add_notice_listener(self._guarded(self.announce, "the notice listener"))
         self._status_ticker = self.set_interval(
@@ -141,6 +146,11 @@ class SessionPane(TabBoundary, Vertical):
 
         return guarded
 
+    @property
+    def body(self) -> Widget | None:
+        """The terminal body (None until the pane is composed)."""
+        return self.children[0] if self.children else None
+
     def focus_terminal(self) -> None:
         """Give the keyboard to the terminal body."""
         self.children[0].focus()
@@ -189,7 +199,7 @@ class SessionPane(TabBoundary, Vertical):
         # Only the active tab's status line is on screen; hidden ones are brought up to date
         # when their tab is shown, so background tabs cost no repaints.
         if self.parent is not None and self.parent.display:
-            self.query_one(StatusLine).show(self._status)
+            self.query_one(StatusLine).show(self._status, self.broadcast_note)
 
     def _with_failure(self, status: StatusSnapshot) -> StatusSnapshot:
         if self.failure is None:

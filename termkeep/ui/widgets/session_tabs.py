@@ -101,6 +101,9 @@ class SessionTabs(TabbedContent):
 
     @staticmethod
     def label_for(pane: SessionPane) -> Content:
-        """The tab label: state marker and the pane's label, as plain content (the label
-        may be a remote title)."""
-        return Content.assemble(marker(pane.status.state), " ", plain(pane.label))
+        """The tab label: state marker, broadcast mark if any, and the pane's label, as plain
+        content (the label may be a remote title)."""
+        mark = pane.broadcast_mark
+        if mark is None:
+            return Content.assemble(marker(pane.status.state), " ", plain(pane.label))
+        return Content.assemble(marker(pane.status.state), " ", mark, " ", plain(pane.label))

@@ -87,9 +87,13 @@ def _contact_worth_showing(state: TabState, age: float) -> bool:
     return state is not TabState.ATTACHED or age >= QUIET_CONTACT_SECONDS
 
 
-def status_content(status: StatusSnapshot) -> Content:
-    """The whole status line as styled content."""
-    return Content.assemble(marker(status.state), " ", " · ".join(status_parts(status)))
+def status_content(status: StatusSnapshot, note: Content | None = None) -> Content:
+    """The whole status line as styled content; ``note`` (broadcast input) comes first, so a
+    narrow window never cuts it off."""
+    parts = " · ".join(status_parts(status))
+    if note is None:
+        return Content.assemble(marker(status.state), " ", parts)
+    return Content.assemble(marker(status.state), " ", note, " · ", parts)
 
 
 class StatusLine(Widget):
@@ -102,11 +106,13 @@ class StatusLine(Widget):
         self._content = Content("")
         self._shown: tuple[str, TabState] | None = None
 
-    def show(self, status: StatusSnapshot) -> None:
-        """Repaint for ``status`` if the line changed; the state is also a CSS class."""
+    def show(self, status: StatusSnapshot, note: Content | None = None) -> None:
+        """Repaint for ``status`` (and the tab's broadcast ``note``) if the line changed; the
+        state is also a CSS class, and so is a note (``-broadcast``)."""
         for state in TabState:
             self.set_class(state is status.state, f"-{state.value}")
-        content = status_content(status)
+        self.set_class(note is not None, "-broadcast")
+        content = status_content(status, note)
         # Content equality ignores styles, so the state (which sets the colours) is compared too.
         shown = (content.plain, status.state)
         if shown != self._shown:

@@ -45,6 +45,7 @@ from termkeep.terminal.keys import InputEncoder, MouseAction, MouseButton, Mouse
 from termkeep.terminal.palette import RGB
 from termkeep.terminal.predict import EMPTY_OVERLAY, Overlay, PredictedCell, Predictor, overlaid_row
 from termkeep.ui.failures import TabBoundary
+from termkeep.ui.typed_input import Typed, TypedKey, TypedListener, TypedPaste
 from termkeep.ui.widgets.frame_pacer import FramePacer
 
 MIN_TIMER_DELAY = 0.001
@@ -324,6 +325,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self._overlay = EMPTY_OVERLAY
         self._overlay_strips: dict[int, Strip] = {}
         self._predict_timer: Timer | None = None
+        self.on_typed: TypedListener | None = None
+        """Told of every key and paste the user sends the remote (broadcast input)."""
         self.frames_drawn = 0
         self.strips_built = 0
         emulator.on_title = self._title_changed
@@ -613,6 +616,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             self._scroll_by_key(event.key)
             return
         self.send_key(event.key, event.character)
+        if self.on_typed is not None:
+            self.on_typed(TypedKey(event.key, event.character))
 
     def send_key(self, key: str, character: str | None) -> None:
         """Encode a key for the remote and send it (the history view passes keys on)."""
@@ -624,7 +629,20 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         """Send pasted text, bracketed when the remote asked for it."""
         event.stop()
         if event.text:
-            self._send(self._encoder.paste(event.text))
+            self.send_paste(event.text)
+            if self.on_typed is not None:
+                self.on_typed(TypedPaste(event.text))
+
+    def send_paste(self, text: str) -> None:
+        """Send ``text`` as a paste, bracketed when this remote asked for it (mode 2004)."""
+        self._send(self._encoder.paste(text))
+
+    def receive_typed(self, typed: Typed) -> None:
+        """Typing from another tab (broadcast input), encoded for this remote's modes."""
+        if isinstance(typed, TypedKey):
+            self.send_key(typed.key, typed.character)
+        elif typed.text:
+            self.send_paste(typed.text)
 
     def _send(self, data: bytes) -> None:
         # Typing returns to the live screen, as every terminal does.
