@@ -351,7 +351,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def on_session_pane_changed(self, message: SessionPane.Changed) -> None:
         """Keep the tab label's marker and title current."""
-        self.tabs.refresh_label(message.pane)
+        # A session closing while the app shuts down can report after the tab bar is gone.
+        for tabs in self.query(SessionTabs):
+            tabs.refresh_label(message.pane)
 
     def action_new_tab(self) -> None:
         """Pick a saved profile or an ssh_config Host, or type user@host[:port], and open a
