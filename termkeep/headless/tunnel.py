@@ -20,9 +20,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.session import build_supervisor
+from termkeep.session import build_supervisor, connection_recorder
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.supervisor.tunnels import TunnelsOnLink
@@ -47,13 +48,19 @@ class _ProfileTunnels:
             self.supervisor, TunnelSet(profile.forwards, on_event=self._tunnel_event)
         )
         self.supervisor.add_listener(self._on_update)
+        # Drops go into the connection history like a tab's (termkeep history prints them).
+        self._recorder = connection_recorder(
+            self.supervisor, profile, paths.connection_history_file()
+        )
 
     async def start(self) -> None:
         await self.tunnels.tunnels.start()
+        self._recorder.begin()
         await self.supervisor.start()
 
     async def close(self) -> None:
         await self.tunnels.close()
+        self._recorder.close()
         await self.supervisor.close()
 
     def _say(self, text: str) -> None:

@@ -4,6 +4,7 @@ reconnect after a server-side abort, and its exit codes (ssh -N's)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -114,6 +115,9 @@ async def test_forwards_come_back_after_a_server_abort_on_the_same_port(
         assert await round_trip(port, b"again") == b"again"
         assert tunnel.stop() == 255  # like ssh -N killed by a signal
     assert tunnel.lines[-1] == "[termkeep] stopped by SIGTERM"
+    # The abort is in the connection history, as a tab's would be.
+    history = (config_dir.parent / "state" / "connections.jsonl").read_text().splitlines()
+    assert [json.loads(line)["kind"] for line in history] == ["open", "drop", "close"]
     # No shell and no tmux on the server: nothing ran there, not even a tmux server.
     assert sshd.tmux_server_pid() is None
 
