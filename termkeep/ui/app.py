@@ -354,6 +354,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         # A session closing while the app shuts down can report after the tab bar is gone.
         for tabs in self.query(SessionTabs):
             tabs.refresh_label(message.pane)
+        self.broadcast.label_changed(message.pane)  # a new remote title renames the source
 
     def action_new_tab(self) -> None:
         """Pick a saved profile or an ssh_config Host, or type user@host[:port], and open a
@@ -417,6 +418,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         def renamed(name: str | None) -> None:
             pane.custom_label = name
             self.tabs.refresh_label(pane)
+            self.broadcast.label_changed(pane)
             self.save_tabs()
 
         self.push_screen(TextInputScreen("Rename tab (empty: use the title)", pane.label), renamed)

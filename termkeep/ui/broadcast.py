@@ -60,6 +60,8 @@ class Broadcast:
         self._relabel = relabel
         self.source: SessionPane | None = None
         self.targets: list[SessionPane] = []
+        self._source_label = ""
+        """The source's label the receiving tabs' status lines name."""
 
     @property
     def on(self) -> bool:
@@ -77,14 +79,26 @@ class Broadcast:
         self.targets = [target for target in targets if target is not source]
         body.on_typed = self.relay
         self._mark(source, source_mark(), self._source_note())
+        self._mark_targets()
+        return True
+
+    def label_changed(self, pane: SessionPane) -> None:
+        """A tab's label may have changed (a remote title, a rename): receiving tabs name
+        their source by its current label."""
+        if pane is self.source and pane.label != self._source_label:
+            self._mark_targets()
+
+    def _mark_targets(self) -> None:
+        if self.source is None:
+            return
+        self._source_label = self.source.label
         note = Content.assemble(
             target_mark(),
             " receives what is typed in ",
-            plain(source.label, limit=SOURCE_NAME_LIMIT),
+            plain(self._source_label, limit=SOURCE_NAME_LIMIT),
         )
         for target in self.targets:
             self._mark(target, target_mark(), note)
-        return True
 
     def stop(self) -> bool:
         """Broadcast no more; True if it was on."""

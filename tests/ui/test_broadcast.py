@@ -9,14 +9,14 @@ from pathlib import Path
 from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import SelectionList
+from textual.widgets import Input, SelectionList
 
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
 from termkeep.terminal.emulator import Emulator
 from termkeep.ui.broadcast import SOURCE_GLYPH, TARGET_GLYPH
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
-from termkeep.ui.screens.dialogs import ConfirmScreen
+from termkeep.ui.screens.dialogs import ConfirmScreen, TextInputScreen
 from termkeep.ui.screens.history import HistoryScreen
 from termkeep.ui.session_api import SessionLike
 from termkeep.ui.widgets.session_pane import SessionPane
@@ -319,3 +319,26 @@ async def test_closing_the_source_ends_it(store: ProfileStore) -> None:
         assert label(app, web_1) == "● web-1"
         assert label(app, db_main) == "● db-main"
         assert view_of(web_1).on_typed is None
+
+
+async def test_receiving_tabs_name_the_source_by_its_current_label(store: ProfileStore) -> None:
+    app = broadcast_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        web_1, _db_main, _web_2 = await open_tabs(pilot, app)
+        await pick(pilot, app, "a", "enter")
+        app.sessions["web-2"].set(title="build-box")  # the source's remote sets a title
+        await pilot.press(PREFIX, "1")
+        await wait_for(
+            pilot,
+            lambda: "receives what is typed in build-box" in status_text(web_1),
+            "the receiver's line after the title change",
+        )
+        await pilot.press(PREFIX, "3", PREFIX, "comma")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextInputScreen), "the rename")
+        app.screen.query_one(Input).value = "deploy"
+        await pilot.press("enter", PREFIX, "1")
+        await wait_for(
+            pilot,
+            lambda: "receives what is typed in deploy" in status_text(web_1),
+            "the receiver's line after the rename",
+        )
