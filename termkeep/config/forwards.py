@@ -78,12 +78,17 @@ class Forward:
         return side, (self.listen_address or LOOPBACK).lower(), self.listen_port
 
     @property
+    def listen_on(self) -> str:
+        """The listen address and port as ssh writes them, e.g. ``localhost:8080``."""
+        return f"{bracketed(self.listen_address or LOOPBACK)}:{self.listen_port}"
+
+    @property
     def spec(self) -> str:
         """The flag's argument in ssh syntax, e.g. ``127.0.0.1:8080:db:5432``."""
-        parts = [_bracketed(self.listen_address)] if self.listen_address is not None else []
+        parts = [bracketed(self.listen_address)] if self.listen_address is not None else []
         parts.append(str(self.listen_port))
         if self.kind is not ForwardKind.DYNAMIC:
-            parts += [_bracketed(self.dest_host or ""), str(self.dest_port)]
+            parts += [bracketed(self.dest_host or ""), str(self.dest_port)]
         return ":".join(parts)
 
     @property
@@ -96,7 +101,7 @@ class Forward:
         """``host:port`` a local or remote forward carries to, or ``SOCKS5`` for dynamic."""
         if self.kind is ForwardKind.DYNAMIC:
             return "SOCKS5"
-        return f"{_bracketed(self.dest_host or '')}:{self.dest_port}"
+        return f"{bracketed(self.dest_host or '')}:{self.dest_port}"
 
     def as_table(self) -> dict[str, object]:
         """The profile file's ``[[forwards]]`` table for this forward (unset keys left out)."""
@@ -110,7 +115,7 @@ class Forward:
         return table
 
 
-def _bracketed(host: str) -> str:
+def bracketed(host: str) -> str:
     """IPv6 literals in brackets, as ssh writes them, so the colons stay unambiguous."""
     return f"[{host}]" if ":" in host else host
 
@@ -296,7 +301,6 @@ def check_distinct(forwards: Iterable[Forward]) -> None:
         earlier = seen.setdefault(forward.listen_key, forward)
         if earlier is not forward:
             raise ForwardError(
-                f"{earlier.flag} and {forward.flag} both listen on "
-                f"{_bracketed(forward.listen_address or LOOPBACK)}:{forward.listen_port}; "
+                f"{earlier.flag} and {forward.flag} both listen on {forward.listen_on}; "
                 "give one of them another port"
             )

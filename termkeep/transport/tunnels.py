@@ -27,7 +27,7 @@ from enum import StrEnum
 
 import asyncssh
 
-from termkeep.config.forwards import Forward, ForwardKind
+from termkeep.config.forwards import Forward, ForwardKind, bracketed
 from termkeep.transport import socks5
 
 _log = logging.getLogger(__name__)
@@ -117,13 +117,8 @@ class Tunnel:
     @property
     def listening_on(self) -> str:
         """Where the listener is, as ssh writes it (``localhost:8080``, ``server *:9000``)."""
-        address = self.forward.listen_address or "localhost"
-        where = f"{_bracketed(address)}:{self.forward.listen_port}"
+        where = self.forward.listen_on
         return f"server {where}" if self.forward.kind is ForwardKind.REMOTE else where
-
-
-def _bracketed(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 class TunnelSet:
@@ -270,9 +265,7 @@ class TunnelSet:
     def _accepted(
         self, tunnel: Tunnel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.ensure_future(self._carry_local(tunnel, reader, writer))
-        tunnel._streams.add(task)
-        task.add_done_callback(tunnel._streams.discard)
+        _track(tunnel, asyncio.ensure_future(self._carry_local(tunnel, reader, writer)))
 
     async def _carry_local(
         self, tunnel: Tunnel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -307,7 +300,7 @@ class TunnelSet:
             remote = await conn.open_connection(host, port, window=WINDOW, max_pktsize=MAX_PACKET)
         except asyncssh.ChannelOpenError as error:
             tunnel.error = (
-                f"cannot reach {_bracketed(host)}:{port} from the server: {_reason(error)}"
+                f"cannot reach {bracketed(host)}:{port} from the server: {_reason(error)}"
             )
             self._tell(tunnel, tunnel.error)
             if socks:
@@ -405,9 +398,8 @@ class TunnelSet:
         writer: asyncssh.SSHWriter[bytes],
     ) -> None:
         task = asyncio.current_task()
-        if task is not None:
-            tunnel._streams.add(task)
-            task.add_done_callback(tunnel._streams.discard)
+        if task is not None:  # asyncssh runs each handler as a task of its own
+            _track(tunnel, task)
         tunnel.total += 1
         tunnel.open += 1
         forward = tunnel.forward
@@ -459,6 +451,13 @@ class TunnelSet:
             tunnel.broken += 1
             _reset(client_writer)
             self._tell(tunnel, "a connection through it was cut by the outage")
+
+
+def _track(tunnel: Tunnel, task: asyncio.Task[None]) -> None:
+    """Keep ``task`` (one carried connection) until it ends, so stopping the forward can
+    cut it."""
+    tunnel._streams.add(task)
+    task.add_done_callback(tunnel._streams.discard)
 
 
 type _Reader = asyncio.StreamReader | asyncssh.SSHReader[bytes]
