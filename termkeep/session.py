@@ -54,9 +54,8 @@ def build_supervisor(
     ``on_data``; with ``session=False`` it keeps only the connection (for tunnels). Jitter
     is seeded per session so many tabs never probe in lockstep."""
     connector = SshConnector(
-        profile, prompter, lookup_profile=profile_lookup(store or ProfileStore())
+        profile, prompter, lookup_profile=profile_lookup(store or ProfileStore()), session=session
     )
-    connector.session = session
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
 

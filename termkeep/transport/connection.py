@@ -370,6 +370,27 @@ class _Hop:
     sock: socket.socket | None
 
 
+async def _ping(conn: asyncssh.SSHClientConnection, channel_closed: Callable[[], bool]) -> float:
+    """Round trip of an SSH global request that needs a reply (OpenSSH's keepalive); raises
+    ConnectFailedError when the connection (or the link's channel) is gone."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    if conn.is_closed():
+        raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection is closed")
+    # asyncssh has no public call for a global request; its keepalive uses this one.
+    await conn._make_global_request(b"keepalive@openssh.com")
+    if conn.is_closed() or channel_closed():
+        # asyncssh answers pending requests with a failure when the connection drops.
+        raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection closed during a ping")
+    return loop.time() - started
+
+
+def _close_hops(hops: Sequence[_Hop]) -> None:
+    """Close a chain of connections, the target first, then each jump host."""
+    for hop in reversed(hops):
+        hop.conn.close()
+
+
 class SshLink:
     """A ``Link`` over a real asyncssh connection and PTY channel."""
 
@@ -427,17 +448,7 @@ class SshLink:
 
     async def ping(self) -> float:
         """Round trip of an SSH global request that needs a reply (OpenSSH's keepalive)."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        if self._conn.is_closed():
-            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection is closed")
-        # asyncssh has no public call for a global request; its keepalive uses this one.
-        make_request = self._conn._make_global_request
-        await make_request(b"keepalive@openssh.com")
-        if self._conn.is_closed() or self._channel.closed.done():
-            # asyncssh answers pending requests with a failure when the connection drops.
-            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection closed during a ping")
-        return loop.time() - started
+        return await _ping(self._conn, self._channel.closed.done)
 
     def close(self) -> None:
         """Drop the connection (and jump hops) without touching the tmux session."""
@@ -445,8 +456,7 @@ class SshLink:
         self._close_hops()
 
     def _close_hops(self) -> None:
-        for hop in reversed(self._hops):
-            hop.conn.close()
+        _close_hops(self._hops)
 
     async def wait_closed(self) -> LinkClosed:
         """Wait until the channel closes, then tell ended, detached and lost apart."""
@@ -519,25 +529,16 @@ class ConnectionLink:
         """No PTY to resize."""
 
     async def ping(self) -> float:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        if self._conn.is_closed():
-            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection is closed")
-        await self._conn._make_global_request(b"keepalive@openssh.com")  # see SshLink.ping
-        if self._conn.is_closed():
-            raise ConnectFailedError(Cause.SERVER_CLOSED, "the connection closed during a ping")
-        return loop.time() - started
+        return await _ping(self._conn, lambda: False)
 
     def close(self) -> None:
         self._closed_locally = True
-        for hop in reversed(self._hops):
-            hop.conn.close()
+        _close_hops(self._hops)
 
     async def wait_closed(self) -> LinkClosed:
         """A bare connection only ever ends by being lost (or closed by termkeep)."""
         exc = await asyncio.shield(self._lost)
-        for hop in reversed(self._hops):
-            hop.conn.close()
+        _close_hops(self._hops)
         if self._closed_locally:
             return LinkClosed(Ending.LOST, Cause.LOCAL, "closed by termkeep")
         if exc is None:
@@ -696,6 +697,7 @@ class SshConnector:
         lookup_profile: ProfileLookup | None = None,
         policy: HostKeyPolicy | None = None,
         ssh_config: Sequence[Path] | None = None,
+        session: bool = True,
     ) -> None:
         self.profile = profile
         self._prompter = prompter
@@ -706,7 +708,7 @@ class SshConnector:
         self._policies = {self.policy.profile_file: self.policy}
         self._told_no_tmux = False
         self._secrets = RememberedSecrets()
-        self.session = True
+        self.session = session
         """Attach a PTY session (tmux or a shell); False makes bare ``ConnectionLink``s."""
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
