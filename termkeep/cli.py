@@ -34,7 +34,7 @@ from termkeep.config.schema import (
     toml_literal,
     value_problem,
 )
-from termkeep.config.settings import PREDICT_CHOICES, Settings, SettingsLoadError, load_settings
+from termkeep.config.settings import PREDICT_CHOICES, settings_or_defaults
 from termkeep.config.store import ProfileStore, StoredProfile
 
 if TYPE_CHECKING:
@@ -509,20 +509,12 @@ def _run_attach(args: argparse.Namespace) -> int:
 
     store = ProfileStore()
     profile = resolve_target(store, args.profile)
-    settings = _settings_or_defaults()
+    problems: list[str] = []
+    settings = settings_or_defaults(problems)  # as the app does: the session matters more
+    for problem in problems:
+        print(f"{PROG}: warning: {problem}; using the default", file=sys.stderr)
     _trace_if_asked()
     return asyncio.run(attach(profile, store, settings))
-
-
-def _settings_or_defaults() -> Settings:
-    """settings.toml for a headless command; a broken file is reported and the defaults
-    used, as the app does (the session matters more than its log settings)."""
-    try:
-        return load_settings()
-    except SettingsLoadError as error:
-        for issue in error.issues:
-            print(f"{PROG}: warning: {issue}; using the default", file=sys.stderr)
-        return Settings()
 
 
 # --- tunnel --------------------------------------------------------------------------------

@@ -420,6 +420,16 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
     return settings
 
 
+def settings_or_defaults(problems: list[str]) -> Settings:
+    """``settings.toml``, or the defaults when it does not load (its problems are added to
+    ``problems``): a broken file never keeps a session from opening."""
+    try:
+        return load_settings()
+    except SettingsLoadError as error:
+        problems.extend(str(issue) for issue in error.issues)
+        return Settings()
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read ``settings.toml`` (default: the config dir's); a missing file means defaults.
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
 from typing import override
 
 from termkeep import paths
@@ -22,6 +21,7 @@ from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
 from termkeep.headless.rawtty import LocalTerminal
+from termkeep.headless.signals import signal_handlers, stopped_by
 from termkeep.session import build_supervisor, connection_recorder, log_mode
 from termkeep.supervisor.output_log import OutputLog
 from termkeep.supervisor.state import Status
@@ -185,24 +185,14 @@ class HeadlessAttach:
         if self._terminal.is_tty or self._terminal.gone:
             self._finish(EXIT_GAVE_UP, "terminal closed")
 
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-
+    def _signals(self) -> contextlib.AbstractContextManager[None]:
         def on_resize() -> None:
             self._supervisor.resize(*self._terminal.size())
 
         def on_stop(signum: int) -> None:
-            self._finish(EXIT_GAVE_UP, f"stopped by {signal.Signals(signum).name}")
+            self._finish(EXIT_GAVE_UP, stopped_by(signum))
 
-        loop.add_signal_handler(signal.SIGWINCH, on_resize)
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            loop.add_signal_handler(signum, on_stop, signum)
-        try:
-            yield
-        finally:
-            for signum in (signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                loop.remove_signal_handler(signum)
+        return signal_handlers(on_stop, {signal.SIGWINCH: on_resize})
 
 
 async def attach(profile: Profile, store: ProfileStore, settings: Settings | None = None) -> int:

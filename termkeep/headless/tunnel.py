@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
 from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
+from termkeep.headless.signals import signal_handlers, stopped_by
 from termkeep.session import build_supervisor, connection_recorder
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
@@ -117,21 +117,8 @@ class TunnelRun:
                 for profile in self._profiles:
                     await profile.close()
 
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-
-        def on_stop(signum: int) -> None:
-            self.finish(EXIT_GAVE_UP, f"stopped by {signal.Signals(signum).name}")
-
-        stops = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-        for signum in stops:
-            loop.add_signal_handler(signum, on_stop, signum)
-        try:
-            yield
-        finally:
-            for signum in stops:
-                loop.remove_signal_handler(signum)
+    def _signals(self) -> contextlib.AbstractContextManager[None]:
+        return signal_handlers(lambda signum: self.finish(EXIT_GAVE_UP, stopped_by(signum)))
 
 
 async def tunnel(

@@ -22,7 +22,7 @@ from textual.widgets import Static
 
 from termkeep.config.errors import ConfigError
 from termkeep.config.profile import InvalidProfileNameError, Profile
-from termkeep.config.settings import ACTIONS, Settings, SettingsLoadError, load_settings
+from termkeep.config.settings import ACTIONS, Settings, settings_or_defaults
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.display_text import safe_text
@@ -45,14 +45,6 @@ from termkeep.ui.widgets.session_tabs import SessionTabs
 
 TITLE_LIMIT = 120
 """Characters of a notification's title (a profile or tab name) before it is cut."""
-
-
-def _settings_or_defaults(problems: list[str]) -> Settings:
-    try:
-        return load_settings()
-    except SettingsLoadError as error:
-        problems.extend(str(issue) for issue in error.issues)
-        return Settings()
 
 
 class TermkeepApp(App[None], inherit_bindings=False):
@@ -78,7 +70,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
     ) -> None:
         super().__init__()
         self.problems: list[str] = []
-        self.settings = settings or _settings_or_defaults(self.problems)
+        self.settings = settings or settings_or_defaults(self.problems)
         self.themes = themes or load_themes()
         self.problems.extend(str(issue) for issue in self.themes.issues)
         self.store = store or ProfileStore()
