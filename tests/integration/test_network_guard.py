@@ -73,7 +73,7 @@ def test_termkeep_attach(tmp_path):
     command = termkeep_command(tmp_path / "config", tmp_path / "state", "attach", f"me@{{OFF}}")
     with tmux_pane(command):
         wait_until(
-            lambda: violations.exists() and OFF in violations.read_text(),
+            lambda: violations.exists() and "by termkeep attach" in violations.read_text(),
             timeout=60,
             what="termkeep attach to try the address",
         )
@@ -171,16 +171,15 @@ def test_each_way_off_the_machine_fails_its_test_naming_the_address(tmp_path: Pa
 def test_a_namespace_subnet_is_allowed_only_while_registered(tmp_path: Path) -> None:
     allowlist = netguard.Allowlist(tmp_path)
     guard = netguard.Guard(tmp_path, who="a test")
+    violations = netguard.ViolationLog(tmp_path)
     with socket.socket() as sock:
         allowlist.add("10.213.7.0/30")
         guard.audit("socket.connect", (sock, ("10.213.7.2", 22)))  # allowed: no error
         allowlist.remove("10.213.7.0/30")
         with pytest.raises(netguard.OffMachineConnectionError, match=r"10\.213\.7\.2:22"):
             guard.audit("socket.connect", (sock, ("10.213.7.2", 22)))
-    assert netguard.read_violations(tmp_path) == [
-        f"connect to 10.213.7.2:22 (by a test, pid {os.getpid()})"
-    ]
-    assert netguard.read_violations(tmp_path) == []  # taken once
+    assert violations.take() == [f"connect to 10.213.7.2:22 (by a test, pid {os.getpid()})"]
+    assert violations.take() == []  # taken once
 
 
 @pytest.mark.parametrize(
@@ -220,4 +219,4 @@ def test_loopback_and_local_names_pass(
     family = socket.AF_INET6 if ":" in str(args[0]) else socket.AF_INET
     with socket.socket(family) as sock:
         guard.audit(event, (sock, args) if event in DESTINATION_EVENTS else args)
-    assert netguard.read_violations(tmp_path) == []
+    assert netguard.ViolationLog(tmp_path).take() == []
