@@ -11,8 +11,10 @@ even a guard that failed to refuse would send nothing anywhere that answers.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,8 +23,10 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.fixtures import netguard
+from tests.fixtures import leaks, netguard
 from tests.fixtures.netguard_plugin import GUARD_SITE
+from tests.fixtures.netns import start_netns_sshd
+from tests.fixtures.sshd import make_workdir
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 OFF = "192.0.2.1"
@@ -31,8 +35,10 @@ INNER_RUN_TIMEOUT = 180.0
 DESTINATION_EVENTS = {"socket.connect", "socket.sendto"}  # audited with (socket, address)
 
 INNER_TESTS = f'''
+import ipaddress
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -180,6 +186,25 @@ def test_a_namespace_subnet_is_allowed_only_while_registered(tmp_path: Path) -> 
             guard.audit("socket.connect", (sock, ("10.213.7.2", 22)))
     assert violations.take() == [f"connect to 10.213.7.2:22 (by a test, pid {os.getpid()})"]
     assert violations.take() == []  # taken once
+
+
+@pytest.mark.root
+@pytest.mark.sshd
+def test_a_test_namespace_is_reachable_while_it_exists_and_refused_after(
+    sshd_host_keys: Path,
+) -> None:
+    workdir = make_workdir()
+    leaks.registry.add_directory(workdir)
+    server = start_netns_sshd(workdir, host_keys_from=sshd_host_keys)
+    try:
+        # Refused (and this test failed by the guard) unless the fixture registered it.
+        with socket.create_connection((server.host, server.port), timeout=10) as connection:
+            assert connection.recv(4) == b"SSH-"
+    finally:
+        server.stop()
+        shutil.rmtree(workdir)
+    run_guard = netguard.Guard(Path(os.environ[netguard.DIRECTORY_ENV]), who="a check")
+    assert not run_guard.address_allowed(ipaddress.ip_address(server.host))
 
 
 @pytest.mark.parametrize(
