@@ -65,6 +65,21 @@ _ERRNO_CAUSES: dict[int, Cause] = {
 
 def classify(exc: BaseException) -> Cause:
     """The ``Cause`` for an exception raised while connecting or while attached."""
+    special = _by_content(exc)
+    if special is not None:
+        return special
+    for exc_type, cause in _EXCEPTION_CAUSES:
+        if isinstance(exc, exc_type):
+            return cause
+    if isinstance(exc, OSError) and exc.errno in _ERRNO_CAUSES:
+        return _ERRNO_CAUSES[exc.errno]
+    # Anything else (an unexpected OSError, a decoding bug in a server's reply) is treated
+    # as a protocol problem: retryable, and visible in the detail text.
+    return Cause.PROTOCOL
+
+
+def _by_content(exc: BaseException) -> Cause | None:
+    """The cause when the exception's type alone does not tell it."""
     if isinstance(exc, ConnectFailedError):
         return exc.cause
     if isinstance(exc, asyncssh.ConnectionLost) and KEEPALIVE_LOST_REASON in exc.reason:
@@ -74,14 +89,7 @@ def classify(exc: BaseException) -> Cause:
         return Cause.AUTH_FAILED
     if isinstance(exc, socket.gaierror) and exc.errno in _DEFINITE_LOOKUP_ERRORS:
         return Cause.DNS
-    for exc_type, cause in _EXCEPTION_CAUSES:
-        if isinstance(exc, exc_type):
-            return cause
-    if isinstance(exc, OSError) and exc.errno in _ERRNO_CAUSES:
-        return _ERRNO_CAUSES[exc.errno]
-    # Anything else (an unexpected OSError, a decoding bug in a server's reply) is treated
-    # as a protocol problem: retryable, and visible in the detail text.
-    return Cause.PROTOCOL
+    return None
 
 
 def describe(exc: BaseException) -> str:

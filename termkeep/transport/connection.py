@@ -818,11 +818,15 @@ class SshConnector:
         reached = None if before else reached
         try:
             try:
-                return await self._attempt(profile, target, clock, tunnel, progress, reached)
+                return await self._attempt(
+                    profile, target, clock, tunnel, progress=progress, reached=reached
+                )
             except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
                     await self._policy_for(profile).resolve(unresolved.check)
-            return await self._attempt(profile, target, clock, tunnel, progress, reached)
+            return await self._attempt(
+                profile, target, clock, tunnel, progress=progress, reached=reached
+            )
         except HostKeyUnresolvedError as still:
             raise ConnectFailedError(
                 Cause.HOST_KEY_UNKNOWN, f"{target.host} presented a key that is not trusted"
@@ -838,6 +842,7 @@ class SshConnector:
         target: _Target,
         clock: ConnectClock,
         tunnel: asyncssh.SSHClientConnection | None,
+        *,
         progress: _Progress,
         reached: ReachedSink | None = None,
     ) -> _Hop:
