@@ -26,6 +26,7 @@ from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
 from termkeep.transport import pipelining, tmux
+from termkeep.transport.admission import Ticket, holding, startup_gate
 from termkeep.transport.classify import classify, connect_failed, describe, lookup_failed
 from termkeep.transport.hostkeys import DEFAULT_SSH_PORT, HostKeyCheck, HostKeyPolicy
 from termkeep.transport.link import (
@@ -170,11 +171,19 @@ class _Progress:
 
     tcp_connected: bool = False
     conn: asyncssh.SSHClientConnection | None = None
+    admission: Ticket | None = None
+    """The hop's place at its server's startup gate (admission.py)."""
 
-    def next_hop(self) -> None:
+    def next_hop(self, admission: Ticket | None = None) -> None:
         """A hop starts from nothing (a jump host's success says nothing of the next)."""
         self.tcp_connected = False
         self.conn = None
+        self.admission = admission
+
+    def waiting_on_user(self) -> None:
+        """A prompt is open: a person may take minutes, so the place goes to others."""
+        if self.admission is not None:
+            self.admission.release()
 
     @property
     def stage(self) -> Stage:
@@ -217,6 +226,11 @@ class _Client(asyncssh.SSHClient):
         if not self.lost.done():
             self.lost.set_result(exc)
 
+    def _asking(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Around a prompt: the connect clock stops and the startup place is given back."""
+        self._progress.waiting_on_user()
+        return self._clock.paused()
+
     @override
     def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
         """Before the handshake: let authentication skip the waits it need not make."""
@@ -248,7 +262,7 @@ class _Client(asyncssh.SSHClient):
         if path in self._secrets.keys:
             return self._secrets.keys[path]
         for _ in range(MAX_PASSPHRASE_PROMPTS):
-            async with self._clock.paused():
+            async with self._asking():
                 passphrase = await self._prompter.passphrase(str(path))
             if passphrase is None:
                 return None
@@ -272,7 +286,7 @@ class _Client(asyncssh.SSHClient):
         if self._password_prompts >= MAX_PASSWORD_PROMPTS:
             return None
         self._password_prompts += 1
-        async with self._clock.paused():
+        async with self._asking():
             self._password_sent = await self._prompter.password(prompt)
         return self._password_sent
 
@@ -315,7 +329,7 @@ class _Client(asyncssh.SSHClient):
         if self._kbdint_rounds >= MAX_PASSWORD_PROMPTS:
             return None
         self._kbdint_rounds += 1
-        async with self._clock.paused():
+        async with self._asking():
             answers = await self._prompter.keyboard_interactive(name, instructions, prompts)
         if is_password and answers:
             self._password_sent = answers[0]
@@ -848,14 +862,26 @@ class SshConnector:
     ) -> _Hop:
         policy = self._policy_for(profile)
         policy.refuse_if_changed(target.host, target.port)
-        progress.next_hop()
+        with holding(await startup_gate(target.host, target.port).enter()) as admission:
+            progress.next_hop(admission)
+            return await self._attempt_admitted(
+                profile, target, clock, tunnel, progress=progress, reached=reached
+            )
+
+    async def _attempt_admitted(
+        self,
+        profile: Profile,
+        target: _Target,
+        clock: ConnectClock,
+        tunnel: asyncssh.SSHClientConnection | None,
+        *,
+        progress: _Progress,
+        reached: ReachedSink | None = None,
+    ) -> _Hop:
+        policy = self._policy_for(profile)
         sock = None
         if tunnel is None and not target.proxy_command:
-            try:
-                sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
-            except socket.gaierror as exc:
-                raise lookup_failed(target.host, exc) from exc
-            progress.tcp_connected = True
+            sock = await self._open_socket(profile, target, clock, progress)
         if reached is not None:
             # With a ProxyCommand there is no SYN of ours to wait on: reached at once.
             reached()
@@ -882,6 +908,22 @@ class SshConnector:
             # asyncssh forces TCP_NODELAY on; the profile may say otherwise.
             apply_tcp_options(sock, profile.tcp)
         return _Hop(conn, sock)
+
+    @staticmethod
+    async def _open_socket(
+        profile: Profile, target: _Target, clock: ConnectClock, progress: _Progress
+    ) -> socket.socket:
+        admission = progress.admission
+        if admission is not None:
+            admission.release_unless_connected()
+        try:
+            sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
+        except socket.gaierror as exc:
+            raise lookup_failed(target.host, exc) from exc
+        if admission is not None:
+            admission.connected()
+        progress.tcp_connected = True
+        return sock
 
     async def _ssh_connect(
         self,
