@@ -27,6 +27,7 @@ from termkeep.supervisor.events import (
     DataReceived,
     Event,
     LinkEnded,
+    Notify,
     PingReplied,
     ProbeFailed,
     ProbeReached,
@@ -41,9 +42,11 @@ from termkeep.supervisor.state import (
     SLOW_SYN_GAP,
     SYN_RETRY_GAP,
     Attached,
+    NeedsUser,
     Policy,
     State,
     initial_state,
+    status_of,
     step,
 )
 from termkeep.transport.link import Cause, Ending, Stage
@@ -325,3 +328,41 @@ def test_the_old_link_recovering_carries_nothing_either() -> None:
     world.run_until(15.0)
     assert world.first_start_after(12.0) == 12.0
     assert world.recovered_after(12.0) == pytest.approx(ATTACH_TIME)
+
+
+# --------------------------------------------------------------------------------------------
+# A name that does not resolve: final at the first connect (like ssh), retried on reconnect.
+
+
+def test_a_name_that_does_not_exist_ends_the_first_connect() -> None:
+    state, effects = step(initial_state(POLICY), ConnectRequested(), 0.0)
+    probe = next(e.probe for e in effects if isinstance(e, StartProbe))
+    detail = "could not resolve hostname typo: Name or service not known"
+    state, effects = step(state, ProbeFailed(probe, Cause.DNS, detail, Stage.CONNECT), 0.1)
+    assert state.phase == NeedsUser(Cause.DNS, detail)
+    assert any(
+        isinstance(e, Notify) and "could not resolve hostname typo" in e.text for e in effects
+    )
+    assert status_of(state, 5.0).retry_in is None  # no retry loop
+
+
+def test_no_resolver_answering_is_retried_at_the_first_connect() -> None:
+    state, effects = step(initial_state(POLICY), ConnectRequested(), 0.0)
+    probe = next(e.probe for e in effects if isinstance(e, StartProbe))
+    failed = ProbeFailed(probe, Cause.DNS_UNAVAILABLE, "Temporary failure", Stage.CONNECT)
+    state, _ = step(state, failed, 0.1)
+    assert state.phase.name == "connecting"
+    assert status_of(state, 0.1).retry_in is not None
+
+
+def test_a_name_that_stops_resolving_during_a_reconnect_is_retried() -> None:
+    world = connected_world()
+    world.run_until(40.0)
+    world.send(LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED))
+    probe = max(world.state.phase.retry.probes)  # type: ignore[union-attr]
+    no_name = ProbeFailed(probe, Cause.DNS, "could not resolve hostname box", Stage.CONNECT)
+    world._dead.add(probe)
+    world.send(no_name)
+    assert world.state.phase.name == "reconnecting"
+    world.run_until(42.0)
+    assert isinstance(world.state.phase, Attached)
