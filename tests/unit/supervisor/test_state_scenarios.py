@@ -275,7 +275,7 @@ causes = st.sampled_from(list(Cause))
 events = st.one_of(
     st.just(ConnectRequested()),
     st.builds(ProbeSucceeded, ids, st.booleans(), st.booleans()),
-    st.builds(ProbeFailed, ids, causes),
+    st.builds(ProbeFailed, ids, causes, st.just(""), st.sampled_from(list(Stage))),
     st.builds(ProbeReached, ids),
     st.builds(DataReceived, ids),
     st.builds(KeyTyped, st.binary(min_size=1, max_size=3000)),
