@@ -112,19 +112,22 @@ class ReconnectSettings:
     """Seconds a single probe may take for TCP connect plus SSH handshake."""
 
     initial_delay: float = 0.25
-    """Seconds before the second probe; later probes back off from here."""
+    """Seconds before the next probe after a server accepted us and then refused or dropped
+    us; later refusals back off from here. A network that is down is probed every 0.25-0.5 s
+    whatever these say."""
 
     max_delay: float = 30.0
-    """Cap on the delay between probes."""
+    """Cap on the delay between probes to a server that keeps accepting and dropping us."""
 
     multiplier: float = 2.0
-    """Each failed probe multiplies the delay by this much, up to ``max_delay``."""
+    """Each such refusal multiplies the delay by this much, up to ``max_delay``."""
 
     jitter: float = 0.2
     """Random spread, as a fraction of the delay, so many tabs do not probe in lockstep."""
 
     stable_after: float = 30.0
-    """Seconds a connection must stay up before the backoff starts again from the beginning."""
+    """Seconds a connection must stay attached (stalls not counted) before the backoff steps
+    of earlier accept-then-drop failures are forgotten."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,8 @@ from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
 from termkeep.transport import pipelining, tmux
-from termkeep.transport.classify import classify, connect_failed, describe
+from termkeep.transport.admission import Ticket, holding, startup_gate
+from termkeep.transport.classify import classify, connect_failed, describe, lookup_failed
 from termkeep.transport.hostkeys import DEFAULT_SSH_PORT, HostKeyCheck, HostKeyPolicy
 from termkeep.transport.link import (
     Cause,
@@ -37,6 +38,7 @@ from termkeep.transport.link import (
     Link,
     LinkClosed,
     ReachedSink,
+    Stage,
 )
 from termkeep.transport.prompts import KbdIntPrompts, Prompter
 from termkeep.transport.tcp import apply_tcp_options, open_tcp
@@ -161,6 +163,35 @@ def _is_password_prompt(prompts: KbdIntPrompts) -> bool:
     return len(prompts) == 1 and not prompts[0][1] and "password" in prompts[0][0].lower()
 
 
+@dataclasses.dataclass
+class _Progress:
+    """How far the hop being opened got, so that a failure can say at which stage it
+    failed: the supervisor retries a network that is down at once, but backs off from a
+    server that accepted and then refused us."""
+
+    tcp_connected: bool = False
+    conn: asyncssh.SSHClientConnection | None = None
+    admission: Ticket | None = None
+    """The hop's place at its server's startup gate (admission.py)."""
+
+    def next_hop(self, admission: Ticket | None = None) -> None:
+        """A hop starts from nothing (a jump host's success says nothing of the next)."""
+        self.tcp_connected = False
+        self.conn = None
+        self.admission = admission
+
+    def waiting_on_user(self) -> None:
+        """A prompt is open: a person may take minutes, so the place goes to others."""
+        if self.admission is not None:
+            self.admission.release()
+
+    @property
+    def stage(self) -> Stage:
+        if self.conn is not None and self.conn.get_extra_info("server_version"):
+            return Stage.ACCEPTED
+        return Stage.GREETING if self.tcp_connected else Stage.CONNECT
+
+
 class _Client(asyncssh.SSHClient):
     """asyncssh callbacks: host key recording and every kind of prompt."""
 
@@ -173,8 +204,10 @@ class _Client(asyncssh.SSHClient):
         login: str,
         encrypted_keys: Sequence[Path],
         secrets: RememberedSecrets,
+        progress: _Progress | None = None,
     ) -> None:
         self._check = check
+        self._progress = progress or _Progress()
         self._prompter = prompter
         self._clock = clock
         self._login = login
@@ -193,10 +226,16 @@ class _Client(asyncssh.SSHClient):
         if not self.lost.done():
             self.lost.set_result(exc)
 
+    def _asking(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Around a prompt: the connect clock stops and the startup place is given back."""
+        self._progress.waiting_on_user()
+        return self._clock.paused()
+
     @override
     def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
         """Before the handshake: let authentication skip the waits it need not make."""
         self._conn = conn
+        self._progress.conn = conn
         pipelining.pipeline_auth(conn, self._login, self._secrets.accepted_keys)
         if _log.isEnabledFor(logging.DEBUG):
             # asyncssh's own log names connections by number; this ties one to its socket.
@@ -223,7 +262,7 @@ class _Client(asyncssh.SSHClient):
         if path in self._secrets.keys:
             return self._secrets.keys[path]
         for _ in range(MAX_PASSPHRASE_PROMPTS):
-            async with self._clock.paused():
+            async with self._asking():
                 passphrase = await self._prompter.passphrase(str(path))
             if passphrase is None:
                 return None
@@ -247,7 +286,7 @@ class _Client(asyncssh.SSHClient):
         if self._password_prompts >= MAX_PASSWORD_PROMPTS:
             return None
         self._password_prompts += 1
-        async with self._clock.paused():
+        async with self._asking():
             self._password_sent = await self._prompter.password(prompt)
         return self._password_sent
 
@@ -290,7 +329,7 @@ class _Client(asyncssh.SSHClient):
         if self._kbdint_rounds >= MAX_PASSWORD_PROMPTS:
             return None
         self._kbdint_rounds += 1
-        async with self._clock.paused():
+        async with self._asking():
             answers = await self._prompter.keyboard_interactive(name, instructions, prompts)
         if is_password and answers:
             self._password_sent = answers[0]
@@ -719,9 +758,10 @@ class SshConnector:
         """Connect, attach and return the link; raises ``ConnectFailedError``. ``reached``
         is called when the first hop's server answered the TCP handshake."""
         hops: list[_Hop] = []
+        progress = _Progress()
         try:
             _identity_files(self.profile)  # a missing key file fails before any network use
-            hops = await self._open_hops(reached)
+            hops = await self._open_hops(reached, progress)
             if not self.session:
                 return ConnectionLink(hops, self._client_of(hops[-1].conn).lost)
             return await self._attach(hops, on_data, size)
@@ -729,7 +769,7 @@ class SshConnector:
             for hop in reversed(hops):
                 hop.conn.abort()
             if isinstance(exc, Exception):
-                raise connect_failed(exc) from exc
+                raise connect_failed(exc, progress.stage) from exc
             raise
 
     @contextlib.asynccontextmanager
@@ -758,14 +798,19 @@ class SshConnector:
             self._policies[path] = HostKeyPolicy(self._prompter, profile_file=path)
         return self._policies[path]
 
-    async def _open_hops(self, reached: ReachedSink | None = None) -> list[_Hop]:
+    async def _open_hops(
+        self, reached: ReachedSink | None = None, progress: _Progress | None = None
+    ) -> list[_Hop]:
+        progress = progress or _Progress()
         target = await _resolve_target(self.profile, self._ssh_config)
         hops: list[_Hop] = []
         try:
             for jump_profile in jump_chain(self.profile, self._lookup, target.jump):
                 jump_target = await _resolve_target(jump_profile, self._ssh_config)
-                hops.append(await self._open_hop(jump_profile, jump_target, hops, reached))
-            hops.append(await self._open_hop(self.profile, target, hops, reached))
+                hops.append(
+                    await self._open_hop(jump_profile, jump_target, hops, progress, reached)
+                )
+            hops.append(await self._open_hop(self.profile, target, hops, progress, reached))
         except BaseException:
             for hop in reversed(hops):
                 hop.conn.abort()
@@ -777,6 +822,7 @@ class SshConnector:
         profile: Profile,
         target: _Target,
         before: list[_Hop],
+        progress: _Progress,
         reached: ReachedSink | None = None,
     ) -> _Hop:
         """One SSH connection, retried once after the user accepts an unknown host key."""
@@ -786,11 +832,15 @@ class SshConnector:
         reached = None if before else reached
         try:
             try:
-                return await self._attempt(profile, target, clock, tunnel, reached)
+                return await self._attempt(
+                    profile, target, clock, tunnel, progress=progress, reached=reached
+                )
             except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
                     await self._policy_for(profile).resolve(unresolved.check)
-            return await self._attempt(profile, target, clock, tunnel, reached)
+            return await self._attempt(
+                profile, target, clock, tunnel, progress=progress, reached=reached
+            )
         except HostKeyUnresolvedError as still:
             raise ConnectFailedError(
                 Cause.HOST_KEY_UNKNOWN, f"{target.host} presented a key that is not trusted"
@@ -806,20 +856,45 @@ class SshConnector:
         target: _Target,
         clock: ConnectClock,
         tunnel: asyncssh.SSHClientConnection | None,
+        *,
+        progress: _Progress,
         reached: ReachedSink | None = None,
     ) -> _Hop:
         policy = self._policy_for(profile)
         policy.refuse_if_changed(target.host, target.port)
+        with holding(await startup_gate(target.host, target.port).enter()) as admission:
+            progress.next_hop(admission)
+            return await self._attempt_admitted(
+                profile, target, clock, tunnel, progress=progress, reached=reached
+            )
+
+    async def _attempt_admitted(
+        self,
+        profile: Profile,
+        target: _Target,
+        clock: ConnectClock,
+        tunnel: asyncssh.SSHClientConnection | None,
+        *,
+        progress: _Progress,
+        reached: ReachedSink | None = None,
+    ) -> _Hop:
+        policy = self._policy_for(profile)
         sock = None
         if tunnel is None and not target.proxy_command:
-            sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
+            sock = await self._open_socket(profile, target, clock, progress)
         if reached is not None:
             # With a ProxyCommand there is no SYN of ours to wait on: reached at once.
             reached()
         try:
             check = policy.check(target.host, target.port, _peer_address(sock))
             connecting = self._ssh_connect(
-                profile=profile, target=target, check=check, clock=clock, sock=sock, tunnel=tunnel
+                profile=profile,
+                target=target,
+                check=check,
+                clock=clock,
+                sock=sock,
+                tunnel=tunnel,
+                progress=progress,
             )
             try:
                 conn = await clock.run(connecting)
@@ -834,6 +909,22 @@ class SshConnector:
             apply_tcp_options(sock, profile.tcp)
         return _Hop(conn, sock)
 
+    @staticmethod
+    async def _open_socket(
+        profile: Profile, target: _Target, clock: ConnectClock, progress: _Progress
+    ) -> socket.socket:
+        admission = progress.admission
+        if admission is not None:
+            admission.release_unless_connected()
+        try:
+            sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
+        except socket.gaierror as exc:
+            raise lookup_failed(target.host, exc) from exc
+        if admission is not None:
+            admission.connected()
+        progress.tcp_connected = True
+        return sock
+
     async def _ssh_connect(
         self,
         *,
@@ -843,6 +934,7 @@ class SshConnector:
         clock: ConnectClock,
         sock: socket.socket | None,
         tunnel: asyncssh.SSHClientConnection | None,
+        progress: _Progress,
     ) -> asyncssh.SSHClientConnection:
         key_files, encrypted = _identity_files(profile)
         login = f"{target.user or ''}@{target.host}".lstrip("@")
@@ -853,6 +945,7 @@ class SshConnector:
             login=login,
             encrypted_keys=encrypted,
             secrets=self._secrets,
+            progress=progress,
         )
         options: dict[str, object] = {
             "config": _config_arg(profile, self._ssh_config),
