@@ -502,9 +502,9 @@ def _configure_attach(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_attach(args: argparse.Namespace) -> int:
-    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
-
+    # The session stack (asyncssh) loads only for commands that connect.
     from termkeep.headless.attach import attach  # noqa: PLC0415
+    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
     store = ProfileStore()
@@ -514,7 +514,7 @@ def _run_attach(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"{PROG}: warning: {problem}; using the default", file=sys.stderr)
     _trace_if_asked()
-    return asyncio.run(attach(profile, store, settings))
+    return run_to_exit(attach(profile, store, settings))
 
 
 # --- tunnel --------------------------------------------------------------------------------
@@ -536,9 +536,10 @@ def _configure_tunnel(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_tunnel(args: argparse.Namespace) -> int:
-    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
+    # The session stack (asyncssh) loads only for commands that connect.
     from dataclasses import replace  # noqa: PLC0415
 
+    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.headless.tunnel import tunnel  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
@@ -556,7 +557,7 @@ def _run_tunnel(args: argparse.Namespace) -> int:
                 f"with 'termkeep hosts add {profile.name} ... -L ...'"
             )
     _trace_if_asked()
-    return asyncio.run(
+    return run_to_exit(
         tunnel(profiles, store, exit_on_forward_failure=args.exit_on_forward_failure)
     )
 

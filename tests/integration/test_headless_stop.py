@@ -15,6 +15,7 @@ import subprocess
 import termios
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def save(env: dict[str, str], profile: Profile) -> None:
     ProfileStore(Path(env["TERMKEEP_CONFIG_DIR"]) / "hosts").save(profile)
 
 
-def tunnel_profile(server: SshServer, port: int, *, name: str = "db", **changes: object) -> Profile:
+def tunnel_profile(server: SshServer, port: int, *, name: str = "db", **changes: Any) -> Profile:
     """A profile forwarding local ``port`` to the server's own sshd port."""
     return profile_for(
         server,
