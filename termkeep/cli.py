@@ -36,6 +36,7 @@ from termkeep.config.schema import (
 )
 from termkeep.config.settings import PREDICT_CHOICES, settings_or_defaults
 from termkeep.config.store import ProfileStore, StoredProfile
+from termkeep.terminal.ssh_text import ssh_visible
 
 if TYPE_CHECKING:
     from termkeep.config.importing import ImportReport
@@ -93,7 +94,8 @@ class Command:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # A message may quote outside text (a file's contents, a server's words): ssh's rules.
+    print(f"{PROG}: error: {ssh_visible(message)}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -381,6 +383,8 @@ def _keepalive_cell(profile: Profile) -> str:
 
 
 def _print_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    # Cells may hold what a server said (a drop's cause in the connection history).
+    rows = [[ssh_visible(cell) for cell in row] for row in rows]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]

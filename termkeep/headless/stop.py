@@ -123,8 +123,10 @@ def _signal_handlers(
     on_stop: Callable[[int], None], others: Mapping[signal.Signals, Callable[[], None]]
 ) -> Iterator[None]:
     """``on_stop(signum)`` on each stop signal and each of ``others``' handlers on its
-    signal, while inside the block."""
+    signal, while inside the block; the handlers from before are back afterwards."""
     loop = asyncio.get_running_loop()
+    signums = (*others, *STOP_SIGNALS)
+    before = {signum: signal.getsignal(signum) for signum in signums}
     for signum, handler in others.items():
         loop.add_signal_handler(signum, handler)
     for signum in STOP_SIGNALS:
@@ -132,8 +134,11 @@ def _signal_handlers(
     try:
         yield
     finally:
-        for signum in (*others, *STOP_SIGNALS):
+        for signum in signums:
             loop.remove_signal_handler(signum)
+            previous = before[signum]
+            if previous is not None:  # None: set outside Python, nothing to put back
+                signal.signal(signum, previous)
 
 
 def run_to_exit(main: Coroutine[Any, Any, int]) -> int:

@@ -99,19 +99,24 @@ def test_closing_the_terminal_stops_attach(sshd: SshServer, env: dict[str, str])
         attach.wait_exit(GONE_WITHIN)
 
 
+@pytest.mark.parametrize("how", ["SIGTERM", "ctrl-c"])
 @pytest.mark.parametrize("command", ["attach", "tunnel"])
-def test_sigterm_at_a_password_prompt_exits_255(
-    sshd_factory: Callable[..., SshServer], env: dict[str, str], command: str
+def test_a_stop_at_a_password_prompt_exits_255(
+    sshd_factory: Callable[..., SshServer], env: dict[str, str], command: str, how: str
 ) -> None:
     server = sshd_factory(password="open sesame")
     port = free_loopback_port()
     save(env, tunnel_profile(server, port, name="box", identity_files=()))
     with pty_termkeep(env, command, "box") as process:
         process.wait_for("assword: ", timeout=ATTACH)  # PAM asks "Password: "
-        process.signal(signal.SIGTERM)
+        if how == "ctrl-c":
+            process.type("\x03")  # the terminal turns it into SIGINT, as for any program
+        else:
+            process.signal(signal.SIGTERM)
         assert process.wait_exit(GONE_WITHIN) == EXIT_SIGNALLED
         assert echo_is_on(process.master)
-    assert "stopped by SIGTERM" in process.text()
+    signame = "SIGINT" if how == "ctrl-c" else "SIGTERM"
+    assert f"stopped by {signame}" in process.text()
     assert not port_is_listening(port)
 
 
