@@ -11,6 +11,8 @@ import asyncio
 import os
 import pty
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -120,3 +122,27 @@ def test_a_write_to_a_closed_pipe_or_a_hung_up_terminal_fails_quietly() -> None:
         assert not write_fully(slave, b"[termkeep] stopped by SIGHUP\n")  # EIO
     finally:
         os.close(slave)
+
+
+STUCK_THREAD = """
+import asyncio, logging, threading
+from termkeep.headless.stop import run_to_exit
+
+async def main():
+    never = threading.Event()
+    asyncio.get_running_loop().run_in_executor(None, never.wait)  # a resolver that hangs
+    logging.getLogger("asyncssh").warning("server says \\x1b]2;pwned\\x07 bye")
+    return 3
+
+raise SystemExit(run_to_exit(main()))
+"""
+
+
+def test_a_busy_worker_thread_does_not_hold_the_exit() -> None:
+    """asyncio.run would wait for the thread (for good, once the interpreter exits); the
+    command's code comes back, and a warning that quotes a server is shown with ssh's rules."""
+    result = subprocess.run(
+        [sys.executable, "-c", STUCK_THREAD], capture_output=True, timeout=60, check=False
+    )
+    assert result.returncode == 3
+    assert result.stderr == b"server says \\033]2;pwned\\007 bye\n"
