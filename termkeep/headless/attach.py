@@ -124,8 +124,7 @@ class HeadlessAttach:
 
     async def _close(self) -> None:
         # The terminal first: it is the user's, and it must be theirs again whatever fails.
-        self._terminal.stop_reading()
-        self._terminal.restore()
+        self._terminal.close()
         try:
             self._recorder.close()
             self._log.stop()
@@ -187,4 +186,4 @@ async def attach(profile: Profile, store: ProfileStore, settings: Settings | Non
     try:
         return await HeadlessAttach(profile, terminal, store, settings).run()
     finally:
-        terminal.restore()
+        terminal.close()

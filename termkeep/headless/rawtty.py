@@ -36,6 +36,7 @@ class LocalTerminal:
         self._on_keys: KeyHandler | None = None
         self._on_eof: Callable[[], None] | None = None
         self._gone = False
+        self._closed = False
 
     @property
     def is_tty(self) -> bool:
@@ -51,11 +52,14 @@ class LocalTerminal:
 
     def enter_raw(self) -> None:
         """Switch to raw mode, remembering the settings to restore."""
-        if not self.is_tty or self._raw:
+        if self._closed or not self.is_tty or self._raw:
             return
-        if self._saved is None:
-            self._saved = termios.tcgetattr(self._in)
-        tty.setraw(self._in, termios.TCSANOW)
+        try:
+            if self._saved is None:
+                self._saved = termios.tcgetattr(self._in)
+            tty.setraw(self._in, termios.TCSANOW)
+        except termios.error:  # the terminal hung up just now: there is nothing to set
+            return
         self._raw = True
 
     def restore(self) -> None:
@@ -87,8 +91,18 @@ class LocalTerminal:
         shown = ssh_visible(text).replace("\n", "\r\n")
         self.write(f"\r\n[termkeep] {shown}\r\n".encode())
 
+    def close(self) -> None:
+        """The command is ending: stop reading and restore the terminal for good. Raw mode
+        and the reader never come back after this, not even when a prompt that the stop cut
+        short leaves its ``cooked()`` block."""
+        self._closed = True
+        self.stop_reading()
+        self.restore()
+
     def start_reading(self, on_keys: KeyHandler, on_eof: Callable[[], None]) -> None:
         """Deliver keyboard input to ``on_keys`` from the event loop."""
+        if self._closed:
+            return
         self._on_keys, self._on_eof = on_keys, on_eof
         asyncio.get_running_loop().add_reader(self._in, self._readable)
 
