@@ -126,6 +126,38 @@ async def test_ssh_shows_the_same_disconnect_reason_the_same_way(tmp_path: Path)
         assert piece in HOSTILE_SHOWN
 
 
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs OpenSSH's ssh")
+async def test_ssh_shows_a_hostile_prompt_exactly_as_termkeep_does(tmp_path: Path) -> None:
+    """ssh prints banners and prompts through utf8.c, the rules ``ssh_visible`` follows: the
+    same hostile text comes out byte for byte the same."""
+    async with hostile_ssh_server(tmp_path) as server:
+        ssh = PtyProcess(
+            [
+                shutil.which("ssh") or "ssh",
+                "-F",
+                "/dev/null",
+                "-o",
+                f"UserKnownHostsFile={server.known_hosts}",
+                "-o",
+                "PreferredAuthentications=keyboard-interactive",
+                "-p",
+                str(server.port),
+                "victim@127.0.0.1",
+                "true",
+            ],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+        )
+        try:
+            await wait_for(ssh, "Code ")
+            ssh.type("42\r")
+            await asyncio.to_thread(ssh.wait_exit, WAIT)
+        finally:
+            ssh.close()
+    shown = ssh.text()
+    assert f"Banner: {HOSTILE_SHOWN}\r" in shown
+    assert f"Code {HOSTILE_SHOWN}: " in shown
+
+
 async def test_attach_shows_login_questions_and_channel_errors_made_visible(
     env: dict[str, str], tmp_path: Path
 ) -> None:
