@@ -91,10 +91,11 @@ def _echo_off(fd: int) -> Iterator[None]:
 async def read_answer(read_fd: int, write_fd: int, prompt: str, *, secret: bool) -> str | None:
     """Show ``prompt`` and read one line from ``read_fd`` on the event loop; None at end of
     input or when the terminal is gone. ``secret`` turns echo off for the answer."""
-    write_fully(write_fd, prompt.encode())
     if not secret:
+        write_fully(write_fd, prompt.encode())
         return await _read_line(read_fd)
-    with _echo_off(read_fd):
+    with _echo_off(read_fd):  # before the prompt shows: nothing typed may be echoed
+        write_fully(write_fd, prompt.encode())
         try:
             return await _read_line(read_fd)
         finally:
@@ -103,6 +104,9 @@ async def read_answer(read_fd: int, write_fd: int, prompt: str, *, secret: bool)
 
 async def _read_line(fd: int) -> str | None:
     loop = asyncio.get_running_loop()
+    # A terminal hands over one line per read; from a pipe, read no further than the line
+    # (byte by byte), so the next question's answer stays in the pipe for it.
+    chunk_size = _READ_CHUNK if os.isatty(fd) else 1
     line = bytearray()
     readable = asyncio.Event()
     loop.add_reader(fd, readable.set)
@@ -111,7 +115,7 @@ async def _read_line(fd: int) -> str | None:
             await readable.wait()
             readable.clear()
             try:
-                chunk = os.read(fd, _READ_CHUNK)
+                chunk = os.read(fd, chunk_size)
             except BlockingIOError:
                 continue
             except OSError:  # EIO: the terminal hung up
