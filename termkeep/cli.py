@@ -36,6 +36,7 @@ from termkeep.config.schema import (
 )
 from termkeep.config.settings import PREDICT_CHOICES, settings_or_defaults
 from termkeep.config.store import ProfileStore, StoredProfile
+from termkeep.terminal.ssh_text import ssh_visible
 
 if TYPE_CHECKING:
     from termkeep.config.importing import ImportReport
@@ -93,7 +94,8 @@ class Command:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # A message may quote outside text (a file's contents, a server's words): ssh's rules.
+    print(f"{PROG}: error: {ssh_visible(message)}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -381,6 +383,8 @@ def _keepalive_cell(profile: Profile) -> str:
 
 
 def _print_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    # Cells may hold what a server said (a drop's cause in the connection history).
+    rows = [[ssh_visible(cell) for cell in row] for row in rows]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
@@ -502,9 +506,9 @@ def _configure_attach(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_attach(args: argparse.Namespace) -> int:
-    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
-
+    # The session stack (asyncssh) loads only for commands that connect.
     from termkeep.headless.attach import attach  # noqa: PLC0415
+    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
     store = ProfileStore()
@@ -514,7 +518,7 @@ def _run_attach(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"{PROG}: warning: {problem}; using the default", file=sys.stderr)
     _trace_if_asked()
-    return asyncio.run(attach(profile, store, settings))
+    return run_to_exit(attach(profile, store, settings))
 
 
 # --- tunnel --------------------------------------------------------------------------------
@@ -536,9 +540,10 @@ def _configure_tunnel(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_tunnel(args: argparse.Namespace) -> int:
-    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
+    # The session stack (asyncssh) loads only for commands that connect.
     from dataclasses import replace  # noqa: PLC0415
 
+    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.headless.tunnel import tunnel  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
@@ -556,7 +561,7 @@ def _run_tunnel(args: argparse.Namespace) -> int:
                 f"with 'termkeep hosts add {profile.name} ... -L ...'"
             )
     _trace_if_asked()
-    return asyncio.run(
+    return run_to_exit(
         tunnel(profiles, store, exit_on_forward_failure=args.exit_on_forward_failure)
     )
 
