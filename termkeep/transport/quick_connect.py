@@ -102,17 +102,35 @@ def resolve_target(store: ProfileStore, text: str, ssh_config: Path | None = Non
     config_path = (ssh_config or DEFAULT_SSH_CONFIG).expanduser()
     has_config = config_path.is_file()
     if has_config and not WILDCARD_CHARS & set(text) and text in host_patterns(config_path):
-        return config_to_profile(text, text, resolve_host(config_path, text), [])
+        return _through_ssh_config(text, text, config_path)
     target = parse_target(text)
     _check_name(text)
     if has_config:
-        profile = config_to_profile(text, target.host, resolve_host(config_path, target.host), [])
+        profile = _through_ssh_config(text, target.host, config_path)
+        if target.port == OPENSSH_DEFAULT_PORT != profile.port:
+            # Port 22 in a profile that uses ssh_config means "ssh_config's port".
+            raise TargetError(
+                f"{text!r}: ssh_config sets Port {profile.port} for {target.host}, and termkeep "
+                "cannot override it with port 22; save a profile with 'termkeep hosts add'"
+            )
     else:
         profile = Profile(name=text, host=target.host, port=OPENSSH_DEFAULT_PORT)
     return dataclasses.replace(
         profile,
         user=target.user or profile.user,
         port=target.port or profile.port,
+    )
+
+
+def _through_ssh_config(name: str, host: str, config_path: Path) -> Profile:
+    """A profile that connects exactly as a saved one with ``use_ssh_config`` does: the
+    host stays as typed, so ssh_config's blocks (ProxyCommand, ProxyJump, HostKeyAlias,
+    UserKnownHostsFile, StrictHostKeyChecking...) are looked up for it at every connect.
+    termkeep's own settings (keepalive, TCP, forwards, key files that may need a passphrase)
+    are taken from the block now."""
+    mapped = config_to_profile(name, host, resolve_host(config_path, host), [])
+    return dataclasses.replace(
+        mapped, host=host, use_ssh_config=True, jump=None, known_hosts_file=None
     )
 
 

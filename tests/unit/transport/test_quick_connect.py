@@ -68,16 +68,20 @@ def test_a_saved_profile_wins_then_an_alias_then_a_literal_host(tmp_path: Path) 
     assert resolve_target(store, "saved", config).host == "from-profile"
 
     alias = resolve_target(store, "work", config)
-    assert (alias.name, alias.host, alias.user, alias.port) == (
+    # The host stays the alias: ssh_config is applied again at every connect, exactly as for
+    # a saved profile with use_ssh_config (ProxyCommand, HostKeyAlias and all).
+    assert (alias.name, alias.host, alias.user, alias.port, alias.use_ssh_config) == (
         "work",
-        "work.example.org",
+        "work",
         "deploy",
         2201,
+        True,
     )
     assert alias.keepalive.interval == 7.0  # Host * applies, as in ssh
 
     literal = resolve_target(store, "alice@db.example.org:2222", config)
     assert (literal.host, literal.user, literal.port) == ("db.example.org", "alice", 2222)
+    assert literal.use_ssh_config
     assert literal.keepalive.interval == 7.0
     assert literal.tmux.enabled
 
@@ -86,8 +90,16 @@ def test_the_target_s_user_and_port_win_over_ssh_config(tmp_path: Path) -> None:
     config = write_config(tmp_path, "Host *.example.org\n  User deploy\n  Port 2201\n")
     store = ProfileStore(tmp_path / "hosts")
     assert resolve_target(store, "db.example.org", config).user == "deploy"
-    chosen = resolve_target(store, "root@db.example.org:22", config)
-    assert (chosen.user, chosen.port) == ("root", 22)
+    chosen = resolve_target(store, "root@db.example.org:2200", config)
+    assert (chosen.user, chosen.port) == ("root", 2200)
+
+
+def test_port_22_cannot_override_ssh_config_s_port(tmp_path: Path) -> None:
+    # In a profile that uses ssh_config, port 22 means "ssh_config's": refused, not ignored.
+    config = write_config(tmp_path, "Host *.example.org\n  Port 2201\n")
+    store = ProfileStore(tmp_path / "hosts")
+    with pytest.raises(TargetError, match=r"sets Port 2201 for db\.example\.org"):
+        resolve_target(store, "db.example.org:22", config)
 
 
 def test_without_ssh_config_a_literal_host_gets_the_defaults(tmp_path: Path) -> None:
