@@ -127,10 +127,12 @@ class StrictHostKeyChecking(StrEnum):
 class HostKeySettings:
     """One host's host key options, after profile and ssh_config are applied."""
 
-    user_files: tuple[Path, ...] = tuple(Path(p).expanduser() for p in DEFAULT_USER_KNOWN_HOSTS)
+    user_files: tuple[Path, ...] = field(
+        default_factory=lambda: tuple(Path(name).expanduser() for name in DEFAULT_USER_KNOWN_HOSTS)
+    )
     """Read in order; an accepted key is saved to the first (the profile's own file, when
     it has one). Empty: nothing can be saved, so an unknown key is refused, as in ssh."""
-    global_files: tuple[Path, ...] = tuple(Path(p) for p in DEFAULT_GLOBAL_KNOWN_HOSTS)
+    global_files: tuple[Path, ...] = tuple(Path(name) for name in DEFAULT_GLOBAL_KNOWN_HOSTS)
     strict: StrictHostKeyChecking = StrictHostKeyChecking.ASK
     alias: str | None = None
     check_host_ip: bool = False
