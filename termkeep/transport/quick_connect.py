@@ -129,8 +129,16 @@ def _through_ssh_config(name: str, host: str, config_path: Path) -> Profile:
     termkeep's own settings (keepalive, TCP, forwards, key files that may need a passphrase)
     are taken from the block now."""
     mapped = config_to_profile(name, host, resolve_host(config_path, host), [])
+    # What ssh_config says about jumps and host keys is read again at connect time.
     return dataclasses.replace(
-        mapped, host=host, use_ssh_config=True, jump=None, known_hosts_file=None
+        mapped,
+        host=host,
+        use_ssh_config=True,
+        jump=None,
+        user_known_hosts_files=(),
+        global_known_hosts_files=(),
+        strict_host_key_checking=None,
+        host_key_alias=None,
     )
 
 
