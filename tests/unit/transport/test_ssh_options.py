@@ -48,7 +48,8 @@ def test_host_key_options(tmp_path: Path) -> None:
     found = options_for(
         tmp_path,
         "Host box\n  StrictHostKeyChecking off\n  CheckHostIP yes\n  HostKeyAlias castle\n"
-        "  UserKnownHostsFile ~/a %d/b\n  GlobalKnownHostsFile none\n  HostKeyAlgorithms ssh-ed25519\n",
+        "  UserKnownHostsFile ~/a %d/b\n  GlobalKnownHostsFile none\n"
+        "  HostKeyAlgorithms ssh-ed25519\n",
     )
     assert found.strict_host_key_checking is StrictHostKeyChecking.NO
     assert found.check_host_ip is True
