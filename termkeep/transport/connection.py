@@ -574,10 +574,10 @@ class _Target:
 
 
 def _config_arg(profile: Profile, ssh_config: Sequence[Path] | None) -> Any:
-    # asyncssh reads ~/.ssh/config when given (); an empty list turns it off.
+    # An empty list turns asyncssh's ssh_config reading off.
     if not profile.use_ssh_config:
         return []
-    return [str(path) for path in ssh_config] if ssh_config is not None else ()
+    return [str(path) for path in config_paths(ssh_config)]
 
 
 def _destination_args(profile: Profile) -> dict[str, Any]:
@@ -656,6 +656,8 @@ def host_key_settings(profile: Profile, ssh: SshOptions | None = None) -> HostKe
         strict=strict,
         alias=profile.host_key_alias or ssh.host_key_alias,
         check_host_ip=bool(ssh.check_host_ip),
+        # termkeep hashes unless ssh_config says not to (Debian's ssh_config says yes).
+        hash_saved_hosts=ssh.hash_known_hosts is not False,
     )
 
 

@@ -28,6 +28,7 @@ from termkeep.config.profile import (
     validate_profile_name,
 )
 from termkeep.config.store import ProfileStore
+from termkeep.transport.link import ConnectFailedError
 from termkeep.transport.ssh_config_import import (
     DEFAULT_SSH_CONFIG,
     OPENSSH_DEFAULT_PORT,
@@ -36,6 +37,7 @@ from termkeep.transport.ssh_config_import import (
     host_patterns,
     resolve_host,
 )
+from termkeep.transport.ssh_options import SYSTEM_SSH_CONFIG, config_paths, read_ssh_options
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
 _USER_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}")
@@ -114,7 +116,12 @@ def resolve_target(store: ProfileStore, text: str, ssh_config: Path | None = Non
                 "cannot override it with port 22; save a profile with 'termkeep hosts add'"
             )
     else:
-        profile = Profile(name=text, host=target.host, port=OPENSSH_DEFAULT_PORT)
+        profile = Profile(
+            name=text,
+            host=target.host,
+            port=OPENSSH_DEFAULT_PORT,
+            use_ssh_config=_system_config_proxies(target),
+        )
     return dataclasses.replace(
         profile,
         user=target.user or profile.user,
@@ -140,6 +147,19 @@ def _through_ssh_config(name: str, host: str, config_path: Path) -> Profile:
         strict_host_key_checking=None,
         host_key_alias=None,
     )
+
+
+def _system_config_proxies(target: HostTarget) -> bool:
+    """Whether the system-wide ssh_config (read by ssh after ``~/.ssh/config``) sends this
+    host through a ProxyCommand or ProxyJump: then it must go through ssh_config too."""
+    paths = [path for path in config_paths(None) if path == SYSTEM_SSH_CONFIG]
+    if not paths:
+        return False
+    try:
+        options = read_ssh_options(paths, target.host, target.user, target.port)
+    except ConnectFailedError as error:
+        raise TargetError(error.detail) from None
+    return options.proxy_command is not None or options.proxy_jump is not None
 
 
 def ssh_config_aliases(ssh_config: Path | None = None) -> list[str]:

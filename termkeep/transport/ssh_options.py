@@ -27,6 +27,7 @@ from termkeep.transport.hostkeys import StrictHostKeyChecking
 from termkeep.transport.link import Cause, ConnectFailedError
 
 DEFAULT_SSH_CONFIG = Path("~", ".ssh", "config")
+SYSTEM_SSH_CONFIG = Path("/etc/ssh/ssh_config")
 DEFAULT_SHELL = "/bin/sh"
 
 _PROXY_OPTIONS = ("ProxyCommand", "ProxyJump")
@@ -68,6 +69,7 @@ class _TermkeepClientConfig(SSHClientConfig):
                 ("StrictHostKeyChecking", _set_word),
                 ("CheckHostIP", SSHConfig._set_bool),
                 ("ProxyUseFdpass", SSHConfig._set_bool),
+                ("HashKnownHosts", SSHConfig._set_bool),
             )
         },
     }
@@ -88,6 +90,7 @@ class SshOptions:
     host_key_alias: str | None = None
     host_key_algorithms: bool = False
     """HostKeyAlgorithms is set: asyncssh applies it, termkeep does not reorder."""
+    hash_known_hosts: bool | None = None
 
     def proxy_argv(self) -> list[str] | None:
         """The ProxyCommand as ssh runs it: through the user's shell, ``exec``-ed."""
@@ -98,11 +101,14 @@ class SshOptions:
 
 
 def config_paths(ssh_config: Sequence[Path] | None) -> list[Path]:
-    """The files asyncssh reads: the ones given, else ``~/.ssh/config`` when readable."""
+    """The files ssh reads, in its order (the first value of an option wins): the ones
+    given, else ``~/.ssh/config`` and then the system-wide ``/etc/ssh/ssh_config``, each
+    when readable. (asyncssh alone would read only the first: a proxy set for everyone in
+    the system file would be dropped.)"""
     if ssh_config is not None:
         return list(ssh_config)
-    default = DEFAULT_SSH_CONFIG.expanduser()
-    return [default] if os.access(default, os.R_OK) else []
+    defaults = (DEFAULT_SSH_CONFIG.expanduser(), SYSTEM_SSH_CONFIG)
+    return [path for path in defaults if os.access(path, os.R_OK)]
 
 
 def _local_user() -> str:
@@ -149,6 +155,7 @@ def _options_of(config: SSHConfig, host: str) -> SshOptions:
         global_known_hosts=_file_list(config, "GlobalKnownHostsFile"),
         host_key_alias=cast(str | None, config.get("HostKeyAlias")),
         host_key_algorithms=config.get("HostKeyAlgorithms") is not None,
+        hash_known_hosts=cast(bool | None, config.get("HashKnownHosts")),
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from termkeep.config.errors import ConfigError
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
+from termkeep.transport import quick_connect, ssh_options
 from termkeep.transport.quick_connect import HostTarget, TargetError, parse_target, resolve_target
 
 
@@ -112,3 +113,19 @@ def test_an_unknown_name_with_no_alias_is_a_one_line_error(tmp_path: Path) -> No
     store = ProfileStore(tmp_path / "hosts")
     with pytest.raises(ConfigError, match="is not a saved profile, an ssh_config Host"):
         resolve_target(store, "no such/thing", tmp_path / "missing")
+
+
+def test_a_proxy_in_the_system_ssh_config_is_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ssh reads /etc/ssh/ssh_config after ~/.ssh/config; a proxy set there for everyone must
+    # carry a literal host too (here a stand-in file: the real one is not the tests' to edit).
+    system = write_config(tmp_path, "Host *.corp\n  ProxyCommand nc -X 5 -x proxy:1080 %h %p\n")
+    monkeypatch.setattr(ssh_options, "SYSTEM_SSH_CONFIG", system)
+    monkeypatch.setattr(quick_connect, "SYSTEM_SSH_CONFIG", system)
+    store = ProfileStore(tmp_path / "hosts")
+    proxied = resolve_target(store, "db.corp", tmp_path / "no-user-config")
+    assert proxied.use_ssh_config
+    assert ssh_options.config_paths(None)[-1] == system
+    direct = resolve_target(store, "db.example.org", tmp_path / "no-user-config")
+    assert not direct.use_ssh_config
