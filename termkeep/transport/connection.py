@@ -656,6 +656,7 @@ def host_key_settings(profile: Profile, ssh: SshOptions | None = None) -> HostKe
         strict=strict,
         alias=profile.host_key_alias or ssh.host_key_alias,
         check_host_ip=bool(ssh.check_host_ip),
+        revoked_files=_paths(ssh.revoked_host_keys),
         # termkeep hashes unless ssh_config says not to (Debian's ssh_config says yes).
         hash_saved_hosts=ssh.hash_known_hosts is not False,
     )

@@ -49,6 +49,7 @@ from termkeep.transport.known_hosts import (
     HostEntries,
     KnownEntry,
     KnownHostsFiles,
+    Marker,
     Status,
     hashed_name,
     host_pattern,
@@ -97,6 +98,7 @@ the same order makes termkeep see the same key type ssh sees (asyncssh's own ord
 with RSA)."""
 
 CERT_SUFFIX = "-cert-v01@openssh.com"
+KRL_MAGIC = b"SSHKRL\n\0"
 
 
 class StrictHostKeyChecking(StrEnum):
@@ -136,6 +138,8 @@ class HostKeySettings:
     strict: StrictHostKeyChecking = StrictHostKeyChecking.ASK
     alias: str | None = None
     check_host_ip: bool = False
+    revoked_files: tuple[Path, ...] = ()
+    """RevokedHostKeys: files of public keys refused for every host."""
     hash_saved_hosts: bool = True
     """Save names hashed, like Debian's ``HashKnownHosts yes``."""
 
@@ -333,8 +337,10 @@ class HostKeyPolicy:
         name = settings.lookup_name(host, port)
         self.refuse_if_changed(name)
         files = KnownHostsFiles.read(settings.files)
+        entries = files.lookup(name)
+        entries.revoked.extend(revoked_keys(settings.revoked_files))
         accepted = self._accepted.setdefault(name, [])
-        return HostKeyCheck(host, port, settings, files, files.lookup(name), accepted, address)
+        return HostKeyCheck(host, port, settings, files, entries, accepted, address)
 
     async def report(self, check: HostKeyCheck) -> None:
         """Say the warnings of a check that let the connection through."""
@@ -441,6 +447,35 @@ class HostKeyPolicy:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as out:
             out.write(line)
+
+
+def revoked_keys(paths: Sequence[Path]) -> list[KnownEntry]:
+    """The keys of RevokedHostKeys files (one public key a line). Like ssh, a file that
+    cannot be read refuses the connection; a binary KRL, which termkeep cannot read, too."""
+    revoked: list[KnownEntry] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise ConnectFailedError(
+                Cause.HOST_KEY_UNKNOWN,
+                f"cannot read RevokedHostKeys file {path} ({error.strerror}): fix or remove it",
+            ) from None
+        if data.startswith(KRL_MAGIC):
+            raise ConnectFailedError(
+                Cause.CONFIG,
+                f"RevokedHostKeys {path} is a KRL, which termkeep cannot read: list the "
+                "revoked public keys one a line instead",
+            )
+        for number, text in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+            try:
+                key = asyncssh.import_public_key(text.strip())
+            except (asyncssh.KeyImportError, ValueError):
+                continue
+            revoked.append(KnownEntry(path, number, key, Marker.REVOKED))
+    return revoked
 
 
 def _lacks_final_newline(path: Path) -> bool:

@@ -48,6 +48,12 @@ def _set_word(config: SSHConfig, option: str, args: list[str]) -> None:
     config._options.setdefault(option, value)
 
 
+def _set_command(config: SSHConfig, option: str, args: list[str]) -> None:
+    value = " ".join(args)
+    args.clear()
+    config._options.setdefault(option, value)
+
+
 _Handler = Callable[..., None]
 
 
@@ -58,6 +64,7 @@ class _TermkeepClientConfig(SSHClientConfig):
         *SSHClientConfig._percent_expand,
         "UserKnownHostsFile",
         "GlobalKnownHostsFile",
+        "RevokedHostKeys",
     }
     _handlers: dict[str, tuple[str, _Handler]] = {  # noqa: RUF012 - asyncssh's own shape
         **SSHClientConfig._handlers,
@@ -70,6 +77,8 @@ class _TermkeepClientConfig(SSHClientConfig):
                 ("CheckHostIP", SSHConfig._set_bool),
                 ("ProxyUseFdpass", SSHConfig._set_bool),
                 ("HashKnownHosts", SSHConfig._set_bool),
+                ("RevokedHostKeys", SSHConfig._set_string_list),
+                ("KnownHostsCommand", _set_command),
             )
         },
     }
@@ -91,6 +100,7 @@ class SshOptions:
     host_key_algorithms: bool = False
     """HostKeyAlgorithms is set: asyncssh applies it, termkeep does not reorder."""
     hash_known_hosts: bool | None = None
+    revoked_host_keys: tuple[str, ...] = ()
 
     def proxy_argv(self) -> list[str] | None:
         """The ProxyCommand as ssh runs it: through the user's shell, ``exec``-ed."""
@@ -138,6 +148,10 @@ def read_ssh_options(
 def _options_of(config: SSHConfig, host: str) -> SshOptions:
     if config.get("ProxyUseFdpass") is True:
         raise _cannot_honour(host, "ProxyUseFdpass yes")
+    command = cast(str | None, config.get("KnownHostsCommand"))
+    if command is not None and command.lower() != "none":
+        # It lists keys ssh would compare with: without them a changed key looks unknown.
+        raise _cannot_honour(host, "KnownHostsCommand")
     proxy_command = cast(str | None, config.get("ProxyCommand"))
     if proxy_command is not None and proxy_command.strip() == "-":
         raise _cannot_honour(host, "ProxyCommand -")
@@ -156,6 +170,7 @@ def _options_of(config: SSHConfig, host: str) -> SshOptions:
         host_key_alias=cast(str | None, config.get("HostKeyAlias")),
         host_key_algorithms=config.get("HostKeyAlgorithms") is not None,
         hash_known_hosts=cast(bool | None, config.get("HashKnownHosts")),
+        revoked_host_keys=_file_list(config, "RevokedHostKeys") or (),
     )
 
 

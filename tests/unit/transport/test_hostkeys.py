@@ -445,3 +445,24 @@ def test_strict_host_key_checking_is_read_as_ssh_reads_it(text: str, mode: Stric
 def test_a_bad_strict_value_is_one_line() -> None:
     with pytest.raises(ValueError, match="'maybe' is not ask, yes, accept-new or no"):
         Strict.parse("maybe")
+
+
+def test_revoked_host_keys_files_refuse_their_keys_for_every_host(tmp_path: Path) -> None:
+    key = new_key()
+    revoked = tmp_path / "revoked"
+    revoked.write_text(f"# stolen\n{key.export_public_key().decode()}")
+    listed = [line("[web.example.com]:2222", key)]
+    assert outcome(tmp_path, listed, key, revoked_files=(revoked,)) is Outcome.REVOKED
+    assert outcome(tmp_path, listed, new_key(), revoked_files=(revoked,)) is Outcome.CHANGED
+
+
+def test_an_unreadable_or_krl_revoked_file_refuses(tmp_path: Path) -> None:
+    krl = tmp_path / "krl"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-k", "-f", str(krl)], check=True, capture_output=True, timeout=10
+    )
+    with pytest.raises(ConnectFailedError, match="is a KRL") as refused:
+        check_with(tmp_path, [], revoked_files=(krl,))
+    assert refused.value.cause is Cause.CONFIG
+    with pytest.raises(ConnectFailedError, match="cannot read RevokedHostKeys"):
+        check_with(tmp_path, [], revoked_files=(tmp_path / "missing",))

@@ -86,3 +86,16 @@ def test_a_config_that_does_not_parse_is_one_line(tmp_path: Path) -> None:
         options_for(tmp_path, "Host box\n  Port notaport\n")
     assert refused.value.cause is Cause.CONFIG
     assert "\n" not in refused.value.detail
+
+
+def test_known_hosts_command_is_refused(tmp_path: Path) -> None:
+    # Its keys would make a changed key look changed; without them it looks unknown.
+    with pytest.raises(ConnectFailedError, match="KnownHostsCommand") as refused:
+        options_for(tmp_path, "Host box\n  KnownHostsCommand /usr/bin/keys %H %K\n")
+    assert refused.value.cause is Cause.CONFIG
+    assert options_for(tmp_path, "Host box\n  KnownHostsCommand none\n").proxy_command is None
+
+
+def test_revoked_host_keys_are_read(tmp_path: Path) -> None:
+    found = options_for(tmp_path, "Host box\n  RevokedHostKeys %d/revoked\n")
+    assert found.revoked_host_keys == (f"{Path.home()}/revoked",)
