@@ -830,10 +830,10 @@ class SshConnector:
 
     async def _open_hops(self, reached: ReachedSink | None = None) -> list[_Hop]:
         target = await _resolve_target(self.profile, self._ssh_config)
+        chain = await self._jump_hops(self.profile, target)
         hops: list[_Hop] = []
         try:
-            for jump_profile in jump_chain(self.profile, self._lookup, target.jump):
-                jump_target = await _resolve_target(jump_profile, self._ssh_config)
+            for jump_profile, jump_target in chain:
                 hops.append(await self._open_hop(jump_profile, jump_target, hops, reached))
             hops.append(await self._open_hop(self.profile, target, hops, reached))
         except BaseException:
@@ -841,6 +841,27 @@ class SshConnector:
                 hop.conn.abort()
             raise
         return hops
+
+    async def _jump_hops(
+        self, profile: Profile, target: _Target, depth: int = 0
+    ) -> list[tuple[Profile, _Target]]:
+        """The hosts to go through before ``target``, outermost first. As with ssh, the
+        first of them is reached the way ssh_config says for it: its own ProxyCommand, or
+        its own ProxyJump, followed in turn."""
+        hops = [
+            (hop, await _resolve_target(hop, self._ssh_config))
+            for hop in jump_chain(profile, self._lookup, target.jump)
+        ]
+        if not hops or not hops[0][1].jump:
+            return hops
+        if depth >= MAX_JUMP_HOPS:
+            raise ConnectFailedError(
+                Cause.CONFIG,
+                f"the ProxyJump hosts of {self.profile.name!r} loop or are more than "
+                f"{MAX_JUMP_HOPS} deep: fix ssh_config",
+            )
+        first, first_target = hops[0]
+        return await self._jump_hops(first, first_target, depth + 1) + hops
 
     async def _open_hop(
         self,

@@ -177,3 +177,39 @@ async def test_a_proxy_setting_that_cannot_be_honoured_is_refused_never_bypassed
     assert named in refused.value.detail
     assert "\n" not in refused.value.detail
     assert sshd.connection_count() == 0
+
+
+async def test_a_jump_host_s_own_proxy_settings_are_followed(
+    sshd_factory: Callable[..., SshServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with ssh: the target's ProxyJump names b2, whose own ProxyJump names b1, whose
+    ProxyCommand is the relay. Every hop is used, none is reached directly."""
+    b1, b2, target = sshd_factory(), sshd_factory(), sshd_factory()
+    marker, relay_port = tmp_path / "proxy-ran", tmp_path / "relay-port"
+    servers = {"b1": b1, "b2": b2, "inside": target}
+    blocks = {
+        "b1": f"ProxyCommand {proxy_command(tmp_path, marker, relay_port)}",
+        "b2": "ProxyJump b1",
+        "inside": "ProxyJump b2",
+    }
+    config = "".join(
+        f"Host {alias}\n  HostName {server.host}\n  Port {server.port}\n  User {server.user}\n"
+        f"  {blocks[alias]}\n\n"
+        for alias, server in servers.items()
+    )
+    keys_and_hosts = " ".join(str(server.known_hosts) for server in servers.values())
+    identities = "".join(f"  IdentityFile {server.client_key}\n" for server in servers.values())
+    home = use_private_home(
+        tmp_path,
+        monkeypatch,
+        config + f"Host *\n{identities}  UserKnownHostsFile {keys_and_hosts}\n",
+    )
+    by_ssh = run_ssh(home, "inside")  # the same config works for ssh
+    assert by_ssh.returncode == 0, by_ssh.stderr
+    assert came_through_relay(b1, relay_port)
+    marker.unlink()
+
+    await attached_tmux_session(ProfileStore(tmp_path / "hosts"), "inside")
+    assert marker.exists()
+    assert came_through_relay(b1, relay_port)
+    assert [server.connection_count() for server in servers.values()] == [2, 2, 2]

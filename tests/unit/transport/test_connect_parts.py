@@ -231,3 +231,20 @@ async def test_password_prompts_stop_after_three() -> None:
     answers = [await client.password_auth_requested() for _ in range(4)]
     assert answers == ["a", "b", "c", None]
     assert prompter.asked == 3
+
+
+async def test_a_proxyjump_loop_in_ssh_config_is_refused_before_connecting(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "ssh_config"
+    # Port 9 on loopback: nothing is contacted, the loop is found while resolving.
+    config.write_text(
+        "Host a\n  HostName 127.0.0.1\n  Port 9\n  ProxyJump b\n"
+        "Host b\n  HostName 127.0.0.1\n  Port 9\n  ProxyJump a\n"
+    )
+    profile = Profile(name="a", host="a", use_ssh_config=True)
+    connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+    with pytest.raises(ConnectFailedError) as failure:
+        await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
+    assert failure.value.cause is Cause.CONFIG
+    assert "loop" in failure.value.detail
