@@ -286,7 +286,32 @@ def _configure_hosts_add(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--identity", action="append", default=[], metavar="PATH", help="key file (repeatable)"
     )
-    parser.add_argument("--known-hosts", metavar="PATH", help="extra known_hosts file")
+    parser.add_argument(
+        "--known-hosts", metavar="PATH", help="the profile's own known_hosts file (checked first)"
+    )
+    parser.add_argument(
+        "--user-known-hosts",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="ssh's UserKnownHostsFile (repeatable; default ~/.ssh/known_hosts, known_hosts2)",
+    )
+    parser.add_argument(
+        "--global-known-hosts",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="ssh's GlobalKnownHostsFile (repeatable; default /etc/ssh/ssh_known_hosts, ...2)",
+    )
+    parser.add_argument(
+        "--strict-host-key-checking",
+        choices=("ask", "yes", "accept-new", "no"),
+        help="ssh's StrictHostKeyChecking for unknown keys (default ask); a changed key is "
+        "always refused",
+    )
+    parser.add_argument(
+        "--host-key-alias", metavar="NAME", help="ssh's HostKeyAlias: look the key up as NAME"
+    )
     parser.add_argument("--jump", metavar="NAME_OR_USER@HOST", help="jump host")
     parser.add_argument(
         "--keepalive",
@@ -351,10 +376,16 @@ def _add_args_to_mapping(args: argparse.Namespace) -> dict[str, object]:
         "user": args.user,
         "known_hosts_file": args.known_hosts,
         "jump": args.jump,
+        "strict_host_key_checking": args.strict_host_key_checking,
+        "host_key_alias": args.host_key_alias,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     if args.identity:
         data["identity_files"] = list(args.identity)
+    if args.user_known_hosts:
+        data["user_known_hosts_files"] = list(args.user_known_hosts)
+    if args.global_known_hosts:
+        data["global_known_hosts_files"] = list(args.global_known_hosts)
     if args.forwards:
         data["forwards"] = [forward.as_table() for forward in args.forwards]
     keepalive = {"interval": args.keepalive, "count_max": args.keepalive_count}

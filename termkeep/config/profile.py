@@ -161,8 +161,28 @@ class Profile:
     """Private key files to offer, in order (``~`` is expanded). The agent is tried too."""
 
     known_hosts_file: str | None = None
-    """An extra known_hosts file, checked besides ``~/.ssh/known_hosts``; accepted keys are
-    saved here when it is set."""
+    """This profile's own known_hosts file, checked before the user and global files;
+    accepted keys are saved here when it is set."""
+
+    user_known_hosts_files: tuple[str, ...] = ()
+    """OpenSSH's UserKnownHostsFile: the user's known_hosts files, in order (``~`` is
+    expanded); an accepted key is saved to the first when the profile has no file of its
+    own. Unset means ssh_config's (with ``use_ssh_config``), else ``~/.ssh/known_hosts`` and
+    ``~/.ssh/known_hosts2``."""
+
+    global_known_hosts_files: tuple[str, ...] = ()
+    """OpenSSH's GlobalKnownHostsFile: system-wide known_hosts files, read only. Unset means
+    ssh_config's, else ``/etc/ssh/ssh_known_hosts`` and ``/etc/ssh/ssh_known_hosts2``."""
+
+    strict_host_key_checking: str | None = None
+    """OpenSSH's StrictHostKeyChecking for an unknown host key: "ask" (the default),
+    "yes" (refuse it), "accept-new" (save it without asking) or "no" (the same as
+    accept-new here: a changed key is refused whatever this says). Unset means ssh_config's
+    (with ``use_ssh_config``), else "ask"."""
+
+    host_key_alias: str | None = None
+    """OpenSSH's HostKeyAlias: the name the host key is looked up and saved under instead of
+    the host name and port. Unset means ssh_config's (with ``use_ssh_config``), else none."""
 
     jump: str | None = None
     """Jump host: another profile's name or ``[user@]host[:port]`` (OpenSSH's ProxyJump)."""

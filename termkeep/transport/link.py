@@ -29,6 +29,9 @@ class Cause(StrEnum):
     HOST_KEY_UNKNOWN = "host key not trusted"
     SERVER_CLOSED = "server closed the connection"
     PROTOCOL = "protocol error"
+    CONFIG = "settings cannot be honoured"
+    """ssh_config or the profile asks for something termkeep cannot do (a proxy setting it
+    cannot apply, say): connecting anyway, directly, would break the user's rule."""
     LOCAL = "closed locally"
 
     @property
@@ -51,7 +54,9 @@ class Cause(StrEnum):
         return self is Cause.DNS
 
 
-_NOT_RETRYABLE = frozenset({Cause.AUTH_FAILED, Cause.HOST_KEY_CHANGED, Cause.HOST_KEY_UNKNOWN})
+_NOT_RETRYABLE = frozenset(
+    {Cause.AUTH_FAILED, Cause.HOST_KEY_CHANGED, Cause.HOST_KEY_UNKNOWN, Cause.CONFIG}
+)
 _NETWORK = frozenset(
     {Cause.TIMEOUT, Cause.UNREACHABLE, Cause.REFUSED, Cause.DNS, Cause.DNS_UNAVAILABLE}
 )
