@@ -209,7 +209,8 @@ class ProfileStore:
     def rename(self, old: str, new: str) -> Path:
         """Rename a profile file without ever replacing another profile.
 
-        A profile without an explicit ``[tmux] session`` attaches ``termkeep-<name>``, so
+        A profile without an explicit ``[tmux] session`` attaches ``termkeep-<name>``
+        (``profile.default_tmux_session``), so
         after a rename it attaches a different tmux session; set ``session`` first to keep
         the old one.
         """

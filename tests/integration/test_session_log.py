@@ -4,10 +4,6 @@ without echo (``read -s``)."""
 
 from __future__ import annotations
 
-import contextlib
-import resource
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 from termkeep.config.profile import Profile
@@ -15,6 +11,7 @@ from termkeep.config.session_log import LogMode
 from termkeep.session import Session
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.prompts import NoPrompter
+from tests.fixtures.full_disk import no_room_to_grow_files
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.tmux_pane import termkeep_command, tmux_pane
 from tests.integration.test_cli_e2e import ATTACH, RECOVER, save_profile
@@ -61,21 +58,6 @@ async def test_the_log_keeps_output_and_outages_but_no_keystrokes(
     assert any(line.startswith("[termkeep ") and "connection lost" in line for line in lines)
     assert any(line.startswith("[termkeep ") and "reattached after" in line for line in lines)
     assert lines[-1].endswith("log stopped")
-
-
-@contextlib.contextmanager
-def no_room_to_grow_files() -> Iterator[None]:
-    """Every write that grows a file fails with EFBIG ("File too large"), as a full disk
-    fails with ENOSPC: RLIMIT_FSIZE 0, with SIGXFSZ ignored so the write fails instead of
-    killing the process."""
-    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, limits[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
-        signal.signal(signal.SIGXFSZ, previous)
 
 
 def _log_session(pattern: str) -> tuple[Session, list[str]]:
