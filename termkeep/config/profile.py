@@ -65,6 +65,38 @@ def sanitize_profile_name(raw: str) -> str:
     return cleaned or "host"
 
 
+_TMUX_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_TMUX_DOTTED_NAME = re.compile(r"[A-Za-z0-9.-]+")
+_TMUX_KEPT_CHARACTER = re.compile(r"[A-Za-z0-9-]")
+
+
+def default_tmux_session(profile_name: str) -> str:
+    """The tmux session of a profile that names none: distinct for distinct profile names.
+
+    tmux turns ``.`` and ``:`` into ``_``, and termkeep keeps session names to
+    ``[A-Za-z0-9_-]`` so every shell passes them unchanged; a plain replacement would give
+    ``a.b``, ``a_b`` and ``a:b`` one session. So there are three disjoint forms:
+
+    - a name already made of ``[A-Za-z0-9_-]`` is kept: ``termkeep-web_1``;
+    - a host-like name of ``[A-Za-z0-9.-]`` has its dots written as ``_`` after a ``_``
+      (it has no ``_`` of its own, so none is ambiguous): ``termkeep_web_example_org``;
+    - any other name keeps letters, digits and ``-`` and writes every other character as
+      ``_<hex code>_`` after ``__``: ``a:b`` is ``termkeep__a_3a_b``.
+
+    The characters after ``termkeep`` tell the forms apart (``-``; ``_`` and no second
+    ``_``; ``__``), and each form can be read back, so no two profile names share a
+    session. The longest (64 characters outside the BMP) is 522 characters; tmux takes it.
+    """
+    if _TMUX_PLAIN_NAME.fullmatch(profile_name):
+        return f"{TMUX_SESSION_DEFAULT_PREFIX}-{profile_name}"
+    if _TMUX_DOTTED_NAME.fullmatch(profile_name) and not profile_name.startswith("."):
+        return f"{TMUX_SESSION_DEFAULT_PREFIX}_{profile_name.replace('.', '_')}"
+    escaped = "".join(
+        ch if _TMUX_KEPT_CHARACTER.fullmatch(ch) else f"_{ord(ch):x}_" for ch in profile_name
+    )
+    return f"{TMUX_SESSION_DEFAULT_PREFIX}__{escaped}"
+
+
 @dataclass(frozen=True, slots=True)
 class KeepaliveSettings:
     """SSH-level keepalive (OpenSSH's ServerAliveInterval/CountMax, PuTTY's pings)."""
@@ -138,7 +170,8 @@ class TmuxSettings:
     """Run the session inside tmux; without it a reconnect starts a fresh shell."""
 
     session: str | None = None
-    """tmux session name; unset means ``termkeep-<profile name>``."""
+    """tmux session name; unset means ``termkeep-<profile name>`` (``default_tmux_session``
+    says how other characters are written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +267,7 @@ class Profile:
     @property
     def tmux_session_name(self) -> str:
         """The tmux session this profile attaches, before tmux's own name rewriting."""
-        return self.tmux.session or f"{TMUX_SESSION_DEFAULT_PREFIX}-{self.name}"
+        return self.tmux.session or default_tmux_session(self.name)
 
     @property
     def destination(self) -> str:

@@ -813,6 +813,7 @@ class SshConnector:
         policy: HostKeyPolicy | None = None,
         ssh_config: Sequence[Path] | None = None,
         session: bool = True,
+        adopt_tmux_session: str | None = None,
     ) -> None:
         self.profile = profile
         self._prompter = prompter
@@ -825,6 +826,9 @@ class SshConnector:
         self._secrets = RememberedSecrets()
         self.session = session
         """Attach a PTY session (tmux or a shell); False makes bare ``ConnectionLink``s."""
+        self._adopt_tmux_session = adopt_tmux_session
+        """An older name of the profile's tmux session, renamed to today's on attach when
+        only it exists (``tmux.reporting_attach_command``)."""
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
 
@@ -1112,7 +1116,7 @@ class SshConnector:
         probe costs no round trip of its own); None when the server has no tmux."""
         nonce = secrets.token_hex(8)
         channel = _Channel(on_data, tmux.AttachReportScanner(nonce))
-        command = tmux.reporting_attach_command(session, nonce)
+        command = tmux.reporting_attach_command(session, nonce, self._adopt_tmux_session)
         chan, _ = await self._open_pty(conn, command, channel, size)
         try:
             report = await channel.report

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.profile import TmuxSettings
+from termkeep.config.profile import TmuxSettings, default_tmux_session
 from termkeep.config.store import ProfileStore
 from termkeep.transport import tmux
 from termkeep.transport.connection import SshConnector
@@ -53,7 +53,7 @@ async def test_a_literal_host_an_alias_and_a_saved_profile_first(
     store = ProfileStore(tmp_path / "hosts")
     literal = f"{sshd.user}@{sshd.host}:{sshd.port}"
     made = await attached_tmux_session(store, literal)
-    assert made.startswith("termkeep-")
+    assert made == default_tmux_session(literal)  # '@', '.' and ':' written out: termkeep__
     assert sshd.tmux("has-session", "-t", f"={made}").returncode == 0
 
     assert await attached_tmux_session(store, "box") == "termkeep-box"

@@ -251,6 +251,10 @@ def test_import_putty_from_dir_and_from_puttydir(
     assert "imported web-prod-2 (from 'web/prod'): deploy@prod.example.org:22" in lines
     assert "skipped 'old/router': protocol 'telnet', not SSH" in lines
     assert any(line.startswith("  note: key /home/alice/keys/files.ppk") for line in lines)
+    assert any(
+        line.startswith("  note: agent forwarding is on, as in PuTTY (AgentFwd=1)")
+        for line in lines
+    )
     assert lines[-1] == f"7 imported, 6 skipped, from {DATA_DIR / 'putty' / 'sessions'}"
 
     monkeypatch.setenv("PUTTYDIR", str(DATA_DIR / "putty"))
