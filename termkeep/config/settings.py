@@ -29,6 +29,7 @@ from pathlib import Path
 
 from termkeep import paths
 from termkeep.config.errors import ConfigError, KeyIssue
+from termkeep.config.files import ConfigFileError, load_toml_file, located_reason
 from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.themes import DEFAULT_THEME_NAME
 
@@ -437,15 +438,15 @@ def load_settings(path: Path | None = None) -> Settings:
     """
     path = path or paths.settings_file()
     try:
-        text = path.read_text(encoding="utf-8")
+        data = load_toml_file(path)
     except FileNotFoundError:
         return Settings()
-    except (OSError, UnicodeDecodeError) as error:
-        issue = KeyIssue(path, "", f"cannot be read: {error}")
-        raise SettingsLoadError((issue,)) from error
-    try:
-        data = tomllib.loads(text)
+    except ConfigFileError as error:
+        raise SettingsLoadError((KeyIssue(path, "", located_reason(error)),)) from None
+    except OSError as error:
+        issue = KeyIssue(path, "", f"cannot be read: {error.strerror or error}")
+        raise SettingsLoadError((issue,)) from None
     except tomllib.TOMLDecodeError as error:
         issue = KeyIssue(path, "", f"is not valid TOML ({error}); fix the line it names")
-        raise SettingsLoadError((issue,)) from error
+        raise SettingsLoadError((issue,)) from None
     return settings_from_mapping(data, path)

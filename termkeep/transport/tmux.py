@@ -14,8 +14,9 @@ import shlex
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-SESSION_NAME_MAX = 128
-"""Long enough that ``termkeep-<64-character profile name>-<N>`` is never cut, so a second
+SESSION_NAME_MAX = 640
+"""Long enough that a profile's default name (at most 522 characters, see
+``config.profile.default_tmux_session``) with a tab's ``-<N>`` is never cut, so a second
 tab's session name never collapses onto the first's."""
 FALLBACK_SESSION_NAME = "termkeep"
 
@@ -112,7 +113,7 @@ def _report_line(nonce: str, report: str) -> str:
     return f"echo {REPORT_PREFIX}{nonce}:{report}"
 
 
-def reporting_attach_command(session: str, nonce: str) -> str:
+def reporting_attach_command(session: str, nonce: str, adopt: str | None = None) -> str:
     """Attach to ``session`` (creating it if needed) in one command that first prints which
     it was, so the tmux probe costs no round trip of its own.
 
@@ -120,20 +121,27 @@ def reporting_attach_command(session: str, nonce: str) -> str:
     draws anything; ``AttachReportScanner`` takes it out of the stream before the emulator
     sees it. ``nonce`` (hex digits, new for every attach) keeps a startup file's output from
     passing for a report. Without tmux the report is ``notmux`` and the command exits 127.
+
+    ``adopt``: the name this session had before names were made distinct (see
+    ``tmux_sessions.adoptable_legacy_base``). When ``session`` does not exist but ``adopt``
+    does, that one is renamed to ``session`` and attached: the user's running programs are
+    found again, and from then on the session has its new name.
     """
     if not re.fullmatch(r"[0-9a-f]{1,64}", nonce):
         raise ValueError("the attach report nonce must be hex digits")
     has_session = shell_words("tmux", "has-session", "-t", _exact_target(session))
+    existed = _report_line(nonce, AttachReport.EXISTED)
+    found = f"if {has_session} 2>/dev/null; then {existed}; "
+    if adopt is not None and adopt != session:
+        has_old = shell_words("tmux", "has-session", "-t", _exact_target(adopt))
+        rename = shell_words("tmux", "rename-session", "-t", _exact_target(adopt), session)
+        found += f"elif {has_old} 2>/dev/null && {rename} 2>/dev/null; then {existed}; "
     script = "; ".join(
         (
             "command -v tmux >/dev/null 2>&1 || { "
             + _report_line(nonce, AttachReport.NO_TMUX)
             + f"; exit {ProbeResult.NO_TMUX.value}; }}",
-            f"if {has_session} 2>/dev/null; then "
-            + _report_line(nonce, AttachReport.EXISTED)
-            + "; else "
-            + _report_line(nonce, AttachReport.NEW)
-            + "; fi",
+            found + "else " + _report_line(nonce, AttachReport.NEW) + "; fi",
             shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session),
         )
     )

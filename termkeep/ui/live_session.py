@@ -20,6 +20,7 @@ from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.palette import Palette
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
+from termkeep.transport.tmux_sessions import legacy_session_base
 from termkeep.transport.tunnels import TunnelSet, TunnelState
 from termkeep.ui.history_source import history_source
 from termkeep.ui.screens.history import HistoryScreen
@@ -212,6 +213,10 @@ def live_session_opener(
     def open_session(name: str, tmux_session: str | None = None) -> SessionLike:
         held = held_by_tabs.setdefault(name, set())
         profile = resolve_target(store, name)
+        if tmux_session is not None and tmux_session == legacy_session_base(profile):
+            # Saved (or listed) under the name an older termkeep gave the first tab: open it
+            # by today's name, whose attach finds the old session and renames it.
+            tmux_session = None
         if tmux_session is not None and tmux_session not in held:
             profile = _with_tmux_session(profile, tmux_session)
         profile = with_free_tmux_session(profile, held)

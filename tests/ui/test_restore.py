@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
+from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.terminal.palette import Palette
@@ -110,6 +111,21 @@ async def test_the_live_opener_reattaches_the_saved_tmux_session(store: ProfileS
     clash = opener("web-1", "termkeep-web-1-2")  # already held: gets a free one instead
     names = [s.tmux_session for s in (restored, fresh, clash) if isinstance(s, LiveSession)]
     assert names == ["termkeep-web-1-2", "termkeep-web-1", "termkeep-web-1-3"]
+
+
+async def test_a_tab_saved_under_an_old_session_name_opens_by_today_s_name(
+    store: ProfileStore,
+) -> None:
+    store.save(Profile(name="web.example.org", host="10.0.0.9"))
+    opener = live_session_opener(store, NoPrompter(), Settings(), Palette())
+    # An older termkeep saved the tab with termkeep-web_example_org; today's attach of
+    # termkeep_web_example_org finds that session and renames it.
+    restored = opener("web.example.org", "termkeep-web_example_org")
+    second = opener("web.example.org", "termkeep-web_example_org-2")  # kept as it was
+    names = [s.tmux_session for s in (restored, second) if isinstance(s, LiveSession)]
+    assert names == ["termkeep_web_example_org", "termkeep-web_example_org-2"]
+    for session in (restored, second):
+        await session.close()
 
 
 class AppCrashError(RuntimeError):
