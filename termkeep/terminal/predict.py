@@ -598,13 +598,18 @@ class Predictor:
         """``old_row``: the row of the remote's cursor before this frame."""
         new_row = self._cursor_row
         cursor_rows = {row for row in (old_row, new_row) if row is not None}
-        if old_row is not None and new_row is not None and new_row != old_row:
-            if not self._row_foreseen(new_row):
-                return _Surprise.AT_CURSOR
+        moved_to = new_row if old_row is not None and new_row != old_row else None
+        if moved_to is not None and not self._row_foreseen(moved_to):
+            return _Surprise.AT_CURSOR
         found = _Surprise.NONE
+        pending = self.pending
         for y, (old, new) in enumerate(zip(previous.rows, screen.rows, strict=True)):
             if old is new or (old.graphemes == new.graphemes and old.widths == new.widths):
                 continue  # unchanged, or only restyled (syntax highlighting)
+            if not pending:
+                # Nothing to drop: where the surprise is makes no difference (and a flood
+                # of output is looked at no further than its first changed row).
+                return _Surprise.ELSEWHERE
             if not self._row_change_foreseen(y, old, new):
                 if y in cursor_rows:
                     return _Surprise.AT_CURSOR
