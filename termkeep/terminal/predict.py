@@ -596,13 +596,12 @@ class Predictor:
 
     def _surprise(self, previous: Snapshot, screen: Snapshot, old_row: int | None) -> _Surprise:
         """``old_row``: the row of the remote's cursor before this frame."""
+        position = _screen_cursor(screen)
         new_row = self._cursor_row
         cursor_rows = {row for row in (old_row, new_row) if row is not None}
-        moved_to = new_row if old_row is not None and new_row != old_row else None
-        if moved_to is not None and not self._row_foreseen(moved_to):
-            return _Surprise.AT_CURSOR
-        found = _Surprise.NONE
         pending = self.pending
+        found = _Surprise.NONE
+        echoed_rows = set()
         for y, (old, new) in enumerate(zip(previous.rows, screen.rows, strict=True)):
             if old is new or (old.graphemes == new.graphemes and old.widths == new.widths):
                 continue  # unchanged, or only restyled (syntax highlighting)
@@ -610,17 +609,20 @@ class Predictor:
                 # Nothing to drop: where the surprise is makes no difference (and a flood
                 # of output is looked at no further than its first changed row).
                 return _Surprise.ELSEWHERE
-            if not self._row_change_foreseen(y, old, new):
-                if y in cursor_rows:
-                    return _Surprise.AT_CURSOR
+            if self._row_change_foreseen(y, old, new):
+                echoed_rows.add(y)
+            elif y in cursor_rows:
+                return _Surprise.AT_CURSOR
+            else:
                 found = _Surprise.ELSEWHERE
+        moved = old_row is not None and new_row != old_row
+        if moved and not (new_row in echoed_rows or self._cursor_foreseen(position)):
+            return _Surprise.AT_CURSOR
         return found
 
-    def _row_foreseen(self, y: int) -> bool:
-        """Whether a prediction put the cursor on row ``y`` (a wrap while typing)."""
-        return any(cursor.y == y for cursor in self._cursors) or any(
-            cell_y == y for cell_y, _x in self._cells
-        )
+    def _cursor_foreseen(self, position: tuple[int, int] | None) -> bool:
+        """Whether a prediction put the cursor at ``position`` (a wrap while typing)."""
+        return any((cursor.x, cursor.y) == position for cursor in self._cursors)
 
     def _row_change_foreseen(self, y: int, old: ScreenRow, new: ScreenRow) -> bool:
         """Whether every cell of row ``y`` that changed shows what a prediction expected
