@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from enum import Enum
 
-import evp
-
 
 class PasteCheck(Enum):
     """A question a paste waits on before it is sent."""
@@ -43,6 +41,9 @@ def runs_lines(text: str) -> bool:
     The engine's own check finds a line feed (and a bracketed paste end marker); a carriage
     return it lets through, and its encoder sends it as it is: Enter too.
     """
+    # The engine is loaded with the first tab; the app's start-up must not pay for it here.
+    import evp  # noqa: PLC0415
+
     return not evp.is_paste_safe(text) or "\r" in text
 
 

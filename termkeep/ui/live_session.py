@@ -12,11 +12,12 @@ from textual.widget import Widget
 from termkeep import paths
 from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
-from termkeep.config.settings import ClipboardWrite, Settings
+from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
 from termkeep.config.store import ProfileStore
 from termkeep.session import Session, log_mode, predict_mode
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
 from termkeep.terminal.palette import Palette
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
@@ -246,6 +247,11 @@ def _with_tmux_session(profile: Profile, name: str) -> Profile:
     return dataclasses.replace(profile, tmux=dataclasses.replace(profile.tmux, session=name))
 
 
+def paste_confirm(profile: Profile, settings: Settings) -> PasteConfirm:
+    """The profile's ``paste_confirm`` if it sets one, else the app-wide setting."""
+    return PasteConfirm(profile.paste_confirm or settings.paste_confirm)
+
+
 def live_terminal_factory(settings: Settings) -> TerminalFactory:
     """Builds a TerminalView for live sessions (a plain body for anything else)."""
 
@@ -257,6 +263,9 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             on_input=session.write,
             on_resize=session.resize,
             allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
+            clipboard_gate=ClipboardGate(BackgroundWrites(settings.clipboard_write_background)),
+            confirm_paste_lines=paste_confirm(session.session.profile, settings)
+            is PasteConfirm.MULTILINE,
             on_history=session.open_history,
             predictor=session.session.predictor,
         )
