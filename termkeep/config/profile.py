@@ -112,19 +112,22 @@ class ReconnectSettings:
     """Seconds a single probe may take for TCP connect plus SSH handshake."""
 
     initial_delay: float = 0.25
-    """Seconds before the second probe; later probes back off from here."""
+    """Seconds before the next probe after a server accepted us and then refused or dropped
+    us; later refusals back off from here. A network that is down is probed every 0.25-0.5 s
+    whatever these say."""
 
     max_delay: float = 30.0
-    """Cap on the delay between probes."""
+    """Cap on the delay between probes to a server that keeps accepting and dropping us."""
 
     multiplier: float = 2.0
-    """Each failed probe multiplies the delay by this much, up to ``max_delay``."""
+    """Each such refusal multiplies the delay by this much, up to ``max_delay``."""
 
     jitter: float = 0.2
     """Random spread, as a fraction of the delay, so many tabs do not probe in lockstep."""
 
     stable_after: float = 30.0
-    """Seconds a connection must stay up before the backoff starts again from the beginning."""
+    """Seconds a connection must stay attached (stalls not counted) before the backoff steps
+    of earlier accept-then-drop failures are forgotten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +161,28 @@ class Profile:
     """Private key files to offer, in order (``~`` is expanded). The agent is tried too."""
 
     known_hosts_file: str | None = None
-    """An extra known_hosts file, checked besides ``~/.ssh/known_hosts``; accepted keys are
-    saved here when it is set."""
+    """This profile's own known_hosts file, checked before the user and global files;
+    accepted keys are saved here when it is set."""
+
+    user_known_hosts_files: tuple[str, ...] = ()
+    """OpenSSH's UserKnownHostsFile: the user's known_hosts files, in order (``~`` is
+    expanded); an accepted key is saved to the first when the profile has no file of its
+    own. Unset means ssh_config's (with ``use_ssh_config``), else ``~/.ssh/known_hosts`` and
+    ``~/.ssh/known_hosts2``."""
+
+    global_known_hosts_files: tuple[str, ...] = ()
+    """OpenSSH's GlobalKnownHostsFile: system-wide known_hosts files, read only. Unset means
+    ssh_config's, else ``/etc/ssh/ssh_known_hosts`` and ``/etc/ssh/ssh_known_hosts2``."""
+
+    strict_host_key_checking: str | None = None
+    """OpenSSH's StrictHostKeyChecking for an unknown host key: "ask" (the default),
+    "yes" (refuse it), "accept-new" (save it without asking) or "no" (the same as
+    accept-new here: a changed key is refused whatever this says). Unset means ssh_config's
+    (with ``use_ssh_config``), else "ask"."""
+
+    host_key_alias: str | None = None
+    """OpenSSH's HostKeyAlias: the name the host key is looked up and saved under instead of
+    the host name and port. Unset means ssh_config's (with ``use_ssh_config``), else none."""
 
     jump: str | None = None
     """Jump host: another profile's name or ``[user@]host[:port]`` (OpenSSH's ProxyJump)."""

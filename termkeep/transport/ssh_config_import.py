@@ -34,6 +34,7 @@ from termkeep.config.importing import (
     profile_problem,
 )
 from termkeep.config.profile import KeepaliveSettings, Profile, TcpSettings
+from termkeep.transport.hostkeys import StrictHostKeyChecking
 
 DEFAULT_SSH_CONFIG = Path("~", ".ssh", "config")
 WILDCARD_CHARS = frozenset("*?!")
@@ -97,6 +98,8 @@ class _ForwardingClientConfig(SSHClientConfig):
                 (FORWARD_OPTIONS[ForwardKind.REMOTE], _append_forward),
                 (FORWARD_OPTIONS[ForwardKind.DYNAMIC], _append_forward),
                 ("ClearAllForwardings", SSHConfig._set_bool),
+                # asyncssh does not read it; termkeep applies it (hostkeys.py).
+                ("StrictHostKeyChecking", SSHConfig._set_string),
             )
         },
     }
@@ -176,14 +179,23 @@ def _keepalive(config: SSHClientConfig) -> KeepaliveSettings:
     )
 
 
-def _known_hosts(config: SSHClientConfig, notes: list[str]) -> str | None:
+def _known_hosts(config: SSHClientConfig, notes: list[str]) -> tuple[str, ...]:
     files = _list_option(config, "UserKnownHostsFile")
     if NULL_DEVICE in files:
         notes.append(f"UserKnownHostsFile {NULL_DEVICE} ignored: termkeep always checks host keys")
         files = [name for name in files if name != NULL_DEVICE]
-    if len(files) > 1:
-        notes.append(f"UserKnownHostsFile: only the first of {len(files)} files is used")
-    return files[0] if files else None
+    return tuple(files)
+
+
+def _strict_host_key_checking(config: SSHClientConfig, notes: list[str]) -> str | None:
+    value = _str_option(config, "StrictHostKeyChecking")
+    if value is None:
+        return None
+    try:
+        return str(StrictHostKeyChecking.parse(value))
+    except ValueError as error:
+        notes.append(f"{error}: left unset (ask)")
+        return None
 
 
 def _jump(config: SSHClientConfig, notes: list[str]) -> str | None:
@@ -215,15 +227,22 @@ def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: lis
     """Map an alias's resolved settings to a Profile; unset options keep termkeep defaults."""
     port = config.get("Port")
     tcp_keepalive = config.get("TCPKeepAlive")
-    if _str_option(config, "ProxyCommand"):
-        notes.append("ProxyCommand is not supported and was ignored; use ProxyJump instead")
+    # A ProxyCommand is run from ssh_config at each connect, as for ssh: the profile keeps
+    # the alias as its host and uses ssh_config. Dropped, it would connect directly.
+    proxied = _str_option(config, "ProxyCommand") is not None
+    if proxied:
+        notes.append("ProxyCommand: saved with use_ssh_config = true, so ssh_config's runs")
     return Profile(
         name=name,
-        host=_str_option(config, "Hostname") or alias,
+        host=alias if proxied else _str_option(config, "Hostname") or alias,
+        use_ssh_config=proxied,
         port=port if isinstance(port, int) else OPENSSH_DEFAULT_PORT,
         user=_str_option(config, "User"),
         identity_files=tuple(_list_option(config, "IdentityFile")),
-        known_hosts_file=_known_hosts(config, notes),
+        user_known_hosts_files=_known_hosts(config, notes),
+        global_known_hosts_files=tuple(_list_option(config, "GlobalKnownHostsFile")),
+        strict_host_key_checking=_strict_host_key_checking(config, notes),
+        host_key_alias=_str_option(config, "HostKeyAlias"),
         jump=_jump(config, notes),
         forwards=_forwards(config, notes),
         keepalive=_keepalive(config),
