@@ -244,6 +244,10 @@ class Profile:
     """Predictive local echo for this host: "adaptive", "always" or "never"; unset means the
     app-wide ``predict`` setting."""
 
+    paste_confirm: str | None = None
+    """Ask before pasting several lines into a program without bracketed paste for this host:
+    "multiline" or "never"; unset means the app-wide ``paste_confirm`` setting."""
+
     log: str | None = None
     """Session log for this host's tabs: "off", "output" or "raw"; unset means the app-wide
     ``log`` setting."""

@@ -182,6 +182,7 @@ _RULES: dict[str, Rule] = {
     "term": _WORD,
     "theme": _PATH,
     "predict": _one_of("adaptive", "always", "never"),
+    "paste_confirm": _one_of("multiline", "never"),
     "log": _one_of("off", "output", "raw"),
     "log_path": _PATH,
     "keepalive.interval": _number_range(0, 3600),

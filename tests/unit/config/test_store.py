@@ -291,6 +291,7 @@ _RANGE_OVERRIDES: dict[str, st.SearchStrategy[object]] = {
     "reconnect.jitter": st.floats(0, 1),
     "reconnect.multiplier": st.floats(1, 10),
     "predict": st.sampled_from(["adaptive", "always", "never"]),
+    "paste_confirm": st.sampled_from(["multiline", "never"]),
     "log": st.sampled_from(["off", "output", "raw"]),
     "strict_host_key_checking": st.sampled_from(["ask", "yes", "accept-new", "no"]),
 }
