@@ -367,6 +367,9 @@ class DemoServer:
             line_editor=False,  # the PTY child does its own line editing, as under sshd
             agent_forwarding=False,
             x11_forwarding=False,
+            # No GSS: asyncssh would otherwise look up this machine's full name (getfqdn), a
+            # DNS query off the machine wherever /etc/hosts does not list the hostname.
+            gss_host=None,
         )
         port = self._acceptor.get_port()
         known_hosts = workdir / "known_hosts"
