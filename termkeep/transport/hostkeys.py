@@ -43,6 +43,7 @@ from pathlib import Path
 
 import asyncssh
 
+from termkeep.config.atomic import ensure_private_dir
 from termkeep.transport.known_hosts import (
     DEFAULT_SSH_PORT,
     SHA1_LENGTH,
@@ -438,8 +439,7 @@ class HostKeyPolicy:
         path = settings.save_file
         if path is None:
             return
-        if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True)
+        ensure_private_dir(path.parent)  # ~/.ssh and any parent it makes: 0700, as ssh does
         line = known_hosts_line(name, key, hashed=settings.hash_saved_hosts) + "\n"
         if _lacks_final_newline(path):
             line = "\n" + line

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import asyncssh
 
+from termkeep.config.files import ConfigFileError, read_config_bytes
 from termkeep.transport.link import Cause, ConnectFailedError
 
 HASHED_PREFIX = "|1|"
@@ -32,6 +33,9 @@ SHA1_LENGTH = 20
 """Length of the salt and of the HMAC-SHA1 in a hashed name."""
 
 DEFAULT_SSH_PORT = 22
+
+MAX_KNOWN_HOSTS_BYTES = 64 * 1024 * 1024
+"""Far above any real known_hosts (a line is under 1 KB), far below what would hurt to read."""
 
 
 class Marker(Enum):
@@ -212,9 +216,14 @@ def read_lines(path: Path) -> list[_Line]:
     exists but cannot be read refuses the connection (connecting without it could trust a
     key it lists as revoked or changed)."""
     try:
-        data = path.read_bytes()
+        # A FIFO or device named as a known_hosts file must not hang every connect.
+        data = read_config_bytes(path, MAX_KNOWN_HOSTS_BYTES)
     except FileNotFoundError:
         return []
+    except ConfigFileError as error:
+        raise ConnectFailedError(
+            Cause.HOST_KEY_UNKNOWN, f"known_hosts file {path} {error.reason}"
+        ) from None
     except OSError as error:
         raise ConnectFailedError(
             Cause.HOST_KEY_UNKNOWN,

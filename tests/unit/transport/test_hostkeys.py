@@ -7,6 +7,7 @@ changed key for good."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import stat
 import subprocess
 from pathlib import Path
@@ -403,7 +404,7 @@ def test_files_are_read_in_order_with_line_numbers(tmp_path: Path) -> None:
 
 
 async def test_accept_and_save_creates_a_private_file(tmp_path: Path) -> None:
-    save_to = tmp_path / "new_dir" / "known_hosts"
+    save_to = tmp_path / "home" / ".ssh" / "known_hosts"  # neither directory exists yet
     policy = HostKeyPolicy(AnsweringPrompter(HostKeyDecision.ACCEPT_AND_SAVE))
     settings = HostKeySettings(user_files=(save_to, tmp_path / "user"), global_files=())
     key = new_key()
@@ -412,8 +413,22 @@ async def test_accept_and_save_creates_a_private_file(tmp_path: Path) -> None:
     await policy.resolve(check)
     assert stat.S_IMODE(save_to.stat().st_mode) == 0o600
     assert stat.S_IMODE(save_to.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(save_to.parent.parent.stat().st_mode) == 0o700  # parents made too
     assert not (tmp_path / "user").exists()
     assert HostKeyPolicy(NoPrompter()).check(settings, "192.0.2.5", 2200).validate(key)
+
+
+def test_a_known_hosts_file_that_is_a_fifo_refuses_in_one_line_without_waiting(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "known_hosts"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    settings = HostKeySettings(user_files=(fifo,), global_files=())
+    with pytest.raises(ConnectFailedError) as refused:
+        HostKeyPolicy(NoPrompter()).check(settings, "web.example.com", 22)
+    assert refused.value.cause is Cause.HOST_KEY_UNKNOWN
+    assert "FIFO" in refused.value.detail
+    assert str(fifo) in refused.value.detail
 
 
 def test_save_appends_and_keeps_existing_lines(tmp_path: Path) -> None:
