@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from termkeep.config.profile import Profile, TmuxSettings
-from termkeep.transport.connection import SshConnector
 from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.ssh.connector import SshConnector
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd
 

@@ -25,10 +25,11 @@ from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.transport import history, tmux
-from termkeep.transport.connection import SshConnector, SshLink
 from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
 from termkeep.transport.link import DataSink
 from termkeep.transport.prompts import Prompter
+from termkeep.transport.ssh.connector import SshConnector
+from termkeep.transport.ssh.link import SshLink
 from termkeep.transport.tmux_sessions import adoptable_legacy_base
 from termkeep.transport.tunnels import Tunnel, TunnelSet
 

@@ -15,8 +15,9 @@ import asyncssh
 from termkeep.config.profile import Profile
 from termkeep.transport import tmux_sessions
 from termkeep.transport.classify import connect_failed
-from termkeep.transport.connection import ProfileLookup, SshConnector
 from termkeep.transport.prompts import Prompter
+from termkeep.transport.ssh.connector import SshConnector
+from termkeep.transport.ssh.hops import ProfileLookup
 from termkeep.transport.tmux_sessions import SessionListing, TmuxCommandError
 
 

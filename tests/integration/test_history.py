@@ -12,9 +12,9 @@ from termkeep.config.profile import TmuxSettings
 from termkeep.session import Session
 from termkeep.terminal.history_lines import HistoryLine
 from termkeep.transport import history
-from termkeep.transport.connection import SshLink
 from termkeep.transport.history import HistoryError
 from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.ssh.link import SshLink
 from termkeep.ui.history_source import TmuxHistory, history_source
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.sshd import SshServer

@@ -16,10 +16,10 @@ import pytest
 from termkeep.config.profile import TmuxSettings, default_tmux_session
 from termkeep.config.store import ProfileStore
 from termkeep.transport import tmux
-from termkeep.transport.connection import SshConnector
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.quick_connect import resolve_target
+from termkeep.transport.ssh.connector import SshConnector
 from tests.fixtures.home import use_private_home
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer

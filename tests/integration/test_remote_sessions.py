@@ -12,10 +12,11 @@ import pytest
 from termkeep.config.profile import Profile, TmuxSettings
 from termkeep.config.store import ProfileStore
 from termkeep.session import Session
-from termkeep.transport.connection import SshLink, make_connector
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.remote_sessions import RemoteSessions, kill_session, list_sessions
+from termkeep.transport.ssh.connector import make_connector
+from termkeep.transport.ssh.link import SshLink
 from termkeep.transport.tmux_sessions import (
     TmuxCommandError,
     adoptable_legacy_base,

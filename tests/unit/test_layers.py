@@ -11,7 +11,7 @@ import pytest
 CORE_MODULES = [
     "termkeep.config.store",
     "termkeep.terminal.emulator",
-    "termkeep.transport.connection",
+    "termkeep.transport.ssh.connector",
     "termkeep.supervisor.supervisor",
     "termkeep.session",
     "termkeep.headless.attach",

@@ -13,18 +13,12 @@ import pytest
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile, TcpSettings
-from termkeep.transport.connection import (
-    ConnectClock,
-    RememberedSecrets,
-    _Client,
-    jump_chain,
-    make_connector,
-    parse_jump_spec,
-    preferred_ciphers,
-)
 from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.ssh.auth import AuthClient, ConnectClock, RememberedSecrets
+from termkeep.transport.ssh.connector import make_connector, preferred_ciphers
+from termkeep.transport.ssh.hops import jump_chain, parse_jump_spec
 from termkeep.transport.tcp import open_tcp, tcp_options
 
 
@@ -194,10 +188,10 @@ class CountingPrompter(NoPrompter):
         return self.answers.pop(0) if self.answers else None
 
 
-def auth_client(prompter: NoPrompter, secrets: RememberedSecrets) -> _Client:
+def auth_client(prompter: NoPrompter, secrets: RememberedSecrets) -> AuthClient:
     policy = HostKeyPolicy(prompter)
     settings = HostKeySettings(user_files=(Path("/nonexistent/known_hosts"),), global_files=())
-    return _Client(
+    return AuthClient(
         check=policy.check(settings, "web", 22),
         prompter=prompter,
         clock=ConnectClock(5.0),
