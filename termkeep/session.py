@@ -26,10 +26,9 @@ from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.transport import history, tmux
 from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
-from termkeep.transport.link import DataSink
+from termkeep.transport.link import DataSink, Link
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.ssh.connector import SshConnector
-from termkeep.transport.ssh.link import SshLink
 from termkeep.transport.tmux_sessions import adoptable_legacy_base
 from termkeep.transport.tunnels import Tunnel, TunnelSet
 
@@ -124,7 +123,7 @@ class Session:
             profile, prompter, on_data=self._received, size=size, store=store
         )
         self._output_listeners: list[OutputListener] = []
-        self._history: tuple[SshLink, HistoryChannel] | None = None
+        self._history: tuple[Link, HistoryChannel] | None = None
         self._warming: asyncio.Future[HistoryChannel | None] | None = None
         self.predictor = Predictor(predict)
         """Guesses the echo of typed keys; the view draws it over the emulator."""
@@ -206,13 +205,13 @@ class Session:
     def remote_history_available(self) -> bool:
         """Whether the tab is attached to a tmux session whose history can be read."""
         link = self.supervisor.current_link
-        return isinstance(link, SshLink) and link.tmux
+        return link is not None and link.tmux
 
     async def read_history(self, first: int, last: int) -> HistoryPage:
         """Lines ``first``..``last`` of the tmux pane (0 is the screen's top line), read on
         a side channel of the current connection. HistoryError when there is none."""
         link = self.supervisor.current_link
-        if not isinstance(link, SshLink) or not link.tmux:
+        if link is None or not link.tmux:
             raise HistoryError("the tab is not attached to a tmux session right now")
         channel = await self._history_channel(link)
         if channel is not None:
@@ -223,13 +222,13 @@ class Session:
                 # idle timeout): this page runs as a command of its own, the next one
                 # opens a new helper.
                 pass
-        return await history.read_page(link.connection, self._tmux_name, first, last)
+        return await history.read_page(link, self._tmux_name, first, last)
 
     @property
     def _tmux_name(self) -> str:
         return tmux.sanitize_session_name(self.profile.tmux_session_name)
 
-    async def _history_channel(self, link: SshLink) -> HistoryChannel | None:
+    async def _history_channel(self, link: Link) -> HistoryChannel | None:
         """The helper channel on ``link``'s connection, opened if need be (None if it cannot
         be: then each page runs as a command of its own)."""
         held = self._history
@@ -239,7 +238,7 @@ class Session:
             held[1].close()
         self._history = None
         try:
-            channel = await HistoryChannel.open(link.connection, self._tmux_name)
+            channel = await HistoryChannel.open(link, self._tmux_name)
         except HistoryError:
             return None
         if self.supervisor.current_link is not link:
@@ -259,7 +258,7 @@ class Session:
         if not isinstance(update, Status) or update.state != "attached" or self._warming:
             return
         link = self.supervisor.current_link
-        if isinstance(link, SshLink) and link.tmux:
+        if link is not None and link.tmux:
             self._warming = asyncio.ensure_future(self._history_channel(link))
             self._warming.add_done_callback(self._warmed)
 

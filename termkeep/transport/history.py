@@ -13,9 +13,8 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 
-import asyncssh
-
 from termkeep.transport import tmux
+from termkeep.transport.link import HelperShell, SideChannelError, SideChannels
 
 MAX_PAGE_LINES = 5000
 MAX_PAGE_BYTES = 8 * 1024 * 1024
@@ -94,23 +93,13 @@ def parse_page(output: bytes, stderr: bytes, exit_status: int | None) -> History
     return HistoryPage(PaneExtent(history, limit, height), data[:MAX_PAGE_BYTES])
 
 
-async def read_page(
-    conn: asyncssh.SSHClientConnection, session: str, first: int, last: int
-) -> HistoryPage:
-    """Lines ``first``..``last`` of ``session``'s current pane, over ``conn``."""
+async def read_page(link: SideChannels, session: str, first: int, last: int) -> HistoryPage:
+    """Lines ``first``..``last`` of ``session``'s current pane, over ``link``'s connection."""
     try:
-        result = await conn.run(
-            page_command(session, first, last),
-            check=False,
-            request_pty=False,
-            encoding=None,
-            timeout=HISTORY_TIMEOUT,
-        )
-    except (asyncssh.Error, OSError, TimeoutError) as exc:
+        result = await link.run(page_command(session, first, last), timeout=HISTORY_TIMEOUT)
+    except SideChannelError as exc:
         raise HistoryError(f"could not read the remote history: {exc}") from exc
-    stdout = result.stdout if isinstance(result.stdout, bytes) else b""
-    stderr = result.stderr if isinstance(result.stderr, bytes) else b""
-    return parse_page(stdout, stderr, result.exit_status)
+    return parse_page(result.stdout, result.stderr, result.exit_status)
 
 
 def helper_command(session: str, *, max_bytes: int = MAX_PAGE_BYTES) -> str:
@@ -134,30 +123,24 @@ class HistoryChannel:
     (a fresh exec channel costs two: the channel open, then the command). One request at a
     time; it ends with its connection."""
 
-    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
-        self._process = process
+    def __init__(self, shell: HelperShell) -> None:
+        self._shell = shell
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, conn: asyncssh.SSHClientConnection, session: str) -> HistoryChannel:
-        """Start the helper for ``session``'s pane on ``conn``."""
+    async def open(cls, link: SideChannels, session: str) -> HistoryChannel:
+        """Start the helper for ``session``'s pane on ``link``'s connection."""
         try:
-            process = await asyncio.wait_for(
-                conn.create_process(
-                    helper_command(session),
-                    encoding=None,
-                    request_pty=False,
-                    stderr=asyncssh.DEVNULL,
-                ),
-                HISTORY_TIMEOUT,
+            shell = await asyncio.wait_for(
+                link.open_helper(helper_command(session)), HISTORY_TIMEOUT
             )
-        except (asyncssh.Error, OSError, TimeoutError) as exc:
+        except (SideChannelError, TimeoutError) as exc:
             raise HistoryError(f"could not open a channel for the history: {exc}") from exc
-        return cls(process)
+        return cls(shell)
 
     @property
     def closed(self) -> bool:
-        return self._process.is_closing()
+        return self._shell.closed
 
     async def read_page(self, first: int, last: int) -> HistoryPage:
         """Lines ``first``..``last``, as ``read_page`` reads them."""
@@ -167,15 +150,13 @@ class HistoryChannel:
             nonce = secrets.token_hex(16)
             marker = f"\n{nonce}\n".encode()
             try:
-                self._process.stdin.write(f"{nonce} {first} {last}\n".encode())
-                data = await asyncio.wait_for(
-                    self._process.stdout.readuntil(marker), HISTORY_TIMEOUT
-                )
-            except (asyncssh.Error, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+                self._shell.write(f"{nonce} {first} {last}\n".encode())
+                data = await asyncio.wait_for(self._shell.read_until(marker), HISTORY_TIMEOUT)
+            except (SideChannelError, TimeoutError) as exc:
                 self.close()
                 raise HistoryError(f"the history channel failed: {exc}") from exc
         return parse_page(data[: -len(marker)], b"", None)
 
     def close(self) -> None:
         """End the helper (the remote shell sees end of input and exits)."""
-        self._process.close()
+        self._shell.close()

@@ -1,6 +1,6 @@
 """List and kill the tmux sessions termkeep made for a profile, over a fresh connection.
 
-Each call opens its own connection through ``SshConnector.command_connection`` (the same
+Each call opens its own connection through ``SshConnector.command_link`` (the same
 jump hosts, host key policy, auth and prompts as a tab's attach), runs one quick command
 without a PTY, and closes it. Nothing here touches a tab's own connection.
 """
@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-import asyncssh
-
 from termkeep.config.profile import Profile
 from termkeep.transport import tmux_sessions
-from termkeep.transport.classify import connect_failed
+from termkeep.transport.link import ConnectFailedError, SideChannelError
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.ssh.connector import SshConnector
 from termkeep.transport.ssh.hops import ProfileLookup
@@ -82,24 +80,15 @@ class RemoteSessions:
         """(exit status, stdout, stderr) of ``command`` on a fresh connection."""
         timeout = self.profile.reconnect.connect_timeout
         try:
-            async with self._connector.command_connection() as conn:
-                result = await conn.run(
-                    command,
-                    check=False,
-                    request_pty=False,
-                    timeout=timeout,
-                    encoding="utf-8",
-                    errors="replace",
-                )
-        except (asyncssh.Error, OSError, TimeoutError) as exc:
-            raise connect_failed(exc) from exc
+            async with self._connector.command_link() as link:
+                result = await link.run(command, timeout=timeout)
+        except SideChannelError as exc:
+            raise ConnectFailedError(exc.cause, exc.detail) from exc
         return result.exit_status, _text(result.stdout), _text(result.stderr)
 
 
-def _text(output: str | bytes | None) -> str:
-    if output is None:
-        return ""
-    return output if isinstance(output, str) else output.decode(errors="replace")
+def _text(output: bytes) -> str:
+    return output.decode(errors="replace")
 
 
 def _tmux_words(stderr: str, status: int | None) -> str:

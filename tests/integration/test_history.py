@@ -127,13 +127,13 @@ async def test_the_one_command_fallback_reads_the_same_page(watched: Watch) -> N
     await watched.run("echo fallback-$((3*3))", "fallback-9")
     link = watched.session.supervisor.current_link
     assert isinstance(link, SshLink)
-    via_command = await history.read_page(link.connection, TMUX_SESSION, -50, 999)
+    via_command = await history.read_page(link, TMUX_SESSION, -50, 999)
     via_helper = await watched.session.read_history(-50, 999)
     assert b"fallback-9" in via_command.data
     assert via_command.data == via_helper.data
     assert via_command.extent == via_helper.extent
     with pytest.raises(HistoryError, match="can't find"):
-        await history.read_page(link.connection, "no-such-session", -5, 5)
+        await history.read_page(link, "no-such-session", -5, 5)
 
 
 async def test_a_helper_shell_that_ends_falls_back_to_one_command_per_page(

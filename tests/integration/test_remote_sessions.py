@@ -15,7 +15,7 @@ from termkeep.session import Session
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.remote_sessions import RemoteSessions, kill_session, list_sessions
-from termkeep.transport.ssh.connector import make_connector
+from termkeep.transport.ssh.connector import SshConnector
 from termkeep.transport.ssh.link import SshLink
 from termkeep.transport.tmux_sessions import (
     TmuxCommandError,
@@ -87,7 +87,7 @@ async def test_lists_only_the_profiles_own_sessions_with_their_details(
     profile = web_profile(sshd)
     # A real tab elsewhere holds termkeep-web-2: its client shows as attached.
     tab_profile = replace(profile, tmux=TmuxSettings(session="termkeep-web-2"))
-    link = await bounded(make_connector(tab_profile, NoPrompter())(lambda _: None, (80, 24)), "tab")
+    link = await bounded(SshConnector(tab_profile, NoPrompter())(lambda _: None, (80, 24)), "tab")
     assert isinstance(link, SshLink)
     try:
         listing = await bounded(list_sessions(profile, NoPrompter()), "list")

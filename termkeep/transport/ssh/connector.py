@@ -32,10 +32,9 @@ from termkeep.transport.hostkeys import HostKeyCheck, HostKeyPolicy
 from termkeep.transport.link import (
     Cause,
     ConnectFailedError,
-    Connector,
     DataSink,
-    Link,
     ReachedSink,
+    SideChannels,
 )
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.ssh.auth import (
@@ -50,6 +49,7 @@ from termkeep.transport.ssh.hops import (
     Hop,
     ProfileLookup,
     Target,
+    close_hops,
     config_arg,
     destination_args,
     jump_chain,
@@ -148,7 +148,7 @@ class SshConnector:
             raise
 
     @contextlib.asynccontextmanager
-    async def command_connection(self) -> AsyncIterator[asyncssh.SSHClientConnection]:
+    async def command_link(self) -> AsyncIterator[SideChannels]:
         """A fresh connection to the target for running commands (no PTY, no tmux attach),
         opened exactly like an attach's: jump hosts, host key policy, auth and prompts.
         Closed, with its hops, on exit. Raises ``ConnectFailedError``."""
@@ -158,10 +158,9 @@ class SshConnector:
         except Exception as exc:
             raise connect_failed(exc) from exc
         try:
-            yield hops[-1].conn
+            yield ConnectionLink(hops, self._client_of(hops[-1].conn).lost)
         finally:
-            for hop in reversed(hops):
-                hop.conn.close()
+            close_hops(hops)
 
     @staticmethod
     def _client_of(conn: asyncssh.SSHClientConnection) -> AuthClient:
@@ -428,25 +427,3 @@ class SshConnector:
         if not self._told_no_tmux:
             self._told_no_tmux = True
             await self._prompter.notice(tmux.no_tmux_notice(self.profile.host))
-
-
-def make_connector(
-    profile: Profile,
-    prompter: Prompter,
-    *,
-    lookup_profile: ProfileLookup | None = None,
-    policy: HostKeyPolicy | None = None,
-    ssh_config: Sequence[Path] | None = None,
-) -> Connector:
-    """The ``Connector`` the supervisor uses for ``profile``: each call makes one fresh
-    connection and attaches the tab's tmux session."""
-    connector = SshConnector(
-        profile, prompter, lookup_profile=lookup_profile, policy=policy, ssh_config=ssh_config
-    )
-
-    async def connect(
-        on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None, /
-    ) -> Link:
-        return await connector(on_data, size, reached)
-
-    return connect

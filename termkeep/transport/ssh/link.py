@@ -12,8 +12,21 @@ from typing import override
 import asyncssh
 
 from termkeep.transport import tmux
-from termkeep.transport.classify import classify, describe
-from termkeep.transport.link import Cause, ConnectFailedError, DataSink, Ending, LinkClosed
+from termkeep.transport.classify import classify, describe, side_channel_failed
+from termkeep.transport.link import (
+    Cause,
+    ChannelRefusedError,
+    CommandResult,
+    ConnectFailedError,
+    DataSink,
+    Ending,
+    HelperShell,
+    LinkClosed,
+    RemoteListener,
+    SideChannelError,
+    Stream,
+    StreamHandler,
+)
 from termkeep.transport.ssh.hops import Hop, close_hops
 
 
@@ -62,6 +75,100 @@ class PtyChannel(asyncssh.SSHClientSession[bytes]):
             self.closed.set_result(exc)
 
 
+class _SshHelperShell:
+    """A ``HelperShell`` over an asyncssh process."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
+        self._process = process
+
+    @property
+    def closed(self) -> bool:
+        return self._process.is_closing()
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._process.stdin.write(data)
+        except (asyncssh.Error, OSError) as exc:
+            raise side_channel_failed(exc) from exc
+
+    async def read_until(self, marker: bytes) -> bytes:
+        try:
+            return await self._process.stdout.readuntil(marker)
+        except (asyncssh.Error, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            raise side_channel_failed(exc) from exc
+
+    def close(self) -> None:
+        self._process.close()
+
+
+def _bytes(output: str | bytes | None) -> bytes:
+    # The connection is opened with encoding=None, so output is bytes; None when absent.
+    if output is None:
+        return b""
+    return output if isinstance(output, bytes) else output.encode()
+
+
+class _SideChannels:
+    """``SideChannels`` over the link's SSH connection."""
+
+    def __init__(self, conn: asyncssh.SSHClientConnection) -> None:
+        self._conn = conn
+
+    @property
+    def connection_closed(self) -> bool:
+        return self._conn.is_closed()
+
+    async def run(
+        self,
+        command: str,
+        *,
+        timeout: float,  # noqa: ASYNC109 - asyncssh closes the channel when it passes
+        stdin: bytes | None = None,
+    ) -> CommandResult:
+        try:
+            result = await self._conn.run(
+                command, input=stdin, check=False, request_pty=False, timeout=timeout
+            )
+        except (asyncssh.Error, OSError, TimeoutError) as exc:
+            raise side_channel_failed(exc) from exc
+        return CommandResult(result.exit_status, _bytes(result.stdout), _bytes(result.stderr))
+
+    async def open_helper(self, command: str) -> HelperShell:
+        try:
+            process = await self._conn.create_process(
+                command, encoding=None, request_pty=False, stderr=asyncssh.DEVNULL
+            )
+        except (asyncssh.Error, OSError, TimeoutError) as exc:
+            raise side_channel_failed(exc) from exc
+        return _SshHelperShell(process)
+
+    async def open_channel(self, host: str, port: int, *, window: int, max_packet: int) -> Stream:
+        try:
+            return await self._conn.open_connection(
+                host, port, window=window, max_pktsize=max_packet
+            )
+        except asyncssh.ChannelOpenError as exc:
+            prohibited = exc.code == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED
+            raise ChannelRefusedError(exc.reason, prohibited=prohibited) from exc
+        except (asyncssh.Error, OSError) as exc:
+            raise side_channel_failed(exc) from exc
+
+    async def listen_remote(
+        self, host: str, port: int, handler: StreamHandler, *, window: int, max_packet: int
+    ) -> RemoteListener:
+        def handler_factory(_orig_host: str, _orig_port: int) -> StreamHandler:
+            return handler
+
+        try:
+            return await self._conn.start_server(
+                handler_factory, host, port, window=window, max_pktsize=max_packet
+            )
+        except asyncssh.ChannelListenError as exc:
+            raise ChannelRefusedError(str(exc)) from exc
+        except (asyncssh.Error, OSError) as exc:
+            raise side_channel_failed(exc) from exc
+
+
 async def _ping(conn: asyncssh.SSHClientConnection, channel_closed: Callable[[], bool]) -> float:
     """Round trip of an SSH global request that needs a reply (OpenSSH's keepalive); raises
     ConnectFailedError when the connection (or the link's channel) is gone."""
@@ -77,7 +184,7 @@ async def _ping(conn: asyncssh.SSHClientConnection, channel_closed: Callable[[],
     return loop.time() - started
 
 
-class SshLink:
+class SshLink(_SideChannels):
     """A ``Link`` over a real asyncssh connection and PTY channel."""
 
     def __init__(
@@ -90,8 +197,8 @@ class SshLink:
         reattached_existing: bool,
         probe_timeout: float,
     ) -> None:
+        super().__init__(hops[-1].conn)
         self._hops = list(hops)
-        self._conn = hops[-1].conn
         self._chan = chan
         self._channel = channel
         self._tmux_session = tmux_session
@@ -115,11 +222,6 @@ class SshLink:
     def socket(self) -> socket.socket | None:
         """The TCP socket carrying the link (the first hop's when tunneled)."""
         return next((hop.sock for hop in self._hops if hop.sock is not None), None)
-
-    @property
-    def connection(self) -> asyncssh.SSHClientConnection:
-        """The SSH connection to the target (for running extra remote commands)."""
-        return self._conn
 
     def write(self, data: bytes) -> None:
         """Send keystrokes; dropped silently once the channel is closing (the supervisor
@@ -164,8 +266,8 @@ class SshLink:
             return LinkClosed(Ending.ENDED, None, "the shell exited")
         try:
             alive = await self._session_alive(self._tmux_session)
-        except (asyncssh.Error, OSError, TimeoutError) as probe_error:
-            return LinkClosed(Ending.LOST, classify(probe_error), describe(probe_error))
+        except SideChannelError as probe_error:
+            return LinkClosed(Ending.LOST, probe_error.cause, probe_error.detail)
         return self._tmux_ending(alive)
 
     def _tmux_ending(self, alive: bool) -> LinkClosed:
@@ -180,16 +282,11 @@ class SshLink:
         return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the tmux server on the host exited")
 
     async def _session_alive(self, session: str) -> bool:
-        result = await self._conn.run(
-            tmux.has_session_command(session),
-            check=False,
-            request_pty=False,
-            timeout=self._probe_timeout,
-        )
+        result = await self.run(tmux.has_session_command(session), timeout=self._probe_timeout)
         return result.exit_status == tmux.ProbeResult.EXISTS
 
 
-class ConnectionLink:
+class ConnectionLink(_SideChannels):
     """A ``Link`` that is only the SSH connection: no channel, no PTY, no tmux. It carries
     ``termkeep tunnel``'s forwards, which a fresh connection takes over completely; so, in
     the supervisor's terms, every new link continues the same "session" (``tmux`` and
@@ -199,14 +296,10 @@ class ConnectionLink:
     reattached_existing = True
 
     def __init__(self, hops: Sequence[Hop], lost: asyncio.Future[Exception | None]) -> None:
+        super().__init__(hops[-1].conn)
         self._hops = list(hops)
-        self._conn = hops[-1].conn
         self._lost = lost
         self._closed_locally = False
-
-    @property
-    def connection(self) -> asyncssh.SSHClientConnection:
-        return self._conn
 
     def write(self, data: bytes) -> None:
         """Nothing to type into: keys are not read by ``termkeep tunnel``."""

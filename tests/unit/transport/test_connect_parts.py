@@ -17,7 +17,7 @@ from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.auth import AuthClient, ConnectClock, RememberedSecrets
-from termkeep.transport.ssh.connector import make_connector, preferred_ciphers
+from termkeep.transport.ssh.connector import SshConnector, preferred_ciphers
 from termkeep.transport.ssh.hops import jump_chain, parse_jump_spec
 from termkeep.transport.tcp import open_tcp, tcp_options
 
@@ -113,9 +113,7 @@ def test_jump_loop_is_refused_before_connecting() -> None:
         "b": Profile(name="b", host="b", jump="a"),
     }
     with pytest.raises(ValueError, match="loop"):
-        make_connector(
-            Profile(name="t", host="t", jump="a"), NoPrompter(), lookup_profile=saved.get
-        )
+        SshConnector(Profile(name="t", host="t", jump="a"), NoPrompter(), lookup_profile=saved.get)
 
 
 async def test_connect_clock_runs_out_while_running() -> None:
@@ -155,7 +153,7 @@ async def test_missing_identity_file_fails_before_connecting(tmp_path: Path) -> 
     missing = tmp_path / "id_gone"
     # Port 9 on loopback: nothing is contacted, the profile is refused first.
     profile = Profile(name="t", host="127.0.0.1", port=9, identity_files=(str(missing),))
-    connector = make_connector(profile, NoPrompter())
+    connector = SshConnector(profile, NoPrompter())
     with pytest.raises(ConnectFailedError) as failure:
         await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
     assert failure.value.cause is Cause.AUTH_FAILED
@@ -237,7 +235,7 @@ async def test_a_proxyjump_loop_in_ssh_config_is_refused_before_connecting(
         "Host b\n  HostName 127.0.0.1\n  Port 9\n  ProxyJump a\n"
     )
     profile = Profile(name="a", host="a", use_ssh_config=True)
-    connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+    connector = SshConnector(profile, NoPrompter(), ssh_config=[config])
     with pytest.raises(ConnectFailedError) as failure:
         await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
     assert failure.value.cause is Cause.CONFIG
