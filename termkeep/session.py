@@ -24,12 +24,13 @@ from termkeep.supervisor.tunnels import TunnelsOnLink
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
-from termkeep.transport import history, tmux
-from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
+from termkeep.tmux import scrollback
+from termkeep.tmux.attach import PlainAttach
+from termkeep.tmux.names import adoptable_legacy_base, profile_session_base
+from termkeep.tmux.scrollback import ScrollbackError, ScrollbackHelper, ScrollbackPage
 from termkeep.transport.link import DataSink, Link
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.ssh.connector import SshConnector
-from termkeep.transport.tmux_sessions import adoptable_legacy_base
 from termkeep.transport.tunnels import Tunnel, TunnelSet
 
 
@@ -60,13 +61,20 @@ def build_supervisor(
         prompter,
         lookup_profile=profile_lookup(store),
         session=session,
-        # The session an older termkeep made for this profile is found again on attach.
-        adopt_tmux_session=adoptable_legacy_base(profile, store.load_all().profiles)
-        if session and profile.tmux.enabled
-        else None,
+        attach=tmux_attach(profile, store) if session else None,
     )
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
+
+
+def tmux_attach(profile: Profile, store: ProfileStore) -> PlainAttach | None:
+    """How ``profile``'s tabs attach: its tmux session with a plain ``new-session -A``, or
+    None for a login shell when the profile turns tmux off."""
+    if not profile.tmux.enabled:
+        return None
+    # The session an older termkeep made for this profile is found again on attach.
+    adopt = adoptable_legacy_base(profile, store.load_all().profiles)
+    return PlainAttach.for_profile(profile, adopt=adopt)
 
 
 def connection_recorder(
@@ -123,8 +131,8 @@ class Session:
             profile, prompter, on_data=self._received, size=size, store=store
         )
         self._output_listeners: list[OutputListener] = []
-        self._history: tuple[Link, HistoryChannel] | None = None
-        self._warming: asyncio.Future[HistoryChannel | None] | None = None
+        self._history: tuple[Link, ScrollbackHelper] | None = None
+        self._warming: asyncio.Future[ScrollbackHelper | None] | None = None
         self.predictor = Predictor(predict)
         """Guesses the echo of typed keys; the view draws it over the emulator."""
         self._last_rtt: float | None = None
@@ -207,28 +215,28 @@ class Session:
         link = self.supervisor.current_link
         return link is not None and link.tmux
 
-    async def read_history(self, first: int, last: int) -> HistoryPage:
+    async def read_history(self, first: int, last: int) -> ScrollbackPage:
         """Lines ``first``..``last`` of the tmux pane (0 is the screen's top line), read on
-        a side channel of the current connection. HistoryError when there is none."""
+        a side channel of the current connection. ScrollbackError when there is none."""
         link = self.supervisor.current_link
         if link is None or not link.tmux:
-            raise HistoryError("the tab is not attached to a tmux session right now")
+            raise ScrollbackError("the tab is not attached to a tmux session right now")
         channel = await self._history_channel(link)
         if channel is not None:
             try:
                 return await channel.read_page(first, last)
-            except HistoryError:
+            except ScrollbackError:
                 # The helper shell went away (a server that gives commands no stdin, an
                 # idle timeout): this page runs as a command of its own, the next one
                 # opens a new helper.
                 pass
-        return await history.read_page(link, self._tmux_name, first, last)
+        return await scrollback.read_page(link, self._tmux_name, first, last)
 
     @property
     def _tmux_name(self) -> str:
-        return tmux.sanitize_session_name(self.profile.tmux_session_name)
+        return profile_session_base(self.profile)
 
-    async def _history_channel(self, link: Link) -> HistoryChannel | None:
+    async def _history_channel(self, link: Link) -> ScrollbackHelper | None:
         """The helper channel on ``link``'s connection, opened if need be (None if it cannot
         be: then each page runs as a command of its own)."""
         held = self._history
@@ -238,8 +246,8 @@ class Session:
             held[1].close()
         self._history = None
         try:
-            channel = await HistoryChannel.open(link, self._tmux_name)
-        except HistoryError:
+            channel = await ScrollbackHelper.open(link, self._tmux_name)
+        except ScrollbackError:
             return None
         if self.supervisor.current_link is not link:
             channel.close()
@@ -262,7 +270,7 @@ class Session:
             self._warming = asyncio.ensure_future(self._history_channel(link))
             self._warming.add_done_callback(self._warmed)
 
-    def _warmed(self, task: asyncio.Future[HistoryChannel | None]) -> None:
+    def _warmed(self, task: asyncio.Future[ScrollbackHelper | None]) -> None:
         self._warming = None
         if not task.cancelled():
             task.exception()  # retrieved: a failed warm-up only means the slow path

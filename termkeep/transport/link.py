@@ -289,6 +289,84 @@ type ReachedSink = Callable[[], None]
 from then on the attempt is not waiting on SYN retransmission."""
 
 
+class TerminalChannel(Protocol):
+    """The PTY channel a session runs in, as the attach strategy and the link see it."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the channel has closed (its command ended or the connection went)."""
+        ...
+
+    @property
+    def exit_status(self) -> int | None:
+        """The command's exit status once it ended; None when it gave none (a signal)."""
+        ...
+
+    def deliver_to(self, sink: DataSink) -> None:
+        """Send the channel's bytes (stdout and stderr, as a terminal shows both) to ``sink``
+        from now on."""
+        ...
+
+    async def wait_closed(self) -> BaseException | None:
+        """Wait until the channel closes: None for a clean close, else why the connection
+        died."""
+        ...
+
+    def write(self, data: bytes) -> None:
+        """Send keystrokes; dropped once the channel is closing."""
+        ...
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Change the PTY size (sshd signals SIGWINCH to the remote side)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+type OpenTerminal = Callable[[str | None, DataSink], Awaitable[TerminalChannel]]
+"""Opens the session's PTY channel on a fresh connection, running a command (None: the login
+shell) with its first bytes going to the given sink."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """What an attach strategy's ``attach`` found."""
+
+    report: str
+    """What the attach found, in a word, for the trace log (``existed``, ``new``, ...)."""
+    channel: TerminalChannel | None
+    """The attached channel; None when the host cannot run the strategy (no tmux there):
+    the connector then opens a login shell instead."""
+    existed: bool = False
+    """The session existed before (same programs, same screen): keys typed during an outage
+    can be delivered."""
+
+
+class AttachStrategy(Protocol):
+    """How a fresh connection attaches the tab's session. The caller chooses one and hands
+    it to the connector (none: a plain login shell); the connector runs it on every connect.
+    Today's is a plain ``tmux new-session -A`` (``tmux.attach.PlainAttach``); a tmux
+    control-mode client would be another."""
+
+    async def attach(self, open_terminal: OpenTerminal, on_data: DataSink) -> Attachment:
+        """Open the terminal channel, attach, and say what was found. Bytes meant for the
+        screen go to ``on_data``. Raises ``ConnectFailedError`` (or the transport's error,
+        which the connector classifies)."""
+        ...
+
+    def unavailable_notice(self, host: str) -> str:
+        """What the user is told (once) when ``host`` cannot run this strategy."""
+        ...
+
+    async def ending(self, side: SideChannels, exit_status: int | None) -> LinkClosed:
+        """How a cleanly closed attached channel ended (detached, ended, or lost after all),
+        asking the host through ``side`` if need be; ``SideChannelError`` when it cannot
+        be asked."""
+        ...
+
+
 class Connector(Protocol):
     """Makes one fresh connection and attaches: ``connect(on_data, (cols, rows), reached)``.
     Raises ``ConnectFailedError``. The supervisor calls it for the first attach and for every

@@ -27,7 +27,7 @@ from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.transport.tmux_sessions import adoptable_legacy_base, claimed_by_others
+from termkeep.tmux.names import adoptable_legacy_base, claimed_by_others
 from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
 from termkeep.ui.broadcast import Broadcast, tabs_word
@@ -589,7 +589,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             return
         # asyncssh is loaded only when a host is really asked (see __init__).
         from termkeep.session import profile_lookup  # noqa: PLC0415
-        from termkeep.transport.remote_sessions import RemoteSessions  # noqa: PLC0415
+        from termkeep.tmux.sessions import RemoteSessions  # noqa: PLC0415
 
         saved = self.store.load_all().profiles
         remote = RemoteSessions(

@@ -12,7 +12,8 @@ from typing import Protocol
 
 from termkeep.session import Session
 from termkeep.terminal.emulator import CellStyle, Emulator
-from termkeep.terminal.history_lines import HistoryLine, SgrParser, line_of_row
+from termkeep.terminal.history_lines import HistoryLine, line_of_row
+from termkeep.tmux.sgr import SgrParser
 
 FIRST_PAGE_HISTORY = 300
 """History lines fetched with the screen when the view opens: enough to scroll a little

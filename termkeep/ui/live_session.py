@@ -21,9 +21,9 @@ from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import Palette
 from termkeep.terminal.predict import Predictor
+from termkeep.tmux.names import legacy_session_base
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
-from termkeep.transport.tmux_sessions import legacy_session_base
 from termkeep.transport.tunnels import TunnelSet, TunnelState
 from termkeep.ui.history_source import history_source
 from termkeep.ui.screens.history import HistoryScreen

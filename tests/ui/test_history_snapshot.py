@@ -10,7 +10,8 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from termkeep.terminal.emulator import CellStyle, Emulator
-from termkeep.terminal.history_lines import HistoryLine, SgrParser
+from termkeep.terminal.history_lines import HistoryLine
+from termkeep.tmux.sgr import SgrParser
 from termkeep.ui.screens.history import HistoryScreen
 from termkeep.ui.widgets.terminal_view import TerminalView
 

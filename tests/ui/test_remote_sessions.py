@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.transport.tmux_sessions import RemoteTmuxSession, SessionListing
+from termkeep.tmux.sessions import RemoteTmuxSession, SessionListing
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen, PickerScreen

@@ -3,9 +3,10 @@
 Connecting is: resolve the target (and ``~/.ssh/config`` when the profile says so), open each
 jump host hop by hop (hops.py), open the TCP socket ourselves with the profile's kernel
 options, run the SSH handshake under the host key policy, authenticate through the
-``Prompter`` (auth.py), then open the PTY channel with one command that reports whether tmux
-and the session exist and attaches (link.py holds the result). The connect timeout bounds the
-network part only: time spent in a prompt does not count (asyncssh's own timeout would).
+``Prompter`` (auth.py), then open the PTY channel and attach the way the caller's
+``AttachStrategy`` says (``tmux.attach.PlainAttach``: one command that reports whether tmux
+and the session exist, then attaches); link.py holds the result. The connect timeout bounds
+the network part only: time spent in a prompt does not count (asyncssh's own timeout would).
 Round trips asyncssh would wait for needlessly are skipped (pipelining.py): on a slow link
 each one shows.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -25,16 +25,19 @@ import asyncssh
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
-from termkeep.transport import pipelining, tmux
+from termkeep.transport import pipelining
 from termkeep.transport.admission import holding, startup_gate
 from termkeep.transport.classify import connect_failed, lookup_failed
 from termkeep.transport.hostkeys import HostKeyCheck, HostKeyPolicy
 from termkeep.transport.link import (
+    AttachStrategy,
     Cause,
     ConnectFailedError,
     DataSink,
+    OpenTerminal,
     ReachedSink,
     SideChannels,
+    TerminalChannel,
 )
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.ssh.auth import (
@@ -108,7 +111,7 @@ class SshConnector:
         policy: HostKeyPolicy | None = None,
         ssh_config: Sequence[Path] | None = None,
         session: bool = True,
-        adopt_tmux_session: str | None = None,
+        attach: AttachStrategy | None = None,
     ) -> None:
         self.profile = profile
         self._prompter = prompter
@@ -117,13 +120,13 @@ class SshConnector:
         # One policy for every hop and every reconnect: a key accepted once stays accepted,
         # a name whose key changed is never contacted again.
         self.policy = policy or HostKeyPolicy(prompter)
-        self._told_no_tmux = False
+        self._told_unavailable = False
         self._secrets = RememberedSecrets()
         self.session = session
         """Attach a PTY session (tmux or a shell); False makes bare ``ConnectionLink``s."""
-        self._adopt_tmux_session = adopt_tmux_session
-        """An older name of the profile's tmux session, renamed to today's on attach when
-        only it exists (``tmux.reporting_attach_command``)."""
+        self.attach = attach
+        """How a session attaches (the caller's choice: ``tmux.attach.PlainAttach`` for the
+        profile's tmux session); None opens a plain login shell."""
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
 
@@ -346,69 +349,38 @@ class SshConnector:
     async def _attach(self, hops: list[Hop], on_data: DataSink, size: tuple[int, int]) -> SshLink:
         conn = hops[-1].conn
         timeout = self.profile.reconnect.connect_timeout
-        if self.profile.tmux.enabled:
-            session = tmux.sanitize_session_name(self.profile.tmux_session_name)
-            attached = await asyncio.wait_for(
-                self._attach_tmux(conn, session, on_data, size), timeout
-            )
-            if attached is not None:
-                chan, channel, existed = attached
-                return self._link(hops, chan, channel, session, existed=existed)
-            await self._tell_no_tmux()
-        chan, channel = await asyncio.wait_for(
-            self._open_pty(conn, None, PtyChannel(on_data), size), timeout
-        )
-        return self._link(hops, chan, channel, None, existed=False)
+        open_terminal = self._terminal_opener(conn, size)
+        strategy = self.attach
+        if strategy is not None:
+            attachment = await asyncio.wait_for(strategy.attach(open_terminal, on_data), timeout)
+            _log.debug("trace: attached port=%s report=%s", local_port(conn), attachment.report)
+            if attachment.channel is not None:
+                return SshLink(
+                    hops,
+                    attachment.channel,
+                    attach=strategy,
+                    reattached_existing=attachment.existed,
+                )
+            await self._tell_unavailable(strategy)
+        channel = await asyncio.wait_for(open_terminal(None, on_data), timeout)
+        return SshLink(hops, channel, attach=None, reattached_existing=False)
 
-    def _link(
-        self,
-        hops: list[Hop],
-        chan: asyncssh.SSHClientChannel[bytes],
-        channel: PtyChannel,
-        session: str | None,
-        *,
-        existed: bool,
-    ) -> SshLink:
-        return SshLink(
-            hops,
-            chan,
-            channel,
-            tmux_session=session,
-            reattached_existing=existed,
-            probe_timeout=self.profile.reconnect.connect_timeout,
-        )
+    def _terminal_opener(
+        self, conn: asyncssh.SSHClientConnection, size: tuple[int, int]
+    ) -> OpenTerminal:
+        async def open_terminal(command: str | None, sink: DataSink) -> TerminalChannel:
+            return await self._open_pty(conn, command, sink, size)
 
-    async def _attach_tmux(
-        self,
-        conn: asyncssh.SSHClientConnection,
-        session: str,
-        on_data: DataSink,
-        size: tuple[int, int],
-    ) -> tuple[asyncssh.SSHClientChannel[bytes], PtyChannel, bool] | None:
-        """Attach in one command that first reports whether the session existed (the tmux
-        probe costs no round trip of its own); None when the server has no tmux."""
-        nonce = secrets.token_hex(8)
-        channel = PtyChannel(on_data, tmux.AttachReportScanner(nonce))
-        command = tmux.reporting_attach_command(session, nonce, self._adopt_tmux_session)
-        chan, _ = await self._open_pty(conn, command, channel, size)
-        try:
-            report = await channel.report
-        except BaseException:
-            chan.abort()
-            raise
-        _log.debug("trace: attached port=%s report=%s", local_port(conn), report)
-        if report is tmux.AttachReport.NO_TMUX:
-            chan.close()
-            return None
-        return chan, channel, report is tmux.AttachReport.EXISTED
+        return open_terminal
 
     async def _open_pty(
         self,
         conn: asyncssh.SSHClientConnection,
         command: str | None,
-        channel: PtyChannel,
+        sink: DataSink,
         size: tuple[int, int],
-    ) -> tuple[asyncssh.SSHClientChannel[bytes], PtyChannel]:
+    ) -> PtyChannel:
+        channel = PtyChannel(sink)
         _log.debug("trace: opening the session channel")
         chan, _ = await pipelining.open_pty_session(
             conn,
@@ -420,10 +392,11 @@ class SshConnector:
             # A missing local DISPLAY or a server refusing X11 must not cost the session.
             x11_forwarding="ignore_failure" if self.profile.x11_forwarding else False,
         )
+        channel.bind(chan)
         _log.debug("trace: session channel open, command running")
-        return chan, channel
+        return channel
 
-    async def _tell_no_tmux(self) -> None:
-        if not self._told_no_tmux:
-            self._told_no_tmux = True
-            await self._prompter.notice(tmux.no_tmux_notice(self.profile.host))
+    async def _tell_unavailable(self, strategy: AttachStrategy) -> None:
+        if not self._told_unavailable:
+            self._told_unavailable = True
+            await self._prompter.notice(strategy.unavailable_notice(self.profile.host))

@@ -11,9 +11,9 @@ from typing import override
 
 import asyncssh
 
-from termkeep.transport import tmux
 from termkeep.transport.classify import classify, describe, side_channel_failed
 from termkeep.transport.link import (
+    AttachStrategy,
     Cause,
     ChannelRefusedError,
     CommandResult,
@@ -26,53 +26,72 @@ from termkeep.transport.link import (
     SideChannelError,
     Stream,
     StreamHandler,
+    TerminalChannel,
 )
 from termkeep.transport.ssh.hops import Hop, close_hops
 
 
 class PtyChannel(asyncssh.SSHClientSession[bytes]):
-    """Forwards bytes to the sink and remembers how the channel closed. With a ``scanner``
-    the attach report is taken out of the first bytes and resolves ``report``."""
+    """The session's PTY channel (a ``TerminalChannel``): bytes to the sink, keys and sizes
+    to the server, and how it closed."""
 
-    def __init__(self, on_data: DataSink, scanner: tmux.AttachReportScanner | None = None) -> None:
-        self._on_data = on_data
-        self._scanner = scanner
-        loop = asyncio.get_running_loop()
-        self.closed: asyncio.Future[BaseException | None] = loop.create_future()
-        self.report: asyncio.Future[tmux.AttachReport] = loop.create_future()
+    def __init__(self, sink: DataSink) -> None:
+        self._sink = sink
+        self._chan: asyncssh.SSHClientChannel[bytes] | None = None
+        self._closed: asyncio.Future[BaseException | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    def bind(self, chan: asyncssh.SSHClientChannel[bytes]) -> None:
+        """The asyncssh channel this session runs on, once it is open."""
+        self._chan = chan
+
+    @property
+    def _channel(self) -> asyncssh.SSHClientChannel[bytes]:
+        if self._chan is None:
+            raise RuntimeError("the PTY channel is not open yet")
+        return self._chan
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.done()
+
+    @property
+    def exit_status(self) -> int | None:
+        status = self._channel.get_exit_status()
+        return status if status is not None and status >= 0 else None
+
+    def deliver_to(self, sink: DataSink) -> None:
+        self._sink = sink
+
+    async def wait_closed(self) -> BaseException | None:
+        # Shielded: a waiter given up (an attach's race with its report) must not cancel it.
+        return await asyncio.shield(self._closed)
+
+    def write(self, data: bytes) -> None:
+        if not self._closed.done() and not self._channel.is_closing():
+            self._channel.write(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if not self._channel.is_closing():
+            self._channel.change_terminal_size(cols, rows)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def abort(self) -> None:
+        self._channel.abort()
 
     @override
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         """Both stdout and stderr go to the screen, as in a terminal."""
-        if self._scanner is not None:
-            if self._scanner.report is tmux.AttachReport.NO_TMUX:
-                return  # this channel only said so and exits; a login shell follows
-            if not self.report.done():
-                data = self._scan(self._scanner, data)
-        if data:
-            self._on_data(data)
-
-    def _scan(self, scanner: tmux.AttachReportScanner, data: bytes) -> bytes:
-        try:
-            shown = scanner.feed(data)
-        except ValueError as exc:
-            self.report.set_exception(ConnectFailedError(Cause.PROTOCOL, str(exc)))
-            return b""
-        if scanner.report is not None:
-            self.report.set_result(scanner.report)
-            if scanner.report is tmux.AttachReport.NO_TMUX:
-                return b""
-        return shown
+        self._sink(data)
 
     @override
     def connection_lost(self, exc: Exception | None) -> None:
         """``exc`` is None for a clean channel close, else why the connection died."""
-        if self._scanner is not None and not self.report.done():
-            self.report.set_exception(
-                exc or ConnectFailedError(Cause.SERVER_CLOSED, "the attach command ended early")
-            )
-        if not self.closed.done():
-            self.closed.set_result(exc)
+        if not self._closed.done():
+            self._closed.set_result(exc)
 
 
 class _SshHelperShell:
@@ -185,25 +204,22 @@ async def _ping(conn: asyncssh.SSHClientConnection, channel_closed: Callable[[],
 
 
 class SshLink(_SideChannels):
-    """A ``Link`` over a real asyncssh connection and PTY channel."""
+    """A ``Link`` over a real asyncssh connection and PTY channel; ``attach`` is the strategy
+    that attached it (None: a plain login shell)."""
 
     def __init__(
         self,
         hops: Sequence[Hop],
-        chan: asyncssh.SSHClientChannel[bytes],
-        channel: PtyChannel,
+        channel: TerminalChannel,
         *,
-        tmux_session: str | None,
+        attach: AttachStrategy | None,
         reattached_existing: bool,
-        probe_timeout: float,
     ) -> None:
         super().__init__(hops[-1].conn)
         self._hops = list(hops)
-        self._chan = chan
         self._channel = channel
-        self._tmux_session = tmux_session
+        self._attach = attach
         self._reattached_existing = reattached_existing
-        self._probe_timeout = probe_timeout
         self._closed_locally = False
         # Decided as soon as the channel closes, while the connection can still ask tmux.
         self._ending = asyncio.ensure_future(self._decide_ending())
@@ -211,7 +227,7 @@ class SshLink(_SideChannels):
     @property
     def tmux(self) -> bool:
         """False when the server has no tmux and this is a plain login shell."""
-        return self._tmux_session is not None
+        return self._attach is not None
 
     @property
     def reattached_existing(self) -> bool:
@@ -226,17 +242,15 @@ class SshLink(_SideChannels):
     def write(self, data: bytes) -> None:
         """Send keystrokes; dropped silently once the channel is closing (the supervisor
         holds keys while not attached, so nothing typed after a loss is sent here)."""
-        if not self._channel.closed.done() and not self._chan.is_closing():
-            self._chan.write(data)
+        self._channel.write(data)
 
     def resize(self, cols: int, rows: int) -> None:
         """Change the PTY size (sshd signals SIGWINCH to the remote side)."""
-        if not self._chan.is_closing():
-            self._chan.change_terminal_size(cols, rows)
+        self._channel.resize(cols, rows)
 
     async def ping(self) -> float:
         """Round trip of an SSH global request that needs a reply (OpenSSH's keepalive)."""
-        return await _ping(self._conn, self._channel.closed.done)
+        return await _ping(self._conn, lambda: self._channel.closed)
 
     def close(self) -> None:
         """Drop the connection (and jump hops) without touching the tmux session."""
@@ -251,7 +265,7 @@ class SshLink(_SideChannels):
         return await asyncio.shield(self._ending)
 
     async def _decide_ending(self) -> LinkClosed:
-        exc = await self._channel.closed
+        exc = await self._channel.wait_closed()
         try:
             return await self._ending_after(exc)
         finally:
@@ -262,28 +276,12 @@ class SshLink(_SideChannels):
             return LinkClosed(Ending.LOST, Cause.LOCAL, "closed by termkeep")
         if exc is not None:
             return LinkClosed(Ending.LOST, classify(exc), describe(exc))
-        if self._tmux_session is None:
+        if self._attach is None:
             return LinkClosed(Ending.ENDED, None, "the shell exited")
         try:
-            alive = await self._session_alive(self._tmux_session)
+            return await self._attach.ending(self, self._channel.exit_status)
         except SideChannelError as probe_error:
             return LinkClosed(Ending.LOST, probe_error.cause, probe_error.detail)
-        return self._tmux_ending(alive)
-
-    def _tmux_ending(self, alive: bool) -> LinkClosed:
-        status = self._chan.get_exit_status()
-        verdict = tmux.TmuxExit(status if status is not None and status >= 0 else None, alive)
-        if verdict.detached:
-            return LinkClosed(Ending.DETACHED, None, "detached from tmux")
-        if verdict.ended:
-            return LinkClosed(Ending.ENDED, None, "the tmux session ended")
-        if alive:
-            return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the tmux client stopped")
-        return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the tmux server on the host exited")
-
-    async def _session_alive(self, session: str) -> bool:
-        result = await self.run(tmux.has_session_command(session), timeout=self._probe_timeout)
-        return result.exit_status == tmux.ProbeResult.EXISTS
 
 
 class ConnectionLink(_SideChannels):

@@ -23,7 +23,7 @@ from textual.widgets import Input, Static
 
 from termkeep.terminal.emulator import CellStyle, Emulator
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines
-from termkeep.transport.history import HistoryError
+from termkeep.tmux.scrollback import ScrollbackError
 from termkeep.ui.history_source import HistorySource
 from termkeep.ui.widgets.terminal_view import StyleResolver, TerminalView
 
@@ -221,7 +221,7 @@ class HistoryScreen(Screen[None]):
     async def _load_first(self) -> None:
         try:
             lines = await self.source.first()
-        except HistoryError as error:
+        except ScrollbackError as error:
             self.error = str(error)
             self._update_position()
             return
@@ -242,7 +242,7 @@ class HistoryScreen(Screen[None]):
         self._update_position()
         try:
             older = await self.source.older()
-        except HistoryError as error:
+        except ScrollbackError as error:
             self.error = str(error)
             older = []
         finally:

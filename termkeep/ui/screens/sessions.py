@@ -19,13 +19,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from termkeep.transport.link import ConnectFailedError
-from termkeep.transport.tmux_sessions import (
+from termkeep.tmux.sessions import (
     RemoteTmuxSession,
     SessionListing,
     TmuxCommandError,
     unheld,
 )
+from termkeep.transport.link import ConnectFailedError
 from termkeep.ui.plain_text import plain
 from termkeep.ui.screens.dialogs import ConfirmScreen
 
