@@ -12,6 +12,8 @@ CORE_MODULES = [
     "termkeep.config.store",
     "termkeep.terminal.emulator",
     "termkeep.transport.ssh.connector",
+    "termkeep.tmux.attach",
+    "termkeep.tmux.sessions",
     "termkeep.supervisor.supervisor",
     "termkeep.session",
     "termkeep.headless.attach",
