@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from termkeep.config.session_log import open_private_append, rotate_file
+from termkeep.platform.files import open_private_append, rotate_file
 from termkeep.terminal.display_text import safe_text
 
 MAX_HISTORY_BYTES = 512 * 1024
