@@ -197,7 +197,7 @@ def _configure_history(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_history(args: argparse.Namespace) -> int:
-    from termkeep.config import connection_history as history  # noqa: PLC0415
+    from termkeep.records import connection_history as history  # noqa: PLC0415
 
     path = paths.connection_history_file()
     read = history.read_history(path)

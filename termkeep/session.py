@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from termkeep.config.connection_history import ConnectionHistory, HistoryJournal
 from termkeep.config.profile import Profile
-from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
+from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
+from termkeep.records.connection_history import ConnectionHistory, HistoryJournal
 from termkeep.supervisor.output_log import OutputLog
 from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status

@@ -30,7 +30,6 @@ from pathlib import Path
 from termkeep import paths
 from termkeep.config.errors import ConfigError, KeyIssue
 from termkeep.config.files import ConfigFileError, load_toml_file, located_reason
-from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.themes import DEFAULT_THEME_NAME
 
 # --- key names ------------------------------------------------------------------------------
@@ -237,6 +236,20 @@ class Predict(StrEnum):
 
 
 PREDICT_CHOICES = tuple(mode.value for mode in Predict)
+
+
+class LogMode(StrEnum):
+    """What a session log keeps."""
+
+    OFF = "off"
+    OUTPUT = "output"
+    """Printable text, escape sequences stripped."""
+    RAW = "raw"
+    """The bytes the remote sent."""
+
+
+DEFAULT_LOG_PATTERN = "&P &Y-&M-&D &T.log"
+"""Where a session log goes unless the settings say (``records.session_log.log_file_path``)."""
 
 
 @dataclass(frozen=True, slots=True)

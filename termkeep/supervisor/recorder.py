@@ -3,7 +3,7 @@
 A drop starts when an attached session stalls or loses its link, and ends when it is attached
 again (recovered) or when the session gives up, ends or closes first. The recorder follows
 status changes only, so the tab and ``termkeep attach`` record alike; each finished drop is
-appended to the history file at once (``config.connection_history``). It counts bytes, never
+appended to the history file at once (``records.connection_history``). It counts bytes, never
 keeps them: what was typed or received is never recorded.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from termkeep.config.connection_history import (
+from termkeep.records.connection_history import (
     ConnectionHistory,
     Drop,
     HistoryJournal,

@@ -25,6 +25,7 @@ from termkeep.config.profile import InvalidProfileNameError, Profile
 from termkeep.config.settings import ACTIONS, Settings, settings_or_defaults
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
+from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.tmux_sessions import adoptable_legacy_base, claimed_by_others
@@ -38,7 +39,6 @@ from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
-from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.session_tabs import SessionTabs

@@ -10,10 +10,10 @@ from collections.abc import Callable, Collection
 from textual.widget import Widget
 
 from termkeep import paths
-from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
 from termkeep.config.store import ProfileStore
+from termkeep.records.connection_history import ConnectionHistory
 from termkeep.session import Session, log_mode, predict_mode
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
+from termkeep.records.connection_history import ConnectionHistory
 from termkeep.terminal.palette import Palette
 
 if TYPE_CHECKING:

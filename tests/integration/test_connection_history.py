@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from termkeep.config.connection_history import seconds_text
+from termkeep.records.connection_history import seconds_text
 from termkeep.session import Session
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer

@@ -11,11 +11,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
+from termkeep.records.connection_history import ConnectionHistory
 from termkeep.terminal.palette import Palette
 from termkeep.transport.tunnels import TunnelSet
 from termkeep.ui.app import TermkeepApp

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Sparkline, Static
 
-from termkeep.config.connection_history import ConnectionHistory, Drop, RttStats
 from termkeep.config.store import ProfileStore
+from termkeep.records.connection_history import ConnectionHistory, Drop, RttStats
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.session_api import TabState

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Sparkline, Static
 
-from termkeep.config.connection_history import (
+from termkeep.records.connection_history import (
     ConnectionHistory,
     Drop,
     RttStats,

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.session_log import LogMode
 from termkeep.config.settings import (
     ACTIONS,
     DEFAULT_PREFIX,
     ClipboardBackground,
     ClipboardWrite,
     KeyNameError,
+    LogMode,
     PasteConfirm,
     Predict,
     Settings,

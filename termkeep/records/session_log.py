@@ -24,28 +24,17 @@ from __future__ import annotations
 import errno
 import re
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
 from termkeep import paths
+from termkeep.config.settings import LogMode
 from termkeep.platform.files import open_private_append, rotate_file
 from termkeep.terminal.plain_output import PlainOutput
 
-DEFAULT_LOG_PATTERN = "&P &Y-&M-&D &T.log"
 MAX_LOG_BYTES = 20 * 1024 * 1024
 KEEP_ROTATED = 3
 _FIELD = re.compile(r"&(.)")
-
-
-class LogMode(StrEnum):
-    """What a session log keeps."""
-
-    OFF = "off"
-    OUTPUT = "output"
-    """Printable text, escape sequences stripped."""
-    RAW = "raw"
-    """The bytes the remote sent."""
 
 
 def log_file_path(pattern: str, *, profile: str, host: str, now: datetime) -> Path:
