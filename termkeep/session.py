@@ -17,6 +17,7 @@ from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory, HistoryJournal
 from termkeep.supervisor.output_log import OutputLog
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
@@ -255,7 +256,7 @@ class Session:
     def _warm_history(self, update: Update) -> None:
         # Open the helper as soon as the tab is attached, so the first history view costs
         # one round trip, not three.
-        if not isinstance(update, Status) or update.state != "attached" or self._warming:
+        if not isinstance(update, Status) or update.state is not Phase.ATTACHED or self._warming:
             return
         link = self.supervisor.current_link
         if isinstance(link, SshLink) and link.tmux:
@@ -281,7 +282,7 @@ class Session:
         if update.rtt is not None and update.rtt != self._last_rtt:
             self._last_rtt = update.rtt
             self.predictor.rtt_sample(update.rtt)
-        attached = update.state == "attached"
+        attached = update.state is Phase.ATTACHED
         if attached == self.predictor.paused:
             if attached:
                 self.predictor.resume(time.monotonic())
@@ -304,6 +305,6 @@ class Session:
         # Answers to the remote's queries (DA, cursor position) go out during feed, ahead of
         # anything the view will render. They are never held for a later link: an answer
         # typed into a reattached session would arrive as stray keystrokes.
-        if self.supervisor.status().state == "attached":
+        if self.supervisor.status().state is Phase.ATTACHED:
             self.recorder.sent(len(data))
             self.supervisor.write(data)

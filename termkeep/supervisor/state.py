@@ -84,6 +84,7 @@ from termkeep.supervisor.events import (
     Tick,
     UserResolved,
 )
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.link import Cause, Ending
 
 HOLD_LIMIT = 4096
@@ -221,7 +222,7 @@ class Retry:
 class Idle:
     """Not started yet."""
 
-    name: ClassVar[str] = "idle"
+    name: ClassVar[Phase] = Phase.IDLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +231,7 @@ class Connecting:
     time, so an authentication failure is exactly one attempt."""
 
     retry: Retry
-    name: ClassVar[str] = "connecting"
+    name: ClassVar[Phase] = Phase.CONNECTING
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +239,7 @@ class Attached:
     """Link ``link`` is up and carries the session."""
 
     link: int
-    name: ClassVar[str] = "attached"
+    name: ClassVar[Phase] = Phase.ATTACHED
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +249,7 @@ class Stalled:
 
     link: int
     retry: Retry
-    name: ClassVar[str] = "stalled"
+    name: ClassVar[Phase] = Phase.STALLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +257,7 @@ class Reconnecting:
     """The link is gone; probing for a new one."""
 
     retry: Retry
-    name: ClassVar[str] = "reconnecting"
+    name: ClassVar[Phase] = Phase.RECONNECTING
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,21 +266,21 @@ class NeedsUser:
 
     cause: Cause
     detail: str = ""
-    name: ClassVar[str] = "needs-user"
+    name: ClassVar[Phase] = Phase.NEEDS_USER
 
 
 @dataclass(frozen=True, slots=True)
 class Detached:
     """The user detached from tmux; the session lives on on the server."""
 
-    name: ClassVar[str] = "detached"
+    name: ClassVar[Phase] = Phase.DETACHED
 
 
 @dataclass(frozen=True, slots=True)
 class Ended:
     """The shell exited or the tmux session ended; nothing to reconnect to."""
 
-    name: ClassVar[str] = "ended"
+    name: ClassVar[Phase] = Phase.ENDED
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,17 +289,17 @@ class Failed:
 
     cause: Cause
     detail: str = ""
-    name: ClassVar[str] = "failed"
+    name: ClassVar[Phase] = Phase.FAILED
 
 
 @dataclass(frozen=True, slots=True)
 class Closed:
     """The tab closed; every event is ignored from now on."""
 
-    name: ClassVar[str] = "closed"
+    name: ClassVar[Phase] = Phase.CLOSED
 
 
-type Phase = (
+type PhaseData = (
     Idle
     | Connecting
     | Attached
@@ -361,7 +362,7 @@ class Context:
 class State:
     """The whole state of one session's supervisor."""
 
-    phase: Phase
+    phase: PhaseData
     ctx: Context
     policy: Policy
 
@@ -392,7 +393,7 @@ def step(state: State, event: Event, now: float) -> Outcome:
 # Small helpers shared by the handlers.
 
 
-def _with(state: State, phase: Phase | None = None, **ctx_changes: Any) -> State:
+def _with(state: State, phase: PhaseData | None = None, **ctx_changes: Any) -> State:
     """``state`` with a new phase and/or context fields."""
     ctx = replace(state.ctx, **ctx_changes) if ctx_changes else state.ctx
     return replace(state, phase=phase if phase is not None else state.phase, ctx=ctx)
@@ -420,7 +421,7 @@ def _steps(retry: Retry) -> int:
     return retry.backoff_base + retry.strikes
 
 
-def _probe_limit(phase: Phase, policy: Policy) -> int:
+def _probe_limit(phase: PhaseData, policy: Policy) -> int:
     # The first connect tries one probe at a time: a wrong key must cost exactly one attempt.
     return 1 if isinstance(phase, Connecting) else policy.max_parallel_probes
 
@@ -557,7 +558,7 @@ def _wakeup(state: State) -> float | None:
     return min((t for t in times if t is not None), default=None)
 
 
-def _retry_of(phase: Phase) -> Retry | None:
+def _retry_of(phase: PhaseData) -> Retry | None:
     match phase:
         case Connecting(retry=retry) | Stalled(retry=retry) | Reconnecting(retry=retry):
             return retry
@@ -565,7 +566,7 @@ def _retry_of(phase: Phase) -> Retry | None:
             return None
 
 
-def _with_retry(phase: Phase, retry: Retry) -> Phase:
+def _with_retry(phase: PhaseData, retry: Retry) -> PhaseData:
     if isinstance(phase, Connecting | Stalled | Reconnecting):
         return replace(phase, retry=retry)
     return phase
@@ -629,7 +630,7 @@ def _stuck_time(retry: Retry, limit: int, ctx: Context) -> float | None:
     return in_flight[0] + _stuck_age(ctx)
 
 
-def _stop_probing(phase: Phase) -> tuple[Effect, ...]:
+def _stop_probing(phase: PhaseData) -> tuple[Effect, ...]:
     """Cancel every probe in flight and close the old link, if any."""
     retry = _retry_of(phase)
     effects: list[Effect] = [CancelProbe(p) for p in sorted(retry.probes)] if retry else []
@@ -702,7 +703,7 @@ def _begin_outage(
     retry = Retry(since=now, backoff_base=base, cause=cause, detail=detail)
     first_at = now if base <= 1 else _plan_next(state, retry, now)
     retry = replace(retry, next_try_at=first_at)
-    phase: Phase = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
+    phase: PhaseData = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
     new_state, effects = _start_due_probes(_with(state, phase), now)
     return new_state, (Notify(f"connection lost: {reason}; reconnecting"), *effects, *pings)
 
@@ -762,7 +763,7 @@ def _attach(state: State, link: int, reattached_existing: bool, now: float) -> O
     return attached, tuple(effects)
 
 
-def _to_needs_user(state: State, phase: Phase, cause: Cause, detail: str) -> Outcome:
+def _to_needs_user(state: State, phase: PhaseData, cause: Cause, detail: str) -> Outcome:
     """Stop retrying: the cause is one that only the user can fix."""
     effects = _stop_probing(phase)
     if cause is Cause.HOST_KEY_CHANGED:
@@ -898,7 +899,7 @@ def _probing_won(
     return new_state, (*losers, Promote(event.probe), *effects, Notify(notice))
 
 
-def _attach_notice(phase: Phase, event: ProbeSucceeded, took: float) -> str:
+def _attach_notice(phase: PhaseData, event: ProbeSucceeded, took: float) -> str:
     verb = "connected" if isinstance(phase, Connecting) else "reconnected"
     if not event.tmux:
         return (
@@ -1090,7 +1091,7 @@ def _stalled_ended(state: State, phase: Stalled, event: LinkEnded, now: float) -
     return _with(state, Reconnecting(retry)), ()
 
 
-def _not_attached_resize(state: State, phase: Phase, event: Resized, now: float) -> Outcome:
+def _not_attached_resize(state: State, phase: PhaseData, event: Resized, now: float) -> Outcome:
     return _with(state, size=(event.cols, event.rows), resize_pending=True), ()
 
 
@@ -1105,7 +1106,7 @@ def _hold_key(state: State, phase: NeedsUser, event: KeyTyped, now: float) -> Ou
 
 
 def _user_restart(
-    state: State, phase: Phase, event: ReconnectNow | UserResolved, now: float
+    state: State, phase: PhaseData, event: ReconnectNow | UserResolved, now: float
 ) -> Outcome:
     return _restart(state, now)
 
@@ -1117,16 +1118,16 @@ def _failed_reconnect(state: State, phase: Failed, event: ReconnectNow, now: flo
     return _restart(state, now)
 
 
-def _stray_probe_won(state: State, phase: Phase, event: ProbeSucceeded, now: float) -> Outcome:
+def _stray_probe_won(state: State, phase: PhaseData, event: ProbeSucceeded, now: float) -> Outcome:
     # Whatever the phase, an attached probe nobody wants must not stay open.
     return state, (CloseLink(event.probe),)
 
 
-def _close(state: State, phase: Phase, event: CloseRequested, now: float) -> Outcome:
+def _close(state: State, phase: PhaseData, event: CloseRequested, now: float) -> Outcome:
     return _with(state, Closed()), _stop_probing(phase)
 
 
-def _ignore(state: State, phase: Phase, event: Event, now: float) -> Outcome:
+def _ignore(state: State, phase: PhaseData, event: Event, now: float) -> Outcome:
     # For pairs that would otherwise fall through to an every-phase handler.
     return state, ()
 
@@ -1178,7 +1179,7 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
 class Status:
     """A snapshot for status lines: plain data, derived from the state at one moment."""
 
-    state: str
+    state: Phase
     cause: Cause | None = None
     detail: str = ""
     last_contact_age: float | None = None
@@ -1190,8 +1191,8 @@ class Status:
 
     def describe(self) -> str:
         """One line in plain words, e.g. ``reconnecting (attempt 3, next try in 2.0 s)``."""
-        parts = [self.state]
-        if self.state == "attached" and self.rtt is not None:
+        parts: list[str] = [self.state]
+        if self.state is Phase.ATTACHED and self.rtt is not None:
             parts.append(f"rtt {self.rtt * 1000:.0f} ms")
         if self.detail or self.cause:
             parts.append(self.detail or str(self.cause))

@@ -15,6 +15,7 @@ from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory
 from termkeep.session import Session, log_mode, predict_mode
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
@@ -33,7 +34,6 @@ from termkeep.ui.session_api import (
     SessionLike,
     SessionOpener,
     StatusSnapshot,
-    TabState,
 )
 from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_pane import TerminalFactory
@@ -52,10 +52,7 @@ def snapshot_of(
     status: Status, destination: str, title: str, tunnels: TunnelSet | None = None
 ) -> StatusSnapshot:
     """The supervisor's Status in the ui's terms, with the tab's tunnels counted."""
-    try:
-        state = TabState(status.state)
-    except ValueError:
-        state = TabState.CONNECTING
+    state = status.state
     cause = status.detail or (str(status.cause) if status.cause else None)
     return StatusSnapshot(
         state=state,
@@ -68,7 +65,7 @@ def snapshot_of(
         held=status.held,
         title=title,
         tunnels=len(tunnels.tunnels) if tunnels is not None else 0,
-        tunnels_down=_tunnels_down(tunnels, attached=state is TabState.ATTACHED),
+        tunnels_down=_tunnels_down(tunnels, attached=state is Phase.ATTACHED),
     )
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from termkeep.config.settings import Settings, settings_from_mapping
+from termkeep.supervisor.phase import Phase
 from termkeep.ui.bindings import (
     Outcome,
     PrefixRouter,
@@ -16,7 +17,7 @@ from termkeep.ui.bindings import (
     key_label,
     shift_twin,
 )
-from termkeep.ui.session_api import StatusSnapshot, TabState
+from termkeep.ui.session_api import StatusSnapshot
 from termkeep.ui.widgets.status_line import format_seconds, status_parts
 
 PREFIX = "ctrl+backslash"
@@ -100,10 +101,10 @@ def test_durations(seconds: float, text: str) -> None:
 
 
 def test_status_words_per_state() -> None:
-    base = StatusSnapshot(state=TabState.ATTACHED, destination="alice@web-1")
+    base = StatusSnapshot(state=Phase.ATTACHED, destination="alice@web-1")
     assert status_parts(base) == ["alice@web-1", "attached"]
     reconnecting = StatusSnapshot(
-        state=TabState.RECONNECTING,
+        state=Phase.RECONNECTING,
         destination="alice@web-1",
         cause="connection reset",
         last_contact_age=65,
@@ -119,12 +120,12 @@ def test_status_words_per_state() -> None:
         "1 byte held",
     ]
     fresh = StatusSnapshot(
-        state=TabState.ATTACHED, destination="web-1", last_contact_age=0.4, rtt=0.012
+        state=Phase.ATTACHED, destination="web-1", last_contact_age=0.4, rtt=0.012
     )
     assert status_parts(fresh) == ["web-1", "attached", "rtt 12 ms"]  # a healthy tab stays still
-    quiet = StatusSnapshot(state=TabState.ATTACHED, destination="web-1", last_contact_age=7)
+    quiet = StatusSnapshot(state=Phase.ATTACHED, destination="web-1", last_contact_age=7)
     assert status_parts(quiet) == ["web-1", "attached", "last contact 7.0 s ago"]
-    detached = StatusSnapshot(state=TabState.DETACHED, destination="web-1")
+    detached = StatusSnapshot(state=Phase.DETACHED, destination="web-1")
     assert "kept on the server" in status_parts(detached)[1]
 
 

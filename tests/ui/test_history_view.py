@@ -12,9 +12,9 @@ from textual.pilot import Pilot
 
 from termkeep.config.profile import TmuxSettings
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.history import HistoryScreen
-from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.terminal_view import TerminalView
 from tests.fixtures.profiles import profile_for
@@ -51,7 +51,7 @@ def clipboard_writes(app: RecordingApp) -> list[str]:
 async def attached_pane(app: RecordingApp, pilot: Pilot[None], name: str) -> SessionPane:
     pane = await app.open_profile(name)
     assert pane is not None
-    await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE)
+    await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
     return pane
 
 
