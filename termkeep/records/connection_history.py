@@ -33,6 +33,7 @@ from typing import Any
 
 from termkeep.platform.files import open_private_append, rotate_file
 from termkeep.terminal.display_text import safe_text
+from termkeep.terminal.durations import RECORD, duration_text
 
 MAX_HISTORY_BYTES = 512 * 1024
 """Size at which the history file is rotated (one older part is kept)."""
@@ -357,20 +358,6 @@ def summary_of(
 # --- words and tables, shared by `termkeep history` and the tab's view ------------------------
 
 
-def seconds_text(seconds: float | None) -> str:
-    """``0.42 s``, ``12.3 s``, ``4 min 5 s``; ``-`` for None."""
-    if seconds is None:
-        return "-"
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    if minutes < 120:
-        return f"{minutes} min {rest} s"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
 def bytes_text(count: int) -> str:
     """``512 B``, ``12.3 KB``, ``4.5 MB``."""
     if count < 1024:
@@ -424,7 +411,7 @@ def drop_rows(drops: Iterable[Drop]) -> list[tuple[str, ...]]:
             drop.profile,
             clock_text(drop.start),
             clock_text(drop.end),
-            seconds_text(drop.recovery),
+            duration_text(drop.recovery, RECORD),
             same_tmux_text(drop),
             held_text(drop.held_delivered, drop.held_discarded),
             drop.cause,
@@ -439,11 +426,11 @@ def summary_rows(summaries: Iterable[ProfileSummary]) -> list[tuple[str, ...]]:
         (
             summary.profile,
             str(summary.sessions),
-            seconds_text(summary.observed),
+            duration_text(summary.observed, RECORD),
             str(summary.drops),
             "-" if summary.drops_per_hour is None else f"{summary.drops_per_hour:.1f}",
-            seconds_text(summary.median_recovery),
-            seconds_text(summary.worst_recovery),
+            duration_text(summary.median_recovery, RECORD),
+            duration_text(summary.worst_recovery, RECORD),
             str(summary.not_recovered),
         )
         for summary in summaries

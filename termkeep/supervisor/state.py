@@ -85,6 +85,7 @@ from termkeep.supervisor.events import (
     UserResolved,
 )
 from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import NOTICE, duration_text, milliseconds_text
 from termkeep.transport.link import Cause, Ending
 
 HOLD_LIMIT = 4096
@@ -397,11 +398,6 @@ def _with(state: State, phase: PhaseData | None = None, **ctx_changes: Any) -> S
     """``state`` with a new phase and/or context fields."""
     ctx = replace(state.ctx, **ctx_changes) if ctx_changes else state.ctx
     return replace(state, phase=phase if phase is not None else state.phase, ctx=ctx)
-
-
-def _seconds(value: float) -> str:
-    """Seconds for a notice: one decimal below 10 s, whole seconds above."""
-    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 def _in_use(ctx: Context, now: float) -> bool:
@@ -722,7 +718,7 @@ def _keep_pinging(state: State, old_link: int | None, now: float) -> Outcome:
 def _stall(state: State, phase: Attached, now: float) -> Outcome:
     """The active link stopped answering: report it and start probing, keeping the link."""
     ctx = state.ctx
-    detail = f"no reply for {_seconds(now - ctx.last_contact)}"
+    detail = f"no reply for {duration_text(now - ctx.last_contact, NOTICE)}"
     silence_at = _silence_deadline(ctx, state.policy)
     echo_at = _echo_deadline(ctx)
     if echo_at is not None and (silence_at is None or echo_at < silence_at):
@@ -901,17 +897,18 @@ def _probing_won(
 
 def _attach_notice(phase: PhaseData, event: ProbeSucceeded, took: float) -> str:
     verb = "connected" if isinstance(phase, Connecting) else "reconnected"
+    after = duration_text(took, NOTICE)
     if not event.tmux:
         return (
-            f"{verb} after {_seconds(took)}: no tmux on the server, so this session will not "
+            f"{verb} after {after}: no tmux on the server, so this session will not "
             "survive a reconnect"
         )
     if event.reattached_existing:
         what = "attached" if isinstance(phase, Connecting) else "reattached"
-        return f"{what} after {_seconds(took)}"
+        return f"{what} after {after}"
     if isinstance(phase, Connecting):
-        return f"connected after {_seconds(took)}: new tmux session"
-    return f"reconnected after {_seconds(took)}: the old tmux session is gone, this is a new one"
+        return f"connected after {after}: new tmux session"
+    return f"reconnected after {after}: the old tmux session is gone, this is a new one"
 
 
 def _probing_failed(
@@ -940,7 +937,9 @@ def _probing_failed(
         # here: a notice every half second would drown what the user needs to read.
         delay = _retry_delay(state, retry.attempt, now)
         retry = replace(retry, next_try_at=now + delay)
-        notices = (Notify(f"could not connect: {reason}; trying again in {_seconds(delay)}"),)
+        notices = (
+            Notify(f"could not connect: {reason}; trying again in {duration_text(delay, NOTICE)}"),
+        )
     elif event.network_down:
         # Nothing of the server was reached: the next probe keeps the probe pace, however
         # far the backoff had gone.
@@ -1070,7 +1069,7 @@ def _stalled_recovered(
     recovered = _with(state, backoff_carry=_steps(phase.retry), attached_since=now)
     # The old link is the same session, so held keys are always delivered.
     new_state, effects = _attach(recovered, phase.link, reattached_existing=True, now=now)
-    notice = Notify(f"connection recovered after {_seconds(now - phase.retry.since)}")
+    notice = Notify(f"connection recovered after {duration_text(now - phase.retry.since, NOTICE)}")
     return new_state, (*cancels, *effects, notice)
 
 
@@ -1193,13 +1192,13 @@ class Status:
         """One line in plain words, e.g. ``reconnecting (attempt 3, next try in 2.0 s)``."""
         parts: list[str] = [self.state]
         if self.state is Phase.ATTACHED and self.rtt is not None:
-            parts.append(f"rtt {self.rtt * 1000:.0f} ms")
+            parts.append(f"rtt {milliseconds_text(self.rtt)}")
         if self.detail or self.cause:
             parts.append(self.detail or str(self.cause))
         if self.attempt:
             parts.append(f"attempt {self.attempt}")
         if self.retry_in is not None:
-            parts.append(f"next try in {_seconds(self.retry_in)}")
+            parts.append(f"next try in {duration_text(self.retry_in, NOTICE)}")
         if self.held or self.held_dropped:
             dropped = f", {self.held_dropped} dropped" if self.held_dropped else ""
             parts.append(f"{self.held} bytes held{dropped}")

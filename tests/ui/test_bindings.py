@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import STATUS, duration_text
 from termkeep.ui.bindings import (
     Outcome,
     PrefixRouter,
@@ -18,7 +19,7 @@ from termkeep.ui.bindings import (
     shift_twin,
 )
 from termkeep.ui.session_api import StatusSnapshot
-from termkeep.ui.widgets.status_line import format_seconds, status_parts
+from termkeep.ui.widgets.status_line import status_parts
 
 PREFIX = "ctrl+backslash"
 ORDINARY_KEYS = st.sampled_from(
@@ -97,7 +98,7 @@ def test_key_labels(key: str, label: str) -> None:
     ("seconds", "text"), [(0.42, "0.4 s"), (12.4, "12 s"), (300, "5 min"), (18000, "5 h")]
 )
 def test_durations(seconds: float, text: str) -> None:
-    assert format_seconds(seconds) == text
+    assert duration_text(seconds, STATUS) == text
 
 
 def test_status_words_per_state() -> None:

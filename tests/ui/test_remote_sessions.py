@@ -21,13 +21,14 @@ from textual.worker import Worker, WorkerState
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import AGE, duration_text
 from termkeep.transport.tmux_sessions import RemoteTmuxSession, SessionListing
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen, PickerScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import UnknownHostKeyScreen
-from termkeep.ui.screens.sessions import RemoteSessionsScreen, age_text
+from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from tests.fixtures.home import use_private_home
 from tests.fixtures.sshd import SshServer
 from tests.ui.fakes import RecordingApp
@@ -307,7 +308,7 @@ async def test_a_profile_that_does_not_load_is_one_line(store: ProfileStore) -> 
 
 
 def test_age_text_is_coarse() -> None:
-    assert [age_text(s) for s in (-3, 40, 720, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
+    assert [duration_text(s, AGE) for s in (-3, 40, 720, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
         "0 s",
         "40 s",
         "12 min",

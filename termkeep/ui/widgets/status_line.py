@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import STATUS, duration_text, milliseconds_text
 from termkeep.ui.session_api import StatusSnapshot
 
 MARKERS: dict[Phase, tuple[str, str]] = {
@@ -36,17 +37,6 @@ def marker(state: Phase) -> Content:
     return Content.styled(glyph, f"bold {colour}")
 
 
-def format_seconds(seconds: float) -> str:
-    """Short human duration: ``0.4 s``, ``12 s``, ``3 min``, ``2 h``."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.0f} h"
-
-
 def status_parts(status: StatusSnapshot) -> list[str]:
     """The status line's fields after the marker, in plain words."""
     state = _WORDS.get(status.state, status.state)
@@ -55,13 +45,13 @@ def status_parts(status: StatusSnapshot) -> list[str]:
     parts = [status.destination, state]
     age = status.last_contact_age
     if age is not None and _contact_worth_showing(status.state, age):
-        parts.append(f"last contact {format_seconds(age)} ago")
+        parts.append(f"last contact {duration_text(age, STATUS)} ago")
     if status.rtt is not None:
-        parts.append(f"rtt {status.rtt * 1000:.0f} ms")
+        parts.append(f"rtt {milliseconds_text(status.rtt)}")
     if status.state is Phase.RECONNECTING:
         retry = f"attempt {status.attempt}"
         if status.retry_in is not None:
-            retry += f", next try in {format_seconds(status.retry_in)}"
+            retry += f", next try in {duration_text(status.retry_in, STATUS)}"
         parts.append(retry)
     if status.held:
         parts.append(f"{status.held} byte{'s' if status.held != 1 else ''} held")
