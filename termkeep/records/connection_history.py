@@ -36,7 +36,7 @@ from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.durations import RECORD, duration_text
 
 MAX_HISTORY_BYTES = 512 * 1024
-"""Size at which the history file is rotated (one older part is kept)."""
+"""Size at which the connection history file is rotated (one older part is kept)."""
 KEEP_ROTATED = 1
 MAX_TEXT = 200
 """Characters of a cause, profile or host name kept in a record."""
@@ -144,7 +144,7 @@ class RttTimeline:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionHistory:
-    """What a tab's history view shows: one session's drops and counters so far."""
+    """What a tab's connection history view shows: one session's drops and counters so far."""
 
     profile: str
     host: str
@@ -196,7 +196,7 @@ class HistoryRead:
 
 
 class HistoryJournal:
-    """Appends records to the history file, rotating it at ``max_bytes``. Each record is
+    """Appends records to the connection history file, rotating it at ``max_bytes``. Each record is
     one write of one line to a file opened for appending, so sessions in several processes
     can share the file."""
 
@@ -241,13 +241,13 @@ def event_record(kind: str, session: str, profile: str, host: str, time: float) 
 
 
 def history_files(path: Path) -> list[Path]:
-    """The history file's parts, oldest first."""
+    """The connection history file's parts, oldest first."""
     rotated = [path.with_name(f"{path.name}.{index}") for index in range(KEEP_ROTATED, 0, -1)]
     return [*rotated, path]
 
 
 def read_history(path: Path) -> HistoryRead:
-    """Every record in the history file and its rotated part. A line that is not a record
+    """Every record in the connection history file and its rotated part. A line that is not a record
     (a torn write, an edit, garbage) is listed in ``bad_lines`` and skipped."""
     result = HistoryRead()
     for part in history_files(path):

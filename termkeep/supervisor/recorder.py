@@ -3,8 +3,8 @@
 A drop starts when an attached session stalls or loses its link, and ends when it is attached
 again (recovered) or when the session gives up, ends or closes first. The recorder follows
 status changes only, so the tab and ``termkeep attach`` record alike; each finished drop is
-appended to the history file at once (``records.connection_history``). It counts bytes, never
-keeps them: what was typed or received is never recorded.
+appended to the connection history file at once (``records.connection_history``). It counts
+bytes, never keeps them: what was typed or received is never recorded.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class ConnectionRecorder:
         self._write(record)
 
     def snapshot(self) -> ConnectionHistory:
-        """The history so far, for the tab's view."""
+        """The connection history so far, for the tab's view."""
         now = self._wall()
         ongoing = self._ongoing
         if ongoing is not None:
@@ -221,8 +221,8 @@ class ConnectionRecorder:
         self._write(drop.record())
 
     def _write(self, record: dict[str, Any]) -> None:
-        """Append to the history file; one that cannot be written is given up (said once),
-        and the session goes on."""
+        """Append to the connection history file; one that cannot be written is given up (said
+        once), and the session goes on."""
         journal = self._journal
         if journal is None:
             return

@@ -303,7 +303,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
             "theme.switch": self.action_switch_theme,
-            "scrollback.open": self.action_open_history,
+            "scrollback.open": self.action_open_scrollback,
             "help": self.action_help,
             "palette": self.action_command_palette,
             "app.quit": self.action_ask_quit,
@@ -526,14 +526,14 @@ class TermkeepApp(App[None], inherit_bindings=False):
         """Stop broadcast input, whichever tab it comes from."""
         self.notify("Broadcast input is off" if self.broadcast.stop() else "Nothing is broadcast")
 
-    def action_open_history(self) -> None:
-        """Show the active tab's history (the remote tmux pane's, or termkeep's own)."""
+    def action_open_scrollback(self) -> None:
+        """Show the active tab's scrollback (the remote tmux pane's, or termkeep's own)."""
         pane = self.tabs.active_session_pane
-        open_history = getattr(pane.session, "open_history", None) if pane else None
-        if open_history is None:
+        open_scrollback = getattr(pane.session, "open_scrollback", None) if pane else None
+        if open_scrollback is None:
             self.notify("This tab has no history to show")
             return
-        open_history()
+        open_scrollback()
 
     def action_drop_network(self) -> None:
         """Demo only: cut the demo's network so the stall and the reattach can be seen."""

@@ -32,7 +32,7 @@ from termkeep.records.connection_history import (
 from termkeep.terminal.durations import RECORD, duration_text, milliseconds_text
 from termkeep.ui.plain_text import plain
 
-type HistorySource = Callable[[], ConnectionHistory]
+type ConnectionHistorySource = Callable[[], ConnectionHistory]
 
 REFRESH_INTERVAL = 1.0
 """Seconds between refreshes while the view is open."""
@@ -104,7 +104,7 @@ class ConnectionHistoryScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "close")]
 
-    def __init__(self, label: str, source: HistorySource) -> None:
+    def __init__(self, label: str, source: ConnectionHistorySource) -> None:
         super().__init__()
         self.label = label
         self._source = source
