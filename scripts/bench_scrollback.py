@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from termkeep.config.profile import Profile  # noqa: E402
 from termkeep.session import Session  # noqa: E402
+from termkeep.supervisor.phase import Phase  # noqa: E402
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines  # noqa: E402
 from termkeep.transport.prompts import NoPrompter  # noqa: E402
 from termkeep.ui.screens.scrollback import styled_strip  # noqa: E402
@@ -54,7 +55,7 @@ async def attached_session(profile: Profile) -> Session:
     session.keep_scrollback_warm()  # as the app's tabs do
     await session.start()
     deadline = time.monotonic() + WAIT
-    while session.status().state != "attached":
+    while session.status().state is not Phase.ATTACHED:
         if time.monotonic() > deadline:
             raise SystemExit(f"no attach within {WAIT:g} s: {session.status()}")
         await asyncio.sleep(0.05)
