@@ -34,6 +34,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, BinaryIO
 
+# --- private files, written whole ----------------------------------------------------------
+
+
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
@@ -98,8 +101,12 @@ def write_private_file(path: Path, text: str, *, replace: bool = True) -> None:
     fsync_dir(path.parent)
 
 
+# --- reading files that anyone may have put there ------------------------------------------
+
+
 MAX_CONFIG_BYTES = 1024 * 1024
-"""No profile, settings or theme file comes near this; a bigger one is not read at all."""
+"""No profile, settings, theme, tabs or known_hosts file comes near this; a bigger one is
+not read at all."""
 
 MAX_TOML_NESTING = 32
 """Tables, arrays and dotted-key parts inside each other; termkeep's own files use three."""
@@ -241,6 +248,9 @@ def parse_toml(path: Path, text: str) -> dict[str, Any]:
 def load_toml_file(path: Path) -> dict[str, Any]:
     """Read and parse the TOML file ``path`` with every check above."""
     return parse_toml(path, read_regular_text(path))
+
+
+# --- private files, appended to and rotated ------------------------------------------------
 
 
 _APPEND_FLAGS = (
