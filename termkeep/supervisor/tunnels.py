@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.transport.link import Link
@@ -27,7 +28,7 @@ class TunnelsOnLink:
     def _follow(self, update: Update) -> None:
         if not isinstance(update, Status):
             return
-        if update.state != "attached":
+        if update.state is not Phase.ATTACHED:
             self.tunnels.detach()
             return
         link = self._supervisor.current_link

@@ -25,6 +25,7 @@ import asyncssh
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
+from termkeep.platform.tcp import apply_tcp_options, open_tcp
 from termkeep.transport import pipelining
 from termkeep.transport.admission import holding, startup_gate
 from termkeep.transport.classify import connect_failed, lookup_failed
@@ -60,7 +61,6 @@ from termkeep.transport.ssh.hops import (
     resolve_target,
 )
 from termkeep.transport.ssh.link import ConnectionLink, PtyChannel, SshLink
-from termkeep.transport.tcp import apply_tcp_options, open_tcp
 
 _log = logging.getLogger(__name__)
 

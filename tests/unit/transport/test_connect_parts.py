@@ -13,13 +13,13 @@ import pytest
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile, TcpSettings
+from termkeep.platform.tcp import open_tcp, tcp_options
 from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.auth import AuthClient, ConnectClock, RememberedSecrets
 from termkeep.transport.ssh.connector import SshConnector, preferred_ciphers
 from termkeep.transport.ssh.hops import jump_chain, parse_jump_spec
-from termkeep.transport.tcp import open_tcp, tcp_options
 
 
 async def test_open_tcp_sets_every_option_before_connecting() -> None:
