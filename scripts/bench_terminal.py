@@ -23,11 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from termkeep.terminal.emulator import Emulator  # noqa: E402 -- after the path fix
-from termkeep.ui.widgets.terminal_view import (  # noqa: E402
-    StyleResolver,
-    TerminalView,
-    row_strip,
-)
+from termkeep.ui.widgets.cells import StyleResolver, row_strip  # noqa: E402
+from termkeep.ui.widgets.terminal_view import TerminalView  # noqa: E402
 
 STREAMS = ROOT / "tests" / "data" / "tmux_streams"
 CHUNK = 16 * 1024  # about what sshd hands over per read with a PTY

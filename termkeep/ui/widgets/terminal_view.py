@@ -19,16 +19,9 @@ reaches the clipboard is posted as ClipboardSet, for the status line to announce
 
 from __future__ import annotations
 
-import functools
-import itertools
-import operator
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
 
-from rich.cells import cell_len
-from rich.color import Color
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.geometry import Region
@@ -39,8 +32,6 @@ from textual.widget import Widget
 
 from termkeep.terminal.clipboard import ClipboardGate, ClipboardWrite, Verdict
 from termkeep.terminal.emulator import (
-    CellStyle,
-    Colour,
     CursorShape,
     Emulator,
     MouseTracking,
@@ -48,11 +39,18 @@ from termkeep.terminal.emulator import (
     Snapshot,
 )
 from termkeep.terminal.keys import InputEncoder, MouseAction, MouseButton, MouseModifiers
-from termkeep.terminal.palette import RGB
 from termkeep.terminal.paste import PasteCheck, line_count, paste_checks
 from termkeep.terminal.predict import EMPTY_OVERLAY, Overlay, PredictedCell, Predictor, overlaid_row
 from termkeep.ui.failures import TabBoundary
 from termkeep.ui.typed_input import Typed, TypedKey, TypedListener, TypedPaste
+from termkeep.ui.widgets.cells import (
+    Selection,
+    StyleResolver,
+    restyle_cells,
+    rgb_colour,
+    row_strip,
+    selected_text,
+)
 from termkeep.ui.widgets.frame_pacer import FramePacer
 
 MIN_TIMER_DELAY = 0.001
@@ -63,195 +61,6 @@ SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
 DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
-_UNDERLINE_KINDS = {1: "underline", 2: "underline2"}
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """A mouse selection in viewport cells, from where the drag began to where it is."""
-
-    anchor: tuple[int, int]
-    head: tuple[int, int]
-
-    def ordered(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """(start, end) in reading order, as (x, y) pairs; end is inclusive."""
-        start, end = sorted((self.anchor, self.head), key=lambda cell: (cell[1], cell[0]))
-        return start, end
-
-    def columns_on(self, y: int, width: int) -> tuple[int, int] | None:
-        """The [start, end) columns selected on line `y`, or None."""
-        (start_x, start_y), (end_x, end_y) = self.ordered()
-        if not start_y <= y <= end_y:
-            return None
-        first = start_x if y == start_y else 0
-        last = end_x + 1 if y == end_y else width
-        return (first, last) if last > first else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _rgb(colour: RGB) -> Color:
-    # Building a Rich Color is slow (it formats a hex name); a screen repeats few colours.
-    return Color.from_rgb(*colour)
-
-
-class StyleResolver:
-    """Turns engine cell styles into Rich styles with concrete RGB colours.
-
-    Colours are always RGB so Textual never repaints ANSI colours with its own theme;
-    the emulator's palette (the theme, plus any OSC 4 changes by the remote) decides them.
-    """
-
-    def __init__(self) -> None:
-        self._key: tuple[bytes, RGB, RGB] | None = None
-        self._cache: dict[int, Style] = {}
-        self._palette = b""
-        self.foreground: RGB = (255, 255, 255)
-        self.background: RGB = (0, 0, 0)
-        self.default = Style()
-
-    def update(self, snapshot: Snapshot) -> bool:
-        """Follow the snapshot's colours; True when they changed and strips must be rebuilt."""
-        key = (snapshot.palette, snapshot.foreground, snapshot.background)
-        if key == self._key:
-            return False
-        self._key = key
-        self._palette, self.foreground, self.background = key
-        self._cache.clear()
-        self.default = Style(color=_rgb(self.foreground), bgcolor=_rgb(self.background))
-        return True
-
-    def style(self, index: int, styles: Sequence[CellStyle]) -> Style:
-        """The Rich style for style number `index` of the emulator's table."""
-        try:
-            return self._cache[index]
-        except KeyError:
-            converted = self._cache[index] = self._convert(styles[index])
-            return converted
-
-    def styles_of(self, indices: list[int], styles: Sequence[CellStyle]) -> list[Style]:
-        """The Rich styles for several style numbers, converting any not seen yet."""
-        cache = self._cache
-        for index in set(indices).difference(cache):
-            cache[index] = self._convert(styles[index])
-        return [cache[index] for index in indices]
-
-    def colour(self, colour: Colour, default: RGB) -> RGB:
-        """The RGB a cell colour stands for."""
-        if colour is None:
-            return default
-        if isinstance(colour, int):
-            offset = colour * 3
-            red, green, blue = self._palette[offset : offset + 3]
-            return (red, green, blue)
-        return colour
-
-    def _convert(self, cell: CellStyle) -> Style:
-        foreground = self.colour(cell.foreground, self.foreground)
-        background = self.colour(cell.background, self.background)
-        if cell.inverse:
-            foreground, background = background, foreground
-        if cell.invisible:
-            foreground = background
-        underline = _UNDERLINE_KINDS.get(cell.underline, "underline") if cell.underline else None
-        return Style(
-            color=_rgb(foreground),
-            bgcolor=_rgb(background),
-            bold=cell.bold or None,
-            dim=cell.faint or None,
-            italic=cell.italic or None,
-            blink=cell.blink or None,
-            strike=cell.strikethrough or None,
-            overline=cell.overline or None,
-            underline=underline == "underline" or None,
-            underline2=underline == "underline2" or None,
-        )
-
-
-def row_strip(
-    row: ScreenRow, columns: int, styles: Sequence[CellStyle], resolver: StyleResolver
-) -> Strip:
-    """One terminal row as a Strip exactly `columns` cells wide.
-
-    This runs for every changed row, so the per-cell work is left to C-level loops:
-    runs of equal style are found with map/compress, and their text is sliced from the
-    row's joined text whenever every cell holds exactly one character.
-    """
-    graphemes = row.graphemes
-    text = "".join(graphemes)
-    # One width check for the whole row: Rich and the engine may disagree on some
-    # grapheme's width (emoji sequences, mostly), and then the row is drawn cell by cell.
-    if cell_len(text) != columns:
-        aligned = Strip(_aligned_segments(row, styles, resolver))
-        return aligned.adjust_cell_length(columns, resolver.default)
-    starts, ends = _style_runs(row.styles)
-    run_styles = resolver.styles_of([row.styles[start] for start in starts], styles)
-    if len(text) == len(graphemes):
-        texts = [text[start:end] for start, end in zip(starts, ends, strict=True)]
-    else:
-        texts = ["".join(graphemes[start:end]) for start, end in zip(starts, ends, strict=True)]
-    return Strip(list(map(Segment, texts, run_styles)), columns)
-
-
-def _style_runs(cell_styles: tuple[int, ...]) -> tuple[list[int], list[int]]:
-    """Where runs of equal style start and end (exclusive)."""
-    count = len(cell_styles)
-    if not count:
-        return [], []
-    if cell_styles.count(cell_styles[0]) == count:
-        return [0], [count]
-    changes = map(operator.ne, cell_styles[1:], cell_styles[:-1])
-    starts = [0, *itertools.compress(range(1, count), changes)]
-    return starts, [*starts[1:], count]
-
-
-def _aligned_segments(
-    row: ScreenRow, styles: Sequence[CellStyle], resolver: StyleResolver
-) -> list[Segment]:
-    segments = []
-    for grapheme, width, style in zip(row.graphemes, row.widths, row.styles, strict=True):
-        if width:
-            segments.append(Segment(_fit_grapheme(grapheme, width), resolver.style(style, styles)))
-    return segments
-
-
-def _fit_grapheme(grapheme: str, width: int) -> str:
-    """The grapheme padded, or replaced, so it takes exactly `width` cells."""
-    drawn = cell_len(grapheme)
-    if drawn < width:
-        return grapheme + " " * (width - drawn)
-    if drawn > width:
-        return "\ufffd" * width
-    return grapheme
-
-
-def _restyle(strip: Strip, overlay: Style) -> Strip:
-    """The strip with `overlay` applied on top of each segment's own style."""
-    segments = [
-        Segment(segment.text, (segment.style or Style()) + overlay, segment.control)
-        for segment in strip
-    ]
-    return Strip(segments, strip.cell_length)
-
-
-def _overlay(strip: Strip, start: int, end: int, overlay: Style) -> Strip:
-    """The strip with cells [start, end) restyled."""
-    return Strip.join(
-        [strip.crop(0, start), _restyle(strip.crop(start, end), overlay), strip.crop(end)]
-    )
-
-
-def selected_text(rows: Sequence[ScreenRow], selection: Selection, columns: int) -> str:
-    """The text a selection covers, one line per row, trailing blanks trimmed."""
-    lines = []
-    for y in range(len(rows)):
-        span = selection.columns_on(y, columns)
-        if span is None:
-            continue
-        row = rows[y]
-        start, end = span
-        cells = zip(row.graphemes[start:end], row.widths[start:end], strict=True)
-        lines.append("".join(grapheme for grapheme, width in cells if width).rstrip())
-    return "\n".join(lines)
 
 
 _MOUSE_BUTTONS = {1: MouseButton.LEFT, 2: MouseButton.MIDDLE, 3: MouseButton.RIGHT}
@@ -494,7 +303,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         strip = row_strip(row, snapshot.columns, snapshot.styles, self._resolver)
         for x, cell in cells.items():
             if cell.underline and cell.width:
-                strip = _overlay(strip, x, x + cell.width, Style(underline=True))
+                strip = restyle_cells(strip, x, x + cell.width, Style(underline=True))
         return strip
 
     def _arm_predict_timer(self) -> None:
@@ -600,7 +409,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         if self._selection is not None:
             span = self._selection.columns_on(y, strip.cell_length)
             if span is not None:
-                strip = _overlay(strip, *span, Style(reverse=True))
+                strip = restyle_cells(strip, *span, Style(reverse=True))
         strip = self._paint_cursor(strip, y)
         if strip.cell_length != width:
             strip = strip.adjust_cell_length(width, self._resolver.default)
@@ -620,13 +429,15 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         if y in self._overlay.rows:
             row = overlaid_row(row, self._overlay.rows[y])
         width = row.widths[x] if 0 <= x < len(row.widths) else 1
-        colour = _rgb(self.emulator.palette.cursor)
+        colour = rgb_colour(self.emulator.palette.cursor)
         if self.has_focus and cursor.shape is not CursorShape.UNDERLINE:
             # A cell grid cannot draw a thin bar, so bar and block both show as a block.
-            style = Style(color=_rgb(self._resolver.background), bgcolor=colour, reverse=False)
+            style = Style(
+                color=rgb_colour(self._resolver.background), bgcolor=colour, reverse=False
+            )
         else:
             style = Style(underline=True, color=colour)
-        return _overlay(strip, x, x + max(width, 1), style)
+        return restyle_cells(strip, x, x + max(width, 1), style)
 
     # -- size -----------------------------------------------------------------------
 
