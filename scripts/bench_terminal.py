@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from termkeep.terminal.emulator import Emulator  # noqa: E402 -- after the path fix
+from termkeep.session import SessionTerminal  # noqa: E402 -- after the path fix
+from termkeep.terminal.emulator import Emulator  # noqa: E402
 from termkeep.ui.widgets.cells import StyleResolver, row_strip  # noqa: E402
 from termkeep.ui.widgets.terminal_view import TerminalView  # noqa: E402
 
@@ -138,7 +139,7 @@ def dense_frame() -> None:
 def one_line_scroll() -> None:
     """A full 240x60 screen scrolls by one new line: snapshot + strips of changed rows."""
     emulator = dense_emulator()
-    view = TerminalView(emulator, on_input=ignore)
+    view = TerminalView(SessionTerminal(emulator, send=ignore))
     view.draw_frame()
     built_before = view.strips_built
     counter = iter(range(1_000_000))

@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from termkeep.terminal.emulator import CellStyle, Emulator
+from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines
 from termkeep.transport.history import HistoryError
 from termkeep.ui.history_source import HistorySource
@@ -161,17 +161,13 @@ class HistoryScreen(Screen[None]):
         self._resolver = StyleResolver()
         self.lines_widget = HistoryLines(self._resolver)
 
-    @property
-    def emulator(self) -> Emulator:
-        return self.terminal.emulator
-
     def compose(self) -> ComposeResult:
         yield self.lines_widget
         yield Input(id="history-search", compact=True)
         yield Static(id="history-position", markup=False)
 
     async def on_mount(self) -> None:
-        self._resolver.update(self.emulator.snapshot())
+        self._resolver.update(self.terminal.port.snapshot())
         self.lines_widget.focus()
         self._update_position()
         self.run_worker(self._load_first(), exclusive=True, group="history")

@@ -1,8 +1,9 @@
 """The tmux sessions termkeep left on a host that no tab holds: attach one, or kill it.
 
 The screen is given the two remote calls (list, kill) rather than a connection, so it can be
-shown on a real host and in tests alike; it dismisses with the name of the tmux session to
-attach (the app opens the tab), or None.
+shown on a real host and in tests alike; ``for_profile`` gets them from the session layer for
+a saved profile's host. It dismisses with the name of the tmux session to attach (the app
+opens the tab), or None.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from termkeep.config.profile import Profile
+from termkeep.config.store import ProfileStore
 from termkeep.transport.link import ConnectFailedError
+from termkeep.transport.prompts import Prompter
 from termkeep.transport.tmux_sessions import (
     RemoteTmuxSession,
     SessionListing,
@@ -105,6 +109,28 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         """The sessions shown now (the profile's, minus those a tab holds)."""
         self.loading = True
         """True until the host has answered (and again while asking it anew)."""
+
+    @classmethod
+    def for_profile(
+        cls, profile: Profile, store: ProfileStore, prompter: Prompter, held: HeldSessions
+    ) -> RemoteSessionsScreen:
+        """The screen for the saved ``profile``'s host, asking it through the session layer
+        (each list and kill over a fresh connection, answering ``prompter``'s questions)."""
+        # asyncssh loads only when a host is really asked: the app starts without it.
+        from termkeep.session import remote_sessions  # noqa: PLC0415
+
+        remote = remote_sessions(profile, prompter, store)
+        return cls(
+            profile.name,
+            profile.destination,
+            list_sessions=remote.list,
+            kill_session=remote.kill,
+            held=held,
+            # Without tmux the tab would open a plain shell, not the session picked.
+            attach_refusal=None
+            if profile.tmux.enabled
+            else f"tmux is off for {profile.name}: turn it on in the profile manager to attach",
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog remote-sessions"):
