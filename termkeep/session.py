@@ -32,7 +32,8 @@ from termkeep.terminal.emulator import (
 )
 from termkeep.terminal.keys import InputEncoder
 from termkeep.terminal.palette import DEFAULT_PALETTE, RGB, Palette
-from termkeep.terminal.predict import EMPTY_OVERLAY, Overlay, PredictMode, Predictor
+from termkeep.terminal.predict import PredictMode, Predictor
+from termkeep.terminal.predict_overlay import EMPTY_OVERLAY, Overlay
 from termkeep.transport import history, tmux
 from termkeep.transport.connection import SshConnector, SshLink
 from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage

@@ -16,7 +16,7 @@ from termkeep.terminal.clipboard import ClipboardWrite
 from termkeep.terminal.emulator import MouseTracking, ScreenRow, Snapshot
 from termkeep.terminal.keys import InputEncoder
 from termkeep.terminal.palette import RGB
-from termkeep.terminal.predict import Overlay
+from termkeep.terminal.predict_overlay import Overlay
 
 
 class TerminalListener(Protocol):

@@ -17,7 +17,7 @@ from textual.strip import Strip
 
 from termkeep.terminal.emulator import CursorShape, ScreenRow, Snapshot
 from termkeep.terminal.palette import RGB
-from termkeep.terminal.predict import EMPTY_OVERLAY, Overlay, PredictedCell, overlaid_row
+from termkeep.terminal.predict_overlay import EMPTY_OVERLAY, Overlay, PredictedCell, overlaid_row
 from termkeep.ui.widgets.cells import (
     Selection,
     StyleResolver,

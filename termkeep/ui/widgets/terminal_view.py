@@ -36,7 +36,7 @@ from termkeep.terminal.clipboard import ClipboardGate, ClipboardWrite, Verdict
 from termkeep.terminal.emulator import MouseTracking, Snapshot
 from termkeep.terminal.keys import MouseAction, MouseButton, MouseModifiers
 from termkeep.terminal.paste import PasteCheck, line_count, paste_checks
-from termkeep.terminal.predict import Overlay
+from termkeep.terminal.predict_overlay import Overlay
 from termkeep.ui.failures import TabBoundary
 from termkeep.ui.terminal_port import TerminalPort
 from termkeep.ui.typed_input import Typed, TypedKey, TypedListener, TypedPaste
