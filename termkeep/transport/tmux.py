@@ -101,9 +101,10 @@ class AttachReport(StrEnum):
     """tmux is not installed; the command exits with ``ProbeResult.NO_TMUX``."""
 
 
-REPORT_LIMIT = 64 * 1024
-"""Bytes the server may send before the report (a chatty shell startup file) before the
-attach counts as broken."""
+REPORT_LIMIT = 1024 * 1024
+"""Bytes the server may send before the report before the attach counts as broken: a chatty
+shell startup file, and tmux's first drawing of the screen (the report of a session that
+existed comes after it; a dense 240x60 screen in colour is well over 64 KiB)."""
 
 
 REPORT_PREFIX = "termkeep-attach:"
@@ -114,13 +115,21 @@ def _report_line(nonce: str, report: str) -> str:
 
 
 def reporting_attach_command(session: str, nonce: str, adopt: str | None = None) -> str:
-    """Attach to ``session`` (creating it if needed) in one command that first prints which
+    """Attach to ``session`` (creating it if needed) in one command that also prints which
     it was, so the tmux probe costs no round trip of its own.
 
-    The report is one line, ``termkeep-attach:<nonce>:<AttachReport>``, printed before tmux
-    draws anything; ``AttachReportScanner`` takes it out of the stream before the emulator
-    sees it. ``nonce`` (hex digits, new for every attach) keeps a startup file's output from
-    passing for a report. Without tmux the report is ``notmux`` and the command exits 127.
+    The report is one line, ``termkeep-attach:<nonce>:<AttachReport>``;
+    ``AttachReportScanner`` takes it out of the stream before the emulator sees it. ``nonce``
+    (hex digits, new for every attach) keeps a startup file's output from passing for a
+    report. Without tmux the report is ``notmux`` and the command exits 127.
+
+    The shell finds the answer before tmux starts, but tmux itself prints it, from a
+    ``run-shell`` queued after the attach and written straight to the client's terminal. A
+    line echoed before ``exec tmux`` is lost whenever sshd has not read it yet when the tmux
+    client starts: tmux flushes its terminal's pending output (``tcflush(TCOFLUSH)`` in
+    ``tty_start_tty``), and on a pty that drops what the other side has not read. On a busy
+    server (30 tabs reattaching at once) that happened to one attach in ten, which then hung
+    until the probe was given up.
 
     ``adopt``: the name this session had before names were made distinct (see
     ``tmux_sessions.adoptable_legacy_base``). When ``session`` does not exist but ``adopt``
@@ -130,19 +139,26 @@ def reporting_attach_command(session: str, nonce: str, adopt: str | None = None)
     if not re.fullmatch(r"[0-9a-f]{1,64}", nonce):
         raise ValueError("the attach report nonce must be hex digits")
     has_session = shell_words("tmux", "has-session", "-t", _exact_target(session))
-    existed = _report_line(nonce, AttachReport.EXISTED)
-    found = f"if {has_session} 2>/dev/null; then {existed}; "
+    found = f"if {has_session} 2>/dev/null; then report={AttachReport.EXISTED}; "
     if adopt is not None and adopt != session:
         has_old = shell_words("tmux", "has-session", "-t", _exact_target(adopt))
         rename = shell_words("tmux", "rename-session", "-t", _exact_target(adopt), session)
-        found += f"elif {has_old} 2>/dev/null && {rename} 2>/dev/null; then {existed}; "
+        found += (
+            f"elif {has_old} 2>/dev/null && {rename} 2>/dev/null; "
+            f"then report={AttachReport.EXISTED}; "
+        )
+    # Double quotes: $report is filled in by this shell, #{client_tty} by tmux (a /dev/pts
+    # path), and the line goes to the terminal tmux has just taken over and flushed.
+    print_report = f'"{_report_line(nonce, "$report")} >#{{client_tty}}"'
+    # ";" ends tmux's first command (in double quotes: a single quote would end the script's).
+    attach = shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session) + ' ";"'
     script = "; ".join(
         (
             "command -v tmux >/dev/null 2>&1 || { "
             + _report_line(nonce, AttachReport.NO_TMUX)
             + f"; exit {ProbeResult.NO_TMUX.value}; }}",
-            found + "else " + _report_line(nonce, AttachReport.NEW) + "; fi",
-            shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session),
+            found + f"else report={AttachReport.NEW}; fi",
+            f"{attach} run-shell {print_report}",
         )
     )
     return remote_command(script)
