@@ -156,10 +156,6 @@ class LiveSession:
         """Keys to the remote (held while not attached)."""
         self.session.write(data)
 
-    def resize(self, columns: int, rows: int) -> None:
-        """The view's size, for the emulator and the remote PTY."""
-        self.session.resize(columns, rows)
-
     def reconnect_now(self) -> None:
         """Probe at once."""
         self.session.reconnect_now()

@@ -142,10 +142,13 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
             yield Static(id="sessions-state", classes="hint", markup=False)
             yield Static(id="sessions-error", classes="error-text", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Attach", variant="primary", id="attach", compact=True)
-                yield Button("Kill", variant="error", id="kill", compact=True)
-                yield Button("Refresh", id="refresh", compact=True)
-                yield Button("Close", id="close", compact=True)
+                # Each button runs the screen's action of its name, as its key does.
+                yield Button(
+                    "Attach", variant="primary", id="attach", action="screen.attach", compact=True
+                )
+                yield Button("Kill", variant="error", id="kill", action="screen.kill", compact=True)
+                yield Button("Refresh", id="refresh", action="screen.refresh", compact=True)
+                yield Button("Close", id="close", action="screen.close", compact=True)
             yield Static("a attach · k kill · r refresh · escape close", classes="hint")
 
     def on_mount(self) -> None:
@@ -213,16 +216,6 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         return options.get_option_at_index(options.highlighted).id
 
     # --- actions -----------------------------------------------------------------------------
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        actions: dict[str, Callable[[], None]] = {
-            "attach": self.action_attach,
-            "kill": self.action_kill,
-            "refresh": self.action_refresh,
-            "close": self.action_close,
-        }
-        actions[event.button.id or "close"]()
 
     @on(OptionList.OptionSelected, "#sessions")
     def _chosen(self) -> None:
