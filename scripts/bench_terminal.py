@@ -22,8 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from termkeep.session import SessionTerminal  # noqa: E402 -- after the path fix
-from termkeep.terminal.emulator import Emulator  # noqa: E402
+from termkeep.terminal.emulator import Emulator  # noqa: E402 -- after the path fix
 from termkeep.ui.widgets.cells import StyleResolver, row_strip  # noqa: E402
 from termkeep.ui.widgets.terminal_view import TerminalView  # noqa: E402
 
@@ -138,6 +137,10 @@ def dense_frame() -> None:
 
 def one_line_scroll() -> None:
     """A full 240x60 screen scrolls by one new line: snapshot + strips of changed rows."""
+    # Imported here: the session stack (asyncssh) would swell the scrollback processes'
+    # memory, which this script measures.
+    from termkeep.session import SessionTerminal  # noqa: PLC0415
+
     emulator = dense_emulator()
     view = TerminalView(SessionTerminal(emulator, send=ignore))
     view.draw_frame()
