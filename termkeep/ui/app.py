@@ -22,6 +22,7 @@ from termkeep.config.errors import ConfigError
 from termkeep.config.settings import ACTIONS, Settings, settings_or_defaults
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
+from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.ui import failures
@@ -35,7 +36,6 @@ from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.tab_profile import profile_of_tab, save_forwards, save_tab_profile
-from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
 from termkeep.ui.widgets.prefix_hint import PrefixHint, bound_key
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
@@ -455,7 +455,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.notify("Broadcast input is off" if self.broadcast.stop() else "Nothing is broadcast")
 
     async def action_scrollback_open(self) -> None:
-        """Show the active tab's history (the remote tmux pane's, or termkeep's own): the
+        """Show the active tab's scrollback (the remote tmux pane's, or termkeep's own): the
         tab's terminal runs its own ``open_scrollback`` action, if it has one."""
         pane = self.tabs.active_session_pane
         body = pane.body if pane is not None else None

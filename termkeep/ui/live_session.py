@@ -10,11 +10,12 @@ from collections.abc import Callable, Collection
 from textual.widget import Widget
 
 from termkeep import paths
-from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
 from termkeep.config.store import ProfileStore
+from termkeep.records.connection_history import ConnectionHistory
 from termkeep.session import Session, log_mode, predict_mode
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
@@ -23,15 +24,14 @@ from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
 from termkeep.transport.tmux_sessions import legacy_session_base
 from termkeep.transport.tunnels import TunnelSet, TunnelState
-from termkeep.ui.history_source import HistorySource, history_source
-from termkeep.ui.screens.history import HistoryScreen
+from termkeep.ui.screens.scrollback import ScrollbackScreen
+from termkeep.ui.scrollback_source import ScrollbackSource, scrollback_source
 from termkeep.ui.session_api import (
     Listener,
     NoticeListener,
     SessionLike,
     SessionOpener,
     StatusSnapshot,
-    TabState,
 )
 from termkeep.ui.terminal_port import TerminalPort
 from termkeep.ui.widgets.session_pane import TerminalFactory
@@ -50,10 +50,7 @@ def snapshot_of(
     status: Status, destination: str, title: str, tunnels: TunnelSet | None = None
 ) -> StatusSnapshot:
     """The supervisor's Status in the ui's terms, with the tab's tunnels counted."""
-    try:
-        state = TabState(status.state)
-    except ValueError:
-        state = TabState.CONNECTING
+    state = status.state
     cause = status.detail or (str(status.cause) if status.cause else None)
     return StatusSnapshot(
         state=state,
@@ -66,7 +63,7 @@ def snapshot_of(
         held=status.held,
         title=title,
         tunnels=len(tunnels.tunnels) if tunnels is not None else 0,
-        tunnels_down=_tunnels_down(tunnels, attached=state is TabState.ATTACHED),
+        tunnels_down=_tunnels_down(tunnels, attached=state is Phase.ATTACHED),
     )
 
 
@@ -89,7 +86,7 @@ class LiveSession:
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
         session.on_update(self._updated)
-        session.keep_history_warm()
+        session.keep_scrollback_warm()
         # A forward failing or coming up changes the status line's tunnel count.
         session.tunnels.tunnels.watch(self._tunnels_changed)
 
@@ -172,10 +169,10 @@ class LiveSession:
         """The session's terminal, for the view that shows it."""
         return self.session.terminal
 
-    def scrollback(self) -> HistorySource:
-        """What the history view shows: the remote pane's history when in tmux, else the
+    def scrollback(self) -> ScrollbackSource:
+        """What the scrollback view shows: the remote pane's history when in tmux, else the
         emulator's own scrollback."""
-        return history_source(self.session)
+        return scrollback_source(self.session)
 
     def set_palette(self, palette: Palette) -> None:
         """Paint with a new theme's terminal colours (the view draws a fresh frame)."""
@@ -260,11 +257,11 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             raise TypeError(f"a live terminal shows live sessions, not {type(session).__name__}")
         live = session
 
-        def open_history() -> None:
+        def open_scrollback() -> None:
             if view.is_attached:
-                view.app.push_screen(HistoryScreen(live.scrollback(), view, live.name))
+                view.app.push_screen(ScrollbackScreen(live.scrollback(), view, live.name))
 
-        view = terminal_view(live.terminal, settings, live.profile, on_history=open_history)
+        view = terminal_view(live.terminal, settings, live.profile, on_history=open_scrollback)
         return view
 
     return build

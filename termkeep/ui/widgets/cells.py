@@ -1,4 +1,4 @@
-"""Cell drawing shared by the terminal view and the history (scrollback) view.
+"""Cell drawing shared by the terminal view and the scrollback view.
 
 Both draw the same kind of thing: cells whose style is an index into a table of engine
 ``CellStyle``s (the Emulator's, or the SGR parser's for tmux's pane history). This module
@@ -31,7 +31,7 @@ _UNDERLINE_KINDS = {1: "underline", 2: "underline2"}
 @dataclass(frozen=True, slots=True)
 class Selection:
     """A selection from where the drag began (``anchor``) to where it is (``head``), as
-    (x, y) pairs: viewport cells in the terminal view, (character, line) in the history
+    (x, y) pairs: viewport cells in the terminal view, (character, line) in the scrollback
     view."""
 
     anchor: tuple[int, int]
@@ -54,7 +54,7 @@ class Selection:
 
     def characters_on(self, y: int, length: int) -> tuple[int, int] | None:
         """The [start, end) characters selected on line `y` of `length` characters, or
-        None: the history view selects between characters, as a text editor does."""
+        None: the scrollback view selects between characters, as a text editor does."""
         (start_x, start_y), (end_x, end_y) = self.ordered()
         if not start_y <= y <= end_y:
             return None

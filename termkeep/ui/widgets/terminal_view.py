@@ -150,7 +150,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.allow_clipboard_write = allow_clipboard_write
         self.clipboard_gate = clipboard_gate
         self.confirm_paste_lines = confirm_paste_lines
-        # Opens the history view; without it shift+PageUp and the wheel scroll locally.
+        # Opens the scrollback view; without it shift+PageUp and the wheel scroll locally.
         self._on_history = on_history
         self._app_keys = frozenset(app_keys)
         self._scrollback_keys = frozenset(scrollback_keys)
@@ -367,14 +367,14 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             self.on_typed(TypedKey(event.key, event.character))
 
     def action_open_scrollback(self) -> None:
-        """Open the history view over this terminal (the app's prefix action); skipped,
+        """Open the scrollback view over this terminal (the app's prefix action); skipped,
         so the app can say so, when this tab has none."""
         if self._on_history is None:
             raise SkipAction()
         self._on_history()
 
     def send_key(self, key: str, character: str | None) -> None:
-        """Encode a key for the remote and send it (the history view passes keys on)."""
+        """Encode a key for the remote and send it (the scrollback view passes keys on)."""
         data = self.port.encoder.key(key, character)
         if data:
             self._send(data)

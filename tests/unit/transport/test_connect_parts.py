@@ -13,6 +13,7 @@ import pytest
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile, TcpSettings
+from termkeep.platform.tcp import open_tcp, tcp_options
 from termkeep.transport.connection import (
     ConnectClock,
     RememberedSecrets,
@@ -25,7 +26,6 @@ from termkeep.transport.connection import (
 from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
-from termkeep.transport.tcp import open_tcp, tcp_options
 
 
 async def test_open_tcp_sets_every_option_before_connecting() -> None:
