@@ -38,9 +38,8 @@ from termkeep.session import Session  # noqa: E402
 from termkeep.supervisor.phase import Phase  # noqa: E402
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines  # noqa: E402
 from termkeep.transport.prompts import NoPrompter  # noqa: E402
-from termkeep.ui.screens.scrollback import styled_strip  # noqa: E402
 from termkeep.ui.scrollback_source import MAX_VIEW_LINES, TmuxScrollback  # noqa: E402
-from termkeep.ui.widgets.terminal_view import StyleResolver  # noqa: E402
+from termkeep.ui.widgets.cells import StyleResolver, styled_strip  # noqa: E402
 from tests.fixtures.netns import start_netns_sshd  # noqa: E402
 from tests.fixtures.profiles import profile_for  # noqa: E402
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd  # noqa: E402

@@ -23,11 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from termkeep.terminal.emulator import Emulator  # noqa: E402 -- after the path fix
-from termkeep.ui.widgets.terminal_view import (  # noqa: E402
-    StyleResolver,
-    TerminalView,
-    row_strip,
-)
+from termkeep.ui.widgets.cells import StyleResolver, row_strip  # noqa: E402
+from termkeep.ui.widgets.terminal_view import TerminalView  # noqa: E402
 
 STREAMS = ROOT / "tests" / "data" / "tmux_streams"
 CHUNK = 16 * 1024  # about what sshd hands over per read with a PTY
@@ -140,8 +137,12 @@ def dense_frame() -> None:
 
 def one_line_scroll() -> None:
     """A full 240x60 screen scrolls by one new line: snapshot + strips of changed rows."""
+    # Imported here: the session stack (asyncssh) would swell the scrollback processes'
+    # memory, which this script measures.
+    from termkeep.session import SessionTerminal  # noqa: PLC0415
+
     emulator = dense_emulator()
-    view = TerminalView(emulator, on_input=ignore)
+    view = TerminalView(SessionTerminal(emulator, send=ignore))
     view.draw_frame()
     built_before = view.strips_built
     counter = iter(range(1_000_000))

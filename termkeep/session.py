@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from termkeep.config.profile import Profile
 from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
@@ -22,13 +23,23 @@ from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.supervisor.tunnels import TunnelsOnLink
-from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
-from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
+from termkeep.terminal.clipboard import ClipboardWrite
+from termkeep.terminal.emulator import (
+    DEFAULT_SCROLLBACK_LINES,
+    Emulator,
+    MouseTracking,
+    ScreenRow,
+    Snapshot,
+)
+from termkeep.terminal.keys import InputEncoder
+from termkeep.terminal.palette import DEFAULT_PALETTE, RGB, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
+from termkeep.terminal.predict_overlay import EMPTY_OVERLAY, Overlay
 from termkeep.tmux import scrollback
 from termkeep.tmux.attach import PlainAttach
-from termkeep.tmux.names import adoptable_legacy_base, profile_session_base
+from termkeep.tmux.names import adoptable_legacy_base, claimed_by_others, profile_session_base
 from termkeep.tmux.scrollback import ScrollbackError, ScrollbackHelper, ScrollbackPage
+from termkeep.tmux.sessions import RemoteSessions
 from termkeep.transport.link import DataSink, Link
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.ssh.connector import SshConnector
@@ -78,6 +89,20 @@ def tmux_attach(profile: Profile, store: ProfileStore) -> PlainAttach | None:
     return PlainAttach.for_profile(profile, adopt=adopt)
 
 
+def remote_sessions(profile: Profile, prompter: Prompter, store: ProfileStore) -> RemoteSessions:
+    """The tmux sessions termkeep made for ``profile`` on its host, to list and kill (each
+    call over a fresh connection): the first-tab sessions of the other saved profiles of
+    the same login are left out, and the name an older termkeep gave this one is listed."""
+    saved = store.load_all().profiles
+    return RemoteSessions(
+        profile,
+        prompter,
+        lookup_profile=profile_lookup(store),
+        claimed=claimed_by_others(profile, saved),
+        legacy=adoptable_legacy_base(profile, saved),
+    )
+
+
 def connection_recorder(
     supervisor: Supervisor, profile: Profile, history_file: Path | None
 ) -> ConnectionRecorder:
@@ -103,6 +128,165 @@ type OutputListener = Callable[[], None]
 type UpdateListener = Callable[[Update], None]
 
 
+class TerminalWatcher(Protocol):
+    """Who shows a SessionTerminal (the ui's TerminalListener)."""
+
+    def output_arrived(self) -> None: ...
+    def title_changed(self, title: str) -> None: ...
+    def bell(self) -> None: ...
+    def clipboard_written(self, request: ClipboardWrite) -> None: ...
+
+
+class SessionTerminal:
+    """A session's terminal side, what a view shows (the ui's TerminalPort).
+
+    It is the emulator's one owner: the remote's bytes are fed here, the size is set here
+    (and passed on to ``on_resize``, the remote PTY's), the emulator's events go to the
+    watchers from here. Typed bytes go through the predictor, if any, before ``send``. The
+    emulator's replies to the remote's queries go where its ``write`` was pointed when it
+    was made, never through a view.
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        send: Callable[[bytes], object],
+        predictor: Predictor | None = None,
+        on_resize: Callable[[int, int], object] | None = None,
+    ) -> None:
+        self.emulator = emulator
+        self.predictor = predictor
+        self.encoder = InputEncoder(emulator)
+        self._send = send
+        self._on_resize = on_resize
+        self._output_listeners: list[OutputListener] = []
+        self._watchers: list[TerminalWatcher] = []
+        emulator.on_title = self._title_changed
+        emulator.on_bell = self._bell
+        emulator.on_clipboard_write = self._clipboard_written
+
+    # -- the screen -------------------------------------------------------------------
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.emulator.size
+
+    def snapshot(self) -> Snapshot:
+        return self.emulator.snapshot()
+
+    def history(self) -> tuple[ScreenRow, ...]:
+        return self.emulator.history()
+
+    @property
+    def title(self) -> str:
+        return self.emulator.title
+
+    @property
+    def cursor_colour(self) -> RGB:
+        return self.emulator.palette.cursor
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return self.emulator.bracketed_paste
+
+    @property
+    def alternate_screen(self) -> bool:
+        return self.emulator.alternate_screen
+
+    @property
+    def mouse_tracking(self) -> MouseTracking:
+        return self.emulator.mouse_tracking
+
+    @property
+    def synchronized_output(self) -> bool:
+        return self.emulator.synchronized_output
+
+    @property
+    def scroll_offset(self) -> int:
+        return self.emulator.scroll_offset
+
+    def scroll_viewport(self, delta: int) -> None:
+        self.emulator.scroll_viewport(delta)
+
+    def scroll_to_bottom(self) -> None:
+        self.emulator.scroll_to_bottom()
+
+    def set_palette(self, palette: Palette) -> None:
+        """Paint with a new theme's terminal colours: a fresh frame, since cached rows
+        carry the old ones."""
+        self.emulator.palette = palette
+        self.output_changed()
+
+    # -- bytes in, size, bytes out -----------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """The remote's bytes: into the emulator (replies go out meanwhile), then the
+        watchers redraw."""
+        self.emulator.feed(data)
+        self.output_changed()
+
+    def resize(self, columns: int, rows: int) -> None:
+        """The view's new size, for the emulator now and the remote PTY now or at reattach."""
+        if (columns, rows) != self.emulator.size:
+            self.emulator.resize(columns, rows)
+        if self._on_resize is not None:
+            self._on_resize(columns, rows)
+
+    def send(self, data: bytes) -> None:
+        """Bytes for the remote that no one typed (mouse reports, wheel arrows)."""
+        self._send(data)
+
+    def send_typed(self, data: bytes) -> None:
+        """A typed key or a paste: its echo is guessed on the screen as it is, then it goes."""
+        if self.predictor is not None:
+            self.predictor.typed(data, self.emulator.snapshot(), time.monotonic())
+        self._send(data)
+
+    # -- predictive echo ---------------------------------------------------------------
+
+    def prediction(self, frame: Snapshot, *, observe: bool) -> Overlay:
+        """The guesses to draw over ``frame``, checked against it first when ``observe``."""
+        predictor = self.predictor
+        if predictor is None:
+            return EMPTY_OVERLAY
+        if observe:
+            predictor.observe(frame, time.monotonic())
+        return predictor.overlay()
+
+    def prediction_deadline(self) -> float | None:
+        return None if self.predictor is None else self.predictor.next_deadline()
+
+    # -- who listens -------------------------------------------------------------------
+
+    def watch(self, watcher: TerminalWatcher) -> None:
+        """Tell ``watcher`` of output, titles, bells and clipboard writes from now on."""
+        self._watchers.append(watcher)
+
+    def on_output(self, listener: OutputListener) -> None:
+        """Call ``listener`` after the screen changed (new bytes, a palette, a guess)."""
+        self._output_listeners.append(listener)
+
+    def output_changed(self) -> None:
+        """Tell every watcher and listener that the screen changed."""
+        for watcher in self._watchers:
+            watcher.output_arrived()
+        for listener in self._output_listeners:
+            listener()
+
+    def _title_changed(self, title: str) -> None:
+        for watcher in self._watchers:
+            watcher.title_changed(title)
+
+    def _bell(self) -> None:
+        for watcher in self._watchers:
+            watcher.bell()
+
+    def _clipboard_written(self, request: ClipboardWrite) -> None:
+        for watcher in self._watchers:
+            watcher.clipboard_written(request)
+
+
 class Session:
     """One tab: a profile's tmux session, its emulated screen, and the supervisor keeping it
     attached. Survives every reconnect; only ``close()`` ends it (the tmux session stays on
@@ -125,17 +309,20 @@ class Session:
         """``history_file``: where this session's drops are appended (JSON lines); None
         keeps them in memory only, for the tab's view."""
         self.profile = profile
-        self.emulator = Emulator(
-            *size, write=self._reply, scrollback_lines=scrollback_lines, palette=palette
-        )
         self.supervisor = build_supervisor(
             profile, prompter, on_data=self._received, size=size, store=store
         )
-        self._output_listeners: list[OutputListener] = []
-        self._scrollback: tuple[Link, ScrollbackHelper] | None = None
-        self._warming: asyncio.Future[ScrollbackHelper | None] | None = None
         self.predictor = Predictor(predict)
         """Guesses the echo of typed keys; the view draws it over the emulator."""
+        self.terminal = SessionTerminal(
+            Emulator(*size, write=self._reply, scrollback_lines=scrollback_lines, palette=palette),
+            send=self.write,
+            predictor=self.predictor,
+            on_resize=self.supervisor.resize,
+        )
+        """The screen side, what a view shows: the emulator's one owner."""
+        self._scrollback: tuple[Link, ScrollbackHelper] | None = None
+        self._warming: asyncio.Future[ScrollbackHelper | None] | None = None
         self._last_rtt: float | None = None
         self.supervisor.add_listener(self._follow_link)
         self.supervisor.add_held_keys_listener(self._held_keys_fate)
@@ -154,13 +341,22 @@ class Session:
         return self.profile.name
 
     @property
+    def emulator(self) -> Emulator:
+        """The emulated screen (its owner is ``terminal``)."""
+        return self.terminal.emulator
+
+    @property
     def title(self) -> str:
         """The title the remote set (OSC 0/2), sanitised by the emulator."""
-        return self.emulator.title
+        return self.terminal.title
 
     def on_output(self, listener: OutputListener) -> None:
         """Call ``listener`` after the emulator has taken new bytes (the view redraws)."""
-        self._output_listeners.append(listener)
+        self.terminal.on_output(listener)
+
+    def set_palette(self, palette: Palette) -> None:
+        """Paint with a new theme's terminal colours."""
+        self.terminal.set_palette(palette)
 
     def on_update(self, listener: UpdateListener) -> None:
         """Call ``listener`` with every status change and notice of the supervisor."""
@@ -188,9 +384,7 @@ class Session:
 
     def resize(self, columns: int, rows: int) -> None:
         """The view's new size, for the emulator now and the remote PTY now or at reattach."""
-        if (columns, rows) != self.emulator.size:
-            self.emulator.resize(columns, rows)
-        self.supervisor.resize(columns, rows)
+        self.terminal.resize(columns, rows)
 
     def reconnect_now(self) -> None:
         self.supervisor.reconnect_now()
@@ -279,10 +473,8 @@ class Session:
 
     def _received(self, data: bytes) -> None:
         self.recorder.received(len(data))
-        self.emulator.feed(data)
+        self.terminal.feed(data)
         self.log.output(data)
-        for listener in self._output_listeners:
-            listener()
 
     def _follow_link(self, update: Update) -> None:
         """Keep the predictor in step with the link: its RTT, and whether keys are held."""
@@ -297,18 +489,14 @@ class Session:
                 self.predictor.resume(time.monotonic())
             else:
                 self.predictor.pause()
-            self._redraw()
+            self.terminal.output_changed()
 
     def _held_keys_fate(self, delivered: bool) -> None:
         if not delivered:
             # Their guesses go with them, in the same step as the notice that says so.
             self.predictor.discard()
         self.predictor.resume(time.monotonic())
-        self._redraw()
-
-    def _redraw(self) -> None:
-        for listener in self._output_listeners:
-            listener()
+        self.terminal.output_changed()
 
     def _reply(self, data: bytes) -> None:
         # Answers to the remote's queries (DA, cursor position) go out during feed, ahead of

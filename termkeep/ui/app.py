@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import inspect
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, override
@@ -16,22 +15,19 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from termkeep.config.errors import ConfigError
-from termkeep.config.profile import InvalidProfileNameError, Profile
 from termkeep.config.settings import ACTIONS, Settings, settings_or_defaults
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.tmux.names import adoptable_legacy_base, claimed_by_others
 from termkeep.ui import failures
-from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
-from termkeep.ui.broadcast import Broadcast, tabs_word
+from termkeep.ui.bindings import Outcome, PrefixRouter, key_label, textual_action
+from termkeep.ui.broadcast import Broadcast, stop_hint, tabs_word
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
@@ -39,7 +35,9 @@ from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
+from termkeep.ui.tab_profile import profile_of_tab, save_forwards, save_tab_profile
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
+from termkeep.ui.widgets.prefix_hint import PrefixHint, bound_key
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.session_tabs import SessionTabs
 
@@ -87,16 +85,12 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self._restoring = False
         self.router = PrefixRouter(self.settings)
         self.use_command_palette = True  # reachable through the prefix only
-        self._prefix_timer: Timer | None = None
-        off_key = self.settings.keys.get("broadcast.off")
-        stop_hint = (
-            f"{key_label(self.settings.prefix)} {key_label(off_key)} stops"
-            if off_key
-            else "the palette's Broadcast input off stops"
-        )
         # A lambda: the tab bar exists only once the app is composed.
         relabel = lambda pane: self.tabs.refresh_label(pane)  # noqa: E731, PLW0108
-        self.broadcast = Broadcast(self.settings.prefix, stop_hint, relabel)
+        off_key = self.settings.keys.get("broadcast.off")
+        self.broadcast = Broadcast(
+            self.settings.prefix, stop_hint(self.settings.prefix, off_key), relabel
+        )
         """What is typed in one tab that goes to others too (prefix b picks, B stops)."""
 
     # --- layout and start-up -----------------------------------------------------------------
@@ -161,7 +155,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
     def compose(self) -> ComposeResult:
         yield SessionTabs(self.build_terminal)
         yield Static(self._welcome_text(), id="welcome", markup=False)
-        yield Static(id="prefix-hint", markup=False)
+        yield PrefixHint(self.router, self.settings)
 
     def on_load(self) -> None:
         # Textual's run() installs asyncio's eager task factory. asyncssh expects a new task
@@ -175,7 +169,6 @@ class TermkeepApp(App[None], inherit_bindings=False):
         for spec in self.themes.themes.values():
             self.register_theme(textual_theme(spec))
         self.apply_theme(self.settings.theme)
-        self._show_prefix_hint()
         for problem in self.problems:
             self.notify(problem, title="Configuration problem", severity="error", timeout=30)
         if self.startup_profiles or self.restore:
@@ -215,14 +208,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         """The tab bar with its session panes."""
         return self.query_one(SessionTabs)
 
-    def _key_of(self, action_id: str) -> str:
-        """How the key bound to ``action_id`` is shown (``unbound`` when remapped away)."""
-        key = self.settings.keys.get(action_id)
-        return key_label(key) if key else "unbound"
-
     def _welcome_text(self) -> str:
         prefix = key_label(self.settings.prefix)
-        new, help_key = self._key_of("tab.new"), self._key_of("help")
+        new, help_key = bound_key(self.settings, "tab.new"), bound_key(self.settings, "help")
         return (
             f"No open tabs. Press {prefix} then {new} to connect; "
             f"{prefix} then {help_key} for help."
@@ -244,74 +232,26 @@ class TermkeepApp(App[None], inherit_bindings=False):
         ):
             routed = self.router.route(event.key, event.aliases)
             if routed.outcome is not Outcome.FORWARD:
-                self._prefix_step(routed.outcome, routed.action, routed.key)
+                await self._prefix_step(routed.outcome, routed.action, routed.key)
                 return
         await super().on_event(event)
 
-    def _prefix_step(self, outcome: Outcome, action: str | None, key: str) -> None:
-        if outcome is Outcome.ARMED:
-            timeout = self.settings.prefix_timeout
-            self._prefix_timer = self.set_timer(timeout, self._prefix_timeout) if timeout else None
-        elif outcome is not Outcome.IGNORED:
-            self._stop_prefix_timer()
+    async def _prefix_step(self, outcome: Outcome, action: str | None, key: str) -> None:
+        hint = self.query_one(PrefixHint)
+        hint.follow(outcome)
         if outcome is Outcome.UNBOUND:
-            help_key = self._key_of("help")
+            help_key = bound_key(self.settings, "help")
             self.notify(
                 f"{key_label(key)} does nothing after the prefix; {help_key} lists the keys"
             )
         elif outcome is Outcome.ACTION and action is not None:
-            self.run_keymap_action(action)
-        self._show_prefix_hint()
+            await self.run_keymap_action(action)
+        hint.show()
 
-    def _prefix_timeout(self) -> None:
-        self.router.cancel()
-        self._show_prefix_hint()
-
-    def _stop_prefix_timer(self) -> None:
-        if self._prefix_timer is not None:
-            self._prefix_timer.stop()
-            self._prefix_timer = None
-
-    def _show_prefix_hint(self) -> None:
-        hint = self.query_one("#prefix-hint", Static)
-        prefix = key_label(self.settings.prefix)
-        if self.router.armed:
-            help_key = self._key_of("help")
-            hint.update(f" {prefix} … press an action key (escape cancels, {help_key} for help)")
-        else:
-            hint.update(f" {prefix} {self._key_of('help')} help")
-        hint.set_class(self.router.armed, "-armed")
-
-    def run_keymap_action(self, action_id: str) -> None:
-        """Run the app action with this stable id (from the keymap or the palette)."""
-        if action_id.startswith("tab.goto."):
-            self.action_goto_tab(int(action_id.rpartition(".")[2]))
-            return
-        handlers: dict[str, Callable[[], object]] = {
-            "tab.new": self.action_new_tab,
-            "tab.close": self.action_close_tab,
-            "tab.next": lambda: self.tabs.step(1),
-            "tab.prev": lambda: self.tabs.step(-1),
-            "tab.rename": self.action_rename_tab,
-            "tab.save_profile": self.action_save_profile,
-            "log.toggle": self.action_toggle_log,
-            "tunnels.manage": self.action_manage_tunnels,
-            "session.reconnect": self.action_reconnect,
-            "connection.history": self.action_connection_history,
-            "broadcast.pick": self.action_pick_broadcast,
-            "broadcast.off": self.action_broadcast_off,
-            "profiles.manage": self.action_manage_profiles,
-            "sessions.manage": self.action_manage_sessions,
-            "theme.switch": self.action_switch_theme,
-            "scrollback.open": self.action_open_scrollback,
-            "help": self.action_help,
-            "palette": self.action_command_palette,
-            "app.quit": self.action_ask_quit,
-            "demo.drop_network": self.action_drop_network,
-        }
-        result = handlers[action_id]()
-        if inspect.isawaitable(result):  # async actions (close, ...) run as workers
-            self.run_worker(result)
+    async def run_keymap_action(self, action_id: str) -> None:
+        """Run the app action with this stable id (from the keymap or the palette), through
+        Textual's action system."""
+        await self.run_action(textual_action(action_id))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette lists termkeep's own actions (and only those)."""
@@ -320,7 +260,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             yield SystemCommand(
                 action.description,
                 action.id,
-                lambda action_id=action.id: self.run_keymap_action(action_id),
+                functools.partial(self.run_keymap_action, action.id),
             )
 
     # --- tabs and sessions -------------------------------------------------------------------
@@ -348,7 +288,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             tabs.refresh_label(message.pane)
         self.broadcast.label_changed(message.pane)  # a new remote title renames the source
 
-    def action_new_tab(self) -> None:
+    def action_tab_new(self) -> None:
         """Pick a saved profile or an ssh_config Host, or type user@host[:port], and open a
         tab on it."""
         # asyncssh (the ssh_config parser) loads only when the picker opens: the app starts
@@ -371,13 +311,13 @@ class TermkeepApp(App[None], inherit_bindings=False):
         if name:
             await self.open_profile(name)
 
-    async def action_close_tab(self) -> None:
+    def action_tab_close(self) -> None:
         """Close the active tab, asking first while it is connected."""
         pane = self.tabs.active_session_pane
         if pane is None:
             return
         if not pane.status.state.connected:
-            await self._close_pane(pane)
+            self.run_worker(self._close_pane(pane))
             return
 
         async def decided(yes: bool | None) -> None:
@@ -396,12 +336,20 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self._update_welcome()
         self.save_tabs()
 
-    def action_goto_tab(self, number: int) -> None:
+    def action_tab_next(self) -> None:
+        """Activate the next tab."""
+        self.tabs.step(1)
+
+    def action_tab_prev(self) -> None:
+        """Activate the previous tab."""
+        self.tabs.step(-1)
+
+    def action_tab_goto(self, number: int) -> None:
         """Activate tab ``number`` (1-based)."""
         if not self.tabs.select(number - 1):
             self.notify(f"There is no tab {number}")
 
-    def action_rename_tab(self) -> None:
+    def action_tab_rename(self) -> None:
         """Give the active tab a name of the user's choosing."""
         pane = self.tabs.active_session_pane
         if pane is None:
@@ -415,41 +363,34 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
         self.push_screen(TextInputScreen("Rename tab (empty: use the title)", pane.label), renamed)
 
-    def action_save_profile(self) -> None:
+    def action_tab_save_profile(self) -> None:
         """Save the active tab's host (opened as user@host or an ssh_config alias) as a
         profile, keeping its tmux session, so opening the profile reattaches this tab's
         work."""
         pane = self.tabs.active_session_pane
-        profile = pane.session.profile if pane is not None else None
-        if pane is None or profile is None:
+        running = pane.session.profile if pane is not None else None
+        if pane is None or running is None:
             self.notify("This tab has no host to save")
             return
-        if self.store.exists(profile.name) and self.store.load(profile.name) == profile:
-            self.notify(f"{profile.name} is already a saved profile")
+        if self.store.exists(running.name) and self.store.load(running.name) == running:
+            self.notify(f"{running.name} is already a saved profile")
             return
-
-        tunnels = pane.session.tunnels
-        if tunnels is not None:  # forwards added in the tunnels view are saved too
-            profile = dataclasses.replace(profile, forwards=tunnels.forwards)
+        profile = profile_of_tab(pane.session) or running
 
         def named(name: str | None) -> None:
-            if name:
-                self._save_tab_profile(profile, name.strip(), pane.session.tmux_session)
+            if not name:
+                return
+            name = name.strip()
+            problem = save_tab_profile(self.store, profile, name, pane.session.tmux_session)
+            if problem is not None:
+                self.notify(problem, title="Not saved", severity="error", timeout=15)
+            else:
+                self.notify(f"Saved {name}: it opens this tab's tmux session")
 
         suggestion = profile.host if not self.store.exists(profile.host) else ""
         self.push_screen(TextInputScreen("Save this host as profile", suggestion), named)
 
-    def _save_tab_profile(self, profile: Profile, name: str, tmux_session: str | None) -> None:
-        try:
-            # save() validates the name and refuses to overwrite an existing profile.
-            tmux = dataclasses.replace(profile.tmux, session=tmux_session or profile.tmux.session)
-            self.store.save(dataclasses.replace(profile, name=name, tmux=tmux))
-        except (ConfigError, InvalidProfileNameError, OSError) as error:
-            self.notify(str(error), title="Not saved", severity="error", timeout=15)
-            return
-        self.notify(f"Saved {name}: it opens this tab's tmux session")
-
-    def action_manage_tunnels(self) -> None:
+    def action_tunnels_manage(self) -> None:
         """Show the active tab's tunnels: what each carries, add, remove, save."""
         pane = self.tabs.active_session_pane
         tunnels = pane.session.tunnels if pane is not None else None
@@ -459,30 +400,17 @@ class TermkeepApp(App[None], inherit_bindings=False):
         # Only a tab with tunnels has loaded the transport (asyncssh) this screen shows.
         from termkeep.ui.screens.tunnels import TunnelsScreen  # noqa: PLC0415
 
-        session = pane.session
-        self.push_screen(TunnelsScreen(pane.label, tunnels, lambda: self._save_forwards(session)))
+        session, save_key = pane.session, bound_key(self.settings, "tab.save_profile")
+        save = functools.partial(save_forwards, self.store, session, save_key)
+        self.push_screen(TunnelsScreen(pane.label, tunnels, save))
 
-    def _save_forwards(self, session: SessionLike) -> str:
-        """Write the tab's running forwards into its saved profile."""
-        profile, tunnels = session.profile, session.tunnels
-        if profile is None or tunnels is None or not self.store.exists(profile.name):
-            key = self._key_of("tab.save_profile")
-            return f"This tab has no saved profile: save it first (prefix {key})"
-        try:
-            saved = self.store.load(profile.name)
-            self.store.save(dataclasses.replace(saved, forwards=tunnels.forwards), replace=True)
-        except (ConfigError, OSError) as error:
-            return f"Not saved: {error}"
-        count = len(tunnels.forwards)
-        return f"Saved {count} forward{'s' if count != 1 else ''} to {profile.name}"
-
-    def action_toggle_log(self) -> None:
+    def action_log_toggle(self) -> None:
         """Start or stop the active tab's session log."""
         pane = self.tabs.active_session_pane
         if pane is not None:
             self.notify(f"{pane.label}: {pane.session.toggle_log()}")
 
-    def action_reconnect(self) -> None:
+    def action_session_reconnect(self) -> None:
         """Probe the active tab's host now instead of waiting for the next retry."""
         pane = self.tabs.active_session_pane
         if pane is not None:
@@ -497,7 +425,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             return
         self.push_screen(ConnectionHistoryScreen(pane.label, pane.session.connection_history))
 
-    def action_pick_broadcast(self) -> None:
+    def action_broadcast_pick(self) -> None:
         """Pick the tabs that receive what is typed in the active one (or all of them)."""
         source = self.tabs.active_session_pane
         others = [pane for pane in self.tabs.panes if pane is not source]
@@ -526,16 +454,15 @@ class TermkeepApp(App[None], inherit_bindings=False):
         """Stop broadcast input, whichever tab it comes from."""
         self.notify("Broadcast input is off" if self.broadcast.stop() else "Nothing is broadcast")
 
-    def action_open_scrollback(self) -> None:
-        """Show the active tab's scrollback (the remote tmux pane's, or termkeep's own)."""
+    async def action_scrollback_open(self) -> None:
+        """Show the active tab's scrollback (the remote tmux pane's, or termkeep's own): the
+        tab's terminal runs its own ``open_scrollback`` action, if it has one."""
         pane = self.tabs.active_session_pane
-        open_scrollback = getattr(pane.session, "open_scrollback", None) if pane else None
-        if open_scrollback is None:
+        body = pane.body if pane is not None else None
+        if body is None or not await self.run_action("open_scrollback", body):
             self.notify("This tab has no history to show")
-            return
-        open_scrollback()
 
-    def action_drop_network(self) -> None:
+    def action_demo_drop_network(self) -> None:
         """Demo only: cut the demo's network so the stall and the reattach can be seen."""
         if self.demo_drop is None:
             self.notify("Cutting the network is only available in `termkeep demo`")
@@ -544,7 +471,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     # --- screens -----------------------------------------------------------------------------
 
-    def action_manage_profiles(self) -> None:
+    def action_profiles_manage(self) -> None:
         """Open the profile manager."""
         self.push_screen(
             ProfileManagerScreen(
@@ -561,9 +488,9 @@ class TermkeepApp(App[None], inherit_bindings=False):
         profile = pane.session.profile if pane is not None else None
         if pane is None or profile is None or self.store.exists(profile.name):
             return None
-        return pane.label, self.action_save_profile
+        return pane.label, self.action_tab_save_profile
 
-    def action_manage_sessions(self) -> None:
+    def action_sessions_manage(self) -> None:
         """The active tab's host: its termkeep tmux sessions that no tab holds."""
         pane = self.tabs.active_session_pane
         if pane is not None:
@@ -587,23 +514,6 @@ class TermkeepApp(App[None], inherit_bindings=False):
         except ConfigError as error:
             self.notify(str(error), title=f"Cannot open {name}", severity="error", timeout=15)
             return
-        # asyncssh is loaded only when a host is really asked (see __init__).
-        from termkeep.session import profile_lookup  # noqa: PLC0415
-        from termkeep.tmux.sessions import RemoteSessions  # noqa: PLC0415
-
-        saved = self.store.load_all().profiles
-        remote = RemoteSessions(
-            profile,
-            AppPrompter(self),
-            lookup_profile=profile_lookup(self.store),
-            claimed=claimed_by_others(profile, saved),
-            legacy=adoptable_legacy_base(profile, saved),
-        )
-
-        def held() -> list[str | None]:
-            return [
-                pane.session.tmux_session for pane in self.tabs.panes if pane.session.name == name
-            ]
 
         async def attach(tmux_session: str | None) -> None:
             if tmux_session is None:
@@ -612,20 +522,11 @@ class TermkeepApp(App[None], inherit_bindings=False):
                 self.screen.dismiss(None)  # the new tab is what the user wants to see
             await self.open_profile(name, tmux_session)
 
-        screen = RemoteSessionsScreen(
-            name,
-            profile.destination,
-            list_sessions=remote.list,
-            kill_session=remote.kill,
-            held=held,
-            # Without tmux the tab would open a plain shell, not the session picked.
-            attach_refusal=None
-            if profile.tmux.enabled
-            else f"tmux is off for {name}: turn it on in the profile manager to attach",
-        )
+        held = functools.partial(self.tabs.tmux_sessions_of, name)
+        screen = RemoteSessionsScreen.for_profile(profile, self.store, AppPrompter(self), held)
         self.push_screen(screen, attach)
 
-    def action_switch_theme(self) -> None:
+    def action_theme_switch(self) -> None:
         """Pick a theme: each highlighted one is shown at once; escape goes back."""
         original = self.theme
 
@@ -658,6 +559,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
             return self.terminal_palette
         return terminal_palette(self.themes.resolve(session.theme))
 
+    def action_palette(self) -> None:
+        """Open the command palette (reachable through the prefix only)."""
+        self.action_command_palette()
+
     def action_help(self) -> None:
         """Show every key of the live keymap."""
         by_id = {action.id: action for action in ACTIONS}
@@ -667,7 +572,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         ]
         self.push_screen(HelpScreen(key_label(self.settings.prefix), rows))
 
-    def action_ask_quit(self) -> None:
+    def action_app_quit(self) -> None:
         """Quit, asking first while sessions are open."""
         live = [pane for pane in self.tabs.panes if pane.status.state.connected]
         if not live:

@@ -1,7 +1,8 @@
 """The prefix key: a tmux-like mode that is the app's only claim on the keyboard.
 
 Every key goes to the remote except the prefix. After the prefix, one key picks an action
-from the keymap (``Settings.keys``); the prefix again sends the prefix itself to the remote;
+from the keymap (``Settings.keys``), run as the Textual action named after its id
+(``textual_action``); the prefix again sends the prefix itself to the remote;
 escape (or the timeout) cancels; any other key is swallowed with a hint, because sending a
 key the user meant for the app to the remote could run something there.
 
@@ -103,6 +104,17 @@ class PrefixRouter:
         """Leave prefix mode (timeout); True if it was armed."""
         was_armed, self.armed = self.armed, False
         return was_armed
+
+
+def textual_action(action_id: str) -> str:
+    """The Textual action that runs keymap action ``action_id``: the app's method is named
+    after the id (``tab.new`` runs ``action_tab_new``), a last part that is a number is its
+    argument (``tab.goto.3`` runs ``action_tab_goto(3)``). The keymap's ids are the one
+    table: no list of handlers beside it."""
+    words, _, last = action_id.rpartition(".")
+    if words and last.isdigit():
+        return f"{words.replace('.', '_')}({last})"
+    return action_id.replace(".", "_")
 
 
 def key_label(key: str) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 
 from termkeep.config.settings import canonical_event_key
+from termkeep.ui.bindings import key_label
 from termkeep.ui.plain_text import plain
 from termkeep.ui.typed_input import Typed, TypedKey, TypingBody
 
@@ -48,6 +49,13 @@ def target_mark() -> Content:
 def tabs_word(count: int) -> str:
     """``1 tab``, ``3 tabs``."""
     return f"{count} tab{'s' if count != 1 else ''}"
+
+
+def stop_hint(prefix: str, off_key: str | None) -> str:
+    """How to turn broadcast input off (``ctrl+\\ B stops``), for the source's status line."""
+    if not off_key:
+        return "the palette's Broadcast input off stops"
+    return f"{key_label(prefix)} {key_label(off_key)} stops"
 
 
 class Broadcast:

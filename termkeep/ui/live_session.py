@@ -1,5 +1,5 @@
 """The real Session (supervisor + emulator) seen through the ui's SessionLike protocol, and
-the TerminalView that shows it."""
+the TerminalView that shows it through the session's TerminalPort."""
 
 from __future__ import annotations
 
@@ -19,15 +19,13 @@ from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
-from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import Palette
-from termkeep.terminal.predict import Predictor
 from termkeep.tmux.names import legacy_session_base
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
 from termkeep.transport.tunnels import TunnelSet, TunnelState
 from termkeep.ui.screens.scrollback import ScrollbackScreen
-from termkeep.ui.scrollback_source import scrollback_source
+from termkeep.ui.scrollback_source import ScrollbackSource, scrollback_source
 from termkeep.ui.session_api import (
     Listener,
     NoticeListener,
@@ -35,7 +33,7 @@ from termkeep.ui.session_api import (
     SessionOpener,
     StatusSnapshot,
 )
-from termkeep.ui.widgets.plain_terminal import PlainTerminal
+from termkeep.ui.terminal_port import TerminalPort
 from termkeep.ui.widgets.session_pane import TerminalFactory
 from termkeep.ui.widgets.terminal_view import TerminalView
 
@@ -87,8 +85,6 @@ class LiveSession:
         self._on_close = on_close
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
-        self.view: TerminalView | None = None
-        """The view showing this session, redrawn when the palette changes."""
         session.on_update(self._updated)
         session.keep_scrollback_warm()
         # A forward failing or coming up changes the status line's tunnel count.
@@ -157,10 +153,6 @@ class LiveSession:
         """Keys to the remote (held while not attached)."""
         self.session.write(data)
 
-    def resize(self, columns: int, rows: int) -> None:
-        """The view's size, for the emulator and the remote PTY."""
-        self.session.resize(columns, rows)
-
     def reconnect_now(self) -> None:
         """Probe at once."""
         self.session.reconnect_now()
@@ -172,20 +164,19 @@ class LiveSession:
             self._on_close()
             self._on_close = None
 
-    def open_scrollback(self) -> ScrollbackScreen | None:
-        """Show the scrollback view over this tab (the remote pane's when in tmux)."""
-        view = self.view
-        if view is None or not view.is_attached:
-            return None
-        screen = ScrollbackScreen(scrollback_source(self.session), view, self.name)
-        view.app.push_screen(screen)
-        return screen
+    @property
+    def terminal(self) -> TerminalPort:
+        """The session's terminal, for the view that shows it."""
+        return self.session.terminal
+
+    def scrollback(self) -> ScrollbackSource:
+        """What the scrollback view shows: the remote pane's history when in tmux, else the
+        emulator's own scrollback."""
+        return scrollback_source(self.session)
 
     def set_palette(self, palette: Palette) -> None:
-        """Paint with a new theme's terminal colours."""
-        self.session.emulator.palette = palette
-        if self.view is not None:
-            self.view.output_arrived()  # a fresh frame: cached rows carry the old colours
+        """Paint with a new theme's terminal colours (the view draws a fresh frame)."""
+        self.session.set_palette(palette)
 
     def _tunnels_changed(self) -> None:
         for listener in self._listeners:
@@ -258,46 +249,37 @@ def paste_confirm(profile: Profile | None, settings: Settings) -> PasteConfirm:
 
 
 def live_terminal_factory(settings: Settings) -> TerminalFactory:
-    """Builds a TerminalView for live sessions (a plain body for anything else)."""
+    """Builds the TerminalView of a live session (the sessions ``live_session_opener``
+    makes; any other kind is a programming error)."""
 
     def build(session: SessionLike) -> Widget:
         if not isinstance(session, LiveSession):
-            return PlainTerminal(session)
-        view = terminal_view(
-            session.session.emulator,
-            settings,
-            session.session.profile,
-            on_input=session.write,
-            on_resize=session.resize,
-            on_history=session.open_scrollback,
-            predictor=session.session.predictor,
-        )
-        session.session.on_output(view.output_arrived)
-        session.view = view
+            raise TypeError(f"a live terminal shows live sessions, not {type(session).__name__}")
+        live = session
+
+        def open_scrollback() -> None:
+            if view.is_attached:
+                view.app.push_screen(ScrollbackScreen(live.scrollback(), view, live.name))
+
+        view = terminal_view(live.terminal, settings, live.profile, on_history=open_scrollback)
         return view
 
     return build
 
 
 def terminal_view(
-    emulator: Emulator,
+    port: TerminalPort,
     settings: Settings,
     profile: Profile | None,
     *,
-    on_input: Callable[[bytes], object],
-    on_resize: Callable[[int, int], object] | None = None,
     on_history: Callable[[], object] | None = None,
-    predictor: Predictor | None = None,
 ) -> TerminalView:
     """A TerminalView that applies ``settings`` (and the ``profile``'s own choices): the
     remote's clipboard writes and the questions before a risky paste."""
     return TerminalView(
-        emulator,
-        on_input=on_input,
-        on_resize=on_resize,
+        port,
         allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
         clipboard_gate=ClipboardGate(BackgroundWrites(settings.clipboard_write_background)),
         confirm_paste_lines=paste_confirm(profile, settings) is PasteConfirm.MULTILINE,
         on_history=on_history,
-        predictor=predictor,
     )

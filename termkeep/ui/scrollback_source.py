@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from termkeep.session import Session
-from termkeep.terminal.emulator import CellStyle, Emulator
+from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, line_of_row
 from termkeep.tmux.sgr import SgrParser
+from termkeep.ui.terminal_port import TerminalPort
 
 FIRST_PAGE_LINES = 300
 """History lines fetched with the screen when the view opens: enough to scroll a little
@@ -116,16 +117,16 @@ class LocalScrollback:
     remote = False
     more_above = False
 
-    def __init__(self, emulator: Emulator) -> None:
-        self._emulator = emulator
+    def __init__(self, terminal: TerminalPort) -> None:
+        self._terminal = terminal
 
     @property
     def styles(self) -> Sequence[CellStyle]:
-        return self._emulator.snapshot().styles
+        return self._terminal.snapshot().styles
 
     async def first(self) -> list[HistoryLine]:
-        self._emulator.scroll_to_bottom()
-        rows = (*self._emulator.history(), *self._emulator.snapshot().rows)
+        self._terminal.scroll_to_bottom()
+        rows = (*self._terminal.history(), *self._terminal.snapshot().rows)
         return _trim_blank_tail([line_of_row(row) for row in rows])
 
     async def older(self) -> list[HistoryLine]:
@@ -136,4 +137,4 @@ def scrollback_source(session: Session) -> ScrollbackSource:
     """The remote pane when the tab is attached to tmux, else the local scrollback."""
     if session.remote_scrollback_available():
         return TmuxScrollback(session)
-    return LocalScrollback(session.emulator)
+    return LocalScrollback(session.terminal)

@@ -24,7 +24,8 @@ from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
 from termkeep.session import Session
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.emulator import row_text
-from termkeep.terminal.predict import MIN_TIMEOUT, Overlay, PredictMode, overlaid_row
+from termkeep.terminal.predict import MIN_TIMEOUT, PredictMode
+from termkeep.terminal.predict_overlay import Overlay, overlaid_row
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for

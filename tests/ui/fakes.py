@@ -21,6 +21,7 @@ from termkeep.terminal.palette import Palette
 from termkeep.transport.tunnels import TunnelSet
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot
+from tests.ui.plain_terminal import PlainTerminal
 
 SCRIPTED_START = 1_796_000_000.0
 """When every scripted session started (Unix time): pictures do not depend on the clock."""
@@ -111,6 +112,9 @@ class RecordingApp(TermkeepApp):
         self.profile_themes: dict[str, str] = {}
         """Profile name -> the theme its (scripted) profile sets."""
         kw.setdefault("open_session", self._open)
+        if kw["open_session"] is not None:
+            # Scripted sessions have no screen of their own; real ones get TerminalViews.
+            kw.setdefault("terminal_factory", PlainTerminal)
         kw.setdefault("restore", False)  # each test starts with no tabs unless it asks
         kw.setdefault("themes", load_themes(user_dir=Path("/nonexistent-termkeep-themes")))
         super().__init__(

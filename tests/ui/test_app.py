@@ -14,11 +14,11 @@ from termkeep.config.themes import load_themes
 from termkeep.supervisor.phase import Phase
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen
 from termkeep.ui.session_api import SessionLike
-from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.status_line import StatusLine
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
+from tests.ui.plain_terminal import PlainTerminal
 
 SIZE = (100, 30)
 

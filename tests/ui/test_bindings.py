@@ -8,15 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from termkeep.config.settings import Settings, settings_from_mapping
+from termkeep.config.settings import ACTIONS, Settings, settings_from_mapping
 from termkeep.supervisor.phase import Phase
 from termkeep.terminal.durations import STATUS, duration_text
+from termkeep.ui.app import TermkeepApp
 from termkeep.ui.bindings import (
     Outcome,
     PrefixRouter,
     is_modifier_only,
     key_label,
     shift_twin,
+    textual_action,
 )
 from termkeep.ui.session_api import StatusSnapshot
 from termkeep.ui.widgets.status_line import status_parts
@@ -146,3 +148,21 @@ def test_a_shifted_letter_runs_its_action_by_either_name(bound: str, pressed: st
     router.route(PREFIX)
     routed = router.route(pressed)
     assert (routed.outcome, routed.action) == (Outcome.ACTION, "broadcast.off")
+
+
+@pytest.mark.parametrize(
+    ("action_id", "action"),
+    [
+        ("tab.new", "tab_new"),
+        ("tab.goto.3", "tab_goto(3)"),
+        ("demo.drop_network", "demo_drop_network"),
+    ],
+)
+def test_a_keymap_id_names_its_textual_action(action_id: str, action: str) -> None:
+    assert textual_action(action_id) == action
+
+
+@pytest.mark.parametrize("action_id", [action.id for action in ACTIONS])
+def test_every_keymap_action_is_an_action_of_the_app(action_id: str) -> None:
+    name = textual_action(action_id).partition("(")[0]
+    assert callable(getattr(TermkeepApp, f"action_{name}", None))

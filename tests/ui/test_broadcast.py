@@ -13,6 +13,7 @@ from textual.widgets import Input, SelectionList
 
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
+from termkeep.session import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.ui.broadcast import SOURCE_GLYPH, TARGET_GLYPH
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
@@ -35,7 +36,8 @@ APPLICATION_CURSOR_KEYS_ON = b"\x1b[?1h"
 
 def emulator_view(session: SessionLike) -> Widget:
     """A real TerminalView over a real emulator, typing into the scripted session."""
-    return TerminalView(Emulator(80, 20, write=lambda _reply: None), on_input=session.write)
+    emulator = Emulator(80, 20, write=lambda _reply: None)
+    return TerminalView(SessionTerminal(emulator, send=session.write))
 
 
 def broadcast_app(store: ProfileStore, settings: Settings | None = None) -> RecordingApp:
@@ -219,7 +221,7 @@ async def test_an_unbound_off_key_points_to_the_palette(store: ProfileStore) -> 
         *_, web_2 = await open_tabs(pilot, app)
         await pick(pilot, app, "a", "enter")
         assert "(the palette's Broadcast input off stops)" in status_text(web_2)
-        app.run_keymap_action("broadcast.off")  # what the palette runs
+        await app.run_keymap_action("broadcast.off")  # what the palette runs
         assert not app.broadcast.on
 
 
@@ -228,7 +230,7 @@ async def test_keys_are_encoded_for_each_receiving_tabs_modes(store: ProfileStor
     async with app.run_test(size=SIZE) as pilot:
         web_1, _db_main, _web_2 = await open_tabs(pilot, app)
         # web-1's remote runs a full-screen program: application cursor keys.
-        view_of(web_1).emulator.feed(APPLICATION_CURSOR_KEYS_ON)
+        view_of(web_1).port.feed(APPLICATION_CURSOR_KEYS_ON)
         await pick(pilot, app, "a", "enter")
         await pilot.press("up", "left", "ctrl+c", "tab")
         assert written(app, "web-2") == b"\x1b[A\x1b[D\x03\t"
@@ -240,7 +242,7 @@ async def test_a_paste_is_bracketed_only_where_that_remote_asked(store: ProfileS
     app = broadcast_app(store)
     async with app.run_test(size=SIZE) as pilot:
         web_1, _db_main, web_2 = await open_tabs(pilot, app)
-        view_of(web_1).emulator.feed(BRACKETED_PASTE_ON)
+        view_of(web_1).port.feed(BRACKETED_PASTE_ON)
         await pick(pilot, app, "a", "enter")
         view_of(web_2).post_message(events.Paste("echo one\necho two"))
         await wait_for(pilot, lambda: written(app, "web-1"), "the paste")

@@ -14,6 +14,7 @@ from textual.widget import Widget
 from termkeep.config.profile import Profile
 from termkeep.config.settings import PasteConfirm, Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
+from termkeep.session import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.ui.live_session import paste_confirm, terminal_view
 from termkeep.ui.screens.clipboard import ClipboardWriteScreen, PasteConfirmScreen
@@ -41,7 +42,7 @@ def clipboard_app(store: ProfileStore, settings: Settings | None = None) -> Reco
 
     def build(session: SessionLike) -> Widget:
         emulator = Emulator(80, 20, write=lambda _reply: None)
-        return terminal_view(emulator, chosen, None, on_input=session.write)
+        return terminal_view(SessionTerminal(emulator, send=session.write), chosen, None)
 
     return RecordingApp(store, settings=chosen, terminal_factory=build)
 
@@ -86,12 +87,12 @@ async def test_a_background_tab_asks_once_and_allowed_it_writes_from_then_on(
         background, shown = await two_tabs(pilot, app)
         assert not view_of(background).shown
         assert view_of(shown).shown
-        view_of(background).feed(osc52("first"))
+        view_of(background).port.feed(osc52("first"))
         await wait_for(pilot, lambda: isinstance(app.screen, ClipboardWriteScreen), "the question")
         question = app.screen
         assert isinstance(question, ClipboardWriteScreen)
         assert "web-1" in question.question
-        view_of(background).feed(osc52("latest"))  # while asked: no second question
+        view_of(background).port.feed(osc52("latest"))  # while asked: no second question
         await pilot.press("y")  # typed for the remote: a one-letter answer allows nothing
         await pilot.pause()
         assert app.screen is question
@@ -101,7 +102,7 @@ async def test_a_background_tab_asks_once_and_allowed_it_writes_from_then_on(
         assert not isinstance(app.screen, ClipboardWriteScreen)
         await wait_for(pilot, lambda: "clipboard set by web-1" in status_text(shown), "news")
         assert status_text(shown).startswith("● clipboard set by web-1 (6 characters) · ")
-        view_of(background).feed(osc52("again"))  # the answer holds for the tab
+        view_of(background).port.feed(osc52("again"))  # the answer holds for the tab
         await wait_for(pilot, lambda: app.clipboard == "again", "the next write")
         assert not isinstance(app.screen, ClipboardWriteScreen)
         await wait_for(pilot, lambda: "(5 characters)" in status_text(shown), "the news")
@@ -114,16 +115,16 @@ async def test_a_denied_background_tab_stays_denied_and_the_tab_on_screen_writes
     app = clipboard_app(store)
     async with app.run_test(size=SIZE) as pilot:
         background, shown = await two_tabs(pilot, app)
-        view_of(background).feed(osc52("stolen focus"))
+        view_of(background).port.feed(osc52("stolen focus"))
         await wait_for(pilot, lambda: isinstance(app.screen, ClipboardWriteScreen), "the question")
         await pilot.press("enter")  # an Enter typed on lands on the focused Deny
         await wait_for(pilot, lambda: not isinstance(app.screen, ClipboardWriteScreen), "deny")
-        view_of(background).feed(osc52("again"))
+        view_of(background).port.feed(osc52("again"))
         await pilot.pause()
         assert not isinstance(app.screen, ClipboardWriteScreen)  # asked once only
         assert app.clipboard == ""
         assert "clipboard" not in status_text(shown)
-        view_of(shown).feed(osc52("mine"))  # the tab on screen: no question, announced
+        view_of(shown).port.feed(osc52("mine"))  # the tab on screen: no question, announced
         await wait_for(pilot, lambda: app.clipboard == "mine", "the write on screen")
         await wait_for(pilot, lambda: "clipboard set" in status_text(shown), "the news")
         assert "clipboard set (4 characters)" in status_text(shown)
@@ -138,7 +139,7 @@ async def test_background_writes_follow_allow_and_deny_without_a_question(
     app = clipboard_app(store, settings)
     async with app.run_test(size=SIZE) as pilot:
         background, shown = await two_tabs(pilot, app)
-        view_of(background).feed(osc52("copied"))
+        view_of(background).port.feed(osc52("copied"))
         news = "clipboard set by web-1 (6 characters)"
         if result:
             await wait_for(pilot, lambda: news in status_text(shown), "the news")
@@ -154,8 +155,8 @@ async def test_clipboard_write_deny_keeps_every_tab_out(store: ProfileStore) -> 
     app = clipboard_app(store, settings)
     async with app.run_test(size=SIZE) as pilot:
         background, shown = await two_tabs(pilot, app)
-        view_of(background).feed(osc52("one"))
-        view_of(shown).feed(osc52("two"))
+        view_of(background).port.feed(osc52("one"))
+        view_of(shown).port.feed(osc52("two"))
         await pilot.pause()
         assert not isinstance(app.screen, ClipboardWriteScreen)
         assert app.clipboard == ""
@@ -191,7 +192,7 @@ async def test_one_line_or_bracketed_paste_goes_at_once(store: ProfileStore) -> 
         view.post_message(events.Paste("echo one line"))
         await wait_for(pilot, lambda: written(app, "db-main") != b"", "the one-line paste")
         assert written(app, "db-main") == b"echo one line"
-        view.feed(BRACKETED_PASTE_ON)  # the shell marks pastes: it will not run them
+        view.port.feed(BRACKETED_PASTE_ON)  # the shell marks pastes: it will not run them
         view.post_message(events.Paste(SEVERAL_LINES))
         expected = b"echo one line\x1b[200~" + SEVERAL_LINES.encode() + b"\x1b[201~"
         await wait_for(pilot, lambda: written(app, "db-main") == expected, "the marked paste")

@@ -84,7 +84,7 @@ async def test_app_shows_a_terminal_view_for_a_live_session(
         assert "web-1" in str(app.query_one(SessionTabs).get_tab("tab-1").label)
         app.apply_theme("nord")
         assert pane.session.session.emulator.palette.background == (0x2E, 0x34, 0x40)
-        view.feed(b"\x1b]2;htop on web-1\x07")  # the remote sets the window title
+        view.port.feed(b"\x1b]2;htop on web-1\x07")  # the remote sets the window title
         tab = app.query_one(SessionTabs).get_tab("tab-1")
         for _ in range(200):
             if "htop on web-1" in str(tab.label):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
+from termkeep.session import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.ui.widgets.terminal_view import TerminalView
@@ -23,7 +24,10 @@ class EchoApp(App[None]):
         self.predictor = Predictor(mode)
         self.predictor.rtt_sample(rtt)
         self.predictor.resume(0.0)
-        self.view = CountingView(self.emulator, on_input=self.sent.append, predictor=self.predictor)
+        self.terminal = SessionTerminal(
+            self.emulator, send=self.sent.append, predictor=self.predictor
+        )
+        self.view = CountingView(self.terminal)
 
     def compose(self) -> ComposeResult:
         yield self.view
@@ -40,10 +44,10 @@ def underlined(view: TerminalView, y: int) -> str:
 
 async def confirmed_prompt(app: EchoApp, pilot: Pilot[None], prompt: bytes = b"$ ") -> None:
     """A prompt where one typed key was echoed, so the epoch is confirmed."""
-    app.view.feed(prompt)
+    app.terminal.feed(prompt)
     await wait_until(pilot, lambda: line_text(app.view, 0) == prompt.decode().rstrip())
     await pilot.press("e")
-    app.view.feed(b"e")
+    app.terminal.feed(b"e")
     await wait_until(pilot, lambda: not app.predictor.pending)
 
 
@@ -58,7 +62,7 @@ async def test_typed_keys_show_underlined_at_once_and_plain_after_the_echo() -> 
         await wait_until(pilot, lambda: line_text(app.view, 0) == "$ echo")
         assert underlined(app.view, 0) == "cho"
         assert set(app.view.refreshed) == {0}  # only the edited row is repainted
-        app.view.feed(b"cho")
+        app.terminal.feed(b"cho")
         await wait_until(pilot, lambda: not app.predictor.pending)
         await pilot.pause()
         assert line_text(app.view, 0) == "$ echo"
@@ -81,7 +85,7 @@ async def test_a_wrong_guess_is_taken_back_when_the_remote_shows_otherwise() -> 
         await confirmed_prompt(app, pilot)
         await pilot.press("q")
         await wait_until(pilot, lambda: line_text(app.view, 0) == "$ eq")
-        app.view.feed(b"\r\x1b[K$ other")
+        app.terminal.feed(b"\r\x1b[K$ other")
         await wait_until(pilot, lambda: line_text(app.view, 0) == "$ other")
         assert not app.view.overlay
 
@@ -100,15 +104,15 @@ async def test_the_predicted_cursor_is_painted_and_a_timeout_restores_the_remote
 async def test_vim_insert_mode_on_the_alternate_screen() -> None:
     app = EchoApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\x1b[?1049h\x1b[H\x1b[2J~\r\n~\x1b[H")
+        app.terminal.feed(b"\x1b[?1049h\x1b[H\x1b[2J~\r\n~\x1b[H")
         await wait_until(pilot, lambda: line_text(app.view, 1) == "~")
         await pilot.press("i")  # insert mode: vim echoes nothing
-        app.view.feed(b"\x1b[10;1H-- INSERT --\x1b[1;1H")
+        app.terminal.feed(b"\x1b[10;1H-- INSERT --\x1b[1;1H")
         await pilot.press("h")
-        app.view.feed(b"h")
+        app.terminal.feed(b"h")
         await wait_until(pilot, lambda: line_text(app.view, 0) == "h")
         await pilot.press("i")
-        app.view.feed(b"i")
+        app.terminal.feed(b"i")
         await wait_until(pilot, lambda: not app.predictor.pending)
         await pilot.press("!")
         await wait_until(pilot, lambda: line_text(app.view, 0) == "hi!")
@@ -121,7 +125,7 @@ async def test_a_password_prompt_shows_nothing_typed() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         await confirmed_prompt(app, pilot, b"$ sud")
         await pilot.press("enter")
-        app.view.feed(b"\r\n[sudo] password: ")
+        app.terminal.feed(b"\r\n[sudo] password: ")
         await wait_until(pilot, lambda: line_text(app.view, 1) == "[sudo] password:")
         await pilot.press(*"hunter2")
         await pilot.pause(0.3)  # past the glitch threshold too

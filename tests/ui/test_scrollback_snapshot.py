@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
+from termkeep.session import SessionTerminal
 from termkeep.terminal.emulator import CellStyle, Emulator
 from termkeep.terminal.history_lines import HistoryLine
 from termkeep.tmux.sgr import SgrParser
@@ -43,7 +44,8 @@ class FixedScrollback:
 
 class HistoryApp(App[None]):
     def compose(self) -> ComposeResult:
-        self.view = TerminalView(Emulator(80, 20, write=lambda _data: None), on_input=print)
+        emulator = Emulator(80, 20, write=lambda _data: None)
+        self.view = TerminalView(SessionTerminal(emulator, send=print))
         yield self.view
 
 

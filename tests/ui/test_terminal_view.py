@@ -13,9 +13,10 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
 
+from termkeep.session import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import XTERM_ANSI, Palette
-from termkeep.terminal.predict import Predictor
+from termkeep.ui.terminal_port import TerminalPort
 from termkeep.ui.widgets.terminal_view import SYNC_HOLD_TIMEOUT, TerminalView
 
 WAIT_BOUND = 5.0
@@ -32,10 +33,13 @@ class TerminalApp(App[None]):
         self.sizes: list[tuple[int, int]] = []
         self.replies: list[bytes] = []
         self.emulator = Emulator(80, 24, write=self.replies.append)
-        self.view = TerminalView(
+        self.terminal = SessionTerminal(
             self.emulator,
-            on_input=self.sent.append,
+            send=self.sent.append,
             on_resize=lambda columns, rows: self.sizes.append((columns, rows)),
+        )
+        self.view = TerminalView(
+            self.terminal,
             app_keys={APP_PREFIX},
             allow_clipboard_write=allow_clipboard_write,
         )
@@ -74,7 +78,7 @@ async def test_keys_reach_on_input_as_xterm_bytes() -> None:
 async def test_cursor_key_mode_from_the_remote_changes_arrows() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.view.feed(b"\x1b[?1h")
+        app.terminal.feed(b"\x1b[?1h")
         await pilot.press("up", "left")
         assert app.sent == [b"\x1bOA", b"\x1bOD"]
 
@@ -90,7 +94,7 @@ async def test_feed_repaints_the_changed_line() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.view.frames_drawn > 0)
-        app.view.feed(b"hello \x1b[1;32mworld\x1b[0m")
+        app.terminal.feed(b"hello \x1b[1;32mworld\x1b[0m")
         await wait_until(pilot, lambda: line_text(app.view, 0) == "hello world")
         strip = app.view.render_line(0)
         green = [segment for segment in strip if segment.text.startswith("world")]
@@ -102,10 +106,10 @@ async def test_feed_repaints_the_changed_line() -> None:
 async def test_an_unchanged_screen_reuses_strips_after_a_scroll() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\r\n".join(b"line %d" % n for n in range(10)))
+        app.terminal.feed(b"\r\n".join(b"line %d" % n for n in range(10)))
         await wait_until(pilot, lambda: line_text(app.view, 9) == "line 9")
         built = app.view.strips_built
-        app.view.feed(b"\r\nline 10")
+        app.terminal.feed(b"\r\nline 10")
         await wait_until(pilot, lambda: line_text(app.view, 9) == "line 10")
         # One new row; the nine that moved up keep their strips.
         assert app.view.strips_built == built + 1
@@ -115,14 +119,14 @@ async def test_an_unchanged_screen_reuses_strips_after_a_scroll() -> None:
 async def test_replies_go_out_during_feed() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)):
-        app.view.feed(b"\x1b[6n")
+        app.terminal.feed(b"\x1b[6n")
         assert app.replies == [b"\x1b[1;1R"]
 
 
 async def test_title_reaches_the_app_as_a_message() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.view.feed(b"\x1b]2;build\x08\x7f log\x07")
+        app.terminal.feed(b"\x1b]2;build\x08\x7f log\x07")
         await wait_until(pilot, lambda: bool(app.titles))
         assert app.titles == ["build log"]
 
@@ -139,7 +143,7 @@ async def test_resize_reaches_the_emulator_and_the_callback() -> None:
 async def test_drag_selection_copies_to_the_clipboard() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.view.feed(b"first line\r\nsecond line")
+        app.terminal.feed(b"first line\r\nsecond line")
         await wait_until(pilot, lambda: line_text(app.view, 1) == "second line")
         await pilot.mouse_down(app.view, offset=(6, 0))
         await pilot.hover(app.view, offset=(5, 1))
@@ -152,7 +156,7 @@ async def test_drag_selection_copies_to_the_clipboard() -> None:
 async def test_click_with_mouse_tracking_goes_to_the_remote() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.view.feed(b"\x1b[?1000h\x1b[?1006h")
+        app.terminal.feed(b"\x1b[?1000h\x1b[?1006h")
         await pilot.click(app.view, offset=(3, 1))
         assert app.sent == [b"\x1b[<0;4;2M", b"\x1b[<0;4;2m"]
         assert app.clipboard == ""
@@ -165,7 +169,7 @@ def scroll_up(view: TerminalView) -> events.MouseScrollUp:
 async def test_wheel_browses_scrollback_and_typing_returns_live() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\r\n".join(b"line %d" % n for n in range(30)))
+        app.terminal.feed(b"\r\n".join(b"line %d" % n for n in range(30)))
         await wait_until(pilot, lambda: line_text(app.view, 9) == "line 29")
         app.view.post_message(scroll_up(app.view))
         await wait_until(pilot, lambda: line_text(app.view, 9) == "line 26")
@@ -180,7 +184,7 @@ async def test_wheel_browses_scrollback_and_typing_returns_live() -> None:
 async def test_wheel_in_a_full_screen_app_sends_arrows() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\x1b[?1049h")
+        app.terminal.feed(b"\x1b[?1049h")
         app.view.post_message(scroll_up(app.view))
         await wait_until(pilot, lambda: bool(app.sent))
         assert app.sent == [b"\x1b[A" * 3]
@@ -189,7 +193,7 @@ async def test_wheel_in_a_full_screen_app_sends_arrows() -> None:
 async def test_paste_is_bracketed_when_asked() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\x1b[?2004h")
+        app.terminal.feed(b"\x1b[?2004h")
         app.view.post_message(events.Paste("ls\n"))
         await wait_until(pilot, lambda: bool(app.sent))
         assert app.sent == [b"\x1b[200~ls\n\x1b[201~"]
@@ -198,11 +202,11 @@ async def test_paste_is_bracketed_when_asked() -> None:
 async def test_osc52_write_follows_the_setting() -> None:
     denied = TerminalApp(allow_clipboard_write=False)
     async with denied.run_test(size=(40, 10)):
-        denied.view.feed(b"\x1b]52;c;c2VjcmV0\x07")
+        denied.terminal.feed(b"\x1b]52;c;c2VjcmV0\x07")
         assert denied.clipboard == ""
     allowed = TerminalApp(allow_clipboard_write=True)
     async with allowed.run_test(size=(40, 10)):
-        allowed.view.feed(b"\x1b]52;c;c2VjcmV0\x07\x1b]52;c;?\x07")
+        allowed.terminal.feed(b"\x1b]52;c;c2VjcmV0\x07\x1b]52;c;?\x07")
         assert allowed.clipboard == "secret"
         assert allowed.replies == []
 
@@ -211,13 +215,13 @@ async def test_synchronized_output_holds_frames_until_it_ends_or_times_out() -> 
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
         await wait_until(pilot, lambda: app.view.frames_drawn > 0)
-        app.view.feed(b"\x1b[?2026hhidden")
+        app.terminal.feed(b"\x1b[?2026hhidden")
         view = app.view
         # Decided from the clock the view is given, so no timing is asserted.
         assert view.holding_for_sync(100.0)
         assert view.holding_for_sync(100.0 + SYNC_HOLD_TIMEOUT / 2)
         assert not view.holding_for_sync(100.0 + SYNC_HOLD_TIMEOUT)
-        view.feed(b"\x1b[?2026l")
+        app.terminal.feed(b"\x1b[?2026l")
         assert not view.holding_for_sync(200.0)
         await wait_until(pilot, lambda: line_text(view, 0) == "hidden")
 
@@ -225,13 +229,13 @@ async def test_synchronized_output_holds_frames_until_it_ends_or_times_out() -> 
 async def test_cursor_is_painted_over_the_cached_strip() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"ab")
+        app.terminal.feed(b"ab")
         await wait_until(pilot, lambda: line_text(app.view, 0) == "ab")
         cursor_colour = app.emulator.palette.cursor
         styles = [segment.style for segment in app.view.render_line(0) if segment.style]
         backgrounds = [style.bgcolor.get_truecolor() for style in styles if style.bgcolor]
         assert tuple(cursor_colour) in [tuple(colour) for colour in backgrounds]
-        app.view.feed(b"\x1b[?25l")
+        app.terminal.feed(b"\x1b[?25l")
         await wait_until(
             pilot, lambda: app.view.snapshot is not None and app.view.snapshot.cursor is None
         )
@@ -261,7 +265,7 @@ async def test_theme_palette_colours_ansi_and_truecolor_passes_through() -> None
     ansi[1] = (1, 2, 3)  # the theme's red
     app.emulator.palette = Palette(ansi=tuple(ansi), foreground=(7, 8, 9), background=(4, 5, 6))
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\x1b[31mred\x1b[0m plain \x1b[38;2;200;100;50mtrue\x1b[0m")
+        app.terminal.feed(b"\x1b[31mred\x1b[0m plain \x1b[38;2;200;100;50mtrue\x1b[0m")
         await wait_until(pilot, lambda: line_text(app.view, 0) == "red plain true")
         assert colours(segment_at(app.view, 0, "red")) == ((1, 2, 3), (4, 5, 6))
         assert colours(segment_at(app.view, 0, " plain")) == ((7, 8, 9), (4, 5, 6))
@@ -271,7 +275,7 @@ async def test_theme_palette_colours_ansi_and_truecolor_passes_through() -> None
 async def test_wide_and_combining_characters_keep_columns_aligned() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed("中文|e\u0301|🙂|end".encode())
+        app.terminal.feed("中文|e\u0301|🙂|end".encode())
         await wait_until(pilot, lambda: "end" in line_text(app.view, 0))
         strip = app.view.render_line(0)
         assert strip.cell_length == 40
@@ -289,7 +293,7 @@ async def test_bell_reaches_the_app() -> None:
 
     app = BellApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\x07")
+        app.terminal.feed(b"\x07")
         await wait_until(pilot, lambda: bool(bells))
         assert bells[0].view is app.view
 
@@ -297,7 +301,7 @@ async def test_bell_reaches_the_app() -> None:
 async def test_wheel_goes_to_a_remote_that_tracks_the_mouse() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\x1b[?1000h\x1b[?1006h")
+        app.terminal.feed(b"\x1b[?1000h\x1b[?1006h")
         app.view.post_message(scroll_up(app.view))
         await wait_until(pilot, lambda: bool(app.sent))
         assert app.sent == [b"\x1b[<64;2;2M"]
@@ -307,14 +311,8 @@ class CountingView(TerminalView):
     """A TerminalView that records which lines it asked Textual to send to the screen again
     (a refresh of the whole widget counts as every line)."""
 
-    def __init__(
-        self,
-        emulator: Emulator,
-        *,
-        on_input: Callable[[bytes], None] = lambda _: None,
-        predictor: Predictor | None = None,
-    ) -> None:
-        super().__init__(emulator, on_input=on_input, predictor=predictor)
+    def __init__(self, port: TerminalPort) -> None:
+        super().__init__(port)
         self.refreshed: list[int] = []
 
     def refresh(
@@ -329,7 +327,8 @@ class CountingView(TerminalView):
 class CountingApp(App[None]):
     def __init__(self) -> None:
         super().__init__()
-        self.view = CountingView(Emulator(40, 10, write=lambda _: None))
+        self.terminal = SessionTerminal(Emulator(40, 10, write=lambda _: None), send=lambda _: None)
+        self.view = CountingView(self.terminal)
 
     def compose(self) -> ComposeResult:
         yield self.view
@@ -338,13 +337,13 @@ class CountingApp(App[None]):
 async def test_only_changed_lines_go_to_the_screen_again() -> None:
     app = CountingApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        app.view.feed(b"\x1b[8;1Hprompt")
+        app.terminal.feed(b"\x1b[8;1Hprompt")
         await wait_until(pilot, lambda: line_text(app.view, 7) == "prompt")
         await wait_until(pilot, lambda: 7 in app.view.refreshed)
         frames = app.view.frames_drawn
         app.view.refreshed.clear()
         # Write on line 3 and put the cursor back where it was: one row changes.
-        app.view.feed(b"\x1b7\x1b[3;5Hchanged\x1b8")
+        app.terminal.feed(b"\x1b7\x1b[3;5Hchanged\x1b8")
         await wait_until(pilot, lambda: app.view.frames_drawn > frames)
         await pilot.pause()
         assert set(app.view.refreshed) == {2}
@@ -354,7 +353,7 @@ async def test_only_changed_lines_go_to_the_screen_again() -> None:
 async def test_the_direct_line_path_draws_what_textuals_styled_path_draws() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 8)) as pilot:
-        app.view.feed(b"\x1b[1;31mred\x1b[0m \x1b[44mblue bg\x1b[0m \xe4\xb8\xad wide\r\nnext")
+        app.terminal.feed(b"\x1b[1;31mred\x1b[0m \x1b[44mblue bg\x1b[0m \xe4\xb8\xad wide\r\nnext")
         await wait_until(pilot, lambda: line_text(app.view, 1) == "next")
         whole = app.view.region.reset_offset
         for crop in (whole, Region(3, 0, 20, 2)):
@@ -367,7 +366,7 @@ async def test_css_that_needs_textuals_styled_path_still_gets_it() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 8)) as pilot:
         app.view.styles.padding = (0, 2)
-        app.view.feed(b"padded")
+        app.terminal.feed(b"padded")
         await wait_until(
             pilot, lambda: "padded" in app.view.render_lines(Region(0, 0, 40, 1))[0].text
         )
@@ -385,13 +384,13 @@ async def test_wheel_and_shift_pageup_open_the_history_unless_the_remote_wants_t
         await wait_until(pilot, lambda: opened == ["history"] * 2)
         assert app.sent == []
         # A remote tracking the mouse (tmux mouse on, vim) still gets the wheel.
-        app.view.feed(b"\x1b[?1000h\x1b[?1006h")
+        app.terminal.feed(b"\x1b[?1000h\x1b[?1006h")
         app.view.post_message(scroll_up(app.view))
         await wait_until(pilot, lambda: bool(app.sent))
         assert app.sent == [b"\x1b[<64;2;2M"]
         # A full-screen program gets arrows, as without the history view.
         app.sent.clear()
-        app.view.feed(b"\x1b[?1000l\x1b[?1049h")
+        app.terminal.feed(b"\x1b[?1000l\x1b[?1049h")
         app.view.post_message(scroll_up(app.view))
         await wait_until(pilot, lambda: bool(app.sent))
         assert app.sent == [b"\x1b[A" * 3]

@@ -159,6 +159,6 @@ def test_tunnels_view_snapshot(snap_compare: SnapCompare, store: ProfileStore) -
     async def run_before(pilot: object) -> None:
         await app.open_profile("db-main")
         app.sessions["db-main"].tunnels = tunnels
-        app.run_keymap_action("tunnels.manage")
+        await app.run_keymap_action("tunnels.manage")
 
     assert snap_compare(app, terminal_size=(130, 24), run_before=run_before)

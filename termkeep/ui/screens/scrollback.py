@@ -8,10 +8,8 @@ to the remote, as typing in a scrolled-back terminal does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
@@ -21,11 +19,12 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from termkeep.terminal.emulator import CellStyle, Emulator
+from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines
 from termkeep.tmux.scrollback import ScrollbackError
 from termkeep.ui.scrollback_source import ScrollbackSource
-from termkeep.ui.widgets.terminal_view import StyleResolver, TerminalView
+from termkeep.ui.widgets.cells import Selection, StyleResolver, restyle_characters, styled_strip
+from termkeep.ui.widgets.terminal_view import TerminalView
 
 WHEEL_LINES = 3
 FETCH_MARGIN = 40
@@ -34,39 +33,6 @@ _MATCH = Style(bgcolor="#b58900", color="#000000")
 _SELECTED = Style(reverse=True)
 _CURSOR_LINE = Style(underline=True)
 _LEAVE_KEYS = frozenset({"q", "escape"})
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    """A place in the scrollback: line number and character offset in its text."""
-
-    line: int
-    column: int
-
-
-def styled_strip(
-    line: HistoryLine, styles: Sequence[CellStyle], resolver: StyleResolver, width: int
-) -> Strip:
-    """A history line as a Strip ``width`` cells wide (longer lines are cut)."""
-    bounds = [start for start, _ in line.runs[1:]] + [len(line.text)]
-    indices = [index for _, index in line.runs]
-    rich = resolver.styles_of(indices, styles)
-    segments = [
-        Segment(line.text[start:end], style)
-        for (start, _), end, style in zip(line.runs, bounds, rich, strict=True)
-    ]
-    return Strip(segments).adjust_cell_length(width, resolver.default)
-
-
-def _overlay(strip: Strip, text: str, start: int, end: int, overlay: Style) -> Strip:
-    # Character offsets to cells: the text before them decides (wide characters count 2).
-    first, last = cell_len(text[:start]), cell_len(text[:end])
-    if last <= first:
-        return strip
-    middle = Strip(
-        [Segment(s.text, (s.style or Style()) + overlay) for s in strip.crop(first, last)]
-    )
-    return Strip.join([strip.crop(0, first), middle, strip.crop(last)])
 
 
 class ScrollbackLines(Widget, can_focus=True):
@@ -81,7 +47,8 @@ class ScrollbackLines(Widget, can_focus=True):
         self.top = 0
         self.cursor = 0
         self.search_text = ""
-        self.selection: tuple[Point, Point] | None = None
+        self.selection: Selection | None = None
+        """From (character, line) to (character, line)."""
         self._resolver = resolver
 
     @property
@@ -96,45 +63,40 @@ class ScrollbackLines(Widget, can_focus=True):
         line = self.lines[number]
         strip = styled_strip(line, self.cell_styles, self._resolver, width)
         for start, end in match_spans(line.text, self.search_text):
-            strip = _overlay(strip, line.text, start, end, _MATCH)
+            strip = restyle_characters(strip, line.text, start, end, _MATCH)
         span = self.selected_span(number)
         if span is not None:
-            strip = _overlay(strip, line.text, span[0], span[1], _SELECTED)
+            strip = restyle_characters(strip, line.text, *span, _SELECTED)
         if number == self.cursor and self.has_focus:
-            strip = _overlay(strip, line.text, 0, max(1, len(line.text)), _CURSOR_LINE)
+            strip = restyle_characters(strip, line.text, 0, max(1, len(line.text)), _CURSOR_LINE)
         return strip
 
     def selected_span(self, number: int) -> tuple[int, int] | None:
         """The selected [start, end) characters of line ``number``."""
         if self.selection is None:
             return None
-        start, end = sorted(self.selection, key=lambda point: (point.line, point.column))
-        if not start.line <= number <= end.line:
-            return None
-        first = start.column if number == start.line else 0
-        last = end.column if number == end.line else len(self.lines[number].text)
-        return (first, last) if last > first else None
+        return self.selection.characters_on(number, len(self.lines[number].text))
 
     def selected_text(self) -> str:
         """The selection's text, one line per line."""
         if self.selection is None:
             return ""
-        start, end = sorted(self.selection, key=lambda point: (point.line, point.column))
+        (_, first), (_, last) = self.selection.ordered()
         parts = []
-        for number in range(start.line, end.line + 1):
+        for number in range(first, last + 1):
             span = self.selected_span(number)
             parts.append(self.lines[number].text[span[0] : span[1]] if span else "")
         return "\n".join(parts)
 
-    def point_at(self, x: int, y: int) -> Point:
-        """The character under cell (x, y) of the widget."""
+    def point_at(self, x: int, y: int) -> tuple[int, int]:
+        """The (character, line) under cell (x, y) of the widget."""
         number = min(max(self.top + y, 0), max(0, len(self.lines) - 1))
         text = self.lines[number].text if self.lines else ""
         column, cells = 0, 0
         while column < len(text) and cells + cell_len(text[column]) <= x:
             cells += cell_len(text[column])
             column += 1
-        return Point(number, column)
+        return (column, number)
 
     def show(self, number: int) -> None:
         """Move the cursor to line ``number`` and scroll so it is visible."""
@@ -170,11 +132,7 @@ class ScrollbackLines(Widget, can_focus=True):
         self.top += shift
         self.cursor += shift
         if self.selection is not None:
-            anchor, head = self.selection
-            self.selection = (
-                Point(anchor.line + shift, anchor.column),
-                Point(head.line + shift, head.column),
-            )
+            self.selection = self.selection.moved_down(shift)
         self.refresh()
 
 
@@ -203,17 +161,13 @@ class ScrollbackScreen(Screen[None]):
         self._resolver = StyleResolver()
         self.lines_widget = ScrollbackLines(self._resolver)
 
-    @property
-    def emulator(self) -> Emulator:
-        return self.terminal.emulator
-
     def compose(self) -> ComposeResult:
         yield self.lines_widget
         yield Input(id="history-search", compact=True)
         yield Static(id="history-position", markup=False)
 
     async def on_mount(self) -> None:
-        self._resolver.update(self.emulator.snapshot())
+        self._resolver.update(self.terminal.port.snapshot())
         self.lines_widget.focus()
         self._update_position()
         self.run_worker(self._load_first(), exclusive=True, group="history")
@@ -343,14 +297,15 @@ class ScrollbackScreen(Screen[None]):
         view = self.lines_widget
         view.show(number)
         if self._selecting_keys and view.selection is not None:
-            anchor = view.selection[0]
+            anchor = view.selection.anchor
+            anchor_line = anchor[1]
             line = view.lines[view.cursor].text if view.lines else ""
-            head = Point(view.cursor, len(line) if view.cursor >= anchor.line else 0)
-            if view.cursor < anchor.line:
-                anchor = Point(anchor.line, len(view.lines[anchor.line].text))
-            elif anchor.column:
-                anchor = Point(anchor.line, 0)
-            view.selection = (anchor, head)
+            head = (len(line) if view.cursor >= anchor_line else 0, view.cursor)
+            if view.cursor < anchor_line:
+                anchor = (len(view.lines[anchor_line].text), anchor_line)
+            elif anchor[0]:
+                anchor = (0, anchor_line)
+            view.selection = Selection(anchor, head)
         self._update_position()
         self.fetch_more()
 
@@ -402,7 +357,7 @@ class ScrollbackScreen(Screen[None]):
         elif view.lines:
             self._selecting_keys = True
             line = view.lines[view.cursor].text
-            view.selection = (Point(view.cursor, 0), Point(view.cursor, len(line)))
+            view.selection = Selection((0, view.cursor), (len(line), view.cursor))
         view.refresh()
         self._update_position()
 
@@ -425,7 +380,7 @@ class ScrollbackScreen(Screen[None]):
             return
         event.stop()
         point = self.lines_widget.point_at(offset.x, offset.y)
-        self.lines_widget.selection = (point, point)
+        self.lines_widget.selection = Selection(point, point)
         self._dragging = True
         self.capture_mouse()
 
@@ -434,7 +389,7 @@ class ScrollbackScreen(Screen[None]):
         view = self.lines_widget
         if self._dragging and view.selection is not None:
             offset = event.get_content_offset_capture(view)
-            view.selection = (view.selection[0], view.point_at(offset.x, offset.y))
+            view.selection = Selection(view.selection.anchor, view.point_at(offset.x, offset.y))
             view.refresh()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
@@ -445,7 +400,7 @@ class ScrollbackScreen(Screen[None]):
         self._dragging = False
         self.release_mouse()
         selection = self.lines_widget.selection
-        if selection is not None and selection[0] != selection[1]:
+        if selection is not None and selection.anchor != selection.head:
             self.copy_selection()
         else:
             self.lines_widget.selection = None

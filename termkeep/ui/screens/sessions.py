@@ -1,8 +1,9 @@
 """The tmux sessions termkeep left on a host that no tab holds: attach one, or kill it.
 
 The screen is given the two remote calls (list, kill) rather than a connection, so it can be
-shown on a real host and in tests alike; it dismisses with the name of the tmux session to
-attach (the app opens the tab), or None.
+shown on a real host and in tests alike; ``for_profile`` gets them from the session layer for
+a saved profile's host. It dismisses with the name of the tmux session to attach (the app
+opens the tab), or None.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from termkeep.config.profile import Profile
+from termkeep.config.store import ProfileStore
 from termkeep.terminal.durations import AGE, duration_text
 from termkeep.tmux.sessions import (
     RemoteTmuxSession,
@@ -27,6 +30,7 @@ from termkeep.tmux.sessions import (
     unheld,
 )
 from termkeep.transport.link import ConnectFailedError
+from termkeep.transport.prompts import Prompter
 from termkeep.ui.plain_text import plain
 from termkeep.ui.screens.dialogs import ConfirmScreen
 
@@ -92,6 +96,28 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         self.loading = True
         """True until the host has answered (and again while asking it anew)."""
 
+    @classmethod
+    def for_profile(
+        cls, profile: Profile, store: ProfileStore, prompter: Prompter, held: HeldSessions
+    ) -> RemoteSessionsScreen:
+        """The screen for the saved ``profile``'s host, asking it through the session layer
+        (each list and kill over a fresh connection, answering ``prompter``'s questions)."""
+        # asyncssh loads only when a host is really asked: the app starts without it.
+        from termkeep.session import remote_sessions  # noqa: PLC0415
+
+        remote = remote_sessions(profile, prompter, store)
+        return cls(
+            profile.name,
+            profile.destination,
+            list_sessions=remote.list,
+            kill_session=remote.kill,
+            held=held,
+            # Without tmux the tab would open a plain shell, not the session picked.
+            attach_refusal=None
+            if profile.tmux.enabled
+            else f"tmux is off for {profile.name}: turn it on in the profile manager to attach",
+        )
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog remote-sessions"):
             yield Label(
@@ -102,10 +128,13 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
             yield Static(id="sessions-state", classes="hint", markup=False)
             yield Static(id="sessions-error", classes="error-text", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Attach", variant="primary", id="attach", compact=True)
-                yield Button("Kill", variant="error", id="kill", compact=True)
-                yield Button("Refresh", id="refresh", compact=True)
-                yield Button("Close", id="close", compact=True)
+                # Each button runs the screen's action of its name, as its key does.
+                yield Button(
+                    "Attach", variant="primary", id="attach", action="screen.attach", compact=True
+                )
+                yield Button("Kill", variant="error", id="kill", action="screen.kill", compact=True)
+                yield Button("Refresh", id="refresh", action="screen.refresh", compact=True)
+                yield Button("Close", id="close", action="screen.close", compact=True)
             yield Static("a attach · k kill · r refresh · escape close", classes="hint")
 
     def on_mount(self) -> None:
@@ -173,16 +202,6 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         return options.get_option_at_index(options.highlighted).id
 
     # --- actions -----------------------------------------------------------------------------
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        actions: dict[str, Callable[[], None]] = {
-            "attach": self.action_attach,
-            "kill": self.action_kill,
-            "refresh": self.action_refresh,
-            "close": self.action_close,
-        }
-        actions[event.button.id or "close"]()
 
     @on(OptionList.OptionSelected, "#sessions")
     def _chosen(self) -> None:

@@ -26,6 +26,12 @@ class SessionTabs(TabbedContent):
         """Session panes in tab order."""
         return list(self.query(SessionPane))
 
+    def tmux_sessions_of(self, profile_name: str) -> list[str | None]:
+        """The tmux sessions the open tabs on profile ``profile_name`` hold."""
+        return [
+            pane.session.tmux_session for pane in self.panes if pane.session.name == profile_name
+        ]
+
     @property
     def active_session_pane(self) -> SessionPane | None:
         """The pane of the active tab, if any tab is open."""

@@ -12,15 +12,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from termkeep.terminal.emulator import Emulator, row_text
-from termkeep.terminal.predict import (
-    GLITCH_AFTER,
-    MIN_TIMEOUT,
-    Overlay,
-    PredictMode,
-    Predictor,
-    char_width,
-    overlaid_row,
-)
+from termkeep.terminal.predict import GLITCH_AFTER, MIN_TIMEOUT, PredictMode, Predictor
+from termkeep.terminal.predict_overlay import Overlay, char_width, overlaid_row
 
 SLOW = 0.2
 """A 200 ms link: predictions shown and underlined."""

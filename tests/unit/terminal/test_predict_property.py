@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from termkeep.terminal.emulator import Emulator
-from termkeep.terminal.predict import MIN_TIMEOUT, PredictMode, Predictor, char_width, overlaid_row
+from termkeep.terminal.predict import MIN_TIMEOUT, PredictMode, Predictor
+from termkeep.terminal.predict_overlay import char_width, overlaid_row
 
 BACKSPACE, LEFT, RIGHT = "\x7f", "\x1b[D", "\x1b[C"
 KEYS = st.sampled_from(["a", "b", "z", " ", "é", "日", "本", BACKSPACE, LEFT, RIGHT, "\r", "\t"])

@@ -1,4 +1,4 @@
-"""A stand-in terminal body for sessions until the real TerminalView is wired into tabs.
+"""A stand-in terminal body for the app's tests on scripted sessions.
 
 It only shows the tab's name and sends typed characters to the session, which is enough
 for the app's own flows (prefix handling, tabs, status) to be driven and tested.
