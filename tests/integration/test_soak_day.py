@@ -12,6 +12,7 @@ closed.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 
 import pytest
 
@@ -39,11 +40,10 @@ def test_a_schedule_replays_from_its_seed() -> None:
 @pytest.mark.timeout(600)
 def test_a_short_day_keeps_every_invariant() -> None:
     workdir = make_workdir("tk-soak-")  # short: the server's tmux socket lives under it
-    lines: list[str] = []
     try:
-        report = run_day(SEED, FAULTS, MINUTES, workdir, lines.append)
+        # Printed as it goes (pytest shows it for a failure, -s live): a stuck run shows where.
+        report = run_day(SEED, FAULTS, MINUTES, workdir, partial(print, flush=True))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print("\n".join(lines))
     print(report.text())
     assert not report.violations, report.text()
