@@ -16,6 +16,7 @@ from functools import partial
 
 import pytest
 
+from tests.fixtures import soak_screens as screens
 from tests.fixtures.soak_run import run_day
 from tests.fixtures.soak_schedule import Kind, make_schedule
 from tests.fixtures.sshd import make_workdir
@@ -47,3 +48,22 @@ def test_a_short_day_keeps_every_invariant() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     print(report.text())
     assert not report.violations, report.text()
+
+
+def test_tab_labels_are_read_from_the_tab_bar_not_a_notification() -> None:
+    bar = " ● t1  ● t2  ↻ t3  ● t4  ● t5  ● t6        ▌ t3: connection lost: reset;\n"
+    assert screens.tab_glyphs(bar)["t3"] == "↻"
+    assert not screens.all_tabs_attached(bar, ["t1", "t2", "t3"])
+    assert screens.all_tabs_attached(bar.replace("↻", "●"), ["t1", "t2", "t3"])
+
+
+def test_a_marker_counts_as_output_only_on_its_own_line_or_after_a_prompt() -> None:
+    assert screens.marker_seen("# echo x\nSOAK-3-t1\n", "SOAK-3-t1")
+    assert screens.marker_seen("# SOAK-3-t1\n", "SOAK-3-t1")  # typed ahead of the prompt
+    assert not screens.marker_seen("# echo SOAK-3-t1 | tee -a m\n", "SOAK-3-t1")
+    assert not screens.marker_seen("SOAK-31-t1\n", "SOAK-3-t1")
+
+
+def test_the_newest_clock_line_on_a_screen() -> None:
+    assert screens.newest_clock("CLK 100.250\nCLK 100.300\n# \n") == 100.3
+    assert screens.newest_clock("# \n") is None
