@@ -307,6 +307,11 @@ class _Channel(asyncssh.SSHClientSession[bytes]):
         loop = asyncio.get_running_loop()
         self.closed: asyncio.Future[BaseException | None] = loop.create_future()
         self.report: asyncio.Future[tmux.AttachReport] = loop.create_future()
+        # A probe cancelled before it awaited the report (another won, the user closed the
+        # tab) leaves nobody to read the failure set when its channel closes: asyncio would
+        # log it as "Future exception was never retrieved" in the error log, as if something
+        # had gone wrong. A probe that does await the report still gets the exception.
+        self.report.add_done_callback(_mark_retrieved)
 
     @override
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
@@ -340,6 +345,11 @@ class _Channel(asyncssh.SSHClientSession[bytes]):
             )
         if not self.closed.done():
             self.closed.set_result(exc)
+
+
+def _mark_retrieved(future: asyncio.Future[tmux.AttachReport]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class HostKeyUnresolvedError(Exception):

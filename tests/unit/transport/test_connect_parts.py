@@ -4,6 +4,7 @@ parsing, the connect clock that stops while the user types, remembered passwords
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from termkeep.config.profile import Profile, TcpSettings
 from termkeep.transport.connection import (
     ConnectClock,
     RememberedSecrets,
+    _Channel,
     _Client,
     jump_chain,
     make_connector,
@@ -26,6 +28,7 @@ from termkeep.transport.hostkeys import HostKeyPolicy
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.tcp import open_tcp, tcp_options
+from termkeep.transport.tmux import AttachReportScanner
 
 
 async def test_open_tcp_sets_every_option_before_connecting() -> None:
@@ -229,3 +232,24 @@ async def test_password_prompts_stop_after_three() -> None:
     answers = [await client.password_auth_requested() for _ in range(4)]
     assert answers == ["a", "b", "c", None]
     assert prompter.asked == 3
+
+
+async def test_an_attach_report_nobody_awaits_is_not_logged_as_an_error() -> None:
+    """A probe cancelled before it read its attach report: the channel closing later sets the
+    report's failure, which must not land in the error log as an unretrieved exception."""
+    loop = asyncio.get_running_loop()
+    unexpected: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unexpected.append(context))
+    try:
+        channel = _Channel(lambda _data: None, AttachReportScanner("ab12"))
+        channel.connection_lost(None)
+        assert isinstance(channel.report.exception(), ConnectFailedError)
+        unread = _Channel(lambda _data: None, AttachReportScanner("cd34"))
+        unread.connection_lost(None)
+        del channel, unread
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert unexpected == []
