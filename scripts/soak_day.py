@@ -34,6 +34,7 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -57,6 +58,9 @@ def main() -> int:
     if os.geteuid() != 0:
         print("soak_day: needs root (network namespaces, nftables)", file=sys.stderr)
         return 2
+    # Killed by `timeout` or a closed terminal, clean up as for Ctrl-C: nothing may be left.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _interrupt)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     print(f"soak_day: seed {seed}, {args.minutes:g} minutes, {args.faults} faults", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="tk-soak-", dir="/tmp"))
@@ -78,6 +82,10 @@ def main() -> int:
     print()
     print(report.text())
     return 1 if report.violations else 0
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 if __name__ == "__main__":

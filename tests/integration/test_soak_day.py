@@ -62,6 +62,8 @@ def test_a_marker_counts_as_output_only_on_its_own_line_or_after_a_prompt() -> N
     assert screens.marker_seen("# SOAK-3-t1\n", "SOAK-3-t1")  # typed ahead of the prompt
     assert not screens.marker_seen("# echo SOAK-3-t1 | tee -a m\n", "SOAK-3-t1")
     assert not screens.marker_seen("SOAK-31-t1\n", "SOAK-3-t1")
+    covered = "SOAK-3-t1                                 ▌ t4: reattached after 0.2 s\n"
+    assert screens.marker_seen(covered, "SOAK-3-t1")  # a notification over its right
 
 
 def test_the_newest_clock_line_on_a_screen() -> None:
