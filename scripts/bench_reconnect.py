@@ -26,6 +26,11 @@ each recovery from "network back" to "marker on screen": termkeep's own marks, e
 message sent and received, in ms and in round trips. ``--tcp-recovery`` picks the
 retransmission options termkeep sets (``TERMKEEP_TCP_RECOVERY``), to measure each.
 
+``--tabs N`` measures many tabs of one host instead: N supervisors in this one process (as
+the app's tabs), against sshd with its default MaxStartups (10:30:100); the server drops
+every connection at once, and it prints how long each tab took to reattach its session
+(median, p90, worst), how many connects sshd saw, and whether it throttled any.
+
 Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_reconnect.py
 --rtt 200``; ``--quick`` skips drops of 60 s and more, ``--reps N`` repeats each short
 scenario.
@@ -34,6 +39,7 @@ scenario.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import os
 import random
@@ -483,6 +489,90 @@ def _without_values(metric: str, result: Result) -> str:
     return ", ".join(sorted(result.notes))
 
 
+# --------------------------------------------------------------------------------------------
+# --tabs N: many supervisors of one host in one process, as the app's tabs.
+
+MANY_TABS_MAX_STARTUPS = "MaxStartups 10:30:100"
+"""sshd's default: random drops from 10 unauthenticated connections, all from 30."""
+
+
+async def _many_tabs_once(server: NetnsSshServer, tabs: int) -> tuple[list[float], int, bool]:
+    """(seconds from the abort to each tab's reattach, connects sshd saw, throttled?)."""
+    from termkeep.config.profile import Profile, TmuxSettings  # noqa: PLC0415
+    from termkeep.session import build_supervisor  # noqa: PLC0415
+    from termkeep.supervisor.supervisor import Notice, Supervisor, Update  # noqa: PLC0415
+    from termkeep.transport.prompts import NoPrompter  # noqa: PLC0415
+
+    reattached: dict[int, float] = {}
+    aborted_at: list[float] = []
+    supervisors: list[Supervisor] = []
+
+    def listener(index: int) -> Callable[[Update], None]:
+        def heard(update: Update) -> None:
+            if aborted_at and isinstance(update, Notice) and update.text.startswith("reattached"):
+                reattached.setdefault(index, time.monotonic() - aborted_at[0])
+
+        return heard
+
+    for index in range(tabs):
+        profile = Profile(
+            name=f"bench-{index}",
+            host=server.host,
+            port=server.port,
+            user=server.user,
+            identity_files=(str(server.client_key),),
+            known_hosts_file=str(server.known_hosts),
+            tmux=TmuxSettings(session=f"bench-{index}"),
+        )
+        supervisor = build_supervisor(profile, NoPrompter(), on_data=lambda _d: None, size=(80, 24))
+        supervisor.add_listener(listener(index))
+        supervisors.append(supervisor)
+    try:
+        for supervisor in supervisors:
+            await supervisor.start()
+        deadline = time.monotonic() + SESSION_READY_TIMEOUT * 4
+        while any(s.status().state != "attached" for s in supervisors):
+            if time.monotonic() > deadline:
+                raise RuntimeError("not every tab attached")
+            await asyncio.sleep(POLL)
+        log_start = len(server.log_text())
+        aborted_at.append(time.monotonic())
+        server.kill_connections()
+        deadline = time.monotonic() + RECOVERY_TIMEOUT
+        while len(reattached) < tabs and time.monotonic() < deadline:  # noqa: ASYNC110 - polls a bound
+            await asyncio.sleep(POLL / 4)
+        since = server.log_text()[log_start:]
+        connects = since.count("Connection from ")
+        throttled = "past MaxStartups" in since or "MaxStartups throttling" in since
+        return sorted(reattached.values()), connects, throttled
+    finally:
+        await asyncio.gather(*(s.close() for s in supervisors))
+
+
+def run_many_tabs(tabs: int, reps: int) -> None:
+    print(f"{tabs} tabs of one host in one process, sshd {MANY_TABS_MAX_STARTUPS}", flush=True)
+    for rep in range(reps):
+        with tempfile.TemporaryDirectory(prefix="tk-bench-") as tmp:
+            server = LAB.start_server(Path(tmp) / "server")
+            try:
+                server.extra_config = (MANY_TABS_MAX_STARTUPS,)
+                server.restart()
+                times, connects, throttled = asyncio.run(_many_tabs_once(server, tabs))
+            finally:
+                server.kill_tmux(missing_ok=True)
+                server.stop()
+        if not times:
+            print(f"  rep {rep + 1}: no tab reattached", flush=True)
+            continue
+        p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
+        print(
+            f"  rep {rep + 1}: {len(times)}/{tabs} reattached after the abort: median "
+            f"{statistics.median(times):.2f} s, p90 {p90:.2f} s, worst {times[-1]:.2f} s; "
+            f"{connects} connects, sshd throttled: {'yes' if throttled else 'no'}",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -504,10 +594,17 @@ def main() -> int:
     parser.add_argument(
         "--trace", action="store_true", help="one traced termkeep run: print where time goes"
     )
+    parser.add_argument(
+        "--tabs", type=int, default=0, help="N tabs of one host in one process, after an abort"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_reconnect: needs root to create the network namespace", file=sys.stderr)
         return 2
+    if args.tabs:
+        LAB.rtt_ms = args.rtt
+        run_many_tabs(args.tabs, args.reps)
+        return 0
     LAB.rtt_ms = args.rtt
     LAB.drop_jitter = args.drop_jitter
     LAB.tcp_recovery = args.tcp_recovery

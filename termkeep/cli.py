@@ -36,6 +36,7 @@ from termkeep.config.schema import (
 )
 from termkeep.config.settings import PREDICT_CHOICES, settings_or_defaults
 from termkeep.config.store import ProfileStore, StoredProfile
+from termkeep.terminal.ssh_text import ssh_visible
 
 if TYPE_CHECKING:
     from termkeep.config.importing import ImportReport
@@ -93,7 +94,8 @@ class Command:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # A message may quote outside text (a file's contents, a server's words): ssh's rules.
+    print(f"{PROG}: error: {ssh_visible(message)}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -284,7 +286,32 @@ def _configure_hosts_add(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--identity", action="append", default=[], metavar="PATH", help="key file (repeatable)"
     )
-    parser.add_argument("--known-hosts", metavar="PATH", help="extra known_hosts file")
+    parser.add_argument(
+        "--known-hosts", metavar="PATH", help="the profile's own known_hosts file (checked first)"
+    )
+    parser.add_argument(
+        "--user-known-hosts",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="ssh's UserKnownHostsFile (repeatable; default ~/.ssh/known_hosts, known_hosts2)",
+    )
+    parser.add_argument(
+        "--global-known-hosts",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="ssh's GlobalKnownHostsFile (repeatable; default /etc/ssh/ssh_known_hosts, ...2)",
+    )
+    parser.add_argument(
+        "--strict-host-key-checking",
+        choices=("ask", "yes", "accept-new", "no"),
+        help="ssh's StrictHostKeyChecking for unknown keys (default ask); a changed key is "
+        "always refused",
+    )
+    parser.add_argument(
+        "--host-key-alias", metavar="NAME", help="ssh's HostKeyAlias: look the key up as NAME"
+    )
     parser.add_argument("--jump", metavar="NAME_OR_USER@HOST", help="jump host")
     parser.add_argument(
         "--keepalive",
@@ -349,10 +376,16 @@ def _add_args_to_mapping(args: argparse.Namespace) -> dict[str, object]:
         "user": args.user,
         "known_hosts_file": args.known_hosts,
         "jump": args.jump,
+        "strict_host_key_checking": args.strict_host_key_checking,
+        "host_key_alias": args.host_key_alias,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     if args.identity:
         data["identity_files"] = list(args.identity)
+    if args.user_known_hosts:
+        data["user_known_hosts_files"] = list(args.user_known_hosts)
+    if args.global_known_hosts:
+        data["global_known_hosts_files"] = list(args.global_known_hosts)
     if args.forwards:
         data["forwards"] = [forward.as_table() for forward in args.forwards]
     keepalive = {"interval": args.keepalive, "count_max": args.keepalive_count}
@@ -381,6 +414,8 @@ def _keepalive_cell(profile: Profile) -> str:
 
 
 def _print_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    # Cells may hold what a server said (a drop's cause in the connection history).
+    rows = [[ssh_visible(cell) for cell in row] for row in rows]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
@@ -502,9 +537,9 @@ def _configure_attach(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_attach(args: argparse.Namespace) -> int:
-    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
-
+    # The session stack (asyncssh) loads only for commands that connect.
     from termkeep.headless.attach import attach  # noqa: PLC0415
+    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
     store = ProfileStore()
@@ -514,7 +549,7 @@ def _run_attach(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"{PROG}: warning: {problem}; using the default", file=sys.stderr)
     _trace_if_asked()
-    return asyncio.run(attach(profile, store, settings))
+    return run_to_exit(attach(profile, store, settings))
 
 
 # --- tunnel --------------------------------------------------------------------------------
@@ -536,9 +571,10 @@ def _configure_tunnel(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_tunnel(args: argparse.Namespace) -> int:
-    import asyncio  # noqa: PLC0415 - the session stack (asyncssh) loads only for commands that connect
+    # The session stack (asyncssh) loads only for commands that connect.
     from dataclasses import replace  # noqa: PLC0415
 
+    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.headless.tunnel import tunnel  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
@@ -556,7 +592,7 @@ def _run_tunnel(args: argparse.Namespace) -> int:
                 f"with 'termkeep hosts add {profile.name} ... -L ...'"
             )
     _trace_if_asked()
-    return asyncio.run(
+    return run_to_exit(
         tunnel(profiles, store, exit_on_forward_failure=args.exit_on_forward_failure)
     )
 

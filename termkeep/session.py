@@ -29,6 +29,7 @@ from termkeep.transport.connection import SshConnector, SshLink
 from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
 from termkeep.transport.link import DataSink
 from termkeep.transport.prompts import Prompter
+from termkeep.transport.tmux_sessions import adoptable_legacy_base
 from termkeep.transport.tunnels import Tunnel, TunnelSet
 
 
@@ -53,8 +54,16 @@ def build_supervisor(
     """A supervisor that keeps ``profile``'s tmux session attached, sending its bytes to
     ``on_data``; with ``session=False`` it keeps only the connection (for tunnels). Jitter
     is seeded per session so many tabs never probe in lockstep."""
+    store = store or ProfileStore()
     connector = SshConnector(
-        profile, prompter, lookup_profile=profile_lookup(store or ProfileStore()), session=session
+        profile,
+        prompter,
+        lookup_profile=profile_lookup(store),
+        session=session,
+        # The session an older termkeep made for this profile is found again on attach.
+        adopt_tmux_session=adoptable_legacy_base(profile, store.load_all().profiles)
+        if session and profile.tmux.enabled
+        else None,
     )
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)

@@ -1,3 +1,4 @@
 """Shared pytest setup: the real-sshd and network-fault fixtures live in tests/fixtures."""
 
-pytest_plugins = ["tests.fixtures.plugin"]
+# The guard first: it moves the run into its own network namespace before anything starts.
+pytest_plugins = ["tests.fixtures.netguard_plugin", "tests.fixtures.plugin"]

@@ -12,12 +12,24 @@ PRIVATE_DIR_MODE = 0o700
 
 
 def ensure_private_dir(directory: Path) -> None:
-    """Create ``directory`` (and parents) readable by its owner only, if it is missing.
+    """Create ``directory`` and each missing parent readable by its owner only (0700).
 
-    An existing directory keeps its mode: it may be shared on purpose, and its files are
-    0600 anyway.
+    Directories that already exist keep their mode: one may be shared on purpose (a home,
+    ``~/.config``), and the files termkeep puts in them are 0600 anyway. (``Path.mkdir`` with
+    ``parents=True`` would make the parents 0777 minus the umask, usually 0755.)
     """
-    directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
+            # Made by someone else in the meantime: theirs, so its mode is left alone.
 
 
 def fsync_dir(directory: Path) -> None:

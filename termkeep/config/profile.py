@@ -65,6 +65,38 @@ def sanitize_profile_name(raw: str) -> str:
     return cleaned or "host"
 
 
+_TMUX_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_TMUX_DOTTED_NAME = re.compile(r"[A-Za-z0-9.-]+")
+_TMUX_KEPT_CHARACTER = re.compile(r"[A-Za-z0-9-]")
+
+
+def default_tmux_session(profile_name: str) -> str:
+    """The tmux session of a profile that names none: distinct for distinct profile names.
+
+    tmux turns ``.`` and ``:`` into ``_``, and termkeep keeps session names to
+    ``[A-Za-z0-9_-]`` so every shell passes them unchanged; a plain replacement would give
+    ``a.b``, ``a_b`` and ``a:b`` one session. So there are three disjoint forms:
+
+    - a name already made of ``[A-Za-z0-9_-]`` is kept: ``termkeep-web_1``;
+    - a host-like name of ``[A-Za-z0-9.-]`` has its dots written as ``_`` after a ``_``
+      (it has no ``_`` of its own, so none is ambiguous): ``termkeep_web_example_org``;
+    - any other name keeps letters, digits and ``-`` and writes every other character as
+      ``_<hex code>_`` after ``__``: ``a:b`` is ``termkeep__a_3a_b``.
+
+    The characters after ``termkeep`` tell the forms apart (``-``; ``_`` and no second
+    ``_``; ``__``), and each form can be read back, so no two profile names share a
+    session. The longest (64 characters outside the BMP) is 522 characters; tmux takes it.
+    """
+    if _TMUX_PLAIN_NAME.fullmatch(profile_name):
+        return f"{TMUX_SESSION_DEFAULT_PREFIX}-{profile_name}"
+    if _TMUX_DOTTED_NAME.fullmatch(profile_name) and not profile_name.startswith("."):
+        return f"{TMUX_SESSION_DEFAULT_PREFIX}_{profile_name.replace('.', '_')}"
+    escaped = "".join(
+        ch if _TMUX_KEPT_CHARACTER.fullmatch(ch) else f"_{ord(ch):x}_" for ch in profile_name
+    )
+    return f"{TMUX_SESSION_DEFAULT_PREFIX}__{escaped}"
+
+
 @dataclass(frozen=True, slots=True)
 class KeepaliveSettings:
     """SSH-level keepalive (OpenSSH's ServerAliveInterval/CountMax, PuTTY's pings)."""
@@ -112,19 +144,22 @@ class ReconnectSettings:
     """Seconds a single probe may take for TCP connect plus SSH handshake."""
 
     initial_delay: float = 0.25
-    """Seconds before the second probe; later probes back off from here."""
+    """Seconds before the next probe after a server accepted us and then refused or dropped
+    us; later refusals back off from here. A network that is down is probed every 0.25-0.5 s
+    whatever these say."""
 
     max_delay: float = 30.0
-    """Cap on the delay between probes."""
+    """Cap on the delay between probes to a server that keeps accepting and dropping us."""
 
     multiplier: float = 2.0
-    """Each failed probe multiplies the delay by this much, up to ``max_delay``."""
+    """Each such refusal multiplies the delay by this much, up to ``max_delay``."""
 
     jitter: float = 0.2
     """Random spread, as a fraction of the delay, so many tabs do not probe in lockstep."""
 
     stable_after: float = 30.0
-    """Seconds a connection must stay up before the backoff starts again from the beginning."""
+    """Seconds a connection must stay attached (stalls not counted) before the backoff steps
+    of earlier accept-then-drop failures are forgotten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +170,8 @@ class TmuxSettings:
     """Run the session inside tmux; without it a reconnect starts a fresh shell."""
 
     session: str | None = None
-    """tmux session name; unset means ``termkeep-<profile name>``."""
+    """tmux session name; unset means ``termkeep-<profile name>`` (``default_tmux_session``
+    says how other characters are written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +194,28 @@ class Profile:
     """Private key files to offer, in order (``~`` is expanded). The agent is tried too."""
 
     known_hosts_file: str | None = None
-    """An extra known_hosts file, checked besides ``~/.ssh/known_hosts``; accepted keys are
-    saved here when it is set."""
+    """This profile's own known_hosts file, checked before the user and global files;
+    accepted keys are saved here when it is set."""
+
+    user_known_hosts_files: tuple[str, ...] = ()
+    """OpenSSH's UserKnownHostsFile: the user's known_hosts files, in order (``~`` is
+    expanded); an accepted key is saved to the first when the profile has no file of its
+    own. Unset means ssh_config's (with ``use_ssh_config``), else ``~/.ssh/known_hosts`` and
+    ``~/.ssh/known_hosts2``."""
+
+    global_known_hosts_files: tuple[str, ...] = ()
+    """OpenSSH's GlobalKnownHostsFile: system-wide known_hosts files, read only. Unset means
+    ssh_config's, else ``/etc/ssh/ssh_known_hosts`` and ``/etc/ssh/ssh_known_hosts2``."""
+
+    strict_host_key_checking: str | None = None
+    """OpenSSH's StrictHostKeyChecking for an unknown host key: "ask" (the default),
+    "yes" (refuse it), "accept-new" (save it without asking) or "no" (the same as
+    accept-new here: a changed key is refused whatever this says). Unset means ssh_config's
+    (with ``use_ssh_config``), else "ask"."""
+
+    host_key_alias: str | None = None
+    """OpenSSH's HostKeyAlias: the name the host key is looked up and saved under instead of
+    the host name and port. Unset means ssh_config's (with ``use_ssh_config``), else none."""
 
     jump: str | None = None
     """Jump host: another profile's name or ``[user@]host[:port]`` (OpenSSH's ProxyJump)."""
@@ -188,6 +244,10 @@ class Profile:
     """Predictive local echo for this host: "adaptive", "always" or "never"; unset means the
     app-wide ``predict`` setting."""
 
+    paste_confirm: str | None = None
+    """Ask before pasting several lines into a program without bracketed paste for this host:
+    "multiline" or "never"; unset means the app-wide ``paste_confirm`` setting."""
+
     log: str | None = None
     """Session log for this host's tabs: "off", "output" or "raw"; unset means the app-wide
     ``log`` setting."""
@@ -211,7 +271,7 @@ class Profile:
     @property
     def tmux_session_name(self) -> str:
         """The tmux session this profile attaches, before tmux's own name rewriting."""
-        return self.tmux.session or f"{TMUX_SESSION_DEFAULT_PREFIX}-{self.name}"
+        return self.tmux.session or default_tmux_session(self.name)
 
     @property
     def destination(self) -> str:

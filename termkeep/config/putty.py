@@ -15,6 +15,9 @@ Decisions, so users are not surprised:
   to avoid, and a saved session cannot tell "left at default" from "turned off on purpose".
   So a ping interval of 0 and ``TCPKeepalives=0`` keep termkeep's defaults, and the report
   says so; any other value is taken as the user's choice.
+- Agent and X11 forwarding are imported as PuTTY had them (the user turned them on there),
+  and each one that is on is named in the report with what it exposes and how to turn it
+  off: a profile that quietly lets a server use the local agent or display would surprise.
 - A ``.ppk`` key cannot be read by asyncssh. The profile points at the OpenSSH key that
   ``puttygen KEY -O private-openssh -o OUT`` will write next to it, and the report gives
   that exact command.
@@ -159,6 +162,28 @@ def _split_user(host: str, user: str) -> tuple[str, str]:
     return host, user
 
 
+FORWARDING_NOTES = {
+    "AgentFwd": (
+        "agent forwarding is on, as in PuTTY (AgentFwd=1): while connected, the server can "
+        "use the keys in your local SSH agent; set agent_forwarding = false in the profile "
+        "unless you need it there"
+    ),
+    "X11Forward": (
+        "X11 forwarding is on, as in PuTTY (X11Forward=1): programs on the server can open "
+        "windows on your display and read what it shows and what you type; set "
+        "x11_forwarding = false in the profile unless you need it there"
+    ),
+}
+"""The report's line for each PuTTY forwarding switch that is on."""
+
+
+def _forwarding_switch(session: PuttySession, key: str, notes: list[str]) -> bool:
+    enabled = _int(session, key, 0) != 0
+    if enabled:
+        notes.append(FORWARDING_NOTES[key])
+    return enabled
+
+
 def session_to_profile(name: str, session: PuttySession, notes: list[str]) -> Profile:
     """Map one SSH session's settings to a Profile; raises ConfigError if it cannot."""
     host, user = _split_user(
@@ -182,8 +207,8 @@ def session_to_profile(name: str, session: PuttySession, notes: list[str]) -> Pr
         port=_int(session, "PortNumber", PUTTY_DEFAULT_PORT),
         user=user or None,
         identity_files=identity_files,
-        agent_forwarding=_int(session, "AgentFwd", 0) != 0,
-        x11_forwarding=_int(session, "X11Forward", 0) != 0,
+        agent_forwarding=_forwarding_switch(session, "AgentFwd", notes),
+        x11_forwarding=_forwarding_switch(session, "X11Forward", notes),
         forwards=forwards,
         keepalive=_keepalive(session, notes),
         tcp=_tcp(session, notes),

@@ -1,4 +1,4 @@
-"""App-wide settings: theme, the prefix key, the keymap, clipboard, scrollback, local echo.
+"""App-wide settings: theme, the prefix key, the keymap, clipboard, paste, scrollback, local echo.
 
 The file is ``settings.toml`` in the config dir. Every field is optional; an absent file means
 all defaults. Reading is strict, like profiles and themes: an unknown key, a wrong type, an
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from termkeep import paths
 from termkeep.config.errors import ConfigError, KeyIssue
+from termkeep.config.files import ConfigFileError, load_toml_file, located_reason
 from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.themes import DEFAULT_THEME_NAME
 
@@ -207,6 +208,23 @@ class ClipboardWrite(StrEnum):
     DENY = "deny"
 
 
+class ClipboardBackground(StrEnum):
+    """What an OSC 52 clipboard write from a tab that is not on screen does."""
+
+    ASK = "ask"
+    """Ask once per tab; the answer holds for that tab."""
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class PasteConfirm(StrEnum):
+    """When a paste asks before it goes to the remote."""
+
+    MULTILINE = "multiline"
+    """Several lines, to a program without bracketed paste (a shell would run each line)."""
+    NEVER = "never"
+
+
 class Predict(StrEnum):
     """When typed characters are shown before the remote echoes them (predictive echo)."""
 
@@ -237,6 +255,14 @@ class Settings:
     clipboard_write: ClipboardWrite = ClipboardWrite.ALLOW
     """Let the remote copy to the local clipboard (OSC 52), as tmux's copy mode does.
     Reading the clipboard is never allowed, whatever this says."""
+
+    clipboard_write_background: ClipboardBackground = ClipboardBackground.ASK
+    """A background tab's clipboard write, when ``clipboard_write`` allows writes: "ask"
+    (once per tab), "allow" or "deny". Every write is announced in the status line."""
+
+    paste_confirm: PasteConfirm = PasteConfirm.MULTILINE
+    """Ask before pasting several lines into a program without bracketed paste ("multiline")
+    or never ("never"); a profile's own ``paste_confirm`` wins over this."""
 
     scrollback_lines: int = 10_000
     """Lines of history kept per tab."""
@@ -279,6 +305,8 @@ _TOP_KEYS = (
     "prefix",
     "prefix_timeout",
     "clipboard_write",
+    "clipboard_write_background",
+    "paste_confirm",
     "scrollback_lines",
     "predict",
     "log",
@@ -407,6 +435,10 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
         prefix=prefix or DEFAULT_PREFIX,
         prefix_timeout=float(check.number(data, "prefix_timeout", 3.0, _TIMEOUT_MAX)),
         clipboard_write=check.choice(data, "clipboard_write", ClipboardWrite.ALLOW),
+        clipboard_write_background=check.choice(
+            data, "clipboard_write_background", ClipboardBackground.ASK
+        ),
+        paste_confirm=check.choice(data, "paste_confirm", PasteConfirm.MULTILINE),
         scrollback_lines=int(check.number(data, "scrollback_lines", 10_000, _SCROLLBACK_MAX)),
         predict=check.choice(data, "predict", Predict.ADAPTIVE),
         log=check.choice(data, "log", LogMode.OFF),
@@ -437,15 +469,15 @@ def load_settings(path: Path | None = None) -> Settings:
     """
     path = path or paths.settings_file()
     try:
-        text = path.read_text(encoding="utf-8")
+        data = load_toml_file(path)
     except FileNotFoundError:
         return Settings()
-    except (OSError, UnicodeDecodeError) as error:
-        issue = KeyIssue(path, "", f"cannot be read: {error}")
-        raise SettingsLoadError((issue,)) from error
-    try:
-        data = tomllib.loads(text)
+    except ConfigFileError as error:
+        raise SettingsLoadError((KeyIssue(path, "", located_reason(error)),)) from None
+    except OSError as error:
+        issue = KeyIssue(path, "", f"cannot be read: {error.strerror or error}")
+        raise SettingsLoadError((issue,)) from None
     except tomllib.TOMLDecodeError as error:
         issue = KeyIssue(path, "", f"is not valid TOML ({error}); fix the line it names")
-        raise SettingsLoadError((issue,)) from error
+        raise SettingsLoadError((issue,)) from None
     return settings_from_mapping(data, path)

@@ -22,6 +22,7 @@ from termkeep.config.errors import (
     ProfileLoadError,
     ProfileNotFoundError,
 )
+from termkeep.config.files import ConfigFileError, parse_toml, read_config_text
 from termkeep.config.profile import InvalidProfileNameError, Profile, validate_profile_name
 from termkeep.config.schema import (
     KEYS,
@@ -111,18 +112,14 @@ class ProfileStore:
         """Load one profile with its file details; raises ProfileNotFoundError/ProfileLoadError."""
         path = self.path_for(name)
         try:
-            raw = path.read_bytes()
+            text = read_config_text(path)
+            data = parse_toml(path, text)
         except FileNotFoundError:
             raise ProfileNotFoundError(
                 f"no profile named {name!r} in {self.directory}; see 'termkeep hosts list'"
             ) from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            issue = ProfileIssue(str(path), None, f"not UTF-8 text ({error.reason}); fix the file")
-            raise ProfileLoadError((issue,)) from None
-        try:
-            data = tomllib.loads(text)
+        except ConfigFileError as error:
+            raise ProfileLoadError((ProfileIssue(str(path), error.line, error.reason),)) from None
         except tomllib.TOMLDecodeError as error:
             raise ProfileLoadError((_toml_syntax_issue(path, error),)) from None
         profile = profile_from_mapping(name, data, str(path), key_line_finder(text))
@@ -166,7 +163,7 @@ class ProfileStore:
 
         if exists:
             self._refuse_if_broken(profile.name)
-            doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+            doc = tomlkit.parse(read_config_text(path))
         else:
             doc = new_document()
         target = path.resolve() if path.is_symlink() else path
@@ -212,7 +209,8 @@ class ProfileStore:
     def rename(self, old: str, new: str) -> Path:
         """Rename a profile file without ever replacing another profile.
 
-        A profile without an explicit ``[tmux] session`` attaches ``termkeep-<name>``, so
+        A profile without an explicit ``[tmux] session`` attaches ``termkeep-<name>``
+        (``profile.default_tmux_session``), so
         after a rename it attaches a different tmux session; set ``session`` first to keep
         the old one.
         """

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from termkeep import paths
 from termkeep.config.errors import KeyIssue
+from termkeep.config.files import ConfigFileError, load_toml_file, located_reason
 
 DEFAULT_THEME_NAME = "termkeep-dark"
 
@@ -265,21 +266,23 @@ class ThemeLoadError(Exception):
 def load_theme_file(path: Path) -> ThemeSpec:
     """Read one theme file; raise ThemeLoadError (with the file named) on any problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ThemeLoadError((KeyIssue(path, "", f"cannot be read: {error}"),)) from error
-    try:
-        data = tomllib.loads(text)
+        data = load_toml_file(path)
+    except ConfigFileError as error:
+        raise ThemeLoadError((KeyIssue(path, "", located_reason(error)),)) from None
+    except OSError as error:
+        issue = KeyIssue(path, "", f"cannot be read: {error.strerror or error}")
+        raise ThemeLoadError((issue,)) from None
     except tomllib.TOMLDecodeError as error:
         issue = KeyIssue(path, "", f"is not valid TOML ({error}); fix the line it names")
-        raise ThemeLoadError((issue,)) from error
+        raise ThemeLoadError((issue,)) from None
     return theme_from_mapping(path.stem, data, path)
 
 
 def _theme_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
-    return sorted(path for path in directory.glob("*.toml") if path.is_file())
+    # Not only regular files: a FIFO or a directory named *.toml is reported, not skipped.
+    return sorted(directory.glob("*.toml"))
 
 
 def load_themes(builtin_dir: Path | None = None, user_dir: Path | None = None) -> ThemeCatalog:

@@ -10,8 +10,6 @@ gave up (authentication, host key, the user's ``~.``) or was told to stop by a s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import signal
 from typing import override
 
@@ -21,7 +19,7 @@ from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
 from termkeep.headless.rawtty import LocalTerminal
-from termkeep.headless.signals import signal_handlers, stopped_by
+from termkeep.headless.stop import EXIT_GAVE_UP, EXIT_OK, Stop
 from termkeep.session import build_supervisor, connection_recorder, log_mode
 from termkeep.supervisor.output_log import OutputLog
 from termkeep.supervisor.state import Status
@@ -32,10 +30,6 @@ from termkeep.transport.prompts import (
     Prompter,
     TerminalPrompter,
 )
-
-EXIT_OK = 0
-EXIT_GAVE_UP = 255
-"""What ssh returns when the connection, not the remote command, ended the session."""
 
 _FINAL_STATES = {"ended": EXIT_OK, "detached": EXIT_OK, "failed": EXIT_GAVE_UP}
 # A headless attach has nobody to fix credentials or host keys mid-session: needs-user ends it.
@@ -96,7 +90,7 @@ class HeadlessAttach:
         settings = settings or Settings()
         self._terminal = terminal
         self._escapes = EscapeScanner()
-        self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._stop = Stop(terminal.message)
         prompter = _CookedPrompter(TerminalPrompter(), terminal)
         self._supervisor: Supervisor = build_supervisor(
             profile, prompter, on_data=self._received, size=terminal.size(), store=store
@@ -117,28 +111,28 @@ class HeadlessAttach:
 
     async def run(self) -> int:
         """Attach, pass bytes both ways until the session ends; return the exit code."""
-        with self._signals():
-            try:
-                self._recorder.begin()
-                self._log.start_if_asked()
-                await self._supervisor.start()
-                return await self._done
-            finally:
-                self._terminal.stop_reading()
-                self._terminal.restore()
-                self._recorder.close()
-                self._log.stop()
-                await self._supervisor.close()
+
+        def on_resize() -> None:
+            self._supervisor.resize(*self._terminal.size())
+
+        return await self._stop.run(self._start, self._close, signals={signal.SIGWINCH: on_resize})
+
+    async def _start(self) -> None:
+        self._recorder.begin()
+        self._log.start_if_asked()
+        await self._supervisor.start()
+
+    async def _close(self) -> None:
+        # The terminal first: it is the user's, and it must be theirs again whatever fails.
+        self._terminal.close()
+        try:
+            self._recorder.close()
+            self._log.stop()
+        finally:
+            await self._supervisor.close()
 
     def _finish(self, code: int, message: str | None = None) -> None:
-        if self._done.done():
-            return
-        # Settle the outcome first: nothing that follows (a terminal that is already gone)
-        # may keep the session from ending.
-        self._done.set_result(code)
-        self._terminal.restore()
-        if message:
-            self._terminal.message(message)
+        self._stop.finish(code, message)
 
     def _on_update(self, update: Update) -> None:
         if isinstance(update, Notice):
@@ -185,15 +179,6 @@ class HeadlessAttach:
         if self._terminal.is_tty or self._terminal.gone:
             self._finish(EXIT_GAVE_UP, "terminal closed")
 
-    def _signals(self) -> contextlib.AbstractContextManager[None]:
-        def on_resize() -> None:
-            self._supervisor.resize(*self._terminal.size())
-
-        def on_stop(signum: int) -> None:
-            self._finish(EXIT_GAVE_UP, stopped_by(signum))
-
-        return signal_handlers(on_stop, {signal.SIGWINCH: on_resize})
-
 
 async def attach(profile: Profile, store: ProfileStore, settings: Settings | None = None) -> int:
     """Run ``termkeep attach`` for ``profile`` in this process's terminal."""
@@ -201,4 +186,4 @@ async def attach(profile: Profile, store: ProfileStore, settings: Settings | Non
     try:
         return await HeadlessAttach(profile, terminal, store, settings).run()
     finally:
-        terminal.restore()
+        terminal.close()

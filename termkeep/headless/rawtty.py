@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import select
 import termios
 import tty
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from termkeep.terminal.ssh_text import ssh_visible
+from termkeep.transport.terminal_io import write_fully
+
 type KeyHandler = Callable[[bytes], None]
 
 _READ_CHUNK = 4096
-_WRITE_WAIT = 1.0
-"""Seconds to wait for a full terminal to take more output before trying again."""
 
 
 class LocalTerminal:
@@ -36,6 +36,7 @@ class LocalTerminal:
         self._on_keys: KeyHandler | None = None
         self._on_eof: Callable[[], None] | None = None
         self._gone = False
+        self._closed = False
 
     @property
     def is_tty(self) -> bool:
@@ -51,11 +52,14 @@ class LocalTerminal:
 
     def enter_raw(self) -> None:
         """Switch to raw mode, remembering the settings to restore."""
-        if not self.is_tty or self._raw:
+        if self._closed or not self.is_tty or self._raw:
             return
-        if self._saved is None:
-            self._saved = termios.tcgetattr(self._in)
-        tty.setraw(self._in, termios.TCSANOW)
+        try:
+            if self._saved is None:
+                self._saved = termios.tcgetattr(self._in)
+            tty.setraw(self._in, termios.TCSANOW)
+        except termios.error:  # the terminal hung up just now: there is nothing to set
+            return
         self._raw = True
 
     def restore(self) -> None:
@@ -77,24 +81,28 @@ class LocalTerminal:
         later writes are dropped: output has nowhere to go, and an error here must not stop
         the session from shutting down cleanly.
         """
-        view = memoryview(data)
-        while view and not self._gone:
-            try:
-                written = os.write(self._out, view)
-            except BlockingIOError:
-                select.select([], [self._out], [], _WRITE_WAIT)
-                continue
-            except OSError:
-                self._gone = True
-                return
-            view = view[written:]
+        if not self._gone and not write_fully(self._out, data, patient=True):
+            self._gone = True
 
     def message(self, text: str) -> None:
-        """A status line of termkeep's own, on a line of its own (CR LF: raw mode)."""
-        self.write(f"\r\n[termkeep] {text}\r\n".encode())
+        """A status line of termkeep's own, on a line of its own (CR LF: raw mode). It may
+        quote a server (a disconnect reason, a tmux error): shown with ssh's rules, so only
+        the session's own stream reaches the terminal unfiltered."""
+        shown = ssh_visible(text).replace("\n", "\r\n")
+        self.write(f"\r\n[termkeep] {shown}\r\n".encode())
+
+    def close(self) -> None:
+        """The command is ending: stop reading and restore the terminal for good. Raw mode
+        and the reader never come back after this, not even when a prompt that the stop cut
+        short leaves its ``cooked()`` block."""
+        self._closed = True
+        self.stop_reading()
+        self.restore()
 
     def start_reading(self, on_keys: KeyHandler, on_eof: Callable[[], None]) -> None:
         """Deliver keyboard input to ``on_keys`` from the event loop."""
+        if self._closed:
+            return
         self._on_keys, self._on_eof = on_keys, on_eof
         asyncio.get_running_loop().add_reader(self._in, self._readable)
 

@@ -14,25 +14,26 @@ connect without a person (authentication, host key), or, with ``--exit-on-forwar
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sys
+import logging
 from collections.abc import Sequence
-from typing import TextIO
 
 from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.headless.signals import signal_handlers, stopped_by
+from termkeep.headless.stop import EXIT_GAVE_UP, Stop
 from termkeep.session import build_supervisor, connection_recorder
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.supervisor.tunnels import TunnelsOnLink
+from termkeep.terminal.ssh_text import ssh_visible
 from termkeep.transport.prompts import TerminalPrompter
+from termkeep.transport.terminal_io import STDERR_FD, write_fully
 from termkeep.transport.tunnels import Tunnel, TunnelSet, TunnelState
 
-EXIT_GAVE_UP = 255
 _GIVE_UP_STATES = {"needs-user", "failed"}
 PREFIX = "[termkeep]"
+
+_log = logging.getLogger(__name__)
 
 
 class _ProfileTunnels:
@@ -59,9 +60,14 @@ class _ProfileTunnels:
         await self.supervisor.start()
 
     async def close(self) -> None:
-        await self.tunnels.close()
-        self._recorder.close()
-        await self.supervisor.close()
+        """Listeners and forwards, then the connection: each even if the one before failed."""
+        try:
+            await self.tunnels.close()
+        finally:
+            try:
+                self._recorder.close()
+            finally:
+                await self.supervisor.close()
 
     def _say(self, text: str) -> None:
         self._run.say(f"{self.profile.name}: {text}")
@@ -91,34 +97,37 @@ class TunnelRun:
         store: ProfileStore,
         *,
         exit_on_forward_failure: bool = False,
-        out: TextIO = sys.stderr,
+        out_fd: int = STDERR_FD,
     ) -> None:
         self.exit_on_forward_failure = exit_on_forward_failure
-        self._out = out
-        self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._out_fd = out_fd
+        self._stop = Stop(self.say)
         self._profiles = [_ProfileTunnels(profile, store, self) for profile in profiles]
 
     def say(self, line: str) -> None:
-        print(f"{PREFIX} {line}", file=self._out, flush=True)
+        """One line on stderr; it may quote a server, so it is shown with ssh's rules. A
+        stderr that is gone (closed terminal, ``| head -1``) drops it."""
+        write_fully(self._out_fd, f"{PREFIX} {ssh_visible(line)}\n".encode())
 
     def finish(self, code: int, message: str) -> None:
-        if not self._done.done():
-            self.say(message)
-            self._done.set_result(code)
+        self._stop.finish(code, message)
 
     async def run(self) -> int:
         """Keep every profile's forwards up until a signal or a give-up; the exit code."""
-        with self._signals():
-            try:
-                for profile in self._profiles:
-                    await profile.start()
-                return await self._done
-            finally:
-                for profile in self._profiles:
-                    await profile.close()
+        return await self._stop.run(self._start, self._close)
 
-    def _signals(self) -> contextlib.AbstractContextManager[None]:
-        return signal_handlers(lambda signum: self.finish(EXIT_GAVE_UP, stopped_by(signum)))
+    async def _start(self) -> None:
+        for profile in self._profiles:
+            await profile.start()
+
+    async def _close(self) -> None:
+        # Each profile's listeners and connection close even if another's close failed.
+        results = await asyncio.gather(
+            *(profile.close() for profile in self._profiles), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                _log.debug("closing a profile failed", exc_info=result)
 
 
 async def tunnel(

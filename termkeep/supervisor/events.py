@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from termkeep.transport.link import Cause, Ending
+from termkeep.transport.link import Cause, Ending, Stage
 
 # --------------------------------------------------------------------------------------------
 # Events: what happened.
@@ -43,11 +43,20 @@ class ProbeReached:
 
 @dataclass(frozen=True, slots=True)
 class ProbeFailed:
-    """Probe ``probe`` could not connect or attach."""
+    """Probe ``probe`` could not connect or attach; ``stage`` says how far it got."""
 
     probe: int
     cause: Cause
     detail: str = ""
+    stage: Stage = Stage.ACCEPTED
+
+    @property
+    def network_down(self) -> bool:
+        """The network (or the server host) is down, as opposed to a server that accepted
+        us and then refused or dropped us: nothing answered, nobody listened, or the SSH
+        server never said its version line. Such failures cost the server nothing and
+        never slow the next probe down."""
+        return self.cause.network or self.stage is not Stage.ACCEPTED
 
 
 @dataclass(frozen=True, slots=True)

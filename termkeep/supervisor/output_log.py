@@ -3,7 +3,9 @@
 One per tab (and one per ``termkeep attach``). It follows the supervisor, so a drop and a
 reattach are written with their cause and duration as the tab says them, and it is fed only
 what the remote sent, never keystrokes (a password typed at a no-echo prompt never reaches
-it). A log that cannot be written (a full disk) stops and says so; the session goes on.
+it). A log that cannot be written (a full disk, or a file refused by
+``session_log.open_private_append``: a symlink, a FIFO, someone else's file) stops and says so;
+the session goes on.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class OutputLog:
         try:
             self.start()
         except OSError as error:  # the session still opens, without its log
-            self._supervisor.announce(f"no session log: {error.strerror or error}")
+            self._supervisor.announce(f"no session log: {_reason(error)}")
 
     def start(self) -> Path:
         """Start the log (PuTTY-style pattern, 0600); OSError if the file cannot be made."""
@@ -96,4 +98,10 @@ class OutputLog:
             self._log = None
             with contextlib.suppress(OSError):
                 log.close()
-            self._supervisor.announce(f"session log stopped: {error.strerror or error}")
+            self._supervisor.announce(f"session log stopped: {_reason(error)}")
+
+
+def _reason(error: OSError) -> str:
+    """What went wrong, with the file when the error names one (a refused log file)."""
+    reason = error.strerror or str(error)
+    return f"{error.filename}: {reason}" if error.filename else reason

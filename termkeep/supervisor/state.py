@@ -22,15 +22,20 @@ The ideas it implements:
   mistaken for a stalled one.
 * Make-before-break: on a stall the old link is kept while fresh probes start at once; the
   first probe to attach wins, or the old link wins by answering a ping (a round trip).
-* Probes back off exponentially (backoff.py), but never wait more than 1 s while the user is
-  typing, and a keystroke starts one at once; the backoff restarts after the link has been
-  stable for ``stable_after``. At most three probes run at once; a probe stuck in TCP's SYN
-  retransmissions (older than max(2 s, 20 RTT)) makes room for a fresh one.
-* During an outage only one probe may wait on SYN retransmission: while the newest probe's
-  SYN is unanswered, a fresh one starts every max(250 ms, 1.25 RTT) (the first 30 s of an
-  outage, and while the user types), and older unanswered ones but the oldest are dropped.
-  So a SYN leaves within about 250 ms of the network coming back, not at TCP's next SYN
-  retry (1 s, then 1 s apart with the capped RTO).
+* While the network is down (probes time out, are refused or unreachable, or the server
+  never says its version line) a fresh probe starts every max(250 ms, 1.25 RTT) in the
+  first 30 s of an outage and while the user types, every 500 ms after that: a SYN leaves
+  within half a second of the network coming back, not at TCP's next SYN retry (1 s apart
+  with the capped RTO). Only one probe may wait on SYN retransmission besides the newest;
+  the others make way. A probe whose SYN was answered is left to finish (no other starts
+  until it is older than max(2 s, 20 RTT)), so the server sees at most a few connection
+  attempts a second and hardly ever one that we abandon after TCP connected.
+* Probes back off exponentially (backoff.py) only from a server that accepted us and then
+  refused or dropped us: a probe that failed after the server's version line, or a link that
+  ended within 10 s of attaching (time stalled not counted). Those steps carry into the next
+  outage until a link stays attached for ``stable_after``; a network that was down never
+  adds a step and clears the carried ones. While the user types a probe is never more than
+  1 s away, and a keystroke starts one at once. At most three probes run at once.
 * Causes that retrying cannot fix (auth, host key) stop retries; a changed host key stops
   everything until the user resolves it.
 * Keys typed while not attached are held (bounded) and delivered only into the same tmux
@@ -43,6 +48,7 @@ The ideas it implements:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -108,9 +114,17 @@ SYN_RETRY_RTTS x RTT) after it: a fresh SYN every 250 ms instead of TCP's 1 s SY
 and never before a SYN-ACK could have come back."""
 
 FAST_SYN_WINDOW = 30.0
-"""Seconds from the start of an outage during which SYNs go out at that pace whether or not
-the user types (after that only while the tab is in use): 4 SYNs a second is nothing for a
-network that is down, but not kept up for hours on an idle tab."""
+"""Seconds from the start of an outage during which probes go out at that pace whether or
+not the user types (after that only while the tab is in use)."""
+
+SLOW_SYN_GAP = 0.5
+"""Pace of fresh probes after the fast window on an idle tab: the kernel's own SYN retry
+waits 1 s, so a SYN every 500 ms still finds the network within half a second of its
+return, at two packets a second for a network that is down."""
+
+ACCEPT_DROP_WINDOW = 10.0
+"""A link the server ends within this many seconds attached (time stalled not counted)
+counts as accepted-then-dropped: the next outage starts one backoff step further."""
 
 KEYSTROKE_PROBE_GAP = 0.5
 """A keystroke during an outage starts a probe at once unless one started this recently:
@@ -143,9 +157,12 @@ class Policy:
     backoff: Backoff = field(default_factory=Backoff)
     hold_limit: int = HOLD_LIMIT
     max_parallel_probes: int = MAX_PARALLEL_PROBES
-    syn_retry_gap: float = 0.0
-    """Pace of fresh SYNs while probes wait on unanswered ones (``SYN_RETRY_GAP`` for a
-    profile); 0 leaves probing to the backoff alone."""
+    syn_retry_gap: float = SYN_RETRY_GAP
+    """Pace of fresh probes while none gets through, in the fast window (must be > 0)."""
+
+    def __post_init__(self) -> None:
+        if self.syn_retry_gap <= 0:
+            raise ValueError("syn_retry_gap must be > 0: probes would start back to back")
 
     @classmethod
     def from_profile(cls, profile: Profile, seed: int) -> Policy:
@@ -175,8 +192,15 @@ class Retry:
     """Probes started so far in this outage (what the status shows)."""
 
     backoff_base: int = 0
-    """Backoff steps carried over from earlier outages of a link that never became stable;
-    the delay after a probe is the backoff's delay for ``backoff_base + attempt``."""
+    """Backoff steps carried over from links the server accepted and soon dropped; cleared
+    by a probe that finds the network down."""
+
+    strikes: int = 0
+    """Probes of this outage that the server accepted and then refused (failed after its
+    version line); cleared, like ``backoff_base``, when the network is found down."""
+
+    last_strike_at: float | None = None
+    """When the last of those failed: the backoff's delay counts from there."""
 
     next_try_at: float | None = None
     """When the next probe is due; None while none is planned."""
@@ -316,12 +340,18 @@ class Context:
 
     last_key_at: float | None = None
     attached_since: float | None = None
+    """When the active link last became attached (None while stalled or down)."""
+
+    attached_for: float = 0.0
+    """Seconds the active link was attached before ``attached_since`` (stretches between
+    stalls): time stalled does not count as attached."""
+
     tmux: bool = True
     """Whether the active link runs tmux, so that a fresh link can take over its session."""
 
     backoff_carry: int = 0
-    """Backoff steps the current link took to attach (earlier outages included); carried
-    into its next outage unless it stays up for ``stable_after``."""
+    """Accept-then-drop backoff steps behind the current link (the server refused probes or
+    dropped links soon after attaching); forgotten once a link stays up ``stable_after``."""
 
     next_id: int = 1
     """Id for the next probe; a probe that wins keeps its id as the link id."""
@@ -386,8 +416,8 @@ def _retry_delay(state: State, attempt: int, now: float) -> float:
 
 
 def _steps(retry: Retry) -> int:
-    """Backoff steps taken so far, earlier unstable outages included."""
-    return retry.backoff_base + retry.attempt
+    """Accept-then-drop backoff steps: carried in from earlier links plus this outage's."""
+    return retry.backoff_base + retry.strikes
 
 
 def _probe_limit(phase: Phase, policy: Policy) -> int:
@@ -432,18 +462,19 @@ def _ping_due(ctx: Context, policy: Policy) -> float | None:
     return ctx.ping_sent_at + policy.keepalive_interval
 
 
-def _retry_wakeup(retry: Retry, limit: int, ctx: Context, policy: Policy) -> float | None:
-    """When the next probe can start: when it is due (or a fresh SYN is), and, with every
-    slot taken, when the oldest probe will count as stuck."""
+def _retry_wakeup(retry: Retry, limit: int, ctx: Context) -> float | None:
+    """When the next probe can start: when it is due, once no probe that reached the server
+    is still young, and, with every slot taken, when the oldest probe will count as stuck."""
     if retry.next_try_at is None:
         return None
-    syn_at = _syn_retry_time(retry, limit, ctx, policy)
-    if syn_at is not None and syn_at < retry.next_try_at:
-        return syn_at  # replaces a probe waiting on SYN, so a full set of slots is no bar
-    if len(retry.probes) < limit:
-        return retry.next_try_at
-    stuck_at = _stuck_time(retry, limit, ctx)
-    return None if stuck_at is None else max(retry.next_try_at, stuck_at)
+    at = max(retry.next_try_at, _reached_probes_young_until(retry, ctx))
+    crowded = _without(retry, _syn_probes_to_drop(retry, limit))
+    if len(crowded.probes) >= limit:
+        stuck_at = _stuck_time(crowded, limit, ctx)
+        if stuck_at is None:
+            return None
+        at = max(at, stuck_at)
+    return at
 
 
 def _syn_waiting(retry: Retry) -> list[int]:
@@ -451,19 +482,63 @@ def _syn_waiting(retry: Retry) -> list[int]:
     return [p for p, _ in retry.started if p in retry.probes and p not in retry.reached]
 
 
-def _syn_retry_time(retry: Retry, limit: int, ctx: Context, policy: Policy) -> float | None:
-    """When a fresh SYN is due because the newest probe's is still unanswered; None when
-    the newest probe got through, or outside the fast-SYN window."""
-    if limit <= 1 or policy.syn_retry_gap <= 0 or not retry.started:
+def _syn_probes_to_drop(retry: Retry, limit: int) -> list[int]:
+    """Probes a new start replaces: only one probe may wait on SYN retransmission, the oldest
+    (TCP resends its SYN by itself); the newer unanswered ones make way for the fresh SYN,
+    and the oldest too when the slots are full without it."""
+    if limit <= 1:
+        return []
+    waiting = _syn_waiting(retry)
+    return waiting[1:] if len(retry.probes) - len(waiting[1:]) < limit else waiting
+
+
+def _without(retry: Retry, probes: list[int]) -> Retry:
+    return replace(retry, probes=retry.probes - set(probes)) if probes else retry
+
+
+def _reached_probes_young_until(retry: Retry, ctx: Context) -> float:
+    """Until when a probe whose SYN was answered holds further probes back: it is doing its
+    handshake, and a second connection would only be abandoned after TCP connected (which
+    newer sshd penalises). A probe older than the stuck age no longer counts."""
+    age = _stuck_age(ctx)
+    return max(
+        (at + age for p, at in retry.started if p in retry.probes and p in retry.reached),
+        default=-math.inf,
+    )
+
+
+def _probe_gap(state: State, retry: Retry, now: float) -> float:
+    """Seconds between probes while none gets through: ``syn_retry_gap`` in the first
+    FAST_SYN_WINDOW of the outage and while the tab is in use, SLOW_SYN_GAP after; never
+    before a SYN-ACK could have come back (1.25 RTT)."""
+    fast = now < retry.since + FAST_SYN_WINDOW or _in_use(state.ctx, now)
+    gap = state.policy.syn_retry_gap
+    if not fast:
+        gap = max(gap, SLOW_SYN_GAP)
+    return max(gap, SYN_RETRY_RTTS * (state.ctx.rtt or 0.0))
+
+
+def _backoff_gate(state: State, retry: Retry, now: float) -> float | None:
+    """The earliest next probe after the server accepted and then refused or dropped us:
+    the backoff's delay for the steps taken, from the last probe or refusal (or the
+    outage's start for carried steps), so such a server sees one attempt per delay. None
+    when the server never refused us."""
+    steps = _steps(retry)
+    if steps < 1:
         return None
-    newest, started_at = retry.started[-1]
-    if newest not in retry.probes or newest in retry.reached:
-        return None
-    due = started_at + max(policy.syn_retry_gap, SYN_RETRY_RTTS * (ctx.rtt or 0.0))
-    fast_until = retry.since + FAST_SYN_WINDOW
-    if ctx.last_key_at is not None:
-        fast_until = max(fast_until, ctx.last_key_at + ACTIVE_WINDOW)
-    return due if due <= fast_until else None
+    anchors = [retry.since, *(at for _, at in retry.started[-1:])]
+    if retry.last_strike_at is not None:
+        anchors.append(retry.last_strike_at)
+    return max(anchors) + _retry_delay(state, steps, now)
+
+
+def _plan_next(state: State, retry: Retry, now: float) -> float:
+    """When the next probe of a parallel outage is due: a probe gap after the newest start,
+    and no sooner than the backoff allows."""
+    newest = retry.started[-1][1] if retry.started else retry.since
+    due = newest + _probe_gap(state, retry, now)
+    gate = _backoff_gate(state, retry, now)
+    return due if gate is None else max(due, gate)
 
 
 def _wakeup(state: State) -> float | None:
@@ -474,9 +549,9 @@ def _wakeup(state: State) -> float | None:
             times = [_stall_deadline(ctx, policy), _ping_due(ctx, policy)]
         case Stalled(retry=retry):
             limit = policy.max_parallel_probes
-            times = [_retry_wakeup(retry, limit, ctx, policy), _ping_due(ctx, policy)]
+            times = [_retry_wakeup(retry, limit, ctx), _ping_due(ctx, policy)]
         case Connecting(retry=retry) | Reconnecting(retry=retry):
-            times = [_retry_wakeup(retry, _probe_limit(phase, policy), ctx, policy)]
+            times = [_retry_wakeup(retry, _probe_limit(phase, policy), ctx)]
         case _:
             times = []
     return min((t for t in times if t is not None), default=None)
@@ -497,53 +572,42 @@ def _with_retry(phase: Phase, retry: Retry) -> Phase:
 
 
 def _start_due_probes(state: State, now: float) -> Outcome:
-    """Start a probe if one is due and a slot is free (or can be freed from a stuck probe);
-    plan when the next one is due."""
+    """Start a probe if one is due and may start (no young probe is in its handshake, a slot
+    is free or can be freed); plan when the next one is due."""
     retry = _retry_of(state.phase)
-    if retry is None or retry.next_try_at is None:
+    if retry is None or retry.next_try_at is None or retry.next_try_at > now:
+        return state, ()
+    if _reached_probes_young_until(retry, state.ctx) > now:
         return state, ()
     limit = _probe_limit(state.phase, state.policy)
-    syn_at = _syn_retry_time(retry, limit, state.ctx, state.policy)
-    if retry.next_try_at > now and (syn_at is None or syn_at > now):
-        return state, ()
-    only_syn_due = retry.next_try_at > now
-    replaced: tuple[Effect, ...] = ()
-    if syn_at is not None and syn_at <= now:
-        # Only one probe may wait on SYN retransmission: the oldest (TCP resends its SYN
-        # by itself); the newer unanswered ones make way for the fresh SYN.
-        waiting = _syn_waiting(retry)
-        dropped = waiting[1:] if len(retry.probes) - len(waiting[1:]) < limit else waiting
-        retry = replace(retry, probes=retry.probes - set(dropped))
-        replaced = tuple(CancelProbe(p) for p in dropped)
+    dropped = _syn_probes_to_drop(retry, limit)
+    retry = _without(retry, dropped)
+    replaced: tuple[Effect, ...] = tuple(CancelProbe(p) for p in dropped)
     if len(retry.probes) >= limit:
         stuck = _stuck_probe(retry, limit, state.ctx, now)
         if stuck is None:
             return state, ()
-        retry = replace(retry, probes=retry.probes - {stuck})
+        retry = _without(retry, [stuck])
         replaced = (*replaced, CancelProbe(stuck))
     probe = state.ctx.next_id
-    sequential = limit == 1
-    if only_syn_due:
-        # Only a fresh SYN was due: the same attempt again, so neither the count nor the
-        # backoff moves (four SYNs a second must not run the backoff up to its cap).
-        attempt, next_try_at = retry.attempt, retry.next_try_at
-    else:
-        attempt = retry.attempt + 1
-        # Sequential probes plan the next try when this one fails; parallel ones at a
-        # fixed pace.
-        steps = retry.backoff_base + attempt
-        next_try_at = None if sequential else now + _retry_delay(state, steps, now)
     started = tuple(entry for entry in retry.started if entry[0] in retry.probes)
     new_retry = replace(
         retry,
         probes=retry.probes | {probe},
-        attempt=attempt,
-        next_try_at=next_try_at,
+        attempt=retry.attempt + 1,
         started=(*started, (probe, now)),
         reached=retry.reached & retry.probes,
     )
+    # The sequential first connect plans its next try when this one fails.
+    sequential = limit == 1
+    next_try_at = None if sequential else _plan_next(state, new_retry, now)
+    new_retry = replace(new_retry, next_try_at=next_try_at)
     new_state = _with(state, _with_retry(state.phase, new_retry), next_id=probe + 1)
     return new_state, (*replaced, StartProbe(probe, state.ctx.size))
+
+
+def _stuck_age(ctx: Context) -> float:
+    return max(STUCK_PROBE_AGE, STUCK_PROBE_RTTS * (ctx.rtt or 0.0))
 
 
 def _stuck_probe(retry: Retry, limit: int, ctx: Context, now: float) -> int | None:
@@ -562,7 +626,7 @@ def _stuck_time(retry: Retry, limit: int, ctx: Context) -> float | None:
     in_flight = [started_at for probe, started_at in retry.started if probe in retry.probes]
     if not in_flight:
         return None
-    return in_flight[0] + max(STUCK_PROBE_AGE, STUCK_PROBE_RTTS * (ctx.rtt or 0.0))
+    return in_flight[0] + _stuck_age(ctx)
 
 
 def _stop_probing(phase: Phase) -> tuple[Effect, ...]:
@@ -574,31 +638,59 @@ def _stop_probing(phase: Phase) -> tuple[Effect, ...]:
     return tuple(effects)
 
 
-def _first_try_at(state: State, now: float) -> tuple[int, float]:
-    """(backoff base, time) for the first probe of a new outage.
+def _attached_time(ctx: Context, now: float) -> float | None:
+    """Seconds the active link has been attached, stalls not counted; None without one."""
+    if ctx.attached_since is None:
+        return ctx.attached_for or None
+    return ctx.attached_for + now - ctx.attached_since
 
-    After a stable period the backoff starts afresh and the first probe goes out at once.
-    A link that dropped soon after attaching carries its backoff over, so a server that
-    accepts and then drops us is not hammered: the first probe still goes out at once when
-    the link took a single attempt, later ones wait their backoff.
+
+def _outage_base(state: State, now: float, dropped: bool) -> int:
+    """Accept-then-drop steps a new outage starts with.
+
+    A link attached for ``stable_after`` clears them. A server that ended the link within
+    ACCEPT_DROP_WINDOW of attaching adds one, so a server that accepts and then drops us is
+    probed ever more slowly; one that ended it later keeps them as they are. A stall is the
+    network (or a hung server), not a refusal: it starts from none.
     """
     ctx = state.ctx
-    stable = ctx.attached_since is not None and now - ctx.attached_since >= (
-        state.policy.stable_after
-    )
-    base = 0 if stable else ctx.backoff_carry
-    if base <= 1:
-        return base, now
-    return base, now + _retry_delay(state, base, now)
+    attached = _attached_time(ctx, now)
+    if attached is None or attached >= state.policy.stable_after or not dropped:
+        return 0
+    if attached < ACCEPT_DROP_WINDOW:
+        return ctx.backoff_carry + 1
+    return ctx.backoff_carry
+
+
+def _server_dropped(cause: Cause) -> bool:
+    """Whether an attached link that ended with ``cause`` was ended by the server (closed,
+    reset, a protocol error) rather than lost to the network or closed by us."""
+    return not cause.network and cause is not Cause.LOCAL
 
 
 def _begin_outage(
     state: State, now: float, old_link: int | None, cause: Cause, detail: str
 ) -> Outcome:
-    """Enter Stalled (old link kept) or Reconnecting (old link gone) and probe."""
+    """Enter Stalled (old link kept) or Reconnecting (old link gone) and probe.
+
+    The first probe goes out at once unless the server dropped us again soon after a
+    previous drop (two steps or more): then it waits the backoff, so a server that accepts
+    and then drops us is not hammered.
+    """
     reason = detail or str(cause)
+    dropped = old_link is None and _server_dropped(cause)
+    base = _outage_base(state, now, dropped)
+    attached = _attached_time(state.ctx, now)
     state, pings = _keep_pinging(
-        _with(state, echo_wait_since=None, echo_wait_reason=""), old_link, now
+        _with(
+            state,
+            echo_wait_since=None,
+            echo_wait_reason="",
+            attached_since=None,
+            attached_for=attached or 0.0,
+        ),
+        old_link,
+        now,
     )
     if not state.policy.reconnect:
         if old_link is not None:
@@ -607,8 +699,9 @@ def _begin_outage(
             return _with(state, Stalled(old_link, retry)), (Notify(notice), *pings)
         notice = f"connection lost: {reason}; automatic reconnect is off"
         return _with(state, Failed(cause, detail)), (Notify(notice),)
-    base, first_at = _first_try_at(state, now)
-    retry = Retry(since=now, backoff_base=base, next_try_at=first_at, cause=cause, detail=detail)
+    retry = Retry(since=now, backoff_base=base, cause=cause, detail=detail)
+    first_at = now if base <= 1 else _plan_next(state, retry, now)
+    retry = replace(retry, next_try_at=first_at)
     phase: Phase = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
     new_state, effects = _start_due_probes(_with(state, phase), now)
     return new_state, (Notify(f"connection lost: {reason}; reconnecting"), *effects, *pings)
@@ -777,7 +870,7 @@ def _attached_network(state: State, phase: Attached, event: NetworkChanged, now:
 
 def _attached_reconnect(state: State, phase: Attached, event: ReconnectNow, now: float) -> Outcome:
     # The user thinks the link is stuck: treat it as a stall (keep it until a probe wins).
-    fresh = _with(state, backoff_carry=0, attached_since=None)
+    fresh = _with(state, backoff_carry=0, attached_since=None, attached_for=0.0)
     return _begin_outage(fresh, now, phase.link, Cause.LOCAL, "reconnect requested")
 
 
@@ -794,7 +887,13 @@ def _probing_won(
     if isinstance(phase, Stalled):
         losers.append(CloseLink(phase.link))
     new_state, effects = _attach(state, event.probe, event.reattached_existing, now)
-    new_state = _with(new_state, attached_since=now, backoff_carry=_steps(retry), tmux=event.tmux)
+    new_state = _with(
+        new_state,
+        attached_since=now,
+        attached_for=0.0,
+        backoff_carry=_steps(retry),
+        tmux=event.tmux,
+    )
     notice = _attach_notice(phase, event, now - retry.since)
     return new_state, (*losers, Promote(event.probe), *effects, Notify(notice))
 
@@ -821,26 +920,43 @@ def _probing_failed(
     if event.probe not in retry.probes:
         return state, ()
     remaining = retry.probes - {event.probe}
-    if not event.cause.retryable:
+    first_connect = isinstance(phase, Connecting)
+    if not event.cause.retryable or (first_connect and event.cause.final_at_first_connect):
         others = _with_retry(phase, replace(retry, probes=remaining))
         return _to_needs_user(state, others, event.cause, event.detail)
     reason = event.detail or str(event.cause)
-    next_try_at = retry.next_try_at
+    retry = _count_failure(
+        replace(retry, probes=remaining, cause=event.cause, detail=event.detail), event, now
+    )
     notices: tuple[Effect, ...] = ()
-    if next_try_at is None:
+    planned = retry.next_try_at
+    if planned is None:
         if not state.policy.reconnect:
             notice = f"could not connect: {reason}; automatic reconnect is off"
             return _with(state, Failed(event.cause, event.detail)), (Notify(notice),)
         # Sequential probing (first connect) plans the next try when one fails, and says
-        # so: until the first attach, the notice is all the user sees.
-        delay = _retry_delay(state, _steps(retry), now)
-        next_try_at = now + delay
+        # so: until the first attach, the notice is all the user sees. Every failure counts
+        # here: a notice every half second would drown what the user needs to read.
+        delay = _retry_delay(state, retry.attempt, now)
+        retry = replace(retry, next_try_at=now + delay)
         notices = (Notify(f"could not connect: {reason}; trying again in {_seconds(delay)}"),)
-    new_retry = replace(
-        retry, probes=remaining, next_try_at=next_try_at, cause=event.cause, detail=event.detail
-    )
-    new_state, effects = _start_due_probes(_with(state, _with_retry(phase, new_retry)), now)
+    elif event.network_down:
+        # Nothing of the server was reached: the next probe keeps the probe pace, however
+        # far the backoff had gone.
+        retry = replace(retry, next_try_at=min(planned, _plan_next(state, retry, now)))
+    else:
+        # The backoff counts from this refusal (jitter included, as the seed says).
+        retry = replace(retry, next_try_at=_plan_next(state, retry, now))
+    new_state, effects = _start_due_probes(_with(state, _with_retry(phase, retry)), now)
     return new_state, (*notices, *effects)
+
+
+def _count_failure(retry: Retry, event: ProbeFailed, now: float) -> Retry:
+    """A refusal by a server that accepted us is one more backoff step; a network found
+    down says the earlier drops were not the server's doing either, so the steps go."""
+    if event.network_down:
+        return replace(retry, backoff_base=0, strikes=0, last_strike_at=None)
+    return replace(retry, strikes=retry.strikes + 1, last_strike_at=now)
 
 
 def _probing_reached(
@@ -849,9 +965,13 @@ def _probing_reached(
     retry = phase.retry
     if event.probe not in retry.probes:
         return state, ()
-    return _with(
-        state, _with_retry(phase, replace(retry, reached=retry.reached | {event.probe}))
-    ), ()
+    # The server answered this one: probes still waiting on a SYN are pointless now, and
+    # would only make connections abandoned after TCP connected if their SYNs got through.
+    waiting = [p for p in _syn_waiting(retry) if p != event.probe]
+    new_retry = replace(
+        retry, probes=retry.probes - set(waiting), reached=retry.reached | {event.probe}
+    )
+    return _with(state, _with_retry(phase, new_retry)), tuple(CancelProbe(p) for p in waiting)
 
 
 def _probing_tick(
@@ -872,7 +992,7 @@ def _keystroke_gap(state: State, retry: Retry) -> float:
     sending once that SYN could have been answered (1.25 RTT; on a fast link at once)."""
     newest = retry.started[-1][0] if retry.started else None
     syn_unanswered = newest in retry.probes and newest not in retry.reached
-    if state.policy.syn_retry_gap > 0 and syn_unanswered and state.ctx.rtt is not None:
+    if syn_unanswered and state.ctx.rtt is not None:
         return min(KEYSTROKE_PROBE_GAP, SYN_RETRY_RTTS * state.ctx.rtt)
     return KEYSTROKE_PROBE_GAP
 
@@ -889,6 +1009,9 @@ def _probing_key(
     # The user is waiting on this tab: probe now, unless a probe has only just started.
     last_start = retry.started[-1][1] if retry.started else None
     soon = now if last_start is None else max(now, last_start + _keystroke_gap(state, retry))
+    if not isinstance(phase, Connecting):
+        # In use now: the fast probe pace, and a backoff of at most ACTIVE_RETRY_DELAY.
+        soon = min(soon, _plan_next(typed, retry, now))
     if retry.next_try_at <= soon:
         return _start_due_probes(typed, now)
     return _start_due_probes(
@@ -907,7 +1030,14 @@ def _probing_now(
         return state, ()
     # Probes still in flight keep counting, so the status never shows "attempt 0" while
     # one is running.
-    retry = replace(phase.retry, next_try_at=now, attempt=len(phase.retry.probes), backoff_base=0)
+    retry = replace(
+        phase.retry,
+        next_try_at=now,
+        attempt=len(phase.retry.probes),
+        backoff_base=0,
+        strikes=0,
+        last_strike_at=None,
+    )
     return _start_due_probes(_with(state, _with_retry(phase, retry)), now)
 
 
@@ -936,7 +1066,7 @@ def _stalled_recovered(
     cancels = tuple(CancelProbe(p) for p in sorted(phase.retry.probes))
     # The RTT is not taken from this reply: its ping waited out the outage, and a huge RTT
     # would make the next stall check (3 x RTT after a keystroke) needlessly slow.
-    recovered = _with(state, backoff_carry=_steps(phase.retry))
+    recovered = _with(state, backoff_carry=_steps(phase.retry), attached_since=now)
     # The old link is the same session, so held keys are always delivered.
     new_state, effects = _attach(recovered, phase.link, reattached_existing=True, now=now)
     notice = Notify(f"connection recovered after {_seconds(now - phase.retry.since)}")

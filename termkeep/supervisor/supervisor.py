@@ -423,7 +423,7 @@ class Supervisor:
             raise
         except ConnectFailedError as exc:
             self._probe_tasks.pop(probe, None)
-            self._feed(ProbeFailed(probe, exc.cause, exc.detail))
+            self._feed(ProbeFailed(probe, exc.cause, exc.detail, exc.stage))
             return
         except Exception as exc:
             # A transport bug must not leave the probe slot taken forever.

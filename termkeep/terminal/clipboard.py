@@ -5,6 +5,9 @@ The engine buffers an OSC 52 payload without limit (a 40 MB payload grew the pro
 This filter removes every OSC 52 sequence from the byte stream, keeps at most
 `max_payload` bytes of one, and hands complete writes to a callback. Reads (`?`) are
 dropped: answering them would let any remote program read the local clipboard.
+
+Writes that get through are decided per tab by a `ClipboardGate`: a tab on screen writes,
+a background tab writes, is denied, or asks the user once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum, StrEnum
 
 OSC52_START = b"\x1b]52;"
 # BEL or ESC end an OSC string (ESC \ is ST; any other ESC aborts it and starts a new
@@ -148,3 +152,65 @@ def parse_osc52(payload: bytes) -> ClipboardWrite | None:
         selection=selection.decode("ascii", errors="replace"),
         text=decoded.decode("utf-8", errors="replace"),
     )
+
+
+class BackgroundWrites(StrEnum):
+    """What an OSC 52 write from a tab that is not on screen does."""
+
+    ASK = "ask"
+    """Ask the user once for the tab; the answer holds for the tab's life."""
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class Verdict(Enum):
+    """What to do with one clipboard write."""
+
+    WRITE = "write"
+    DROP = "drop"
+    ASK = "ask"
+    """Ask the user now; their answer goes to ``ClipboardGate.answered``."""
+    WAIT = "wait"
+    """A question is open already: this write waits for its answer (the latest one wins)."""
+
+
+class ClipboardGate:
+    """One tab's rule for the remote's clipboard writes.
+
+    A write from the tab on screen goes through (the app checked ``clipboard_write``
+    already): the user sees what its program does. A background tab's program writes
+    unseen, maybe over something the user just copied: ``background`` says whether that
+    is allowed, denied, or asked once per tab.
+    """
+
+    def __init__(self, background: BackgroundWrites = BackgroundWrites.ASK) -> None:
+        self.background = background
+        self._answer: bool | None = None
+        self._waiting: str | None = None
+        self._asking = False
+
+    @property
+    def answer(self) -> bool | None:
+        """The user's answer for this tab, once given."""
+        return self._answer
+
+    def request(self, text: str, *, shown: bool) -> Verdict:
+        """A write of ``text``; ``shown``: the tab is the one on screen."""
+        if shown or self.background is BackgroundWrites.ALLOW:
+            return Verdict.WRITE
+        if self.background is BackgroundWrites.DENY:
+            return Verdict.DROP
+        if self._answer is not None:
+            return Verdict.WRITE if self._answer else Verdict.DROP
+        self._waiting = text
+        if self._asking:
+            return Verdict.WAIT
+        self._asking = True
+        return Verdict.ASK
+
+    def answered(self, allowed: bool) -> str | None:
+        """The user answered: the text to write now (the last one asked for), if allowed."""
+        self._answer = allowed
+        self._asking = False
+        waiting, self._waiting = self._waiting, None
+        return waiting if allowed else None

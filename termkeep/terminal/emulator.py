@@ -4,6 +4,10 @@ Bytes from the remote go in through `feed`; what to draw comes out as a `Snapsho
 rows whose identity tells what changed. Replies the remote asked for (DA1/DA2/DSR/CPR/
 XTVERSION/DECRQM) are written through the `write` callback synchronously inside `feed`,
 so they are never queued behind rendering.
+
+The window title and icon label reports (XTWINOPS `CSI 21 t` and `CSI 20 t`) are answered
+empty, as PuTTY does: the engine would answer 21 with the title the remote set, so a
+remote could set a title such as a command line and have the report type it at the shell.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ _CURSOR_SHAPE_CONTROL = re.compile(rb"\x1b\[([0-6]?) q|\x1bc|\x1b\[!p")
 _SHAPE_CONTROL_MAX_LENGTH = 5
 _KITTY_FLAGS = re.compile(r"\x1b\[=(\d+);1u")
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+EMPTY_TITLE_REPORT = b"\x1b]l\x1b\\"
+"""The answer to `CSI 21 t`: a title report with no title."""
+EMPTY_ICON_REPORT = b"\x1b]L\x1b\\"
+"""The answer to `CSI 20 t`: an icon label report with no label."""
+_TITLE_REPORT_START = b"\x1b]l"
+_ICON_REPORT_START = b"\x1b]L"
+_ICON_REPORT_REQUEST = b"\x1b[20t"
 
 
 class CursorShape(Enum):
@@ -226,6 +238,7 @@ class Emulator:
         self._cursor_shape = CursorShape.BLOCK
         self._cursor_blinking = True
         self._shape_tail = b""
+        self._icon_request_tail = b""
         self._scroll_offset = 0
         self._history_rows = 0
         self._styles: list[CellStyle] = []
@@ -255,9 +268,37 @@ class Emulator:
         if not data:
             return
         self._follow_cursor_shape(data)
-        self._terminal.feed(data)
+        self._feed_answering_icon_reports(data)
+
+    def _feed_answering_icon_reports(self, data: bytes) -> None:
+        """Feed the engine, answering each `CSI 20 t` in its place among the replies.
+
+        The engine sends nothing for it, so the answer is written right after the engine has
+        read the request: replies to the queries around it keep their order.
+        """
+        window = self._icon_request_tail + data
+        tail_length = len(self._icon_request_tail)
+        self._icon_request_tail = window[-(len(_ICON_REPORT_REQUEST) - 1) :]
+        if b"20t" not in window:  # the hot path: one substring search
+            self._terminal.feed(data)
+            return
+        fed = 0
+        found = window.find(_ICON_REPORT_REQUEST)
+        while found >= 0:
+            end = found + len(_ICON_REPORT_REQUEST) - tail_length
+            if end > 0:  # a request wholly in the tail was answered last time
+                self._terminal.feed(data[fed:end])
+                self._write(EMPTY_ICON_REPORT)
+                fed = end
+            found = window.find(_ICON_REPORT_REQUEST, found + 1)
+        self._terminal.feed(data[fed:])
 
     def _reply(self, data: bytes) -> None:
+        if data.startswith(_TITLE_REPORT_START):
+            # The engine reports the title the remote set: a remote could type with it.
+            data = EMPTY_TITLE_REPORT
+        elif data.startswith(_ICON_REPORT_START):
+            return  # answered by _feed_answering_icon_reports, should the engine learn it
         self._write(data)
 
     def _bell(self) -> None:

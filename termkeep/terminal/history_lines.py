@@ -18,6 +18,11 @@ from termkeep.terminal.emulator import CellStyle, Colour, ScreenRow
 MAX_LINE_CHARACTERS = 10_000
 """A longer line (one 'line' of a binary file, say) is cut: nobody reads it in a pager."""
 
+MAX_PARAMETER = 65_535
+"""Larger SGR parameters count as this, as in VTE; a longer digit string is never converted
+(Python refuses to turn more than 4,300 digits into an int, and junk may hold millions)."""
+_MAX_PARAMETER_DIGITS = len(str(MAX_PARAMETER))
+
 PLAIN = CellStyle(
     foreground=None,
     background=None,
@@ -130,7 +135,7 @@ class SgrParser:
 
 def apply_sgr(style: CellStyle, parameters: str) -> CellStyle:
     """``style`` after ``CSI parameters m``."""
-    values = [int(part) if part.isdigit() else 0 for part in re.split("[;:]", parameters)]
+    values = [_parameter(part) for part in re.split("[;:]", parameters)]
     index = 0
     while index < len(values):
         code = values[index]
@@ -154,6 +159,16 @@ def apply_sgr(style: CellStyle, parameters: str) -> CellStyle:
         elif code == 49:
             style = replace(style, background=None)
     return style
+
+
+def _parameter(text: str) -> int:
+    """One SGR parameter: empty or not a number is 0, a huge one is MAX_PARAMETER."""
+    if not (text.isascii() and text.isdigit()):
+        return 0
+    digits = text.lstrip("0")
+    if len(digits) > _MAX_PARAMETER_DIGITS:
+        return MAX_PARAMETER
+    return min(int(digits or "0"), MAX_PARAMETER)
 
 
 def _extended_colour(values: Sequence[int], index: int) -> tuple[Colour, int]:

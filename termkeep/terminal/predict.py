@@ -10,9 +10,14 @@ measured RTT. Contradiction or timeout drops the predictions, so the screen is t
 again. Predictions never reach the Emulator: it only ever holds what the remote sent.
 
 Keys whose echo nobody can guess (Enter, control keys, Tab, up/down, other escape sequences)
-start a new *epoch*. A new epoch is tentative: its predictions are drawn only once the
-remote has confirmed one of them. A password prompt or `stty -echo` never confirms
-anything, so nothing typed there is ever drawn.
+start a new *epoch*, and so does any output of the remote that no prediction foresaw: text
+in a cell nobody predicted, or the cursor going to another row. A new epoch is tentative:
+its predictions are drawn only once the remote has echoed one of its typed characters. A
+password prompt or `stty -echo` never echoes anything, so nothing typed there is ever drawn,
+with or without Enter before it: a prompt is unforeseen output (a `read -n1` answered "y",
+then `read -s` on the next line, starts an epoch with its prompt). When the unforeseen
+output is on the cursor's row, or moves the cursor to another row, the keys typed ahead of
+it are dropped as well: they were guessed for a line that is not there any more.
 
 Whether confirmed predictions are drawn at all is adaptive, with mosh's thresholds: shown
 when the smoothed RTT is above 30 ms (hidden again at 20 ms or less) or after a *glitch*
@@ -29,7 +34,7 @@ import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from termkeep.terminal.emulator import ScreenRow, Snapshot
 
@@ -223,6 +228,8 @@ class Predictor:
         self._line_start: tuple[int, int] | None = None
         """Where typing on the current line began (x, y): backspace and left stop there, since
         what is left of it (a prompt) is not the line editor's to erase."""
+        self._cursor_row: int | None = None
+        """The row of the remote's cursor when last seen (a hidden cursor keeps it)."""
 
     # -- what the owner tells us ----------------------------------------------------------
 
@@ -283,8 +290,14 @@ class Predictor:
         self._now = now
         previous = self._screen
         self._screen = screen
+        cursor_row = self._cursor_row
+        position = _screen_cursor(screen)
+        if position is not None:
+            self._cursor_row = position[1]
         if previous is not None and _size(previous) != _size(screen):
             self._reset()
+        elif previous is not None:
+            self._notice_surprise(previous, screen, cursor_row)
         self._follow_rtt()
         if self._check_cells(screen, now):
             self._check_cursors(screen, now)
@@ -564,6 +577,71 @@ class Predictor:
                 typed=x == typed_at,
             )
 
+    # -- unforeseen output -----------------------------------------------------------------
+
+    def _notice_surprise(
+        self, previous: Snapshot, screen: Snapshot, cursor_row: int | None
+    ) -> None:
+        """Start a tentative epoch when the remote showed something no prediction foresaw.
+
+        A surprise on the cursor's row (before or after), or the cursor going to another
+        row, drops every pending prediction too: keys typed ahead of a prompt were guessed
+        for a line that is gone, and the prompt may be one that does not echo.
+        """
+        surprise = self._surprise(previous, screen, cursor_row)
+        if surprise is _Surprise.AT_CURSOR:
+            self._reset()
+        elif surprise is _Surprise.ELSEWHERE:
+            self._become_tentative()
+
+    def _surprise(self, previous: Snapshot, screen: Snapshot, old_row: int | None) -> _Surprise:
+        """``old_row``: the row of the remote's cursor before this frame."""
+        position = _screen_cursor(screen)
+        new_row = self._cursor_row
+        cursor_rows = {row for row in (old_row, new_row) if row is not None}
+        pending = self.pending
+        found = _Surprise.NONE
+        echoed_rows = set()
+        for y, (old, new) in enumerate(zip(previous.rows, screen.rows, strict=True)):
+            if old is new or (old.graphemes == new.graphemes and old.widths == new.widths):
+                continue  # unchanged, or only restyled (syntax highlighting)
+            if not pending:
+                # Nothing to drop: where the surprise is makes no difference (and a flood
+                # of output is looked at no further than its first changed row).
+                return _Surprise.ELSEWHERE
+            if self._row_change_foreseen(y, old, new):
+                echoed_rows.add(y)
+            elif y in cursor_rows:
+                return _Surprise.AT_CURSOR
+            else:
+                found = _Surprise.ELSEWHERE
+        moved = old_row is not None and new_row != old_row
+        if moved and not (new_row in echoed_rows or self._cursor_foreseen(position)):
+            return _Surprise.AT_CURSOR
+        return found
+
+    def _cursor_foreseen(self, position: tuple[int, int] | None) -> bool:
+        """Whether a prediction put the cursor at ``position`` (a wrap while typing)."""
+        return any((cursor.x, cursor.y) == position for cursor in self._cursors)
+
+    def _row_change_foreseen(self, y: int, old: ScreenRow, new: ScreenRow) -> bool:
+        """Whether every cell of row ``y`` that changed shows what a prediction expected
+        there: its guess, or what the cell may show while the echo is on its way."""
+        cells = self._cells
+        if not cells:
+            return False
+        changed = zip(old.graphemes, old.widths, new.graphemes, new.widths, strict=True)
+        for x, (old_grapheme, old_width, grapheme, width) in enumerate(changed):
+            if (old_grapheme, old_width) == (grapheme, width):
+                continue
+            cell = cells.get((y, x))
+            if cell is None:
+                return False
+            content = (grapheme, width)
+            if content != cell.content and content not in cell.earlier:
+                return False
+        return True
+
     # -- checking -------------------------------------------------------------------------
 
     def _follow_rtt(self) -> None:
@@ -689,6 +767,16 @@ class Predictor:
         self._cells.clear()
         self._cursors.clear()
         self._become_tentative()
+
+
+class _Surprise(Enum):
+    """What the remote showed that no prediction foresaw."""
+
+    NONE = "none"
+    ELSEWHERE = "elsewhere"
+    """Text on a row other than the cursor's (a status line, a clock)."""
+    AT_CURSOR = "at cursor"
+    """Text on the cursor's row, or the cursor on another row: a prompt, a line feed."""
 
 
 def _creditable(cell: _CellPrediction) -> bool:

@@ -11,7 +11,7 @@ import socket
 
 import asyncssh
 
-from termkeep.transport.link import Cause, ConnectFailedError
+from termkeep.transport.link import Cause, ConnectFailedError, Stage
 
 KEEPALIVE_LOST_REASON = "keepalive"
 """asyncssh says 'Server not responding to keepalive' when the keepalive count runs out."""
@@ -34,7 +34,7 @@ _EXCEPTION_CAUSES: tuple[tuple[type[BaseException], Cause], ...] = (
     (asyncssh.ChannelOpenError, Cause.PROTOCOL),
     (asyncssh.ConnectionLost, Cause.SERVER_CLOSED),
     (asyncssh.DisconnectError, Cause.SERVER_CLOSED),
-    (socket.gaierror, Cause.DNS),
+    (socket.gaierror, Cause.DNS_UNAVAILABLE),
     (ConnectionRefusedError, Cause.REFUSED),
     (ConnectionResetError, Cause.RESET),
     (ConnectionAbortedError, Cause.RESET),
@@ -42,6 +42,12 @@ _EXCEPTION_CAUSES: tuple[tuple[type[BaseException], Cause], ...] = (
     (TimeoutError, Cause.TIMEOUT),
     (EOFError, Cause.SERVER_CLOSED),
 )
+
+_DEFINITE_LOOKUP_ERRORS = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+"""getaddrinfo's definite answers: the name has no address. Anything else (EAI_AGAIN: no
+resolver answered) may go away by itself."""
 
 _ERRNO_CAUSES: dict[int, Cause] = {
     errno.ETIMEDOUT: Cause.TIMEOUT,
@@ -59,13 +65,9 @@ _ERRNO_CAUSES: dict[int, Cause] = {
 
 def classify(exc: BaseException) -> Cause:
     """The ``Cause`` for an exception raised while connecting or while attached."""
-    if isinstance(exc, ConnectFailedError):
-        return exc.cause
-    if isinstance(exc, asyncssh.ConnectionLost) and KEEPALIVE_LOST_REASON in exc.reason:
-        # The server stopped answering: the same thing as a TCP timeout to the user.
-        return Cause.TIMEOUT
-    if isinstance(exc, asyncssh.DisconnectError) and AUTH_FAILURES_REASON in exc.reason.lower():
-        return Cause.AUTH_FAILED
+    special = _by_content(exc)
+    if special is not None:
+        return special
     for exc_type, cause in _EXCEPTION_CAUSES:
         if isinstance(exc, exc_type):
             return cause
@@ -74,6 +76,20 @@ def classify(exc: BaseException) -> Cause:
     # Anything else (an unexpected OSError, a decoding bug in a server's reply) is treated
     # as a protocol problem: retryable, and visible in the detail text.
     return Cause.PROTOCOL
+
+
+def _by_content(exc: BaseException) -> Cause | None:
+    """The cause when the exception's type alone does not tell it."""
+    if isinstance(exc, ConnectFailedError):
+        return exc.cause
+    if isinstance(exc, asyncssh.ConnectionLost) and KEEPALIVE_LOST_REASON in exc.reason:
+        # The server stopped answering: the same thing as a TCP timeout to the user.
+        return Cause.TIMEOUT
+    if isinstance(exc, asyncssh.DisconnectError) and AUTH_FAILURES_REASON in exc.reason.lower():
+        return Cause.AUTH_FAILED
+    if isinstance(exc, socket.gaierror) and exc.errno in _DEFINITE_LOOKUP_ERRORS:
+        return Cause.DNS
+    return None
 
 
 def describe(exc: BaseException) -> str:
@@ -92,8 +108,21 @@ def describe(exc: BaseException) -> str:
     return text if text else str(classify(exc))
 
 
-def connect_failed(exc: BaseException) -> ConnectFailedError:
-    """Wrap any failure as the ``ConnectFailedError`` the supervisor expects."""
+def connect_failed(exc: BaseException, stage: Stage | None = None) -> ConnectFailedError:
+    """Wrap any failure as the ``ConnectFailedError`` the supervisor expects; ``stage``
+    (when known) says how far the attempt got."""
     if isinstance(exc, ConnectFailedError):
+        if stage is not None:
+            exc.stage = stage
         return exc
-    return ConnectFailedError(classify(exc), describe(exc))
+    if stage is None:
+        return ConnectFailedError(classify(exc), describe(exc))
+    return ConnectFailedError(classify(exc), describe(exc), stage)
+
+
+def lookup_failed(host: str, exc: socket.gaierror) -> ConnectFailedError:
+    """A failed name lookup, worded as ssh words it: ``could not resolve hostname HOST:
+    Name or service not known``."""
+    return ConnectFailedError(
+        classify(exc), f"could not resolve hostname {host}: {describe(exc)}", Stage.CONNECT
+    )

@@ -26,8 +26,17 @@ from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
 from termkeep.transport import pipelining, tmux
-from termkeep.transport.classify import classify, connect_failed, describe
-from termkeep.transport.hostkeys import DEFAULT_SSH_PORT, HostKeyCheck, HostKeyPolicy
+from termkeep.transport.admission import Ticket, holding, startup_gate
+from termkeep.transport.classify import classify, connect_failed, describe, lookup_failed
+from termkeep.transport.hostkeys import (
+    DEFAULT_GLOBAL_KNOWN_HOSTS,
+    DEFAULT_SSH_PORT,
+    DEFAULT_USER_KNOWN_HOSTS,
+    HostKeyCheck,
+    HostKeyPolicy,
+    HostKeySettings,
+    StrictHostKeyChecking,
+)
 from termkeep.transport.link import (
     Cause,
     ConnectFailedError,
@@ -37,8 +46,10 @@ from termkeep.transport.link import (
     Link,
     LinkClosed,
     ReachedSink,
+    Stage,
 )
 from termkeep.transport.prompts import KbdIntPrompts, Prompter
+from termkeep.transport.ssh_options import SshOptions, config_paths, read_ssh_options
 from termkeep.transport.tcp import apply_tcp_options, open_tcp
 
 _log = logging.getLogger(__name__)
@@ -161,6 +172,35 @@ def _is_password_prompt(prompts: KbdIntPrompts) -> bool:
     return len(prompts) == 1 and not prompts[0][1] and "password" in prompts[0][0].lower()
 
 
+@dataclasses.dataclass
+class _Progress:
+    """How far the hop being opened got, so that a failure can say at which stage it
+    failed: the supervisor retries a network that is down at once, but backs off from a
+    server that accepted and then refused us."""
+
+    tcp_connected: bool = False
+    conn: asyncssh.SSHClientConnection | None = None
+    admission: Ticket | None = None
+    """The hop's place at its server's startup gate (admission.py)."""
+
+    def next_hop(self, admission: Ticket | None = None) -> None:
+        """A hop starts from nothing (a jump host's success says nothing of the next)."""
+        self.tcp_connected = False
+        self.conn = None
+        self.admission = admission
+
+    def waiting_on_user(self) -> None:
+        """A prompt is open: a person may take minutes, so the place goes to others."""
+        if self.admission is not None:
+            self.admission.release()
+
+    @property
+    def stage(self) -> Stage:
+        if self.conn is not None and self.conn.get_extra_info("server_version"):
+            return Stage.ACCEPTED
+        return Stage.GREETING if self.tcp_connected else Stage.CONNECT
+
+
 class _Client(asyncssh.SSHClient):
     """asyncssh callbacks: host key recording and every kind of prompt."""
 
@@ -173,8 +213,10 @@ class _Client(asyncssh.SSHClient):
         login: str,
         encrypted_keys: Sequence[Path],
         secrets: RememberedSecrets,
+        progress: _Progress | None = None,
     ) -> None:
         self._check = check
+        self._progress = progress or _Progress()
         self._prompter = prompter
         self._clock = clock
         self._login = login
@@ -193,10 +235,16 @@ class _Client(asyncssh.SSHClient):
         if not self.lost.done():
             self.lost.set_result(exc)
 
+    def _asking(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Around a prompt: the connect clock stops and the startup place is given back."""
+        self._progress.waiting_on_user()
+        return self._clock.paused()
+
     @override
     def connection_made(self, conn: asyncssh.SSHClientConnection) -> None:
         """Before the handshake: let authentication skip the waits it need not make."""
         self._conn = conn
+        self._progress.conn = conn
         pipelining.pipeline_auth(conn, self._login, self._secrets.accepted_keys)
         if _log.isEnabledFor(logging.DEBUG):
             # asyncssh's own log names connections by number; this ties one to its socket.
@@ -223,7 +271,7 @@ class _Client(asyncssh.SSHClient):
         if path in self._secrets.keys:
             return self._secrets.keys[path]
         for _ in range(MAX_PASSPHRASE_PROMPTS):
-            async with self._clock.paused():
+            async with self._asking():
                 passphrase = await self._prompter.passphrase(str(path))
             if passphrase is None:
                 return None
@@ -247,7 +295,7 @@ class _Client(asyncssh.SSHClient):
         if self._password_prompts >= MAX_PASSWORD_PROMPTS:
             return None
         self._password_prompts += 1
-        async with self._clock.paused():
+        async with self._asking():
             self._password_sent = await self._prompter.password(prompt)
         return self._password_sent
 
@@ -290,7 +338,7 @@ class _Client(asyncssh.SSHClient):
         if self._kbdint_rounds >= MAX_PASSWORD_PROMPTS:
             return None
         self._kbdint_rounds += 1
-        async with self._clock.paused():
+        async with self._asking():
             answers = await self._prompter.keyboard_interactive(name, instructions, prompts)
         if is_password and answers:
             self._password_sent = answers[0]
@@ -353,11 +401,13 @@ def _mark_retrieved(future: asyncio.Future[tmux.AttachReport]) -> None:
 
 
 class HostKeyUnresolvedError(Exception):
-    """asyncssh refused the server's key; ``check`` holds what the policy needs to decide."""
+    """asyncssh refused the server's key; ``check`` holds what the policy needs to decide,
+    ``reason`` asyncssh's words (for a certificate it refused itself)."""
 
-    def __init__(self, check: HostKeyCheck) -> None:
-        super().__init__(f"host key of {check.host} not trusted")
+    def __init__(self, check: HostKeyCheck, reason: str = "") -> None:
+        super().__init__(f"host key of {check.name} not trusted")
         self.check = check
+        self.reason = reason
 
 
 def _local_port(conn: asyncssh.SSHClientConnection) -> int | None:
@@ -564,16 +614,19 @@ class _Target:
     port: int
     user: str | None
     jump: str | None
-    proxy_command: bool = False
-    """ssh_config names a ProxyCommand: asyncssh runs it instead of a TCP connect (so the
-    profile's TCP options cannot apply)."""
+    host_keys: HostKeySettings
+    proxy_command: list[str] | None = None
+    """ssh_config's ProxyCommand as ssh runs it (through the shell); it carries the
+    connection instead of a TCP connect of ours, so the profile's TCP options cannot apply."""
+    host_key_algs_from_config: bool = False
+    """ssh_config sets HostKeyAlgorithms: asyncssh applies it as written."""
 
 
 def _config_arg(profile: Profile, ssh_config: Sequence[Path] | None) -> Any:
-    # asyncssh reads ~/.ssh/config when given (); an empty list turns it off.
+    # An empty list turns asyncssh's ssh_config reading off.
     if not profile.use_ssh_config:
         return []
-    return [str(path) for path in ssh_config] if ssh_config is not None else ()
+    return [str(path) for path in config_paths(ssh_config)]
 
 
 def _destination_args(profile: Profile) -> dict[str, Any]:
@@ -591,16 +644,71 @@ def _destination_args(profile: Profile) -> dict[str, Any]:
 
 async def _resolve_target(profile: Profile, ssh_config: Sequence[Path] | None) -> _Target:
     if not profile.use_ssh_config:
-        return _Target(profile.host, profile.port, profile.user, profile.jump)
+        return _Target(
+            profile.host, profile.port, profile.user, profile.jump, host_key_settings(profile)
+        )
     options = await asyncssh.SSHClientConnectionOptions.construct(
         config=_config_arg(profile, ssh_config),
         **_destination_args(profile),
         client_keys=None,
         known_hosts=None,
     )
-    jump = profile.jump or cast(str | None, options.tunnel if options.tunnel else None)
-    proxy_command = not jump and bool(options.proxy_command)
-    return _Target(options.host, options.port, options.username, jump, proxy_command)
+    given = _destination_args(profile)
+    ours = read_ssh_options(
+        config_paths(ssh_config), profile.host, profile.user, given["port"] or None
+    )
+    # The profile's own jump wins; else ssh_config's ProxyJump, unless a ProxyCommand came
+    # first there (ssh takes whichever of the two is written first).
+    jump = profile.jump or ours.proxy_jump
+    return _Target(
+        options.host,
+        options.port,
+        options.username,
+        jump,
+        host_key_settings(profile, ours),
+        None if jump else ours.proxy_argv(),
+        ours.host_key_algorithms,
+    )
+
+
+def _paths(names: Sequence[str]) -> tuple[Path, ...]:
+    return tuple(Path(name).expanduser() for name in names)
+
+
+def host_key_settings(profile: Profile, ssh: SshOptions | None = None) -> HostKeySettings:
+    """The profile's host key options; what it leaves unset comes from ssh_config (when it
+    uses it), then from OpenSSH's defaults. The profile's own known_hosts file is read
+    first and receives accepted keys."""
+    ssh = ssh or SshOptions()
+    if profile.user_known_hosts_files:
+        user_files = _paths(profile.user_known_hosts_files)
+    elif ssh.user_known_hosts is not None:
+        user_files = _paths(ssh.user_known_hosts)
+    else:
+        user_files = _paths(DEFAULT_USER_KNOWN_HOSTS)
+    own = _known_hosts_file(profile)
+    if own is not None:
+        user_files = (own, *(path for path in user_files if path != own))
+    if profile.global_known_hosts_files:
+        global_files = _paths(profile.global_known_hosts_files)
+    elif ssh.global_known_hosts is not None:
+        global_files = _paths(ssh.global_known_hosts)
+    else:
+        global_files = _paths(DEFAULT_GLOBAL_KNOWN_HOSTS)
+    if profile.strict_host_key_checking is not None:
+        strict = StrictHostKeyChecking.parse(profile.strict_host_key_checking)
+    else:
+        strict = ssh.strict_host_key_checking or StrictHostKeyChecking.ASK
+    return HostKeySettings(
+        user_files=user_files,
+        global_files=global_files,
+        strict=strict,
+        alias=profile.host_key_alias or ssh.host_key_alias,
+        check_host_ip=bool(ssh.check_host_ip),
+        revoked_files=_paths(ssh.revoked_host_keys),
+        # termkeep hashes unless ssh_config says not to (Debian's ssh_config says yes).
+        hash_saved_hosts=ssh.hash_known_hosts is not False,
+    )
 
 
 def parse_jump_spec(spec: str) -> tuple[str | None, str, int]:
@@ -664,8 +772,15 @@ def _jump_profile(target: Profile, spec: str, lookup: ProfileLookup | None) -> P
     if saved is not None:
         return saved
     user, host, port = parse_jump_spec(spec)
+    # The target's HostKeyAlias names the target's key, never the jump host's.
     return dataclasses.replace(
-        target, name=f"{target.name} via {spec}", host=host, port=port, user=user, jump=None
+        target,
+        name=f"{target.name} via {spec}",
+        host=host,
+        port=port,
+        user=user,
+        jump=None,
+        host_key_alias=None,
     )
 
 
@@ -708,18 +823,22 @@ class SshConnector:
         policy: HostKeyPolicy | None = None,
         ssh_config: Sequence[Path] | None = None,
         session: bool = True,
+        adopt_tmux_session: str | None = None,
     ) -> None:
         self.profile = profile
         self._prompter = prompter
         self._lookup = lookup_profile
         self._ssh_config = ssh_config
-        self.policy = policy or HostKeyPolicy(prompter, profile_file=_known_hosts_file(profile))
-        # A jump host's profile may name its own known_hosts file; each file gets its policy.
-        self._policies = {self.policy.profile_file: self.policy}
+        # One policy for every hop and every reconnect: a key accepted once stays accepted,
+        # a name whose key changed is never contacted again.
+        self.policy = policy or HostKeyPolicy(prompter)
         self._told_no_tmux = False
         self._secrets = RememberedSecrets()
         self.session = session
         """Attach a PTY session (tmux or a shell); False makes bare ``ConnectionLink``s."""
+        self._adopt_tmux_session = adopt_tmux_session
+        """An older name of the profile's tmux session, renamed to today's on attach when
+        only it exists (``tmux.reporting_attach_command``)."""
         # Fail early on a bad jump setting: a clear error instead of a failed connect.
         jump_chain(profile, lookup_profile)
 
@@ -729,9 +848,10 @@ class SshConnector:
         """Connect, attach and return the link; raises ``ConnectFailedError``. ``reached``
         is called when the first hop's server answered the TCP handshake."""
         hops: list[_Hop] = []
+        progress = _Progress()
         try:
             _identity_files(self.profile)  # a missing key file fails before any network use
-            hops = await self._open_hops(reached)
+            hops = await self._open_hops(reached, progress)
             if not self.session:
                 return ConnectionLink(hops, self._client_of(hops[-1].conn).lost)
             return await self._attach(hops, on_data, size)
@@ -739,7 +859,7 @@ class SshConnector:
             for hop in reversed(hops):
                 hop.conn.abort()
             if isinstance(exc, Exception):
-                raise connect_failed(exc) from exc
+                raise connect_failed(exc, progress.stage) from exc
             raise
 
     @contextlib.asynccontextmanager
@@ -762,31 +882,52 @@ class SshConnector:
     def _client_of(conn: asyncssh.SSHClientConnection) -> _Client:
         return cast(_Client, conn.get_owner())
 
-    def _policy_for(self, profile: Profile) -> HostKeyPolicy:
-        path = _known_hosts_file(profile)
-        if path not in self._policies:
-            self._policies[path] = HostKeyPolicy(self._prompter, profile_file=path)
-        return self._policies[path]
-
-    async def _open_hops(self, reached: ReachedSink | None = None) -> list[_Hop]:
+    async def _open_hops(
+        self, reached: ReachedSink | None = None, progress: _Progress | None = None
+    ) -> list[_Hop]:
+        progress = progress or _Progress()
         target = await _resolve_target(self.profile, self._ssh_config)
+        chain = await self._jump_hops(self.profile, target)
         hops: list[_Hop] = []
         try:
-            for jump_profile in jump_chain(self.profile, self._lookup, target.jump):
-                jump_target = await _resolve_target(jump_profile, self._ssh_config)
-                hops.append(await self._open_hop(jump_profile, jump_target, hops, reached))
-            hops.append(await self._open_hop(self.profile, target, hops, reached))
+            for jump_profile, jump_target in chain:
+                hops.append(
+                    await self._open_hop(jump_profile, jump_target, hops, progress, reached)
+                )
+            hops.append(await self._open_hop(self.profile, target, hops, progress, reached))
         except BaseException:
             for hop in reversed(hops):
                 hop.conn.abort()
             raise
         return hops
 
+    async def _jump_hops(
+        self, profile: Profile, target: _Target, depth: int = 0
+    ) -> list[tuple[Profile, _Target]]:
+        """The hosts to go through before ``target``, outermost first. As with ssh, the
+        first of them is reached the way ssh_config says for it: its own ProxyCommand, or
+        its own ProxyJump, followed in turn."""
+        hops = [
+            (hop, await _resolve_target(hop, self._ssh_config))
+            for hop in jump_chain(profile, self._lookup, target.jump)
+        ]
+        if not hops or not hops[0][1].jump:
+            return hops
+        if depth >= MAX_JUMP_HOPS:
+            raise ConnectFailedError(
+                Cause.CONFIG,
+                f"the ProxyJump hosts of {self.profile.name!r} loop or are more than "
+                f"{MAX_JUMP_HOPS} deep: fix ssh_config",
+            )
+        first, first_target = hops[0]
+        return await self._jump_hops(first, first_target, depth + 1) + hops
+
     async def _open_hop(
         self,
         profile: Profile,
         target: _Target,
         before: list[_Hop],
+        progress: _Progress,
         reached: ReachedSink | None = None,
     ) -> _Hop:
         """One SSH connection, retried once after the user accepts an unknown host key."""
@@ -796,11 +937,15 @@ class SshConnector:
         reached = None if before else reached
         try:
             try:
-                return await self._attempt(profile, target, clock, tunnel, reached)
+                return await self._attempt(
+                    profile, target, clock, tunnel, progress=progress, reached=reached
+                )
             except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
-                    await self._policy_for(profile).resolve(unresolved.check)
-            return await self._attempt(profile, target, clock, tunnel, reached)
+                    await self.policy.resolve(unresolved.check, unresolved.reason)
+            return await self._attempt(
+                profile, target, clock, tunnel, progress=progress, reached=reached
+            )
         except HostKeyUnresolvedError as still:
             raise ConnectFailedError(
                 Cause.HOST_KEY_UNKNOWN, f"{target.host} presented a key that is not trusted"
@@ -816,25 +961,49 @@ class SshConnector:
         target: _Target,
         clock: ConnectClock,
         tunnel: asyncssh.SSHClientConnection | None,
+        *,
+        progress: _Progress,
         reached: ReachedSink | None = None,
     ) -> _Hop:
-        policy = self._policy_for(profile)
-        policy.refuse_if_changed(target.host, target.port)
+        self.policy.refuse_if_changed(target.host_keys.lookup_name(target.host, target.port))
+        with holding(await startup_gate(target.host, target.port).enter()) as admission:
+            progress.next_hop(admission)
+            return await self._attempt_admitted(
+                profile, target, clock, tunnel, progress=progress, reached=reached
+            )
+
+    async def _attempt_admitted(
+        self,
+        profile: Profile,
+        target: _Target,
+        clock: ConnectClock,
+        tunnel: asyncssh.SSHClientConnection | None,
+        *,
+        progress: _Progress,
+        reached: ReachedSink | None = None,
+    ) -> _Hop:
+        policy = self.policy
         sock = None
-        if tunnel is None and not target.proxy_command:
-            sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
+        if tunnel is None and target.proxy_command is None:
+            sock = await self._open_socket(profile, target, clock, progress)
         if reached is not None:
             # With a ProxyCommand there is no SYN of ours to wait on: reached at once.
             reached()
         try:
-            check = policy.check(target.host, target.port, _peer_address(sock))
+            check = policy.check(target.host_keys, target.host, target.port, _peer_address(sock))
             connecting = self._ssh_connect(
-                profile=profile, target=target, check=check, clock=clock, sock=sock, tunnel=tunnel
+                profile=profile,
+                target=target,
+                check=check,
+                clock=clock,
+                sock=sock,
+                tunnel=tunnel,
+                progress=progress,
             )
             try:
                 conn = await clock.run(connecting)
-            except asyncssh.HostKeyNotVerifiable:
-                raise HostKeyUnresolvedError(check) from None
+            except asyncssh.HostKeyNotVerifiable as refused:
+                raise HostKeyUnresolvedError(check, refused.reason) from None
         except BaseException:
             if sock is not None:
                 sock.close()  # asyncssh closes it too once it owns it; closing twice is fine
@@ -842,7 +1011,26 @@ class SshConnector:
         if sock is not None:
             # asyncssh forces TCP_NODELAY on; the profile may say otherwise.
             apply_tcp_options(sock, profile.tcp)
+        if check.warnings:
+            async with clock.paused():
+                await policy.report(check)
         return _Hop(conn, sock)
+
+    @staticmethod
+    async def _open_socket(
+        profile: Profile, target: _Target, clock: ConnectClock, progress: _Progress
+    ) -> socket.socket:
+        admission = progress.admission
+        if admission is not None:
+            admission.release_unless_connected()
+        try:
+            sock = await clock.run(open_tcp(target.host, target.port, profile.tcp))
+        except socket.gaierror as exc:
+            raise lookup_failed(target.host, exc) from exc
+        if admission is not None:
+            admission.connected()
+        progress.tcp_connected = True
+        return sock
 
     async def _ssh_connect(
         self,
@@ -853,6 +1041,7 @@ class SshConnector:
         clock: ConnectClock,
         sock: socket.socket | None,
         tunnel: asyncssh.SSHClientConnection | None,
+        progress: _Progress,
     ) -> asyncssh.SSHClientConnection:
         key_files, encrypted = _identity_files(profile)
         login = f"{target.user or ''}@{target.host}".lstrip("@")
@@ -863,14 +1052,18 @@ class SshConnector:
             login=login,
             encrypted_keys=encrypted,
             secrets=self._secrets,
+            progress=progress,
         )
         options: dict[str, object] = {
             "config": _config_arg(profile, self._ssh_config),
             "sock": sock,
             "tunnel": tunnel,
+            # None (not "unset") keeps asyncssh from running ssh_config's command its own way.
+            "proxy_command": target.proxy_command if sock is None and tunnel is None else None,
             "client_factory": lambda: client,
             "known_hosts": check.known_hosts,
-            "server_host_key_algs": check.host_key_algs,
+            "host_key_alias": target.host_keys.alias,
+            "server_host_key_algs": () if target.host_key_algs_from_config else check.host_key_algs,
             "client_keys": key_files or (),
             "ignore_encrypted": True,
             "agent_forwarding": profile.agent_forwarding,
@@ -933,7 +1126,7 @@ class SshConnector:
         probe costs no round trip of its own); None when the server has no tmux."""
         nonce = secrets.token_hex(8)
         channel = _Channel(on_data, tmux.AttachReportScanner(nonce))
-        command = tmux.reporting_attach_command(session, nonce)
+        command = tmux.reporting_attach_command(session, nonce, self._adopt_tmux_session)
         chan, _ = await self._open_pty(conn, command, channel, size)
         try:
             report = await channel.report

@@ -8,6 +8,11 @@ server is deliberately narrow, so that nobody else gets in through it:
   offers no password or keyboard-interactive auth;
 - its host key and the client key live in a 0700 temporary directory that is removed on exit.
 
+A demo killed with SIGKILL cannot remove anything, so each ``termkeep-demo-*`` directory
+records its owner (pid and process start time) and the next demo removes those whose owner
+is gone, after ending the tmux server left in them. Only directories of this user, with an
+owner record, are touched: a demo running now (or one of another version) is left alone.
+
 Commands run as the user who started the demo (the server cannot switch users), each under
 ``/bin/sh -c`` in a PTY when the client asks for one, like sshd does.
 """
@@ -21,6 +26,7 @@ import os
 import pty
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import tempfile
@@ -33,7 +39,16 @@ from typing import override
 
 import asyncssh
 
+from termkeep.config.errors import ConfigError
+from termkeep.config.files import read_config_text
+
 _READ_CHUNK = 64 * 1024
+DEMO_DIR_PREFIX = "termkeep-demo-"
+OWNER_FILE = "owner"
+"""In each demo directory: ``PID START`` of the process that made it (START from
+/proc/PID/stat, so a PID used again by another process is not taken for the owner)."""
+_OWNER_FILE_LIMIT = 64
+_PROC = Path("/proc")
 CLOSE_TIMEOUT = 5.0
 """Seconds the server waits for its connections to close on exit."""
 
@@ -261,6 +276,64 @@ class _DemoServer(asyncssh.SSHServer):
         return True
 
 
+def process_identity(pid: int) -> str | None:
+    """``PID START`` of a running process, or None when there is none (or it is a zombie:
+    killed, waiting to be reaped)."""
+    try:
+        stat_line = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # Field 2, the command name, is in parentheses and may hold spaces: split after it.
+    fields = stat_line.rpartition(")")[2].split()
+    state, start_time = fields[0], fields[19]  # fields 3 and 22 of proc(5)
+    return None if state in {"Z", "X"} else f"{pid} {start_time}"
+
+
+def make_demo_dir(kind: str = "") -> Path:
+    """A new 0700 temporary directory ``termkeep-demo-<kind>*`` recording this process as
+    its owner."""
+    directory = Path(tempfile.mkdtemp(prefix=f"{DEMO_DIR_PREFIX}{kind}"))  # 0700
+    identity = process_identity(os.getpid())
+    if identity is not None:  # without /proc there is no record, and the dir is never judged
+        (directory / OWNER_FILE).write_text(f"{identity}\n")
+    return directory
+
+
+def _owner_gone(directory: Path) -> bool:
+    """Whether ``directory``'s recorded owner process has ended (False when unsure)."""
+    try:
+        recorded = read_config_text(directory / OWNER_FILE, _OWNER_FILE_LIMIT).strip()
+    except (OSError, ConfigError):
+        return False  # no owner record: being made right now, or not made by this code
+    pid, _, _ = recorded.partition(" ")
+    if not pid.isdigit():
+        return False
+    return process_identity(int(pid)) != recorded
+
+
+def remove_stale_demo_dirs(parent: Path | None = None) -> list[Path]:
+    """Remove the ``termkeep-demo-*`` directories of this user whose owner process is gone
+    (a demo killed with SIGKILL), with the tmux server left running in them; return them."""
+    parent = parent or Path(tempfile.gettempdir())
+    removed: list[Path] = []
+    if process_identity(os.getpid()) is None:
+        return removed  # no /proc: no owner can be judged gone
+    for entry in sorted(parent.glob(f"{DEMO_DIR_PREFIX}*")):
+        try:
+            status = entry.lstat()  # a symlink is not a directory here: never followed
+        except OSError:
+            continue
+        if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.geteuid():
+            continue
+        if not _owner_gone(entry):
+            continue
+        if (entry / "tmux").is_dir():
+            _kill_demo_tmux(entry / "tmux")
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
 class DemoServer:
     """Start with ``async with DemoServer() as info:``; everything is removed on exit."""
 
@@ -271,7 +344,7 @@ class DemoServer:
         """Open client connections: closed on exit, whatever state the clients are in."""
 
     async def __aenter__(self) -> DemoServerInfo:
-        workdir = Path(tempfile.mkdtemp(prefix="termkeep-demo-"))  # mkdtemp makes it 0700
+        workdir = make_demo_dir()
         self._workdir = workdir
         host_key = asyncssh.generate_private_key("ssh-ed25519")
         client_key = asyncssh.generate_private_key("ssh-ed25519")
@@ -294,6 +367,9 @@ class DemoServer:
             line_editor=False,  # the PTY child does its own line editing, as under sshd
             agent_forwarding=False,
             x11_forwarding=False,
+            # No GSS: asyncssh would otherwise look up this machine's full name (getfqdn), a
+            # DNS query off the machine wherever /etc/hosts does not list the hostname.
+            gss_host=None,
         )
         port = self._acceptor.get_port()
         known_hosts = workdir / "known_hosts"

@@ -21,11 +21,17 @@ class Cause(StrEnum):
     UNREACHABLE = "network unreachable"
     REFUSED = "connection refused"
     DNS = "host name not found"
+    """A definite answer: the name does not exist (EAI_NONAME, EAI_NODATA)."""
+    DNS_UNAVAILABLE = "host name lookup failed"
+    """No definite answer: no resolver reachable (EAI_AGAIN) or another lookup failure."""
     AUTH_FAILED = "authentication failed"
     HOST_KEY_CHANGED = "host key changed"
     HOST_KEY_UNKNOWN = "host key not trusted"
     SERVER_CLOSED = "server closed the connection"
     PROTOCOL = "protocol error"
+    CONFIG = "settings cannot be honoured"
+    """ssh_config or the profile asks for something termkeep cannot do (a proxy setting it
+    cannot apply, say): connecting anyway, directly, would break the user's rule."""
     LOCAL = "closed locally"
 
     @property
@@ -34,17 +40,53 @@ class Cause(StrEnum):
         get better by retrying, and retrying them would hammer the server."""
         return self not in _NOT_RETRYABLE
 
+    @property
+    def network(self) -> bool:
+        """Whether it says the network (or the name service) is down rather than that a
+        server answered: nothing replied, no route, nobody listening, no address."""
+        return self in _NETWORK
 
-_NOT_RETRYABLE = frozenset({Cause.AUTH_FAILED, Cause.HOST_KEY_CHANGED, Cause.HOST_KEY_UNKNOWN})
+    @property
+    def final_at_first_connect(self) -> bool:
+        """Whether it ends the first connect, as ssh would: a name that definitely does not
+        exist is a typo to fix. During a reconnect it is retried all the same (a captive
+        portal or a VPN coming up can make a name resolve again)."""
+        return self is Cause.DNS
+
+
+_NOT_RETRYABLE = frozenset(
+    {Cause.AUTH_FAILED, Cause.HOST_KEY_CHANGED, Cause.HOST_KEY_UNKNOWN, Cause.CONFIG}
+)
+_NETWORK = frozenset(
+    {Cause.TIMEOUT, Cause.UNREACHABLE, Cause.REFUSED, Cause.DNS, Cause.DNS_UNAVAILABLE}
+)
+
+
+class Stage(StrEnum):
+    """How far a connection attempt got before it failed. Before the server's SSH version
+    line nothing but the network (or the server host's kernel) has answered; after it, the
+    server accepted us, and a failure there is the server refusing or dropping us."""
+
+    CONNECT = "before the TCP connection"
+    """Name lookup and TCP handshake: nothing of the SSH server was reached."""
+
+    GREETING = "before the server's version line"
+    """TCP connected, but the SSH server never said who it is (reset, closed, silent)."""
+
+    ACCEPTED = "after the server's version line"
+    """The SSH server answered: key exchange, authentication or the attach failed."""
 
 
 class ConnectFailedError(Exception):
-    """A connection attempt failed; ``cause`` says why, ``detail`` is for the status line."""
+    """A connection attempt failed; ``cause`` says why, ``detail`` is for the status line,
+    ``stage`` how far the attempt got (the connector sets it; "accepted" unless known, so
+    an unknown failure never counts as a harmless one)."""
 
-    def __init__(self, cause: Cause, detail: str) -> None:
+    def __init__(self, cause: Cause, detail: str, stage: Stage = Stage.ACCEPTED) -> None:
         super().__init__(f"{cause}: {detail}")
         self.cause = cause
         self.detail = detail
+        self.stage = stage
 
 
 class Ending(StrEnum):

@@ -8,15 +8,18 @@ host key is never trusted silently).
 
 from __future__ import annotations
 
-import asyncio
-import getpass
-import sys
 from collections.abc import Sequence
 from enum import StrEnum
-from pathlib import Path
-from typing import Protocol, TextIO, override
+from typing import Protocol, override
 
-CONTROLLING_TTY = "/dev/tty"
+from termkeep.terminal.ssh_text import ssh_visible
+from termkeep.transport.terminal_io import (
+    CONTROLLING_TTY,
+    STDERR_FD,
+    prompt_terminal,
+    read_answer,
+    write_fully,
+)
 
 
 class HostKeyDecision(StrEnum):
@@ -113,31 +116,45 @@ class NoPrompter(Prompter):
 
 
 class TerminalPrompter(Prompter):
-    """Asks on the controlling terminal, like ssh, for the headless ``termkeep attach``.
+    """Asks on the controlling terminal, like ssh, for ``termkeep attach`` and ``tunnel``.
 
-    Each question runs in a worker thread so the event loop keeps serving other connections
-    (and keepalives) while the user types.
+    Questions are read on the event loop (``terminal_io.read_answer``), never in a thread,
+    so other connections and keepalives go on while the user types, and a stop signal ends a
+    pending question at once with the terminal's echo restored. Every text is shown with
+    ssh's rules (``ssh_visible``): a server's keyboard-interactive name, instructions and
+    prompts, and any message that quotes a server, cannot drive the user's terminal.
     """
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
+    def __init__(self, tty_path: str = CONTROLLING_TTY, message_fd: int = STDERR_FD) -> None:
+        self._tty_path = tty_path
+        self._message_fd = message_fd
 
     @override
     async def password(self, prompt: str) -> str | None:
         """Read a password without echo; end of input means no password."""
-        return await asyncio.to_thread(self._secret, prompt)
+        return await self._ask(prompt, secret=True)
 
     @override
     async def passphrase(self, key_path: str) -> str | None:
         """Read a key passphrase without echo."""
-        return await asyncio.to_thread(self._secret, f"Enter passphrase for key '{key_path}': ")
+        return await self._ask(f"Enter passphrase for key '{key_path}': ", secret=True)
 
     @override
     async def keyboard_interactive(
         self, name: str, instructions: str, prompts: KbdIntPrompts
     ) -> list[str] | None:
         """Show the server's name and instructions, then ask each prompt in turn."""
-        return await asyncio.to_thread(self._kbdint, name, instructions, prompts)
+        with prompt_terminal(self._tty_path) as (read_fd, write_fd):
+            for header in (name, instructions):
+                if header:
+                    write_fully(write_fd, _terminal_lines(header))
+            answers: list[str] = []
+            for text, echo in prompts:
+                answer = await read_answer(read_fd, write_fd, ssh_visible(text), secret=not echo)
+                if answer is None:
+                    return None
+                answers.append(answer)
+            return answers
 
     @override
     async def unknown_host_key(
@@ -150,52 +167,28 @@ class TerminalPrompter(Prompter):
             f"{key_type} key fingerprint is {fingerprint}.\n"
             "Trust it? (yes = save to known_hosts / once = this session only / no): "
         )
-        answer = await asyncio.to_thread(self._line, question)
+        answer = await self._ask(question, secret=False)
         return _HOST_KEY_ANSWERS.get((answer or "").strip().lower(), HostKeyDecision.REJECT)
 
     @override
     async def changed_host_key(self, warning: str) -> None:
         """Print the warning; there is nothing to answer."""
-        await asyncio.to_thread(self._print, warning)
+        write_fully(self._message_fd, _terminal_lines(warning))
 
     @override
     async def notice(self, text: str) -> None:
         """Print the notice on its own line."""
-        await asyncio.to_thread(self._print, text)
+        write_fully(self._message_fd, _terminal_lines(text))
 
-    def _print(self, text: str) -> None:
-        # The terminal may be in raw mode during `attach`, so end lines with CR LF.
-        self._stream.write(text.replace("\n", "\r\n") + "\r\n")
-        self._stream.flush()
+    async def _ask(self, prompt: str, *, secret: bool) -> str | None:
+        with prompt_terminal(self._tty_path) as (read_fd, write_fd):
+            return await read_answer(read_fd, write_fd, ssh_visible(prompt), secret=secret)
 
-    def _secret(self, prompt: str) -> str | None:
-        try:
-            return getpass.getpass(prompt, stream=self._stream)
-        except EOFError:
-            return None
 
-    def _line(self, prompt: str) -> str | None:
-        self._stream.write(prompt)
-        self._stream.flush()
-        # Like ssh and getpass: answer on the controlling terminal even when stdin is not it.
-        try:
-            with Path(CONTROLLING_TTY).open(encoding="utf-8", errors="replace") as tty:
-                line = tty.readline()
-        except OSError:
-            line = sys.stdin.readline()
-        return line.rstrip("\n") if line else None
-
-    def _kbdint(self, name: str, instructions: str, prompts: KbdIntPrompts) -> list[str] | None:
-        for header in (name, instructions):
-            if header:
-                self._print(header)
-        answers: list[str] = []
-        for text, echo in prompts:
-            answer = self._line(text) if echo else self._secret(text)
-            if answer is None:
-                return None
-            answers.append(answer)
-        return answers
+def _terminal_lines(text: str) -> bytes:
+    """``text`` made visible with ssh's rules, each line ending in CR LF: the terminal may be
+    in raw mode during ``attach``."""
+    return (ssh_visible(text).replace("\n", "\r\n") + "\r\n").encode()
 
 
 _HOST_KEY_ANSWERS = {

@@ -28,6 +28,7 @@ from termkeep.config.profile import (
     validate_profile_name,
 )
 from termkeep.config.store import ProfileStore
+from termkeep.transport.link import ConnectFailedError
 from termkeep.transport.ssh_config_import import (
     DEFAULT_SSH_CONFIG,
     OPENSSH_DEFAULT_PORT,
@@ -36,6 +37,7 @@ from termkeep.transport.ssh_config_import import (
     host_patterns,
     resolve_host,
 )
+from termkeep.transport.ssh_options import SYSTEM_SSH_CONFIG, config_paths, read_ssh_options
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9_.])?")
 _USER_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}")
@@ -102,18 +104,62 @@ def resolve_target(store: ProfileStore, text: str, ssh_config: Path | None = Non
     config_path = (ssh_config or DEFAULT_SSH_CONFIG).expanduser()
     has_config = config_path.is_file()
     if has_config and not WILDCARD_CHARS & set(text) and text in host_patterns(config_path):
-        return config_to_profile(text, text, resolve_host(config_path, text), [])
+        return _through_ssh_config(text, text, config_path)
     target = parse_target(text)
     _check_name(text)
     if has_config:
-        profile = config_to_profile(text, target.host, resolve_host(config_path, target.host), [])
+        profile = _through_ssh_config(text, target.host, config_path)
+        if target.port == OPENSSH_DEFAULT_PORT != profile.port:
+            # Port 22 in a profile that uses ssh_config means "ssh_config's port".
+            raise TargetError(
+                f"{text!r}: ssh_config sets Port {profile.port} for {target.host}, and termkeep "
+                "cannot override it with port 22; save a profile with 'termkeep hosts add'"
+            )
     else:
-        profile = Profile(name=text, host=target.host, port=OPENSSH_DEFAULT_PORT)
+        profile = Profile(
+            name=text,
+            host=target.host,
+            port=OPENSSH_DEFAULT_PORT,
+            use_ssh_config=_system_config_proxies(target),
+        )
     return dataclasses.replace(
         profile,
         user=target.user or profile.user,
         port=target.port or profile.port,
     )
+
+
+def _through_ssh_config(name: str, host: str, config_path: Path) -> Profile:
+    """A profile that connects exactly as a saved one with ``use_ssh_config`` does: the
+    host stays as typed, so ssh_config's blocks (ProxyCommand, ProxyJump, HostKeyAlias,
+    UserKnownHostsFile, StrictHostKeyChecking...) are looked up for it at every connect.
+    termkeep's own settings (keepalive, TCP, forwards, key files that may need a passphrase)
+    are taken from the block now."""
+    mapped = config_to_profile(name, host, resolve_host(config_path, host), [])
+    # What ssh_config says about jumps and host keys is read again at connect time.
+    return dataclasses.replace(
+        mapped,
+        host=host,
+        use_ssh_config=True,
+        jump=None,
+        user_known_hosts_files=(),
+        global_known_hosts_files=(),
+        strict_host_key_checking=None,
+        host_key_alias=None,
+    )
+
+
+def _system_config_proxies(target: HostTarget) -> bool:
+    """Whether the system-wide ssh_config (read by ssh after ``~/.ssh/config``) sends this
+    host through a ProxyCommand or ProxyJump: then it must go through ssh_config too."""
+    paths = [path for path in config_paths(None) if path == SYSTEM_SSH_CONFIG]
+    if not paths:
+        return False
+    try:
+        options = read_ssh_options(paths, target.host, target.user, target.port)
+    except ConnectFailedError as error:
+        raise TargetError(error.detail) from None
+    return options.proxy_command is not None or options.proxy_jump is not None
 
 
 def ssh_config_aliases(ssh_config: Path | None = None) -> list[str]:

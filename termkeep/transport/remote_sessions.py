@@ -31,11 +31,14 @@ class RemoteSessions:
         lookup_profile: ProfileLookup | None = None,
         ssh_config: Sequence[Path] | None = None,
         claimed: Collection[str] = (),
+        legacy: str | None = None,
     ) -> None:
         self.profile = profile
         self.claimed = frozenset(claimed)
         """Names left out of the listing although they fit the profile's pattern: the
         first-tab sessions of other profiles on the same login (``claimed_by_others``)."""
+        self.legacy = legacy
+        """The profile's old session name, listed too (``adoptable_legacy_base``)."""
         # One connector for both calls, so a host key accepted once for the listing is not
         # asked again for a kill.
         self._connector = SshConnector(
@@ -55,7 +58,9 @@ class RemoteSessions:
             return SessionListing(())
         if status != 0:
             raise TmuxCommandError(_tmux_words(stderr, status))
-        return SessionListing(tmux_sessions.profile_sessions(self.profile, stdout, self.claimed))
+        return SessionListing(
+            tmux_sessions.profile_sessions(self.profile, stdout, self.claimed, self.legacy)
+        )
 
     async def kill(self, name: str) -> None:
         """Kill the tmux session ``name``, which must be one termkeep made for this profile
@@ -63,7 +68,7 @@ class RemoteSessions:
 
         Raises ``ConnectFailedError`` or ``TmuxCommandError`` (e.g. it is already gone).
         """
-        if not tmux_sessions.is_profile_session(self.profile, name):
+        if not tmux_sessions.is_profile_session(self.profile, name, self.legacy):
             raise ValueError(
                 f"{name!r} is not a tmux session termkeep made for {self.profile.name}: "
                 "only those can be killed from here"

@@ -14,8 +14,9 @@ import shlex
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-SESSION_NAME_MAX = 128
-"""Long enough that ``termkeep-<64-character profile name>-<N>`` is never cut, so a second
+SESSION_NAME_MAX = 640
+"""Long enough that a profile's default name (at most 522 characters, see
+``config.profile.default_tmux_session``) with a tab's ``-<N>`` is never cut, so a second
 tab's session name never collapses onto the first's."""
 FALLBACK_SESSION_NAME = "termkeep"
 
@@ -100,9 +101,10 @@ class AttachReport(StrEnum):
     """tmux is not installed; the command exits with ``ProbeResult.NO_TMUX``."""
 
 
-REPORT_LIMIT = 64 * 1024
-"""Bytes the server may send before the report (a chatty shell startup file) before the
-attach counts as broken."""
+REPORT_LIMIT = 1024 * 1024
+"""Bytes the server may send before the report before the attach counts as broken: a chatty
+shell startup file, and tmux's first drawing of the screen (the report of a session that
+existed comes after it; a dense 240x60 screen in colour is well over 64 KiB)."""
 
 
 REPORT_PREFIX = "termkeep-attach:"
@@ -112,29 +114,51 @@ def _report_line(nonce: str, report: str) -> str:
     return f"echo {REPORT_PREFIX}{nonce}:{report}"
 
 
-def reporting_attach_command(session: str, nonce: str) -> str:
-    """Attach to ``session`` (creating it if needed) in one command that first prints which
+def reporting_attach_command(session: str, nonce: str, adopt: str | None = None) -> str:
+    """Attach to ``session`` (creating it if needed) in one command that also prints which
     it was, so the tmux probe costs no round trip of its own.
 
-    The report is one line, ``termkeep-attach:<nonce>:<AttachReport>``, printed before tmux
-    draws anything; ``AttachReportScanner`` takes it out of the stream before the emulator
-    sees it. ``nonce`` (hex digits, new for every attach) keeps a startup file's output from
-    passing for a report. Without tmux the report is ``notmux`` and the command exits 127.
+    The report is one line, ``termkeep-attach:<nonce>:<AttachReport>``;
+    ``AttachReportScanner`` takes it out of the stream before the emulator sees it. ``nonce``
+    (hex digits, new for every attach) keeps a startup file's output from passing for a
+    report. Without tmux the report is ``notmux`` and the command exits 127.
+
+    The shell finds the answer before tmux starts, but tmux itself prints it, from a
+    ``run-shell`` queued after the attach and written straight to the client's terminal. A
+    line echoed before ``exec tmux`` is lost whenever sshd has not read it yet when the tmux
+    client starts: tmux flushes its terminal's pending output (``tcflush(TCOFLUSH)`` in
+    ``tty_start_tty``), and on a pty that drops what the other side has not read. On a busy
+    server (30 tabs reattaching at once) that happened to one attach in ten, which then hung
+    until the probe was given up.
+
+    ``adopt``: the name this session had before names were made distinct (see
+    ``tmux_sessions.adoptable_legacy_base``). When ``session`` does not exist but ``adopt``
+    does, that one is renamed to ``session`` and attached: the user's running programs are
+    found again, and from then on the session has its new name.
     """
     if not re.fullmatch(r"[0-9a-f]{1,64}", nonce):
         raise ValueError("the attach report nonce must be hex digits")
     has_session = shell_words("tmux", "has-session", "-t", _exact_target(session))
+    found = f"if {has_session} 2>/dev/null; then report={AttachReport.EXISTED}; "
+    if adopt is not None and adopt != session:
+        has_old = shell_words("tmux", "has-session", "-t", _exact_target(adopt))
+        rename = shell_words("tmux", "rename-session", "-t", _exact_target(adopt), session)
+        found += (
+            f"elif {has_old} 2>/dev/null && {rename} 2>/dev/null; "
+            f"then report={AttachReport.EXISTED}; "
+        )
+    # Double quotes: $report is filled in by this shell, #{client_tty} by tmux (a /dev/pts
+    # path), and the line goes to the terminal tmux has just taken over and flushed.
+    print_report = f'"{_report_line(nonce, "$report")} >#{{client_tty}}"'
+    # ";" ends tmux's first command (in double quotes: a single quote would end the script's).
+    attach = shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session) + ' ";"'
     script = "; ".join(
         (
             "command -v tmux >/dev/null 2>&1 || { "
             + _report_line(nonce, AttachReport.NO_TMUX)
             + f"; exit {ProbeResult.NO_TMUX.value}; }}",
-            f"if {has_session} 2>/dev/null; then "
-            + _report_line(nonce, AttachReport.EXISTED)
-            + "; else "
-            + _report_line(nonce, AttachReport.NEW)
-            + "; fi",
-            shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session),
+            found + f"else report={AttachReport.NEW}; fi",
+            f"{attach} run-shell {print_report}",
         )
     )
     return remote_command(script)

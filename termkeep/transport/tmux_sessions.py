@@ -6,6 +6,13 @@ Pure (no asyncssh), so the ui can import the types without loading the SSH stack
 A profile's tabs hold ``BASE`` (the profile's sanitised tmux session name), and a second,
 third, … tab on the same profile holds ``BASE-2``, ``BASE-3``, … (see the ui's
 ``with_free_tmux_session``). Those names, and only those, count as the profile's.
+
+Before default names were made distinct (``config.profile.default_tmux_session``), profiles
+``a.b``, ``a_b`` and ``a:b`` all got ``termkeep-a_b``. Such an old name still counts as a
+profile's, and its first tab's attach renames it to the new name (``adopt`` of
+``tmux.reporting_attach_command``), unless another saved profile for the same login claims
+it: the one whose name is exactly the old name (``a_b``) keeps it, and when only profiles
+that were rewritten claim it (``a.b`` and ``a:b``), none takes it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from termkeep.config.profile import Profile
+from termkeep.config.profile import TMUX_SESSION_DEFAULT_PREFIX, Profile
 from termkeep.transport import tmux
 
 FIELD_SEPARATOR = "|"
@@ -63,21 +70,48 @@ def profile_session_base(profile: Profile) -> str:
     return tmux.sanitize_session_name(profile.tmux_session_name)
 
 
-def tab_number(profile: Profile, name: str) -> int | None:
+def legacy_session_base(profile: Profile) -> str | None:
+    """The first-tab session name an older termkeep gave ``profile``, when it differs from
+    today's (a profile name with characters outside ``[A-Za-z0-9_-]``, no ``session`` set)."""
+    if profile.tmux.session is not None:
+        return None
+    legacy = tmux.sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{profile.name}")
+    return None if legacy == profile_session_base(profile) else legacy
+
+
+def adoptable_legacy_base(profile: Profile, saved: Iterable[Profile]) -> str | None:
+    """``profile``'s old session name if it may take that session: no other saved profile
+    for the same login (user, host, port) has it as its name today, or had it too."""
+    legacy = legacy_session_base(profile)
+    if legacy is None:
+        return None
+    login = (profile.user, profile.host, profile.port)
+    for other in saved:
+        if other.name == profile.name or (other.user, other.host, other.port) != login:
+            continue
+        if legacy in (profile_session_base(other), legacy_session_base(other)):
+            return None
+    return legacy
+
+
+def tab_number(profile: Profile, name: str, legacy: str | None = None) -> int | None:
     """1 for the profile's own tmux session, N for ``BASE-N`` (N >= 2, exactly as the ui
-    numbers extra tabs), None for a session termkeep did not make for ``profile``."""
-    base = profile_session_base(profile)
-    if name == base:
-        return 1
-    number = name.removeprefix(f"{base}-")
-    if number != name and re.fullmatch(r"[2-9]|[1-9][0-9]+", number):
-        return int(number)
+    numbers extra tabs), None for a session termkeep did not make for ``profile``. With
+    ``legacy`` (``adoptable_legacy_base``), the old names count too."""
+    for base in (profile_session_base(profile), legacy):
+        if base is None:
+            continue
+        if name == base:
+            return 1
+        number = name.removeprefix(f"{base}-")
+        if number != name and re.fullmatch(r"[2-9]|[1-9][0-9]+", number):
+            return int(number)
     return None
 
 
-def is_profile_session(profile: Profile, name: str) -> bool:
+def is_profile_session(profile: Profile, name: str, legacy: str | None = None) -> bool:
     """Whether termkeep made the tmux session ``name`` for ``profile``."""
-    return tab_number(profile, name) is not None
+    return tab_number(profile, name, legacy) is not None
 
 
 def list_command() -> str:
@@ -130,18 +164,20 @@ def claimed_by_others(profile: Profile, saved: Iterable[Profile]) -> frozenset[s
 
 
 def profile_sessions(
-    profile: Profile, output: str, claimed: Collection[str] = ()
+    profile: Profile, output: str, claimed: Collection[str] = (), legacy: str | None = None
 ) -> tuple[RemoteTmuxSession, ...]:
     """The sessions in ``list-sessions`` output that termkeep made for ``profile``, except
-    the names in ``claimed`` (see ``claimed_by_others``)."""
+    the names in ``claimed`` (see ``claimed_by_others``); ``legacy`` as in ``tab_number``."""
     parsed = (parse_session_line(line) for line in output.splitlines())
     ours = [
         s
         for s in parsed
-        if s is not None and is_profile_session(profile, s.name) and s.name not in claimed
+        if s is not None and is_profile_session(profile, s.name, legacy) and s.name not in claimed
     ]
     return tuple(
-        sorted(ours, key=lambda session: (session.created, tab_number(profile, session.name)))
+        sorted(
+            ours, key=lambda session: (session.created, tab_number(profile, session.name, legacy))
+        )
     )
 
 

@@ -27,7 +27,7 @@ from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.transport.tmux_sessions import claimed_by_others
+from termkeep.transport.tmux_sessions import adoptable_legacy_base, claimed_by_others
 from termkeep.ui import failures
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label
 from termkeep.ui.broadcast import Broadcast, tabs_word
@@ -591,11 +591,13 @@ class TermkeepApp(App[None], inherit_bindings=False):
         from termkeep.session import profile_lookup  # noqa: PLC0415
         from termkeep.transport.remote_sessions import RemoteSessions  # noqa: PLC0415
 
+        saved = self.store.load_all().profiles
         remote = RemoteSessions(
             profile,
             AppPrompter(self),
             lookup_profile=profile_lookup(self.store),
-            claimed=claimed_by_others(profile, self.store.load_all().profiles),
+            claimed=claimed_by_others(profile, saved),
+            legacy=adoptable_legacy_base(profile, saved),
         )
 
         def held() -> list[str | None]:

@@ -6,7 +6,8 @@ prefix key's "drop network" action can cut the connection silently, like a Wi-Fi
 user watches the tab stall, reconnect and reattach the same tmux session.
 
 Everything the demo writes (profile, known_hosts, open-tab state) lives in one temporary
-directory: the user's real termkeep config, state and ``~/.ssh`` are never written.
+directory: the user's real termkeep config, state and ``~/.ssh`` are never written. Those a
+killed demo left behind are removed when the next one starts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import asyncio
 import os
 import shutil
 import signal
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +23,12 @@ from pathlib import Path
 from termkeep import paths
 from termkeep.config.profile import KeepaliveSettings, Profile, TmuxSettings
 from termkeep.config.store import ProfileStore
-from termkeep.transport.demo_server import DemoServer, DemoServerInfo
+from termkeep.transport.demo_server import (
+    DemoServer,
+    DemoServerInfo,
+    make_demo_dir,
+    remove_stale_demo_dirs,
+)
 from termkeep.transport.relay import FaultRelay
 from termkeep.ui.app import TermkeepApp
 
@@ -37,7 +42,7 @@ DROP_SECONDS = 10.0
 def _private_dirs() -> Iterator[Path]:
     """Point termkeep's config and state directories at a temporary directory."""
     saved = {name: os.environ.get(name) for name in (paths.CONFIG_DIR_ENV, paths.STATE_DIR_ENV)}
-    root = Path(tempfile.mkdtemp(prefix="termkeep-demo-config-"))
+    root = make_demo_dir("config-")
     os.environ[paths.CONFIG_DIR_ENV] = str(root / "config")
     os.environ[paths.STATE_DIR_ENV] = str(root / "state")
     try:
@@ -118,6 +123,7 @@ async def run_demo(rtt: float = 0.0, predict: str | None = None) -> int:
     ``rtt`` seconds of round trip are added by the relay (a slow link, to feel predictive
     echo); ``predict`` overrides the demo profile's predictive echo mode.
     """
+    remove_stale_demo_dirs()  # left by a demo that was killed (SIGKILL) and could not clean up
     with _private_dirs() as private:
         async with DemoServer() as server:
             relay = FaultRelay(server.host, server.port, one_way_delay=rtt / 2)

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from termkeep import paths
+from termkeep.config.session_log import open_private_append_fd
 from termkeep.terminal.display_text import safe_text
 
 LOG_NAME = "termkeep.log"
@@ -49,11 +50,20 @@ class _PrivateLogFile(logging.FileHandler):
 
     def _open(self) -> io.TextIOWrapper:
         path = Path(self.baseFilename)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size > LOG_LIMIT_BYTES:
+        if path.is_file() and path.stat().st_size > LOG_LIMIT_BYTES:
             path.replace(path.with_suffix(".log.1"))
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        return super()._open()
+        # The checks of session logs: a 0700 directory, a 0600 regular file of this user,
+        # never written through a symlink.
+        descriptor = open_private_append_fd(path)
+        return os.fdopen(descriptor, "a", encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # FileHandler opens the file in emit, outside its own error handling: a refused file
+        # (a planted symlink) must lose the record, not raise into the code that logged it.
+        try:
+            super().emit(record)
+        except OSError:
+            self.handleError(record)
 
 
 def start_logging(path: Path | None = None) -> Path:

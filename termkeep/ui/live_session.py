@@ -12,14 +12,18 @@ from textual.widget import Widget
 from termkeep import paths
 from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
-from termkeep.config.settings import ClipboardWrite, Settings
+from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
 from termkeep.config.store import ProfileStore
 from termkeep.session import Session, log_mode, predict_mode
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
+from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import Palette
+from termkeep.terminal.predict import Predictor
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
+from termkeep.transport.tmux_sessions import legacy_session_base
 from termkeep.transport.tunnels import TunnelSet, TunnelState
 from termkeep.ui.history_source import history_source
 from termkeep.ui.screens.history import HistoryScreen
@@ -212,6 +216,10 @@ def live_session_opener(
     def open_session(name: str, tmux_session: str | None = None) -> SessionLike:
         held = held_by_tabs.setdefault(name, set())
         profile = resolve_target(store, name)
+        if tmux_session is not None and tmux_session == legacy_session_base(profile):
+            # Saved (or listed) under the name an older termkeep gave the first tab: open it
+            # by today's name, whose attach finds the old session and renames it.
+            tmux_session = None
         if tmux_session is not None and tmux_session not in held:
             profile = _with_tmux_session(profile, tmux_session)
         profile = with_free_tmux_session(profile, held)
@@ -246,17 +254,24 @@ def _with_tmux_session(profile: Profile, name: str) -> Profile:
     return dataclasses.replace(profile, tmux=dataclasses.replace(profile.tmux, session=name))
 
 
+def paste_confirm(profile: Profile | None, settings: Settings) -> PasteConfirm:
+    """The profile's ``paste_confirm`` if it sets one, else the app-wide setting."""
+    own = profile.paste_confirm if profile is not None else None
+    return PasteConfirm(own or settings.paste_confirm)
+
+
 def live_terminal_factory(settings: Settings) -> TerminalFactory:
     """Builds a TerminalView for live sessions (a plain body for anything else)."""
 
     def build(session: SessionLike) -> Widget:
         if not isinstance(session, LiveSession):
             return PlainTerminal(session)
-        view = TerminalView(
+        view = terminal_view(
             session.session.emulator,
+            settings,
+            session.session.profile,
             on_input=session.write,
             on_resize=session.resize,
-            allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
             on_history=session.open_history,
             predictor=session.session.predictor,
         )
@@ -265,3 +280,27 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
         return view
 
     return build
+
+
+def terminal_view(
+    emulator: Emulator,
+    settings: Settings,
+    profile: Profile | None,
+    *,
+    on_input: Callable[[bytes], object],
+    on_resize: Callable[[int, int], object] | None = None,
+    on_history: Callable[[], object] | None = None,
+    predictor: Predictor | None = None,
+) -> TerminalView:
+    """A TerminalView that applies ``settings`` (and the ``profile``'s own choices): the
+    remote's clipboard writes and the questions before a risky paste."""
+    return TerminalView(
+        emulator,
+        on_input=on_input,
+        on_resize=on_resize,
+        allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
+        clipboard_gate=ClipboardGate(BackgroundWrites(settings.clipboard_write_background)),
+        confirm_paste_lines=paste_confirm(profile, settings) is PasteConfirm.MULTILINE,
+        on_history=on_history,
+        predictor=predictor,
+    )

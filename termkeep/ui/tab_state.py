@@ -15,6 +15,7 @@ from pathlib import Path
 
 from termkeep import paths
 from termkeep.config.atomic import ensure_private_dir, write_private_file
+from termkeep.config.files import ConfigFileError, load_toml_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +66,12 @@ def load_tabs(path: Path | None = None) -> tuple[list[SavedTab], str | None]:
     """The saved tabs, and a one-line problem when the file could not be used."""
     path = path or tabs_file()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = load_toml_file(path)
     except FileNotFoundError:
         return [], None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except ConfigFileError as error:
+        return [], f"{error}; last session's tabs are not reopened"
+    except (OSError, tomllib.TOMLDecodeError) as error:
         return [], f"{path}: cannot be read ({error}); last session's tabs are not reopened"
     entries = data.get("tab", [])
     if not isinstance(entries, list):

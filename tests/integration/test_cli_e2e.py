@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,6 +136,58 @@ def test_demo_shows_a_drop_and_the_reattach(dirs: tuple[Path, Path]) -> None:
     # The demo's own config and state went to a temporary directory, never to these.
     assert not config_dir.exists()
     assert not state_dir.exists()
+
+
+def _demo_leftovers(tmp: Path) -> dict[Path, list[int]]:
+    """The demo directories in ``tmp``, each with the live processes started inside it
+    (its tmux server and the shells in it carry TMUX_TMPDIR=<dir>/tmux)."""
+    return {
+        directory: procs.processes_with_environment({f"TMUX_TMPDIR={directory}/tmux".encode()})
+        for directory in sorted(tmp.glob("termkeep-demo-*"))
+    }
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A TMPDIR with a short path: a tmux socket path must fit in 108 bytes, and the demo's
+    is ``$TMPDIR/termkeep-demo-XXXXXXXX/tmux/tmux-UID/default``."""
+    directory = Path(tempfile.mkdtemp(prefix="tk-"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_the_next_demo_removes_what_a_killed_demo_left(
+    dirs: tuple[Path, Path], short_tmp: Path
+) -> None:
+    config_dir, state_dir = dirs
+    tmp = short_tmp
+    demo = f"TMPDIR={tmp} {termkeep_command(config_dir, state_dir, 'demo')}"
+    with tmux_pane(demo) as pane:
+        pane.wait_for("attached", timeout=ATTACH)
+        (termkeep_pid,) = wait_until(
+            lambda: procs.children_of(pane.pid()), timeout=ATTACH, what="the demo's PID"
+        )
+        procs.signal_pids([termkeep_pid], signal.SIGKILL)  # nothing can clean up after this
+        pane.wait_for("TERMKEEP-EXIT=137", timeout=ATTACH, what="the demo killed")
+    left = _demo_leftovers(tmp)
+    assert len(left) == 2  # the server's (keys, tmux socket) and the config's
+    server_dir = next(directory for directory in left if (directory / "client_key").exists())
+    assert left[server_dir]  # its tmux server still runs
+    try:
+        with tmux_pane(demo) as pane:
+            pane.wait_for("attached", timeout=ATTACH)
+            now = _demo_leftovers(tmp)
+            assert not set(now) & set(left)
+            assert len(now) == 2
+            pane.keys(PREFIX, "q")
+            pane.wait_for("Quit", timeout=ATTACH, what="the quit confirmation")
+            pane.keys("y")
+            pane.wait_for("TERMKEEP-EXIT=0", timeout=ATTACH)
+        procs.wait_gone(left[server_dir], timeout=ATTACH, what="the killed demo's tmux")
+        assert _demo_leftovers(tmp) == {}
+    finally:  # whatever failed: no demo tmux server outlives the test
+        for pids in (left[server_dir], *_demo_leftovers(tmp).values()):
+            procs.kill_tree(pids, what="demo tmux servers")
 
 
 @pytest.mark.parametrize("how", ["terminal closed", "SIGTERM"])

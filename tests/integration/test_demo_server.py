@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import stat
 import subprocess
@@ -11,8 +12,15 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from termkeep.transport.demo_server import DemoServer, DemoServerInfo
+from termkeep.transport.demo_server import (
+    DemoServer,
+    DemoServerInfo,
+    process_identity,
+    remove_stale_demo_dirs,
+)
 from termkeep.transport.relay import FaultRelay
+from tests.fixtures.requirements import require
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client")
 
@@ -159,3 +167,103 @@ async def test_relay_blackhole_stalls_traffic_silently_and_restore_resumes() -> 
             assert out == b"after-restore\n"
         finally:
             await relay.close()
+
+
+# --- stale directories of a killed demo -----------------------------------------------------
+
+
+def _dead_process_identity() -> str:
+    """The owner record of a process that has ended (started and reaped here)."""
+    child = subprocess.Popen(["sleep", "30"])
+    identity = process_identity(child.pid)
+    child.kill()
+    child.wait(timeout=10)
+    assert identity is not None
+    assert process_identity(child.pid) is None
+    return identity
+
+
+def _demo_dir(parent: Path, name: str, owner: str | None) -> Path:
+    directory = parent / f"termkeep-demo-{name}"
+    directory.mkdir(mode=0o700)
+    (directory / "client_key").write_text("private key of a demo")
+    if owner is not None:
+        (directory / "owner").write_text(f"{owner}\n")
+    return directory
+
+
+def _tmux_server_pid(tmux_tmpdir: Path) -> int | None:
+    env = {**os.environ, "TMUX_TMPDIR": str(tmux_tmpdir)}
+    env.pop("TMUX", None)
+    done = subprocess.run(
+        ["tmux", "display-message", "-p", "#{pid}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return int(done.stdout) if done.returncode == 0 else None
+
+
+def test_stale_demo_dirs_of_dead_owners_go_and_everything_else_stays(tmp_path: Path) -> None:
+    dead = _demo_dir(tmp_path, "dead", _dead_process_identity())
+    me = process_identity(os.getpid())
+    alive = _demo_dir(tmp_path, "alive", me)
+    assert me is not None
+    pid, start = me.split()
+    reused = _demo_dir(tmp_path, "reused", f"{pid} {int(start) + 1}")  # same pid, not us
+    unrecorded = _demo_dir(tmp_path, "unrecorded", None)  # being made, or another version's
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "owner").write_text(f"{_dead_process_identity()}\n")
+    (tmp_path / "termkeep-demo-link").symlink_to(elsewhere)
+    other = tmp_path / "not-a-demo"
+    other.mkdir()
+
+    removed = remove_stale_demo_dirs(tmp_path)
+
+    assert removed == [dead, reused]
+    assert not dead.exists()
+    assert not reused.exists()
+    assert alive.exists()
+    assert unrecorded.exists()
+    assert (elsewhere / "owner").exists()  # a link named like a demo dir is not followed
+    assert other.exists()
+
+
+def test_a_demo_dir_of_another_user_is_never_removed(tmp_path: Path) -> None:
+    require(None if os.geteuid() == 0 else "needs root to give a directory to another user")
+    theirs = _demo_dir(tmp_path, "theirs", _dead_process_identity())
+    os.chown(theirs, 65534, 65534)
+    assert remove_stale_demo_dirs(tmp_path) == []
+    assert theirs.exists()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_the_tmux_server_of_a_killed_demo_is_ended_with_its_dir(tmp_path: Path) -> None:
+    stale = _demo_dir(tmp_path, "killed", _dead_process_identity())
+    tmux_tmpdir = stale / "tmux"
+    tmux_tmpdir.mkdir(mode=0o700)
+    env = {**os.environ, "TMUX_TMPDIR": str(tmux_tmpdir)}
+    env.pop("TMUX", None)
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", "left-behind", "sleep 600"],
+        env=env,
+        timeout=10,
+        check=True,
+    )
+    server = _tmux_server_pid(tmux_tmpdir)
+    assert server is not None
+    assert remove_stale_demo_dirs(tmp_path) == [stale]
+    assert not stale.exists()
+    # tmux kill-server returns before the server process has exited.
+    wait_until(lambda: process_identity(server) is None, timeout=20, what="stale tmux ended")
+
+
+async def test_a_new_demo_server_records_this_process_as_owner(tmp_path: Path) -> None:
+    async with DemoServer() as info:
+        workdir = info.client_key.parent
+        assert (workdir / "owner").read_text() == f"{process_identity(os.getpid())}\n"
+        assert remove_stale_demo_dirs(workdir.parent) == []  # a running demo is never stale
+        assert workdir.exists()

@@ -154,6 +154,10 @@ async def typist(netns_sshd: NetnsSshServer) -> AsyncIterator[Typist]:
     """A session at a bash prompt ``tk$ `` over a 200 ms round trip."""
     netns_sshd.delay(ONE_WAY_MS)
     async with typist_on(netns_sshd) as typist:
+        # tmux's status line has a clock: its change is output nobody typed, after which
+        # the next key waits for its echo. Off, so that what a test counts cannot depend
+        # on whether a minute turned while it typed.
+        await typist.run("tmux set-option status off; echo no-status-$((1+2))", "no-status-3")
         await typist.run(f"exec bash --norc --noprofile; PS1='{PROMPT}'", PROMPT)
         await typist.run(f"PS1='{PROMPT}'; echo ready-$((20+1))", "ready-21")
         await typist.until(lambda: typist.cursor_line() == PROMPT.rstrip(), "the prompt")
@@ -226,6 +230,66 @@ async def test_read_s_never_shows_the_secret(typist: Typist) -> None:
     assert not any("hunter" in line for line in typist.drawn())
     await typist.settled()
     assert typist.drawn_cells() == typist.screen_cells()
+
+
+READ_N1_THEN_READ_S = (
+    "read -n1 -p 'Contin''ue? ' ANSWER; echo; read -s -p 'Pass''word: ' SECRET; echo;"
+    " echo got-${#SECRET}-chars"
+)
+"""The quotes keep the prompts' text out of the echoed command line."""
+
+
+async def _no_guess_drawn_until_every_guess_timed_out(typist: Typist) -> None:
+    deadline = time.monotonic() + 2 * MIN_TIMEOUT
+    while time.monotonic() < deadline:  # past the glitch threshold and the timeout
+        assert typist.drawn_cells() == typist.screen_cells()
+        await asyncio.sleep(0.05)
+
+
+async def test_read_s_after_read_n1_answered_without_enter_never_shows_the_secret(
+    typist: Typist,
+) -> None:
+    """Issue 19: "y" answers read -n1 (no Enter) and is echoed, then read -s prompts on the
+    next line. The prompt is output nobody typed: what is typed at it waits for an echo that
+    never comes, so not one character of the secret is drawn."""
+    await typist.type(READ_N1_THEN_READ_S + "\r")
+    await typist.until(lambda: typist.cursor_line() == "Continue?", "read -n1's prompt")
+    typist.key(b"y")
+    await typist.until(lambda: typist.cursor_line() == "Password:", "read -s's prompt")
+    assert any(line == "Continue? y" for line in typist.screen())
+    for character in "hunter2":
+        typist.key(character.encode())
+        assert typist.drawn_cells() == typist.screen_cells()  # not one guessed cell
+        assert typist.overlay().cursor is None  # nor the cursor moving for it
+        await asyncio.sleep(KEY_GAP)
+    await _no_guess_drawn_until_every_guess_timed_out(typist)
+    typist.key(b"\r")
+    await typist.until(lambda: "got-7-chars" in typist.session.emulator.text(), "read's output")
+    assert not any("hunter" in line for line in typist.drawn())
+    await typist.settled()
+    assert typist.drawn_cells() == typist.screen_cells()
+
+
+async def test_a_secret_typed_ahead_of_the_read_s_prompt_goes_when_the_prompt_shows(
+    typist: Typist,
+) -> None:
+    """The same, typed without waiting: "y" and the secret go out within one round trip. The
+    keys typed before the prompt arrived were guessed on the "Continue?" line; the prompt
+    takes them away, and nothing typed after it is drawn."""
+    await typist.type(READ_N1_THEN_READ_S + "\r")
+    await typist.until(lambda: typist.cursor_line() == "Continue?", "read -n1's prompt")
+    prompt_seen = False
+    for character in "yhunter2":
+        typist.key(character.encode())
+        prompt_seen = prompt_seen or typist.cursor_line() == "Password:"
+        if prompt_seen:
+            assert typist.drawn_cells() == typist.screen_cells()
+        await asyncio.sleep(KEY_GAP)
+    await typist.until(lambda: typist.cursor_line() == "Password:", "read -s's prompt")
+    await _no_guess_drawn_until_every_guess_timed_out(typist)
+    typist.key(b"\r")
+    await typist.until(lambda: "got-" in typist.session.emulator.text(), "read's output")
+    assert not any("hunter" in line for line in typist.drawn())
 
 
 async def test_cat_under_stty_minus_echo_shows_nothing_typed(typist: Typist) -> None:

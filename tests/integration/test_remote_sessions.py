@@ -10,13 +10,20 @@ from pathlib import Path
 import pytest
 
 from termkeep.config.profile import Profile, TmuxSettings
+from termkeep.config.store import ProfileStore
+from termkeep.session import Session
 from termkeep.transport.connection import SshLink, make_connector
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.remote_sessions import RemoteSessions, kill_session, list_sessions
-from termkeep.transport.tmux_sessions import TmuxCommandError, kill_command
+from termkeep.transport.tmux_sessions import (
+    TmuxCommandError,
+    adoptable_legacy_base,
+    kill_command,
+)
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.sshd import SshServer
+from tests.integration.test_reconnect import ATTACH_WAIT, Watch
 
 WAIT = 15.0
 
@@ -188,3 +195,97 @@ async def test_connection_problems_are_connect_failures(sshd: SshServer, tmp_pat
     with pytest.raises(ConnectFailedError) as refused:
         await bounded(kill_session(keyless, "termkeep-web", NoPrompter()), "kill")
     assert refused.value.cause is Cause.AUTH_FAILED
+
+
+# --- sessions named before names were made distinct ----------------------------------------
+# Profiles a.b, a_b and a:b all attached termkeep-a_b before; now a.b attaches termkeep_a_b,
+# a:b termkeep__a_3a_b, and a_b keeps termkeep-a_b.
+
+OLD_NAME = "termkeep-a_b"
+
+
+def session_id(server: SshServer, name: str) -> str | None:
+    """tmux's id of the session ``name`` (``$3``), or None when there is none."""
+    listing = server.tmux("list-sessions", "-F", "#{session_name}|#{session_id}").stdout
+    ids = dict(line.rsplit("|", 1) for line in listing.splitlines())
+    return ids.get(name)
+
+
+def saved_store(tmp_path: Path, *profiles: Profile) -> ProfileStore:
+    store = ProfileStore(tmp_path / "hosts")
+    for profile in profiles:
+        store.save(profile)
+    return store
+
+
+async def attach_tab(server: SshServer, profile: Profile, store: ProfileStore) -> None:
+    """Open the profile as a tab does, wait until its tmux session runs, close the tab (the
+    tmux session stays)."""
+    session = Session(profile, NoPrompter(), store=store)
+    watch = Watch(session)
+    await session.start()
+    try:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        # The attach is reported just before tmux starts: wait for the session itself.
+        name = profile.tmux_session_name
+        await watch.until(lambda: session_id(server, name), ATTACH_WAIT, f"session {name}")
+    finally:
+        await session.close()
+
+
+async def test_an_old_named_session_is_found_again_and_takes_its_new_name(
+    sshd: SshServer, tmp_path: Path
+) -> None:
+    make_sessions(sshd, OLD_NAME, f"{OLD_NAME}-2")
+    old = session_id(sshd, OLD_NAME)
+    dotted = web_profile(sshd, name="a.b")
+    store = saved_store(tmp_path, dotted)
+    assert dotted.tmux_session_name == "termkeep_a_b"
+
+    await attach_tab(sshd, dotted, store)
+
+    # The same tmux session (same id: the programs in it live on), under the new name.
+    assert session_id(sshd, "termkeep_a_b") == old
+    assert session_id(sshd, OLD_NAME) is None
+    # The old second tab is still listed for the profile, and may be killed from there.
+    remote = RemoteSessions(dotted, NoPrompter(), legacy=adoptable_legacy_base(dotted, [dotted]))
+    listing = await bounded(remote.list(), "list")
+    assert [session.name for session in listing.sessions] == ["termkeep_a_b", f"{OLD_NAME}-2"]
+    await bounded(remote.kill(f"{OLD_NAME}-2"), "kill the old second tab")
+    assert session_names(sshd) == {"termkeep_a_b"}
+
+
+async def test_the_profile_whose_name_is_the_old_name_keeps_the_session(
+    sshd: SshServer, tmp_path: Path
+) -> None:
+    make_sessions(sshd, OLD_NAME)
+    old = session_id(sshd, OLD_NAME)
+    dotted, plain, colon = (web_profile(sshd, name=name) for name in ("a.b", "a_b", "a:b"))
+    store = saved_store(tmp_path, dotted, plain, colon)
+
+    await attach_tab(sshd, dotted, store)
+    await attach_tab(sshd, colon, store)
+    assert session_id(sshd, OLD_NAME) == old  # neither a.b nor a:b took a_b's session
+    assert session_names(sshd) == {OLD_NAME, "termkeep_a_b", "termkeep__a_3a_b"}
+
+    await attach_tab(sshd, plain, store)
+    assert session_id(sshd, OLD_NAME) == old  # a_b attached its own, as before
+    assert session_names(sshd) == {OLD_NAME, "termkeep_a_b", "termkeep__a_3a_b"}
+    listing = await bounded(
+        RemoteSessions(dotted, NoPrompter(), legacy=adoptable_legacy_base(dotted, [plain])).list(),
+        "list",
+    )
+    assert [session.name for session in listing.sessions] == ["termkeep_a_b"]
+
+
+async def test_two_rewritten_profiles_leave_their_common_old_session_alone(
+    sshd: SshServer, tmp_path: Path
+) -> None:
+    make_sessions(sshd, OLD_NAME)
+    old = session_id(sshd, OLD_NAME)
+    dotted, colon = (web_profile(sshd, name=name) for name in ("a.b", "a:b"))
+    store = saved_store(tmp_path, dotted, colon)
+    await attach_tab(sshd, dotted, store)
+    # Which of the two it was cannot be told: neither takes it.
+    assert session_id(sshd, OLD_NAME) == old
+    assert session_names(sshd) == {OLD_NAME, "termkeep_a_b"}

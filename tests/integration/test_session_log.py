@@ -11,6 +11,7 @@ from termkeep.config.session_log import LogMode
 from termkeep.session import Session
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.prompts import NoPrompter
+from tests.fixtures.full_disk import no_room_to_grow_files
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.tmux_pane import termkeep_command, tmux_pane
 from tests.integration.test_cli_e2e import ATTACH, RECOVER, save_profile
@@ -59,25 +60,50 @@ async def test_the_log_keeps_output_and_outages_but_no_keystrokes(
     assert lines[-1].endswith("log stopped")
 
 
-async def test_a_log_that_cannot_be_written_stops_and_says_so() -> None:
-    # /dev/full fails every write with "No space left on device", as a full disk would.
+def _log_session(pattern: str) -> tuple[Session, list[str]]:
     session = Session(
         Profile(name="full", host="127.0.0.1"),
         NoPrompter(),
         log=LogMode.RAW,
-        log_pattern="/dev/full",
+        log_pattern=pattern,
     )
     notices: list[str] = []
     session.supervisor.add_listener(
         lambda update: notices.append(update.text) if isinstance(update, Notice) else None
     )
+    return session, notices
+
+
+async def test_a_log_that_cannot_be_written_stops_and_says_so(tmp_path: Path) -> None:
+    session, notices = _log_session(str(tmp_path / "full.log"))
     try:
-        session.log.start()  # the file opens; its first line fails to be written
+        with no_room_to_grow_files():
+            session.log.start()  # the file opens; its first line fails to be written
         assert session.log.path is None
-        assert notices == ["session log stopped: No space left on device"]
+        assert notices == ["session log stopped: File too large"]
         session.log.stop()  # nothing left to stop: no error
     finally:
         await session.close()
+
+
+async def test_a_log_path_that_is_not_the_user_s_regular_file_is_a_notice(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "precious"
+    target.write_text("keep")
+    link = tmp_path / "planted.log"
+    link.symlink_to(target)
+    for path, reason in ((link, "is a symbolic link"), (Path("/dev/full"), "is a character")):
+        session, notices = _log_session(str(path))
+        try:
+            session.log.start_if_asked()  # as a tab or 'termkeep attach' starts it
+            assert session.log.path is None
+            [notice] = notices
+            assert notice.startswith(f"no session log: {path}: {reason}")
+            assert notice.endswith("writes logs only to regular files of your own; remove it")
+        finally:
+            await session.close()
+    assert target.read_text() == "keep"
 
 
 def test_termkeep_attach_keeps_the_log_the_settings_ask_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +25,10 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def store(config_dir: Path) -> ProfileStore:
-    """A store with three saved hosts."""
+    """A store with three saved hosts, on documentation addresses: shown, never dialled (a
+    test that opens a live session gives its profile a loopback address)."""
     profiles = ProfileStore(config_dir / "hosts")
-    for name, host in (("web-1", "10.0.0.1"), ("db-main", "10.0.0.2"), ("web-2", "10.0.0.3")):
+    for name, host in (("web-1", "192.0.2.1"), ("db-main", "192.0.2.2"), ("web-2", "192.0.2.3")):
         profiles.save(Profile(name=name, host=host, user="alice"))
     return profiles
 
@@ -37,3 +39,12 @@ def log_path(tmp_path: Path) -> Iterator[Path]:
     path = failures.start_logging(tmp_path / "log" / failures.LOG_NAME)
     yield path
     failures.stop_logging(path)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port held bound but not listening: a connect there is refused at once, and
+    no other server on the machine can take the port while the test runs."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]

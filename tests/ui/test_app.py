@@ -366,7 +366,7 @@ async def test_a_profile_that_does_not_load_is_reported_in_one_line(
     store: ProfileStore,
 ) -> None:
     broken = store.path_for("web-1")
-    broken.write_text('host = "10.0.0.1"\nportt = 22\n')
+    broken.write_text('host = "192.0.2.1"\nportt = 22\n')
     app = RecordingApp(store, open_session=None)  # the real opener, on the real store
     async with app.run_test(size=SIZE) as pilot:
         assert await app.open_profile("web-1") is None

@@ -23,7 +23,7 @@ async def open_hosts(app: RecordingApp, pilot: Pilot[None]) -> None:
 
 
 def test_broadcast_picker(snap_compare: SnapCompare, store: ProfileStore) -> None:
-    store.save(Profile(name="web-3", host="10.0.0.4", user="alice"))
+    store.save(Profile(name="web-3", host="192.0.2.4", user="alice"))
     app = RecordingApp(store)
 
     async def run_before(pilot: Pilot[None]) -> None:
@@ -34,7 +34,7 @@ def test_broadcast_picker(snap_compare: SnapCompare, store: ProfileStore) -> Non
 
 
 def test_tab_bar_with_broadcast_marks(snap_compare: SnapCompare, store: ProfileStore) -> None:
-    store.save(Profile(name="web-3", host="10.0.0.4", user="alice"))
+    store.save(Profile(name="web-3", host="192.0.2.4", user="alice"))
     app = RecordingApp(store)
 
     async def run_before(pilot: Pilot[None]) -> None:

@@ -1,7 +1,8 @@
 """The real Session seen through the ui's protocol, and shown by a real TerminalView.
 
-No connection is made here (the session is never started): the end-to-end test with sshd and
-tmux belongs to the session's own tests. This checks the translation and the wiring.
+No server answers here: a session the app starts dials a loopback port held closed, so it only
+retries. The end-to-end test with sshd and tmux belongs to the session's own tests. This checks
+the translation and the wiring.
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ async def test_live_session_reports_profile_and_state() -> None:
     assert live.session.emulator.palette == palette
 
 
-async def test_app_shows_a_terminal_view_for_a_live_session(store: ProfileStore) -> None:
+async def test_app_shows_a_terminal_view_for_a_live_session(
+    store: ProfileStore, closed_port: int
+) -> None:
     settings = Settings()
+    local = Profile(name="web-1", host="127.0.0.1", port=closed_port, user="alice")
+    store.save(local, replace=True)
 
     app = TermkeepApp(
         settings=settings,

@@ -58,7 +58,7 @@ async def test_lists_saved_profiles_and_loads_the_highlighted_one(store: Profile
         ]
         options.highlighted = 1
         await wait_for(pilot, lambda: screen.editing == "web-1")
-        assert screen.query_one("#host", Input).value == "10.0.0.1"
+        assert screen.query_one("#host", Input).value == "192.0.2.1"
         assert screen.query_one("#user", Input).value == "alice"
 
 
@@ -66,7 +66,7 @@ async def test_add_shows_errors_inline_then_saves_a_private_file(store: ProfileS
     app = RecordingApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_manager(pilot, app)
-        fill(screen, name="cache", host="10.0.0.9", port="70000")
+        fill(screen, name="cache", host="192.0.2.9", port="70000")
         screen.save()
         assert "'port' must be from 1 to 65535" in errors(screen)
         assert not store.exists("cache")
@@ -81,7 +81,7 @@ async def test_add_shows_errors_inline_then_saves_a_private_file(store: ProfileS
         screen.save()
         assert errors(screen) == ""
         profile = store.load("cache")
-        assert (profile.host, profile.port, profile.keepalive.interval) == ("10.0.0.9", 2222, 10.0)
+        assert (profile.host, profile.port, profile.keepalive.interval) == ("192.0.2.9", 2222, 10.0)
         assert profile.tmux.enabled is False
         mode = stat.S_IMODE(store.path_for("cache").stat().st_mode)
         assert mode == 0o600
@@ -111,7 +111,7 @@ async def test_duplicate_then_save_creates_a_copy(store: ProfileStore) -> None:
         screen.duplicate()
         assert screen.query_one("#name", Input).value == "db-main-copy"
         screen.save()
-    assert store.load("db-main-copy").host == "10.0.0.2"
+    assert store.load("db-main-copy").host == "192.0.2.2"
     assert store.exists("db-main")
 
 

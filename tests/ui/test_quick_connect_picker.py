@@ -25,7 +25,7 @@ def ssh_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = use_private_home(
         tmp_path,
         monkeypatch,
-        "Host box\n  HostName 10.0.0.7\nHost web-1\n  HostName dup\nHost *.lan\n",
+        "Host box\n  HostName 192.0.2.7\nHost web-1\n  HostName dup\nHost *.lan\n",
     )
     return home / ".ssh" / "config"
 
@@ -55,8 +55,8 @@ async def test_a_typed_user_at_host_opens_a_tab(store: ProfileStore) -> None:
     app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_picker(pilot, app)
-        await pilot.press(*"root@10.0.0.9:2222", "enter")
-        await wait_for(pilot, lambda: "root@10.0.0.9:2222" in app.sessions, "the typed host")
+        await pilot.press(*"root@192.0.2.9:2222", "enter")
+        await wait_for(pilot, lambda: "root@192.0.2.9:2222" in app.sessions, "the typed host")
         await open_picker(pilot, app)
         await pilot.press(*"zzqq", "enter")  # matches no name: a host of that name
         await wait_for(pilot, lambda: "zzqq" in app.sessions, "the typed name")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -14,10 +15,17 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from termkeep.terminal.palette import Palette
+from termkeep.terminal.paste import PasteCheck
 from termkeep.ui import failures
 from termkeep.ui.failures import TabBoundary
+from termkeep.ui.plain_text import plain
+from termkeep.ui.screens.clipboard import ClipboardWriteScreen, PasteConfirmScreen
 from termkeep.ui.session_api import SessionLike, StatusSnapshot, TabState
 from termkeep.ui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    # The view brings the terminal engine, loaded only when the first tab opens.
+    from termkeep.ui.widgets.terminal_view import TerminalView
 
 type TerminalFactory = Callable[[SessionLike], Widget]
 
@@ -27,6 +35,9 @@ _TROUBLE = frozenset(
 
 STATUS_TICK_SECONDS = 1.0
 """How often the status line re-reads the session, for contact age and retry countdown."""
+
+FLASH_SECONDS = 10.0
+"""How long a passing announcement (the clipboard was set) stays on the status line."""
 
 
 class SessionPane(TabBoundary, Vertical):
@@ -41,6 +52,14 @@ class SessionPane(TabBoundary, Vertical):
             super().__init__()
             self.pane = pane
             self.previous = previous
+
+    class ClipboardSet(Message):
+        """This tab's remote set the local clipboard: the tab on screen announces it."""
+
+        def __init__(self, pane: SessionPane, characters: int) -> None:
+            super().__init__()
+            self.pane = pane
+            self.characters = characters
 
     def __init__(
         self,
@@ -64,6 +83,8 @@ class SessionPane(TabBoundary, Vertical):
         """What the status line says of broadcast input for this tab (sending or receiving)."""
         self.broadcast_mark: Content | None = None
         """The tab label's broadcast mark (this tab sends, or receives, typing)."""
+        self._flash: Content | None = None
+        self._flash_timer: Timer | None = None
 
     @property
     def status(self) -> StatusSnapshot:
@@ -80,7 +101,7 @@ class SessionPane(TabBoundary, Vertical):
         yield StatusLine()
 
     def on_mount(self) -> None:
-        self.query_one(StatusLine).show(self._status, self.broadcast_note)
+        self.query_one(StatusLine).show(self._status, self.broadcast_note, self._flash)
         self.session.add_listener(self._guarded(self._session_changed, "the status listener"))
         self.session.add_notice_listener(self._guarded(self.announce, "the notice listener"))
         self._status_ticker = self.set_interval(
@@ -166,6 +187,47 @@ class SessionPane(TabBoundary, Vertical):
         trouble = self.session.status().state in _TROUBLE
         self.notify(f"{self.label}: {text}", severity="warning" if trouble else "information")
 
+    def flash(self, text: str) -> None:
+        """Show ``text`` on the status line for FLASH_SECONDS (a clipboard write)."""
+        self._flash = plain(text)
+        if self._flash_timer is not None:
+            self._flash_timer.stop()
+        self._flash_timer = self.set_timer(FLASH_SECONDS, self._flash_over, name="flash")
+        self.refresh_status()
+
+    def _flash_over(self) -> None:
+        self._flash = None
+        self._flash_timer = None
+        self.refresh_status()
+
+    # -- the clipboard, both ways: questions name this tab ------------------------------
+
+    def on_terminal_view_clipboard_question(self, message: TerminalView.ClipboardQuestion) -> None:
+        """This tab, in the background, wants to set the clipboard: ask (once per tab)."""
+        message.stop()
+        view = message.view
+
+        def answered(allowed: bool | None) -> None:
+            view.clipboard_answered(bool(allowed))
+
+        self.app.push_screen(ClipboardWriteScreen(self.label, message.text), answered)
+
+    def on_terminal_view_clipboard_set(self, message: TerminalView.ClipboardSet) -> None:
+        """The remote's write reached the clipboard: the tab on screen says so."""
+        message.stop()
+        self.post_message(self.ClipboardSet(self, len(message.text)))
+
+    def on_terminal_view_paste_question(self, message: TerminalView.PasteQuestion) -> None:
+        """A paste waits on a question before it goes to the remote."""
+        message.stop()
+
+        def answered(go_on: bool | None) -> None:
+            message.view.paste_answered(message, bool(go_on))
+
+        if message.check is PasteCheck.SEVERAL_LINES:
+            screen = PasteConfirmScreen(self.label, message.text, message.lines)
+            self.app.push_screen(screen, answered)
+
     def on_terminal_view_title_changed(self) -> None:
         """The remote set a title: the label shows it (unless the tab was renamed)."""
         self.refresh_status()
@@ -199,7 +261,7 @@ class SessionPane(TabBoundary, Vertical):
         # Only the active tab's status line is on screen; hidden ones are brought up to date
         # when their tab is shown, so background tabs cost no repaints.
         if self.parent is not None and self.parent.display:
-            self.query_one(StatusLine).show(self._status, self.broadcast_note)
+            self.query_one(StatusLine).show(self._status, self.broadcast_note, self._flash)
 
     def _with_failure(self, status: StatusSnapshot) -> StatusSnapshot:
         if self.failure is None:

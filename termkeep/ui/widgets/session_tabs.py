@@ -53,6 +53,20 @@ class SessionTabs(TabbedContent):
             await self.remove_pane(tab_pane.id)
         self.focus_active()
 
+    def on_session_pane_clipboard_set(self, message: SessionPane.ClipboardSet) -> None:
+        """A tab's remote set the clipboard: the tab on screen says so, naming the writer when
+        it is another (a background tab's write is never silent)."""
+        message.stop()
+        active = self.active_session_pane
+        if active is None:
+            return
+        count = message.characters
+        size = f"{count} character{'s' if count != 1 else ''}"
+        if active is message.pane:
+            active.flash(f"clipboard set ({size})")
+        else:
+            active.flash(f"clipboard set by {message.pane.label} ({size})")
+
     def refresh_label(self, pane: SessionPane) -> None:
         """Redraw the tab label of ``pane`` (after a state, title or name change)."""
         tab_pane = pane.parent

@@ -87,13 +87,18 @@ def _contact_worth_showing(state: TabState, age: float) -> bool:
     return state is not TabState.ATTACHED or age >= QUIET_CONTACT_SECONDS
 
 
-def status_content(status: StatusSnapshot, note: Content | None = None) -> Content:
-    """The whole status line as styled content; ``note`` (broadcast input) comes first, so a
-    narrow window never cuts it off."""
+def status_content(
+    status: StatusSnapshot, note: Content | None = None, flash: Content | None = None
+) -> Content:
+    """The whole status line as styled content; ``note`` (broadcast input) and ``flash`` (a
+    passing announcement: the clipboard was set) come first, so a narrow window never cuts
+    them off."""
     parts = " · ".join(status_parts(status))
-    if note is None:
-        return Content.assemble(marker(status.state), " ", parts)
-    return Content.assemble(marker(status.state), " ", note, " · ", parts)
+    pieces: list[Content | str] = [marker(status.state), " "]
+    for piece in (note, flash):
+        if piece is not None:
+            pieces += [piece, " · "]
+    return Content.assemble(*pieces, parts)
 
 
 class StatusLine(Widget):
@@ -106,13 +111,17 @@ class StatusLine(Widget):
         self._content = Content("")
         self._shown: tuple[str, TabState] | None = None
 
-    def show(self, status: StatusSnapshot, note: Content | None = None) -> None:
-        """Repaint for ``status`` (and the tab's broadcast ``note``) if the line changed; the
-        state is also a CSS class, and so is a note (``-broadcast``)."""
+    def show(
+        self, status: StatusSnapshot, note: Content | None = None, flash: Content | None = None
+    ) -> None:
+        """Repaint for ``status`` (with the tab's broadcast ``note`` and a passing ``flash``)
+        if the line changed; the state is also a CSS class, and so are a note
+        (``-broadcast``) and a flash (``-flash``)."""
         for state in TabState:
             self.set_class(state is status.state, f"-{state.value}")
         self.set_class(note is not None, "-broadcast")
-        content = status_content(status, note)
+        self.set_class(flash is not None, "-flash")
+        content = status_content(status, note, flash)
         # Content equality ignores styles, so the state (which sets the colours) is compared too.
         shown = (content.plain, status.state)
         if shown != self._shown:

@@ -9,6 +9,12 @@ are painted over the cached strips in `render_line`, so moving them rebuilds not
 With a Predictor, typed keys are guessed locally (predictive echo): the guessed cells are
 drawn over the emulator's rows at paint time, only on the rows they touch, and checked
 against every frame; the emulator itself never sees them.
+
+The clipboard both ways goes through checks that may need the user: a remote's OSC 52 write
+from a tab in the background (a ClipboardGate decides), and a paste that would run several
+lines (``termkeep.terminal.paste``). The view asks by posting a message (ClipboardQuestion,
+PasteQuestion) that the tab's pane answers with a question naming the tab; every write that
+reaches the clipboard is posted as ClipboardSet, for the status line to announce.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from termkeep.terminal.clipboard import ClipboardWrite
+from termkeep.terminal.clipboard import ClipboardGate, ClipboardWrite, Verdict
 from termkeep.terminal.emulator import (
     CellStyle,
     Colour,
@@ -43,6 +49,7 @@ from termkeep.terminal.emulator import (
 )
 from termkeep.terminal.keys import InputEncoder, MouseAction, MouseButton, MouseModifiers
 from termkeep.terminal.palette import RGB
+from termkeep.terminal.paste import PasteCheck, line_count, paste_checks
 from termkeep.terminal.predict import EMPTY_OVERLAY, Overlay, PredictedCell, Predictor, overlaid_row
 from termkeep.ui.failures import TabBoundary
 from termkeep.ui.typed_input import Typed, TypedKey, TypedListener, TypedPaste
@@ -261,7 +268,9 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
     bindings) and `scrollback_keys` (browse the scrollback). Data fed through `feed`, or
     announced with `output_arrived` after feeding the emulator elsewhere, is drawn when its
     FramePacer says. OSC 52 clipboard writes from the remote reach the local clipboard
-    only with `allow_clipboard_write`; clipboard reads are never answered.
+    only with `allow_clipboard_write`, and then as `clipboard_gate` decides (without one,
+    always); clipboard reads are never answered. With `confirm_paste_lines`, a paste that
+    would press Enter in a program without bracketed paste waits for the user.
     """
 
     ALLOW_SELECT = False  # the view makes its own selection of terminal cells
@@ -287,6 +296,41 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             super().__init__()
             self.view = view
 
+    class ClipboardQuestion(Message):
+        """A background tab's program wants to set the clipboard: ask the user, then call
+        ``view.clipboard_answered`` (the ClipboardGate asks once per tab)."""
+
+        def __init__(self, view: TerminalView, text: str) -> None:
+            super().__init__()
+            self.view = view
+            self.text = text
+
+    class ClipboardSet(Message):
+        """The remote's write reached the local clipboard: announce it."""
+
+        def __init__(self, view: TerminalView, text: str) -> None:
+            super().__init__()
+            self.view = view
+            self.text = text
+
+    class PasteQuestion(Message):
+        """A paste waits on ``check``: ask the user, then call ``view.paste_answered``."""
+
+        def __init__(
+            self, view: TerminalView, text: str, check: PasteCheck, rest: tuple[PasteCheck, ...]
+        ) -> None:
+            super().__init__()
+            self.view = view
+            self.text = text
+            self.check = check
+            self.rest = rest
+            """The checks still to come once this one lets the paste go on."""
+
+        @property
+        def lines(self) -> int:
+            """How many lines the paste holds."""
+            return line_count(self.text)
+
     def __init__(
         self,
         emulator: Emulator,
@@ -296,6 +340,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         app_keys: Collection[str] = frozenset(),
         scrollback_keys: Collection[str] = DEFAULT_SCROLLBACK_KEYS,
         allow_clipboard_write: bool = False,
+        clipboard_gate: ClipboardGate | None = None,
+        confirm_paste_lines: bool = False,
         on_history: Callable[[], object] | None = None,
         predictor: Predictor | None = None,
         name: str | None = None,
@@ -305,6 +351,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.emulator = emulator
         self.allow_clipboard_write = allow_clipboard_write
+        self.clipboard_gate = clipboard_gate
+        self.confirm_paste_lines = confirm_paste_lines
         self._on_input = on_input
         self._on_resize = on_resize
         # Opens the history view; without it shift+PageUp and the wheel scroll locally.
@@ -626,12 +674,31 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             self._send(data)
 
     def on_paste(self, event: events.Paste) -> None:
-        """Send pasted text, bracketed when the remote asked for it."""
+        """Send pasted text, bracketed when the remote asked for it, once its checks pass."""
         event.stop()
         if event.text:
-            self.send_paste(event.text)
-            if self.on_typed is not None:
-                self.on_typed(TypedPaste(event.text))
+            self.offer_paste(event.text)
+
+    def offer_paste(self, text: str) -> None:
+        """The user pasted ``text``: it goes through its checks in order (each may ask the
+        user, see ``termkeep.terminal.paste``), then to the remote."""
+        checks = paste_checks(
+            text, bracketed=self.emulator.bracketed_paste, confirm_lines=self.confirm_paste_lines
+        )
+        self._paste_through(text, checks)
+
+    def paste_answered(self, question: PasteQuestion, go_on: bool) -> None:
+        """The user answered ``question``: the paste goes on to its next check, or stops."""
+        if go_on:
+            self._paste_through(question.text, question.rest)
+
+    def _paste_through(self, text: str, checks: tuple[PasteCheck, ...]) -> None:
+        if checks:
+            self.post_message(self.PasteQuestion(self, text, checks[0], checks[1:]))
+            return
+        self.send_paste(text)
+        if self.on_typed is not None:
+            self.on_typed(TypedPaste(text))
 
     def send_paste(self, text: str) -> None:
         """Send ``text`` as a paste, bracketed when this remote asked for it (mode 2004)."""
@@ -768,8 +835,31 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.post_message(self.Bell(self))
 
     def _clipboard_written(self, request: ClipboardWrite) -> None:
-        if self.allow_clipboard_write and request.text and self.is_attached:
-            self.app.copy_to_clipboard(request.text)
+        if not (self.allow_clipboard_write and request.text and self.is_attached):
+            return
+        gate = self.clipboard_gate
+        verdict = Verdict.WRITE if gate is None else gate.request(request.text, shown=self.shown)
+        if verdict is Verdict.WRITE:
+            self._set_clipboard(request.text)
+        elif verdict is Verdict.ASK:
+            self.post_message(self.ClipboardQuestion(self, request.text))
+
+    def clipboard_answered(self, allowed: bool) -> None:
+        """The user answered a ClipboardQuestion; the answer holds for this tab."""
+        if self.clipboard_gate is None:
+            return
+        text = self.clipboard_gate.answered(allowed)
+        if text:
+            self._set_clipboard(text)
+
+    def _set_clipboard(self, text: str) -> None:
+        self.app.copy_to_clipboard(text)
+        self.post_message(self.ClipboardSet(self, text))
+
+    @property
+    def shown(self) -> bool:
+        """Whether this view is on screen: in the active tab (inactive tabs are hidden)."""
+        return self.is_attached and all(node.display for node in self.ancestors_with_self)
 
     def on_focus(self) -> None:
         """Redraw the cursor as focused."""

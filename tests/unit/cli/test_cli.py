@@ -251,6 +251,10 @@ def test_import_putty_from_dir_and_from_puttydir(
     assert "imported web-prod-2 (from 'web/prod'): deploy@prod.example.org:22" in lines
     assert "skipped 'old/router': protocol 'telnet', not SSH" in lines
     assert any(line.startswith("  note: key /home/alice/keys/files.ppk") for line in lines)
+    assert any(
+        line.startswith("  note: agent forwarding is on, as in PuTTY (AgentFwd=1)")
+        for line in lines
+    )
     assert lines[-1] == f"7 imported, 6 skipped, from {DATA_DIR / 'putty' / 'sessions'}"
 
     monkeypatch.setenv("PUTTYDIR", str(DATA_DIR / "putty"))
@@ -360,3 +364,34 @@ def test_add_and_show_forwards_in_ssh_syntax(
     assert run(capsys, "hosts", "show", "none")[1].splitlines()[-1] == (
         "# forwards: none (add with -L, -R, -D on 'termkeep hosts add')"
     )
+
+
+def test_host_key_options_are_added_and_shown(
+    capsys: pytest.CaptureFixture[str], config_dir: Path
+) -> None:
+    code, _, _ = run(
+        capsys,
+        *("hosts", "add", "box", "--host", "box.example.org"),
+        *("--user-known-hosts", "/k/one", "--user-known-hosts", "/k/two"),
+        *("--global-known-hosts", "/etc/kh", "--strict-host-key-checking", "accept-new"),
+        *("--host-key-alias", "castle"),
+    )
+    assert code == 0
+    profile = ProfileStore().load("box")
+    assert profile.user_known_hosts_files == ("/k/one", "/k/two")
+    assert profile.global_known_hosts_files == ("/etc/kh",)
+    assert (profile.strict_host_key_checking, profile.host_key_alias) == ("accept-new", "castle")
+    code, out, _ = run(capsys, "hosts", "show", "box")
+    assert code == 0
+    for shown in (
+        'user_known_hosts_files = ["/k/one", "/k/two"]',
+        'global_known_hosts_files = ["/etc/kh"]',
+        'strict_host_key_checking = "accept-new"',
+        'host_key_alias = "castle"',
+    ):
+        assert shown in out.splitlines()
+    code, _, err = run(
+        capsys, "hosts", "add", "bad", "--host", "x", "--strict-host-key-checking", "maybe"
+    )
+    assert code == 2
+    assert_one_line_error(err, "argument --strict-host-key-checking: invalid choice: 'maybe'")

@@ -3,6 +3,7 @@ damaged history file gives a clear message, never a traceback."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,19 @@ def test_a_history_path_that_is_a_directory_is_one_line(
     assert code == 1
     assert err.count("\n") == 1
     assert err.startswith("termkeep: error: ")
+
+
+def test_a_servers_words_in_the_history_cannot_drive_the_terminal(
+    capsys: pytest.CaptureFixture[str], history_file: Path
+) -> None:
+    """A drop's cause quotes the server (a DISCONNECT reason); even a record written raw,
+    by hand or by an older termkeep, prints with its controls made visible."""
+    fill(history_file)
+    hostile = a_drop("web", "a1", T0 + 3000, 0.5).record()
+    hostile["cause"] = "server: \x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\x9b31m bye"
+    with history_file.open("a") as file:
+        file.write(json.dumps(hostile) + "\n")
+    code, out, err = run(capsys, "history")
+    assert (code, err) == (0, "")
+    assert "server: " in out
+    assert not [c for c in out if c in "\x1b\x07" or 0x80 <= ord(c) <= 0x9F]

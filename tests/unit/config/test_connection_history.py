@@ -213,7 +213,7 @@ def test_a_directory_in_the_files_place_is_never_moved(tmp_path: Path) -> None:
     path.mkdir()
     (path / "keep").write_text("mine")
     journal = HistoryJournal(path, max_bytes=10)
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(OSError, match="is a directory, not a regular file"):
         journal.append(drop(0, 1.0).record())
     assert (path / "keep").read_text() == "mine"
     assert not (tmp_path / "h.jsonl.1").exists()

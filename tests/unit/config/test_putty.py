@@ -92,7 +92,7 @@ def test_ssh_session_maps_host_port_user_forwardings_and_summed_ping(plan: Impor
 def test_ppk_key_points_at_the_converted_key_with_the_command(plan: ImportPlan) -> None:
     imported = entry(plan, "My Server")
     assert imported.profile.identity_files == ("/home/alice/keys/files",)
-    (note,) = imported.notes
+    (note,) = [note for note in imported.notes if note.startswith("key ")]
     assert note.startswith("key /home/alice/keys/files.ppk is in PuTTY's .ppk format")
     assert (
         "`puttygen /home/alice/keys/files.ppk -O private-openssh -o /home/alice/keys/files`" in note
@@ -209,3 +209,34 @@ def test_forwards_keep_family_prefixes_and_accept_all_and_skip_bad_entries() -> 
     everywhere = session_to_profile("s", {**session, "LocalPortAcceptAll": "1"}, [])
     assert everywhere.forwards[-1].flag == "-D *:8080"
     assert everywhere.forwards[0].flag == "-L 127.0.0.1:8080:db:80"  # an address given wins
+
+
+@pytest.mark.parametrize(
+    ("agent", "x11"), [("0", "0"), ("1", "0"), ("0", "1"), ("1", "1")], ids=str
+)
+def test_agent_and_x11_forwarding_are_imported_and_each_one_on_is_reported(
+    tmp_path: Path, agent: str, x11: str
+) -> None:
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    (sessions / "fwd").write_text(
+        f"HostName=h.example.org\nAgentFwd={agent}\nX11Forward={x11}\n"
+        "PingInterval=1\nTCPKeepalives=1\n"
+    )
+    [imported] = read_putty_sessions(sessions).entries
+    profile = imported.profile
+    assert (profile.agent_forwarding, profile.x11_forwarding) == (agent == "1", x11 == "1")
+    expected = []
+    if agent == "1":
+        expected.append(
+            "agent forwarding is on, as in PuTTY (AgentFwd=1): while connected, the server can "
+            "use the keys in your local SSH agent; set agent_forwarding = false in the profile "
+            "unless you need it there"
+        )
+    if x11 == "1":
+        expected.append(
+            "X11 forwarding is on, as in PuTTY (X11Forward=1): programs on the server can open "
+            "windows on your display and read what it shows and what you type; set "
+            "x11_forwarding = false in the profile unless you need it there"
+        )
+    assert list(imported.notes) == expected

@@ -141,6 +141,7 @@ def test_all_problems_of_a_file_are_reported_in_line_order() -> None:
         ('predict = "sometimes"', '\'predict\' must be "adaptive" or "always" or "never"'),
         ("predict = true", "'predict' must be a string, not true"),
         ('log = "keys"', '\'log\' must be "off" or "output" or "raw"'),
+        ('paste_confirm = "always"', '\'paste_confirm\' must be "multiline" or "never"'),
     ],
 )
 def test_wrong_values_are_refused(line: str, expected: str) -> None:
@@ -166,6 +167,9 @@ def test_wrong_values_are_refused(line: str, expected: str) -> None:
         ("tmux.session", "work", True),
         ("predict", "never", True),
         ("predict", "Never", False),
+        ("paste_confirm", "never", True),
+        ("paste_confirm", "multiline", True),
+        ("paste_confirm", "ask", False),
         ("log", "raw", True),
         ("log", "all", False),
         ("log_path", "~/logs/&H &Y&M&D.log", True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,10 @@ from termkeep.config.session_log import (
     SessionLog,
     log_file_path,
 )
+from tests.fixtures.requirements import require
+
+FIFO_TIMEOUT = 20
+"""Seconds before a test that would block on a FIFO fails instead (pytest-timeout)."""
 
 NOW = datetime(2026, 12, 4, 3, 5, 9, tzinfo=UTC)
 
@@ -65,3 +70,113 @@ def test_the_log_rotates_at_its_cap_and_keeps_a_few_parts(tmp_path: Path) -> Non
 def test_off_is_not_a_log(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="other than off"):
         SessionLog(tmp_path / "x.log", LogMode.OFF)
+
+
+@pytest.mark.parametrize(
+    ("host", "file_name"),
+    [
+        ("~root", "~root.log"),
+        ("~", "~.log"),
+        ("../../x", ".._.._x.log"),
+        ("..", "__.log"),
+        (".", "_.log"),
+        ("a\0b", "a_b.log"),
+    ],
+)
+def test_field_values_are_literal_file_name_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, file_name: str
+) -> None:
+    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
+    logs = tmp_path / "state" / "logs"
+    assert log_file_path("&H.log", profile="p", host=host, now=NOW) == logs / file_name
+    # As a whole path component too: never a home, never the parent directory.
+    nested = log_file_path("&H/&H.log", profile="p", host=host, now=NOW)
+    assert nested.parent.parent == logs
+    assert nested.resolve().is_relative_to(logs.resolve())
+
+
+def test_a_logged_host_named_tilde_root_writes_in_the_logs_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
+    path = log_file_path("&H.log", profile="p", host="~root", now=NOW)
+    SessionLog(path, LogMode.OUTPUT).close()
+    assert sorted(entry.name for entry in (tmp_path / "state" / "logs").iterdir()) == ["~root.log"]
+
+
+def test_only_the_pattern_s_own_tilde_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
+    assert log_file_path("~/logs/&H.log", profile="p", host="~x", now=NOW) == (
+        tmp_path / "home" / "logs" / "~x.log"
+    )
+    # A field right after the ~ must not pick the home: the ~ stays a literal character.
+    assert log_file_path("~&H/a.log", profile="p", host="root", now=NOW) == (
+        tmp_path / "state" / "logs" / "~root" / "a.log"
+    )
+    with pytest.raises(OSError, match="'~no-such-user-zq' has no home directory"):
+        log_file_path("~no-such-user-zq/&H.log", profile="p", host="h", now=NOW)
+
+
+def test_a_symlink_where_the_log_goes_is_refused_and_its_target_untouched(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "precious"
+    target.write_text("keep me\n")
+    link = tmp_path / "tab.log"
+    link.symlink_to(target)
+    with pytest.raises(OSError, match="symbolic link") as caught:
+        SessionLog(link, LogMode.RAW)
+    assert caught.value.filename == str(link)
+    assert caught.value.strerror == (
+        "is a symbolic link: termkeep writes logs only to regular files of your own; remove it"
+    )
+    assert target.read_text() == "keep me\n"
+
+
+def test_a_dangling_symlink_is_not_followed_to_create_its_target(tmp_path: Path) -> None:
+    link = tmp_path / "tab.log"
+    link.symlink_to(tmp_path / "made-through-the-link")
+    with pytest.raises(OSError, match="is a symbolic link"):
+        SessionLog(link, LogMode.RAW)
+    assert not (tmp_path / "made-through-the-link").exists()
+
+
+@pytest.mark.timeout(FIFO_TIMEOUT)
+def test_a_fifo_or_a_device_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.log"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="is a FIFO"):
+        SessionLog(fifo, LogMode.RAW)
+    with pytest.raises(OSError, match="is a character device, not a regular file"):
+        SessionLog(Path("/dev/full"), LogMode.RAW)
+
+
+def test_someone_else_s_file_is_refused(tmp_path: Path) -> None:
+    require(None if os.geteuid() == 0 else "needs root to give a file to another user")
+    theirs = tmp_path / "theirs.log"
+    theirs.write_text("")
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(OSError, match=r"belongs to another user \(uid 65534\)"):
+        SessionLog(theirs, LogMode.RAW)
+    assert theirs.read_text() == ""
+
+
+def test_a_symlink_planted_before_a_rotation_is_moved_aside_never_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tab.log"
+    target = tmp_path / "precious"
+    target.write_text("keep")
+    log = SessionLog(path, LogMode.RAW, max_bytes=10)
+    log.write(b"12345678")
+    path.unlink()
+    path.symlink_to(target)
+    log.write(b"abcdef")  # over the cap: the name is rotated, then opened afresh
+    log.close()
+    assert target.read_text() == "keep"
+    assert (tmp_path / "tab.log.1").is_symlink()  # renamed, not followed
+    assert not path.is_symlink()
+    assert path.read_bytes() == b"abcdef"

@@ -10,8 +10,10 @@ from termkeep.config.session_log import LogMode
 from termkeep.config.settings import (
     ACTIONS,
     DEFAULT_PREFIX,
+    ClipboardBackground,
     ClipboardWrite,
     KeyNameError,
+    PasteConfirm,
     Predict,
     Settings,
     SettingsLoadError,
@@ -41,6 +43,8 @@ def test_missing_file_gives_defaults(tmp_path: Path) -> None:
     assert settings.clipboard_write is ClipboardWrite.ALLOW
     assert settings.scrollback_lines == 10_000
     assert settings.predict is Predict.ADAPTIVE
+    assert settings.clipboard_write_background is ClipboardBackground.ASK
+    assert settings.paste_confirm is PasteConfirm.MULTILINE
 
 
 def test_default_keymap_has_every_action_on_a_distinct_key() -> None:
@@ -146,6 +150,23 @@ def test_predict_takes_each_mode(tmp_path: Path, value: str) -> None:
 def test_predict_refuses_anything_else_naming_the_choices(tmp_path: Path, line: str) -> None:
     (problem,) = _problems(_write(tmp_path, f"{line}\n"))
     assert 'predict: must be "adaptive" or "always" or "never"' in problem
+
+
+def test_background_clipboard_writes_and_paste_confirmation_take_their_choices(
+    tmp_path: Path,
+) -> None:
+    text = 'clipboard_write_background = "deny"\npaste_confirm = "never"\n'
+    settings = load_settings(_write(tmp_path, text))
+    assert settings.clipboard_write_background is ClipboardBackground.DENY
+    assert settings.paste_confirm is PasteConfirm.NEVER
+    problems = _problems(
+        _write(tmp_path, 'clipboard_write_background = "once"\npaste_confirm = true\n')
+    )
+    assert problems == [
+        f"{tmp_path / 'settings.toml'}: clipboard_write_background: must be "
+        '"ask" or "allow" or "deny", not \'once\'',
+        f'{tmp_path / "settings.toml"}: paste_confirm: must be "multiline" or "never", not True',
+    ]
 
 
 def test_session_logs_are_off_by_default_and_take_a_mode_and_a_pattern(tmp_path: Path) -> None:

@@ -82,7 +82,8 @@ def test_an_included_block_wins_over_a_later_one_for_the_same_alias(plan: Import
 def test_port_jump_and_known_hosts(plan: ImportPlan) -> None:
     db = entry(plan, "db")
     assert (db.profile.host, db.profile.port, db.profile.jump) == ("10.0.0.5", 2222, "bastion")
-    assert db.profile.known_hosts_file == "~/.ssh/known_hosts_db"
+    assert db.profile.user_known_hosts_files == ("~/.ssh/known_hosts_db",)
+    assert db.profile.known_hosts_file is None
     assert db.notes == ("UserKnownHostsFile /dev/null ignored: termkeep always checks host keys",)
 
 
@@ -97,9 +98,10 @@ def test_multi_hop_jump_and_proxycommand_are_explained(plan: ImportPlan) -> None
         "ProxyJump bastion,inner has several hops; termkeep follows one: saved jump 'inner', "
         "which needs its own jump 'bastion'",
     )
-    assert entry(plan, "legacy").notes == (
-        "ProxyCommand is not supported and was ignored; use ProxyJump instead",
-    )
+    legacy = entry(plan, "legacy")
+    assert legacy.notes == ("ProxyCommand: saved with use_ssh_config = true, so ssh_config's runs",)
+    # Never a profile that would connect straight to legacy.example.org.
+    assert (legacy.profile.host, legacy.profile.use_ssh_config) == ("legacy", True)
 
 
 def test_alias_that_is_not_a_profile_name_is_renamed(plan: ImportPlan) -> None:
@@ -168,3 +170,23 @@ def test_forward_options_are_imported_and_bad_ones_noted(tmp_path: Path) -> None
         "give one of them another port",
     )
     assert entry(plan, "bare").profile.forwards == ()
+
+
+def test_host_key_options_are_imported(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "Host box\n  HostName box.example.org\n  HostKeyAlias castle\n"
+        "  StrictHostKeyChecking accept-new\n  UserKnownHostsFile ~/kh1 ~/kh2\n"
+        "  GlobalKnownHostsFile /etc/kh\n"
+        "Host odd\n  StrictHostKeyChecking maybe\n"
+    )
+    plan = read_ssh_config(config)
+    box = entry(plan, "box").profile
+    assert (box.host_key_alias, box.strict_host_key_checking) == ("castle", "accept-new")
+    assert box.user_known_hosts_files == ("~/kh1", "~/kh2")
+    assert box.global_known_hosts_files == ("/etc/kh",)
+    odd = entry(plan, "odd")
+    assert odd.profile.strict_host_key_checking is None
+    assert odd.notes == (
+        "StrictHostKeyChecking 'maybe' is not ask, yes, accept-new or no: left unset (ask)",
+    )

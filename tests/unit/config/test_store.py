@@ -156,7 +156,8 @@ def test_one_bad_file_never_hides_the_others_and_is_never_rewritten(store: Profi
     assert [profile.name for profile in result.profiles] == ["db", "web"]
     assert [str(issue) for issue in result.errors] == [
         f"{broken}:2: broken TOML at column 8: Invalid value; fix this line",
-        f"{not_utf8}: not UTF-8 text (invalid continuation byte); fix the file",
+        f"{not_utf8}:1: not UTF-8 text: byte 0xe9 at column 12 (was it saved as Latin-1?); "
+        "save the file as UTF-8",
         f"{unknown}:3: unknown key 'tmux.sesion'; did you mean 'tmux.session'?",
     ]
     after = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in (broken, unknown)}
@@ -290,7 +291,9 @@ _RANGE_OVERRIDES: dict[str, st.SearchStrategy[object]] = {
     "reconnect.jitter": st.floats(0, 1),
     "reconnect.multiplier": st.floats(1, 10),
     "predict": st.sampled_from(["adaptive", "always", "never"]),
+    "paste_confirm": st.sampled_from(["multiline", "never"]),
     "log": st.sampled_from(["off", "output", "raw"]),
+    "strict_host_key_checking": st.sampled_from(["ask", "yes", "accept-new", "no"]),
 }
 
 

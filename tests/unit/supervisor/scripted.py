@@ -19,6 +19,7 @@ from termkeep.transport.link import (
     Ending,
     LinkClosed,
     ReachedSink,
+    Stage,
 )
 
 
@@ -128,9 +129,9 @@ class Attempt:
         self.outcome.set_result(self.link)
         return self.link
 
-    def fail(self, cause: Cause, detail: str = "") -> None:
-        """The attempt fails with ``cause``."""
-        self.outcome.set_exception(ConnectFailedError(cause, detail))
+    def fail(self, cause: Cause, detail: str = "", stage: Stage = Stage.ACCEPTED) -> None:
+        """The attempt fails with ``cause`` at ``stage``."""
+        self.outcome.set_exception(ConnectFailedError(cause, detail, stage))
 
     def crash(self, error: Exception) -> None:
         """The attempt fails with something that is not a ConnectFailedError (a bug)."""

@@ -19,6 +19,7 @@ from termkeep.config.connection_history import (
 from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.link import Cause, Ending
+from tests.fixtures.full_disk import no_room_to_grow_files
 from tests.unit.supervisor.scripted import settle
 from tests.unit.supervisor.test_supervisor import POLICY, Rig, rig_with
 
@@ -161,18 +162,18 @@ async def test_rtt_samples_and_byte_counts(rig: Rig) -> None:
 
 
 async def test_a_history_file_that_cannot_be_written_is_said_once_and_given_up(
-    rig: Rig,
+    rig: Rig, tmp_path: Path
 ) -> None:
-    # /dev/full fails every write with "No space left on device", as a full disk would.
-    recorder = recorder_on(rig, Path("/dev/full"))
+    recorder = recorder_on(rig, tmp_path / "connections.jsonl")
     old = await rig.attach_first()
-    old.end(Ending.LOST, Cause.RESET, "connection reset by peer")
-    await rig.wait_state("reconnecting")
-    await rig.wait_attempts(2)
-    rig.connector.attempts[1].attach()
-    await rig.wait_state("attached")
-    recorder.close()
+    with no_room_to_grow_files():  # as a full disk: every append fails
+        old.end(Ending.LOST, Cause.RESET, "connection reset by peer")
+        await rig.wait_state("reconnecting")
+        await rig.wait_attempts(2)
+        rig.connector.attempts[1].attach()
+        await rig.wait_state("attached")
+        recorder.close()
     warnings = [n for n in rig.notices if "history" in n]
-    assert warnings == ["connection history not saved: No space left on device"]
+    assert warnings == ["connection history not saved: File too large"]
     assert len(recorder.snapshot().drops) == 1  # the view still has it
     assert not any(isinstance(u, Notice) and "Traceback" in u.text for u in rig.updates)

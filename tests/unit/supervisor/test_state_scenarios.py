@@ -47,7 +47,7 @@ from termkeep.supervisor.state import (
     status_of,
     step,
 )
-from termkeep.transport.link import Cause, Ending
+from termkeep.transport.link import Cause, Ending, Stage
 
 T0 = 1000.0
 POLICY = Policy(
@@ -190,19 +190,34 @@ def test_backoff_starts_afresh_after_a_stable_period_and_not_before() -> None:
     assert waits[-1] > 1.0
 
 
-def test_probes_while_unused_back_off_to_the_cap() -> None:
+def test_a_server_that_keeps_refusing_probes_is_backed_off_to_the_cap() -> None:
     sim = attached_sim()
     sim.run_until(T0 + 31, answer_pings_after=0.05)
     sim.send(LinkEnded(1, Ending.LOST, Cause.TIMEOUT))
     for _ in range(40):
         for _, effect in sim.effects(StartProbe):
             assert isinstance(effect, StartProbe)
-            sim.send(ProbeFailed(effect.probe, Cause.TIMEOUT))
+            # The server said its version line, then closed: a refusal, not the network.
+            sim.send(ProbeFailed(effect.probe, Cause.SERVER_CLOSED, stage=Stage.ACCEPTED))
         sim.log.clear()
         sim.run_until(sim.timer if sim.timer is not None else sim.now)
     assert isinstance(sim.state.phase, Reconnecting)
     assert sim.status.retry_in is not None
     assert 24.0 <= sim.status.retry_in <= 30.0
+
+
+def test_probes_that_find_the_network_down_never_back_off() -> None:
+    sim = attached_sim()
+    sim.send(LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED))
+    for _ in range(400):
+        for _, effect in sim.effects(StartProbe):
+            assert isinstance(effect, StartProbe)
+            sim.send(ProbeFailed(effect.probe, Cause.REFUSED, stage=Stage.CONNECT))
+        sim.log.clear()
+        sim.run_until(sim.timer if sim.timer is not None else sim.now)
+    assert sim.now - T0 > 60
+    assert sim.status.retry_in is not None
+    assert sim.status.retry_in <= 0.5
 
 
 def test_a_profile_becomes_a_policy() -> None:
@@ -260,7 +275,7 @@ causes = st.sampled_from(list(Cause))
 events = st.one_of(
     st.just(ConnectRequested()),
     st.builds(ProbeSucceeded, ids, st.booleans(), st.booleans()),
-    st.builds(ProbeFailed, ids, causes),
+    st.builds(ProbeFailed, ids, causes, st.just(""), st.sampled_from(list(Stage))),
     st.builds(ProbeReached, ids),
     st.builds(DataReceived, ids),
     st.builds(KeyTyped, st.binary(min_size=1, max_size=3000)),

@@ -30,6 +30,7 @@ from termkeep.supervisor.events import (
     Notify,
     PingReplied,
     ProbeFailed,
+    ProbeReached,
     ProbeSucceeded,
     Promote,
     ReconnectNow,
@@ -88,6 +89,9 @@ def retry(**changes: Any) -> Retry:
 
 FRESH_234 = ((2, T0 + 4.5), (3, T0 + 4.5), (4, T0 + 4.5))
 """Start times of three probes that are all still young at T0 + 5."""
+
+SPREAD_234 = ((2, T0), (3, T0 + 0.5), (4, T0 + 1))
+"""Start times of three probes: the first counts as stuck from T0 + 2, the last from T0 + 3."""
 
 ATTACHED = Attached(link=1)
 STALLED = Stalled(link=1, retry=retry())
@@ -443,18 +447,19 @@ ROWS = [
         ),
     ),
     Row(
-        "attached: a link lost soon after attaching waits for its backoff (no hammering)",
+        "attached: a server that drops us again soon after attaching waits one step more",
         state(ATTACHED, attached_since=T0 - 1, backoff_carry=3),
         LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED),
         T0,
         Reconnecting(
-            Retry(since=T0, backoff_base=3, next_try_at=T0 + 1.0, cause=Cause.SERVER_CLOSED)
+            Retry(since=T0, backoff_base=4, next_try_at=T0 + 2.0, cause=Cause.SERVER_CLOSED)
         ),
         (Notify("connection lost: server closed the connection; reconnecting"),),
+        {"attached_since": None, "attached_for": 1.0},
     ),
     Row(
-        "attached: a link lost soon after a one-attempt attach is probed at once",
-        state(ATTACHED, attached_since=T0 - 1, backoff_carry=1),
+        "attached: a first drop soon after attaching is one step, probed at once",
+        state(ATTACHED, attached_since=T0 - 1, backoff_carry=0),
         LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED),
         T0,
         Reconnecting(
@@ -464,7 +469,7 @@ ROWS = [
                 started=((5, T0),),
                 attempt=1,
                 backoff_base=1,
-                next_try_at=T0 + 0.5,
+                next_try_at=T0 + 0.25,
                 cause=Cause.SERVER_CLOSED,
             )
         ),
@@ -472,6 +477,68 @@ ROWS = [
             Notify("connection lost: server closed the connection; reconnecting"),
             StartProbe(5, SIZE),
         ),
+    ),
+    Row(
+        "attached: a drop after 10 s attached adds no step but keeps the carried ones",
+        state(ATTACHED, attached_since=T0 - 15, backoff_carry=3),
+        LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED),
+        T0,
+        Reconnecting(
+            Retry(since=T0, backoff_base=3, next_try_at=T0 + 1.0, cause=Cause.SERVER_CLOSED)
+        ),
+        (Notify("connection lost: server closed the connection; reconnecting"),),
+    ),
+    Row(
+        "attached: time stalled is not time attached: 4 s + 5 s attached is a quick drop",
+        state(ATTACHED, attached_since=T0 - 5, attached_for=4.0, backoff_carry=2),
+        LinkEnded(1, Ending.LOST, Cause.SERVER_CLOSED),
+        T0,
+        Reconnecting(
+            Retry(since=T0, backoff_base=3, next_try_at=T0 + 1.0, cause=Cause.SERVER_CLOSED)
+        ),
+        (Notify("connection lost: server closed the connection; reconnecting"),),
+    ),
+    Row(
+        "attached: a link lost to the network carries nothing, however young",
+        state(ATTACHED, attached_since=T0 - 1, backoff_carry=5),
+        LinkEnded(1, Ending.LOST, Cause.TIMEOUT, "no reply"),
+        T0,
+        Reconnecting(
+            Retry(
+                since=T0,
+                probes=frozenset({5}),
+                started=((5, T0),),
+                attempt=1,
+                next_try_at=T0 + 0.25,
+                cause=Cause.TIMEOUT,
+                detail="no reply",
+            )
+        ),
+        (Notify("connection lost: no reply; reconnecting"), StartProbe(5, SIZE)),
+    ),
+    Row(
+        "attached: a stall is the network: probed at once whatever was carried",
+        state(ATTACHED, attached_since=T0 - 6, backoff_carry=5, last_contact=T0 - 5),
+        Tick(),
+        T0,
+        Stalled(
+            1,
+            Retry(
+                since=T0,
+                probes=frozenset({5}),
+                started=((5, T0),),
+                attempt=1,
+                next_try_at=T0 + 0.25,
+                cause=Cause.TIMEOUT,
+                detail="no reply for 5.0 s",
+            ),
+        ),
+        (
+            Notify("connection lost: no reply for 5.0 s; reconnecting"),
+            StartProbe(5, SIZE),
+            SendPing(1),
+        ),
+        {"attached_since": None, "attached_for": 6.0},
     ),
     Row(
         "attached: the end of another link is ignored",
@@ -567,7 +634,13 @@ ROWS = [
         T0 + 1.5,
         ATTACHED,
         (CancelProbe(2), DeliverHeldKeys(b"ls\r"), Notify("connection recovered after 1.5 s")),
-        {"held": b"", "last_contact": T0 + 1.5, "backoff_carry": 1, "rtt": None},
+        {
+            "held": b"",
+            "last_contact": T0 + 1.5,
+            "backoff_carry": 0,
+            "rtt": None,
+            "attached_since": T0 + 1.5,
+        },
     ),
     Row(
         "stalled: bytes from the old link prove only the way back: the race goes on",
@@ -640,7 +713,7 @@ ROWS = [
             STALLED,
             probes=frozenset({5}),
             attempt=2,
-            next_try_at=T0 + 0.3 + 0.5,
+            next_try_at=T0 + 0.3 + 0.25,
             started=((5, T0 + 0.3),),
             cause=Cause.UNREACHABLE,
         ),
@@ -673,7 +746,7 @@ ROWS = [
         ),
     ),
     Row(
-        "stalled: the next probe starts on time while the first is still in flight",
+        "stalled: with the first probe's SYN unanswered, a fresh one starts 250 ms later",
         state(STALLED, ping_sent_at=T0),
         Tick(),
         T0 + 0.25,
@@ -681,54 +754,85 @@ ROWS = [
             STALLED,
             probes=frozenset({2, 5}),
             attempt=2,
-            next_try_at=T0 + 0.75,
+            next_try_at=T0 + 0.5,
             started=((2, T0), (5, T0 + 0.25)),
         ),
         (StartProbe(5, SIZE),),
     ),
     Row(
-        "stalled: no more than three probes in flight",
-        state(phase_with(STALLED, probes=frozenset({2, 3, 4})), ping_sent_at=T0),
+        "stalled: a probe whose SYN was answered is left to finish: none starts beside it",
+        state(phase_with(STALLED, reached=frozenset({2})), ping_sent_at=T0),
         Tick(),
         T0 + 0.25,
-        phase_with(STALLED, probes=frozenset({2, 3, 4})),
+        phase_with(STALLED, reached=frozenset({2})),
+    ),
+    Row(
+        "stalled: the server answering one probe's SYN drops those still waiting on theirs",
+        state(phase_with(STALLED, probes=frozenset({2, 3, 4}), started=FRESH_234)),
+        ProbeReached(4),
+        T0 + 4.6,
+        phase_with(STALLED, probes=frozenset({4}), started=FRESH_234, reached=frozenset({4})),
+        (CancelProbe(2), CancelProbe(3)),
     ),
     Row(
         "stalled: the old link keeps being pinged",
-        state(phase_with(STALLED, probes=frozenset({2, 3, 4}), started=FRESH_234), ping_sent_at=T0),
+        state(
+            phase_with(
+                STALLED,
+                probes=frozenset({2, 3, 4}),
+                started=FRESH_234,
+                reached=frozenset({2, 3, 4}),
+            ),
+            ping_sent_at=T0,
+        ),
         Tick(),
         T0 + 5,
-        phase_with(STALLED, probes=frozenset({2, 3, 4}), started=FRESH_234),
+        phase_with(
+            STALLED, probes=frozenset({2, 3, 4}), started=FRESH_234, reached=frozenset({2, 3, 4})
+        ),
         (SendPing(1),),
         {"ping_sent_at": T0 + 5},
     ),
     Row(
         "stalled: with every slot taken, a probe stuck for 2 s makes room for a fresh one",
         state(
-            phase_with(STALLED, probes=frozenset({2, 3, 4}), started=((2, T0), (3, T0 + 1))),
-            ping_sent_at=T0,
+            phase_with(
+                STALLED,
+                probes=frozenset({2, 3, 4}),
+                started=SPREAD_234,
+                reached=frozenset({2, 3, 4}),
+            ),
+            ping_sent_at=T0 + 2,
         ),
         Tick(),
-        T0 + 2,
+        T0 + 3,
         phase_with(
             STALLED,
             probes=frozenset({3, 4, 5}),
             attempt=2,
-            next_try_at=T0 + 2.5,
-            started=((3, T0 + 1), (5, T0 + 2)),
+            next_try_at=T0 + 3.25,
+            started=((3, T0 + 0.5), (4, T0 + 1), (5, T0 + 3)),
+            reached=frozenset({3, 4}),
         ),
         (CancelProbe(2), StartProbe(5, SIZE)),
     ),
     Row(
         "stalled: on a slow link (RTT 0.5 s) a probe is given 20 RTTs before it counts as stuck",
         state(
-            phase_with(STALLED, probes=frozenset({2, 3, 4}), started=((2, T0), (3, T0 + 1))),
+            phase_with(
+                STALLED,
+                probes=frozenset({2, 3, 4}),
+                started=SPREAD_234,
+                reached=frozenset({2, 3, 4}),
+            ),
             ping_sent_at=T0,
             rtt=0.5,
         ),
         Tick(),
         T0 + 9.9,
-        phase_with(STALLED, probes=frozenset({2, 3, 4}), started=((2, T0), (3, T0 + 1))),
+        phase_with(
+            STALLED, probes=frozenset({2, 3, 4}), started=SPREAD_234, reached=frozenset({2, 3, 4})
+        ),
         (SendPing(1),),
     ),
     Row(
@@ -740,18 +844,18 @@ ROWS = [
             STALLED,
             probes=frozenset({2, 5}),
             attempt=2,
-            next_try_at=T0 + 1.5,
+            next_try_at=T0 + 1.25,
             started=((2, T0), (5, T0 + 1)),
         ),
         (StartProbe(5, SIZE),),
         {"held": b"x", "last_key_at": T0 + 1},
     ),
     Row(
-        "stalled: a keystroke just after a probe started brings the next one to the gap",
+        "stalled: a keystroke just after a probe started brings the next one to the fast pace",
         state(phase_with(STALLED, next_try_at=T0 + 20)),
         KeyTyped(b"x"),
         T0 + 0.1,
-        phase_with(STALLED, next_try_at=T0 + 0.5),
+        phase_with(STALLED, next_try_at=T0 + 0.25),
         ctx={"held": b"x"},
     ),
     Row(
@@ -843,7 +947,7 @@ ROWS = [
             RECONNECTING,
             probes=frozenset({2, 5}),
             attempt=2,
-            next_try_at=T0 + 0.75,
+            next_try_at=T0 + 0.5,
             started=((2, T0), (5, T0 + 0.25)),
         ),
         (StartProbe(5, SIZE),),

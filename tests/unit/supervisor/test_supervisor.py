@@ -19,7 +19,7 @@ from termkeep.supervisor.supervisor import (
     Supervisor,
     Update,
 )
-from termkeep.transport.link import Cause, Ending
+from termkeep.transport.link import Cause, Ending, Stage
 from tests.unit.supervisor.scripted import ScriptedConnector, ScriptedLink, eventually, settle
 
 POLICY = Policy(
@@ -334,7 +334,8 @@ async def test_failed_probes_follow_the_seeded_backoff(rig: Rig) -> None:
         if len(rig.connector.attempts) == 9:
             break
         if rig.connector.attempts[-1].pending:
-            rig.connector.attempts[-1].fail(Cause.REFUSED, "connection refused")
+            # After the server's version line: a refusal by the server, which backs off.
+            rig.connector.attempts[-1].fail(Cause.SERVER_CLOSED, "the server closed it")
         await settle()
         deadline = rig.clock.next_deadline
         assert deadline is not None
@@ -349,7 +350,26 @@ async def test_failed_probes_follow_the_seeded_backoff(rig: Rig) -> None:
     assert rig.supervisor.status().attempt == 8  # probes of this outage
     assert gaps == pytest.approx(expected)
     assert max(gaps) <= 8.0
-    assert rig.supervisor.status().cause is Cause.REFUSED
+    assert rig.supervisor.status().cause is Cause.SERVER_CLOSED
+
+
+async def test_probes_that_find_the_network_down_keep_the_probe_pace(rig: Rig) -> None:
+    old = await rig.attach_first()
+    old.end(Ending.LOST, Cause.SERVER_CLOSED)
+    await rig.wait_attempts(2)
+    for _ in range(200):
+        if len(rig.connector.attempts) == 20:
+            break
+        if rig.connector.attempts[-1].pending:
+            rig.connector.attempts[-1].fail(Cause.REFUSED, "connection refused", Stage.CONNECT)
+        await settle()
+        deadline = rig.clock.next_deadline
+        assert deadline is not None
+        rig.clock.advance(deadline - rig.clock.now())
+        await settle()
+    starts = [attempt.started_at for attempt in rig.connector.attempts[1:]]
+    assert len(starts) == 19
+    assert all(b - a <= SYN_RETRY_GAP + 1e-9 for a, b in itertools.pairwise(starts))
 
 
 async def test_a_network_change_retries_at_once(rig: Rig) -> None:

@@ -1,14 +1,23 @@
-"""The OSC 52 filter: writes reported, reads dropped, payloads bounded, any split."""
+"""The OSC 52 filter: writes reported, reads dropped, payloads bounded, any split; the gate
+that decides which tab's writes reach the clipboard."""
 
 from __future__ import annotations
 
 import base64
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from termkeep.terminal.clipboard import ClipboardWrite, Osc52Filter, parse_osc52
+from termkeep.terminal.clipboard import (
+    BackgroundWrites,
+    ClipboardGate,
+    ClipboardWrite,
+    Osc52Filter,
+    Verdict,
+    parse_osc52,
+)
 
 
 def run(chunks: list[bytes], max_payload: int = 1 << 20) -> tuple[bytes, list[ClipboardWrite]]:
@@ -72,3 +81,31 @@ def test_parse_rejects_garbage_and_reads() -> None:
     assert parse_osc52(b"no separator") is None
     assert parse_osc52(b"c;") == ClipboardWrite("c", "")
     assert parse_osc52(b"c;/w==") == ClipboardWrite("c", "\ufffd")
+
+
+# -- ClipboardGate: which tab's writes reach the clipboard -------------------------------
+
+
+@pytest.mark.parametrize("background", list(BackgroundWrites))
+def test_the_tab_on_screen_always_writes(background: BackgroundWrites) -> None:
+    assert ClipboardGate(background).request("copied", shown=True) is Verdict.WRITE
+
+
+def test_a_background_tab_follows_allow_and_deny_without_asking() -> None:
+    assert ClipboardGate(BackgroundWrites.ALLOW).request("x", shown=False) is Verdict.WRITE
+    assert ClipboardGate(BackgroundWrites.DENY).request("x", shown=False) is Verdict.DROP
+
+
+def test_a_background_tab_asks_once_and_the_answer_holds_for_the_tab() -> None:
+    gate = ClipboardGate()
+    assert gate.request("first", shown=False) is Verdict.ASK
+    assert gate.request("second", shown=False) is Verdict.WAIT  # one question at a time
+    assert gate.answered(True) == "second"  # the latest write waited: it is the one written
+    assert gate.answer is True
+    assert gate.request("third", shown=False) is Verdict.WRITE  # not asked again
+
+    denied = ClipboardGate()
+    assert denied.request("secret", shown=False) is Verdict.ASK
+    assert denied.answered(False) is None
+    assert denied.request("again", shown=False) is Verdict.DROP
+    assert denied.request("on screen", shown=True) is Verdict.WRITE  # seen: the user's own

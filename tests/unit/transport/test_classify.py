@@ -8,8 +8,8 @@ import socket
 import asyncssh
 import pytest
 
-from termkeep.transport.classify import classify, connect_failed, describe
-from termkeep.transport.link import Cause, ConnectFailedError
+from termkeep.transport.classify import classify, connect_failed, describe, lookup_failed
+from termkeep.transport.link import Cause, ConnectFailedError, Stage
 
 CASES: list[tuple[BaseException, Cause]] = [
     (ConnectFailedError(Cause.HOST_KEY_CHANGED, "changed"), Cause.HOST_KEY_CHANGED),
@@ -28,6 +28,12 @@ CASES: list[tuple[BaseException, Cause]] = [
     (asyncssh.ConnectionLost("Server not responding to keepalive"), Cause.TIMEOUT),
     (asyncssh.DisconnectError(11, "Bye"), Cause.SERVER_CLOSED),
     (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), Cause.DNS),
+    (socket.gaierror(socket.EAI_NODATA, "No address associated with hostname"), Cause.DNS),
+    (
+        socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+        Cause.DNS_UNAVAILABLE,
+    ),
+    (socket.gaierror(socket.EAI_FAIL, "Non-recoverable failure"), Cause.DNS_UNAVAILABLE),
     (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), Cause.REFUSED),
     (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), Cause.RESET),
     (ConnectionAbortedError(errno.ECONNABORTED, "Software caused connection abort"), Cause.RESET),
@@ -83,3 +89,34 @@ def test_connect_failed_wraps_once() -> None:
     assert connect_failed(original) is original
     wrapped = connect_failed(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"))
     assert (wrapped.cause, wrapped.detail) == (Cause.RESET, "Connection reset by peer")
+
+
+def test_a_failed_lookup_reads_like_ssh_and_only_a_definite_answer_ends_a_first_connect() -> None:
+    typo = lookup_failed("typo", socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    assert typo.detail == "could not resolve hostname typo: Name or service not known"
+    assert (typo.cause, typo.stage) == (Cause.DNS, Stage.CONNECT)
+    assert typo.cause.final_at_first_connect
+    no_resolver = lookup_failed(
+        "box", socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    )
+    assert not no_resolver.cause.final_at_first_connect
+    assert no_resolver.cause.retryable
+    assert {cause for cause in Cause if cause.final_at_first_connect} == {Cause.DNS}
+
+
+def test_network_causes_are_those_where_no_server_answered() -> None:
+    assert {cause for cause in Cause if cause.network} == {
+        Cause.TIMEOUT,
+        Cause.UNREACHABLE,
+        Cause.REFUSED,
+        Cause.DNS,
+        Cause.DNS_UNAVAILABLE,
+    }
+
+
+def test_connect_failed_records_the_stage_it_is_given() -> None:
+    reset = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+    assert connect_failed(reset, Stage.GREETING).stage is Stage.GREETING
+    assert connect_failed(reset).stage is Stage.ACCEPTED  # unknown: never taken as harmless
+    known = ConnectFailedError(Cause.PROTOCOL, "attach report garbled")
+    assert connect_failed(known, Stage.ACCEPTED) is known

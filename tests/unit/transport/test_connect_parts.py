@@ -24,7 +24,7 @@ from termkeep.transport.connection import (
     parse_jump_spec,
     preferred_ciphers,
 )
-from termkeep.transport.hostkeys import HostKeyPolicy
+from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.tcp import open_tcp, tcp_options
@@ -175,9 +175,10 @@ async def test_missing_identity_file_fails_before_connecting(tmp_path: Path) -> 
 async def test_unreadable_known_hosts_is_refused_not_ignored(tmp_path: Path) -> None:
     directory_not_file = tmp_path / "known_hosts"
     directory_not_file.mkdir()
-    policy = HostKeyPolicy(NoPrompter(), profile_file=directory_not_file, user_file=tmp_path / "x")
+    policy = HostKeyPolicy(NoPrompter())
+    settings = HostKeySettings(user_files=(directory_not_file, tmp_path / "x"), global_files=())
     with pytest.raises(ConnectFailedError) as failure:
-        policy.check("web", 22)
+        policy.check(settings, "web", 22)
     assert failure.value.cause is Cause.HOST_KEY_UNKNOWN
     assert str(directory_not_file) in failure.value.detail
 
@@ -197,9 +198,10 @@ class CountingPrompter(NoPrompter):
 
 
 def auth_client(prompter: NoPrompter, secrets: RememberedSecrets) -> _Client:
-    policy = HostKeyPolicy(prompter, user_file=Path("/nonexistent/known_hosts"))
+    policy = HostKeyPolicy(prompter)
+    settings = HostKeySettings(user_files=(Path("/nonexistent/known_hosts"),), global_files=())
     return _Client(
-        check=policy.check("web", 22),
+        check=policy.check(settings, "web", 22),
         prompter=prompter,
         clock=ConnectClock(5.0),
         login="me@web",
@@ -232,6 +234,23 @@ async def test_password_prompts_stop_after_three() -> None:
     answers = [await client.password_auth_requested() for _ in range(4)]
     assert answers == ["a", "b", "c", None]
     assert prompter.asked == 3
+
+
+async def test_a_proxyjump_loop_in_ssh_config_is_refused_before_connecting(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "ssh_config"
+    # Port 9 on loopback: nothing is contacted, the loop is found while resolving.
+    config.write_text(
+        "Host a\n  HostName 127.0.0.1\n  Port 9\n  ProxyJump b\n"
+        "Host b\n  HostName 127.0.0.1\n  Port 9\n  ProxyJump a\n"
+    )
+    profile = Profile(name="a", host="a", use_ssh_config=True)
+    connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+    with pytest.raises(ConnectFailedError) as failure:
+        await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
+    assert failure.value.cause is Cause.CONFIG
+    assert "loop" in failure.value.detail
 
 
 async def test_an_attach_report_nobody_awaits_is_not_logged_as_an_error() -> None:

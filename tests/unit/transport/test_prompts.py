@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -112,3 +113,32 @@ async def test_no_prompter_refuses_everything_and_keeps_messages() -> None:
     await prompter.changed_host_key("CHANGED")
     await prompter.notice("no tmux")
     assert prompter.messages == ["CHANGED", "no tmux"]
+
+
+NO_TERMINAL_CHILD = """
+import asyncio
+from termkeep.transport.prompts import TerminalPrompter
+
+async def main():
+    prompter = TerminalPrompter()
+    first = await prompter.password("pw: ")
+    second = await prompter.passphrase("/k")
+    print("RESULT", repr(first), repr(second), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_without_a_controlling_terminal_the_answers_come_from_stdin() -> None:
+    """Like getpass: no /dev/tty (a new session, stdin a pipe) means stdin and stderr, one
+    line per question."""
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TERMINAL_CHILD],
+        input=b"s3cret\nunlock\n",
+        capture_output=True,
+        start_new_session=True,
+        timeout=30,
+        check=True,
+    )
+    assert result.stdout == b"RESULT 's3cret' 'unlock'\n"
+    assert result.stderr.startswith(b"pw: ")

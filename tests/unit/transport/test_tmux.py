@@ -60,7 +60,7 @@ def run_as_login_shell(
         ("--", "termkeep"),
         ("", "termkeep"),
         ("ünï", "_n_"),
-        ("x" * 200, "x" * tmux.SESSION_NAME_MAX),
+        ("x" * 1000, "x" * tmux.SESSION_NAME_MAX),
     ],
 )
 def test_sanitize_session_name(raw: str, clean: str) -> None:
