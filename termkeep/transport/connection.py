@@ -359,7 +359,7 @@ class _Channel(asyncssh.SSHClientSession[bytes]):
         # tab) leaves nobody to read the failure set when its channel closes: asyncio would
         # log it as "Future exception was never retrieved" in the error log, as if something
         # had gone wrong. A probe that does await the report still gets the exception.
-        self.report.add_done_callback(_mark_retrieved)
+        self.report.add_done_callback(pipelining.retrieve_quietly)
 
     @override
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
@@ -393,11 +393,6 @@ class _Channel(asyncssh.SSHClientSession[bytes]):
             )
         if not self.closed.done():
             self.closed.set_result(exc)
-
-
-def _mark_retrieved(future: asyncio.Future[tmux.AttachReport]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 class HostKeyUnresolvedError(Exception):

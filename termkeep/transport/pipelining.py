@@ -57,6 +57,15 @@ from asyncssh.packet import Boolean, String
 # 1. pty-req and exec in one flight.
 
 
+def retrieve_quietly(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's exception as read. For futures whose failure may have no
+    reader left (its waiter was cancelled, or another failure is the one reported): asyncio
+    would otherwise write "Future exception was never retrieved" to the error log, as if
+    something unexpected had happened. Whoever does await the future still gets the error."""
+    if not future.cancelled():
+        future.exception()
+
+
 class _PipelinedChannel(asyncssh.SSHClientChannel[bytes]):
     """A client channel that sends exec without waiting for pty-req's reply."""
 
@@ -65,6 +74,9 @@ class _PipelinedChannel(asyncssh.SSHClientChannel[bytes]):
     async def _make_request(self, request: bytes, *args: bytes) -> bool | None:
         if request == b"pty-req" and self._send_chan is not None:
             reply: asyncio.Future[bool] = self._loop.create_future()
+            # When the connection dies before exec's reply, asyncssh fails this waiter too,
+            # and nobody reads it (exec's own failure is what the attach reports).
+            reply.add_done_callback(retrieve_quietly)
             self._request_waiters.append(reply)
             self._send_request(request, *args, want_reply=True)
             self._pty_reply = reply

@@ -26,6 +26,7 @@ from termkeep.transport.connection import (
 )
 from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
+from termkeep.transport.pipelining import _PipelinedChannel
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.tcp import open_tcp, tcp_options
 from termkeep.transport.tmux import AttachReportScanner
@@ -267,6 +268,31 @@ async def test_an_attach_report_nobody_awaits_is_not_logged_as_an_error() -> Non
         unread = _Channel(lambda _data: None, AttachReportScanner("cd34"))
         unread.connection_lost(None)
         del channel, unread
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert unexpected == []
+
+
+async def test_a_pty_reply_nobody_reads_after_the_connection_died_is_not_logged() -> None:
+    """pty-req and exec go out together; when the connection dies before the replies, exec's
+    failure is the one the attach reports, and pty-req's failed waiter has no reader."""
+    loop = asyncio.get_running_loop()
+    unexpected: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unexpected.append(context))
+    try:
+        chan = _PipelinedChannel.__new__(_PipelinedChannel)
+        chan._send_chan = 1
+        chan._loop = loop
+        chan._request_waiters = []
+        chan._send_request = lambda *_args, **_kwargs: None  # type: ignore[method-assign]
+        assert await chan._make_request(b"pty-req", b"") is True
+        # What asyncssh does to every pending request when the connection is lost.
+        for waiter in chan._request_waiters:
+            waiter.set_exception(BrokenPipeError(32, "Broken pipe"))
+        del chan, waiter
         gc.collect()
         await asyncio.sleep(0)
     finally:
