@@ -500,6 +500,7 @@ async def _many_tabs_once(server: NetnsSshServer, tabs: int) -> tuple[list[float
     """(seconds from the abort to each tab's reattach, connects sshd saw, throttled?)."""
     from termkeep.config.profile import Profile, TmuxSettings  # noqa: PLC0415
     from termkeep.session import build_supervisor  # noqa: PLC0415
+    from termkeep.supervisor.phase import Phase  # noqa: PLC0415
     from termkeep.supervisor.supervisor import Notice, Supervisor, Update  # noqa: PLC0415
     from termkeep.transport.prompts import NoPrompter  # noqa: PLC0415
 
@@ -531,7 +532,7 @@ async def _many_tabs_once(server: NetnsSshServer, tabs: int) -> tuple[list[float
         for supervisor in supervisors:
             await supervisor.start()
         deadline = time.monotonic() + SESSION_READY_TIMEOUT * 4
-        while any(s.status().state != "attached" for s in supervisors):
+        while any(s.status().state is not Phase.ATTACHED for s in supervisors):
             if time.monotonic() > deadline:
                 raise RuntimeError("not every tab attached")
             await asyncio.sleep(POLL)

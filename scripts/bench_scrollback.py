@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""History view benchmark: a 10,000-line remote tmux history, read through a real Session.
+"""Scrollback view benchmark: 10,000 lines of remote tmux scrollback, read through a real Session.
 
 The server is the test suite's real OpenSSH sshd with the remote tmux on its private socket:
 on loopback, and (``--rtt``, root) inside a network namespace with every packet held
 ``RTT / 2`` each way (``NetnsSshServer.delay``). A Session attaches, prints 10,000 numbered,
 partly coloured lines, and then, several times:
 
-- *first page*: from asking to the visible page drawn: ``TmuxHistory.first()`` (one exec
+- *first page*: from asking to the visible page drawn: ``TmuxScrollback.first()`` (one exec
   channel on the tab's connection: tmux capture-pane of the screen and the newest history)
   plus building the page's strips as the view does. Goal: median <= 150 ms on loopback,
   <= RTT + 150 ms.
@@ -35,10 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 from termkeep.config.profile import Profile  # noqa: E402
 from termkeep.session import Session  # noqa: E402
+from termkeep.supervisor.phase import Phase  # noqa: E402
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines  # noqa: E402
 from termkeep.transport.prompts import NoPrompter  # noqa: E402
-from termkeep.ui.history_source import MAX_VIEW_LINES, TmuxHistory  # noqa: E402
-from termkeep.ui.screens.history import styled_strip  # noqa: E402
+from termkeep.ui.screens.scrollback import styled_strip  # noqa: E402
+from termkeep.ui.scrollback_source import MAX_VIEW_LINES, TmuxScrollback  # noqa: E402
 from termkeep.ui.widgets.terminal_view import StyleResolver  # noqa: E402
 from tests.fixtures.netns import start_netns_sshd  # noqa: E402
 from tests.fixtures.profiles import profile_for  # noqa: E402
@@ -51,10 +52,10 @@ WAIT = 60.0
 
 async def attached_session(profile: Profile) -> Session:
     session = Session(profile, NoPrompter(), size=(COLUMNS, ROWS))
-    session.keep_history_warm()  # as the app's tabs do
+    session.keep_scrollback_warm()  # as the app's tabs do
     await session.start()
     deadline = time.monotonic() + WAIT
-    while session.status().state != "attached":
+    while session.status().state is not Phase.ATTACHED:
         if time.monotonic() > deadline:
             raise SystemExit(f"no attach within {WAIT:g} s: {session.status()}")
         await asyncio.sleep(0.05)
@@ -75,7 +76,7 @@ async def print_history(session: Session) -> None:
         await asyncio.sleep(0.05)
 
 
-def draw_page(source: TmuxHistory, lines: list[HistoryLine], session: Session) -> None:
+def draw_page(source: TmuxScrollback, lines: list[HistoryLine], session: Session) -> None:
     resolver = StyleResolver()
     resolver.update(session.emulator.snapshot())
     for line in lines[-ROWS:]:
@@ -86,15 +87,15 @@ async def first_page_ms(session: Session, reps: int) -> list[float]:
     times = []
     for _ in range(reps):
         started = time.perf_counter()
-        source = TmuxHistory(session)
+        source = TmuxScrollback(session)
         lines = await source.first()
         draw_page(source, lines, session)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
 
-async def fetch_all(session: Session) -> tuple[TmuxHistory, list[HistoryLine]]:
-    source = TmuxHistory(session)
+async def fetch_all(session: Session) -> tuple[TmuxScrollback, list[HistoryLine]]:
+    source = TmuxScrollback(session)
     lines = await source.first()
     while source.more_above:
         lines[:0] = await source.older()

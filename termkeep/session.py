@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from termkeep.config.connection_history import ConnectionHistory, HistoryJournal
 from termkeep.config.profile import Profile
-from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
+from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
+from termkeep.records.connection_history import ConnectionHistory, HistoryJournal
 from termkeep.supervisor.output_log import OutputLog
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
@@ -123,7 +124,7 @@ class Session:
             profile, prompter, on_data=self._received, size=size, store=store
         )
         self._output_listeners: list[OutputListener] = []
-        self._history: tuple[SshLink, HistoryChannel] | None = None
+        self._scrollback: tuple[SshLink, HistoryChannel] | None = None
         self._warming: asyncio.Future[HistoryChannel | None] | None = None
         self.predictor = Predictor(predict)
         """Guesses the echo of typed keys; the view draws it over the emulator."""
@@ -137,7 +138,8 @@ class Session:
             self.supervisor, TunnelSet(profile.forwards, on_event=self._tunnel_event)
         )
         self.recorder = connection_recorder(self.supervisor, profile, history_file)
-        """Drops, RTT, bytes and held keys of this session, for the history view and file."""
+        """Drops, RTT, bytes and held keys of this session, for the connection history (view
+        and file)."""
 
     @property
     def name(self) -> str:
@@ -197,23 +199,23 @@ class Session:
         self.recorder.close()
         if self._warming is not None:
             self._warming.cancel()
-        if self._history is not None:
-            self._history[1].close()
-            self._history = None
+        if self._scrollback is not None:
+            self._scrollback[1].close()
+            self._scrollback = None
         await self.supervisor.close()
 
-    def remote_history_available(self) -> bool:
+    def remote_scrollback_available(self) -> bool:
         """Whether the tab is attached to a tmux session whose history can be read."""
         link = self.supervisor.current_link
         return isinstance(link, SshLink) and link.tmux
 
-    async def read_history(self, first: int, last: int) -> HistoryPage:
+    async def read_scrollback(self, first: int, last: int) -> HistoryPage:
         """Lines ``first``..``last`` of the tmux pane (0 is the screen's top line), read on
         a side channel of the current connection. HistoryError when there is none."""
         link = self.supervisor.current_link
         if not isinstance(link, SshLink) or not link.tmux:
             raise HistoryError("the tab is not attached to a tmux session right now")
-        channel = await self._history_channel(link)
+        channel = await self._scrollback_channel(link)
         if channel is not None:
             try:
                 return await channel.read_page(first, last)
@@ -228,15 +230,15 @@ class Session:
     def _tmux_name(self) -> str:
         return tmux.sanitize_session_name(self.profile.tmux_session_name)
 
-    async def _history_channel(self, link: SshLink) -> HistoryChannel | None:
+    async def _scrollback_channel(self, link: SshLink) -> HistoryChannel | None:
         """The helper channel on ``link``'s connection, opened if need be (None if it cannot
         be: then each page runs as a command of its own)."""
-        held = self._history
+        held = self._scrollback
         if held is not None and held[0] is link and not held[1].closed:
             return held[1]
         if held is not None:
             held[1].close()
-        self._history = None
+        self._scrollback = None
         try:
             channel = await HistoryChannel.open(link.connection, self._tmux_name)
         except HistoryError:
@@ -244,22 +246,22 @@ class Session:
         if self.supervisor.current_link is not link:
             channel.close()
             return None
-        self._history = (link, channel)
+        self._scrollback = (link, channel)
         return channel
 
-    def keep_history_warm(self) -> None:
-        """Open the history helper whenever the tab attaches to tmux (for a view that can
-        show the remote history; the headless attach has none and skips the channel)."""
-        self.supervisor.add_listener(self._warm_history)
+    def keep_scrollback_warm(self) -> None:
+        """Open the scrollback helper whenever the tab attaches to tmux (for a view that can
+        show the remote scrollback; the headless attach has none and skips the channel)."""
+        self.supervisor.add_listener(self._warm_scrollback)
 
-    def _warm_history(self, update: Update) -> None:
-        # Open the helper as soon as the tab is attached, so the first history view costs
+    def _warm_scrollback(self, update: Update) -> None:
+        # Open the helper as soon as the tab is attached, so the first scrollback view costs
         # one round trip, not three.
-        if not isinstance(update, Status) or update.state != "attached" or self._warming:
+        if not isinstance(update, Status) or update.state is not Phase.ATTACHED or self._warming:
             return
         link = self.supervisor.current_link
         if isinstance(link, SshLink) and link.tmux:
-            self._warming = asyncio.ensure_future(self._history_channel(link))
+            self._warming = asyncio.ensure_future(self._scrollback_channel(link))
             self._warming.add_done_callback(self._warmed)
 
     def _warmed(self, task: asyncio.Future[HistoryChannel | None]) -> None:
@@ -281,7 +283,7 @@ class Session:
         if update.rtt is not None and update.rtt != self._last_rtt:
             self._last_rtt = update.rtt
             self.predictor.rtt_sample(update.rtt)
-        attached = update.state == "attached"
+        attached = update.state is Phase.ATTACHED
         if attached == self.predictor.paused:
             if attached:
                 self.predictor.resume(time.monotonic())
@@ -304,6 +306,6 @@ class Session:
         # Answers to the remote's queries (DA, cursor position) go out during feed, ahead of
         # anything the view will render. They are never held for a later link: an answer
         # typed into a reattached session would arrive as stray keystrokes.
-        if self.supervisor.status().state == "attached":
+        if self.supervisor.status().state is Phase.ATTACHED:
             self.recorder.sent(len(data))
             self.supervisor.write(data)

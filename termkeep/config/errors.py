@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 
 class ConfigError(Exception):
     """Base class for config problems a user can fix; the CLI prints them as one line."""
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` was most likely meant to be (a typo away), or None."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` to end a message about an unknown ``word``, or nothing."""
+    match = closest(word, choices)
+    return f"; did you mean {match!r}?" if match is not None else ""
 
 
 @dataclass(frozen=True, slots=True)

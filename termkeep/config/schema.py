@@ -13,7 +13,6 @@ document, so the user's comments, order and formatting survive an edit.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 import types
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from termkeep.config.errors import ProfileIssue, ProfileLoadError
+from termkeep.config.errors import ProfileIssue, ProfileLoadError, closest
 from termkeep.config.forwards import (
     Forward,
     ForwardError,
@@ -340,9 +339,9 @@ def _suggest(key: str) -> str:
     siblings = [k.rpartition(".")[2] for k in KEYS if k.rpartition(".")[0] == table]
     if not table:
         siblings += list(SECTIONS)
-    close = difflib.get_close_matches(leaf, siblings, n=1, cutoff=0.6)
-    if close:
-        return f"{table}.{close[0]}" if table else close[0]
+    match = closest(leaf, siblings)
+    if match is not None:
+        return f"{table}.{match}" if table else match
     # A key put in the wrong table, e.g. ``count_max`` at the top level.
     elsewhere = [k for k in KEYS if k.rpartition(".")[2] == leaf]
     return elsewhere[0] if elsewhere else ""

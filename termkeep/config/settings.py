@@ -18,7 +18,6 @@ may also write a plain character (``?``, ``,``) or a common alias (``esc``, ``pg
 
 from __future__ import annotations
 
-import difflib
 import string
 import tomllib
 import unicodedata
@@ -28,9 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from termkeep import paths
-from termkeep.config.errors import ConfigError, KeyIssue
+from termkeep.config.errors import ConfigError, KeyIssue, did_you_mean
 from termkeep.config.files import ConfigFileError, load_toml_file, located_reason
-from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.themes import DEFAULT_THEME_NAME
 
 # --- key names ------------------------------------------------------------------------------
@@ -239,6 +237,20 @@ class Predict(StrEnum):
 PREDICT_CHOICES = tuple(mode.value for mode in Predict)
 
 
+class LogMode(StrEnum):
+    """What a session log keeps."""
+
+    OFF = "off"
+    OUTPUT = "output"
+    """Printable text, escape sequences stripped."""
+    RAW = "raw"
+    """The bytes the remote sent."""
+
+
+DEFAULT_LOG_PATTERN = "&P &Y-&M-&D &T.log"
+"""Where a session log goes unless the settings say (``records.session_log.log_file_path``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything in ``settings.toml``; every field has a default."""
@@ -317,11 +329,6 @@ _SCROLLBACK_MAX = 1_000_000
 _TIMEOUT_MAX = 60.0
 
 
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def _flatten_ids(table: Mapping[str, object], prefix: str = "") -> dict[str, object]:
     """``{"tab": {"new": "c"}}`` -> ``{"tab.new": "c"}``: undo TOML's dotted-key nesting."""
     flat: dict[str, object] = {}
@@ -390,7 +397,7 @@ class _Checker:
         for action_id, value in _flatten_ids(table).items():
             where = f"keys.{action_id}"
             if action_id not in ACTION_IDS:
-                hint = _did_you_mean(action_id, list(ACTION_IDS))
+                hint = did_you_mean(action_id, list(ACTION_IDS))
                 self.problem(where, f"unknown action {action_id!r}{hint or _ACTION_LIST_HINT}")
             elif value == "":
                 del keys[action_id]
@@ -428,7 +435,7 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
     check = _Checker(source)
     for key in data:
         if key not in _TOP_KEYS:
-            check.problem(key, f"unknown setting {key!r}{_did_you_mean(key, _TOP_KEYS)}")
+            check.problem(key, f"unknown setting {key!r}{did_you_mean(key, _TOP_KEYS)}")
     prefix = check.key_name("prefix", data.get("prefix", DEFAULT_PREFIX))
     settings = Settings(
         theme=check.text(data, "theme", DEFAULT_THEME_NAME),

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from termkeep import paths
-from termkeep.config.atomic import ensure_private_dir, fsync_dir, write_private_file
 from termkeep.config.errors import (
     ConfigError,
     ProfileExistsError,
@@ -33,6 +32,7 @@ from termkeep.config.schema import (
     profile_from_mapping,
     update_document,
 )
+from termkeep.platform.files import ensure_private_dir, fsync_dir, write_private_file
 
 PROFILE_SUFFIX = ".toml"
 

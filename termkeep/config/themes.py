@@ -11,7 +11,6 @@ default theme when the one asked for is missing.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from termkeep import paths
-from termkeep.config.errors import KeyIssue
+from termkeep.config.errors import ConfigError, KeyIssue, did_you_mean
 from termkeep.config.files import ConfigFileError, load_toml_file, located_reason
 
 DEFAULT_THEME_NAME = "termkeep-dark"
@@ -182,11 +181,9 @@ def normalize_colour(value: str) -> str:
     return f"#{digits}"
 
 
-def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f"; valid keys: {', '.join(choices)}"
+def _hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """A 'did you mean', or the valid keys when nothing is close."""
+    return did_you_mean(word, choices) or f"; valid keys: {', '.join(choices)}"
 
 
 def _check_colour(key: str, value: object) -> str | None:
@@ -207,7 +204,7 @@ def _check_table(
     for key, value in data.items():
         dotted = f"{table}.{key}"
         if key not in allowed:
-            problems.append((dotted, f"unknown key {key!r}{_did_you_mean(key, allowed)}"))
+            problems.append((dotted, f"unknown key {key!r}{_hint(key, allowed)}"))
         elif key == "dark":
             if isinstance(value, bool):
                 good[key] = value
@@ -231,7 +228,7 @@ def theme_from_mapping(name: str, data: Mapping[str, object], source: Path) -> T
     for table in data:
         if table not in _TABLES:
             tables = tuple(_TABLES)
-            problems.append((table, f"unknown table {table!r}{_did_you_mean(table, tables)}"))
+            problems.append((table, f"unknown table {table!r}{_hint(table, tables)}"))
     checked: dict[str, dict[str, object] | None] = {}
     for table in _TABLES:
         if table in data:
@@ -255,7 +252,7 @@ def theme_from_mapping(name: str, data: Mapping[str, object], source: Path) -> T
     )
 
 
-class ThemeLoadError(Exception):
+class ThemeLoadError(ConfigError):
     """A theme file that does not make a valid theme; ``issues`` lists every problem."""
 
     def __init__(self, issues: tuple[KeyIssue, ...]) -> None:

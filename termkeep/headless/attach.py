@@ -22,6 +22,7 @@ from termkeep.headless.rawtty import LocalTerminal
 from termkeep.headless.stop import EXIT_GAVE_UP, EXIT_OK, Stop
 from termkeep.session import build_supervisor, connection_recorder, log_mode
 from termkeep.supervisor.output_log import OutputLog
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.transport.prompts import (
@@ -31,9 +32,13 @@ from termkeep.transport.prompts import (
     TerminalPrompter,
 )
 
-_FINAL_STATES = {"ended": EXIT_OK, "detached": EXIT_OK, "failed": EXIT_GAVE_UP}
-# A headless attach has nobody to fix credentials or host keys mid-session: needs-user ends it.
-_FINAL_STATES["needs-user"] = EXIT_GAVE_UP
+_FINAL_STATES = {
+    Phase.ENDED: EXIT_OK,
+    Phase.DETACHED: EXIT_OK,
+    Phase.FAILED: EXIT_GAVE_UP,
+    # A headless attach has nobody to fix credentials or host keys mid-session: it ends.
+    Phase.NEEDS_USER: EXIT_GAVE_UP,
+}
 
 
 class _CookedPrompter(Prompter):
@@ -141,7 +146,7 @@ class HeadlessAttach:
         self._on_status(update)
 
     def _on_status(self, status: Status) -> None:
-        if status.state == "attached" and not self._attached_once:
+        if status.state is Phase.ATTACHED and not self._attached_once:
             self._attached_once = True
             self._terminal.enter_raw()
             self._terminal.start_reading(self._on_keys, self._on_keyboard_closed)

@@ -28,16 +28,16 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, override
 
+from termkeep.platform.signals import signal_handlers
+from termkeep.platform.tty import STDERR_FD, write_fully
 from termkeep.terminal.ssh_text import ssh_visible
-from termkeep.transport.terminal_io import STDERR_FD, write_fully
 
 EXIT_OK = 0
 EXIT_GAVE_UP = 255
 """What ssh returns when the connection, not the remote command, ended it (a signal too)."""
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 CLOSE_WITHIN = 1.0
 """Seconds cleanup may take after a stop before the command exits anyway."""
 THREADS_WITHIN = 0.5
@@ -85,7 +85,7 @@ class Stop:
         signals: Mapping[signal.Signals, Callable[[], None]] | None = None,
     ) -> int:
         """Run ``start``, then wait for the outcome; ``close`` runs however it ends."""
-        with _signal_handlers(self._on_stop_signal, signals or {}):
+        with signal_handlers(self._on_stop_signal, signals or {}):
             try:
                 await self._start(start)
                 return await self._outcome
@@ -116,29 +116,6 @@ class Stop:
         if self._closing is not None and not self._closing.done():
             self._closing.cancel()  # told again while cleaning up: stop waiting for it
         self.finish(EXIT_GAVE_UP, stopped_by(signum))
-
-
-@contextlib.contextmanager
-def _signal_handlers(
-    on_stop: Callable[[int], None], others: Mapping[signal.Signals, Callable[[], None]]
-) -> Iterator[None]:
-    """``on_stop(signum)`` on each stop signal and each of ``others``' handlers on its
-    signal, while inside the block; the handlers from before are back afterwards."""
-    loop = asyncio.get_running_loop()
-    signums = (*others, *STOP_SIGNALS)
-    before = {signum: signal.getsignal(signum) for signum in signums}
-    for signum, handler in others.items():
-        loop.add_signal_handler(signum, handler)
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, on_stop, signum)
-    try:
-        yield
-    finally:
-        for signum in signums:
-            loop.remove_signal_handler(signum)
-            previous = before[signum]
-            if previous is not None:  # None: set outside Python, nothing to put back
-                signal.signal(signum, previous)
 
 
 def run_to_exit(main: Coroutine[Any, Any, int]) -> int:

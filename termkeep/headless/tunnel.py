@@ -21,16 +21,17 @@ from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.headless.stop import EXIT_GAVE_UP, Stop
+from termkeep.platform.tty import STDERR_FD, write_fully
 from termkeep.session import build_supervisor, connection_recorder
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.supervisor.tunnels import TunnelsOnLink
 from termkeep.terminal.ssh_text import ssh_visible
 from termkeep.transport.prompts import TerminalPrompter
-from termkeep.transport.terminal_io import STDERR_FD, write_fully
 from termkeep.transport.tunnels import Tunnel, TunnelSet, TunnelState
 
-_GIVE_UP_STATES = {"needs-user", "failed"}
+_GIVE_UP_STATES = {Phase.NEEDS_USER, Phase.FAILED}
 PREFIX = "[termkeep]"
 
 _log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ One per tab (and one per ``termkeep attach``). It follows the supervisor, so a d
 reattach are written with their cause and duration as the tab says them, and it is fed only
 what the remote sent, never keystrokes (a password typed at a no-echo prompt never reaches
 it). A log that cannot be written (a full disk, or a file refused by
-``session_log.open_private_append``: a symlink, a FIFO, someone else's file) stops and says so;
+``platform.files.open_private_append``: a symlink, a FIFO, someone else's file) stops and says so;
 the session goes on.
 """
 
@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from termkeep.config.profile import Profile
-from termkeep.config.session_log import DEFAULT_LOG_PATTERN, LogMode, SessionLog, log_file_path
+from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
+from termkeep.records.session_log import SessionLog, log_file_path
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 
 

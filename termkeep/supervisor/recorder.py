@@ -3,8 +3,8 @@
 A drop starts when an attached session stalls or loses its link, and ends when it is attached
 again (recovered) or when the session gives up, ends or closes first. The recorder follows
 status changes only, so the tab and ``termkeep attach`` record alike; each finished drop is
-appended to the history file at once (``config.connection_history``). It counts bytes, never
-keeps them: what was typed or received is never recorded.
+appended to the connection history file at once (``records.connection_history``). It counts
+bytes, never keeps them: what was typed or received is never recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from termkeep.config.connection_history import (
+from termkeep.records.connection_history import (
     ConnectionHistory,
     Drop,
     HistoryJournal,
@@ -24,15 +24,16 @@ from termkeep.config.connection_history import (
     clean_text,
     event_record,
 )
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.transport.link import Link
 
 _log = logging.getLogger(__name__)
 
-_DOWN = frozenset({"stalled", "reconnecting"})
+_DOWN = frozenset({Phase.STALLED, Phase.RECONNECTING})
 """States that start a drop when the session was attached."""
-_GAVE_UP = frozenset({"failed", "ended", "detached", "closed"})
+_GAVE_UP = frozenset({Phase.FAILED, Phase.ENDED, Phase.DETACHED, Phase.CLOSED})
 """States that end a drop without a recovery."""
 
 type Warn = Callable[[str], None]
@@ -66,7 +67,7 @@ class ConnectionRecorder:
         self._ongoing: Drop | None = None
         self._ongoing_since = 0.0
         """Monotonic time the ongoing drop was noticed (recovery times are not wall time)."""
-        self._state = "idle"
+        self._state = Phase.IDLE
         self._attached_link: Link | None = None
         self._held = 0
         self._held_dropped = 0
@@ -105,11 +106,11 @@ class ConnectionRecorder:
         self._rtt_sample(update)
         self._held, self._held_dropped = update.held, update.held_dropped
         previous, self._state = self._state, update.state
-        if update.state == "attached":
+        if update.state is Phase.ATTACHED:
             self._attached(previous)
-        elif previous == "attached" and update.state in _DOWN:
+        elif previous is Phase.ATTACHED and update.state in _DOWN:
             self._begin_drop(update)
-        elif previous == "attached" and update.state == "failed":
+        elif previous is Phase.ATTACHED and update.state is Phase.FAILED:
             self._begin_drop(update)  # reconnect is off: dropped and given up at once
             self._end_drop_unrecovered(update.state)
         elif update.state in _GAVE_UP:
@@ -134,7 +135,7 @@ class ConnectionRecorder:
         """The session is closing: finish an ongoing drop and write the totals."""
         if self._closed:
             return
-        self._end_drop_unrecovered("closed")
+        self._end_drop_unrecovered(Phase.CLOSED)
         self._closed = True
         record = event_record("close", *self._identity(), self._wall())
         rtt = self._rtt.stats
@@ -151,7 +152,7 @@ class ConnectionRecorder:
         self._write(record)
 
     def snapshot(self) -> ConnectionHistory:
-        """The history so far, for the tab's view."""
+        """The connection history so far, for the tab's view."""
         now = self._wall()
         ongoing = self._ongoing
         if ongoing is not None:
@@ -183,7 +184,7 @@ class ConnectionRecorder:
     def _attached(self, previous: str) -> None:
         link = self._current_link()
         drop = self._ongoing
-        if drop is not None and previous != "attached":
+        if drop is not None and previous is not Phase.ATTACHED:
             recovery = self._monotonic() - self._ongoing_since
             if link is not None and link is self._attached_link:
                 same: bool | None = True  # the old connection itself came back
@@ -220,8 +221,8 @@ class ConnectionRecorder:
         self._write(drop.record())
 
     def _write(self, record: dict[str, Any]) -> None:
-        """Append to the history file; one that cannot be written is given up (said once),
-        and the session goes on."""
+        """Append to the connection history file; one that cannot be written is given up (said
+        once), and the session goes on."""
         journal = self._journal
         if journal is None:
             return

@@ -84,6 +84,8 @@ from termkeep.supervisor.events import (
     Tick,
     UserResolved,
 )
+from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import NOTICE, duration_text, milliseconds_text
 from termkeep.transport.link import Cause, Ending
 
 HOLD_LIMIT = 4096
@@ -221,7 +223,7 @@ class Retry:
 class Idle:
     """Not started yet."""
 
-    name: ClassVar[str] = "idle"
+    name: ClassVar[Phase] = Phase.IDLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,7 @@ class Connecting:
     time, so an authentication failure is exactly one attempt."""
 
     retry: Retry
-    name: ClassVar[str] = "connecting"
+    name: ClassVar[Phase] = Phase.CONNECTING
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +240,7 @@ class Attached:
     """Link ``link`` is up and carries the session."""
 
     link: int
-    name: ClassVar[str] = "attached"
+    name: ClassVar[Phase] = Phase.ATTACHED
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +250,7 @@ class Stalled:
 
     link: int
     retry: Retry
-    name: ClassVar[str] = "stalled"
+    name: ClassVar[Phase] = Phase.STALLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +258,7 @@ class Reconnecting:
     """The link is gone; probing for a new one."""
 
     retry: Retry
-    name: ClassVar[str] = "reconnecting"
+    name: ClassVar[Phase] = Phase.RECONNECTING
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,21 +267,21 @@ class NeedsUser:
 
     cause: Cause
     detail: str = ""
-    name: ClassVar[str] = "needs-user"
+    name: ClassVar[Phase] = Phase.NEEDS_USER
 
 
 @dataclass(frozen=True, slots=True)
 class Detached:
     """The user detached from tmux; the session lives on on the server."""
 
-    name: ClassVar[str] = "detached"
+    name: ClassVar[Phase] = Phase.DETACHED
 
 
 @dataclass(frozen=True, slots=True)
 class Ended:
     """The shell exited or the tmux session ended; nothing to reconnect to."""
 
-    name: ClassVar[str] = "ended"
+    name: ClassVar[Phase] = Phase.ENDED
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,17 +290,17 @@ class Failed:
 
     cause: Cause
     detail: str = ""
-    name: ClassVar[str] = "failed"
+    name: ClassVar[Phase] = Phase.FAILED
 
 
 @dataclass(frozen=True, slots=True)
 class Closed:
     """The tab closed; every event is ignored from now on."""
 
-    name: ClassVar[str] = "closed"
+    name: ClassVar[Phase] = Phase.CLOSED
 
 
-type Phase = (
+type PhaseData = (
     Idle
     | Connecting
     | Attached
@@ -361,7 +363,7 @@ class Context:
 class State:
     """The whole state of one session's supervisor."""
 
-    phase: Phase
+    phase: PhaseData
     ctx: Context
     policy: Policy
 
@@ -392,15 +394,10 @@ def step(state: State, event: Event, now: float) -> Outcome:
 # Small helpers shared by the handlers.
 
 
-def _with(state: State, phase: Phase | None = None, **ctx_changes: Any) -> State:
+def _with(state: State, phase: PhaseData | None = None, **ctx_changes: Any) -> State:
     """``state`` with a new phase and/or context fields."""
     ctx = replace(state.ctx, **ctx_changes) if ctx_changes else state.ctx
     return replace(state, phase=phase if phase is not None else state.phase, ctx=ctx)
-
-
-def _seconds(value: float) -> str:
-    """Seconds for a notice: one decimal below 10 s, whole seconds above."""
-    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 def _in_use(ctx: Context, now: float) -> bool:
@@ -420,7 +417,7 @@ def _steps(retry: Retry) -> int:
     return retry.backoff_base + retry.strikes
 
 
-def _probe_limit(phase: Phase, policy: Policy) -> int:
+def _probe_limit(phase: PhaseData, policy: Policy) -> int:
     # The first connect tries one probe at a time: a wrong key must cost exactly one attempt.
     return 1 if isinstance(phase, Connecting) else policy.max_parallel_probes
 
@@ -557,7 +554,7 @@ def _wakeup(state: State) -> float | None:
     return min((t for t in times if t is not None), default=None)
 
 
-def _retry_of(phase: Phase) -> Retry | None:
+def _retry_of(phase: PhaseData) -> Retry | None:
     match phase:
         case Connecting(retry=retry) | Stalled(retry=retry) | Reconnecting(retry=retry):
             return retry
@@ -565,7 +562,7 @@ def _retry_of(phase: Phase) -> Retry | None:
             return None
 
 
-def _with_retry(phase: Phase, retry: Retry) -> Phase:
+def _with_retry(phase: PhaseData, retry: Retry) -> PhaseData:
     if isinstance(phase, Connecting | Stalled | Reconnecting):
         return replace(phase, retry=retry)
     return phase
@@ -629,7 +626,7 @@ def _stuck_time(retry: Retry, limit: int, ctx: Context) -> float | None:
     return in_flight[0] + _stuck_age(ctx)
 
 
-def _stop_probing(phase: Phase) -> tuple[Effect, ...]:
+def _stop_probing(phase: PhaseData) -> tuple[Effect, ...]:
     """Cancel every probe in flight and close the old link, if any."""
     retry = _retry_of(phase)
     effects: list[Effect] = [CancelProbe(p) for p in sorted(retry.probes)] if retry else []
@@ -702,7 +699,7 @@ def _begin_outage(
     retry = Retry(since=now, backoff_base=base, cause=cause, detail=detail)
     first_at = now if base <= 1 else _plan_next(state, retry, now)
     retry = replace(retry, next_try_at=first_at)
-    phase: Phase = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
+    phase: PhaseData = Stalled(old_link, retry) if old_link is not None else Reconnecting(retry)
     new_state, effects = _start_due_probes(_with(state, phase), now)
     return new_state, (Notify(f"connection lost: {reason}; reconnecting"), *effects, *pings)
 
@@ -721,7 +718,7 @@ def _keep_pinging(state: State, old_link: int | None, now: float) -> Outcome:
 def _stall(state: State, phase: Attached, now: float) -> Outcome:
     """The active link stopped answering: report it and start probing, keeping the link."""
     ctx = state.ctx
-    detail = f"no reply for {_seconds(now - ctx.last_contact)}"
+    detail = f"no reply for {duration_text(now - ctx.last_contact, NOTICE)}"
     silence_at = _silence_deadline(ctx, state.policy)
     echo_at = _echo_deadline(ctx)
     if echo_at is not None and (silence_at is None or echo_at < silence_at):
@@ -762,7 +759,7 @@ def _attach(state: State, link: int, reattached_existing: bool, now: float) -> O
     return attached, tuple(effects)
 
 
-def _to_needs_user(state: State, phase: Phase, cause: Cause, detail: str) -> Outcome:
+def _to_needs_user(state: State, phase: PhaseData, cause: Cause, detail: str) -> Outcome:
     """Stop retrying: the cause is one that only the user can fix."""
     effects = _stop_probing(phase)
     if cause is Cause.HOST_KEY_CHANGED:
@@ -898,19 +895,20 @@ def _probing_won(
     return new_state, (*losers, Promote(event.probe), *effects, Notify(notice))
 
 
-def _attach_notice(phase: Phase, event: ProbeSucceeded, took: float) -> str:
+def _attach_notice(phase: PhaseData, event: ProbeSucceeded, took: float) -> str:
     verb = "connected" if isinstance(phase, Connecting) else "reconnected"
+    after = duration_text(took, NOTICE)
     if not event.tmux:
         return (
-            f"{verb} after {_seconds(took)}: no tmux on the server, so this session will not "
+            f"{verb} after {after}: no tmux on the server, so this session will not "
             "survive a reconnect"
         )
     if event.reattached_existing:
         what = "attached" if isinstance(phase, Connecting) else "reattached"
-        return f"{what} after {_seconds(took)}"
+        return f"{what} after {after}"
     if isinstance(phase, Connecting):
-        return f"connected after {_seconds(took)}: new tmux session"
-    return f"reconnected after {_seconds(took)}: the old tmux session is gone, this is a new one"
+        return f"connected after {after}: new tmux session"
+    return f"reconnected after {after}: the old tmux session is gone, this is a new one"
 
 
 def _probing_failed(
@@ -939,7 +937,9 @@ def _probing_failed(
         # here: a notice every half second would drown what the user needs to read.
         delay = _retry_delay(state, retry.attempt, now)
         retry = replace(retry, next_try_at=now + delay)
-        notices = (Notify(f"could not connect: {reason}; trying again in {_seconds(delay)}"),)
+        notices = (
+            Notify(f"could not connect: {reason}; trying again in {duration_text(delay, NOTICE)}"),
+        )
     elif event.network_down:
         # Nothing of the server was reached: the next probe keeps the probe pace, however
         # far the backoff had gone.
@@ -1069,7 +1069,7 @@ def _stalled_recovered(
     recovered = _with(state, backoff_carry=_steps(phase.retry), attached_since=now)
     # The old link is the same session, so held keys are always delivered.
     new_state, effects = _attach(recovered, phase.link, reattached_existing=True, now=now)
-    notice = Notify(f"connection recovered after {_seconds(now - phase.retry.since)}")
+    notice = Notify(f"connection recovered after {duration_text(now - phase.retry.since, NOTICE)}")
     return new_state, (*cancels, *effects, notice)
 
 
@@ -1090,7 +1090,7 @@ def _stalled_ended(state: State, phase: Stalled, event: LinkEnded, now: float) -
     return _with(state, Reconnecting(retry)), ()
 
 
-def _not_attached_resize(state: State, phase: Phase, event: Resized, now: float) -> Outcome:
+def _not_attached_resize(state: State, phase: PhaseData, event: Resized, now: float) -> Outcome:
     return _with(state, size=(event.cols, event.rows), resize_pending=True), ()
 
 
@@ -1105,7 +1105,7 @@ def _hold_key(state: State, phase: NeedsUser, event: KeyTyped, now: float) -> Ou
 
 
 def _user_restart(
-    state: State, phase: Phase, event: ReconnectNow | UserResolved, now: float
+    state: State, phase: PhaseData, event: ReconnectNow | UserResolved, now: float
 ) -> Outcome:
     return _restart(state, now)
 
@@ -1117,16 +1117,16 @@ def _failed_reconnect(state: State, phase: Failed, event: ReconnectNow, now: flo
     return _restart(state, now)
 
 
-def _stray_probe_won(state: State, phase: Phase, event: ProbeSucceeded, now: float) -> Outcome:
+def _stray_probe_won(state: State, phase: PhaseData, event: ProbeSucceeded, now: float) -> Outcome:
     # Whatever the phase, an attached probe nobody wants must not stay open.
     return state, (CloseLink(event.probe),)
 
 
-def _close(state: State, phase: Phase, event: CloseRequested, now: float) -> Outcome:
+def _close(state: State, phase: PhaseData, event: CloseRequested, now: float) -> Outcome:
     return _with(state, Closed()), _stop_probing(phase)
 
 
-def _ignore(state: State, phase: Phase, event: Event, now: float) -> Outcome:
+def _ignore(state: State, phase: PhaseData, event: Event, now: float) -> Outcome:
     # For pairs that would otherwise fall through to an every-phase handler.
     return state, ()
 
@@ -1178,7 +1178,7 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
 class Status:
     """A snapshot for status lines: plain data, derived from the state at one moment."""
 
-    state: str
+    state: Phase
     cause: Cause | None = None
     detail: str = ""
     last_contact_age: float | None = None
@@ -1190,15 +1190,15 @@ class Status:
 
     def describe(self) -> str:
         """One line in plain words, e.g. ``reconnecting (attempt 3, next try in 2.0 s)``."""
-        parts = [self.state]
-        if self.state == "attached" and self.rtt is not None:
-            parts.append(f"rtt {self.rtt * 1000:.0f} ms")
+        parts: list[str] = [self.state]
+        if self.state is Phase.ATTACHED and self.rtt is not None:
+            parts.append(f"rtt {milliseconds_text(self.rtt)}")
         if self.detail or self.cause:
             parts.append(self.detail or str(self.cause))
         if self.attempt:
             parts.append(f"attempt {self.attempt}")
         if self.retry_in is not None:
-            parts.append(f"next try in {_seconds(self.retry_in)}")
+            parts.append(f"next try in {duration_text(self.retry_in, NOTICE)}")
         if self.held or self.held_dropped:
             dropped = f", {self.held_dropped} dropped" if self.held_dropped else ""
             parts.append(f"{self.held} bytes held{dropped}")

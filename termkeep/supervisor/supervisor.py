@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
+from termkeep.platform.netroutes import local_network_fingerprint
 from termkeep.supervisor.clock import Clock, RealClock
 from termkeep.supervisor.events import (
     ApplyResize,
@@ -51,12 +52,7 @@ from termkeep.supervisor.events import (
     Tick,
     UserResolved,
 )
-from termkeep.supervisor.netwatch import (
-    FingerprintSource,
-    NetworkWatch,
-    local_network_fingerprint,
-    shared_watch,
-)
+from termkeep.supervisor.netwatch import FingerprintSource, NetworkWatch, shared_watch
 from termkeep.supervisor.state import (
     Policy,
     State,

@@ -11,6 +11,7 @@ import asyncio
 
 import asyncssh
 
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Supervisor, Update
 from termkeep.transport.tunnels import TunnelSet
@@ -28,7 +29,7 @@ class TunnelsOnLink:
     def _follow(self, update: Update) -> None:
         if not isinstance(update, Status):
             return
-        if update.state != "attached":
+        if update.state is not Phase.ATTACHED:
             self.tunnels.detach()
             return
         link = self._supervisor.current_link

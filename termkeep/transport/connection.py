@@ -25,6 +25,7 @@ import asyncssh
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile
+from termkeep.platform.tcp import apply_tcp_options, open_tcp
 from termkeep.transport import pipelining, tmux
 from termkeep.transport.admission import Ticket, holding, startup_gate
 from termkeep.transport.classify import classify, connect_failed, describe, lookup_failed
@@ -50,7 +51,6 @@ from termkeep.transport.link import (
 )
 from termkeep.transport.prompts import KbdIntPrompts, Prompter
 from termkeep.transport.ssh_options import SshOptions, config_paths, read_ssh_options
-from termkeep.transport.tcp import apply_tcp_options, open_tcp
 
 _log = logging.getLogger(__name__)
 

@@ -203,7 +203,7 @@ class _DemoSession(asyncssh.SSHServerSession[bytes]):
 
     async def _run_plain(self, chan: asyncssh.SSHServerChannel[bytes], command: str) -> None:
         # Input and output stream both ways, as from sshd: a command may be a long-lived
-        # helper that answers requests on its stdin (the history view's helper shell).
+        # helper that answers requests on its stdin (the scrollback view's helper shell).
         process = await asyncio.create_subprocess_shell(
             command,
             stdin=subprocess.PIPE,

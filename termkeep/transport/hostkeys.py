@@ -43,7 +43,7 @@ from pathlib import Path
 
 import asyncssh
 
-from termkeep.config.atomic import ensure_private_dir
+from termkeep.platform.files import ensure_private_dir
 from termkeep.transport.known_hosts import (
     DEFAULT_SSH_PORT,
     SHA1_LENGTH,

@@ -34,6 +34,8 @@ SHA1_LENGTH = 20
 
 DEFAULT_SSH_PORT = 22
 
+DEV_NULL = Path("/dev/null")
+
 MAX_KNOWN_HOSTS_BYTES = 64 * 1024 * 1024
 """Far above any real known_hosts (a line is under 1 KB), far below what would hurt to read."""
 
@@ -215,8 +217,10 @@ def read_lines(path: Path) -> list[_Line]:
     """The non-comment lines of one known_hosts file. A missing file is empty; a file that
     exists but cannot be read refuses the connection (connecting without it could trust a
     key it lists as revoked or changed)."""
+    if path == DEV_NULL:
+        return []  # "UserKnownHostsFile /dev/null", the usual way to say "remember nothing"
     try:
-        # A FIFO or device named as a known_hosts file must not hang every connect.
+        # Any other FIFO or device named as a known_hosts file must not hang every connect.
         data = read_config_bytes(path, MAX_KNOWN_HOSTS_BYTES)
     except FileNotFoundError:
         return []

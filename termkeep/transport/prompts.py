@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol, override
 
-from termkeep.terminal.ssh_text import ssh_visible
-from termkeep.transport.terminal_io import (
+from termkeep.platform.tty import (
     CONTROLLING_TTY,
     STDERR_FD,
     prompt_terminal,
     read_answer,
     write_fully,
 )
+from termkeep.terminal.ssh_text import ssh_visible
 
 
 class HostKeyDecision(StrEnum):
@@ -118,7 +118,7 @@ class NoPrompter(Prompter):
 class TerminalPrompter(Prompter):
     """Asks on the controlling terminal, like ssh, for ``termkeep attach`` and ``tunnel``.
 
-    Questions are read on the event loop (``terminal_io.read_answer``), never in a thread,
+    Questions are read on the event loop (``platform.tty.read_answer``), never in a thread,
     so other connections and keepalives go on while the user types, and a stop signal ends a
     pending question at once with the terminal's echo restored. Every text is shown with
     ssh's rules (``ssh_visible``): a server's keyboard-interactive name, instructions and

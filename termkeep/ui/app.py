@@ -25,6 +25,7 @@ from termkeep.config.profile import InvalidProfileNameError, Profile
 from termkeep.config.settings import ACTIONS, Settings, settings_or_defaults
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
+from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.transport.tmux_sessions import adoptable_legacy_base, claimed_by_others
@@ -38,7 +39,6 @@ from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
-from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.session_tabs import SessionTabs
@@ -303,7 +303,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             "profiles.manage": self.action_manage_profiles,
             "sessions.manage": self.action_manage_sessions,
             "theme.switch": self.action_switch_theme,
-            "scrollback.open": self.action_open_history,
+            "scrollback.open": self.action_open_scrollback,
             "help": self.action_help,
             "palette": self.action_command_palette,
             "app.quit": self.action_ask_quit,
@@ -526,14 +526,14 @@ class TermkeepApp(App[None], inherit_bindings=False):
         """Stop broadcast input, whichever tab it comes from."""
         self.notify("Broadcast input is off" if self.broadcast.stop() else "Nothing is broadcast")
 
-    def action_open_history(self) -> None:
-        """Show the active tab's history (the remote tmux pane's, or termkeep's own)."""
+    def action_open_scrollback(self) -> None:
+        """Show the active tab's scrollback (the remote tmux pane's, or termkeep's own)."""
         pane = self.tabs.active_session_pane
-        open_history = getattr(pane.session, "open_history", None) if pane else None
-        if open_history is None:
+        open_scrollback = getattr(pane.session, "open_scrollback", None) if pane else None
+        if open_scrollback is None:
             self.notify("This tab has no history to show")
             return
-        open_history()
+        open_scrollback()
 
     def action_drop_network(self) -> None:
         """Demo only: cut the demo's network so the stall and the reattach can be seen."""

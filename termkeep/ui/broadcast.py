@@ -8,7 +8,7 @@ tab's own input path, ``SessionLike.write``, so a tab that is reconnecting holds
 keys typed into it and delivers them at reattach.
 
 Only what the source's terminal body sends its remote is relayed: the prefix key, the app's
-actions, dialogs and the history view never reach it (the app routes them elsewhere), and the
+actions, dialogs and the scrollback view never reach it (the app routes them elsewhere), and the
 prefix key itself is dropped here in case it is passed through (prefix pressed twice).
 """
 

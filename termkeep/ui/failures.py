@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from termkeep import paths
-from termkeep.config.session_log import open_private_append_fd
+from termkeep.platform.files import open_private_append_fd
 from termkeep.terminal.display_text import safe_text
 
 LOG_NAME = "termkeep.log"

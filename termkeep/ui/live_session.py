@@ -10,11 +10,12 @@ from collections.abc import Callable, Collection
 from textual.widget import Widget
 
 from termkeep import paths
-from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
 from termkeep.config.store import ProfileStore
+from termkeep.records.connection_history import ConnectionHistory
 from termkeep.session import Session, log_mode, predict_mode
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
@@ -25,15 +26,14 @@ from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
 from termkeep.transport.tmux_sessions import legacy_session_base
 from termkeep.transport.tunnels import TunnelSet, TunnelState
-from termkeep.ui.history_source import history_source
-from termkeep.ui.screens.history import HistoryScreen
+from termkeep.ui.screens.scrollback import ScrollbackScreen
+from termkeep.ui.scrollback_source import scrollback_source
 from termkeep.ui.session_api import (
     Listener,
     NoticeListener,
     SessionLike,
     SessionOpener,
     StatusSnapshot,
-    TabState,
 )
 from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_pane import TerminalFactory
@@ -52,10 +52,7 @@ def snapshot_of(
     status: Status, destination: str, title: str, tunnels: TunnelSet | None = None
 ) -> StatusSnapshot:
     """The supervisor's Status in the ui's terms, with the tab's tunnels counted."""
-    try:
-        state = TabState(status.state)
-    except ValueError:
-        state = TabState.CONNECTING
+    state = status.state
     cause = status.detail or (str(status.cause) if status.cause else None)
     return StatusSnapshot(
         state=state,
@@ -68,7 +65,7 @@ def snapshot_of(
         held=status.held,
         title=title,
         tunnels=len(tunnels.tunnels) if tunnels is not None else 0,
-        tunnels_down=_tunnels_down(tunnels, attached=state is TabState.ATTACHED),
+        tunnels_down=_tunnels_down(tunnels, attached=state is Phase.ATTACHED),
     )
 
 
@@ -93,7 +90,7 @@ class LiveSession:
         self.view: TerminalView | None = None
         """The view showing this session, redrawn when the palette changes."""
         session.on_update(self._updated)
-        session.keep_history_warm()
+        session.keep_scrollback_warm()
         # A forward failing or coming up changes the status line's tunnel count.
         session.tunnels.tunnels.watch(self._tunnels_changed)
 
@@ -175,12 +172,12 @@ class LiveSession:
             self._on_close()
             self._on_close = None
 
-    def open_history(self) -> HistoryScreen | None:
-        """Show the history view over this tab (the remote pane's when in tmux)."""
+    def open_scrollback(self) -> ScrollbackScreen | None:
+        """Show the scrollback view over this tab (the remote pane's when in tmux)."""
         view = self.view
         if view is None or not view.is_attached:
             return None
-        screen = HistoryScreen(history_source(self.session), view, self.name)
+        screen = ScrollbackScreen(scrollback_source(self.session), view, self.name)
         view.app.push_screen(screen)
         return screen
 
@@ -272,7 +269,7 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             session.session.profile,
             on_input=session.write,
             on_resize=session.resize,
-            on_history=session.open_history,
+            on_history=session.open_scrollback,
             predictor=session.session.predictor,
         )
         session.session.on_output(view.output_arrived)

@@ -26,7 +26,7 @@ Inventory: where outside text is shown, and the plain-text path it takes.
   manager and picker, ``OptionList(markup=False)`` and ``plain()``; configuration problems
   and "Cannot open ..." through ``notify``.
 - Exception messages: only ever through ``notify`` or ``plain()``.
-- Remote history lines and searches: ``Content`` built cell by cell in screens/history.py,
+- Scrollback lines and searches: ``Content`` built cell by cell in screens/scrollback.py,
   position line ``Static(markup=False)`` updated with ``Content``.
 - Tab names typed by the user: tab label (``Content``), questions (``plain()``).
 """

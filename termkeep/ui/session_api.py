@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
+from termkeep.records.connection_history import ConnectionHistory
+from termkeep.supervisor.phase import Phase
 from termkeep.terminal.palette import Palette
 
 if TYPE_CHECKING:
@@ -21,39 +21,11 @@ if TYPE_CHECKING:
     from termkeep.transport.tunnels import TunnelSet
 
 
-class TabState(StrEnum):
-    """The states a tab can show. Values match the supervisor's state names."""
-
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    ATTACHED = "attached"
-    STALLED = "stalled"
-    RECONNECTING = "reconnecting"
-    NEEDS_USER = "needs-user"
-    DETACHED = "detached"
-    ENDED = "ended"
-    FAILED = "failed"
-    CLOSED = "closed"
-
-    @property
-    def connected(self) -> bool:
-        """Whether closing the tab would cut a live (or recoverable) session."""
-        return self in _LIVE
-
-    @property
-    def lost(self) -> bool:
-        """Whether this is an outage the supervisor is working on."""
-        return self in {TabState.STALLED, TabState.RECONNECTING}
-
-
-_LIVE = frozenset({TabState.CONNECTING, TabState.ATTACHED, TabState.STALLED, TabState.RECONNECTING})
-
-
 @dataclass(frozen=True, slots=True)
 class StatusSnapshot:
     """One moment of a session's status, everything the tab label and status line show."""
 
-    state: TabState
+    state: Phase
     destination: str
     """``user@host`` (with ``:port`` when it is not 22)."""
 

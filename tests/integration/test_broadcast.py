@@ -12,9 +12,9 @@ import pytest
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
-from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_pane import SessionPane
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
@@ -43,7 +43,7 @@ def screen_text(pane: SessionPane) -> str:
 
 
 def attached(pane: SessionPane) -> Callable[[], bool]:
-    return lambda: pane.status.state is TabState.ATTACHED
+    return lambda: pane.status.state is Phase.ATTACHED
 
 
 def shows(pane: SessionPane, text: str) -> Callable[[], bool]:
@@ -99,5 +99,5 @@ async def test_broadcast_to_three_tabs_one_of_them_through_a_blackhole(
         for pane in panes:
             await pane.session.close()
         # The tabs hear of the close through the app's queue: let them, while it runs.
-        await wait_for(pilot, lambda: all(p.status.state is TabState.CLOSED for p in panes))
+        await wait_for(pilot, lambda: all(p.status.state is Phase.CLOSED for p in panes))
         await pilot.pause()

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from termkeep.config.connection_history import seconds_text
 from termkeep.session import Session
+from termkeep.terminal.durations import RECORD, duration_text
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.tmux_pane import termkeep_command, tmux_pane
@@ -111,14 +111,14 @@ async def test_two_real_drops_are_in_the_file_and_in_termkeep_history(
     assert header.split()[:2] == ["PROFILE", "START"]
     for row, drop in ((first, silent), (second, abort)):
         assert row.startswith("reconnect-test")
-        assert seconds_text(drop["recovery"]) in row
+        assert duration_text(drop["recovery"], RECORD) in row
         assert " same " in row
     assert f"{len(TYPED_DURING_OUTAGE) + 1} B delivered" in first
     recoveries = sorted(drop["recovery"] for drop in (silent, abort))
     summary_row = summary.splitlines()[1]
     assert summary_row.split()[:2] == ["reconnect-test", "1"]
-    assert seconds_text(sum(recoveries) / 2) in summary_row  # the median of two
-    assert seconds_text(recoveries[-1]) in summary_row  # the worst
+    assert duration_text(sum(recoveries) / 2, RECORD) in summary_row  # the median of two
+    assert duration_text(recoveries[-1], RECORD) in summary_row  # the worst
 
 
 @pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="needs the installed console script")

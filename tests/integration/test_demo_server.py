@@ -69,7 +69,7 @@ async def test_generated_key_runs_commands_and_exit_status_passes_through() -> N
 
 
 async def test_a_plain_command_reads_its_input_as_it_streams() -> None:
-    # The history view keeps a helper shell that answers requests on its stdin; on the demo
+    # The scrollback view keeps a helper shell that answers requests on its stdin; on the demo
     # it must get its input as it comes and answer before its input ends.
     async with DemoServer() as info:
         process = await asyncio.create_subprocess_exec(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from termkeep.config.profile import Profile
-from termkeep.config.session_log import LogMode
+from termkeep.config.settings import LogMode
 from termkeep.session import Session
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.prompts import NoPrompter

@@ -15,10 +15,10 @@ from typing import override
 import pytest
 
 from termkeep.config.profile import Profile, ReconnectSettings, TcpSettings, TmuxSettings
+from termkeep.platform.tcp import RTO_MAX_MS, TCP_RTO_MAX_MS, TCP_THIN_LINEAR_TIMEOUTS
 from termkeep.transport.connection import SshLink, make_connector
 from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
-from termkeep.transport.tcp import RTO_MAX_MS, TCP_RTO_MAX_MS, TCP_THIN_LINEAR_TIMEOUTS
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.home import use_private_home
 from tests.fixtures.netns import NetnsSshServer

@@ -11,15 +11,16 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from termkeep.config.connection_history import ConnectionHistory
 from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
+from termkeep.records.connection_history import ConnectionHistory
+from termkeep.supervisor.phase import Phase
 from termkeep.terminal.palette import Palette
 from termkeep.transport.tunnels import TunnelSet
 from termkeep.ui.app import TermkeepApp
-from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot, TabState
+from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot
 
 SCRIPTED_START = 1_796_000_000.0
 """When every scripted session started (Unix time): pictures do not depend on the clock."""
@@ -29,7 +30,7 @@ class ScriptedSession:
     """Implements SessionLike; ``set`` moves it to a new status and tells the listeners."""
 
     def __init__(
-        self, name: str, state: TabState = TabState.ATTACHED, tmux_session: str | None = None
+        self, name: str, state: Phase = Phase.ATTACHED, tmux_session: str | None = None
     ) -> None:
         self.name = name
         self.tmux_session = tmux_session

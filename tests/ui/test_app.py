@@ -11,8 +11,9 @@ from textual.widgets import Input, Static
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
+from termkeep.supervisor.phase import Phase
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen
-from termkeep.ui.session_api import SessionLike, TabState
+from termkeep.ui.session_api import SessionLike
 from termkeep.ui.widgets.plain_terminal import PlainTerminal
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.status_line import StatusLine
@@ -167,7 +168,7 @@ async def test_quit_without_live_sessions_does_not_ask(store: ProfileStore) -> N
     app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_tab(pilot, app, "web-1")
-        app.sessions["web-1"].set(state=TabState.ENDED)
+        app.sessions["web-1"].set(state=Phase.ENDED)
         await pilot.press(PREFIX, "q")
         await wait_for(pilot, lambda: not app.is_running)
 
@@ -185,7 +186,7 @@ async def test_close_asks_while_connected_but_not_after_the_end(store: ProfileSt
         await pilot.press(PREFIX, "x", "y")
         await wait_for(pilot, lambda: len(tabs.panes) == 1)
         assert app.sessions["web-2"].closed
-        app.sessions["web-1"].set(state=TabState.ENDED)
+        app.sessions["web-1"].set(state=Phase.ENDED)
         await pilot.press(PREFIX, "x")
         await wait_for(pilot, lambda: not tabs.panes)
         assert not isinstance(app.screen, ConfirmScreen)
@@ -238,15 +239,15 @@ async def test_label_and_status_follow_the_session(store: ProfileStore) -> None:
         session = app.sessions["web-1"]
         assert label_of(app, 0) == "● web-1"
         lost = "connection lost: no reply; reconnecting"
-        session.set(lost, state=TabState.STALLED, cause="no reply", last_contact_age=6.0)
+        session.set(lost, state=Phase.STALLED, cause="no reply", last_contact_age=6.0)
         await wait_for(pilot, lambda: label_of(app, 0) == "◐ web-1")
         assert f"web-1: {lost}" in app.messages
-        session.set(state=TabState.RECONNECTING, attempt=2, retry_in=1.5, held=3)
+        session.set(state=Phase.RECONNECTING, attempt=2, retry_in=1.5, held=3)
         status = str(app.query_one(StatusLine).render())
         assert "reconnecting: no reply" in status
         assert "attempt 2, next try in 1.5 s" in status
         assert "3 bytes held" in status
-        session.set("reattached after 0.4 s", state=TabState.ATTACHED, cause=None, held=0)
+        session.set("reattached after 0.4 s", state=Phase.ATTACHED, cause=None, held=0)
         await wait_for(pilot, lambda: label_of(app, 0) == "● web-1")
         assert "web-1: reattached after 0.4 s" in app.messages
         session.set(title="htop")
@@ -383,7 +384,7 @@ async def test_a_hidden_tabs_status_line_catches_up_when_shown(store: ProfileSto
     async with app.run_test(size=SIZE) as pilot:
         await open_tab(pilot, app, "web-1")
         await open_tab(pilot, app, "web-2")
-        app.sessions["web-1"].set(state=TabState.RECONNECTING, cause="no reply", attempt=4)
+        app.sessions["web-1"].set(state=Phase.RECONNECTING, cause="no reply", attempt=4)
         await wait_for(pilot, lambda: label_of(app, 0) == "↻ web-1")
         await pilot.press(PREFIX, "1")
         tabs = app.query_one(SessionTabs)

@@ -16,11 +16,11 @@ from termkeep.config.profile import (
     TmuxSettings,
 )
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.demo_server import DemoServer, DemoServerInfo
 from termkeep.transport.relay import FaultRelay
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen
-from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.terminal_view import TerminalView
 from tests.ui.fakes import RecordingApp
@@ -49,9 +49,7 @@ async def test_open_type_and_close_on_a_real_server(store: ProfileStore) -> None
             pane = await app.open_profile("demo")
             assert pane is not None
             assert isinstance(pane.session, LiveSession)
-            await wait_for(
-                pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
-            )
+            await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
             # The supervisor's notice reaches the user, named after the tab.
             await wait_for(
                 pilot,
@@ -117,7 +115,7 @@ async def _drop_and_reattach(
         assert pane is not None
         assert isinstance(pane.session, LiveSession)
         emulator = pane.session.session.emulator
-        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE)
+        await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
         await pilot.press(*"TKV=kept; echo set-$((1+1))", "enter")
         await wait_for(
             pilot, lambda: "set-2" in emulator.text(), "the variable to be set", bound=LIVE
@@ -143,7 +141,7 @@ async def _drop_and_reattach(
         before_restore = len(app.messages)
         relay.restore()
         await wait_for(
-            pilot, lambda: pane.status.state is TabState.ATTACHED, "the reattach", bound=LIVE
+            pilot, lambda: pane.status.state is Phase.ATTACHED, "the reattach", bound=LIVE
         )
         await wait_for(
             pilot,

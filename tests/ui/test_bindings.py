@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from termkeep.config.settings import Settings, settings_from_mapping
+from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import STATUS, duration_text
 from termkeep.ui.bindings import (
     Outcome,
     PrefixRouter,
@@ -16,8 +18,8 @@ from termkeep.ui.bindings import (
     key_label,
     shift_twin,
 )
-from termkeep.ui.session_api import StatusSnapshot, TabState
-from termkeep.ui.widgets.status_line import format_seconds, status_parts
+from termkeep.ui.session_api import StatusSnapshot
+from termkeep.ui.widgets.status_line import status_parts
 
 PREFIX = "ctrl+backslash"
 ORDINARY_KEYS = st.sampled_from(
@@ -96,14 +98,14 @@ def test_key_labels(key: str, label: str) -> None:
     ("seconds", "text"), [(0.42, "0.4 s"), (12.4, "12 s"), (300, "5 min"), (18000, "5 h")]
 )
 def test_durations(seconds: float, text: str) -> None:
-    assert format_seconds(seconds) == text
+    assert duration_text(seconds, STATUS) == text
 
 
 def test_status_words_per_state() -> None:
-    base = StatusSnapshot(state=TabState.ATTACHED, destination="alice@web-1")
+    base = StatusSnapshot(state=Phase.ATTACHED, destination="alice@web-1")
     assert status_parts(base) == ["alice@web-1", "attached"]
     reconnecting = StatusSnapshot(
-        state=TabState.RECONNECTING,
+        state=Phase.RECONNECTING,
         destination="alice@web-1",
         cause="connection reset",
         last_contact_age=65,
@@ -119,12 +121,12 @@ def test_status_words_per_state() -> None:
         "1 byte held",
     ]
     fresh = StatusSnapshot(
-        state=TabState.ATTACHED, destination="web-1", last_contact_age=0.4, rtt=0.012
+        state=Phase.ATTACHED, destination="web-1", last_contact_age=0.4, rtt=0.012
     )
     assert status_parts(fresh) == ["web-1", "attached", "rtt 12 ms"]  # a healthy tab stays still
-    quiet = StatusSnapshot(state=TabState.ATTACHED, destination="web-1", last_contact_age=7)
+    quiet = StatusSnapshot(state=Phase.ATTACHED, destination="web-1", last_contact_age=7)
     assert status_parts(quiet) == ["web-1", "attached", "last contact 7.0 s ago"]
-    detached = StatusSnapshot(state=TabState.DETACHED, destination="web-1")
+    detached = StatusSnapshot(state=Phase.DETACHED, destination="web-1")
     assert "kept on the server" in status_parts(detached)[1]
 
 

@@ -17,7 +17,7 @@ from termkeep.terminal.emulator import Emulator
 from termkeep.ui.broadcast import SOURCE_GLYPH, TARGET_GLYPH
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, TextInputScreen
-from termkeep.ui.screens.history import HistoryScreen
+from termkeep.ui.screens.scrollback import ScrollbackScreen
 from termkeep.ui.session_api import SessionLike
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.session_tabs import SessionTabs
@@ -25,7 +25,7 @@ from termkeep.ui.widgets.status_line import StatusLine
 from termkeep.ui.widgets.terminal_view import TerminalView
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
-from tests.ui.test_history_snapshot import FixedHistory
+from tests.ui.test_scrollback_snapshot import FixedScrollback
 
 SIZE = (100, 30)
 HOSTS = ("web-1", "db-main", "web-2")
@@ -273,13 +273,13 @@ async def test_the_history_view_is_never_broadcast(store: ProfileStore) -> None:
     async with app.run_test(size=SIZE) as pilot:
         *_, web_2 = await open_tabs(pilot, app)
         await pick(pilot, app, "a", "enter")
-        await app.push_screen(HistoryScreen(FixedHistory(), view_of(web_2), "web-2"))
+        await app.push_screen(ScrollbackScreen(FixedScrollback(), view_of(web_2), "web-2"))
         await pilot.pause()
         # Moving, searching, then a key that leaves the view and goes to this tab's remote.
         await pilot.press("up", "k", "slash", *"colour", "enter")
-        assert isinstance(app.screen, HistoryScreen)
+        assert isinstance(app.screen, ScrollbackScreen)
         await pilot.press("x")
-        await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen), "leaving")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ScrollbackScreen), "leaving")
         assert written(app, "web-2") == b"x"
         assert (written(app, "web-1"), written(app, "db-main")) == (b"", b"")
         await pilot.press("y")  # typing in the terminal again is broadcast again

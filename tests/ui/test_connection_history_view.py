@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Sparkline, Static
 
-from termkeep.config.connection_history import ConnectionHistory, Drop, RttStats
 from termkeep.config.store import ProfileStore
+from termkeep.records.connection_history import ConnectionHistory, Drop, RttStats
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
-from termkeep.ui.session_api import TabState
 from tests.ui.fakes import SCRIPTED_START, RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
 from tests.ui.test_app_live import demo_profile
@@ -163,9 +163,7 @@ async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, tmp_pa
         async with app.run_test(size=SIZE) as pilot:
             pane = await app.open_profile("demo")
             assert pane is not None
-            await wait_for(
-                pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
-            )
+            await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
             await pilot.press(PREFIX, "r")  # the user's own reconnect counts as a drop
             await wait_for(
                 pilot,

@@ -19,13 +19,13 @@ from textual.widgets import Label
 from textual.widgets._toast import Toast
 
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.emulator import TITLE_MAX_LENGTH, sanitize_title
 from termkeep.transport.demo_server import DemoServer
 from termkeep.transport.relay import FaultRelay
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen
-from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from tests.ui.fakes import RecordingApp
@@ -109,7 +109,7 @@ async def test_hostile_titles_through_a_drop_the_close_dialog_and_notices(
                 assert pane is not None
                 assert isinstance(pane.session, LiveSession)
                 await wait_for(
-                    pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
+                    pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE
                 )
                 # tmux passes a pane's title on to its client (termkeep) only when asked to.
                 await pilot.press(*"tmux set -g set-titles on", "enter")
@@ -132,7 +132,7 @@ async def test_hostile_titles_through_a_drop_the_close_dialog_and_notices(
                 before_restore = len(app.messages)
                 relay.restore()
                 await wait_for(
-                    pilot, lambda: pane.status.state is TabState.ATTACHED, "reattach", bound=LIVE
+                    pilot, lambda: pane.status.state is Phase.ATTACHED, "reattach", bound=LIVE
                 )
                 await wait_for(
                     pilot,

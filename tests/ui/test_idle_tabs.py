@@ -11,7 +11,8 @@ import pytest
 from textual.pilot import Pilot
 
 from termkeep.config.store import ProfileStore
-from termkeep.ui.session_api import StatusSnapshot, TabState
+from termkeep.supervisor.phase import Phase
+from termkeep.ui.session_api import StatusSnapshot
 from termkeep.ui.widgets.status_line import StatusLine
 from tests.ui.fakes import RecordingApp, ScriptedSession
 
@@ -61,7 +62,7 @@ async def test_only_the_shown_tab_ticks(
         assert hidden_reads[0] == 0
 
         # A state change still reaches the hidden tab's label at once.
-        hidden.set(state=TabState.STALLED, cause="no reply", last_contact_age=6.0)
+        hidden.set(state=Phase.STALLED, cause="no reply", last_contact_age=6.0)
         assert hidden_reads[0] >= 1
 
         # Time passes unseen: no listener call, just an older last contact.
@@ -92,7 +93,7 @@ async def test_a_new_rtt_alone_waits_for_the_tick_but_a_state_change_shows_at_on
         # ...the next tick shows it.
         await wait_for(pilot, lambda: "rtt 13 ms" in str(line.render()), "the tick's repaint")
 
-        session.set(rtt=0.020, state=TabState.STALLED, cause="no reply")
+        session.set(rtt=0.020, state=Phase.STALLED, cause="no reply")
         rendered = str(line.render())
         assert "stalled: no reply" in rendered
         assert "rtt 20 ms" in rendered  # shown with the state change, not a tick later

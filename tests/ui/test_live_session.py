@@ -11,6 +11,7 @@ from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.session import Session
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.terminal.palette import Palette
 from termkeep.transport.link import Cause
@@ -22,14 +23,13 @@ from termkeep.ui.live_session import (
     live_terminal_factory,
     snapshot_of,
 )
-from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.terminal_view import TerminalView
 
 
 def test_status_translation_prefers_the_detail_over_the_bare_cause() -> None:
     status = Status(
-        state="reconnecting",
+        state=Phase.RECONNECTING,
         cause=Cause.REFUSED,
         detail="",
         retry_in=2.0,
@@ -37,14 +37,14 @@ def test_status_translation_prefers_the_detail_over_the_bare_cause() -> None:
         attempt=3,
     )
     snapshot = snapshot_of(status, "alice@web-1", "title")
-    assert snapshot.state is TabState.RECONNECTING
+    assert snapshot.state is Phase.RECONNECTING
     assert snapshot.cause == "connection refused"
     assert (snapshot.attempt, snapshot.retry_in, snapshot.held) == (3, 2.0, 5)
     detailed = snapshot_of(
-        Status(state="stalled", cause=Cause.TIMEOUT, detail="no reply for 6 s"), "d", ""
+        Status(state=Phase.STALLED, cause=Cause.TIMEOUT, detail="no reply for 6 s"), "d", ""
     )
     assert detailed.cause == "no reply for 6 s"
-    assert snapshot_of(Status(state="idle"), "d", "").state is TabState.IDLE
+    assert snapshot_of(Status(state=Phase.IDLE), "d", "").state is Phase.IDLE
 
 
 async def test_live_session_reports_profile_and_state() -> None:
@@ -52,7 +52,7 @@ async def test_live_session_reports_profile_and_state() -> None:
     live = LiveSession(Session(profile, NoPrompter()))
     status = live.status()
     assert live.name == "web-1"
-    assert status.state is TabState.IDLE
+    assert status.state is Phase.IDLE
     assert status.destination == "alice@127.0.0.1:2222"
     palette = Palette(background=(1, 2, 3))
     live.set_palette(palette)

@@ -11,9 +11,9 @@ import pytest
 
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.live_session import LiveSession
-from termkeep.ui.session_api import TabState
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
 from tests.ui.test_app_live import demo_profile
@@ -30,9 +30,7 @@ async def test_prefix_l_toggles_the_tabs_log(store: ProfileStore, tmp_path: Path
             pane = await app.open_profile("demo")
             assert pane is not None
             assert isinstance(pane.session, LiveSession)
-            await wait_for(
-                pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
-            )
+            await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
             log = tmp_path / "logs" / f"demo-{server.host}.log"
             assert not log.exists()  # log = "off" by default
 

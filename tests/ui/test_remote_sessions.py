@@ -20,14 +20,15 @@ from textual.worker import Worker, WorkerState
 
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import AGE, duration_text
 from termkeep.transport.tmux_sessions import RemoteTmuxSession, SessionListing
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen, PickerScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import UnknownHostKeyScreen
-from termkeep.ui.screens.sessions import RemoteSessionsScreen, age_text
-from termkeep.ui.session_api import TabState
+from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from tests.fixtures.home import use_private_home
 from tests.fixtures.sshd import SshServer
 from tests.ui.fakes import RecordingApp
@@ -157,7 +158,7 @@ async def test_a_real_tab_attaches_the_picked_session(sshd: SshServer, store: Pr
         await wait_for(pilot, lambda: len(app.tabs.panes) == 1, "the tab", bound=LIVE)
         pane = app.tabs.panes[0]
         assert isinstance(pane.session, LiveSession)
-        await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE)
+        await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
         clients = sshd.tmux("list-clients", "-t", "=termkeep-web-2", "-F", "#{client_tty}")
         assert clients.stdout.strip()
         assert session_names(sshd) == {"termkeep-web-2"}  # attached, not a fresh termkeep-web
@@ -307,7 +308,7 @@ async def test_a_profile_that_does_not_load_is_one_line(store: ProfileStore) -> 
 
 
 def test_age_text_is_coarse() -> None:
-    assert [age_text(s) for s in (-3, 40, 720, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
+    assert [duration_text(s, AGE) for s in (-3, 40, 720, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
         "0 s",
         "40 s",
         "12 min",

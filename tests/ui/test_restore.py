@@ -10,11 +10,11 @@ from textual.widgets import Input
 from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
+from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.palette import Palette
 from termkeep.transport.prompts import NoPrompter
 from termkeep.ui.live_session import LiveSession, live_session_opener
 from termkeep.ui.session_api import SessionLike
-from termkeep.ui.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for

@@ -11,10 +11,10 @@ from textual.widgets import Button, Input, OptionList
 
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.dialogs import TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
-from termkeep.ui.session_api import TabState
 from tests.fixtures.home import use_private_home
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
@@ -37,9 +37,7 @@ async def test_a_quick_tab_is_saved_with_its_tmux_session(
         async with app.run_test(size=(100, 30), notifications=True) as pilot:
             pane = await app.open_profile(target)
             assert pane is not None
-            await wait_for(
-                pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE
-            )
+            await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
             tmux_session = pane.session.tmux_session
             assert tmux_session
 

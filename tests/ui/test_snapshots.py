@@ -18,10 +18,10 @@ from textual.pilot import Pilot
 from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.prompts import Prompter
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.screens.prompts import AppPrompter
-from termkeep.ui.session_api import TabState
 from tests.ui.fakes import RecordingApp
 from tests.ui.test_connection_history_view import scripted_history
 
@@ -29,20 +29,20 @@ type SnapCompare = Callable[..., bool]
 PREFIX = "ctrl+backslash"
 FINGERPRINT = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
 
-STATUS_BY_STATE: dict[TabState, dict[str, Any]] = {
-    TabState.CONNECTING: {},
-    TabState.ATTACHED: {"last_contact_age": 0.4, "rtt": 0.012},  # age left off: too fresh
-    TabState.STALLED: {"cause": "no reply", "last_contact_age": 6.2, "rtt": 0.012, "held": 4},
-    TabState.RECONNECTING: {
+STATUS_BY_STATE: dict[Phase, dict[str, Any]] = {
+    Phase.CONNECTING: {},
+    Phase.ATTACHED: {"last_contact_age": 0.4, "rtt": 0.012},  # age left off: too fresh
+    Phase.STALLED: {"cause": "no reply", "last_contact_age": 6.2, "rtt": 0.012, "held": 4},
+    Phase.RECONNECTING: {
         "cause": "connection reset",
         "attempt": 3,
         "retry_in": 1.5,
         "held": 12,
     },
-    TabState.NEEDS_USER: {"cause": "authentication failed"},
-    TabState.DETACHED: {},
-    TabState.ENDED: {},
-    TabState.FAILED: {"cause": "host key changed"},
+    Phase.NEEDS_USER: {"cause": "authentication failed"},
+    Phase.DETACHED: {},
+    Phase.ENDED: {},
+    Phase.FAILED: {"cause": "host key changed"},
 }
 
 
@@ -54,9 +54,7 @@ def many_hosts(store: ProfileStore) -> ProfileStore:
     return store
 
 
-def open_tabs(
-    app: RecordingApp, states: list[TabState]
-) -> Callable[[Pilot[None]], Awaitable[None]]:
+def open_tabs(app: RecordingApp, states: list[Phase]) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run_before(pilot: Pilot[None]) -> None:
         for state in states:
             await app.open_profile(state.value)
@@ -75,7 +73,7 @@ def test_tab_bar_shows_every_state_marker(
 
 
 @pytest.mark.parametrize("state", list(STATUS_BY_STATE), ids=lambda state: state.value)
-def test_status_line(snap_compare: SnapCompare, many_hosts: ProfileStore, state: TabState) -> None:
+def test_status_line(snap_compare: SnapCompare, many_hosts: ProfileStore, state: Phase) -> None:
     app = RecordingApp(many_hosts)
     assert snap_compare(app, terminal_size=(100, 8), run_before=open_tabs(app, [state]))
 
@@ -141,7 +139,7 @@ def test_theme(snap_compare: SnapCompare, many_hosts: ProfileStore, theme: str) 
     app = RecordingApp(many_hosts)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await open_tabs(app, [TabState.RECONNECTING, TabState.ATTACHED])(pilot)
+        await open_tabs(app, [Phase.RECONNECTING, Phase.ATTACHED])(pilot)
         app.apply_theme(theme)
         await pilot.pause()
 

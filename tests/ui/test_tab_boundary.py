@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.demo_server import DemoServer, DemoServerInfo
 from termkeep.ui.live_session import LiveSession
-from termkeep.ui.session_api import TabState
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.status_line import StatusLine
@@ -49,7 +49,7 @@ async def test_a_failing_tab_is_marked_and_logged_while_the_other_keeps_echoing(
             assert isinstance(good, SessionPane)
             await wait_for(
                 pilot,
-                lambda: all(p.status.state is TabState.ATTACHED for p in (bad, good)),
+                lambda: all(p.status.state is Phase.ATTACHED for p in (bad, good)),
                 "both tabs to attach",
                 bound=LIVE,
             )
@@ -62,7 +62,7 @@ async def test_a_failing_tab_is_marked_and_logged_while_the_other_keeps_echoing(
             bad.session.reconnect_now()  # the session publishes a new status: the listener runs
             await wait_for(pilot, lambda: bad.failure is not None, "the failure", bound=LIVE)
             assert bad.failure == "InjectedError: planted [/bug]"
-            assert bad.status.state is TabState.FAILED
+            assert bad.status.state is Phase.FAILED
             await wait_for(
                 pilot,
                 lambda: str(app.query_one(SessionTabs).get_tab("tab-1").label).startswith("✕"),

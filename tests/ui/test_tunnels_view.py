@@ -13,9 +13,10 @@ from textual.widgets import DataTable, Static
 
 from termkeep.config.forwards import parse_flag
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.transport.tunnels import TunnelSet, TunnelState
 from termkeep.ui.screens.tunnels import TunnelsScreen, byte_count
-from termkeep.ui.session_api import StatusSnapshot, TabState
+from termkeep.ui.session_api import StatusSnapshot
 from termkeep.ui.widgets.status_line import status_parts
 from tests.fixtures.sshd import free_loopback_port
 from tests.ui.fakes import RecordingApp
@@ -114,7 +115,7 @@ async def test_a_tab_without_tunnels_or_profile_says_so(store: ProfileStore) -> 
 
 
 def test_status_line_counts_tunnels_and_marks_those_down() -> None:
-    attached = StatusSnapshot(state=TabState.ATTACHED, destination="db")
+    attached = StatusSnapshot(state=Phase.ATTACHED, destination="db")
     assert status_parts(dataclasses.replace(attached, tunnels=1)) == ["db", "attached", "1 tunnel"]
     assert status_parts(dataclasses.replace(attached, tunnels=3, tunnels_down=1))[-1] == (
         "3 tunnels, 1 down"

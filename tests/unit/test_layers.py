@@ -9,7 +9,12 @@ import sys
 import pytest
 
 CORE_MODULES = [
+    "termkeep.platform.files",
+    "termkeep.platform.tty",
     "termkeep.config.store",
+    "termkeep.records.connection_history",
+    "termkeep.records.session_log",
+    "termkeep.records.tab_state",
     "termkeep.terminal.emulator",
     "termkeep.transport.connection",
     "termkeep.supervisor.supervisor",

@@ -20,19 +20,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Sparkline, Static
 
-from termkeep.config.connection_history import (
+from termkeep.records.connection_history import (
     ConnectionHistory,
     Drop,
     RttStats,
     bytes_text,
     held_text,
     same_tmux_text,
-    seconds_text,
     summary_of,
 )
+from termkeep.terminal.durations import RECORD, duration_text, milliseconds_text
 from termkeep.ui.plain_text import plain
 
-type HistorySource = Callable[[], ConnectionHistory]
+type ConnectionHistorySource = Callable[[], ConnectionHistory]
 
 REFRESH_INTERVAL = 1.0
 """Seconds between refreshes while the view is open."""
@@ -44,23 +44,21 @@ def time_of_day(when: float) -> str:
     return datetime.fromtimestamp(when).astimezone().strftime("%H:%M:%S")
 
 
-def milliseconds(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
 def totals_line(history: ConnectionHistory) -> str:
     """Uptime, drops, and how quickly they recovered."""
     up = history.now - history.started
     summary = summary_of(history.profile, 1, up, history.drops)
     drops = summary.drops + (1 if history.ongoing is not None else 0)
-    parts = [f"up {seconds_text(up)}", f"{drops} drop{'s' if drops != 1 else ''}"]
+    parts = [f"up {duration_text(up, RECORD)}", f"{drops} drop{'s' if drops != 1 else ''}"]
     if summary.median_recovery is not None:
-        parts.append(f"median recovery {seconds_text(summary.median_recovery)}")
-        parts.append(f"worst {seconds_text(summary.worst_recovery)}")
+        parts.append(f"median recovery {duration_text(summary.median_recovery, RECORD)}")
+        parts.append(f"worst {duration_text(summary.worst_recovery, RECORD)}")
     if summary.not_recovered:
         parts.append(f"{summary.not_recovered} not recovered")
     if history.ongoing is not None:
-        parts.append(f"down now for {seconds_text(history.ongoing.end - history.ongoing.start)}")
+        parts.append(
+            f"down now for {duration_text(history.ongoing.end - history.ongoing.start, RECORD)}"
+        )
     return "  ·  ".join(parts)
 
 
@@ -78,17 +76,17 @@ def rtt_line(stats: RttStats | None) -> str:
     if stats is None:
         return "no round trip measured yet"
     return (
-        f"last {milliseconds(stats.last)}  ·  lowest {milliseconds(stats.low)}  ·  "
-        f"highest {milliseconds(stats.high)}  ·  {stats.count} samples since the start"
+        f"last {milliseconds_text(stats.last)}  ·  lowest {milliseconds_text(stats.low)}  ·  "
+        f"highest {milliseconds_text(stats.high)}  ·  {stats.count} samples since the start"
     )
 
 
 def drop_cells(drop: Drop, ongoing: bool) -> tuple[Text, ...]:
     """One row of the timeline; every cell is plain text."""
     if ongoing:
-        end, recovery, tmux = "now", f"down {seconds_text(drop.end - drop.start)}", "…"
+        end, recovery, tmux = "now", f"down {duration_text(drop.end - drop.start, RECORD)}", "…"
     else:
-        end, recovery = time_of_day(drop.end), seconds_text(drop.recovery)
+        end, recovery = time_of_day(drop.end), duration_text(drop.recovery, RECORD)
         tmux = same_tmux_text(drop)
     cells = (
         time_of_day(drop.start),
@@ -106,7 +104,7 @@ class ConnectionHistoryScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "close")]
 
-    def __init__(self, label: str, source: HistorySource) -> None:
+    def __init__(self, label: str, source: ConnectionHistorySource) -> None:
         super().__init__()
         self.label = label
         self._source = source

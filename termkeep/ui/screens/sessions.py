@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from termkeep.terminal.durations import AGE, duration_text
 from termkeep.transport.link import ConnectFailedError
 from termkeep.transport.tmux_sessions import (
     RemoteTmuxSession,
@@ -45,25 +46,10 @@ def _remote_error(error: Exception) -> str:
     return str(error)
 
 
-def age_text(seconds: float) -> str:
-    """How long ago, coarse: ``40 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``."""
-    whole = max(0, int(seconds))
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
-
-
 def session_line(session: RemoteTmuxSession, now: datetime) -> str:
     """One row of the list: name, age, windows, and whether another client is attached."""
     windows = f"{session.windows} window{'s' if session.windows != 1 else ''}"
-    age = age_text((now - session.created).total_seconds())
+    age = duration_text((now - session.created).total_seconds(), AGE)
     line = f"{session.name}  ·  made {age} ago  ·  {windows}"
     if session.attached:
         clients = f"{session.attached} client{'s' if session.attached != 1 else ''}"

@@ -14,13 +14,14 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
+from termkeep.supervisor.phase import Phase
 from termkeep.terminal.palette import Palette
 from termkeep.terminal.paste import PasteCheck
 from termkeep.ui import failures
 from termkeep.ui.failures import TabBoundary
 from termkeep.ui.plain_text import plain
 from termkeep.ui.screens.clipboard import ClipboardWriteScreen, PasteConfirmScreen
-from termkeep.ui.session_api import SessionLike, StatusSnapshot, TabState
+from termkeep.ui.session_api import SessionLike, StatusSnapshot
 from termkeep.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -29,9 +30,7 @@ if TYPE_CHECKING:
 
 type TerminalFactory = Callable[[SessionLike], Widget]
 
-_TROUBLE = frozenset(
-    {TabState.STALLED, TabState.RECONNECTING, TabState.NEEDS_USER, TabState.FAILED}
-)
+_TROUBLE = frozenset({Phase.STALLED, Phase.RECONNECTING, Phase.NEEDS_USER, Phase.FAILED})
 
 STATUS_TICK_SECONDS = 1.0
 """How often the status line re-reads the session, for contact age and retry countdown."""
@@ -48,7 +47,7 @@ class SessionPane(TabBoundary, Vertical):
     class Changed(Message):
         """The session's state or title changed: what the tab label shows."""
 
-        def __init__(self, pane: SessionPane, previous: TabState) -> None:
+        def __init__(self, pane: SessionPane, previous: Phase) -> None:
             super().__init__()
             self.pane = pane
             self.previous = previous
@@ -267,7 +266,7 @@ class SessionPane(TabBoundary, Vertical):
         if self.failure is None:
             return status
         return dataclasses.replace(
-            status, state=TabState.FAILED, cause=f"internal error: {self.failure}"
+            status, state=Phase.FAILED, cause=f"internal error: {self.failure}"
         )
 
 

@@ -5,68 +5,53 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
-from termkeep.ui.session_api import StatusSnapshot, TabState
+from termkeep.supervisor.phase import Phase
+from termkeep.terminal.durations import STATUS, duration_text, milliseconds_text
+from termkeep.ui.session_api import StatusSnapshot
 
-MARKERS: dict[TabState, tuple[str, str]] = {
-    TabState.IDLE: ("○", "$text-muted"),
-    TabState.CONNECTING: ("○", "$accent"),
-    TabState.ATTACHED: ("●", "$success"),
-    TabState.STALLED: ("◐", "$warning"),
-    TabState.RECONNECTING: ("↻", "$warning"),
-    TabState.NEEDS_USER: ("?", "$accent"),
-    TabState.DETACHED: ("◇", "$secondary"),
-    TabState.ENDED: ("■", "$text-muted"),
-    TabState.FAILED: ("✕", "$error"),
-    TabState.CLOSED: ("■", "$text-muted"),
+MARKERS: dict[Phase, tuple[str, str]] = {
+    Phase.IDLE: ("○", "$text-muted"),
+    Phase.CONNECTING: ("○", "$accent"),
+    Phase.ATTACHED: ("●", "$success"),
+    Phase.STALLED: ("◐", "$warning"),
+    Phase.RECONNECTING: ("↻", "$warning"),
+    Phase.NEEDS_USER: ("?", "$accent"),
+    Phase.DETACHED: ("◇", "$secondary"),
+    Phase.ENDED: ("■", "$text-muted"),
+    Phase.FAILED: ("✕", "$error"),
+    Phase.CLOSED: ("■", "$text-muted"),
 }
 """Glyph and theme colour per state: distinct shapes, so colour is never the only cue."""
 
-_WORDS: dict[TabState, str] = {
-    TabState.IDLE: "not started",
-    TabState.CONNECTING: "connecting",
-    TabState.ATTACHED: "attached",
-    TabState.STALLED: "stalled",
-    TabState.RECONNECTING: "reconnecting",
-    TabState.NEEDS_USER: "waiting for you",
-    TabState.DETACHED: "detached (tmux session kept on the server)",
-    TabState.ENDED: "ended",
-    TabState.FAILED: "failed",
-    TabState.CLOSED: "closed",
+_WORDS: dict[Phase, str] = {
+    Phase.IDLE: "not started",
+    Phase.NEEDS_USER: "waiting for you",
+    Phase.DETACHED: "detached (tmux session kept on the server)",
 }
+"""The phases a status line words differently from their name."""
 
 
-def marker(state: TabState) -> Content:
+def marker(state: Phase) -> Content:
     """The coloured state glyph for a tab label or the status line."""
     glyph, colour = MARKERS[state]
     return Content.styled(glyph, f"bold {colour}")
 
 
-def format_seconds(seconds: float) -> str:
-    """Short human duration: ``0.4 s``, ``12 s``, ``3 min``, ``2 h``."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.0f} h"
-
-
 def status_parts(status: StatusSnapshot) -> list[str]:
     """The status line's fields after the marker, in plain words."""
-    state = _WORDS[status.state]
-    if status.cause and status.state is not TabState.ATTACHED:
+    state = _WORDS.get(status.state, status.state)
+    if status.cause and status.state is not Phase.ATTACHED:
         state = f"{state}: {status.cause}"
     parts = [status.destination, state]
     age = status.last_contact_age
     if age is not None and _contact_worth_showing(status.state, age):
-        parts.append(f"last contact {format_seconds(age)} ago")
+        parts.append(f"last contact {duration_text(age, STATUS)} ago")
     if status.rtt is not None:
-        parts.append(f"rtt {status.rtt * 1000:.0f} ms")
-    if status.state is TabState.RECONNECTING:
+        parts.append(f"rtt {milliseconds_text(status.rtt)}")
+    if status.state is Phase.RECONNECTING:
         retry = f"attempt {status.attempt}"
         if status.retry_in is not None:
-            retry += f", next try in {format_seconds(status.retry_in)}"
+            retry += f", next try in {duration_text(status.retry_in, STATUS)}"
         parts.append(retry)
     if status.held:
         parts.append(f"{status.held} byte{'s' if status.held != 1 else ''} held")
@@ -83,8 +68,8 @@ QUIET_CONTACT_SECONDS = 5.0
 off, so a healthy tab's status line stays still (and costs no repaint every second)."""
 
 
-def _contact_worth_showing(state: TabState, age: float) -> bool:
-    return state is not TabState.ATTACHED or age >= QUIET_CONTACT_SECONDS
+def _contact_worth_showing(state: Phase, age: float) -> bool:
+    return state is not Phase.ATTACHED or age >= QUIET_CONTACT_SECONDS
 
 
 def status_content(
@@ -109,7 +94,7 @@ class StatusLine(Widget):
     def __init__(self) -> None:
         super().__init__()
         self._content = Content("")
-        self._shown: tuple[str, TabState] | None = None
+        self._shown: tuple[str, Phase] | None = None
 
     def show(
         self, status: StatusSnapshot, note: Content | None = None, flash: Content | None = None
@@ -117,7 +102,7 @@ class StatusLine(Widget):
         """Repaint for ``status`` (with the tab's broadcast ``note`` and a passing ``flash``)
         if the line changed; the state is also a CSS class, and so are a note
         (``-broadcast``) and a flash (``-flash``)."""
-        for state in TabState:
+        for state in Phase:
             self.set_class(state is status.state, f"-{state.value}")
         self.set_class(note is not None, "-broadcast")
         self.set_class(flash is not None, "-flash")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from termkeep.cli import main
-from termkeep.config.connection_history import Drop, HistoryJournal, event_record
+from termkeep.records.connection_history import Drop, HistoryJournal, event_record
 
 HOUR = 3600.0
 T0 = 1_796_000_000.0

@@ -15,19 +15,17 @@ from pathlib import Path
 import pytest
 
 from termkeep import paths
-from termkeep.config.atomic import ensure_private_dir
-from termkeep.config.files import (
-    MAX_CONFIG_BYTES,
-    MAX_TOML_NESTING,
-    ConfigFileError,
-    load_toml_file,
-    read_config_bytes,
-    toml_nesting_problem,
-)
+from termkeep.config.files import ConfigFileError, load_toml_file, read_config_bytes
 from termkeep.config.profile import Profile
 from termkeep.config.settings import SettingsLoadError, load_settings
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import load_themes
+from termkeep.platform.files import (
+    MAX_CONFIG_BYTES,
+    MAX_TOML_NESTING,
+    ensure_private_dir,
+    toml_nesting_problem,
+)
 
 FIFO_TIMEOUT = 20
 """Seconds before a test that would hang on a FIFO fails instead (pytest-timeout)."""

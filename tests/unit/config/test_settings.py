@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.session_log import LogMode
+from termkeep.config.errors import did_you_mean
 from termkeep.config.settings import (
     ACTIONS,
     DEFAULT_PREFIX,
     ClipboardBackground,
     ClipboardWrite,
     KeyNameError,
+    LogMode,
     PasteConfirm,
     Predict,
     Settings,
@@ -200,3 +201,10 @@ def test_the_readme_example_is_a_valid_settings_file(tmp_path: Path) -> None:
     assert settings.keys["tab.new"] == "o"
     assert settings.keys["help"] == "h"
     assert settings.predict is Predict.ADAPTIVE
+
+
+def test_one_did_you_mean_for_every_config_file() -> None:
+    assert did_you_mean("scrolback_lines", ["scrollback_lines", "theme"]) == (
+        "; did you mean 'scrollback_lines'?"
+    )
+    assert did_you_mean("zzz", ["scrollback_lines", "theme"]) == ""

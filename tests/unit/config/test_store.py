@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from termkeep.config.atomic import write_private_file
 from termkeep.config.errors import (
     ConfigError,
     ProfileExistsError,
@@ -32,6 +31,7 @@ from termkeep.config.profile import (
 )
 from termkeep.config.schema import KEYS, Kind, check_profile
 from termkeep.config.store import ProfileStore
+from termkeep.platform.files import write_private_file
 
 WEB = Profile(
     name="web",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from termkeep import paths
+from termkeep.config.errors import ConfigError
 from termkeep.config.themes import (
     ANSI_NAMES,
     DEFAULT_THEME_NAME,
@@ -110,3 +111,10 @@ def test_resolve_falls_back_to_default_then_anything(tmp_path: Path) -> None:
     _copy_builtin("nord", only)
     assert load_themes(only, tmp_path / "none").resolve("x").name == "nord"
     assert load_themes(tmp_path / "empty", tmp_path / "none").resolve("x") is FALLBACK_THEME
+
+
+def test_a_bad_theme_is_a_config_error_like_any_other_file(tmp_path: Path) -> None:
+    path = _copy_builtin("nord", tmp_path)
+    path.write_text(path.read_text().replace("dark = true", "dark = 1"))
+    with pytest.raises(ConfigError, match=r"ui\.dark: must be true or false"):
+        load_theme_file(path)

@@ -19,13 +19,14 @@ import pytest
 
 from termkeep.headless import stop as stop_module
 from termkeep.headless.stop import EXIT_GAVE_UP, Stop
-from termkeep.transport.terminal_io import write_fully
+from termkeep.platform.signals import STOP_SIGNALS
+from termkeep.platform.tty import write_fully
 
 
 @pytest.fixture(autouse=True)
 def signals_restored() -> Iterator[None]:
     """The test process's own handlers are back after each test (pytest's plugin sets some)."""
-    before = {signum: signal.getsignal(signum) for signum in stop_module.STOP_SIGNALS}
+    before = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     yield
     assert {signum: signal.getsignal(signum) for signum in before} == before
 

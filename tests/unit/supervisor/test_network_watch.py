@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from termkeep.platform.netroutes import local_network_fingerprint
 from termkeep.supervisor.backoff import Backoff
 from termkeep.supervisor.clock import FakeClock, RealClock
-from termkeep.supervisor.netwatch import local_network_fingerprint, shared_watch
+from termkeep.supervisor.netwatch import shared_watch
 from termkeep.supervisor.state import Policy
 from termkeep.supervisor.supervisor import Supervisor
 from termkeep.transport.link import Cause, Ending

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from termkeep.config.connection_history import (
+from termkeep.records.connection_history import (
     HistoryJournal,
     RttStats,
     read_history,

@@ -32,6 +32,7 @@ from termkeep.supervisor.events import (
     Tick,
     UserResolved,
 )
+from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import (
     SYN_RETRY_GAP,
     Attached,
@@ -248,9 +249,9 @@ def test_with_reconnect_off_a_lost_link_fails_and_waits_for_the_user() -> None:
 
 
 def test_status_lines_read_plainly() -> None:
-    assert Status("attached", rtt=0.042).describe() == "attached · rtt 42 ms"
+    assert Status(Phase.ATTACHED, rtt=0.042).describe() == "attached · rtt 42 ms"
     line = Status(
-        "reconnecting",
+        Phase.RECONNECTING,
         cause=Cause.TIMEOUT,
         detail="no reply for 6.0 s",
         retry_in=2.0,
@@ -262,7 +263,7 @@ def test_status_lines_read_plainly() -> None:
         "reconnecting · no reply for 6.0 s · attempt 3 · next try in 2.0 s · "
         "12 bytes held, 2 dropped"
     )
-    assert Status("needs-user", cause=Cause.AUTH_FAILED).describe() == (
+    assert Status(Phase.NEEDS_USER, cause=Cause.AUTH_FAILED).describe() == (
         "needs-user · authentication failed"
     )
 

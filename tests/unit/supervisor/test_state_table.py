@@ -52,7 +52,7 @@ from termkeep.supervisor.state import (
     Failed,
     Idle,
     NeedsUser,
-    Phase,
+    PhaseData,
     Policy,
     Reconnecting,
     Retry,
@@ -76,7 +76,7 @@ def ctx(**changes: Any) -> Context:
     return replace(base, **changes)
 
 
-def state(phase: Phase, **ctx_changes: Any) -> State:
+def state(phase: PhaseData, **ctx_changes: Any) -> State:
     return State(phase=phase, ctx=ctx(**ctx_changes), policy=POLICY)
 
 
@@ -107,13 +107,13 @@ class Row:
     before: State
     event: Event
     at: float
-    phase: Phase
+    phase: PhaseData
     effects: tuple[Effect, ...] = ()
     ctx: dict[str, Any] = field(default_factory=dict)
     """Context fields expected after the step (only those listed are checked)."""
 
 
-def phase_with(phase: Phase, **retry_changes: Any) -> Phase:
+def phase_with(phase: PhaseData, **retry_changes: Any) -> PhaseData:
     assert isinstance(phase, Connecting | Stalled | Reconnecting)
     return replace(phase, retry=replace(phase.retry, **retry_changes))
 

@@ -14,6 +14,7 @@ import pytest
 from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile, TcpSettings
+from termkeep.platform.tcp import open_tcp, tcp_options
 from termkeep.transport.connection import (
     ConnectClock,
     RememberedSecrets,
@@ -28,7 +29,6 @@ from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.pipelining import _PipelinedChannel
 from termkeep.transport.prompts import NoPrompter
-from termkeep.transport.tcp import open_tcp, tcp_options
 from termkeep.transport.tmux import AttachReportScanner
 
 

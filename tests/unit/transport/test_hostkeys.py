@@ -431,6 +431,15 @@ def test_a_known_hosts_file_that_is_a_fifo_refuses_in_one_line_without_waiting(
     assert str(fifo) in refused.value.detail
 
 
+def test_dev_null_as_a_known_hosts_file_is_empty_as_in_ssh(tmp_path: Path) -> None:
+    user_file = tmp_path / "known_hosts"
+    key = new_key()
+    user_file.write_text(line("web.example.com", key) + "\n")
+    settings = HostKeySettings(user_files=(Path("/dev/null"), user_file), global_files=())
+    check = HostKeyPolicy(NoPrompter()).check(settings, "web.example.com", 22)
+    assert check.validate(key)
+
+
 def test_save_appends_and_keeps_existing_lines(tmp_path: Path) -> None:
     user_file = tmp_path / "known_hosts"
     user_file.write_text(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.supervisor.netwatch import local_network_fingerprint
+from termkeep.platform.netroutes import local_network_fingerprint
 
 ROUTE = """\
 Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
@@ -86,7 +86,7 @@ def test_this_machine_gives_the_same_fingerprint_twice() -> None:
 
 NAMESPACE = f"tk-netwatch-{os.getpid()}"
 FINGERPRINT_CODE = (
-    "from termkeep.supervisor.netwatch import local_network_fingerprint as f; "
+    "from termkeep.platform.netroutes import local_network_fingerprint as f; "
     "print('\\n'.join(sorted(f())))"
 )
 

@@ -1,4 +1,4 @@
-"""Where the history view's lines come from: the remote tmux pane, or termkeep's scrollback.
+"""Where the scrollback view's lines come from: the remote tmux pane, or termkeep's own.
 
 A tab in tmux reads the pane's history from the server (so output printed while termkeep was
 away is there), newest page first and older pages as the user scrolls up. A tab without
@@ -14,7 +14,7 @@ from termkeep.session import Session
 from termkeep.terminal.emulator import CellStyle, Emulator
 from termkeep.terminal.history_lines import HistoryLine, SgrParser, line_of_row
 
-FIRST_PAGE_HISTORY = 300
+FIRST_PAGE_LINES = 300
 """History lines fetched with the screen when the view opens: enough to scroll a little
 while the next page comes, few enough to open in one round trip."""
 OLDER_PAGE_LINES = 2000
@@ -24,8 +24,8 @@ MAX_VIEW_LINES = 200_000
 _SCREEN_LAST_LINE = 999  # tmux clamps -E to the screen's last line
 
 
-class HistorySource(Protocol):
-    """Lines for the history view, newest at the end."""
+class ScrollbackSource(Protocol):
+    """Lines for the scrollback view, newest at the end."""
 
     @property
     def remote(self) -> bool:
@@ -59,12 +59,12 @@ def _trim_blank_tail(lines: list[HistoryLine]) -> list[HistoryLine]:
     return lines[:end]
 
 
-class TmuxHistory:
+class TmuxScrollback:
     """The tab's tmux pane, read in pages over the tab's own connection."""
 
     remote = True
 
-    def __init__(self, session: Session, *, first_page: int = FIRST_PAGE_HISTORY) -> None:
+    def __init__(self, session: Session, *, first_page: int = FIRST_PAGE_LINES) -> None:
         self._session = session
         self._parser = SgrParser()
         self._first_page = first_page
@@ -81,7 +81,7 @@ class TmuxHistory:
         return self._fetched < self._history and self._lines < MAX_VIEW_LINES
 
     async def first(self) -> list[HistoryLine]:
-        page = await self._session.read_history(-self._first_page, _SCREEN_LAST_LINE)
+        page = await self._session.read_scrollback(-self._first_page, _SCREEN_LAST_LINE)
         self._history = page.extent.history
         self._fetched = min(self._first_page, page.extent.history)
         lines = _trim_blank_tail(self._parser.parse(page.data))
@@ -97,7 +97,7 @@ class TmuxHistory:
         for _attempt in range(2):
             known = self._history
             last = -(self._fetched + 1)
-            page = await self._session.read_history(last - count + 1, last)
+            page = await self._session.read_scrollback(last - count + 1, last)
             self._history = page.extent.history
             grown = self._history - known
             if grown <= 0:
@@ -109,7 +109,7 @@ class TmuxHistory:
         return lines
 
 
-class LocalHistory:
+class LocalScrollback:
     """termkeep's own scrollback and screen, for a tab without tmux."""
 
     remote = False
@@ -131,8 +131,8 @@ class LocalHistory:
         return []
 
 
-def history_source(session: Session) -> HistorySource:
+def scrollback_source(session: Session) -> ScrollbackSource:
     """The remote pane when the tab is attached to tmux, else the local scrollback."""
-    if session.remote_history_available():
-        return TmuxHistory(session)
-    return LocalHistory(session.emulator)
+    if session.remote_scrollback_available():
+        return TmuxScrollback(session)
+    return LocalScrollback(session.emulator)

@@ -21,35 +21,20 @@ says why, which stops the log with a notice.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
 import re
-import stat
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
 from termkeep import paths
-from termkeep.config.atomic import PRIVATE_FILE_MODE, ensure_private_dir
-from termkeep.config.files import file_kind
+from termkeep.config.settings import LogMode
+from termkeep.platform.files import open_private_append, rotate_file
 from termkeep.terminal.plain_output import PlainOutput
 
-DEFAULT_LOG_PATTERN = "&P &Y-&M-&D &T.log"
 MAX_LOG_BYTES = 20 * 1024 * 1024
 KEEP_ROTATED = 3
 _FIELD = re.compile(r"&(.)")
-
-
-class LogMode(StrEnum):
-    """What a session log keeps."""
-
-    OFF = "off"
-    OUTPUT = "output"
-    """Printable text, escape sequences stripped."""
-    RAW = "raw"
-    """The bytes the remote sent."""
 
 
 def log_file_path(pattern: str, *, profile: str, host: str, now: datetime) -> Path:
@@ -145,67 +130,3 @@ class SessionLog:
         self._file.close()
         rotate_file(self.path, KEEP_ROTATED)
         self._file = self._open()
-
-
-_APPEND_FLAGS = (
-    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-)
-"""O_NOFOLLOW: a symlink put where the log goes is never written through. O_NONBLOCK: a
-FIFO swapped in after the check below fails to open (no reader) or is refused by fstat,
-instead of blocking the app until someone reads it."""
-
-
-def open_private_append(path: Path) -> BinaryIO:
-    """``path`` opened for appending, unbuffered: made 0600, in a 0700 directory if new.
-
-    An existing ``path`` must be a regular file of this user, not a symlink: anything else
-    raises OSError naming the reason, and a FIFO or a device is never opened.
-    """
-    return os.fdopen(open_private_append_fd(path), "ab", buffering=0)
-
-
-def open_private_append_fd(path: Path) -> int:
-    """The descriptor behind ``open_private_append``."""
-    ensure_private_dir(path.parent)
-    with contextlib.suppress(FileNotFoundError):  # made by the open below
-        _check_log_file(path, os.lstat(path))
-    try:
-        descriptor = os.open(path, _APPEND_FLAGS, PRIVATE_FILE_MODE)
-    except OSError as error:
-        if error.errno == errno.ELOOP:  # made a symlink after the lstat
-            raise _refused(path, "is a symbolic link") from None
-        raise
-    try:
-        _check_log_file(path, os.fstat(descriptor))
-        os.set_blocking(descriptor, True)
-    except BaseException:
-        os.close(descriptor)
-        raise
-    return descriptor
-
-
-def _check_log_file(path: Path, status: os.stat_result) -> None:
-    if stat.S_ISLNK(status.st_mode):
-        raise _refused(path, "is a symbolic link")
-    if not stat.S_ISREG(status.st_mode):
-        raise _refused(path, f"is {file_kind(status.st_mode)}, not a regular file")
-    if status.st_uid != os.geteuid():
-        raise _refused(path, f"belongs to another user (uid {status.st_uid})")
-
-
-def _refused(path: Path, why: str) -> OSError:
-    return OSError(
-        errno.EPERM,
-        f"{why}: termkeep writes logs only to regular files of your own; remove it",
-        str(path),
-    )
-
-
-def rotate_file(path: Path, keep: int) -> None:
-    """Move ``path`` to ``path.1`` (``.1`` to ``.2`` ..., up to ``.keep``; the oldest part
-    is dropped), so that the next write starts a fresh file."""
-    for index in range(keep - 1, 0, -1):
-        older = path.with_name(f"{path.name}.{index}")
-        if older.exists():
-            older.replace(path.with_name(f"{path.name}.{index + 1}"))
-    path.replace(path.with_name(f"{path.name}.1"))

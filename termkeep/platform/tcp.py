@@ -21,7 +21,34 @@ import socket
 from dataclasses import dataclass
 from typing import Protocol
 
-from termkeep.config.profile import TcpSettings
+
+class TcpSettings(Protocol):
+    """The kernel TCP options to set (``config.profile.TcpSettings`` is one)."""
+
+    @property
+    def keepalive(self) -> bool:
+        """SO_KEEPALIVE on or off."""
+
+    @property
+    def idle(self) -> int:
+        """TCP_KEEPIDLE in seconds; 0 leaves the kernel default."""
+
+    @property
+    def interval(self) -> int:
+        """TCP_KEEPINTVL in seconds; 0 leaves the kernel default."""
+
+    @property
+    def count(self) -> int:
+        """TCP_KEEPCNT; 0 leaves the kernel default."""
+
+    @property
+    def user_timeout(self) -> int:
+        """TCP_USER_TIMEOUT in seconds; 0 leaves the kernel default."""
+
+    @property
+    def nodelay(self) -> bool:
+        """TCP_NODELAY on or off."""
+
 
 _log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The history view in the app, on a real sshd and tmux: open it, search, select, copy (the
+"""The scrollback view in the app, on a real sshd and tmux: open it, search, select, copy (the
 OSC 52 the app writes to the outer terminal is checked), leave; and over the local scrollback
 for a tab without tmux."""
 
@@ -12,9 +12,9 @@ from textual.pilot import Pilot
 
 from termkeep.config.profile import TmuxSettings
 from termkeep.config.store import ProfileStore
+from termkeep.supervisor.phase import Phase
 from termkeep.ui.live_session import LiveSession
-from termkeep.ui.screens.history import HistoryScreen
-from termkeep.ui.session_api import TabState
+from termkeep.ui.screens.scrollback import ScrollbackScreen
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.terminal_view import TerminalView
 from tests.fixtures.profiles import profile_for
@@ -51,7 +51,7 @@ def clipboard_writes(app: RecordingApp) -> list[str]:
 async def attached_pane(app: RecordingApp, pilot: Pilot[None], name: str) -> SessionPane:
     pane = await app.open_profile(name)
     assert pane is not None
-    await wait_for(pilot, lambda: pane.status.state is TabState.ATTACHED, "attach", bound=LIVE)
+    await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
     return pane
 
 
@@ -70,7 +70,7 @@ async def test_search_select_and_copy_5000_remote_lines(
 
         await pilot.press(PREFIX, "left_square_bracket")
         screen = app.screen
-        assert isinstance(screen, HistoryScreen)
+        assert isinstance(screen, ScrollbackScreen)
         await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
         assert screen.source.remote
         assert "remote tmux history" in screen.position_text()
@@ -98,7 +98,7 @@ async def test_search_select_and_copy_5000_remote_lines(
         assert payloads == ["n1234"]
 
         await pilot.press("q")
-        assert not isinstance(app.screen, HistoryScreen)
+        assert not isinstance(app.screen, ScrollbackScreen)
         assert app.focused is pane.query_one(TerminalView)
 
 
@@ -113,10 +113,10 @@ async def test_typing_leaves_the_view_and_goes_to_the_remote(
         emulator = pane.session.session.emulator
         await pilot.press("shift+pageup")
         screen = app.screen
-        assert isinstance(screen, HistoryScreen)
+        assert isinstance(screen, ScrollbackScreen)
         await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
         await pilot.press("e")  # not a view key: leaves, and the 'e' reaches the shell
-        assert not isinstance(app.screen, HistoryScreen)
+        assert not isinstance(app.screen, ScrollbackScreen)
         await pilot.press(*"cho typed-$((2*21))", "enter")
         await wait_for(pilot, lambda: "typed-42" in emulator.text(), "the output", bound=LIVE)
 
@@ -136,7 +136,7 @@ async def test_a_tab_without_tmux_gets_its_own_scrollback(
         await wait_for(pilot, lambda: "p200" in emulator.text(), "the output", bound=LIVE)
         await pilot.press(PREFIX, "left_square_bracket")
         screen = app.screen
-        assert isinstance(screen, HistoryScreen)
+        assert isinstance(screen, ScrollbackScreen)
         await wait_for(pilot, lambda: screen.loaded, "the lines", bound=LIVE)
         assert not screen.source.remote
         assert "termkeep scrollback" in screen.position_text()
@@ -154,4 +154,4 @@ async def test_a_tab_without_tmux_gets_its_own_scrollback(
         await pilot.press("g")
         assert view.cursor == 0
         await pilot.press("escape")
-        assert not isinstance(app.screen, HistoryScreen)
+        assert not isinstance(app.screen, ScrollbackScreen)

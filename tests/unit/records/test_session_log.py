@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.session_log import (
-    KEEP_ROTATED,
-    LogMode,
-    SessionLog,
-    log_file_path,
-)
+from termkeep.config.settings import LogMode
+from termkeep.records.session_log import KEEP_ROTATED, SessionLog, log_file_path
 from tests.fixtures.requirements import require
 
 FIFO_TIMEOUT = 20

@@ -1,4 +1,4 @@
-"""The history view: scroll, search and copy a tab's history, the remote tmux pane's if any.
+"""The scrollback view: scroll, search and copy a tab's scrollback, the remote tmux pane's if any.
 
 It is a screen over the tab: the tab's TerminalView keeps taking output underneath, so
 leaving shows the live screen at once. Keys that mean nothing here leave the view and go on
@@ -24,7 +24,7 @@ from textual.widgets import Input, Static
 from termkeep.terminal.emulator import CellStyle, Emulator
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines
 from termkeep.transport.history import HistoryError
-from termkeep.ui.history_source import HistorySource
+from termkeep.ui.scrollback_source import ScrollbackSource
 from termkeep.ui.widgets.terminal_view import StyleResolver, TerminalView
 
 WHEEL_LINES = 3
@@ -38,7 +38,7 @@ _LEAVE_KEYS = frozenset({"q", "escape"})
 
 @dataclass(frozen=True, slots=True)
 class Point:
-    """A place in the history: line number and character offset in its text."""
+    """A place in the scrollback: line number and character offset in its text."""
 
     line: int
     column: int
@@ -69,10 +69,10 @@ def _overlay(strip: Strip, text: str, start: int, end: int, overlay: Style) -> S
     return Strip.join([strip.crop(0, first), middle, strip.crop(last)])
 
 
-class HistoryLines(Widget, can_focus=True):
+class ScrollbackLines(Widget, can_focus=True):
     """Draws history lines from ``top``, with matches, the selection and the cursor line."""
 
-    DEFAULT_CSS = "HistoryLines { height: 1fr; width: 1fr; }"
+    DEFAULT_CSS = "ScrollbackLines { height: 1fr; width: 1fr; }"
 
     def __init__(self, resolver: StyleResolver) -> None:
         super().__init__()
@@ -178,17 +178,17 @@ class HistoryLines(Widget, can_focus=True):
         self.refresh()
 
 
-class HistoryScreen(Screen[None]):
+class ScrollbackScreen(Screen[None]):
     """Scroll, search (``/``, ``?``, ``n``, ``N``), select (mouse or ``v``) and copy."""
 
     DEFAULT_CSS = """
-    HistoryScreen { layout: vertical; }
-    HistoryScreen #history-position { height: 1; background: $primary-background; }
-    HistoryScreen #history-search { display: none; height: 1; border: none; padding: 0; }
-    HistoryScreen #history-search.searching { display: block; }
+    ScrollbackScreen { layout: vertical; }
+    ScrollbackScreen #history-position { height: 1; background: $primary-background; }
+    ScrollbackScreen #history-search { display: none; height: 1; border: none; padding: 0; }
+    ScrollbackScreen #history-search.searching { display: block; }
     """
 
-    def __init__(self, source: HistorySource, terminal: TerminalView, label: str) -> None:
+    def __init__(self, source: ScrollbackSource, terminal: TerminalView, label: str) -> None:
         super().__init__()
         self.source = source
         self.terminal = terminal
@@ -201,7 +201,7 @@ class HistoryScreen(Screen[None]):
         self._selecting_keys = False
         self._dragging = False
         self._resolver = StyleResolver()
-        self.lines_widget = HistoryLines(self._resolver)
+        self.lines_widget = ScrollbackLines(self._resolver)
 
     @property
     def emulator(self) -> Emulator:
@@ -451,14 +451,14 @@ class HistoryScreen(Screen[None]):
             self.lines_widget.selection = None
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        """Wheel: scroll the history."""
+        """Wheel: scroll the scrollback."""
         event.stop()
         self.lines_widget.scroll_lines(-WHEEL_LINES)
         self._update_position()
         self.fetch_more()
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        """Wheel: scroll the history."""
+        """Wheel: scroll the scrollback."""
         event.stop()
         self.lines_widget.scroll_lines(WHEEL_LINES)
         self._update_position()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from termkeep.config.connection_history import (
+from termkeep.records.connection_history import (
     MAX_TEXT,
     Drop,
     HistoryJournal,

@@ -15,7 +15,7 @@ from termkeep.transport import history
 from termkeep.transport.connection import SshLink
 from termkeep.transport.history import HistoryError
 from termkeep.transport.prompts import NoPrompter
-from termkeep.ui.history_source import TmuxHistory, history_source
+from termkeep.ui.scrollback_source import TmuxScrollback, scrollback_source
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.sshd import SshServer
 from tests.integration.test_reconnect import (
@@ -45,7 +45,7 @@ async def watched(sshd: SshServer) -> AsyncIterator[Watch]:
         yield watch
 
 
-async def everything(source: TmuxHistory) -> list[HistoryLine]:
+async def everything(source: TmuxScrollback) -> list[HistoryLine]:
     lines = await source.first()
     while source.more_above:
         lines[:0] = await source.older()
@@ -54,8 +54,8 @@ async def everything(source: TmuxHistory) -> list[HistoryLine]:
 
 async def test_5000_numbered_lines_come_back_in_pages_with_their_colours(watched: Watch) -> None:
     await watched.run("seq -f 'n%g' 1 5000; printf '\\033[1;31mred\\033[0m plain\\n'", "red plain")
-    source = history_source(watched.session)
-    assert isinstance(source, TmuxHistory)
+    source = scrollback_source(watched.session)
+    assert isinstance(source, TmuxScrollback)
     first = await source.first()
     assert len(first) < 1000  # the first page is the screen and a few hundred lines
     assert source.more_above
@@ -78,8 +78,8 @@ async def test_very_long_lines_and_binary_junk(watched: Watch) -> None:
         "echo done-$((2+3))",
         "done-5",
     )
-    source = history_source(watched.session)
-    assert isinstance(source, TmuxHistory)
+    source = scrollback_source(watched.session)
+    assert isinstance(source, TmuxScrollback)
     lines = await everything(source)
     assert any(line.text == "done-5" for line in lines)
     text = "".join(line.text for line in lines)
@@ -92,14 +92,14 @@ async def test_a_session_name_that_needs_quoting(sshd: SshServer) -> None:
     async with opened(profile) as watch:
         await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
         await watch.run("echo quoted-$((6*7))", "quoted-42")
-        lines = await history_source(watch.session).first()
+        lines = await scrollback_source(watch.session).first()
         assert any(line.text.endswith("quoted-42") for line in lines)
 
 
 async def test_no_link_is_a_clear_error(sshd: SshServer) -> None:
     session = Session(reconnect_profile(sshd), prompter=NoPrompter())
     with pytest.raises(HistoryError, match="not attached"):
-        await session.read_history(-10, 10)
+        await session.read_scrollback(-10, 10)
 
 
 async def test_lines_printed_during_a_silent_drop_appear_after_recovery(
@@ -117,8 +117,8 @@ async def test_lines_printed_during_a_silent_drop_appear_after_recovery(
             )
             await asyncio.sleep(1.0)  # let the remote shell print into the pane
         await watch.until(lambda: watch.state == "attached", RECOVERY_WAIT, "reattached")
-        source = history_source(watch.session)
-        assert isinstance(source, TmuxHistory)
+        source = scrollback_source(watch.session)
+        assert isinstance(source, TmuxScrollback)
         texts = [line.text for line in await everything(source)]
         assert [t for t in texts if t.startswith("away")] == [f"away{n}" for n in range(1, 301)]
 
@@ -128,7 +128,7 @@ async def test_the_one_command_fallback_reads_the_same_page(watched: Watch) -> N
     link = watched.session.supervisor.current_link
     assert isinstance(link, SshLink)
     via_command = await history.read_page(link.connection, TMUX_SESSION, -50, 999)
-    via_helper = await watched.session.read_history(-50, 999)
+    via_helper = await watched.session.read_scrollback(-50, 999)
     assert b"fallback-9" in via_command.data
     assert via_command.data == via_helper.data
     assert via_command.extent == via_helper.extent
@@ -146,7 +146,7 @@ async def test_a_helper_shell_that_ends_falls_back_to_one_command_per_page(
     async with opened(reconnect_profile(sshd)) as watch:
         await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
         await watch.run("echo helperless-$((4*4))", "helperless-16")
-        page = await watch.session.read_history(-50, 999)
-        again = await watch.session.read_history(-50, 999)
+        page = await watch.session.read_scrollback(-50, 999)
+        again = await watch.session.read_scrollback(-50, 999)
     assert b"helperless-16" in page.data
     assert b"helperless-16" in again.data

@@ -31,11 +31,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from termkeep.config.session_log import open_private_append, rotate_file
+from termkeep.platform.files import open_private_append, rotate_file
 from termkeep.terminal.display_text import safe_text
+from termkeep.terminal.durations import RECORD, duration_text
 
 MAX_HISTORY_BYTES = 512 * 1024
-"""Size at which the history file is rotated (one older part is kept)."""
+"""Size at which the connection history file is rotated (one older part is kept)."""
 KEEP_ROTATED = 1
 MAX_TEXT = 200
 """Characters of a cause, profile or host name kept in a record."""
@@ -143,7 +144,7 @@ class RttTimeline:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionHistory:
-    """What a tab's history view shows: one session's drops and counters so far."""
+    """What a tab's connection history view shows: one session's drops and counters so far."""
 
     profile: str
     host: str
@@ -195,7 +196,7 @@ class HistoryRead:
 
 
 class HistoryJournal:
-    """Appends records to the history file, rotating it at ``max_bytes``. Each record is
+    """Appends records to the connection history file, rotating it at ``max_bytes``. Each record is
     one write of one line to a file opened for appending, so sessions in several processes
     can share the file."""
 
@@ -240,13 +241,13 @@ def event_record(kind: str, session: str, profile: str, host: str, time: float) 
 
 
 def history_files(path: Path) -> list[Path]:
-    """The history file's parts, oldest first."""
+    """The connection history file's parts, oldest first."""
     rotated = [path.with_name(f"{path.name}.{index}") for index in range(KEEP_ROTATED, 0, -1)]
     return [*rotated, path]
 
 
 def read_history(path: Path) -> HistoryRead:
-    """Every record in the history file and its rotated part. A line that is not a record
+    """Every record in the connection history file and its rotated part. A line that is not a record
     (a torn write, an edit, garbage) is listed in ``bad_lines`` and skipped."""
     result = HistoryRead()
     for part in history_files(path):
@@ -357,20 +358,6 @@ def summary_of(
 # --- words and tables, shared by `termkeep history` and the tab's view ------------------------
 
 
-def seconds_text(seconds: float | None) -> str:
-    """``0.42 s``, ``12.3 s``, ``4 min 5 s``; ``-`` for None."""
-    if seconds is None:
-        return "-"
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    if minutes < 120:
-        return f"{minutes} min {rest} s"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
 def bytes_text(count: int) -> str:
     """``512 B``, ``12.3 KB``, ``4.5 MB``."""
     if count < 1024:
@@ -424,7 +411,7 @@ def drop_rows(drops: Iterable[Drop]) -> list[tuple[str, ...]]:
             drop.profile,
             clock_text(drop.start),
             clock_text(drop.end),
-            seconds_text(drop.recovery),
+            duration_text(drop.recovery, RECORD),
             same_tmux_text(drop),
             held_text(drop.held_delivered, drop.held_discarded),
             drop.cause,
@@ -439,11 +426,11 @@ def summary_rows(summaries: Iterable[ProfileSummary]) -> list[tuple[str, ...]]:
         (
             summary.profile,
             str(summary.sessions),
-            seconds_text(summary.observed),
+            duration_text(summary.observed, RECORD),
             str(summary.drops),
             "-" if summary.drops_per_hour is None else f"{summary.drops_per_hour:.1f}",
-            seconds_text(summary.median_recovery),
-            seconds_text(summary.worst_recovery),
+            duration_text(summary.median_recovery, RECORD),
+            duration_text(summary.worst_recovery, RECORD),
             str(summary.not_recovered),
         )
         for summary in summaries

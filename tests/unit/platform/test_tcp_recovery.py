@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from termkeep.transport.tcp import (
+from termkeep.platform.tcp import (
     RECOVERY_ENV,
     RTO_MAX_MS,
     TCP_RTO_MAX_MS,

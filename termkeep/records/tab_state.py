@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from termkeep import paths
-from termkeep.config.atomic import ensure_private_dir, write_private_file
-from termkeep.config.files import ConfigFileError, load_toml_file
+from termkeep.platform.files import (
+    RefusedFileError,
+    ensure_private_dir,
+    load_toml_file,
+    write_private_file,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ def load_tabs(path: Path | None = None) -> tuple[list[SavedTab], str | None]:
         data = load_toml_file(path)
     except FileNotFoundError:
         return [], None
-    except ConfigFileError as error:
+    except RefusedFileError as error:
         return [], f"{error}; last session's tabs are not reopened"
     except (OSError, tomllib.TOMLDecodeError) as error:
         return [], f"{path}: cannot be read ({error}); last session's tabs are not reopened"

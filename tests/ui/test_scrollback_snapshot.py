@@ -1,6 +1,6 @@
-"""A picture of the history view: colours from tmux's SGR, a highlighted search, the
+"""A picture of the scrollback view: colours from tmux's SGR, a highlighted search, the
 selection and the position line. The lines are fixed bytes in tmux's capture format, so the
-picture is stable; the same view on a real sshd and tmux is in test_history_view."""
+picture is stable; the same view on a real sshd and tmux is in test_scrollback_view."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from termkeep.terminal.emulator import CellStyle, Emulator
 from termkeep.terminal.history_lines import HistoryLine, SgrParser
-from termkeep.ui.screens.history import HistoryScreen
+from termkeep.ui.screens.scrollback import ScrollbackScreen
 from termkeep.ui.widgets.terminal_view import TerminalView
 
 CAPTURE = b"".join(
@@ -20,7 +20,7 @@ CAPTURE = b"".join(
 )
 
 
-class FixedHistory:
+class FixedScrollback:
     """The remote history as captured bytes (a stand-in only for the picture)."""
 
     remote = True
@@ -50,7 +50,7 @@ def test_history_view_snapshot(snap_compare: Callable[..., bool]) -> None:
     app = HistoryApp()
 
     async def run_before(pilot: Pilot[None]) -> None:
-        screen = HistoryScreen(FixedHistory(), app.view, "web")
+        screen = ScrollbackScreen(FixedScrollback(), app.view, "web")
         await app.push_screen(screen)
         await pilot.pause()
         await pilot.press("question_mark", *"colour 3", "enter", "up", "v", "up")
