@@ -142,14 +142,18 @@ async def test_keys_in_a_connection_that_never_comes_back_arrive_over_the_new_on
 
 
 @asynccontextmanager
-async def keys_to(server: NetnsSshServer) -> AsyncIterator[tuple[SentKeys, socket.socket]]:
+async def keys_to(
+    server: NetnsSshServer,
+) -> AsyncIterator[tuple[SentKeys, socket.socket, Callable[[bytes], None]]]:
+    """Key accounting over a fresh connection, the socket, and how to type into it."""
     loop = asyncio.get_running_loop()
     sock = socket.create_connection((server.host, server.port), timeout=10)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     transport, _ = await loop.create_connection(asyncio.Protocol, sock=sock)
     assert isinstance(transport, asyncio.WriteTransport)
     try:
-        yield SentKeys(sock, transport.get_write_buffer_size), sock
+        keys = SentKeys(sock, transport.get_write_buffer_size)
+        yield keys, sock, lambda data: keys.write(transport.write, data)
     finally:
         transport.abort()
 
@@ -157,19 +161,19 @@ async def keys_to(server: NetnsSshServer) -> AsyncIterator[tuple[SentKeys, socke
 async def test_keys_written_into_a_silent_drop_are_given_back(
     netns_sshd: NetnsSshServer,
 ) -> None:
-    async with keys_to(netns_sshd) as (keys, sock):
+    async with keys_to(netns_sshd) as (keys, sock, type_keys):
         await until(lambda: unacknowledged(sock) == 0, 10.0, "the connection settled")
         with netns_sshd.blackhole():
-            keys.write(sock.send, b"k01 ")
-            keys.write(sock.send, b"k02 ")
+            type_keys(b"k01 ")
+            type_keys(b"k02 ")
             assert await keys.unreceived() == b"k01 k02 "
 
 
 async def test_an_acknowledgement_on_its_way_is_waited_for(netns_sshd: NetnsSshServer) -> None:
     with netns_sshd.delay(150):  # 300 ms round trip
-        async with keys_to(netns_sshd) as (keys, sock):
+        async with keys_to(netns_sshd) as (keys, sock, type_keys):
             await until(lambda: unacknowledged(sock) == 0, 10.0, "the connection settled")
-            keys.write(sock.send, b"k01 ")
+            type_keys(b"k01 ")
             assert unacknowledged(sock) > 0, "its ACK cannot be back yet"
             # The server has it (or will in 150 ms): typing it again would type it twice.
             assert await keys.unreceived() == b""
