@@ -105,6 +105,16 @@ class LinkEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkReset:
+    """Link ``link``, given up by ``ResetLink``, is reset; ``unsent`` are the keys written to
+    it that its server never received, oldest first. Empty when there are none, and when the
+    transport cannot tell which: then nothing is sent twice, at the cost of what was lost."""
+
+    link: int
+    unsent: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkChanged:
     """A local address or route changed: old connections may be dead, new ones may work."""
 
@@ -135,6 +145,7 @@ type Event = (
     | PingReplied
     | Tick
     | LinkEnded
+    | LinkReset
     | NetworkChanged
     | ReconnectNow
     | UserResolved
@@ -165,6 +176,19 @@ class CancelProbe:
 @dataclass(frozen=True, slots=True)
 class CloseLink:
     """Close link ``link`` without touching its tmux session."""
+
+    link: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResetLink:
+    """Give up link ``link``, which may still be alive, so that it delivers nothing later.
+
+    A graceful close would leave the keys queued on it to the kernel, which resends them
+    when the network returns: they would reach the tmux session after keys sent since over
+    another link. The runner first finds the keys the server never received, then resets
+    the connection (TCP RST, queues discarded) and answers with ``LinkReset``.
+    """
 
     link: int
 
@@ -230,6 +254,7 @@ type Effect = (
     StartProbe
     | CancelProbe
     | CloseLink
+    | ResetLink
     | Promote
     | SendKeys
     | DeliverHeldKeys

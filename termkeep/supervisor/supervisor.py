@@ -36,6 +36,7 @@ from termkeep.supervisor.events import (
     Event,
     KeyTyped,
     LinkEnded,
+    LinkReset,
     NetworkChanged,
     Notify,
     PingReplied,
@@ -44,6 +45,7 @@ from termkeep.supervisor.events import (
     ProbeSucceeded,
     Promote,
     ReconnectNow,
+    ResetLink,
     Resized,
     ScheduleTimer,
     SendKeys,
@@ -125,6 +127,7 @@ class Supervisor:
         self._probe_buffers: dict[int, bytearray] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._pings: dict[int, asyncio.Task[None]] = {}
+        self._resets: dict[int, tuple[Link, asyncio.Task[None]]] = {}
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: float | None = None
         self._network_watch: NetworkWatch | None = None
@@ -204,6 +207,7 @@ class Supervisor:
                 *self._probe_tasks.values(),
                 *self._watchers.values(),
                 *self._pings.values(),
+                *(task for _, task in self._resets.values()),
                 self._timer,
                 self._contact_flush,
                 network_poll,
@@ -216,6 +220,10 @@ class Supervisor:
         for link in self._links.values():
             _quietly(link.close)
         self._links.clear()
+        # A reset cut short (or never begun: a task cancelled before it ran runs nothing).
+        for link, _ in self._resets.values():
+            _quietly(link.reset)
+        self._resets.clear()
         for stream in list(self._streams):
             stream.finish()
 
@@ -296,6 +304,8 @@ class Supervisor:
                 self._close_link(probe)
             case CloseLink(link=link):
                 self._close_link(link)
+            case ResetLink(link=link):
+                self._reset_link(link)
             case Promote(probe=probe):
                 self._promote(probe)
             case SendKeys(data=data):
@@ -340,6 +350,12 @@ class Supervisor:
         self._watchers[probe] = asyncio.create_task(self._watch_ending(probe, link))
 
     def _close_link(self, link_id: int) -> None:
+        link = self._forget_link(link_id)
+        if link is not None:
+            _quietly(link.close)
+
+    def _forget_link(self, link_id: int) -> Link | None:
+        """Stop every watch on ``link_id`` and drop it from the books; returns the link."""
         self._probe_buffers.pop(link_id, None)
         for tasks in (self._watchers, self._pings):
             task = tasks.pop(link_id, None)
@@ -347,9 +363,16 @@ class Supervisor:
                 task.cancel()
         if self._active == link_id:
             self._active = None
-        link = self._links.pop(link_id, None)
-        if link is not None:
-            _quietly(link.close)
+        return self._links.pop(link_id, None)
+
+    def _reset_link(self, link_id: int) -> None:
+        # Forgotten at once: its bytes, pings and ending no longer count, whatever the
+        # reset takes (the transport may wait a moment for acknowledgements in flight).
+        link = self._forget_link(link_id)
+        if link is None:
+            self._feed(LinkReset(link_id))  # already gone: nothing to give back
+            return
+        self._resets[link_id] = (link, asyncio.create_task(self._reset(link_id, link)))
 
     def _arm_timer(self, at: float | None) -> None:
         # Every chunk of data moves the stall deadline a little later. A timer that fires
@@ -446,6 +469,19 @@ class Supervisor:
         self._close_link(link_id)
         self._feed(event)
 
+    async def _reset(self, link_id: int, link: Link) -> None:
+        try:
+            unsent = await link.abandon()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Whatever failed, the link is given up: nothing comes back, nothing is sent twice.
+            _log.debug("reset of link %d failed", link_id, exc_info=True)
+            _quietly(link.reset)
+            unsent = b""
+        del self._resets[link_id]
+        self._feed(LinkReset(link_id, unsent))
+
     async def _ping(self, link_id: int) -> None:
         link = self._links[link_id]
         try:
@@ -480,6 +516,8 @@ def _traced(item: Event | Effect) -> str:
     match item:
         case KeyTyped(data=data) | SendKeys(data=data) | DeliverHeldKeys(data=data):
             return f"{type(item).__name__}({len(data)} bytes)"
+        case LinkReset(link=link, unsent=unsent):
+            return f"LinkReset({link}, {len(unsent)} bytes unsent)"
         case _:
             return repr(item)
 

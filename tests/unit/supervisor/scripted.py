@@ -46,6 +46,11 @@ class ScriptedLink:
         self.pings = 0
         self.rtt = 0.05
         self.closed_locally = False
+        self.reset_locally = False
+        self.unreceived = b""
+        """What ``abandon`` gives back: keys written that the server never received."""
+        self.abandoning: asyncio.Future[None] | None = None
+        """When set, ``abandon`` waits for it (an acknowledgement that may be on its way)."""
         self.broken = False
         """When True, write() raises as a dying transport might."""
         self._ended: asyncio.Future[LinkClosed] = asyncio.get_running_loop().create_future()
@@ -90,6 +95,18 @@ class ScriptedLink:
 
     def close(self) -> None:
         self.closed_locally = True
+        self.end(Ending.LOST, Cause.LOCAL)
+
+    async def abandon(self) -> bytes:
+        try:
+            if self.abandoning is not None:
+                await self.abandoning
+            return self.unreceived
+        finally:
+            self.reset()
+
+    def reset(self) -> None:
+        self.reset_locally = True
         self.end(Ending.LOST, Cause.LOCAL)
 
     async def wait_closed(self) -> LinkClosed:

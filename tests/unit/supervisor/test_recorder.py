@@ -103,6 +103,21 @@ async def test_two_drops_with_their_causes_recoveries_and_held_keys(
     assert summary.median_recovery == pytest.approx((1.5 + second_recovery) / 2)
 
 
+async def test_keys_a_given_up_link_never_delivered_count_as_held(rig: Rig) -> None:
+    recorder = recorder_on(rig, None)
+    old = await rig.attach_first()
+    rig.supervisor.write(b"k20 k21 ")
+    old.unreceived = b"k20 k21 "
+    old.responsive = False
+    await rig.stall()
+    rig.supervisor.write(b"k22 ")
+    await rig.wait_attempts(2)
+    rig.connector.attempts[1].attach(reattached_existing=True)
+    await rig.wait_state("attached")
+    (drop,) = recorder.snapshot().drops
+    assert (drop.held_delivered, drop.held_discarded) == (12, 0)
+
+
 async def test_the_old_link_coming_back_is_the_same_session(rig: Rig) -> None:
     recorder = recorder_on(rig, None)
     old = await rig.attach_first()

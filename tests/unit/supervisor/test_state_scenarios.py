@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings
 from termkeep.supervisor.backoff import Backoff
 from termkeep.supervisor.events import (
+    CloseLink,
     ConnectRequested,
     DataReceived,
+    DeliverHeldKeys,
     Effect,
     Event,
     KeyTyped,
     LinkEnded,
+    LinkReset,
     NetworkChanged,
     Notify,
     PingReplied,
@@ -284,6 +287,7 @@ events = st.one_of(
     st.builds(PingReplied, ids, st.floats(0.001, 2.0)),
     st.just(Tick()),
     st.builds(LinkEnded, ids, st.sampled_from(list(Ending)), st.none() | causes),
+    st.builds(LinkReset, ids, st.binary(max_size=40)),
     st.just(NetworkChanged()),
     st.just(ReconnectNow()),
     st.just(UserResolved()),
@@ -334,6 +338,12 @@ def check_invariants(policy: Policy, script: list[tuple[Event, float]]) -> None:
             assert not new_probes  # never hammer: only the user restarts these
         if any(isinstance(e, SendKeys) for e in effects):
             assert isinstance(phase, Attached)
+        if any(isinstance(e, SendKeys | DeliverHeldKeys) for e in effects):
+            # Keys a link being reset may give back were typed first: nothing overtakes them.
+            assert not ctx.resetting
+        if isinstance(before.phase, Stalled) and not isinstance(phase, Stalled | Attached):
+            # A stalled link left behind alive is reset, never closed gracefully.
+            assert CloseLink(before.phase.link) not in effects
         if isinstance(event, Tick):
             # A Tick always re-arms, and never for a time already past: no busy loop.
             timers = [e.at for e in effects if isinstance(e, ScheduleTimer)]

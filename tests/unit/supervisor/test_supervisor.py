@@ -3,6 +3,7 @@ held keys, resize at reattach, endings, pings, network changes, updates and clos
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -191,7 +192,7 @@ async def test_stall_is_reported_at_once_and_the_probe_wins_make_before_break(ri
     assert rig.supervisor.status().held == 8
     new = rig.connector.attempts[1].attach(reattached_existing=True)
     await rig.wait_state("attached")
-    assert old.closed_locally
+    assert old.reset_locally
     assert new.written == b"echo hi\r"
     assert new.sizes[-1] == (100, 30)
     assert rig.notices[-1] == "reattached after 0.0 s"
@@ -230,7 +231,7 @@ async def test_bytes_from_the_stalled_link_are_shown_but_the_probe_still_races(
     assert old.written == b""
     new = rig.connector.attempts[1].attach()
     await rig.wait_state("attached")
-    assert old.closed_locally
+    assert old.reset_locally
     assert new.written == b"q"
 
 
@@ -271,7 +272,7 @@ async def test_of_two_probes_the_first_to_attach_wins_and_the_other_is_cancelled
     rig.connector.attempts[2].attach()
     await rig.wait_state("attached")
     await eventually(lambda: rig.connector.attempts[1].cancelled, "the slower probe cancelled")
-    assert old.closed_locally
+    assert old.reset_locally
 
 
 async def test_keys_typed_during_the_outage_are_discarded_if_the_session_is_new(
@@ -465,13 +466,13 @@ async def test_updates_asked_for_after_close_end_at_once(rig: Rig) -> None:
     assert [update async for update in rig.supervisor.updates()] == []
 
 
-async def test_close_cancels_probes_and_closes_links(rig: Rig) -> None:
+async def test_close_cancels_probes_and_resets_the_stalled_link(rig: Rig) -> None:
     old = await rig.attach_first()
     old.responsive = False
     await rig.stall()
     await rig.wait_attempts(2)
     await rig.supervisor.close()
-    assert old.closed_locally
+    assert old.reset_locally
     assert rig.connector.attempts[1].cancelled
     assert rig.state() == "closed"
     assert rig.clock.next_deadline is None  # no timer or network poll left behind
@@ -501,3 +502,90 @@ async def test_fresh_syns_replace_unanswered_probes_until_the_connector_reports_
         newest.attach()
         await rig.wait_state("attached")
         assert attempts[0].cancelled
+
+
+# A stalled link given up while it may still be alive: reset, and what it never delivered
+# goes first over the new link.
+
+
+async def stalled_with_keys_in_flight(rig: Rig, unreceived: bytes) -> ScriptedLink:
+    """An attached link that took ``unreceived`` and then went silent; the server never got
+    those keys (what the transport will find when the link is given up)."""
+    old = await rig.attach_first()
+    rig.supervisor.write(unreceived)
+    old.responsive = False
+    old.unreceived = unreceived
+    await rig.stall()
+    await rig.wait_attempts(2)
+    return old
+
+
+async def test_keys_the_given_up_link_never_delivered_go_first_over_the_new_link(
+    rig: Rig,
+) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 k21 ")
+    rig.supervisor.write(b"k22 ")  # typed after the stall: held
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    await rig.wait_state("attached")
+    assert old.reset_locally
+    assert not old.closed_locally
+    assert new.written == b"k20 k21 k22 "
+    assert rig.notices[-1].startswith("reattached after")
+
+
+async def test_the_win_waits_for_the_reset_and_keys_typed_meanwhile_come_after(
+    rig: Rig,
+) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 ")
+    old.abandoning = asyncio.get_running_loop().create_future()  # an ACK may be on its way
+    rig.supervisor.write(b"k21 ")
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    new.send(b"redraw")
+    await settle()
+    rig.supervisor.write(b"k22 ")
+    assert rig.state() == "stalled"
+    assert new.written == b""
+    assert rig.output == b""  # the winner's screen is shown once it is the active link
+    assert rig.supervisor.status().held == 8
+    old.abandoning.set_result(None)
+    await rig.wait_state("attached")
+    assert new.written == b"k20 k21 k22 "
+    assert rig.output == b"redraw"
+
+
+async def test_keys_the_given_up_link_never_delivered_are_discarded_in_a_new_session(
+    rig: Rig,
+) -> None:
+    fates: list[bool] = []
+    rig.supervisor.add_held_keys_listener(fates.append)
+    await stalled_with_keys_in_flight(rig, b"rm -rf build\r")
+    new = rig.connector.attempts[1].attach(reattached_existing=False)
+    await rig.wait_state("attached")
+    assert new.written == b""
+    assert fates == [False]
+    assert (
+        "13 bytes typed during the outage were discarded: this is not the same tmux session"
+        in rig.notices
+    )
+
+
+async def test_closing_during_the_reset_still_resets_the_link(rig: Rig) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 ")
+    old.abandoning = asyncio.get_running_loop().create_future()
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    await eventually(lambda: rig.state() == "stalled" and new.sizes != [], "the win pending")
+    await settle()
+    await rig.supervisor.close()
+    assert old.reset_locally
+    assert new.closed_locally
+    assert new.written == b""
+
+
+async def test_a_link_that_ended_by_itself_is_not_reset(rig: Rig) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 ")
+    old.end(Ending.LOST, Cause.RESET, "connection reset by peer")
+    await rig.wait_state("reconnecting")
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    await rig.wait_state("attached")
+    assert not old.reset_locally
+    assert new.written == b""  # what it took is gone with it: nothing is sent twice
