@@ -19,9 +19,9 @@ from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
 from termkeep.headless.rawtty import LocalTerminal
-from termkeep.headless.stop import EXIT_GAVE_UP, EXIT_OK, Stop
-from termkeep.session import build_supervisor, connection_recorder, log_mode
-from termkeep.supervisor.output_log import OutputLog
+from termkeep.session.output_log import OutputLog
+from termkeep.session.stop import EXIT_GAVE_UP, EXIT_OK, Stop
+from termkeep.session.tab import build_supervisor, connection_recorder, log_mode
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update

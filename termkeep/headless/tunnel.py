@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.headless.stop import EXIT_GAVE_UP, Stop
 from termkeep.platform.tty import STDERR_FD, write_fully
-from termkeep.session import build_supervisor, connection_recorder
+from termkeep.session.stop import EXIT_GAVE_UP, Stop
+from termkeep.session.tab import build_supervisor, connection_recorder
+from termkeep.session.tunnels import TunnelsOnLink
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
-from termkeep.supervisor.tunnels import TunnelsOnLink
 from termkeep.terminal.ssh_text import ssh_visible
 from termkeep.transport.prompts import TerminalPrompter
 from termkeep.transport.tunnels import Tunnel, TunnelSet, TunnelState

@@ -20,7 +20,7 @@ CORE_MODULES = [
     "termkeep.tmux.attach",
     "termkeep.tmux.sessions",
     "termkeep.supervisor.supervisor",
-    "termkeep.session",
+    "termkeep.session.tab",
     "termkeep.headless.attach",
 ]
 

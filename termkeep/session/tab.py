@@ -17,12 +17,12 @@ from termkeep.config.profile import Profile
 from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory, HistoryJournal
-from termkeep.supervisor.output_log import OutputLog
+from termkeep.session.output_log import OutputLog
+from termkeep.session.recorder import ConnectionRecorder
+from termkeep.session.tunnels import TunnelsOnLink
 from termkeep.supervisor.phase import Phase
-from termkeep.supervisor.recorder import ConnectionRecorder
 from termkeep.supervisor.state import Policy, Status
 from termkeep.supervisor.supervisor import Supervisor, Update
-from termkeep.supervisor.tunnels import TunnelsOnLink
 from termkeep.terminal.clipboard import ClipboardWrite
 from termkeep.terminal.emulator import (
     DEFAULT_SCROLLBACK_LINES,

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from termkeep.headless import stop as stop_module
-from termkeep.headless.stop import EXIT_GAVE_UP, Stop
 from termkeep.platform.signals import STOP_SIGNALS
 from termkeep.platform.tty import write_fully
+from termkeep.session import stop as stop_module
+from termkeep.session.stop import EXIT_GAVE_UP, Stop
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +127,7 @@ def test_a_write_to_a_closed_pipe_or_a_hung_up_terminal_fails_quietly() -> None:
 
 STUCK_THREAD = """
 import asyncio, logging, threading
-from termkeep.headless.stop import run_to_exit
+from termkeep.session.stop import run_to_exit
 
 async def main():
     never = threading.Event()
