@@ -500,8 +500,6 @@ class Session:
 
     def _reply(self, data: bytes) -> None:
         # Answers to the remote's queries (DA, cursor position) go out during feed, ahead of
-        # anything the view will render. They are never held for a later link: an answer
-        # typed into a reattached session would arrive as stray keystrokes.
-        if self.supervisor.status().state is Phase.ATTACHED:
-            self.recorder.sent(len(data))
-            self.supervisor.write(data)
+        # anything the view will render, to the connection that asked (the recorder counts
+        # them as the supervisor sends them).
+        self.supervisor.reply(data)

@@ -74,6 +74,16 @@ class KeyTyped:
 
 
 @dataclass(frozen=True, slots=True)
+class TerminalReply:
+    """The terminal answered a query (DA, a cursor position report) the remote sent over
+    link ``link``; None when no link's bytes were being shown (nobody asked). Not typing:
+    it is sent at once or never, and only to the connection that asked."""
+
+    link: int | None
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Resized:
     """The user's view changed size."""
 
@@ -131,6 +141,7 @@ type Event = (
     | ProbeFailed
     | DataReceived
     | KeyTyped
+    | TerminalReply
     | Resized
     | PingReplied
     | Tick
@@ -184,6 +195,14 @@ class SendKeys:
 
 
 @dataclass(frozen=True, slots=True)
+class SendReply:
+    """Write the terminal's reply ``data`` to link ``link``, the one its query came over."""
+
+    link: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class DeliverHeldKeys:
     """Write the keys held during the outage to the (same) session, now reattached."""
 
@@ -232,6 +251,7 @@ type Effect = (
     | CloseLink
     | Promote
     | SendKeys
+    | SendReply
     | DeliverHeldKeys
     | DiscardHeldKeys
     | ApplyResize
