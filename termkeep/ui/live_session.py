@@ -80,7 +80,7 @@ def _tunnels_down(tunnels: TunnelSet | None, *, attached: bool) -> int:
 
 
 class LiveSession:
-    """Adapts ``termkeep.session.Session`` to SessionLike."""
+    """Adapts ``termkeep.session.tab_session.Session`` to SessionLike."""
 
     def __init__(self, session: Session, on_close: Callable[[], None] | None = None) -> None:
         self.session = session
