@@ -138,11 +138,6 @@ class HeadlessRun:
         """Run ``core`` too (before ``run``)."""
         self._cores.append(core)
 
-    @property
-    def finished(self) -> bool:
-        """Whether the outcome is settled (the command is ending)."""
-        return self._stop.finished
-
     def finish(self, code: int, message: str | None = None) -> None:
         """End with ``code``; ``message`` is shown if it still can be. The first call wins."""
         self._stop.finish(code, message)
