@@ -74,6 +74,16 @@ class KeyTyped:
 
 
 @dataclass(frozen=True, slots=True)
+class TerminalReply:
+    """The terminal answered a query (DA, a cursor position report) the remote sent over
+    link ``link``; None when no link's bytes were being shown (nobody asked). Not typing:
+    it is sent at once or never, and only to the connection that asked."""
+
+    link: int | None
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Resized:
     """The user's view changed size."""
 
@@ -141,6 +151,7 @@ type Event = (
     | ProbeFailed
     | DataReceived
     | KeyTyped
+    | TerminalReply
     | Resized
     | PingReplied
     | Tick
@@ -208,6 +219,14 @@ class SendKeys:
 
 
 @dataclass(frozen=True, slots=True)
+class SendReply:
+    """Write the terminal's reply ``data`` to link ``link``, the one its query came over."""
+
+    link: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class DeliverHeldKeys:
     """Write the keys held during the outage to the (same) session, now reattached."""
 
@@ -257,6 +276,7 @@ type Effect = (
     | ResetLink
     | Promote
     | SendKeys
+    | SendReply
     | DeliverHeldKeys
     | DiscardHeldKeys
     | ApplyResize

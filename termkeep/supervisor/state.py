@@ -87,7 +87,9 @@ from termkeep.supervisor.events import (
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
@@ -866,6 +868,21 @@ def _attached_key(state: State, phase: Attached, event: KeyTyped, now: float) ->
     return _with(state, **changes), tuple(effects)
 
 
+def _attached_reply(state: State, phase: Attached, event: TerminalReply, now: float) -> Outcome:
+    """The terminal's answer goes out at once, and is not typing: no echo is awaited, no
+    ping sent, the tab does not count as in use. An answer to a query from a link that has
+    been replaced since is dropped: the new tmux client would read it as keystrokes."""
+    if event.link != phase.link:
+        return state, ()
+    return state, (SendReply(phase.link, event.data),)
+
+
+def _drop_reply(state: State, phase: PhaseData, event: TerminalReply, now: float) -> Outcome:
+    # Never held for a later link: whoever asked is gone, or stalled and about to be
+    # replaced, and an answer typed into a reattached session arrives as stray keystrokes.
+    return state, ()
+
+
 def _attached_resize(state: State, phase: Attached, event: Resized, now: float) -> Outcome:
     size = (event.cols, event.rows)
     return _with(state, size=size), (ApplyResize(*size),)
@@ -1230,6 +1247,7 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     (Attached, DataReceived): _attached_data,
     (Attached, PingReplied): _attached_ping,
     (Attached, KeyTyped): _attached_key,
+    (Attached, TerminalReply): _attached_reply,
     (Attached, Resized): _attached_resize,
     (Attached, Tick): _attached_tick,
     (Attached, LinkEnded): _attached_ended,
@@ -1257,6 +1275,7 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     (Any, CloseRequested): _close,
     (Any, LinkReset): _reset_reported,
     (Closed, LinkReset): _ignore,
+    (Any, TerminalReply): _drop_reply,
     (Closed, Resized): _ignore,
     (Closed, CloseRequested): _ignore,
 }

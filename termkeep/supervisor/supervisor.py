@@ -50,7 +50,9 @@ from termkeep.supervisor.events import (
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
@@ -92,6 +94,8 @@ type Update = Status | Notice
 type Listener = Callable[[Update], None]
 type HeldKeysListener = Callable[[bool], None]
 """Told what became of keys held during an outage: True delivered, False discarded."""
+type ReplyListener = Callable[[int], None]
+"""Told the length of each terminal reply written to the link."""
 type NetworkFingerprint = FingerprintSource
 
 
@@ -133,6 +137,10 @@ class Supervisor:
         self._network_watch: NetworkWatch | None = None
         self._listeners: list[Listener] = []
         self._held_keys_listeners: list[HeldKeysListener] = []
+        self._reply_listeners: list[ReplyListener] = []
+        self._showing: int | None = None
+        """The link whose bytes ``on_data`` is being given right now: the one any query in
+        them came over, so the terminal's reply goes back to it and to no other."""
         self._streams: set[_UpdateStream] = set()
         self._last_status_key: tuple[object, ...] | None = None
         self._started = False
@@ -159,6 +167,13 @@ class Supervisor:
         if data:
             self._feed(KeyTyped(data))
 
+    def reply(self, data: bytes) -> None:
+        """The terminal's answer to a query in the bytes being shown (called from within
+        ``on_data``): sent at once to the link that asked, if it is still the attached one,
+        else dropped. Never held, never counted as typing."""
+        if data:
+            self._feed(TerminalReply(self._showing, data))
+
     def resize(self, cols: int, rows: int) -> None:
         """The view's new size: applied now, or at reattach."""
         self._feed(Resized(cols, rows))
@@ -183,6 +198,10 @@ class Supervisor:
         """Call ``listener`` when keys held during an outage are delivered (True) into the
         same session, or discarded (False); before the notice that says so is published."""
         self._held_keys_listeners.append(listener)
+
+    def add_reply_listener(self, listener: ReplyListener) -> None:
+        """Call ``listener`` with the length of each terminal reply written to the link."""
+        self._reply_listeners.append(listener)
 
     def updates(self) -> AsyncIterator[Update]:
         """Status changes and notices from now on, until ``close()``."""
@@ -311,6 +330,11 @@ class Supervisor:
             case SendKeys(data=data):
                 if (active := self._active_link()) is not None:
                     _quietly(active.write, data)
+            case SendReply(link=link_id, data=data):
+                if (asked := self._links.get(link_id)) is not None:
+                    _quietly(asked.write, data)
+                    for listener in self._reply_listeners:
+                        listener(len(data))
             case DeliverHeldKeys(data=data):
                 if (active := self._active_link()) is not None:
                     _quietly(active.write, data)
@@ -345,7 +369,7 @@ class Supervisor:
         self._active = probe
         early = self._probe_buffers.pop(probe, None)
         if early:
-            self._on_data(bytes(early))
+            self._show(probe, bytes(early))
         link = self._links[probe]
         self._watchers[probe] = asyncio.create_task(self._watch_ending(probe, link))
 
@@ -394,7 +418,7 @@ class Supervisor:
     def _sink_for(self, link_id: int) -> DataSink:
         def on_data(data: bytes) -> None:
             if link_id == self._active:
-                self._on_data(data)
+                self._show(link_id, data)
                 self._note_contact(link_id)
                 return
             buffer = self._probe_buffers.get(link_id)
@@ -403,6 +427,14 @@ class Supervisor:
             # Otherwise: a link that lost the race, or a runaway probe; drop it.
 
         return on_data
+
+    def _show(self, link_id: int, data: bytes) -> None:
+        """Hand ``data`` from ``link_id`` to the owner; replies made meanwhile go back to it."""
+        self._showing = link_id
+        try:
+            self._on_data(data)
+        finally:
+            self._showing = None
 
     def _note_contact(self, link_id: int) -> None:
         # The cost per chunk is a flag check. The first data after a quiet spell is reported
@@ -514,7 +546,13 @@ class Supervisor:
 def _traced(item: Event | Effect) -> str:
     """An event or effect for the trace, without what the user typed (never logged)."""
     match item:
-        case KeyTyped(data=data) | SendKeys(data=data) | DeliverHeldKeys(data=data):
+        case (
+            KeyTyped(data=data)
+            | SendKeys(data=data)
+            | DeliverHeldKeys(data=data)
+            | TerminalReply(data=data)
+            | SendReply(data=data)
+        ):
             return f"{type(item).__name__}({len(data)} bytes)"
         case LinkReset(link=link, unsent=unsent):
             return f"LinkReset({link}, {len(unsent)} bytes unsent)"

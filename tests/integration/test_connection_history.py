@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.terminal.durations import RECORD, duration_text
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from termkeep.platform.tcp import send_progress
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.link import SshLink
 from termkeep.transport.ssh.sent_keys import SentKeys

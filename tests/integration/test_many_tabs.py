@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
-from termkeep.session import build_supervisor
+from termkeep.session.core import build_supervisor
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.emulator import row_text
 from termkeep.terminal.predict import MIN_TIMEOUT, PredictMode

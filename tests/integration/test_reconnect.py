@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.transport.link import Cause

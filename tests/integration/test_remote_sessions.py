@@ -11,7 +11,7 @@ import pytest
 
 from termkeep.config.profile import Profile, TmuxSettings
 from termkeep.config.store import ProfileStore
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.tmux.names import adoptable_legacy_base
 from termkeep.tmux.sessions import (
     RemoteSessions,

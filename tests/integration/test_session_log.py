@@ -8,7 +8,7 @@ from pathlib import Path
 
 from termkeep.config.profile import Profile
 from termkeep.config.settings import LogMode
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.full_disk import no_room_to_grow_files

@@ -13,7 +13,7 @@ from textual.widgets import Input, SelectionList
 
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
-from termkeep.session import SessionTerminal
+from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.ui.broadcast import SOURCE_GLYPH, TARGET_GLYPH
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen

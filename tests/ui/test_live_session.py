@@ -10,7 +10,7 @@ from __future__ import annotations
 from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.terminal.palette import Palette

@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from termkeep.session import SessionTerminal
+from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.ui.widgets.terminal_view import TerminalView

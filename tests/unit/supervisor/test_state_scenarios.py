@@ -31,7 +31,9 @@ from termkeep.supervisor.events import (
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
@@ -141,6 +143,44 @@ def test_typed_keys_without_any_reply_stall_after_one_second() -> None:
     sim.run_until(T0 + 2.0)
     assert isinstance(sim.state.phase, Stalled)
     assert sim.status.detail == "no reply for 2.0 s (nothing came back after typed keys)"
+
+
+def test_a_da_reply_starts_no_echo_deadline_and_no_ping() -> None:
+    sim = attached_sim()
+    sim.run_until(T0 + 1.0)
+    effects = sim.send(TerminalReply(1, b"\x1b[?62;22c"))
+    assert [e for e in effects if not isinstance(e, ScheduleTimer)] == [
+        SendReply(1, b"\x1b[?62;22c")
+    ]
+    # A keystroke unanswered for a second is a stall; a reply is not waited on at all,
+    # so nothing happens until the idle link's own ping, half a keepalive interval on.
+    sim.run_until(T0 + 2.4)
+    assert isinstance(sim.state.phase, Attached)
+    assert sim.effects(SendPing) == []
+    assert sim.state.ctx.echo_wait_since is None
+    assert sim.state.ctx.last_key_at is None
+
+
+def test_a_reply_pending_at_a_drop_is_not_delivered_after_the_reattach() -> None:
+    sim = attached_sim()
+    sim.send(LinkEnded(1, Ending.LOST, Cause.RESET, "reset by peer"))
+    # The cursor report to a query of link 1 comes after link 1 is gone; keys are typed.
+    sim.send(TerminalReply(1, b"\x1b[24;80R"))
+    sim.send(KeyTyped(b"ls"))
+    assert isinstance(sim.state.phase, Reconnecting)
+    assert sim.state.ctx.held == b"ls"  # typed keys are held, the reply is not
+    sim.run_until(sim.now + 5.0)
+    (_, probe), *_ = sim.effects(StartProbe)
+    assert isinstance(probe, StartProbe)
+    sim.send(ProbeSucceeded(probe.probe, reattached_existing=True, tmux=True))
+    assert isinstance(sim.state.phase, Attached)
+    sent = [e for _, e in sim.log if isinstance(e, SendKeys | DeliverHeldKeys | SendReply)]
+    assert sent == [DeliverHeldKeys(b"ls")]
+    # Late again, now over the new link: still dropped; the new link's own replies go.
+    assert sim.send(TerminalReply(1, b"\x1b[24;80R")) == ()
+    assert SendReply(probe.probe, b"\x1b[1;1R") in sim.send(
+        TerminalReply(probe.probe, b"\x1b[1;1R")
+    )
 
 
 def test_a_password_prompt_that_echoes_nothing_is_not_a_stall() -> None:

@@ -40,7 +40,9 @@ from termkeep.supervisor.events import (
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
@@ -96,6 +98,9 @@ FRESH_234 = ((2, T0 + 4.5), (3, T0 + 4.5), (4, T0 + 4.5))
 
 SPREAD_234 = ((2, T0), (3, T0 + 0.5), (4, T0 + 1))
 """Start times of three probes: the first counts as stuck from T0 + 2, the last from T0 + 3."""
+
+DA_REPLY = b"\x1b[?62;22c"
+CPR_REPLY = b"\x1b[24;80R"
 
 ATTACHED = Attached(link=1)
 STALLED = Stalled(link=1, retry=retry())
@@ -1194,6 +1199,68 @@ ROWS = [
     Row("closed: reconnect-now is ignored", state(Closed()), ReconnectNow(), T0, Closed()),
     Row("closed: close again is harmless", state(Closed()), CloseRequested(), T0, Closed()),
     Row("closed: a resize is ignored", state(Closed()), Resized(1, 1), T0, Closed()),
+    # ---- terminal replies (DA, cursor reports): sent at once or never, never typing
+    Row(
+        "attached: a reply goes at once to the link that asked; no echo wait, no ping",
+        state(ATTACHED),
+        TerminalReply(1, DA_REPLY),
+        T0 + 1,
+        ATTACHED,
+        (SendReply(1, DA_REPLY),),
+        {"echo_wait_since": None, "ping_sent_at": None, "last_key_at": None, "held": b""},
+    ),
+    Row(
+        "attached: a reply to a link replaced since is dropped",
+        state(Attached(2)),
+        TerminalReply(1, CPR_REPLY),
+        T0 + 1,
+        Attached(2),
+        (),
+        {"held": b"", "last_key_at": None},
+    ),
+    Row(
+        "attached: a reply to no link's bytes is dropped",
+        state(ATTACHED),
+        TerminalReply(None, DA_REPLY),
+        T0 + 1,
+        ATTACHED,
+    ),
+    Row(
+        "stalled: a reply is dropped, not held and no probe",
+        state(STALLED),
+        TerminalReply(1, CPR_REPLY),
+        T0 + 1,
+        STALLED,
+        (),
+        {"held": b"", "last_key_at": None},
+    ),
+    Row(
+        "reconnecting: a reply is dropped, not held and no probe",
+        state(RECONNECTING),
+        TerminalReply(1, CPR_REPLY),
+        T0 + 1,
+        RECONNECTING,
+        (),
+        {"held": b"", "last_key_at": None},
+    ),
+    Row(
+        "connecting: a reply is dropped",
+        state(CONNECTING),
+        TerminalReply(None, DA_REPLY),
+        T0,
+        CONNECTING,
+        (),
+        {"held": b""},
+    ),
+    Row(
+        "needs-user: a reply is not held",
+        state(NeedsUser(Cause.AUTH_FAILED)),
+        TerminalReply(1, DA_REPLY),
+        T0,
+        NeedsUser(Cause.AUTH_FAILED),
+        (),
+        {"held": b""},
+    ),
 ]
 
 

@@ -589,3 +589,46 @@ async def test_a_link_that_ended_by_itself_is_not_reset(rig: Rig) -> None:
     await rig.wait_state("attached")
     assert not old.reset_locally
     assert new.written == b""  # what it took is gone with it: nothing is sent twice
+
+
+CPR_QUERY = b"\x1b[6n"
+CPR_REPLY = b"\x1b[24;80R"
+
+
+async def test_a_terminal_reply_goes_to_the_link_that_asked_and_only_while_attached() -> None:
+    replied: list[int] = []
+
+    def answer(data: bytes) -> None:
+        """An emulator's part: a cursor report for each query, while it is being fed."""
+        for _ in range(data.count(CPR_QUERY)):
+            supervisor.reply(CPR_REPLY)
+
+    clock = FakeClock()
+    connector = ScriptedConnector(clock)
+    supervisor = Supervisor(connector, answer, POLICY, clock=clock, network_fingerprint=None)
+    supervisor.add_reply_listener(replied.append)
+    rig = Rig(clock, connector, supervisor)
+    try:
+        old = await rig.attach_first()
+        await settle()
+        pings = old.pings
+        old.send(b"$ " + CPR_QUERY)
+        await settle()
+        assert old.written == CPR_REPLY  # at once, to the link that asked
+        assert old.pings == pings  # not typing: no ping goes with it
+        assert replied == [len(CPR_REPLY)]
+        supervisor.reply(CPR_REPLY)  # no link's bytes being shown: nobody asked
+        assert old.written == CPR_REPLY
+        old.responsive = False
+        await rig.stall()
+        await rig.wait_attempts(2)
+        old.send(CPR_QUERY)  # late output of the stalled link: its answer is not kept
+        # The probe's first redraw asks too; that answer goes to the probe once it wins.
+        connector.attempts[1].sink(CPR_QUERY)
+        new = connector.attempts[1].attach(reattached_existing=True)
+        await rig.wait_state("attached")
+        assert old.written == CPR_REPLY
+        assert new.written == CPR_REPLY
+        assert replied == [len(CPR_REPLY)] * 2
+    finally:
+        await supervisor.close()

@@ -16,7 +16,7 @@ from termkeep.records.connection_history import (
     read_history,
     summarize,
 )
-from termkeep.supervisor.recorder import ConnectionRecorder
+from termkeep.session.recorder import ConnectionRecorder
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.link import Cause, Ending
 from tests.fixtures.full_disk import no_room_to_grow_files
