@@ -42,16 +42,6 @@ NOT_OURS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throwaway HOME and no agent: only the keys a test names are offered."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    return home
-
-
 def web_profile(server: SshServer, **changes: object) -> Profile:
     profile = Profile(
         name="web",

@@ -22,7 +22,7 @@ from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompte
 from termkeep.transport.ssh.connector import SshConnector
 from termkeep.transport.ssh.link import SshLink
 from tests.fixtures import sshd as sshd_module
-from tests.fixtures.home import use_private_home
+from tests.fixtures.isolation import Isolation
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
@@ -111,13 +111,6 @@ async def bounded[T](work: Awaitable[T], what: str) -> T:
         return await asyncio.wait_for(work, WAIT)
     except TimeoutError:
         raise AssertionError(f"timed out after {WAIT:g} s waiting for {what}") from None
-
-
-@pytest.fixture(autouse=True)
-def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throwaway HOME, so ~/.ssh (known_hosts, keys, config) is never the real one, and no
-    agent, so only the keys a test names are offered."""
-    return use_private_home(tmp_path, monkeypatch)
 
 
 def with_session_env(config: str, **env: str) -> str:
@@ -255,14 +248,14 @@ async def test_side_commands_run_on_the_links_own_connection(sshd: SshServer) ->
 
 
 async def test_unknown_host_key_without_prompter_is_refused(
-    sshd: SshServer, private_home: Path
+    sshd: SshServer, isolation: Isolation
 ) -> None:
     profile = profile_for(sshd, known_hosts_file=None)
     with pytest.raises(ConnectFailedError) as failure:
         await attach(profile, NoPrompter())
     assert failure.value.cause is Cause.HOST_KEY_UNKNOWN
     assert sshd.connection_count() == 1
-    assert not (private_home / ".ssh" / "known_hosts").exists()
+    assert not (isolation.ssh_dir / "known_hosts").exists()
     assert "Accepted publickey" not in sshd.log_text()
 
 
