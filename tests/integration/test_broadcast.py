@@ -29,11 +29,9 @@ OUTPUT = "bc-42"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProfileStore:
-    """A private config and state dir, so nothing of the user's is read or written."""
-    monkeypatch.setenv("TERMKEEP_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
-    return ProfileStore(tmp_path / "config" / "hosts")
+def store(config_dir: Path) -> ProfileStore:
+    """The saved hosts of the test's own config dir."""
+    return ProfileStore(config_dir / "hosts")
 
 
 def screen_text(pane: SessionPane) -> str:

@@ -35,10 +35,8 @@ _C1 = range(0x80, 0xA0)
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return termkeep_env(tmp_path / "config", tmp_path / "state", home)
+def env() -> dict[str, str]:
+    return termkeep_env()
 
 
 def save(env: dict[str, str], port: int, known_hosts: Path, *forwards: str) -> None:
@@ -108,7 +106,7 @@ async def test_ssh_shows_the_same_disconnect_reason_the_same_way(tmp_path: Path)
                 str(port),
                 "victim@127.0.0.1",
             ],
-            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "LANG": "C.UTF-8"},
         )
         try:
             await asyncio.to_thread(ssh.wait_exit, WAIT)
@@ -145,7 +143,7 @@ async def test_ssh_shows_a_hostile_prompt_exactly_as_termkeep_does(tmp_path: Pat
                 "victim@127.0.0.1",
                 "true",
             ],
-            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "LANG": "C.UTF-8"},
         )
         try:
             await wait_for(ssh, "Code ")

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import leaks
+from tests.fixtures.isolation import Isolation
 from tests.fixtures.requirements import missing_for_root, require
 
 pytestmark = pytest.mark.root
@@ -98,15 +99,15 @@ def resolver_netns() -> Iterator[ResolverNamespace]:
 
 
 @pytest.fixture
-def home() -> Iterator[dict[str, str]]:
-    """Private HOME, config and state: no ~/.ssh/config or saved profile of the machine."""
-    with tempfile.TemporaryDirectory(prefix="tk-dns-") as tmp:
-        yield {
-            "HOME": tmp,
-            "TERMKEEP_CONFIG_DIR": f"{tmp}/config",
-            "TERMKEEP_STATE_DIR": f"{tmp}/state",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        }
+def home(isolation: Isolation) -> dict[str, str]:
+    """Only the test's own HOME, config and state (no ~/.ssh/config or saved profile of the
+    machine) and PATH: the whole environment of the commands run in the namespace."""
+    return {
+        "HOME": str(isolation.home),
+        "TERMKEEP_CONFIG_DIR": str(isolation.config_dir),
+        "TERMKEEP_STATE_DIR": str(isolation.state_dir),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
 
 
 def ssh_to(

@@ -156,7 +156,7 @@ async def test_without_a_tab_there_is_nothing_to_show(store: ProfileStore) -> No
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, tmp_path: Path) -> None:
+async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, state_dir: Path) -> None:
     async with DemoServer() as server:
         store.save(demo_profile(server, "demo", "termkeep-connection-history"))
         app = RecordingApp(store, open_session=None)  # the real opener and TerminalView
@@ -178,5 +178,5 @@ async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, tmp_pa
             assert row[3:] == ["same", "-", "reconnect requested"]
             await pilot.press("escape", PREFIX, "q", "y")  # quitting closes the session
             await wait_for(pilot, lambda: not app.is_running, "the app to quit", bound=LIVE)
-    records = (tmp_path / "state" / "connections.jsonl").read_text().splitlines()
+    records = (state_dir / "connections.jsonl").read_text().splitlines()
     assert [json.loads(line)["kind"] for line in records] == ["open", "drop", "close"]

@@ -14,6 +14,7 @@ from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.ui.screens.dialogs import ConfirmScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen, profile_from_form
+from tests.fixtures.isolation import Isolation
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
 
@@ -133,11 +134,9 @@ async def test_delete_asks_first(store: ProfileStore) -> None:
 
 
 async def test_import_ssh_config_and_putty_show_reports(
-    store: ProfileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: ProfileStore, isolation: Isolation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "config").write_text(
+    isolation.write_ssh_config(
         "Host bastion\n  HostName 192.0.2.10\n  User ops\n\nHost *.internal\n  User x\n"
     )
     putty = tmp_path / "putty"
@@ -145,7 +144,6 @@ async def test_import_ssh_config_and_putty_show_reports(
     (putty / "sessions" / "router").write_text(
         "HostName=192.0.2.1\nPortNumber=22\nProtocol=ssh\nUserName=admin\n"
     )
-    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PUTTYDIR", str(putty))
     app = RecordingApp(store)
     async with app.run_test(size=(120, 40)) as pilot:

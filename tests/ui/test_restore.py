@@ -22,8 +22,8 @@ from tests.ui.pilot import PREFIX, wait_for
 SIZE = (100, 30)
 
 
-def test_round_trip_keeps_order_sessions_and_labels(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "tabs.toml"
+def test_round_trip_keeps_order_sessions_and_labels(state_dir: Path) -> None:
+    path = state_dir / "tabs.toml"
     tabs = [SavedTab("web-1", "termkeep-web-1", "prod"), SavedTab("web-1", "termkeep-web-1-2")]
     save_tabs(tabs, path)
     assert load_tabs(path) == (tabs, None)
