@@ -20,10 +20,10 @@ from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
 from tests.ui.fakes import RecordingApp
-from tests.ui.pilot import LIVE, PREFIX, wait_for
+from tests.ui.pilot import LIVE, PREFIX, Bound, wait_for
 
-RECOVERY = (1200, 0.05)
-"""(steps, pause) for a drop to be noticed or healed on a loaded machine: 60 s at most."""
+RECOVERY = Bound(60.0, 0.05)
+"""For a drop to be noticed or healed on a loaded machine: 60 s at most."""
 COMMAND = "echo bc-$((6*7))"
 OUTPUT = "bc-42"
 
@@ -74,7 +74,9 @@ async def test_broadcast_to_three_tabs_one_of_them_through_a_blackhole(
         for pane in panes:
             await wait_for(pilot, attached(pane), f"{pane.session.name} to attach", bound=LIVE)
         await pilot.press(PREFIX, "b")
-        await wait_for(pilot, lambda: isinstance(app.screen, BroadcastPickerScreen))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, BroadcastPickerScreen), "the broadcast picker"
+        )
         await pilot.press("a", "enter")
         await wait_for(pilot, lambda: app.broadcast.on, "broadcasting")
         assert app.broadcast.targets == [steady_1, flaky, steady_2]
@@ -97,5 +99,7 @@ async def test_broadcast_to_three_tabs_one_of_them_through_a_blackhole(
         for pane in panes:
             await pane.session.close()
         # The tabs hear of the close through the app's queue: let them, while it runs.
-        await wait_for(pilot, lambda: all(p.status.state is Phase.CLOSED for p in panes))
+        await wait_for(
+            pilot, lambda: all(p.status.state is Phase.CLOSED for p in panes), "every tab closed"
+        )
         await pilot.pause()

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 from tests.fixtures import leaks
 from tests.fixtures.isolation import Isolation
 from tests.fixtures.requirements import missing_for_root, require
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.root
 
@@ -168,12 +168,17 @@ def test_attach_when_no_resolver_answers_keeps_trying(
         )
         leaks.registry.add_pid(process.pid)
         try:
-            deadline = time.monotonic() + RUN_LIMIT
-            while time.monotonic() < deadline:
+
+            def retried_twice_or_ended() -> bool:
                 out.seek(0)
-                if out.read().count("trying again") >= 2 or process.poll() is not None:
-                    break
-                time.sleep(0.1)
+                return out.read().count("trying again") >= 2 or process.poll() is not None
+
+            wait_until(
+                retried_twice_or_ended,
+                timeout=RUN_LIMIT,
+                what="termkeep to try the name again twice",
+                interval=0.1,
+            )
             assert process.poll() is None, "termkeep gave up on a name it could not look up"
         finally:
             process.send_signal(signal.SIGTERM)
