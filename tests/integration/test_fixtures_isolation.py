@@ -17,6 +17,7 @@ from termkeep import paths
 from termkeep.transport.hostkeys import DEFAULT_USER_KNOWN_HOSTS
 from tests.fixtures import procs
 from tests.fixtures.isolation import DROPPED_VARIABLES, Isolation, real_places
+from tests.fixtures.plugin import RUN_PLACES
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.streams import StreamingSsh
 
@@ -56,6 +57,20 @@ def test_a_test_that_asks_for_nothing_sees_none_of_the_developers_places() -> No
     assert_not_the_developers(Path(DEFAULT_USER_KNOWN_HOSTS[0]).expanduser())
     for name in DROPPED_VARIABLES:
         assert name not in os.environ
+
+
+@pytest.fixture(scope="module")
+def home_outside_a_test() -> Path:
+    """HOME as a module's fixture sees it: set up before any test's own isolation."""
+    return Path.home()
+
+
+def test_what_runs_outside_a_test_has_the_runs_places_not_the_developers(
+    home_outside_a_test: Path, request: pytest.FixtureRequest
+) -> None:
+    assert_not_the_developers(home_outside_a_test)
+    assert home_outside_a_test == request.config.stash[RUN_PLACES].home
+    assert home_outside_a_test != Path.home()  # the test's own are fresh
 
 
 def test_the_places_are_the_fixtures(isolation: Isolation) -> None:
