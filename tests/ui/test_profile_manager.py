@@ -14,13 +14,16 @@ from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.ui.screens.dialogs import ConfirmScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen, profile_from_form
+from tests.fixtures.isolation import Isolation
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
 
 
 async def open_manager(pilot: Pilot[None], app: RecordingApp) -> ProfileManagerScreen:
     await pilot.press(PREFIX, "m")
-    await wait_for(pilot, lambda: isinstance(app.screen, ProfileManagerScreen))
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, ProfileManagerScreen), "the profile manager"
+    )
     screen = app.screen
     assert isinstance(screen, ProfileManagerScreen)
     return screen
@@ -38,7 +41,7 @@ async def press_and_read_report(
     report = screen.query_one("#report", Static)
     before = str(report.render())
     screen.query_one(button, Button).press()
-    await wait_for(pilot, lambda: str(report.render()) != before)
+    await wait_for(pilot, lambda: str(report.render()) != before, "the report to change")
     return str(report.render())
 
 
@@ -57,7 +60,7 @@ async def test_lists_saved_profiles_and_loads_the_highlighted_one(store: Profile
             "web-2",
         ]
         options.highlighted = 1
-        await wait_for(pilot, lambda: screen.editing == "web-1")
+        await wait_for(pilot, lambda: screen.editing == "web-1", "web-1 in the form")
         assert screen.query_one("#host", Input).value == "192.0.2.1"
         assert screen.query_one("#user", Input).value == "alice"
 
@@ -94,7 +97,7 @@ async def test_edit_keeps_the_users_comments(store: ProfileStore) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_manager(pilot, app)
         screen.query_one("#profiles", OptionList).highlighted = 1
-        await wait_for(pilot, lambda: screen.editing == "web-1")
+        await wait_for(pilot, lambda: screen.editing == "web-1", "web-1 in the form")
         fill(screen, port="2200")
         screen.save()
         assert errors(screen) == ""
@@ -107,7 +110,7 @@ async def test_duplicate_then_save_creates_a_copy(store: ProfileStore) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_manager(pilot, app)
         screen.query_one("#profiles", OptionList).highlighted = 0
-        await wait_for(pilot, lambda: screen.editing == "db-main")
+        await wait_for(pilot, lambda: screen.editing == "db-main", "db-main in the form")
         screen.duplicate()
         assert screen.query_one("#name", Input).value == "db-main-copy"
         screen.save()
@@ -120,24 +123,22 @@ async def test_delete_asks_first(store: ProfileStore) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_manager(pilot, app)
         screen.query_one("#profiles", OptionList).highlighted = 2
-        await wait_for(pilot, lambda: screen.editing == "web-2")
+        await wait_for(pilot, lambda: screen.editing == "web-2", "web-2 in the form")
         screen.ask_delete()
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the delete question")
         await pilot.press("n")
         assert store.exists("web-2")
         screen.ask_delete()
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the delete question")
         await pilot.press("y")
-        await wait_for(pilot, lambda: not store.exists("web-2"))
+        await wait_for(pilot, lambda: not store.exists("web-2"), "web-2 deleted")
         assert store.names() == ["db-main", "web-1"]
 
 
 async def test_import_ssh_config_and_putty_show_reports(
-    store: ProfileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: ProfileStore, isolation: Isolation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "config").write_text(
+    isolation.write_ssh_config(
         "Host bastion\n  HostName 192.0.2.10\n  User ops\n\nHost *.internal\n  User x\n"
     )
     putty = tmp_path / "putty"
@@ -145,7 +146,6 @@ async def test_import_ssh_config_and_putty_show_reports(
     (putty / "sessions" / "router").write_text(
         "HostName=192.0.2.1\nPortNumber=22\nProtocol=ssh\nUserName=admin\n"
     )
-    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PUTTYDIR", str(putty))
     app = RecordingApp(store)
     async with app.run_test(size=(120, 40)) as pilot:

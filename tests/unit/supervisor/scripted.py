@@ -9,7 +9,6 @@ it: send bytes, answer pings or stay silent, end in one of the three ways.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from termkeep.supervisor.clock import FakeClock
 from termkeep.transport.link import (
@@ -209,15 +208,10 @@ class ScriptedConnector:
         return attempt.outcome
 
 
-async def eventually(condition: Callable[[], bool], what: str, within: float = 5.0) -> None:
-    """Wait until ``condition()`` holds, letting the event loop run; fail after ``within``
-    real seconds with ``what`` in the message."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        await asyncio.sleep(0.001)
+WITHIN = 5.0
+"""Real seconds a scripted supervisor gets to reach what a test waits for (wait_until_async)."""
+TURN = 0.001
+"""How often such a wait looks: a scripted supervisor moves in loop turns, not in time."""
 
 
 async def settle() -> None:

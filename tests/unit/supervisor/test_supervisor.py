@@ -21,7 +21,8 @@ from termkeep.supervisor.supervisor import (
     Update,
 )
 from termkeep.transport.link import Cause, Ending, Stage
-from tests.unit.supervisor.scripted import ScriptedConnector, ScriptedLink, eventually, settle
+from tests.fixtures.waiting import wait_until_async
+from tests.unit.supervisor.scripted import TURN, WITHIN, ScriptedConnector, ScriptedLink, settle
 
 POLICY = Policy(
     keepalive_interval=5.0,
@@ -53,12 +54,19 @@ class Rig:
         return self.supervisor.status().state
 
     async def wait_state(self, name: str) -> None:
-        await eventually(lambda: self.state() == name, f"state {name!r} (is {self.state()!r})")
+        await wait_until_async(
+            lambda: self.state() == name,
+            timeout=WITHIN,
+            what=lambda: f"state {name!r} (is {self.state()!r})",
+            interval=TURN,
+        )
 
     async def wait_attempts(self, count: int) -> None:
-        await eventually(
+        await wait_until_async(
             lambda: len(self.connector.attempts) >= count,
-            f"{count} connection attempts (have {len(self.connector.attempts)})",
+            timeout=WITHIN,
+            what=lambda: f"{count} connection attempts (have {len(self.connector.attempts)})",
+            interval=TURN,
         )
 
     async def attach_first(self, *, tmux: bool = True) -> ScriptedLink:
@@ -133,8 +141,11 @@ async def test_data_in_a_flood_is_shown_at_once_and_counted_as_contact_once_per_
     # Counted only once the interval since the last report is over.
     assert rig.supervisor.status().last_contact_age == pytest.approx(CONTACT_REPORT_INTERVAL / 5)
     rig.clock.advance(CONTACT_REPORT_INTERVAL)
-    await eventually(
-        lambda: rig.supervisor.status().last_contact_age == 0.0, "the deferred contact report"
+    await wait_until_async(
+        lambda: rig.supervisor.status().last_contact_age == 0.0,
+        timeout=WITHIN,
+        what="the deferred contact report",
+        interval=TURN,
     )
 
 
@@ -171,7 +182,12 @@ async def test_a_healthy_idle_link_is_pinged_and_never_stalls(rig: Rig) -> None:
     link = await rig.attach_first()
     for number in range(1, 11):
         rig.clock.advance(2.5)
-        await eventually(lambda: link.pings == number, f"ping {number}")  # noqa: B023
+        await wait_until_async(
+            lambda: link.pings == number,  # noqa: B023
+            timeout=WITHIN,
+            what=f"ping {number}",
+            interval=TURN,
+        )
         await settle()  # the reply is processed
         assert rig.state() == "attached"
     assert rig.supervisor.status().rtt == pytest.approx(0.05)
@@ -211,7 +227,12 @@ async def test_the_old_link_answering_a_ping_first_cancels_the_probes(rig: Rig) 
     rig.clock.advance(1.5)
     old.responsive = True  # the ping sent at the stall is answered: a full round trip
     await rig.wait_state("attached")
-    await eventually(lambda: rig.connector.attempts[1].cancelled, "the probe cancelled")
+    await wait_until_async(
+        lambda: rig.connector.attempts[1].cancelled,
+        timeout=WITHIN,
+        what="the probe cancelled",
+        interval=TURN,
+    )
     assert not old.closed_locally
     assert old.written == b"q"  # the same session: held keys delivered
     assert rig.notices[-1] == "connection recovered after 1.5 s"
@@ -242,7 +263,12 @@ async def test_without_tmux_the_stalled_link_is_kept_at_its_first_bytes(rig: Rig
     await rig.wait_attempts(2)
     old.send(b"still here")
     await rig.wait_state("attached")
-    await eventually(lambda: rig.connector.attempts[1].cancelled, "the probe cancelled")
+    await wait_until_async(
+        lambda: rig.connector.attempts[1].cancelled,
+        timeout=WITHIN,
+        what="the probe cancelled",
+        interval=TURN,
+    )
     assert not old.closed_locally
 
 
@@ -255,7 +281,12 @@ async def test_a_probe_that_attaches_just_as_it_is_cancelled_is_closed(rig: Rig)
     # back, and the probe's connect completes before its task had a chance to report.
     old.send(b"back")
     late = rig.connector.attempts[1].attach()
-    await eventually(lambda: late.closed_locally, "the orphaned probe link closed")
+    await wait_until_async(
+        lambda: late.closed_locally,
+        timeout=WITHIN,
+        what="the orphaned probe link closed",
+        interval=TURN,
+    )
     assert rig.state() == "attached"
     assert not old.closed_locally
 
@@ -271,7 +302,12 @@ async def test_of_two_probes_the_first_to_attach_wins_and_the_other_is_cancelled
     await rig.wait_attempts(3)
     rig.connector.attempts[2].attach()
     await rig.wait_state("attached")
-    await eventually(lambda: rig.connector.attempts[1].cancelled, "the slower probe cancelled")
+    await wait_until_async(
+        lambda: rig.connector.attempts[1].cancelled,
+        timeout=WITHIN,
+        what="the slower probe cancelled",
+        interval=TURN,
+    )
     assert old.reset_locally
 
 
@@ -410,8 +446,11 @@ async def test_a_connector_bug_does_not_block_retries(rig: Rig) -> None:
     await rig.supervisor.start()
     await rig.wait_attempts(1)
     rig.connector.attempts[0].crash(RuntimeError("boom"))
-    await eventually(
-        lambda: rig.supervisor.status().cause is Cause.PROTOCOL, "the failure recorded"
+    await wait_until_async(
+        lambda: rig.supervisor.status().cause is Cause.PROTOCOL,
+        timeout=WITHIN,
+        what="the failure recorded",
+        interval=TURN,
     )
     assert rig.supervisor.status().detail == "unexpected error: boom"
     rig.clock.advance(1.0)
@@ -573,7 +612,12 @@ async def test_closing_during_the_reset_still_resets_the_link(rig: Rig) -> None:
     old = await stalled_with_keys_in_flight(rig, b"k20 ")
     old.abandoning = asyncio.get_running_loop().create_future()
     new = rig.connector.attempts[1].attach(reattached_existing=True)
-    await eventually(lambda: rig.state() == "stalled" and new.sizes != [], "the win pending")
+    await wait_until_async(
+        lambda: rig.state() == "stalled" and new.sizes != [],
+        timeout=WITHIN,
+        what="the win pending",
+        interval=TURN,
+    )
     await settle()
     await rig.supervisor.close()
     assert old.reset_locally
