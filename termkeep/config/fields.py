@@ -267,9 +267,7 @@ GROUPS: tuple[Group, ...] = (
                 "&H host, &P profile, &Y &M &D date, &T time; relative to the logs folder",
                 setting="log_path",
             ),
-            FieldInfo(
-                "theme", "Colour theme", "The colours of this host's tabs", setting="theme"
-            ),
+            FieldInfo("theme", "Colour theme", "The colours of this host's tabs", setting="theme"),
             FieldInfo("term", "Terminal type (TERM)", "Sent to the server with the terminal"),
         ),
     ),

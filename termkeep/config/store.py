@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,10 +146,14 @@ class ProfileStore:
                 result.errors.append(ProfileIssue(where, None, f"cannot read: {error.strerror}"))
         return result
 
-    def save(self, profile: Profile, *, replace: bool = False) -> Path:
+    def save(
+        self, profile: Profile, *, replace: bool = False, keys: Collection[str] | None = None
+    ) -> Path:
         """Write ``profile`` to its file and return the path.
 
-        A new file gets only the values that differ from the defaults. An existing file is
+        A new file gets only the values that differ from the defaults; with ``keys`` (an
+        editor's form) the file sets exactly those keys, others return to their defaults
+        (``schema.update_document``). An existing file is
         only written with ``replace=True``; then its own document is updated in place (see
         ``schema.update_document``), keeping comments and layout. An existing file that does
         not load cleanly is never rewritten. A profile file that is a symlink (e.g. into a
@@ -168,7 +173,9 @@ class ProfileStore:
             doc = new_document()
         target = path.resolve() if path.is_symlink() else path
         try:
-            write_private_file(target, tomlkit.dumps(update_document(doc, profile)), replace=exists)
+            write_private_file(
+                target, tomlkit.dumps(update_document(doc, profile, keys)), replace=exists
+            )
         except FileExistsError:
             raise self._exists_error(profile.name, path) from None  # created meanwhile
         except OSError as error:
