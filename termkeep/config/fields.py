@@ -316,6 +316,19 @@ def applied(key: str, profile: Profile, settings: Settings) -> str:
     if info.setting is not None:
         value, origin = _settings_value(info.setting, settings)
         return f"{value_text(str(value))} ({origin})"
+    special = _context_dependent(key, profile)
+    if special is not None:
+        return special
+    if info.unset is not None:
+        if profile.use_ssh_config and key in _SSH_CONFIG_KEYS:
+            return f"from ~/.ssh/config, else {info.unset}"
+        return f"{info.unset} ({DEFAULT_ORIGIN})"
+    spec = KEYS.get(key)
+    return f"{value_text(spec.default)} ({DEFAULT_ORIGIN})" if spec is not None else ""
+
+
+def _context_dependent(key: str, profile: Profile) -> str | None:
+    """The unset value of keys whose default depends on the profile or the local user."""
     if key == "tmux.session":
         return f"{default_tmux_session(profile.name or 'NAME')} (from the profile name)"
     if key == "user":
@@ -323,15 +336,7 @@ def applied(key: str, profile: Profile, settings: Settings) -> str:
         if profile.use_ssh_config:
             return f"from ~/.ssh/config, else {local}"
         return f"{local} (your local user name)"
-    ssh_config_decides = profile.use_ssh_config and key in _SSH_CONFIG_KEYS
-    if info.unset is not None:
-        if ssh_config_decides:
-            return f"from ~/.ssh/config, else {info.unset}"
-        return f"{info.unset} ({DEFAULT_ORIGIN})"
-    spec = KEYS.get(key)
-    if spec is None:
-        return ""
-    return f"{value_text(spec.default)} ({DEFAULT_ORIGIN})"
+    return None
 
 
 _SSH_CONFIG_KEYS = frozenset(

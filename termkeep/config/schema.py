@@ -573,9 +573,8 @@ def update_document(
     """
     if LEGACY_FORWARDS_KEY in doc:
         del doc[LEGACY_FORWARDS_KEY]
-    for key, value in profile_values(profile).items():
-        if keys is not None and key not in keys:
-            value = None
+    for key, current in profile_values(profile).items():
+        value = None if keys is not None and key not in keys else current
         section, _, leaf = key.rpartition(".")
         wanted = value is not None and (
             value != _comparable(KEYS[key].default) or (keys is not None and key in keys)

@@ -47,7 +47,8 @@ def test_the_groups_the_issue_asks_for_are_there() -> None:
 def test_labels_are_words_not_key_names(key: str) -> None:
     info = FIELDS[key]
     leaf = key.rpartition(".")[2]
-    assert info.label and info.help
+    assert info.label
+    assert info.help
     assert "_" not in info.label.replace("known_hosts", "")
     assert "." not in info.label.replace("~/.ssh", "")
     if "_" in key or "." in key:  # a one-word key ("host", "theme") is also a plain word

@@ -431,7 +431,8 @@ def test_a_form_sets_exactly_its_keys_and_clearing_one_returns_to_the_default(
     text = path.read_text()
     assert "interval" not in text  # cleared: back to the default, which may change later
     assert "nodelay = true" in text  # set in the form, so written though it is the default
-    assert "[tcp]" in text and "idle" not in text
+    assert "[tcp]" in text
+    assert "idle" not in text
     assert "[keepalive]" not in text  # emptied: its header goes, every comment stays
     assert text.startswith(COMMENTED.split("[keepalive]")[0])
     assert store.read("web").explicit_keys == {"host", "port", "user", "tcp.nodelay"}
@@ -441,5 +442,6 @@ def test_a_section_left_empty_is_removed(store: ProfileStore) -> None:
     store.save(dataclasses.replace(WEB, tcp=TcpSettings(idle=20)))
     store.save(WEB, replace=True, keys={"host"})
     text = store.path_for("web").read_text()
-    assert "[tcp]" not in text and "[tmux]" not in text
+    assert "[tcp]" not in text
+    assert "[tmux]" not in text
     assert store.load("web") == Profile(name="web", host=WEB.host)
