@@ -55,9 +55,11 @@ class Group:
         return "-".join(self.title.lower().split())
 
 
-DEFAULT_KEY_FILES_TEXT = "the agent's keys, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa"
-DEFAULT_USER_KNOWN_HOSTS_TEXT = "~/.ssh/known_hosts, ~/.ssh/known_hosts2"
-DEFAULT_GLOBAL_KNOWN_HOSTS_TEXT = "/etc/ssh/ssh_known_hosts, /etc/ssh/ssh_known_hosts2"
+# What ssh reads when a profile names no files (transport's DEFAULT_KEY_FILES and hostkeys'
+# DEFAULT_*_KNOWN_HOSTS; a test checks they agree). Short, so an 80-column form shows it whole.
+DEFAULT_KEY_FILES_TEXT = "the agent's, then ~/.ssh/id_* keys"
+DEFAULT_USER_KNOWN_HOSTS_TEXT = "~/.ssh/known_hosts, known_hosts2"
+DEFAULT_GLOBAL_KNOWN_HOSTS_TEXT = "/etc/ssh/ssh_known_hosts, ssh_known_hosts2"
 LIST_SEPARATOR = ","
 """Lists of paths are typed on one line, separated by commas."""
 
@@ -232,6 +234,7 @@ GROUPS: tuple[Group, ...] = (
                 "forwards",
                 "Forwarded ports",
                 "Opened on every connection; add them as for ssh: -L 8080:db:5432, -D 1080",
+                unset="none",
             ),
             FieldInfo(
                 "x11_forwarding",

@@ -12,8 +12,8 @@ from textual.widgets import Button, Input, OptionList, Select, Static
 from termkeep.config.forwards import parse_flag
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.ui.screens.dialogs import ConfirmScreen
 from termkeep.ui.profile_draft import ProfileDraft
+from termkeep.ui.screens.dialogs import ConfirmScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for

@@ -16,6 +16,7 @@ what the editor saves always loads again.
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -124,6 +125,8 @@ class ProfileManagerScreen(ModalScreen[None]):
         """Keys the user edited; a new profile shows problems only there until Save."""
         self.check_all = False
         """Show every problem, not only those of touched fields (after Save, or a file)."""
+        self.load_result = LoadResult()
+        """What the store held when last read."""
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -177,6 +180,9 @@ class ProfileManagerScreen(ModalScreen[None]):
                 yield FieldRow(info)
 
     def on_mount(self) -> None:
+        # Tab goes from field to field; a panel scrolls to the focused one by itself.
+        for scroller in self.query("#messages, .group").results(VerticalScroll):
+            scroller.can_focus = False
         self.reload()
         self.clear_form()
         self.query_one("#categories", OptionList).highlighted = 0
@@ -201,8 +207,27 @@ class ProfileManagerScreen(ModalScreen[None]):
         options.add_options([Option(plain(name), id=name) for name in names])
         if select in names:
             options.highlighted = names.index(select)
-        problems = "\n".join(str(issue) for issue in result.errors)
-        self._message("#load-problems", problems)
+        self.load_result = result
+        self._show_load_summary()
+
+    def _show_load_summary(self) -> None:
+        """Which files do not load, in a line; the selected one's problems show in full under
+        the form, so it is not named twice."""
+        result = self.load_result
+        broken = set(self._broken(result))
+        listed = broken - {self.editing}
+        unlisted = [
+            str(issue)
+            for issue in result.errors
+            if Path(issue.source).stem not in broken
+            or Path(issue.source).parent != self.store.directory
+        ]
+        lines = []
+        if listed:
+            names = ", ".join(sorted(listed))
+            verb = "does" if len(listed) == 1 else "do"
+            lines.append(f"{names} {verb} not load: select it to see why, fix or delete it")
+        self._message("#load-problems", "\n".join(lines + unlisted))
 
     def _broken(self, result: LoadResult) -> list[str]:
         """Saved files that do not load: listed too, so their problems can be seen."""
@@ -233,6 +258,7 @@ class ProfileManagerScreen(ModalScreen[None]):
     def _load(self, draft: ProfileDraft, *, check_all: bool, problems: Sequence[str] = ()) -> None:
         self.draft = draft
         self.original = draft.copy()
+        self._show_load_summary()
         self.file_problems = list(problems)
         self.touched = set()
         self.check_all = check_all
@@ -430,8 +456,9 @@ class ProfileManagerScreen(ModalScreen[None]):
                 problems=[str(issue) for issue in error.issues],
             )
             self.show_error(
-                "This file does not load, so it is not overwritten: fix it in an editor or "
-                "delete it.\n" + "\n".join(self.file_problems)
+                "\n".join(self.file_problems)
+                + "\nThis file does not load, so Save will not overwrite it: fix it in an "
+                "editor, or delete it."
             )
             return
         except ConfigError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import PurePosixPath
 
 import pytest
 
@@ -10,6 +11,7 @@ from termkeep.config.fields import FIELDS, GROUPS, applied, missing_fields, prof
 from termkeep.config.profile import Profile
 from termkeep.config.schema import KEYS
 from termkeep.config.settings import Predict, Settings
+from termkeep.transport.connection import DEFAULT_KEY_FILES
 from termkeep.transport.hostkeys import DEFAULT_GLOBAL_KNOWN_HOSTS, DEFAULT_USER_KNOWN_HOSTS
 
 ISSUE_GROUPS = (
@@ -79,5 +81,14 @@ def test_known_hosts_defaults_name_the_files_ssh_reads() -> None:
     profile = Profile(name="web", host="h")
     user = applied("user_known_hosts_files", profile, Settings())
     system = applied("global_known_hosts_files", profile, Settings())
-    assert all(path in user for path in DEFAULT_USER_KNOWN_HOSTS)
-    assert all(path in system for path in DEFAULT_GLOBAL_KNOWN_HOSTS)
+    # Written short ("~/.ssh/known_hosts, known_hosts2"): the first path whole, then names.
+    for text, paths in ((user, DEFAULT_USER_KNOWN_HOSTS), (system, DEFAULT_GLOBAL_KNOWN_HOSTS)):
+        assert text.startswith(paths[0])
+        assert all(PurePosixPath(path).name in text for path in paths)
+        assert all(PurePosixPath(path).parent == PurePosixPath(paths[0]).parent for path in paths)
+
+
+def test_the_default_key_files_are_the_ones_ssh_offers() -> None:
+    text = applied("identity_files", Profile(name="web", host="h"), Settings())
+    assert "~/.ssh/id_*" in text
+    assert all(name.startswith("id_") for name in DEFAULT_KEY_FILES)
