@@ -16,8 +16,8 @@ what the editor saves always loads again.
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on
