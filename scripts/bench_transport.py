@@ -25,8 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from termkeep.config.profile import Profile, TmuxSettings
-from termkeep.transport.connection import SshConnector
+from termkeep.tmux.attach import PlainAttach
 from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.ssh.connector import SshConnector
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd
 
@@ -97,7 +98,7 @@ async def run(server: SshServer, runs: int) -> None:
         known_hosts_file=str(server.known_hosts),
         tmux=TmuxSettings(session="tk-bench"),
     )
-    connector = SshConnector(profile, NoPrompter())
+    connector = SshConnector(profile, NoPrompter(), attach=PlainAttach.for_profile(profile))
     rows: list[tuple[float, float, float]] = []
     for _ in range(runs):
         rows.append(await time_one(connector))

@@ -35,13 +35,14 @@ from termkeep.terminal.keys import InputEncoder
 from termkeep.terminal.palette import DEFAULT_PALETTE, RGB, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
 from termkeep.terminal.predict_overlay import EMPTY_OVERLAY, Overlay
-from termkeep.transport import history, tmux
-from termkeep.transport.connection import SshConnector, SshLink
-from termkeep.transport.history import HistoryChannel, HistoryError, HistoryPage
-from termkeep.transport.link import DataSink
+from termkeep.tmux import scrollback
+from termkeep.tmux.attach import PlainAttach
+from termkeep.tmux.names import adoptable_legacy_base, claimed_by_others, profile_session_base
+from termkeep.tmux.scrollback import ScrollbackError, ScrollbackHelper, ScrollbackPage
+from termkeep.tmux.sessions import RemoteSessions
+from termkeep.transport.link import DataSink, Link
 from termkeep.transport.prompts import Prompter
-from termkeep.transport.remote_sessions import RemoteSessions
-from termkeep.transport.tmux_sessions import adoptable_legacy_base, claimed_by_others
+from termkeep.transport.ssh.connector import SshConnector
 from termkeep.transport.tunnels import Tunnel, TunnelSet
 
 
@@ -72,13 +73,20 @@ def build_supervisor(
         prompter,
         lookup_profile=profile_lookup(store),
         session=session,
-        # The session an older termkeep made for this profile is found again on attach.
-        adopt_tmux_session=adoptable_legacy_base(profile, store.load_all().profiles)
-        if session and profile.tmux.enabled
-        else None,
+        attach=tmux_attach(profile, store) if session else None,
     )
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
+
+
+def tmux_attach(profile: Profile, store: ProfileStore) -> PlainAttach | None:
+    """How ``profile``'s tabs attach: its tmux session with a plain ``new-session -A``, or
+    None for a login shell when the profile turns tmux off."""
+    if not profile.tmux.enabled:
+        return None
+    # The session an older termkeep made for this profile is found again on attach.
+    adopt = adoptable_legacy_base(profile, store.load_all().profiles)
+    return PlainAttach.for_profile(profile, adopt=adopt)
 
 
 def remote_sessions(profile: Profile, prompter: Prompter, store: ProfileStore) -> RemoteSessions:
@@ -313,8 +321,8 @@ class Session:
             on_resize=self.supervisor.resize,
         )
         """The screen side, what a view shows: the emulator's one owner."""
-        self._scrollback: tuple[SshLink, HistoryChannel] | None = None
-        self._warming: asyncio.Future[HistoryChannel | None] | None = None
+        self._scrollback: tuple[Link, ScrollbackHelper] | None = None
+        self._warming: asyncio.Future[ScrollbackHelper | None] | None = None
         self._last_rtt: float | None = None
         self.supervisor.add_listener(self._follow_link)
         self.supervisor.add_held_keys_listener(self._held_keys_fate)
@@ -401,30 +409,30 @@ class Session:
     def remote_scrollback_available(self) -> bool:
         """Whether the tab is attached to a tmux session whose history can be read."""
         link = self.supervisor.current_link
-        return isinstance(link, SshLink) and link.tmux
+        return link is not None and link.tmux
 
-    async def read_scrollback(self, first: int, last: int) -> HistoryPage:
+    async def read_scrollback(self, first: int, last: int) -> ScrollbackPage:
         """Lines ``first``..``last`` of the tmux pane (0 is the screen's top line), read on
-        a side channel of the current connection. HistoryError when there is none."""
+        a side channel of the current connection. ScrollbackError when there is none."""
         link = self.supervisor.current_link
-        if not isinstance(link, SshLink) or not link.tmux:
-            raise HistoryError("the tab is not attached to a tmux session right now")
+        if link is None or not link.tmux:
+            raise ScrollbackError("the tab is not attached to a tmux session right now")
         channel = await self._scrollback_channel(link)
         if channel is not None:
             try:
                 return await channel.read_page(first, last)
-            except HistoryError:
+            except ScrollbackError:
                 # The helper shell went away (a server that gives commands no stdin, an
                 # idle timeout): this page runs as a command of its own, the next one
                 # opens a new helper.
                 pass
-        return await history.read_page(link.connection, self._tmux_name, first, last)
+        return await scrollback.read_page(link, self._tmux_name, first, last)
 
     @property
     def _tmux_name(self) -> str:
-        return tmux.sanitize_session_name(self.profile.tmux_session_name)
+        return profile_session_base(self.profile)
 
-    async def _scrollback_channel(self, link: SshLink) -> HistoryChannel | None:
+    async def _scrollback_channel(self, link: Link) -> ScrollbackHelper | None:
         """The helper channel on ``link``'s connection, opened if need be (None if it cannot
         be: then each page runs as a command of its own)."""
         held = self._scrollback
@@ -434,8 +442,8 @@ class Session:
             held[1].close()
         self._scrollback = None
         try:
-            channel = await HistoryChannel.open(link.connection, self._tmux_name)
-        except HistoryError:
+            channel = await ScrollbackHelper.open(link, self._tmux_name)
+        except ScrollbackError:
             return None
         if self.supervisor.current_link is not link:
             channel.close()
@@ -454,11 +462,11 @@ class Session:
         if not isinstance(update, Status) or update.state is not Phase.ATTACHED or self._warming:
             return
         link = self.supervisor.current_link
-        if isinstance(link, SshLink) and link.tmux:
+        if link is not None and link.tmux:
             self._warming = asyncio.ensure_future(self._scrollback_channel(link))
             self._warming.add_done_callback(self._warmed)
 
-    def _warmed(self, task: asyncio.Future[HistoryChannel | None]) -> None:
+    def _warmed(self, task: asyncio.Future[ScrollbackHelper | None]) -> None:
         self._warming = None
         if not task.cancelled():
             task.exception()  # retrieved: a failed warm-up only means the slow path

@@ -1,7 +1,7 @@
 """Keeps a TunnelSet on whatever SSH connection the supervisor has attached.
 
 A tab and a ``termkeep tunnel`` run both do this: when the supervisor reports ``attached``
-the forwards move onto that link's connection (remote forwards are requested again), and
+the forwards move onto that link (remote forwards are requested again), and
 when it reports anything else new local connections wait for the next attach.
 """
 
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncssh
-
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Supervisor, Update
+from termkeep.transport.link import Link
 from termkeep.transport.tunnels import TunnelSet
 
 
@@ -33,12 +32,11 @@ class TunnelsOnLink:
             self.tunnels.detach()
             return
         link = self._supervisor.current_link
-        connection = getattr(link, "connection", None)
-        if isinstance(connection, asyncssh.SSHClientConnection):
-            self._attach(connection)
+        if link is not None:
+            self._attach(link)
 
-    def _attach(self, connection: asyncssh.SSHClientConnection) -> None:
-        task = asyncio.ensure_future(self.tunnels.attach(connection))
+    def _attach(self, link: Link) -> None:
+        task = asyncio.ensure_future(self.tunnels.attach(link))
         self._attaching.add(task)
         task.add_done_callback(self._attaching.discard)
 

@@ -11,7 +11,7 @@ import socket
 
 import asyncssh
 
-from termkeep.transport.link import Cause, ConnectFailedError, Stage
+from termkeep.transport.link import Cause, ConnectFailedError, SideChannelError, Stage
 
 KEEPALIVE_LOST_REASON = "keepalive"
 """asyncssh says 'Server not responding to keepalive' when the keepalive count runs out."""
@@ -126,3 +126,9 @@ def lookup_failed(host: str, exc: socket.gaierror) -> ConnectFailedError:
     return ConnectFailedError(
         classify(exc), f"could not resolve hostname {host}: {describe(exc)}", Stage.CONNECT
     )
+
+
+def side_channel_failed(exc: BaseException) -> SideChannelError:
+    """Wrap a failure of a side command or channel: the transport's own words as the
+    message, the cause and detail as ``connect_failed`` would give them."""
+    return SideChannelError(str(exc), classify(exc), describe(exc))

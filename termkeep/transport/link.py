@@ -1,8 +1,14 @@
-"""The contract between the transport and the supervisor.
+"""The contract between the transport and everything above it.
 
 A ``Link`` is one attached SSH channel running the tab's tmux session (or a login shell when
 the server has no tmux). The supervisor only ever sees this protocol, so its logic can be
 driven by real connections in integration tests and by scripted links in unit tests.
+
+Besides its terminal, a link carries side channels over the same connection (``SideChannels``):
+a command run to its end, a helper shell kept open, forwarded TCP streams. They are the only
+way to reach the connection from outside the transport, so no asyncssh object (and no
+asyncssh exception) ever leaves it: failures come as ``SideChannelError`` or
+``ChannelRefusedError``.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Cause(StrEnum):
@@ -111,8 +117,138 @@ class LinkClosed:
     detail: str = ""
 
 
-class Link(Protocol):
-    """One attached channel. Bytes from the server go to the ``on_data`` given at connect."""
+class SideChannelError(Exception):
+    """A side command, helper shell or forward channel failed: the connection went, or no
+    answer came in time. The message is the transport's own words; ``cause`` and ``detail``
+    say it as a ``ConnectFailedError`` would."""
+
+    def __init__(self, message: str, cause: Cause, detail: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.detail = detail
+
+
+class ChannelRefusedError(Exception):
+    """The server would not open a forwarded channel or listen for one (the connection itself
+    is fine). ``reason`` is the server's words; ``prohibited`` means forwarding is not
+    allowed there at all (sshd's AllowTcpForwarding)."""
+
+    def __init__(self, reason: str, *, prohibited: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.prohibited = prohibited
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a side command left: its exit status (None when a signal ended it) and output."""
+
+    exit_status: int | None
+    stdout: bytes
+    stderr: bytes
+
+
+class HelperShell(Protocol):
+    """A command kept running on a side channel (no PTY): requests go to its input, answers
+    are read up to a marker the caller chose. Ends with its connection."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the command has ended or is ending."""
+        ...
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` to the command's input; raises ``SideChannelError``."""
+        ...
+
+    async def read_until(self, marker: bytes) -> bytes:
+        """The command's output up to and including ``marker``; raises ``SideChannelError``
+        when the output ends first."""
+        ...
+
+    def close(self) -> None:
+        """End the command (it sees the end of its input)."""
+        ...
+
+
+class ByteReader(Protocol):
+    """The reading end of a stream: a forwarded channel or a local socket."""
+
+    async def read(self, n: int = -1, /) -> bytes: ...
+
+
+class ByteWriter(Protocol):
+    """The writing end of a stream: a forwarded channel or a local socket."""
+
+    def write(self, data: bytes, /) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def can_write_eof(self) -> bool: ...
+
+    def write_eof(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def get_extra_info(self, name: str, default: Any = None, /) -> Any: ...
+
+
+type Stream = tuple[ByteReader, ByteWriter]
+type StreamHandler = Callable[[ByteReader, ByteWriter], Awaitable[None]]
+"""Carries one connection the server accepted on a remote forward's port."""
+
+
+class RemoteListener(Protocol):
+    """A port the server listens on for us (``-R``); closing it stops the forward there."""
+
+    def close(self) -> None: ...
+
+
+class SideChannels(Protocol):
+    """What a link offers besides its terminal, all over its own SSH connection (no new
+    connection, no new authentication)."""
+
+    @property
+    def connection_closed(self) -> bool:
+        """Whether the SSH connection under the link has ended (the terminal channel can end
+        before it: a detach)."""
+        ...
+
+    async def run(
+        self,
+        command: str,
+        *,
+        timeout: float,  # noqa: ASYNC109 - the transport closes the channel when it passes
+        stdin: bytes | None = None,
+    ) -> CommandResult:
+        """Run ``command`` without a PTY to its end, ``stdin`` as its input; raises
+        ``SideChannelError``, also when ``timeout`` seconds pass (the command's channel is
+        closed then; a cancelled run would leave it open until the command ends)."""
+        ...
+
+    async def open_helper(self, command: str) -> HelperShell:
+        """Start ``command`` without a PTY and keep it running (its stderr is discarded);
+        raises ``SideChannelError``."""
+        ...
+
+    async def open_channel(self, host: str, port: int, *, window: int, max_packet: int) -> Stream:
+        """A stream to ``host:port`` as the server reaches it (``-L``, ``-D``), with the
+        given SSH window and largest packet; raises ``ChannelRefusedError`` when the server
+        says no, ``SideChannelError`` when the connection is gone."""
+        ...
+
+    async def listen_remote(
+        self, host: str, port: int, handler: StreamHandler, *, window: int, max_packet: int
+    ) -> RemoteListener:
+        """Ask the server to listen on ``host:port`` (``-R``; "" is every interface) and run
+        ``handler`` for each connection it accepts; raises ``ChannelRefusedError`` when it
+        will not, ``SideChannelError`` when the connection is gone."""
+        ...
+
+
+class Link(SideChannels, Protocol):
+    """One attached channel. Bytes from the server go to the ``on_data`` given at connect;
+    side channels (``SideChannels``) share its connection."""
 
     @property
     def tmux(self) -> bool:
@@ -151,6 +287,84 @@ type DataSink = Callable[[bytes], None]
 type ReachedSink = Callable[[], None]
 """Called once by a connect attempt when the server answered its TCP handshake (SYN-ACK):
 from then on the attempt is not waiting on SYN retransmission."""
+
+
+class TerminalChannel(Protocol):
+    """The PTY channel a session runs in, as the attach strategy and the link see it."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the channel has closed (its command ended or the connection went)."""
+        ...
+
+    @property
+    def exit_status(self) -> int | None:
+        """The command's exit status once it ended; None when it gave none (a signal)."""
+        ...
+
+    def deliver_to(self, sink: DataSink) -> None:
+        """Send the channel's bytes (stdout and stderr, as a terminal shows both) to ``sink``
+        from now on."""
+        ...
+
+    async def wait_closed(self) -> BaseException | None:
+        """Wait until the channel closes: None for a clean close, else why the connection
+        died."""
+        ...
+
+    def write(self, data: bytes) -> None:
+        """Send keystrokes; dropped once the channel is closing."""
+        ...
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Change the PTY size (sshd signals SIGWINCH to the remote side)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+type OpenTerminal = Callable[[str | None, DataSink], Awaitable[TerminalChannel]]
+"""Opens the session's PTY channel on a fresh connection, running a command (None: the login
+shell) with its first bytes going to the given sink."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """What an attach strategy's ``attach`` found."""
+
+    report: str
+    """What the attach found, in a word, for the trace log (``existed``, ``new``, ...)."""
+    channel: TerminalChannel | None
+    """The attached channel; None when the host cannot run the strategy (no tmux there):
+    the connector then opens a login shell instead."""
+    existed: bool = False
+    """The session existed before (same programs, same screen): keys typed during an outage
+    can be delivered."""
+
+
+class AttachStrategy(Protocol):
+    """How a fresh connection attaches the tab's session. The caller chooses one and hands
+    it to the connector (none: a plain login shell); the connector runs it on every connect.
+    Today's is a plain ``tmux new-session -A`` (``tmux.attach.PlainAttach``); a tmux
+    control-mode client would be another."""
+
+    async def attach(self, open_terminal: OpenTerminal, on_data: DataSink) -> Attachment:
+        """Open the terminal channel, attach, and say what was found. Bytes meant for the
+        screen go to ``on_data``. Raises ``ConnectFailedError`` (or the transport's error,
+        which the connector classifies)."""
+        ...
+
+    def unavailable_notice(self, host: str) -> str:
+        """What the user is told (once) when ``host`` cannot run this strategy."""
+        ...
+
+    async def ending(self, side: SideChannels, exit_status: int | None) -> LinkClosed:
+        """How a cleanly closed attached channel ended (detached, ended, or lost after all),
+        asking the host through ``side`` if need be; ``SideChannelError`` when it cannot
+        be asked."""
+        ...
 
 
 class Connector(Protocol):

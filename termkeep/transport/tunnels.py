@@ -3,10 +3,10 @@
 The trick that makes a tunnel survive a reconnect: the local listeners (``-L``, ``-D``) belong
 to this module, not to an SSH connection. They are bound once, when the tab starts, and stay
 bound while links come and go, so the client's port never changes. Each accepted connection
-is carried over whatever SSH connection is current (``open_connection``, a direct-tcpip
+is carried over whatever link is current (``SideChannels.open_channel``, a direct-tcpip
 channel); one that arrives while there is none waits, bounded by ``hold_for``, for the next
 attach. Remote forwards (``-R``) live on the server, so they die with the connection and
-are requested again (``start_server``) on every attach.
+are requested again (``SideChannels.listen_remote``) on every attach.
 
 A stream that was open when its SSH connection died cannot be saved: TCP state on both ends
 is gone. It is cut with a reset, so the client sees an error rather than a clean end of a
@@ -29,6 +29,14 @@ import asyncssh
 
 from termkeep.config.forwards import Forward, ForwardKind, bracketed
 from termkeep.transport import socks5
+from termkeep.transport.link import (
+    ByteReader,
+    ByteWriter,
+    ChannelRefusedError,
+    RemoteListener,
+    SideChannelError,
+    SideChannels,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -105,9 +113,9 @@ class Tunnel:
     """Bytes from the destination back."""
 
     _server: asyncio.Server | None = field(default=None, repr=False)
-    _listener: asyncssh.SSHListener | None = field(default=None, repr=False)
-    _listener_conn: asyncssh.SSHClientConnection | None = field(default=None, repr=False)
-    """The connection the server-side listener of a remote forward belongs to."""
+    _listener: RemoteListener | None = field(default=None, repr=False)
+    _listener_link: SideChannels | None = field(default=None, repr=False)
+    """The link whose connection the server-side listener of a remote forward belongs to."""
     _granted_before: bool = field(default=False, repr=False)
     """The server once granted this remote forward, so a refusal now is most likely the
     previous connection's sshd still holding the port."""
@@ -123,7 +131,7 @@ class Tunnel:
 
 class TunnelSet:
     """Every forward of one tab. ``start`` binds the local listeners, ``attach``/``detach``
-    follow the tab's SSH connection, ``close`` ends it all."""
+    follow the tab's link (its SSH connection), ``close`` ends it all."""
 
     def __init__(
         self,
@@ -135,7 +143,7 @@ class TunnelSet:
         self.tunnels = [Tunnel(forward) for forward in forwards]
         self._on_event = on_event
         self._hold_for = hold_for
-        self._conn: asyncssh.SSHClientConnection | None = None
+        self._link: SideChannels | None = None
         self._attached = asyncio.Event()
         self._closed = False
         self._watchers: list[Callable[[], None]] = []
@@ -157,21 +165,21 @@ class TunnelSet:
             if tunnel.forward.kind is not ForwardKind.REMOTE:
                 await self._listen_locally(tunnel)
 
-    async def attach(self, conn: asyncssh.SSHClientConnection) -> None:
-        """Carry everything over ``conn`` from now on: wake the held connections and ask the
-        server for the remote forwards."""
-        if self._closed or conn is self._conn:
+    async def attach(self, link: SideChannels) -> None:
+        """Carry everything over ``link``'s connection from now on: wake the held
+        connections and ask the server for the remote forwards."""
+        if self._closed or link is self._link:
             return
-        self._conn = conn
+        self._link = link
         self._attached.set()
         for tunnel in list(self.tunnels):
-            await self._bring_up(tunnel, conn)
+            await self._bring_up(tunnel, link)
 
     def detach(self) -> None:
         """The connection is down or in doubt: new local connections wait for the next one.
         Streams already open stay on their connection until it is known dead (a stall may
         end with the same connection answering again)."""
-        self._conn = None
+        self._link = None
         self._attached.clear()
         if self._closed:
             return
@@ -184,7 +192,7 @@ class TunnelSet:
     async def close(self) -> None:
         """Close every listener and cut every connection."""
         self._closed = True
-        self._conn = None
+        self._link = None
         for tunnel in list(self.tunnels):
             await self._stop(tunnel)
 
@@ -194,8 +202,8 @@ class TunnelSet:
         self.tunnels.append(tunnel)
         if forward.kind is not ForwardKind.REMOTE:
             await self._listen_locally(tunnel)
-        if self._conn is not None:
-            await self._bring_up(tunnel, self._conn)
+        if self._link is not None:
+            await self._bring_up(tunnel, self._link)
         self._changed()
         return tunnel
 
@@ -253,12 +261,12 @@ class TunnelSet:
         except OSError as error:
             self._set(tunnel, TunnelState.FAILED, _bind_problem(tunnel, error))
             return
-        if self._conn is None:
+        if self._link is None:
             self._set(tunnel, TunnelState.WAITING, f"listening on {tunnel.listening_on}")
 
-    async def _bring_up(self, tunnel: Tunnel, conn: asyncssh.SSHClientConnection) -> None:
+    async def _bring_up(self, tunnel: Tunnel, link: SideChannels) -> None:
         if tunnel.forward.kind is ForwardKind.REMOTE:
-            await self._request_remote(tunnel, conn)
+            await self._request_remote(tunnel, link)
         elif tunnel._server is not None:
             self._set(tunnel, TunnelState.UP, f"up on {tunnel.listening_on}")
 
@@ -290,15 +298,15 @@ class TunnelSet:
             host, port = request.host, request.port
         else:
             host, port = forward.dest_host or "", forward.dest_port or 0
-        conn = await self._connection()
-        if conn is None:
+        link = await self._current_link()
+        if link is None:
             self._tell(tunnel, f"a connection waited {self._hold_for:g} s for the link; closed")
             if socks:
                 await socks5.reply(writer, socks5.Reply.NETWORK_UNREACHABLE)
             return
         try:
-            remote = await conn.open_connection(host, port, window=WINDOW, max_pktsize=MAX_PACKET)
-        except asyncssh.ChannelOpenError as error:
+            remote = await link.open_channel(host, port, window=WINDOW, max_packet=MAX_PACKET)
+        except ChannelRefusedError as error:
             tunnel.error = (
                 f"cannot reach {bracketed(host)}:{port} from the server: {_reason(error)}"
             )
@@ -306,56 +314,53 @@ class TunnelSet:
             if socks:
                 await socks5.reply(writer, _socks_reply(error))
             return
-        except (asyncssh.Error, OSError) as error:
+        except SideChannelError as error:
             # The connection died between the attach and this channel: the client retries.
             tunnel.error = f"the connection dropped while opening: {error}"
             return
         if socks:
             await socks5.reply(writer, socks5.Reply.SUCCEEDED)
-        await self._pump(tunnel, conn, (reader, writer), remote)
+        await self._pump(tunnel, link, (reader, writer), remote)
 
-    async def _connection(self) -> asyncssh.SSHClientConnection | None:
-        """The current connection, waiting up to ``hold_for`` for one during an outage."""
-        if self._conn is None:
+    async def _current_link(self) -> SideChannels | None:
+        """The current link, waiting up to ``hold_for`` for one during an outage."""
+        if self._link is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._hold_for):
                     await self._attached.wait()
-        return self._conn
+        return self._link
 
     # --- remote forwards ------------------------------------------------------------------
 
-    async def _request_remote(self, tunnel: Tunnel, conn: asyncssh.SSHClientConnection) -> None:
-        if tunnel._listener is not None and tunnel._listener_conn is conn:
+    async def _request_remote(self, tunnel: Tunnel, link: SideChannels) -> None:
+        if tunnel._listener is not None and tunnel._listener_link is link:
             self._set(tunnel, TunnelState.UP, f"up on {tunnel.listening_on}")
             return
-        tunnel._listener = tunnel._listener_conn = None  # gone with its connection
+        tunnel._listener = tunnel._listener_link = None  # gone with its connection
         try:
-            await self._listen_on_server(tunnel, conn)
-        except asyncssh.ChannelListenError:
-            self._refused(tunnel, conn)
-        except (asyncssh.Error, OSError) as error:
+            await self._listen_on_server(tunnel, link)
+        except ChannelRefusedError:
+            self._refused(tunnel, link)
+        except SideChannelError as error:
             _log.debug("remote forward request failed as the link went: %s", error)
 
-    async def _listen_on_server(self, tunnel: Tunnel, conn: asyncssh.SSHClientConnection) -> None:
-        """Ask the server to listen for ``tunnel``; raises ChannelListenError if it will not."""
+    async def _listen_on_server(self, tunnel: Tunnel, link: SideChannels) -> None:
+        """Ask the server to listen for ``tunnel``; raises ChannelRefusedError if it will
+        not."""
 
-        def handler_factory(_orig_host: str, _orig_port: int) -> Callable[..., object]:
-            return lambda reader, writer: self._carry_remote(tunnel, conn, reader, writer)
+        async def carry(reader: ByteReader, writer: ByteWriter) -> None:
+            await self._carry_remote(tunnel, link, reader, writer)
 
         forward = tunnel.forward
-        tunnel._listener = await conn.start_server(
-            handler_factory,
-            forward.bind_host,
-            forward.listen_port,
-            window=WINDOW,
-            max_pktsize=MAX_PACKET,
+        tunnel._listener = await link.listen_remote(
+            forward.bind_host, forward.listen_port, carry, window=WINDOW, max_packet=MAX_PACKET
         )
-        tunnel._listener_conn = conn
+        tunnel._listener_link = link
         tunnel._granted_before = True
         tunnel.error = None
         self._set(tunnel, TunnelState.UP, f"up on {tunnel.listening_on}")
 
-    def _refused(self, tunnel: Tunnel, conn: asyncssh.SSHClientConnection) -> None:
+    def _refused(self, tunnel: Tunnel, link: SideChannels) -> None:
         if not tunnel._granted_before:
             self._set(
                 tunnel,
@@ -373,29 +378,25 @@ class TunnelSet:
                 TunnelState.WAITING,
                 f"{tunnel.listening_on} is still held by the previous connection; asking again",
             )
-            tunnel._retry = asyncio.ensure_future(self._ask_again(tunnel, conn))
+            tunnel._retry = asyncio.ensure_future(self._ask_again(tunnel, link))
 
-    async def _ask_again(self, tunnel: Tunnel, conn: asyncssh.SSHClientConnection) -> None:
+    async def _ask_again(self, tunnel: Tunnel, link: SideChannels) -> None:
         pause = REMOTE_RETRY_FIRST
-        while self._conn is conn and tunnel in self.tunnels and not conn.is_closed():
+        while self._link is link and tunnel in self.tunnels and not link.connection_closed:
             await asyncio.sleep(pause)
             pause = min(pause * 2, REMOTE_RETRY_MAX)
-            if self._conn is not conn or tunnel.state is TunnelState.UP:
+            if self._link is not link or tunnel.state is TunnelState.UP:
                 return
             try:
-                await self._listen_on_server(tunnel, conn)
-            except asyncssh.ChannelListenError:
+                await self._listen_on_server(tunnel, link)
+            except ChannelRefusedError:
                 continue
-            except (asyncssh.Error, OSError):
+            except SideChannelError:
                 return
             return
 
     async def _carry_remote(
-        self,
-        tunnel: Tunnel,
-        conn: asyncssh.SSHClientConnection,
-        reader: asyncssh.SSHReader[bytes],
-        writer: asyncssh.SSHWriter[bytes],
+        self, tunnel: Tunnel, link: SideChannels, reader: ByteReader, writer: ByteWriter
     ) -> None:
         task = asyncio.current_task()
         if task is not None:  # asyncssh runs each handler as a task of its own
@@ -413,7 +414,7 @@ class TunnelSet:
                 self._tell(tunnel, tunnel.error)
                 return
             # Bytes the server side sends travel "to the destination" here too.
-            await self._pump(tunnel, conn, (reader, writer), local)
+            await self._pump(tunnel, link, (reader, writer), local)
         finally:
             tunnel.open -= 1
             writer.close()
@@ -423,9 +424,9 @@ class TunnelSet:
     async def _pump(
         self,
         tunnel: Tunnel,
-        conn: asyncssh.SSHClientConnection,
-        client: tuple[_Reader, _Writer],
-        destination: tuple[_Reader, _Writer],
+        link: SideChannels,
+        client: tuple[ByteReader, ByteWriter],
+        destination: tuple[ByteReader, ByteWriter],
     ) -> None:
         """Copy both ways until both sides have ended; cut the client with a reset when the
         SSH connection died under the stream."""
@@ -438,7 +439,7 @@ class TunnelSet:
         try:
             while pending:
                 _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                if conn.is_closed():
+                if link.connection_closed:
                     break  # the other direction may wait forever on a silent client
         finally:
             for copying in pending:
@@ -447,7 +448,7 @@ class TunnelSet:
             dest_writer.close()
         # A dying connection ends its channels with a plain end of file, so a clean-looking
         # end is told apart by whether the connection is still there.
-        if conn.is_closed():
+        if link.connection_closed:
             tunnel.broken += 1
             _reset(client_writer)
             self._tell(tunnel, "a connection through it was cut by the outage")
@@ -460,11 +461,7 @@ def _track(tunnel: Tunnel, task: asyncio.Task[None]) -> None:
     task.add_done_callback(tunnel._streams.discard)
 
 
-type _Reader = asyncio.StreamReader | asyncssh.SSHReader[bytes]
-type _Writer = asyncio.StreamWriter | asyncssh.SSHWriter[bytes]
-
-
-async def _copy(reader: _Reader, writer: _Writer, tunnel: Tunnel, *, sent: bool) -> None:
+async def _copy(reader: ByteReader, writer: ByteWriter, tunnel: Tunnel, *, sent: bool) -> None:
     """Copy until end of file and pass the end on (a half-close, as ssh does)."""
     with contextlib.suppress(OSError, asyncssh.Error, asyncio.IncompleteReadError):
         while data := await reader.read(CHUNK):
@@ -478,7 +475,7 @@ async def _copy(reader: _Reader, writer: _Writer, tunnel: Tunnel, *, sent: bool)
             writer.write_eof()
 
 
-def _reset(writer: _Writer) -> None:
+def _reset(writer: ByteWriter) -> None:
     """Close with RST (SO_LINGER 0): a client must not take a cut stream for a whole one."""
     sock = writer.get_extra_info("socket")
     if isinstance(sock, socket.socket) or hasattr(sock, "setsockopt"):
@@ -514,15 +511,15 @@ def _bind_problem(tunnel: Tunnel, error: OSError) -> str:
     return f"cannot listen on {where}: {error.strerror or error}"
 
 
-def _reason(error: asyncssh.ChannelOpenError) -> str:
-    if error.code == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED:
+def _reason(error: ChannelRefusedError) -> str:
+    if error.prohibited:
         return "the server does not allow forwarding (sshd AllowTcpForwarding)"
     text = error.reason.strip() or "refused"
     return text[0].lower() + text[1:]
 
 
-def _socks_reply(error: asyncssh.ChannelOpenError) -> socks5.Reply:
-    if error.code == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED:
+def _socks_reply(error: ChannelRefusedError) -> socks5.Reply:
+    if error.prohibited:
         return socks5.Reply.NOT_ALLOWED
     if "refused" in error.reason.lower():
         return socks5.Reply.CONNECTION_REFUSED

@@ -20,9 +20,9 @@ from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
 from termkeep.terminal.palette import Palette
+from termkeep.tmux.names import legacy_session_base
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
-from termkeep.transport.tmux_sessions import legacy_session_base
 from termkeep.transport.tunnels import TunnelSet, TunnelState
 from termkeep.ui.screens.scrollback import ScrollbackScreen
 from termkeep.ui.scrollback_source import ScrollbackSource, scrollback_source

@@ -12,7 +12,8 @@ from typing import Protocol
 
 from termkeep.session import Session
 from termkeep.terminal.emulator import CellStyle
-from termkeep.terminal.history_lines import HistoryLine, SgrParser, line_of_row
+from termkeep.terminal.history_lines import HistoryLine, line_of_row
+from termkeep.tmux.sgr import SgrParser
 from termkeep.ui.terminal_port import TerminalPort
 
 FIRST_PAGE_LINES = 300

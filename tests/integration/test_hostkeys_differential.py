@@ -30,9 +30,9 @@ from typing import override
 import pytest
 
 from termkeep.config.profile import Profile, TmuxSettings
-from termkeep.transport.connection import SshConnector
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import HostKeyDecision, NoPrompter
+from termkeep.transport.ssh.connector import SshConnector
 from tests.fixtures import keys
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd
 

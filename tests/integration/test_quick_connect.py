@@ -15,11 +15,11 @@ import pytest
 
 from termkeep.config.profile import TmuxSettings, default_tmux_session
 from termkeep.config.store import ProfileStore
-from termkeep.transport import tmux
-from termkeep.transport.connection import SshConnector
+from termkeep.tmux.names import sanitize_session_name
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.quick_connect import resolve_target
+from termkeep.transport.ssh.connector import SshConnector
 from tests.fixtures.home import use_private_home
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
@@ -44,7 +44,7 @@ async def attached_tmux_session(store: ProfileStore, target: str) -> str:
     async with opened(profile) as watch:
         await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, f"{target} to attach")
         await watch.run("echo quick-$((6*7))", "quick-42")
-        return tmux.sanitize_session_name(profile.tmux_session_name)
+        return sanitize_session_name(profile.tmux_session_name)
 
 
 async def test_a_literal_host_an_alias_and_a_saved_profile_first(

@@ -12,18 +12,21 @@ import pytest
 from termkeep.config.profile import Profile, TmuxSettings
 from termkeep.config.store import ProfileStore
 from termkeep.session import Session
-from termkeep.transport.connection import SshLink, make_connector
+from termkeep.tmux.names import adoptable_legacy_base
+from termkeep.tmux.sessions import (
+    RemoteSessions,
+    TmuxCommandError,
+    kill_command,
+    kill_session,
+    list_sessions,
+)
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
-from termkeep.transport.remote_sessions import RemoteSessions, kill_session, list_sessions
-from termkeep.transport.tmux_sessions import (
-    TmuxCommandError,
-    adoptable_legacy_base,
-    kill_command,
-)
+from termkeep.transport.ssh.link import SshLink
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.sshd import SshServer
 from tests.integration.test_reconnect import ATTACH_WAIT, Watch
+from tests.integration.test_transport import connector_for
 
 WAIT = 15.0
 
@@ -86,7 +89,7 @@ async def test_lists_only_the_profiles_own_sessions_with_their_details(
     profile = web_profile(sshd)
     # A real tab elsewhere holds termkeep-web-2: its client shows as attached.
     tab_profile = replace(profile, tmux=TmuxSettings(session="termkeep-web-2"))
-    link = await bounded(make_connector(tab_profile, NoPrompter())(lambda _: None, (80, 24)), "tab")
+    link = await bounded(connector_for(tab_profile, NoPrompter())(lambda _: None, (80, 24)), "tab")
     assert isinstance(link, SshLink)
     try:
         listing = await bounded(list_sessions(profile, NoPrompter()), "list")

@@ -11,10 +11,10 @@ import pytest
 from termkeep.config.profile import TmuxSettings
 from termkeep.session import Session
 from termkeep.terminal.history_lines import HistoryLine
-from termkeep.transport import history
-from termkeep.transport.connection import SshLink
-from termkeep.transport.history import HistoryError
+from termkeep.tmux import scrollback
+from termkeep.tmux.scrollback import ScrollbackError
 from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.ssh.link import SshLink
 from termkeep.ui.scrollback_source import TmuxScrollback, scrollback_source
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.sshd import SshServer
@@ -98,7 +98,7 @@ async def test_a_session_name_that_needs_quoting(sshd: SshServer) -> None:
 
 async def test_no_link_is_a_clear_error(sshd: SshServer) -> None:
     session = Session(reconnect_profile(sshd), prompter=NoPrompter())
-    with pytest.raises(HistoryError, match="not attached"):
+    with pytest.raises(ScrollbackError, match="not attached"):
         await session.read_scrollback(-10, 10)
 
 
@@ -127,13 +127,13 @@ async def test_the_one_command_fallback_reads_the_same_page(watched: Watch) -> N
     await watched.run("echo fallback-$((3*3))", "fallback-9")
     link = watched.session.supervisor.current_link
     assert isinstance(link, SshLink)
-    via_command = await history.read_page(link.connection, TMUX_SESSION, -50, 999)
+    via_command = await scrollback.read_page(link, TMUX_SESSION, -50, 999)
     via_helper = await watched.session.read_scrollback(-50, 999)
     assert b"fallback-9" in via_command.data
     assert via_command.data == via_helper.data
     assert via_command.extent == via_helper.extent
-    with pytest.raises(HistoryError, match="can't find"):
-        await history.read_page(link.connection, "no-such-session", -5, 5)
+    with pytest.raises(ScrollbackError, match="can't find"):
+        await scrollback.read_page(link, "no-such-session", -5, 5)
 
 
 async def test_a_helper_shell_that_ends_falls_back_to_one_command_per_page(
@@ -141,7 +141,7 @@ async def test_a_helper_shell_that_ends_falls_back_to_one_command_per_page(
 ) -> None:
     # Some servers end a command as soon as it starts (no stdin for commands, a forced
     # command); the helper then dies at its first request, and the page must still come.
-    monkeypatch.setattr(history, "helper_command", lambda *_, **__: "exec true")
+    monkeypatch.setattr(scrollback, "helper_command", lambda *_, **__: "exec true")
     allow_long_history(sshd)
     async with opened(reconnect_profile(sshd)) as watch:
         await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")

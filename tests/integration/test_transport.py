@@ -10,15 +10,17 @@ import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import override
+from typing import Any, override
 
 import pytest
 
 from termkeep.config.profile import Profile, ReconnectSettings, TcpSettings, TmuxSettings
 from termkeep.platform.tcp import RTO_MAX_MS, TCP_RTO_MAX_MS, TCP_THIN_LINEAR_TIMEOUTS
-from termkeep.transport.connection import SshLink, make_connector
-from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link
+from termkeep.tmux.attach import PlainAttach
+from termkeep.transport.link import Cause, ConnectFailedError, Ending, Link, SideChannelError
 from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompter, Prompter
+from termkeep.transport.ssh.connector import SshConnector
+from termkeep.transport.ssh.link import SshLink
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.home import use_private_home
 from tests.fixtures.netns import NetnsSshServer
@@ -127,11 +129,17 @@ def with_session_env(config: str, **env: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def connector_for(profile: Profile, prompter: Prompter, **options: Any) -> SshConnector:
+    """The connector a tab uses: it attaches the profile's tmux session (a login shell when
+    the profile turns tmux off)."""
+    return SshConnector(profile, prompter, attach=PlainAttach.for_profile(profile), **options)
+
+
 async def attach(
     profile: Profile, prompter: Prompter | None = None, screen: Screen | None = None
 ) -> tuple[SshLink, Screen]:
     screen = screen or Screen()
-    connector = make_connector(profile, prompter or NoPrompter())
+    connector = connector_for(profile, prompter or NoPrompter())
     link = await bounded(connector(screen, SIZE), "connect")
     assert isinstance(link, SshLink)
     return link, screen
@@ -229,6 +237,23 @@ async def test_killed_tmux_server_is_lost_not_ended(sshd: SshServer) -> None:
     again.close()
 
 
+async def test_side_commands_run_on_the_links_own_connection(sshd: SshServer) -> None:
+    link, _ = await attach(profile_for(sshd))
+    try:
+        ran = await bounded(
+            link.run("cat; echo said >&2; exit 3", timeout=WAIT, stdin=b"fed \xff\n"), "run"
+        )
+        assert (ran.exit_status, ran.stdout, ran.stderr) == (3, b"fed \xff\n", b"said\n")
+        with pytest.raises(SideChannelError) as late:
+            await bounded(link.run("sleep 60", timeout=0.5), "a run past its timeout")
+        assert late.value.cause is Cause.TIMEOUT
+    finally:
+        link.close()
+    await bounded(link.wait_closed(), "close")
+    with pytest.raises(SideChannelError):
+        await bounded(link.run("true", timeout=WAIT), "a run on a closed link")
+
+
 async def test_unknown_host_key_without_prompter_is_refused(
     sshd: SshServer, private_home: Path
 ) -> None:
@@ -267,7 +292,7 @@ async def test_accept_and_save_appends_a_known_hosts_line(sshd: SshServer, tmp_p
 async def test_changed_host_key_is_refused_and_never_retried(sshd: SshServer) -> None:
     sshd.swap_host_key()
     prompter = ScriptedPrompter(host_key=HostKeyDecision.ACCEPT_AND_SAVE)
-    connector = make_connector(profile_for(sshd), prompter)
+    connector = connector_for(profile_for(sshd), prompter)
     with pytest.raises(ConnectFailedError) as failure:
         await bounded(connector(Screen(), SIZE), "connect")
     assert failure.value.cause is Cause.HOST_KEY_CHANGED
@@ -296,7 +321,7 @@ async def test_wrong_key_fails_auth_after_one_attempt(sshd: SshServer) -> None:
 async def test_encrypted_key_asks_for_its_passphrase(sshd: SshServer) -> None:
     locked = sshd.add_client_key("locked", passphrase="open sesame")
     prompter = ScriptedPrompter(passphrase="open sesame")
-    connector = make_connector(profile_for(sshd, identity_files=(str(locked),)), prompter)
+    connector = connector_for(profile_for(sshd, identity_files=(str(locked),)), prompter)
     for attempt in ("first login", "reconnect"):
         link = await bounded(connector(Screen(), SIZE), attempt)
         link.close()
@@ -369,7 +394,7 @@ async def test_password_login_through_the_prompter(
         server, identity_files=(), reconnect=ReconnectSettings(connect_timeout=20.0)
     )
     prompter = ScriptedPrompter(password="correct horse")
-    connector = make_connector(profile, prompter)
+    connector = connector_for(profile, prompter)
     screen = Screen()
     link = await bounded(connector(screen, SIZE), "password login")
     try:
@@ -449,7 +474,7 @@ async def test_jump_host_is_connected_hop_by_hop(
     jump_profile = profile_for(jump_server, name="jumpbox")
     profile = profile_for(target, jump="jumpbox")
     assert jump_profile.known_hosts_file != profile.known_hosts_file
-    connector = make_connector(
+    connector = connector_for(
         profile,
         NoPrompter(),
         lookup_profile=lambda name: jump_profile if name == "jumpbox" else None,
@@ -498,7 +523,7 @@ async def test_ssh_config_supplies_host_port_user_key_and_proxyjump(
             tmux=TmuxSettings(session="tk-test"),
         )
         screen = Screen()
-        connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+        connector = connector_for(profile, NoPrompter(), ssh_config=[config])
         link = await bounded(connector(screen, SIZE), f"connect to {alias}")
         try:
             await type_and_see(link, screen, "echo cfg-$((7+7))", "cfg-14")
@@ -524,7 +549,7 @@ async def test_ssh_config_proxycommand_is_run(
         tmux=TmuxSettings(session="tk-test"),
     )
     screen = Screen()
-    connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+    connector = connector_for(profile, NoPrompter(), ssh_config=[config])
     link = await bounded(connector(screen, SIZE), "connect through the ProxyCommand")
     try:
         await type_and_see(link, screen, "echo proxied-$((8*8))", "proxied-64")

@@ -22,7 +22,7 @@ from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.phase import Phase
 from termkeep.terminal.durations import AGE, duration_text
-from termkeep.transport.tmux_sessions import RemoteTmuxSession, SessionListing
+from termkeep.tmux.sessions import RemoteTmuxSession, SessionListing
 from termkeep.ui.app import TermkeepApp
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import ConfirmScreen, PickerScreen

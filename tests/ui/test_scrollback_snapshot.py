@@ -11,7 +11,8 @@ from textual.pilot import Pilot
 
 from termkeep.session import SessionTerminal
 from termkeep.terminal.emulator import CellStyle, Emulator
-from termkeep.terminal.history_lines import HistoryLine, SgrParser
+from termkeep.terminal.history_lines import HistoryLine
+from termkeep.tmux.sgr import SgrParser
 from termkeep.ui.screens.scrollback import ScrollbackScreen
 from termkeep.ui.widgets.terminal_view import TerminalView
 

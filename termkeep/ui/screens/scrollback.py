@@ -21,7 +21,7 @@ from textual.widgets import Input, Static
 
 from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines
-from termkeep.transport.history import HistoryError
+from termkeep.tmux.scrollback import ScrollbackError
 from termkeep.ui.scrollback_source import ScrollbackSource
 from termkeep.ui.widgets.cells import Selection, StyleResolver, restyle_characters, styled_strip
 from termkeep.ui.widgets.terminal_view import TerminalView
@@ -175,7 +175,7 @@ class ScrollbackScreen(Screen[None]):
     async def _load_first(self) -> None:
         try:
             lines = await self.source.first()
-        except HistoryError as error:
+        except ScrollbackError as error:
             self.error = str(error)
             self._update_position()
             return
@@ -196,7 +196,7 @@ class ScrollbackScreen(Screen[None]):
         self._update_position()
         try:
             older = await self.source.older()
-        except HistoryError as error:
+        except ScrollbackError as error:
             self.error = str(error)
             older = []
         finally:

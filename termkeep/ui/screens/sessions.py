@@ -23,14 +23,14 @@ from textual.widgets.option_list import Option
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.terminal.durations import AGE, duration_text
-from termkeep.transport.link import ConnectFailedError
-from termkeep.transport.prompts import Prompter
-from termkeep.transport.tmux_sessions import (
+from termkeep.tmux.sessions import (
     RemoteTmuxSession,
     SessionListing,
     TmuxCommandError,
     unheld,
 )
+from termkeep.transport.link import ConnectFailedError
+from termkeep.transport.prompts import Prompter
 from termkeep.ui.plain_text import plain
 from termkeep.ui.screens.dialogs import ConfirmScreen
 

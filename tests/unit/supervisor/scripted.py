@@ -14,13 +14,22 @@ from collections.abc import Callable
 from termkeep.supervisor.clock import FakeClock
 from termkeep.transport.link import (
     Cause,
+    CommandResult,
     ConnectFailedError,
     DataSink,
     Ending,
+    HelperShell,
     LinkClosed,
     ReachedSink,
+    RemoteListener,
+    SideChannelError,
     Stage,
+    Stream,
 )
+
+
+def _no_side_channels() -> SideChannelError:
+    return SideChannelError("a scripted link has no side channels", Cause.PROTOCOL, "none")
 
 
 class ScriptedLink:
@@ -85,6 +94,24 @@ class ScriptedLink:
 
     async def wait_closed(self) -> LinkClosed:
         return await asyncio.shield(self._ended)
+
+    # No side channels: the supervisor never uses them, and what does is tested against sshd.
+
+    @property
+    def connection_closed(self) -> bool:
+        return self.ended
+
+    async def run(self, *_args: object, **_options: object) -> CommandResult:
+        raise _no_side_channels()
+
+    async def open_helper(self, *_args: object) -> HelperShell:
+        raise _no_side_channels()
+
+    async def open_channel(self, *_args: object, **_options: object) -> Stream:
+        raise _no_side_channels()
+
+    async def listen_remote(self, *_args: object, **_options: object) -> RemoteListener:
+        raise _no_side_channels()
 
     # The server's side, driven by the test.
 

@@ -7,14 +7,12 @@ from dataclasses import replace
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.history_lines import (
     MAX_LINE_CHARACTERS,
-    PLAIN,
     HistoryLine,
-    SgrParser,
-    apply_sgr,
     line_of_row,
     match_spans,
     search_lines,
 )
+from termkeep.tmux.sgr import PLAIN, SgrParser, apply_sgr
 
 
 def styles_of(parser: SgrParser, line: HistoryLine) -> list[tuple[str, object]]:

@@ -14,18 +14,12 @@ from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile, TcpSettings
 from termkeep.platform.tcp import open_tcp, tcp_options
-from termkeep.transport.connection import (
-    ConnectClock,
-    RememberedSecrets,
-    _Client,
-    jump_chain,
-    make_connector,
-    parse_jump_spec,
-    preferred_ciphers,
-)
 from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.ssh.auth import AuthClient, ConnectClock, RememberedSecrets
+from termkeep.transport.ssh.connector import SshConnector, preferred_ciphers
+from termkeep.transport.ssh.hops import jump_chain, parse_jump_spec
 
 
 async def test_open_tcp_sets_every_option_before_connecting() -> None:
@@ -119,9 +113,7 @@ def test_jump_loop_is_refused_before_connecting() -> None:
         "b": Profile(name="b", host="b", jump="a"),
     }
     with pytest.raises(ValueError, match="loop"):
-        make_connector(
-            Profile(name="t", host="t", jump="a"), NoPrompter(), lookup_profile=saved.get
-        )
+        SshConnector(Profile(name="t", host="t", jump="a"), NoPrompter(), lookup_profile=saved.get)
 
 
 async def test_connect_clock_runs_out_while_running() -> None:
@@ -161,7 +153,7 @@ async def test_missing_identity_file_fails_before_connecting(tmp_path: Path) -> 
     missing = tmp_path / "id_gone"
     # Port 9 on loopback: nothing is contacted, the profile is refused first.
     profile = Profile(name="t", host="127.0.0.1", port=9, identity_files=(str(missing),))
-    connector = make_connector(profile, NoPrompter())
+    connector = SshConnector(profile, NoPrompter())
     with pytest.raises(ConnectFailedError) as failure:
         await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
     assert failure.value.cause is Cause.AUTH_FAILED
@@ -194,10 +186,10 @@ class CountingPrompter(NoPrompter):
         return self.answers.pop(0) if self.answers else None
 
 
-def auth_client(prompter: NoPrompter, secrets: RememberedSecrets) -> _Client:
+def auth_client(prompter: NoPrompter, secrets: RememberedSecrets) -> AuthClient:
     policy = HostKeyPolicy(prompter)
     settings = HostKeySettings(user_files=(Path("/nonexistent/known_hosts"),), global_files=())
-    return _Client(
+    return AuthClient(
         check=policy.check(settings, "web", 22),
         prompter=prompter,
         clock=ConnectClock(5.0),
@@ -243,7 +235,7 @@ async def test_a_proxyjump_loop_in_ssh_config_is_refused_before_connecting(
         "Host b\n  HostName 127.0.0.1\n  Port 9\n  ProxyJump a\n"
     )
     profile = Profile(name="a", host="a", use_ssh_config=True)
-    connector = make_connector(profile, NoPrompter(), ssh_config=[config])
+    connector = SshConnector(profile, NoPrompter(), ssh_config=[config])
     with pytest.raises(ConnectFailedError) as failure:
         await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
     assert failure.value.cause is Cause.CONFIG

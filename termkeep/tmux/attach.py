@@ -1,27 +1,35 @@
-"""The remote commands that run the tab's tmux session, quoted for any login shell.
+"""How a tab attaches its tmux session: the commands, the attach report, and the
+``AttachStrategy`` the connector runs (``PlainAttach``: ``tmux new-session -A``).
 
-sshd runs a command as ``$SHELL -c COMMAND``, and that shell may be fish or csh, whose
-quoting differs from sh. So every command is an ``sh -c SCRIPT`` with the script in one pair of
-POSIX single quotes, and the script itself is built from ``shlex.quote``-d words. Session
-names are sanitised to letters, digits, ``_`` and ``-``, so no character that fish or csh treat
-specially inside single quotes (backslash, ``!``, newline) can reach the command line.
+The attach is one command that first reports whether tmux and the session exist, so the tmux
+probe costs no round trip of its own; when the channel later closes cleanly, a probe over a
+side channel tells a detach from an end. Every command is quoted for any login shell
+(shell.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-import shlex
+import secrets
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
-SESSION_NAME_MAX = 640
-"""Long enough that a profile's default name (at most 522 characters, see
-``config.profile.default_tmux_session``) with a tab's ``-<N>`` is never cut, so a second
-tab's session name never collapses onto the first's."""
-FALLBACK_SESSION_NAME = "termkeep"
-
-_UNSAFE_SESSION_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
-_UNPORTABLE_IN_SINGLE_QUOTES = frozenset("\\!\n\r")
+from termkeep.config.profile import Profile
+from termkeep.tmux.names import sanitize_session_name
+from termkeep.tmux.shell import exact_target, remote_command, shell_words
+from termkeep.transport.link import (
+    Attachment,
+    Cause,
+    ConnectFailedError,
+    DataSink,
+    Ending,
+    LinkClosed,
+    OpenTerminal,
+    SideChannels,
+    TerminalChannel,
+)
 
 
 class ProbeResult(IntEnum):
@@ -35,46 +43,13 @@ class ProbeResult(IntEnum):
     """tmux is not installed (the shell's 'command not found' status)."""
 
 
-def sanitize_session_name(name: str) -> str:
-    """A tmux session name that tmux keeps as is and every shell passes through unchanged.
-
-    tmux itself rewrites ``.`` and ``:`` to ``_`` (they separate window and pane in a
-    target); everything else outside ``[A-Za-z0-9_-]`` is replaced too, and a leading ``-``
-    is dropped so the name can never look like an option.
-    """
-    cleaned = _UNSAFE_SESSION_CHARS.sub("_", name).lstrip("-")[:SESSION_NAME_MAX]
-    return cleaned or FALLBACK_SESSION_NAME
-
-
-def shell_words(*words: str) -> str:
-    """One POSIX shell command line: each word quoted with ``shlex.quote``."""
-    return " ".join(shlex.quote(word) for word in words)
-
-
-def remote_command(script: str) -> str:
-    """Wrap a POSIX sh script so any login shell (bash, fish, csh, …) runs it the same way.
-
-    Raises ValueError for characters that fish or csh would still interpret inside single
-    quotes; the scripts built here never contain them.
-    """
-    bad = _UNPORTABLE_IN_SINGLE_QUOTES.intersection(script)
-    if bad:
-        raise ValueError(f"remote script contains characters not portable to every shell: {bad}")
-    return shell_words("sh", "-c", script)
-
-
-def _exact_target(session: str) -> str:
-    # '=' makes tmux match the whole name; plain -t NAME also matches any name prefix.
-    return f"={session}"
-
-
 def probe_command(session: str) -> str:
     """Exit status says whether tmux exists and whether ``session`` is running
     (see ``ProbeResult``). Prints nothing, so nothing reaches the screen."""
     script = "; ".join(
         (
             f"command -v tmux >/dev/null 2>&1 || exit {ProbeResult.NO_TMUX.value}",
-            shell_words("exec", "tmux", "has-session", "-t", _exact_target(session))
+            shell_words("exec", "tmux", "has-session", "-t", exact_target(session))
             + " 2>/dev/null",
         )
     )
@@ -132,17 +107,17 @@ def reporting_attach_command(session: str, nonce: str, adopt: str | None = None)
     until the probe was given up.
 
     ``adopt``: the name this session had before names were made distinct (see
-    ``tmux_sessions.adoptable_legacy_base``). When ``session`` does not exist but ``adopt``
+    ``names.adoptable_legacy_base``). When ``session`` does not exist but ``adopt``
     does, that one is renamed to ``session`` and attached: the user's running programs are
     found again, and from then on the session has its new name.
     """
     if not re.fullmatch(r"[0-9a-f]{1,64}", nonce):
         raise ValueError("the attach report nonce must be hex digits")
-    has_session = shell_words("tmux", "has-session", "-t", _exact_target(session))
+    has_session = shell_words("tmux", "has-session", "-t", exact_target(session))
     found = f"if {has_session} 2>/dev/null; then report={AttachReport.EXISTED}; "
     if adopt is not None and adopt != session:
-        has_old = shell_words("tmux", "has-session", "-t", _exact_target(adopt))
-        rename = shell_words("tmux", "rename-session", "-t", _exact_target(adopt), session)
+        has_old = shell_words("tmux", "has-session", "-t", exact_target(adopt))
+        rename = shell_words("tmux", "rename-session", "-t", exact_target(adopt), session)
         found += (
             f"elif {has_old} 2>/dev/null && {rename} 2>/dev/null; "
             f"then report={AttachReport.EXISTED}; "
@@ -223,3 +198,110 @@ class TmuxExit:
     def ended(self) -> bool:
         """The last shell exited or the session was killed: tmux exits 0, session gone."""
         return self.exit_status == 0 and not self.session_alive
+
+
+class PlainAttach:
+    """The ``AttachStrategy`` of today: ``tmux new-session -A`` in the PTY channel, after a
+    report of whether the session existed (``reporting_attach_command``)."""
+
+    def __init__(self, session: str, *, probe_timeout: float, adopt: str | None = None) -> None:
+        """``session``: the name as it is on the host (sanitised); ``probe_timeout``: how
+        long the probe after a clean close may take; ``adopt``: an older name of the session,
+        renamed to ``session`` on attach when only it exists."""
+        self.session = session
+        self._probe_timeout = probe_timeout
+        self._adopt = adopt
+
+    @classmethod
+    def for_profile(cls, profile: Profile, *, adopt: str | None = None) -> PlainAttach | None:
+        """The attach of ``profile``'s tmux session; None when the profile turns tmux off
+        (then a plain login shell is opened)."""
+        if not profile.tmux.enabled:
+            return None
+        return cls(
+            sanitize_session_name(profile.tmux_session_name),
+            probe_timeout=profile.reconnect.connect_timeout,
+            adopt=adopt,
+        )
+
+    async def attach(self, open_terminal: OpenTerminal, on_data: DataSink) -> Attachment:
+        """Attach in one command that first reports whether the session existed (the tmux
+        probe costs no round trip of its own); no channel when the server has no tmux."""
+        nonce = secrets.token_hex(8)
+        scan = _ReportScan(AttachReportScanner(nonce), on_data)
+        command = reporting_attach_command(self.session, nonce, self._adopt)
+        channel = await open_terminal(command, scan.feed)
+        try:
+            report = await scan.report_or_close(channel)
+        except BaseException:
+            channel.abort()
+            raise
+        if report is AttachReport.NO_TMUX:
+            channel.close()
+            return Attachment(report, None)
+        # The report is out of the stream: from now on bytes go straight to the screen.
+        channel.deliver_to(on_data)
+        return Attachment(report, channel, existed=report is AttachReport.EXISTED)
+
+    def unavailable_notice(self, host: str) -> str:
+        return no_tmux_notice(host)
+
+    async def ending(self, side: SideChannels, exit_status: int | None) -> LinkClosed:
+        """Detached (exit 0, session alive), ended (exit 0, session gone), or lost: the
+        tmux client stopped otherwise, or the tmux server on the host exited."""
+        probe = await side.run(has_session_command(self.session), timeout=self._probe_timeout)
+        alive = probe.exit_status == ProbeResult.EXISTS
+        verdict = TmuxExit(exit_status, alive)
+        if verdict.detached:
+            return LinkClosed(Ending.DETACHED, None, "detached from tmux")
+        if verdict.ended:
+            return LinkClosed(Ending.ENDED, None, "the tmux session ended")
+        if alive:
+            return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the tmux client stopped")
+        return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the tmux server on the host exited")
+
+
+class _ReportScan:
+    """The attach channel's sink until the report is out: the report is taken out of the
+    first bytes and resolves ``report``; every other byte goes to the screen."""
+
+    def __init__(self, scanner: AttachReportScanner, on_data: DataSink) -> None:
+        self._scanner = scanner
+        self._on_data = on_data
+        self.report: asyncio.Future[AttachReport] = asyncio.get_running_loop().create_future()
+
+    def feed(self, data: bytes) -> None:
+        if self._scanner.report is AttachReport.NO_TMUX:
+            return  # this channel only said so and exits; a login shell follows
+        if not self.report.done():
+            data = self._scan(data)
+        if data:
+            self._on_data(data)
+
+    def _scan(self, data: bytes) -> bytes:
+        scanner = self._scanner
+        try:
+            shown = scanner.feed(data)
+        except ValueError as exc:
+            self.report.set_exception(ConnectFailedError(Cause.PROTOCOL, str(exc)))
+            return b""
+        if scanner.report is not None:
+            self.report.set_result(scanner.report)
+            if scanner.report is AttachReport.NO_TMUX:
+                return b""
+        return shown
+
+    async def report_or_close(self, channel: TerminalChannel) -> AttachReport:
+        """The report; when the channel closes first, why (the connection's error, or the
+        command ended early)."""
+        closing = asyncio.ensure_future(channel.wait_closed())
+        either: list[asyncio.Future[Any]] = [self.report, closing]
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+        if self.report.done():
+            return self.report.result()
+        raise closing.result() or ConnectFailedError(
+            Cause.SERVER_CLOSED, "the attach command ended early"
+        )

@@ -1,7 +1,8 @@
-"""Read a tmux pane's history over the tab's own SSH connection, one page at a time.
+"""Read a tmux pane's scrollback over the tab's own SSH connection, one page at a time.
 
-Each read is one ``sh -c`` command on a fresh exec channel of the connection the tab is
-attached through (no new connection, no extra authentication). Line counts are bounded and
+Each read is one ``sh -c`` command on a side channel of the link the tab is attached
+through (no new connection, no extra authentication), or a request to a helper shell kept
+open there (``ScrollbackHelper``). Line counts are bounded and
 the output is cut at ``MAX_PAGE_BYTES`` on the server (``head -c``) and again here, so a pane
 full of very long lines cannot flood the client. Output is read as bytes: history may hold
 anything a program printed, and decoding is the caller's business.
@@ -13,18 +14,17 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 
-import asyncssh
-
-from termkeep.transport import tmux
+from termkeep.tmux.shell import remote_command, shell_words
+from termkeep.transport.link import HelperShell, SideChannelError, SideChannels
 
 MAX_PAGE_LINES = 5000
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 """A page of 5,000 lines with colours is well under this; very long lines are cut."""
-HISTORY_TIMEOUT = 20.0
+PAGE_TIMEOUT = 20.0
 _SIZE_FORMAT = "#{history_size} #{history_limit} #{pane_height}"
 
 
-class HistoryError(Exception):
+class ScrollbackError(Exception):
     """tmux could not give the pane's history; the message says why, in tmux's words."""
 
 
@@ -38,7 +38,7 @@ class PaneExtent:
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryPage:
+class ScrollbackPage:
     """Captured lines (raw bytes with SGR escapes, wrapped lines joined) and the extent of
     the pane when they were read."""
 
@@ -61,8 +61,8 @@ def page_command(session: str, first: int, last: int, *, max_bytes: int = MAX_PA
     target = _target(session)
     script = " && ".join(
         (
-            tmux.shell_words("tmux", "display-message", "-p", "-t", target, _SIZE_FORMAT),
-            tmux.shell_words(
+            shell_words("tmux", "display-message", "-p", "-t", target, _SIZE_FORMAT),
+            shell_words(
                 "tmux",
                 "capture-pane",
                 "-p",
@@ -76,41 +76,31 @@ def page_command(session: str, first: int, last: int, *, max_bytes: int = MAX_PA
                 str(last),
             )
             + " | "
-            + tmux.shell_words("head", "-c", str(max_bytes)),
+            + shell_words("head", "-c", str(max_bytes)),
         )
     )
-    return tmux.remote_command(script)
+    return remote_command(script)
 
 
-def parse_page(output: bytes, stderr: bytes, exit_status: int | None) -> HistoryPage:
-    """The page from a ``page_command``'s output, or HistoryError with tmux's message."""
+def parse_page(output: bytes, stderr: bytes, exit_status: int | None) -> ScrollbackPage:
+    """The page from a ``page_command``'s output, or ScrollbackError with tmux's message."""
     header, _, data = output.partition(b"\n")
     try:
         history, limit, height = (int(field) for field in header.split())
     except ValueError:
         said = (stderr or header).decode("utf-8", "replace").strip()
         problem = said[:200] or f"exit status {exit_status}"
-        raise HistoryError(f"tmux gave no history: {problem}") from None
-    return HistoryPage(PaneExtent(history, limit, height), data[:MAX_PAGE_BYTES])
+        raise ScrollbackError(f"tmux gave no history: {problem}") from None
+    return ScrollbackPage(PaneExtent(history, limit, height), data[:MAX_PAGE_BYTES])
 
 
-async def read_page(
-    conn: asyncssh.SSHClientConnection, session: str, first: int, last: int
-) -> HistoryPage:
-    """Lines ``first``..``last`` of ``session``'s current pane, over ``conn``."""
+async def read_page(link: SideChannels, session: str, first: int, last: int) -> ScrollbackPage:
+    """Lines ``first``..``last`` of ``session``'s current pane, over ``link``'s connection."""
     try:
-        result = await conn.run(
-            page_command(session, first, last),
-            check=False,
-            request_pty=False,
-            encoding=None,
-            timeout=HISTORY_TIMEOUT,
-        )
-    except (asyncssh.Error, OSError, TimeoutError) as exc:
-        raise HistoryError(f"could not read the remote history: {exc}") from exc
-    stdout = result.stdout if isinstance(result.stdout, bytes) else b""
-    stderr = result.stderr if isinstance(result.stderr, bytes) else b""
-    return parse_page(stdout, stderr, result.exit_status)
+        result = await link.run(page_command(session, first, last), timeout=PAGE_TIMEOUT)
+    except SideChannelError as exc:
+        raise ScrollbackError(f"could not read the remote history: {exc}") from exc
+    return parse_page(result.stdout, result.stderr, result.exit_status)
 
 
 def helper_command(session: str, *, max_bytes: int = MAX_PAGE_BYTES) -> str:
@@ -118,48 +108,40 @@ def helper_command(session: str, *, max_bytes: int = MAX_PAGE_BYTES) -> str:
     line of its own. The nonce is random per request and chosen after the history was
     printed, so no history line can end a page early."""
     target = _target(session)
-    display = tmux.shell_words("tmux", "display-message", "-p", "-t", target, _SIZE_FORMAT)
-    capture = tmux.shell_words("tmux", "capture-pane", "-p", "-e", "-J", "-t", target)
-    head = tmux.shell_words("head", "-c", str(max_bytes))
+    display = shell_words("tmux", "display-message", "-p", "-t", target, _SIZE_FORMAT)
+    capture = shell_words("tmux", "capture-pane", "-p", "-e", "-J", "-t", target)
+    head = shell_words("head", "-c", str(max_bytes))
     script = (
         "while read -r nonce first last; do "
         f'{display} 2>&1 && {capture} -S "$first" -E "$last" | {head}; '
         'echo; echo "$nonce"; done'
     )
-    return tmux.remote_command(script)
+    return remote_command(script)
 
 
-class HistoryChannel:
+class ScrollbackHelper:
     """A helper shell kept open on the tab's connection, so a page costs one round trip
     (a fresh exec channel costs two: the channel open, then the command). One request at a
     time; it ends with its connection."""
 
-    def __init__(self, process: asyncssh.SSHClientProcess[bytes]) -> None:
-        self._process = process
+    def __init__(self, shell: HelperShell) -> None:
+        self._shell = shell
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, conn: asyncssh.SSHClientConnection, session: str) -> HistoryChannel:
-        """Start the helper for ``session``'s pane on ``conn``."""
+    async def open(cls, link: SideChannels, session: str) -> ScrollbackHelper:
+        """Start the helper for ``session``'s pane on ``link``'s connection."""
         try:
-            process = await asyncio.wait_for(
-                conn.create_process(
-                    helper_command(session),
-                    encoding=None,
-                    request_pty=False,
-                    stderr=asyncssh.DEVNULL,
-                ),
-                HISTORY_TIMEOUT,
-            )
-        except (asyncssh.Error, OSError, TimeoutError) as exc:
-            raise HistoryError(f"could not open a channel for the history: {exc}") from exc
-        return cls(process)
+            shell = await asyncio.wait_for(link.open_helper(helper_command(session)), PAGE_TIMEOUT)
+        except (SideChannelError, TimeoutError) as exc:
+            raise ScrollbackError(f"could not open a channel for the history: {exc}") from exc
+        return cls(shell)
 
     @property
     def closed(self) -> bool:
-        return self._process.is_closing()
+        return self._shell.closed
 
-    async def read_page(self, first: int, last: int) -> HistoryPage:
+    async def read_page(self, first: int, last: int) -> ScrollbackPage:
         """Lines ``first``..``last``, as ``read_page`` reads them."""
         if last < first or last - first + 1 > MAX_PAGE_LINES:
             raise ValueError(f"bad page {first}..{last}")
@@ -167,15 +149,13 @@ class HistoryChannel:
             nonce = secrets.token_hex(16)
             marker = f"\n{nonce}\n".encode()
             try:
-                self._process.stdin.write(f"{nonce} {first} {last}\n".encode())
-                data = await asyncio.wait_for(
-                    self._process.stdout.readuntil(marker), HISTORY_TIMEOUT
-                )
-            except (asyncssh.Error, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+                self._shell.write(f"{nonce} {first} {last}\n".encode())
+                data = await asyncio.wait_for(self._shell.read_until(marker), PAGE_TIMEOUT)
+            except (SideChannelError, TimeoutError) as exc:
                 self.close()
-                raise HistoryError(f"the history channel failed: {exc}") from exc
+                raise ScrollbackError(f"the history channel failed: {exc}") from exc
         return parse_page(data[: -len(marker)], b"", None)
 
     def close(self) -> None:
         """End the helper (the remote shell sees end of input and exits)."""
-        self._process.close()
+        self._shell.close()

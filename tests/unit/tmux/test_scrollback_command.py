@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from termkeep.transport.history import MAX_PAGE_LINES, HistoryError, page_command, parse_page
+from termkeep.tmux.scrollback import MAX_PAGE_LINES, ScrollbackError, page_command, parse_page
 
 
 @pytest.mark.parametrize("name", ["plain", "with space", "it's", "$(rm -rf ~)", "a;b|c&d", "-x"])
@@ -40,5 +40,5 @@ def test_parse_page_reads_the_extent_and_keeps_bytes() -> None:
 
 
 def test_tmux_refusal_is_a_clear_error() -> None:
-    with pytest.raises(HistoryError, match="can't find session"):
+    with pytest.raises(ScrollbackError, match="can't find session"):
         parse_page(b"", b"can't find session: =gone:\n", 1)

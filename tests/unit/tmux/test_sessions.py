@@ -15,18 +15,21 @@ from termkeep.config.profile import (
     default_tmux_session,
     validate_profile_name,
 )
-from termkeep.transport import tmux
-from termkeep.transport.tmux_sessions import (
+from termkeep.tmux.names import (
+    SESSION_NAME_MAX,
+    adoptable_legacy_base,
+    claimed_by_others,
+    is_profile_session,
+    legacy_session_base,
+    profile_session_base,
+    sanitize_session_name,
+)
+from termkeep.tmux.sessions import (
     LIST_FORMAT,
     RemoteTmuxSession,
     SessionListing,
-    adoptable_legacy_base,
-    claimed_by_others,
     is_no_server,
-    is_profile_session,
-    legacy_session_base,
     parse_session_line,
-    profile_session_base,
     profile_sessions,
     unheld,
 )
@@ -41,7 +44,7 @@ def session(name: str, created: int = 1_700_000_000) -> RemoteTmuxSession:
 @given(st.text(min_size=1, max_size=80), st.integers(min_value=2, max_value=10_000))
 def test_the_base_and_every_numbered_tab_count_whatever_the_name(name: str, n: int) -> None:
     profile = Profile(name="p", host="h", tmux=TmuxSettings(session=name))
-    base = tmux.sanitize_session_name(name)
+    base = sanitize_session_name(name)
     assert profile_session_base(profile) == base
     assert is_profile_session(profile, base)
     assert is_profile_session(profile, f"{base}-{n}")
@@ -158,8 +161,8 @@ def test_a_default_name_is_one_tmux_and_every_shell_keep_as_is(name: str) -> Non
     session_name = default_tmux_session(name)
     assert re.fullmatch(r"termkeep[-_][A-Za-z0-9_-]*", session_name)
     # No rewriting (tmux's or termkeep's) and no cut, even for the longest names.
-    assert tmux.sanitize_session_name(session_name) == session_name
-    assert len(f"{session_name}-99") <= tmux.SESSION_NAME_MAX
+    assert sanitize_session_name(session_name) == session_name
+    assert len(f"{session_name}-99") <= SESSION_NAME_MAX
     assert _read_back(session_name) == name
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from termkeep.config.profile import PROFILE_NAME_MAX, TMUX_SESSION_DEFAULT_PREFIX
-from termkeep.transport import tmux
+from termkeep.tmux import attach
+from termkeep.tmux.names import SESSION_NAME_MAX, sanitize_session_name
+from termkeep.tmux.shell import remote_command, shell_words
 from tests.fixtures.waiting import wait_until
 
 HOSTILE = [
@@ -60,26 +62,26 @@ def run_as_login_shell(
         ("--", "termkeep"),
         ("", "termkeep"),
         ("ünï", "_n_"),
-        ("x" * 1000, "x" * tmux.SESSION_NAME_MAX),
+        ("x" * 1000, "x" * SESSION_NAME_MAX),
     ],
 )
 def test_sanitize_session_name(raw: str, clean: str) -> None:
-    assert tmux.sanitize_session_name(raw) == clean
+    assert sanitize_session_name(raw) == clean
 
 
 @pytest.mark.parametrize("raw", HOSTILE)
 def test_sanitized_names_are_safe_for_every_shell(raw: str) -> None:
-    name = tmux.sanitize_session_name(raw)
+    name = sanitize_session_name(raw)
     assert name
     assert set(name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
     assert not name.startswith("-")
-    tmux.remote_command(tmux.shell_words("tmux", "new-session", "-A", "-s", name))
+    remote_command(shell_words("tmux", "new-session", "-A", "-s", name))
 
 
 @pytest.mark.parametrize("shell", LOGIN_SHELLS)
 @pytest.mark.parametrize("word", HOSTILE)
 def test_shell_words_reach_the_program_unchanged(shell: str, word: str) -> None:
-    result = run_as_login_shell(shell, tmux.shell_words("printf", "%s|", word, "next"))
+    result = run_as_login_shell(shell, shell_words("printf", "%s|", word, "next"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == f"{word}|next|"
     assert not Path("/tmp/termkeep-pwned").exists()
@@ -88,7 +90,7 @@ def test_shell_words_reach_the_program_unchanged(shell: str, word: str) -> None:
 @pytest.mark.parametrize("shell", LOGIN_SHELLS)
 @pytest.mark.parametrize("word", [w for w in HOSTILE if not set(w) & set("\\!\n")])
 def test_remote_command_survives_the_login_shell(shell: str, word: str) -> None:
-    command = tmux.remote_command(tmux.shell_words("printf", "%s|", word))
+    command = remote_command(shell_words("printf", "%s|", word))
     result = run_as_login_shell(shell, command)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == f"{word}|"
@@ -98,7 +100,7 @@ def test_remote_command_survives_the_login_shell(shell: str, word: str) -> None:
 @pytest.mark.parametrize("script", ["echo a\necho b", "echo \\\\", "echo hi!"])
 def test_remote_command_refuses_what_fish_or_csh_would_reinterpret(script: str) -> None:
     with pytest.raises(ValueError, match="not portable"):
-        tmux.remote_command(script)
+        remote_command(script)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +114,7 @@ def test_remote_command_refuses_what_fish_or_csh_would_reinterpret(script: str) 
     ],
 )
 def test_tmux_exit_verdicts(status: int | None, alive: bool, detached: bool, ended: bool) -> None:
-    verdict = tmux.TmuxExit(status, alive)
+    verdict = attach.TmuxExit(status, alive)
     assert (verdict.detached, verdict.ended) == (detached, ended)
 
 
@@ -129,15 +131,15 @@ def tmux_env() -> Iterator[dict[str, str]]:
 
 
 def test_probe_and_attach_against_a_real_tmux(tmux_env: dict[str, str]) -> None:
-    name = tmux.sanitize_session_name("termkeep-web.example.com: 'prod'")
-    probe = tmux.probe_command(name)
+    name = sanitize_session_name("termkeep-web.example.com: 'prod'")
+    probe = attach.probe_command(name)
     absent = run_as_login_shell("bash", probe, tmux_env)
-    assert absent.returncode == tmux.ProbeResult.ABSENT
+    assert absent.returncode == attach.ProbeResult.ABSENT
     assert absent.stdout == b""  # nothing reaches the screen
 
     child, master = pty.fork()
     if child == 0:  # pragma: no cover - the child execs the login shell at once
-        os.execvpe("bash", ["bash", "-c", tmux.attach_command(name)], tmux_env)  # noqa: S606
+        os.execvpe("bash", ["bash", "-c", attach.attach_command(name)], tmux_env)  # noqa: S606
     try:
         wait_until(
             lambda: run_as_login_shell("bash", probe, tmux_env).returncode == 0,
@@ -154,14 +156,16 @@ def test_probe_and_attach_against_a_real_tmux(tmux_env: dict[str, str]) -> None:
         )
         assert listing.stdout.split() == [name]
         # A session whose name merely starts with ours must not count as ours.
-        prefix = run_as_login_shell("bash", tmux.probe_command(name[:-3]), tmux_env)
-        assert prefix.returncode == tmux.ProbeResult.ABSENT
+        prefix = run_as_login_shell("bash", attach.probe_command(name[:-3]), tmux_env)
+        assert prefix.returncode == attach.ProbeResult.ABSENT
         subprocess.run(
             ["tmux", "detach-client", "-s", f"={name}"], env=tmux_env, timeout=10, check=True
         )
         _, status = os.waitpid(child, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-        assert run_as_login_shell("bash", tmux.has_session_command(name), tmux_env).returncode == 0
+        assert (
+            run_as_login_shell("bash", attach.has_session_command(name), tmux_env).returncode == 0
+        )
     finally:
         os.close(master)
 
@@ -170,12 +174,14 @@ def test_probe_reports_missing_tmux(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "sh").symlink_to(shutil.which("sh") or "/bin/sh")
-    result = run_as_login_shell("/bin/sh", tmux.probe_command("termkeep-x"), {"PATH": str(bin_dir)})
-    assert result.returncode == tmux.ProbeResult.NO_TMUX
+    result = run_as_login_shell(
+        "/bin/sh", attach.probe_command("termkeep-x"), {"PATH": str(bin_dir)}
+    )
+    assert result.returncode == attach.ProbeResult.NO_TMUX
 
 
 def test_no_tmux_notice_names_host_and_fix() -> None:
-    notice = tmux.no_tmux_notice("web1")
+    notice = attach.no_tmux_notice("web1")
     assert "tmux is not installed on web1" in notice
     assert "will not survive a reconnect" in notice
     assert "Install tmux" in notice
@@ -183,8 +189,8 @@ def test_no_tmux_notice_names_host_and_fix() -> None:
 
 def test_longest_profile_names_keep_distinct_tab_sessions() -> None:
     longest = "p" * PROFILE_NAME_MAX
-    first = tmux.sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{longest}")
-    second = tmux.sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{longest}-2")
+    first = sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{longest}")
+    second = sanitize_session_name(f"{TMUX_SESSION_DEFAULT_PREFIX}-{longest}-2")
     assert first != second
     assert second.endswith("-2")
 
@@ -192,15 +198,15 @@ def test_longest_profile_names_keep_distinct_tab_sessions() -> None:
 NONCE = "0123abcd"
 
 
-def _report_of(output: bytes) -> tmux.AttachReport | None:
-    scanner = tmux.AttachReportScanner(NONCE)
+def _report_of(output: bytes) -> attach.AttachReport | None:
+    scanner = attach.AttachReportScanner(NONCE)
     scanner.feed(output)
     return scanner.report
 
 
-def _read_report(master: int) -> tuple[tmux.AttachReport | None, bytes]:
+def _read_report(master: int) -> tuple[attach.AttachReport | None, bytes]:
     """The report from a pty running the attach command, and the bytes shown around it."""
-    scanner = tmux.AttachReportScanner(NONCE)
+    scanner = attach.AttachReportScanner(NONCE)
     shown = bytearray()
 
     def reported() -> bool:
@@ -216,9 +222,9 @@ def _read_report(master: int) -> tuple[tmux.AttachReport | None, bytes]:
 def test_reporting_attach_reports_new_then_existed_against_a_real_tmux(
     tmux_env: dict[str, str],
 ) -> None:
-    name = tmux.sanitize_session_name("termkeep-rep")
-    command = tmux.reporting_attach_command(name, NONCE)
-    for expected in (tmux.AttachReport.NEW, tmux.AttachReport.EXISTED):
+    name = sanitize_session_name("termkeep-rep")
+    command = attach.reporting_attach_command(name, NONCE)
+    for expected in (attach.AttachReport.NEW, attach.AttachReport.EXISTED):
         child, master = pty.fork()
         if child == 0:  # pragma: no cover - the child execs the login shell at once
             os.execvpe("bash", ["bash", "-c", command], tmux_env)  # noqa: S606
@@ -228,7 +234,7 @@ def test_reporting_attach_reports_new_then_existed_against_a_real_tmux(
             assert b"termkeep-attach" not in shown
             wait_until(
                 lambda: (
-                    run_as_login_shell("bash", tmux.probe_command(name), tmux_env).returncode == 0
+                    run_as_login_shell("bash", attach.probe_command(name), tmux_env).returncode == 0
                 ),
                 timeout=10,
                 what="the session the attach command runs",
@@ -246,10 +252,10 @@ def test_reporting_attach_without_tmux_says_so_and_exits_127(tmp_path: Path) -> 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "sh").symlink_to(shutil.which("sh") or "/bin/sh")
-    command = tmux.reporting_attach_command("termkeep-x", NONCE)
+    command = attach.reporting_attach_command("termkeep-x", NONCE)
     result = run_as_login_shell("/bin/sh", command, {"PATH": str(bin_dir)})
-    assert result.returncode == tmux.ProbeResult.NO_TMUX
-    assert _report_of(result.stdout) is tmux.AttachReport.NO_TMUX
+    assert result.returncode == attach.ProbeResult.NO_TMUX
+    assert _report_of(result.stdout) is attach.AttachReport.NO_TMUX
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -257,7 +263,7 @@ def test_reporting_attach_without_tmux_says_so_and_exits_127(tmp_path: Path) -> 
 def test_reporting_attach_command_is_one_sh_word_list_in_any_shell(shell: str, name: str) -> None:
     # With no tmux on PATH the script reports and exits: what matters is that every login
     # shell hands sh the script unchanged, whatever the session name was.
-    command = tmux.reporting_attach_command(tmux.sanitize_session_name(name), NONCE)
+    command = attach.reporting_attach_command(sanitize_session_name(name), NONCE)
     sh_dir = Path(tempfile.mkdtemp(prefix="tk-sh-"))
     try:
         (sh_dir / "sh").symlink_to(shutil.which("sh") or "/bin/sh")
@@ -271,33 +277,33 @@ def test_reporting_attach_command_is_one_sh_word_list_in_any_shell(shell: str, n
         )
     finally:
         shutil.rmtree(sh_dir)
-    assert result.returncode == tmux.ProbeResult.NO_TMUX, result.stderr
+    assert result.returncode == attach.ProbeResult.NO_TMUX, result.stderr
     assert not Path("/tmp/termkeep-pwned").exists()
 
 
 def test_a_bad_nonce_is_refused() -> None:
     with pytest.raises(ValueError, match="hex digits"):
-        tmux.reporting_attach_command("s", "x'; reboot")
+        attach.reporting_attach_command("s", "x'; reboot")
 
 
 def test_the_scanner_finds_the_report_split_at_every_byte() -> None:
     stream = b"motd line\r\ntermkeep-attach:" + NONCE.encode() + b":existed\r\n\x1b[Hscreen"
     for cut in range(len(stream) + 1):
-        scanner = tmux.AttachReportScanner(NONCE)
+        scanner = attach.AttachReportScanner(NONCE)
         shown = scanner.feed(stream[:cut]) + scanner.feed(stream[cut:])
-        assert scanner.report is tmux.AttachReport.EXISTED
+        assert scanner.report is attach.AttachReport.EXISTED
         assert shown == b"motd line\r\n\x1b[Hscreen"
 
 
 def test_the_scanner_ignores_a_report_with_another_nonce_and_gives_up_at_its_limit() -> None:
-    scanner = tmux.AttachReportScanner(NONCE)
+    scanner = attach.AttachReportScanner(NONCE)
     assert scanner.feed(b"termkeep-attach:ffff:existed\r\n") == b""
     assert scanner.report is None
     with pytest.raises(ValueError, match="no attach report"):
-        scanner.feed(b"x" * (tmux.REPORT_LIMIT + 1))
+        scanner.feed(b"x" * (attach.REPORT_LIMIT + 1))
 
 
 def test_the_scanner_refuses_an_unknown_report() -> None:
-    scanner = tmux.AttachReportScanner(NONCE)
+    scanner = attach.AttachReportScanner(NONCE)
     with pytest.raises(ValueError, match="bogus"):
         scanner.feed(b"termkeep-attach:" + NONCE.encode() + b":bogus\n")
