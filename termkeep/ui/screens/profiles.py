@@ -44,7 +44,7 @@ from termkeep.ui.profile_draft import ProfileDraft
 from termkeep.ui.screens.dialogs import ConfirmScreen
 from termkeep.ui.widgets.profile_fields import FieldRow, ForwardsRow
 
-WIDE_WIDTH = 150
+WIDE_WIDTH = 180
 """From this many columns the fields show label, value and help on one line."""
 
 MARK_PROBLEM = " ✗"

@@ -11,8 +11,8 @@ from termkeep.config.fields import FIELDS, GROUPS, applied, missing_fields, prof
 from termkeep.config.profile import Profile
 from termkeep.config.schema import KEYS
 from termkeep.config.settings import Predict, Settings
-from termkeep.transport.ssh.auth import DEFAULT_KEY_FILES
 from termkeep.transport.hostkeys import DEFAULT_GLOBAL_KNOWN_HOSTS, DEFAULT_USER_KNOWN_HOSTS
+from termkeep.transport.ssh.auth import DEFAULT_KEY_FILES
 
 ISSUE_GROUPS = (
     "Session",
