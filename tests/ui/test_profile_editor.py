@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from textual.geometry import Region
@@ -19,10 +20,16 @@ from textual.widgets import Button, Input, OptionList, Select, Static
 from termkeep.config.fields import GROUPS
 from termkeep.config.forwards import parse_flag
 from termkeep.config.profile import KeepaliveSettings, Profile
+from termkeep.config.schema import FORWARDS_KEY, KEYS
 from termkeep.config.settings import Predict, Settings
 from termkeep.config.store import ProfileStore
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen
-from termkeep.ui.screens.profiles import MARK_PROBLEM, ProfileManagerScreen, group_id
+from termkeep.ui.screens.profiles import (
+    EDITOR_KEYS,
+    MARK_PROBLEM,
+    ProfileManagerScreen,
+    group_id,
+)
 from termkeep.ui.widgets.profile_fields import FieldRow
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
@@ -422,3 +429,30 @@ async def test_the_help_overlay_lists_the_editors_keys(store: ProfileStore) -> N
         assert "In the profile manager" in text
         assert "ctrl+s" in text
         assert "ctrl+pagedown" in text
+
+
+def test_the_readme_lists_the_editors_keys() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for key, text in EDITOR_KEYS:
+        assert f"| {key} | {text} |" in readme
+
+
+async def test_every_profile_key_has_a_field_in_the_editor(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_manager(pilot, app)
+        shown = {row.key for row in screen.query(FieldRow)} | {FORWARDS_KEY}
+    assert shown == {"name", *KEYS}
+
+
+async def test_renaming_in_the_form_renames_the_file(store: ProfileStore) -> None:
+    app = RecordingApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_manager(pilot, app)
+        await select_host(pilot, screen, "web-1")
+        await go_to_field(pilot, screen, "Session", "name")
+        await type_text(pilot, "web-9")
+        await save(pilot, screen)
+        assert shown_problems(screen) == ""
+    assert store.names() == ["db-main", "web-2", "web-9"]
+    assert store.load("web-9").host == "192.0.2.1"
