@@ -136,12 +136,6 @@ class ProfileManagerScreen(ModalScreen[None]):
                 with Vertical(id="list-side"):
                     yield Label("Saved hosts", classes="question")
                     yield OptionList(id="profiles", markup=False)
-                    if self.save_open_tab is not None:
-                        yield Static(
-                            plain(f"The open tab {self.save_open_tab[0]} is not saved yet."),
-                            classes="hint",
-                        )
-                        yield Button("Save open tab", id="save-tab", compact=True)
                     yield Label("Category", classes="question")
                     yield OptionList(
                         *[Option(group.title, id=group.slug) for group in GROUPS],
@@ -154,6 +148,14 @@ class ProfileManagerScreen(ModalScreen[None]):
                             yield Label(group.title, classes="group-title")
                             yield from self._rows(group)
             with VerticalScroll(id="messages"):
+                if self.save_open_tab is not None:
+                    yield Static(
+                        plain(
+                            f"The open tab {self.save_open_tab[0]} is not saved yet: "
+                            "Save open tab keeps it as a profile."
+                        ),
+                        classes="hint",
+                    )
                 yield Static(id="load-problems", classes="error-text message", markup=False)
                 yield Static(id="form-errors", classes="error-text message", markup=False)
                 yield Static(id="report", classes="message", markup=False)
@@ -167,6 +169,8 @@ class ProfileManagerScreen(ModalScreen[None]):
                 yield Button("Import ssh_config", id="import-ssh", compact=True)
                 yield Button("Import PuTTY", id="import-putty", compact=True)
                 yield Button("tmux sessions", id="sessions", compact=True)
+                if self.save_open_tab is not None:
+                    yield Button("Save open tab", id="save-tab", compact=True)
 
     def _rows(self, group: Group) -> ComposeResult:
         for info in group.fields:
