@@ -25,7 +25,9 @@ from termkeep.config.errors import (
 from termkeep.config.files import ConfigFileError, parse_toml, read_config_text
 from termkeep.config.profile import InvalidProfileNameError, Profile, validate_profile_name
 from termkeep.config.schema import (
+    FORWARDS_KEY,
     KEYS,
+    LEGACY_FORWARDS_KEY,
     SECTIONS,
     check_profile,
     key_line_finder,
@@ -77,6 +79,8 @@ def _explicit_keys(data: dict[str, object]) -> frozenset[str]:
             keys.update(f"{key}.{sub}" for sub in value if f"{key}.{sub}" in KEYS)
         elif key in KEYS:
             keys.add(key)
+        elif key == LEGACY_FORWARDS_KEY:
+            keys.add(FORWARDS_KEY)  # the old notation of the same key
     return frozenset(keys)
 
 

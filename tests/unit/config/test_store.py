@@ -397,6 +397,20 @@ def test_an_old_port_forwardings_list_loads_and_is_rewritten_as_tables(
     assert store.load("old") == dataclasses.replace(profile, port=2200)
 
 
+def test_an_old_port_forwardings_list_counts_as_set_so_a_form_keeps_it(
+    store: ProfileStore,
+) -> None:
+    """An editor saves exactly the keys the file sets: the old notation is one of them."""
+    store.directory.mkdir(parents=True)
+    store.path_for("old").write_text('host = "h"\nport_forwardings = ["L8080=db:5432"]\n')
+    stored = store.read("old")
+    assert stored.explicit_keys == {"host", "forwards"}
+    edited = dataclasses.replace(stored.profile, port=2200)
+    store.save(edited, replace=True, keys={*stored.explicit_keys, "port"})
+    assert store.load("old") == edited
+    assert "[[forwards]]" in store.path_for("old").read_text()
+
+
 def test_bad_forwards_in_a_file_name_the_entry_and_line(store: ProfileStore) -> None:
     store.directory.mkdir(parents=True)
     store.path_for("bad").write_text(
