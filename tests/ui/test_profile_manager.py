@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Checkbox, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 
 from termkeep.config.forwards import parse_flag
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
+from termkeep.ui.profile_draft import ProfileDraft
 from termkeep.ui.screens.dialogs import ConfirmScreen
-from termkeep.ui.screens.profiles import ProfileManagerScreen, profile_from_form
+from termkeep.ui.screens.profiles import ProfileManagerScreen
 from tests.fixtures.isolation import Isolation
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
@@ -29,9 +30,10 @@ async def open_manager(pilot: Pilot[None], app: RecordingApp) -> ProfileManagerS
     return screen
 
 
-def fill(screen: ProfileManagerScreen, **fields: str) -> None:
+async def fill(pilot: Pilot[None], screen: ProfileManagerScreen, **fields: str) -> None:
     for field_id, value in fields.items():
         screen.query_one(f"#{field_id.replace('_', '-')}", Input).value = value
+    await pilot.pause()
 
 
 async def press_and_read_report(
@@ -46,7 +48,12 @@ async def press_and_read_report(
 
 
 def errors(screen: ProfileManagerScreen) -> str:
-    return str(screen.query_one("#form-errors", Static).render())
+    """Every problem shown: under the fields and under the form."""
+    shown = [
+        str(static.render())
+        for static in screen.query(".field-problem.-shown, #form-errors.-shown").results(Static)
+    ]
+    return "\n".join(shown)
 
 
 async def test_lists_saved_profiles_and_loads_the_highlighted_one(store: ProfileStore) -> None:
@@ -69,18 +76,19 @@ async def test_add_shows_errors_inline_then_saves_a_private_file(store: ProfileS
     app = RecordingApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_manager(pilot, app)
-        fill(screen, name="cache", host="192.0.2.9", port="70000")
+        await fill(pilot, screen, name="cache", host="192.0.2.9", port="70000")
         screen.save()
         assert "'port' must be from 1 to 65535" in errors(screen)
         assert not store.exists("cache")
-        fill(screen, port="eighty")
+        await fill(pilot, screen, port="eighty")
         screen.save()
-        assert "'port' must be a number" in errors(screen)
-        fill(screen, name="../evil", port="2222")
+        assert "'port' must be an integer, not the string 'eighty'" in errors(screen)
+        await fill(pilot, screen, name="../evil", port="2222")
         screen.save()
-        assert "name:" in errors(screen)
-        fill(screen, name="cache", keepalive="10")
-        screen.query_one("#tmux", Checkbox).value = False
+        assert "profile name '../evil' must not contain" in errors(screen)
+        await fill(pilot, screen, name="cache", keepalive_interval="10")
+        screen.query_one("#tmux-enabled", Select).value = False
+        await pilot.pause()
         screen.save()
         assert errors(screen) == ""
         profile = store.load("cache")
@@ -98,7 +106,7 @@ async def test_edit_keeps_the_users_comments(store: ProfileStore) -> None:
         screen = await open_manager(pilot, app)
         screen.query_one("#profiles", OptionList).highlighted = 1
         await wait_for(pilot, lambda: screen.editing == "web-1", "web-1 in the form")
-        fill(screen, port="2200")
+        await fill(pilot, screen, port="2200")
         screen.save()
         assert errors(screen) == ""
     assert store.load("web-1").port == 2200
@@ -172,10 +180,11 @@ async def test_import_failure_is_one_line_not_a_traceback(
         assert "\n" not in report
 
 
-def test_editing_a_profile_in_the_form_keeps_its_forwards() -> None:
+def test_editing_a_profile_in_the_form_keeps_its_forwards(store: ProfileStore) -> None:
     base = Profile(name="db", host="h", forwards=(parse_flag("-L", "5432:db:5432"),))
-    texts = {"host": "h2", "port": "", "user": "", "identity": "", "jump": ""}
-    texts |= {"keepalive": "", "tmux-session": ""}
-    edited = profile_from_form("db", texts, use_tmux=True, base=base)
+    store.save(base)
+    draft = ProfileDraft.of(store.read("db"))
+    draft.set_text("host", "h2")
+    edited = draft.profile()
     assert edited.host == "h2"
     assert edited.forwards == base.forwards
