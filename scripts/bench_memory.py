@@ -121,6 +121,50 @@ def _smaps_totals(smaps: Path) -> tuple[int, int, int]:
     return heap_kb, arena_kb, arenas
 
 
+def anon_regions(pid: int) -> dict[int, tuple[int, int, str]]:
+    """Each anonymous mapping: start -> (size kB, resident kB, perms)."""
+    regions: dict[int, tuple[int, int, str]] = {}
+    start = size = 0
+    perms = ""
+    anonymous = False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and not head[0].endswith(":"):
+            start = int(head[0].split("-")[0], 16)
+            perms = head[1]
+            anonymous = len(head) <= 5
+        elif head[0] == "Size:":
+            size = int(head[1])
+        elif head[0] == "Rss:" and anonymous:
+            regions[start] = (size, int(head[1]), perms)
+    return regions
+
+
+def regions_diff(
+    before: dict[int, tuple[int, int, str]], after: dict[int, tuple[int, int, str]]
+) -> str:
+    """Where resident anonymous memory grew: new mappings by size, grown ones by address."""
+    new: Counter[int] = Counter()
+    new_rss: Counter[int] = Counter()
+    grown: list[str] = []
+    for start, (size, rss, perms) in after.items():
+        if start not in before:
+            new[size] += 1
+            new_rss[size] += rss
+        elif rss - before[start][1] >= 256:
+            grown.append(
+                f"  {start:#x} {perms} size {before[start][0]} -> {size} kB, "
+                f"rss {before[start][1]} -> {rss} kB"
+            )
+    gone = sum(1 for start in before if start not in after)
+    lines = [f"anonymous mappings: {len(before)} -> {len(after)} ({gone} gone)"]
+    lines += [
+        f"  new: {count} x {size} kB, resident {new_rss[size]} kB"
+        for size, count in sorted(new.items(), key=lambda item: -new_rss[item[0]])[:12]
+    ]
+    return "\n".join([*lines, "grown by 256 kB or more:", *grown])
+
+
 def start_clocks(lab: Lab) -> None:
     """Run the remote clock in every tab's tmux session (typed on the server side)."""
     assert lab.server is not None
@@ -184,22 +228,30 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         time.sleep(2.0)
         print(f"app pid {app.pid}, env {extra_env or '{}'}, clock {args.clock}", flush=True)
         first = Sample.of(app.pid, 0)
+        regions_before = anon_regions(app.pid)
         print(first.line(), flush=True)
         recoveries: list[float] = []
+        after_first = first
         for aborts in range(1, args.aborts + 1):
             lab.server.kill_connections()
             recoveries.append(wait_recovered(lab, app))
             time.sleep(SETTLE_SECONDS)
-            if aborts % args.batch == 0 or aborts == args.aborts:
-                print(Sample.of(app.pid, aborts).line(), flush=True)
+            sample = Sample.of(app.pid, aborts)
+            if aborts == 1:
+                after_first = sample
+            if aborts in {1, args.aborts} or aborts % args.batch == 0:
+                print(sample.line(), flush=True)
         last = Sample.of(app.pid, args.aborts)
         recoveries.sort()
         print(
             f"\n{args.aborts} aborts: rss {first.rss_kb / 1024:.1f} -> {last.rss_kb / 1024:.1f} MB "
-            f"({(last.rss_kb - first.rss_kb) / 1024:+.1f}), threads {first.threads} -> "
-            f"{last.threads}, fds {first.fds} -> {last.fds}; recovery median "
+            f"({(last.rss_kb - first.rss_kb) / 1024:+.1f}; "
+            f"{(last.rss_kb - after_first.rss_kb) / 1024:+.1f} from the end of the first "
+            f"recovery, the soak's reference), threads {first.threads} -> {last.threads}, "
+            f"fds {first.fds} -> {last.fds}; recovery median "
             f"{recoveries[len(recoveries) // 2]:.2f} s, worst {recoveries[-1]:.2f} s"
         )
+        print(regions_diff(regions_before, anon_regions(app.pid)))
         if args.malloc_stats:
             print("\nmalloc_stats() in the app:\n" + malloc_stats(app.pid, workdir))
     finally:
