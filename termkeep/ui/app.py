@@ -25,7 +25,7 @@ from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.ui import failures
+from termkeep.ui import failures, textual_fixes
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label, textual_action
 from termkeep.ui.broadcast import Broadcast, stop_hint, tabs_word
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
@@ -66,6 +66,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         startup_profiles: Sequence[str] = (),
         restore: bool = True,
     ) -> None:
+        textual_fixes.apply()
         super().__init__()
         self.problems: list[str] = []
         self.settings = settings or settings_or_defaults(self.problems)
