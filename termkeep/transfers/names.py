@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import PurePosixPath
 
 PART_SUFFIX = ".termkeep-part"
 """A file being written carries this until it is complete and checked."""
@@ -64,7 +65,8 @@ def split_extension(name: str) -> tuple[str, str]:
     for double in _DOUBLE_EXTENSIONS:
         if lowered.endswith(double) and len(name) > len(double):
             return name[: -len(double)], name[-len(double) :]
-    stem, extension = os.path.splitext(name)
+    extension = PurePosixPath(name).suffix
+    stem = name[: len(name) - len(extension)]
     return (stem, extension) if stem.strip(".") else (name, "")
 
 
