@@ -1,0 +1,418 @@
+"""One transfer's life: the mutable record behind a ``TransferView`` and one attempt at
+finishing it on a given link. An attempt that loses its link raises ``SideChannelError``
+with everything needed to resume kept here (the acknowledged prefix, the partial files, the
+destination and the decision about an existing file); any other failure raises
+``TransferFailedError`` with the reason in plain words."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import posixpath
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from termkeep.transfers.checks import remote_sha256
+from termkeep.transfers.local import (
+    LocalFileError,
+    LocalPart,
+    LocalSource,
+    local_problem,
+    sha256_of_fd,
+)
+from termkeep.transfers.model import (
+    Check,
+    Direction,
+    Existing,
+    ExistingFile,
+    RateMeter,
+    TransferState,
+    TransferView,
+)
+from termkeep.transfers.names import UnsafeNameError, numbered, part_name, safe_local_name
+from termkeep.transfers.pipeline import (
+    AckedRanges,
+    Plan,
+    Resends,
+    SourceShrankError,
+    download_io,
+    pump,
+    upload_io,
+)
+from termkeep.transport.link import SideChannelError, SideChannels
+from termkeep.transport.remote_files import (
+    EntryKind,
+    FileProblem,
+    RemoteFile,
+    RemoteFileError,
+    RemoteFiles,
+)
+
+KEEP_BOTH_LIMIT = 1000
+"""``name (1).ext`` … ``name (999).ext``; past that the transfer fails rather than search on."""
+
+type ExistsDecider = Callable[[ExistingFile], Awaitable[Existing]]
+type ProgressSink = Callable[[int], None]
+
+
+class TransferFailedError(Exception):
+    """The transfer cannot finish; the message is the reason in plain words."""
+
+
+class SkippedError(Exception):
+    """The destination exists and the decision was to skip it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What an attempt needs besides the link: where the other end is (for words), who
+    decides about existing files, the umask for downloaded files, requests in flight."""
+
+    host: str
+    decide: ExistsDecider
+    umask: int
+    requests: int
+
+
+@dataclass(eq=False)
+class Job:
+    """One transfer, mutable; ``view()`` is what listeners see."""
+
+    id: int
+    direction: Direction
+    source: str
+    destination_dir: str | None
+    """Upload: the remote directory (None: the login directory). Download: the local one."""
+    state: TransferState = TransferState.QUEUED
+    reason: str = ""
+    size: int | None = None
+    done: int = 0
+    check: Check | None = None
+    final: str | None = None
+    replace: bool = False
+    fresh: bool = True
+    """The next attempt starts the partial file over (first attempt, or after a mismatch)."""
+    ranges: AckedRanges = field(default_factory=lambda: AckedRanges(0))
+    resends: Resends = field(default_factory=Resends)
+    meter: RateMeter = field(default_factory=RateMeter)
+    local_part: LocalPart | None = None
+    remote_part: str | None = None
+    partial_kept: bool = False
+    cancelled: bool = False
+
+    def view(self) -> TransferView:
+        running = self.state is TransferState.RUNNING
+        remaining = None if self.size is None else max(0, self.size - self.done)
+        return TransferView(
+            id=self.id,
+            direction=self.direction,
+            source=self.source,
+            destination=self.final or self.destination_dir or "",
+            state=self.state,
+            size=self.size,
+            done=self.done,
+            rate=self.meter.rate if running else None,
+            eta=self.meter.eta(remaining) if running and remaining is not None else None,
+            reason=self.reason,
+            check=self.check,
+            resent=self.resends.resent,
+            partial=self.partial_path() if self.partial_kept else None,
+        )
+
+    def partial_path(self) -> str | None:
+        if self.local_part is not None:
+            return str(self.local_part.path)
+        return self.remote_part
+
+    def start_over(self) -> None:
+        """The partial files' content is not to be trusted (a mismatch): write them anew."""
+        self.fresh = True
+        self.ranges = AckedRanges(0)
+        self.done = 0
+
+
+def remote_words(error: RemoteFileError, host: str) -> str:
+    """A refused remote operation as one line."""
+    match error.problem:
+        case FileProblem.MISSING:
+            return f"no such file or directory on {host}: {error.path}"
+        case FileProblem.PERMISSION:
+            return f"permission denied on {host}: {error.path}"
+        case FileProblem.NO_SPACE:
+            return f"no space left on {host} for {error.path}"
+        case _:
+            said = f" (it said: {error.server_words})" if error.server_words else ""
+            return f"{host} could not do it for {error.path}: {error.problem}{said}"
+
+
+async def _closing(remote: RemoteFile, failing: bool) -> None:
+    """Close a remote handle; on the way out of a failure, a close that fails too (the link
+    is gone) must not hide the first error."""
+    if not failing:
+        await remote.close()
+        return
+    with contextlib.suppress(SideChannelError, RemoteFileError, OSError):
+        await asyncio.wait_for(remote.close(), 5.0)
+
+
+class Attempt:
+    """One try at finishing ``job`` over ``files`` and ``side`` (the same link's)."""
+
+    def __init__(
+        self,
+        job: Job,
+        files: RemoteFiles,
+        side: SideChannels,
+        context: Context,
+        progress: ProgressSink,
+    ) -> None:
+        self.job = job
+        self.files = files
+        self.side = side
+        self.context = context
+        self.progress = progress
+
+    async def run(self) -> None:
+        """Finish the job or raise (``SideChannelError``: resume on the next link;
+        ``TransferFailedError``/``SkippedError``: it ends here)."""
+        try:
+            if self.job.direction is Direction.UPLOAD:
+                await self._upload()
+            else:
+                await self._download()
+        except RemoteFileError as error:
+            raise TransferFailedError(await self._remote_failure(error)) from error
+        except LocalFileError as error:
+            raise TransferFailedError(str(error)) from error
+        except SourceShrankError as error:
+            raise TransferFailedError("the file got shorter during the transfer") from error
+
+    async def _remote_failure(self, error: RemoteFileError) -> str:
+        """SFTP 3 says "Failure" for a full disk: ask the server for its free space."""
+        host = self.context.host
+        if error.problem is FileProblem.FAILED and self.job.direction is Direction.UPLOAD:
+            directory = posixpath.dirname(error.path) or "."
+            with contextlib.suppress(SideChannelError, RemoteFileError):
+                free = await self.files.free_space(directory)
+                if free is not None and free < self.files.block_size * 2:
+                    return f"no space left on {host} in {directory}"
+        return remote_words(error, host)
+
+    # --- upload ---------------------------------------------------------------------------
+
+    async def _upload(self) -> None:
+        job = self.job
+        source = LocalSource.open(Path(job.source))
+        try:
+            if job.size is not None and source.size != job.size:
+                raise TransferFailedError("the local file changed size during the transfer")
+            job.size = source.size
+            if job.final is None:
+                await self._choose_remote_destination()
+            assert job.final is not None
+            assert job.remote_part is not None
+            await self._send(source, job.remote_part)
+            await self._check_upload(source, job.remote_part)
+            await self.files.chmod(job.remote_part, source.mode)
+            await self._rename_remote(job.remote_part, job.final)
+        finally:
+            source.close()
+
+    async def _choose_remote_destination(self) -> None:
+        job = self.job
+        directory = await self.files.realpath(job.destination_dir or ".")
+        entry = await self.files.stat(directory)
+        if entry.kind is not EntryKind.DIRECTORY:
+            raise TransferFailedError(f"{directory} on {self.context.host} is not a directory")
+        name = Path(job.source).name
+        job.final, job.replace = await self._decide(
+            posixpath.join(directory, name), self._remote_size, Direction.UPLOAD
+        )
+        job.remote_part = part_name(job.final)
+
+    async def _remote_size(self, path: str) -> int | None:
+        try:
+            return (await self.files.lstat(path)).size
+        except RemoteFileError as error:
+            if error.problem is FileProblem.MISSING:
+                return None
+            raise
+
+    async def _send(self, source: LocalSource, part: str) -> None:
+        job = self.job
+        remote = await self.files.open_write(part, truncate=job.fresh)
+        if job.fresh:
+            job.start_over()
+            job.fresh = False
+        job.partial_kept = False
+        failing = True
+        try:
+            assert job.size is not None
+            plan = Plan(job.ranges.acked, job.size, self.files.block_size, self.context.requests)
+            await pump(plan, upload_io(source.fd, remote), job.ranges, job.resends, self.progress)
+            failing = False
+        finally:
+            await _closing(remote, failing)
+
+    async def _check_upload(self, source: LocalSource, part: str) -> None:
+        job = self.job
+        assert job.size is not None
+        written = (await self.files.stat(part)).size
+        if written != job.size:
+            self._mismatch(f"the copy on {self.context.host} has {written} bytes, not {job.size}")
+        local = asyncio.ensure_future(asyncio.to_thread(sha256_of_fd, source.fd))
+        try:
+            remote = await self._remote_digest(part, job.size)
+        finally:
+            ours = await local
+        if remote is not None and remote != ours:
+            self._mismatch(f"the copy on {self.context.host} does not match (SHA-256 differs)")
+
+    async def _remote_digest(self, path: str, size: int) -> str | None:
+        try:
+            found = await remote_sha256(self.side, path, size)
+        except SideChannelError:
+            if self.side.connection_closed:
+                raise  # the link went: check again on the next one
+            self.job.check = Check.SIZE  # the command, not the link, ran out of time
+            return None
+        self.job.check = Check.SHA256 if found.digest is not None else Check.SIZE
+        return found.digest
+
+    def _mismatch(self, what: str) -> None:
+        job = self.job
+        job.start_over()
+        job.partial_kept = True
+        raise TransferFailedError(f"{what}; the partial file is kept as {job.partial_path()}")
+
+    async def _rename_remote(self, part: str, final: str) -> None:
+        try:
+            await self.files.rename(part, final, replace=self.job.replace)
+        except RemoteFileError as error:
+            if not self.job.replace and await self._remote_size(final) is not None:
+                self.job.partial_kept = True
+                raise TransferFailedError(
+                    f"{final} appeared on {self.context.host} meanwhile; it was left alone"
+                ) from error
+            raise
+
+    # --- download -------------------------------------------------------------------------
+
+    async def _download(self) -> None:
+        job = self.job
+        path = job.source
+        entry = await self.files.stat(path)
+        if entry.kind is not EntryKind.FILE:
+            what = "a directory" if entry.kind is EntryKind.DIRECTORY else "not a regular file"
+            raise TransferFailedError(f"{path} on {self.context.host} is {what}")
+        if job.size is not None and entry.size != job.size:
+            raise TransferFailedError(f"{path} changed on {self.context.host} meanwhile")
+        job.size = entry.size
+        if job.local_part is None:
+            job.local_part = LocalPart(Path(await self._choose_local_destination(path)))
+        part = job.local_part
+        if part.fd is None:
+            part.open(fresh=job.fresh)
+        await self._receive(path, part)
+        await self._check_download(path, part)
+        part.finish(self.context.umask, replace=job.replace)
+        job.local_part = None
+
+    async def _choose_local_destination(self, path: str) -> str:
+        job = self.job
+        remote_name = posixpath.basename(path.rstrip("/"))
+        if not remote_name:
+            remote_name = posixpath.basename(await self.files.realpath(path))
+        try:
+            name = safe_local_name(remote_name)
+        except UnsafeNameError as error:
+            raise TransferFailedError(f"{path}: {error}") from error
+        directory = Path(job.destination_dir or ".")
+        final, job.replace = await self._decide(
+            str(directory / name), _local_size, Direction.DOWNLOAD
+        )
+        job.final = final
+        return final
+
+    async def _receive(self, path: str, part: LocalPart) -> None:
+        job = self.job
+        assert part.fd is not None
+        assert job.size is not None
+        if job.fresh:
+            job.start_over()
+            job.fresh = False
+        job.partial_kept = False
+        remote = await self.files.open_read(path)
+        failing = True
+        try:
+            plan = Plan(job.ranges.acked, job.size, self.files.block_size, self.context.requests)
+            try:
+                await pump(
+                    plan, download_io(remote, part.fd), job.ranges, job.resends, self.progress
+                )
+            except OSError as error:
+                raise local_problem(error, part.path) from error
+            failing = False
+        finally:
+            await _closing(remote, failing)
+
+    async def _check_download(self, path: str, part: LocalPart) -> None:
+        job = self.job
+        assert job.size is not None
+        assert part.fd is not None
+        now = (await self.files.stat(path)).size
+        if now != job.size:
+            self._mismatch(f"{path} changed on {self.context.host} during the transfer")
+        if part.size() != job.size:
+            self._mismatch(f"the copy here has {part.size()} bytes, not {job.size}")
+        local = asyncio.ensure_future(asyncio.to_thread(sha256_of_fd, part.fd))
+        try:
+            remote = await self._remote_digest(path, job.size)
+        finally:
+            ours = await local
+        if remote is not None and remote != ours:
+            self._mismatch(f"the copy here does not match {path} (SHA-256 differs)")
+
+    # --- an existing destination ----------------------------------------------------------
+
+    async def _decide(
+        self,
+        path: str,
+        size_of: Callable[[str], Awaitable[int | None]],
+        direction: Direction,
+    ) -> tuple[str, bool]:
+        """The final path and whether it may replace a file; raises ``SkippedError`` or
+        ``TransferFailedError`` (refused)."""
+        existing = await size_of(path)
+        if existing is None:
+            return path, False
+        where = self.context.host if direction is Direction.UPLOAD else "this computer"
+        assert self.job.size is not None
+        choice = await self.context.decide(
+            ExistingFile(direction, where, path, existing, self.job.size)
+        )
+        match choice:
+            case Existing.OVERWRITE:
+                return path, True
+            case Existing.SKIP:
+                raise SkippedError(f"{path} already exists on {where}")
+            case Existing.REFUSE:
+                raise TransferFailedError(f"{path} already exists on {where}; not overwritten")
+            case Existing.KEEP_BOTH:
+                directory, name = posixpath.split(path)
+                for number in range(1, KEEP_BOTH_LIMIT):
+                    candidate = posixpath.join(directory, numbered(name, number))
+                    if await size_of(candidate) is None:
+                        return candidate, False
+                raise TransferFailedError(f"no free name like {path} on {where}")
+
+
+async def _local_size(path: str) -> int | None:
+    try:
+        return os.lstat(path).st_size
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise local_problem(error, path) from error
