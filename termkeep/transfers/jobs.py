@@ -100,6 +100,7 @@ class Job:
     local_part: LocalPart | None = None
     remote_part: str | None = None
     partial_kept: bool = False
+    mismatched: bool = False
     cancelled: bool = False
 
     def view(self) -> TransferView:
@@ -119,6 +120,7 @@ class Job:
             check=self.check,
             resent=self.resends.resent,
             partial=self.partial_path() if self.partial_kept else None,
+            mismatched=self.mismatched,
         )
 
     def partial_path(self) -> str | None:
@@ -285,6 +287,7 @@ class Attempt:
         job = self.job
         job.start_over()
         job.partial_kept = True
+        job.mismatched = True
         raise TransferFailedError(f"{what}; the partial file is kept as {job.partial_path()}")
 
     async def _rename_remote(self, part: str, final: str) -> None:

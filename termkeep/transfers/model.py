@@ -94,6 +94,8 @@ class TransferView:
     """Bytes sent more than once because the link dropped (at most one window a drop)."""
     partial: str | None = None
     """Where the partial file is kept after a failure (None: nothing left behind)."""
+    mismatched: bool = False
+    """It failed because the copy did not match the source (size or SHA-256)."""
 
     @property
     def name(self) -> str:

@@ -141,6 +141,7 @@ class TransferService:
         if not job.state.retryable:
             return
         job.cancelled = False
+        job.mismatched = False
         job.reason = ""
         self._enqueue(job)
 
@@ -239,6 +240,7 @@ class TransferService:
 
     async def _files_on_link(self, job: Job) -> tuple[Link, RemoteFiles]:
         """The current link's file session, waiting (as ``WAITING``) for a usable link."""
+        refusals = 0
         while True:
             self._changed.clear()
             link = self._links.current_link
@@ -247,8 +249,15 @@ class TransferService:
                     return self._files
                 try:
                     files = await link.open_files()
-                except SideChannelError:
-                    self._bad_link = link if link.connection_closed else None
+                except SideChannelError as error:
+                    if link.connection_closed:
+                        self._bad_link = link
+                        continue
+                    refusals += 1  # the connection is fine: the server ends the session
+                    if refusals >= SAME_LINK_RETRIES:
+                        raise TransferFailedError(
+                            f"the server's SFTP session ends as soon as it starts ({error})"
+                        ) from error
                     continue
                 self._forget_files()
                 self._files = (link, files)
