@@ -101,12 +101,12 @@ async def pump(
     def issue() -> None:
         nonlocal next_offset
         while len(pending) < plan.requests and (queue or next_offset < plan.size):
-            if queue:
+            if queue:  # the rest of a short read: asked for, never sent
                 offset, size = queue.pop()
             else:
                 offset, size = next_offset, min(plan.block, plan.size - next_offset)
                 next_offset += size
-            resends.sending(offset, offset + size)
+                resends.sending(offset, offset + size)
             pending.add(asyncio.ensure_future(one(offset, size)))
 
     try:

@@ -20,18 +20,11 @@ from termkeep.transfers.names import PART_SUFFIX
 from termkeep.transport.remote_files import NO_SFTP
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.pty_process import TERMKEEP, termkeep_env
+from tests.fixtures.sftp import tiny_disk_sftp_server, with_sftp
 from tests.fixtures.sshd import SshServer
 
 RUN_WITHIN = 60.0
-SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 EXIT_FILE_FAILED = 1
-
-
-def with_sftp(server: SshServer, command: str = SFTP_SERVER) -> SshServer:
-    """``server`` restarted with an SFTP subsystem (the fixture's sshd has none)."""
-    server.extra_config = (*server.extra_config, f"Subsystem sftp {command}")
-    server.restart()
-    return server
 
 
 @pytest.fixture
@@ -245,20 +238,6 @@ def test_a_remote_path_that_vanished_is_one_line(
 
 
 TINY = "1m"
-
-
-def tiny_disk_sftp_server(server: SshServer, directory: Path) -> str:
-    """A Subsystem command: sftp-server with a 1 MiB tmpfs on ``directory``, mounted in a
-    mount namespace of its own (only that sftp-server sees the small disk). A script, as
-    sshd_config's own quoting would mangle an inline ``sh -c '...'``."""
-    script = server.workdir / "tiny-disk-sftp-server"
-    script.write_text(
-        "#!/bin/sh\n"
-        f"mount -t tmpfs -o size={TINY} termkeep-full {directory} || exit 1\n"
-        f"exec {SFTP_SERVER}\n"
-    )
-    script.chmod(0o755)
-    return f"unshare -m {script}"
 
 
 def test_a_full_disk_on_the_server_is_said_and_leaves_nothing_final(
