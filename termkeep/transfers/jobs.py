@@ -20,6 +20,7 @@ from termkeep.transfers.local import (
     LocalPart,
     LocalSource,
     local_problem,
+    sha256_of,
     sha256_of_fd,
 )
 from termkeep.transfers.model import (
@@ -97,6 +98,8 @@ class Job:
     ranges: AckedRanges = field(default_factory=lambda: AckedRanges(0))
     resends: Resends = field(default_factory=Resends)
     meter: RateMeter = field(default_factory=RateMeter)
+    source_digest: asyncio.Future[str] | None = None
+    """An upload's local SHA-256, computed once beside the transfer."""
     local_part: LocalPart | None = None
     remote_part: str | None = None
     partial_kept: bool = False
@@ -133,6 +136,7 @@ class Job:
         self.fresh = True
         self.ranges = AckedRanges(0)
         self.done = 0
+        self.source_digest = None
 
 
 def remote_words(error: RemoteFileError, host: str) -> str:
@@ -215,8 +219,8 @@ class Attempt:
                 await self._choose_remote_destination()
             assert job.final is not None
             assert job.remote_part is not None
-            await self._send(source, job.remote_part)
-            await self._check_upload(source, job.remote_part)
+            source_digest = await self._send(source, job.remote_part)
+            await self._check_upload(source_digest, job.remote_part)
             await self.files.chmod(job.remote_part, source.mode)
             await self._rename_remote(job.remote_part, job.final)
         finally:
@@ -242,12 +246,20 @@ class Attempt:
                 return None
             raise
 
-    async def _send(self, source: LocalSource, part: str) -> None:
+    async def _send(self, source: LocalSource, part: str) -> asyncio.Future[str]:
+        """Send what the server has not acknowledged yet; the source's SHA-256, computed
+        beside the transfer (hashlib releases the GIL) from the path, as the descriptor
+        closes with this attempt."""
         job = self.job
         remote = await self.files.open_write(part, truncate=job.fresh)
         if job.fresh:
             job.start_over()
             job.fresh = False
+        if job.source_digest is None:
+            job.source_digest = asyncio.ensure_future(
+                asyncio.to_thread(sha256_of, Path(job.source))
+            )
+            job.source_digest.add_done_callback(_retrieved)
         job.partial_kept = False
         failing = True
         try:
@@ -257,18 +269,16 @@ class Attempt:
             failing = False
         finally:
             await _closing(remote, failing)
+        return job.source_digest
 
-    async def _check_upload(self, source: LocalSource, part: str) -> None:
+    async def _check_upload(self, source_digest: asyncio.Future[str], part: str) -> None:
         job = self.job
         assert job.size is not None
         written = (await self.files.stat(part)).size
         if written != job.size:
             self._mismatch(f"the copy on {self.context.host} has {written} bytes, not {job.size}")
-        local = asyncio.ensure_future(asyncio.to_thread(sha256_of_fd, source.fd))
-        try:
-            remote = await self._remote_digest(part, job.size)
-        finally:
-            ours = await local
+        remote = await self._remote_digest(part, job.size)
+        ours = await source_digest
         if remote is not None and remote != ours:
             self._mismatch(f"the copy on {self.context.host} does not match (SHA-256 differs)")
 
@@ -318,8 +328,16 @@ class Attempt:
         part = job.local_part
         if part.fd is None:
             part.open(fresh=job.fresh)
-        await self._receive(path, part)
-        await self._check_download(path, part)
+        # The server hashes its file while it sends it: a side command beside the SFTP
+        # session, so its time hides behind the transfer's.
+        remote_digest = asyncio.ensure_future(self._remote_digest(path, entry.size))
+        try:
+            await self._receive(path, part)
+            await self._check_download(path, part, remote_digest)
+        finally:
+            if not remote_digest.done():
+                remote_digest.cancel()
+            await asyncio.gather(remote_digest, return_exceptions=True)
         part.finish(self.context.umask, replace=job.replace)
         job.local_part = None
 
@@ -361,7 +379,9 @@ class Attempt:
         finally:
             await _closing(remote, failing)
 
-    async def _check_download(self, path: str, part: LocalPart) -> None:
+    async def _check_download(
+        self, path: str, part: LocalPart, remote_digest: asyncio.Future[str | None]
+    ) -> None:
         job = self.job
         assert job.size is not None
         assert part.fd is not None
@@ -370,11 +390,8 @@ class Attempt:
             self._mismatch(f"{path} changed on {self.context.host} during the transfer")
         if part.size() != job.size:
             self._mismatch(f"the copy here has {part.size()} bytes, not {job.size}")
-        local = asyncio.ensure_future(asyncio.to_thread(sha256_of_fd, part.fd))
-        try:
-            remote = await self._remote_digest(path, job.size)
-        finally:
-            ours = await local
+        ours = await asyncio.to_thread(sha256_of_fd, part.fd)
+        remote = await remote_digest
         if remote is not None and remote != ours:
             self._mismatch(f"the copy here does not match {path} (SHA-256 differs)")
 
@@ -410,6 +427,12 @@ class Attempt:
                     if await size_of(candidate) is None:
                         return candidate, False
                 raise TransferFailedError(f"no free name like {path} on {where}")
+
+
+def _retrieved(future: asyncio.Future[str]) -> None:
+    """A digest nobody awaits any more (the transfer failed first) raises nowhere."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def _local_size(path: str) -> int | None:

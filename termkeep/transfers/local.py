@@ -134,23 +134,19 @@ class LocalPart:
         self.path.unlink(missing_ok=True)
 
 
-def sha256_of(path: Path, size: int | None = None) -> str:
-    """The SHA-256 of ``path`` (its first ``size`` bytes if given), hex; blocking, so run it
-    in a thread. Raises ``LocalFileError``."""
-    digest = hashlib.sha256()
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of the file at ``path``, hex; blocking, so run it in a thread. Raises
+    ``LocalFileError``."""
     try:
-        with path.open("rb") as handle:
-            left = size
-            while left is None or left > 0:
-                chunk = handle.read(HASH_CHUNK if left is None else min(HASH_CHUNK, left))
-                if not chunk:
-                    break
-                digest.update(chunk)
-                if left is not None:
-                    left -= len(chunk)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:
         raise local_problem(error, path) from error
-    return digest.hexdigest()
+    try:
+        return sha256_of_fd(fd)
+    except OSError as error:
+        raise local_problem(error, path) from error
+    finally:
+        os.close(fd)
 
 
 def sha256_of_fd(fd: int) -> str:

@@ -211,6 +211,10 @@ class TransferService:
             self._settle(job, TransferState.FAILED, str(failed))
         except NoSftpError as error:
             self._settle(job, TransferState.FAILED, str(error))
+        except Exception as error:
+            # A bug must not leave a transfer "running" for ever, nor stop the queue.
+            _log.exception("transfer %d failed unexpectedly", job.id)
+            self._settle(job, TransferState.FAILED, f"unexpected error: {error}")
         else:
             self._settle(job, TransferState.DONE, "")
 
