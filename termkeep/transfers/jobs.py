@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import posixpath
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,8 +163,13 @@ async def _closing(remote: RemoteFile, failing: bool) -> None:
         await asyncio.wait_for(remote.close(), 5.0)
 
 
+type Lanes = Callable[[], Awaitable[Sequence[RemoteFiles]]]
+"""The extra file sessions an upload stripes its writes over (see ``UPLOAD_LANES``)."""
+
+
 class Attempt:
-    """One try at finishing ``job`` over ``files`` and ``side`` (the same link's)."""
+    """One try at finishing ``job`` over ``files`` and ``side`` (the same link's); an upload
+    also writes over the sessions ``lanes`` gives."""
 
     def __init__(
         self,
@@ -173,12 +178,15 @@ class Attempt:
         side: SideChannels,
         context: Context,
         progress: ProgressSink,
+        *,
+        lanes: Lanes | None = None,
     ) -> None:
         self.job = job
         self.files = files
         self.side = side
         self.context = context
         self.progress = progress
+        self.lanes = lanes
 
     async def run(self) -> None:
         """Finish the job or raise (``SideChannelError``: resume on the next link;
@@ -261,15 +269,36 @@ class Attempt:
             )
             job.source_digest.add_done_callback(_retrieved)
         job.partial_kept = False
+        handles = [remote]
         failing = True
         try:
+            handles += await self._lane_handles(part)
             assert job.size is not None
             plan = Plan(job.ranges.acked, job.size, self.files.block_size, self.context.requests)
-            await pump(plan, upload_io(source.fd, remote), job.ranges, job.resends, self.progress)
+            io = upload_io(source.fd, handles, plan.block)
+            await pump(plan, io, job.ranges, job.resends, self.progress)
             failing = False
         finally:
-            await _closing(remote, failing)
+            for handle in handles:
+                await _closing(handle, failing)
         return job.source_digest
+
+    async def _lane_handles(self, part: str) -> list[RemoteFile]:
+        """The partial file opened on each extra session (never emptied: the first handle
+        did that)."""
+        if self.lanes is None:
+            return []
+        sessions = await self.lanes()
+        opened = await asyncio.gather(
+            *(lane.open_write(part, truncate=False) for lane in sessions), return_exceptions=True
+        )
+        handles = [handle for handle in opened if not isinstance(handle, BaseException)]
+        for failure in opened:
+            if isinstance(failure, BaseException):
+                for handle in handles:
+                    await _closing(handle, failing=True)
+                raise failure
+        return handles
 
     async def _check_upload(self, source_digest: asyncio.Future[str], part: str) -> None:
         job = self.job
