@@ -367,7 +367,8 @@ class TransferService:
             job.state = TransferState.RUNNING
             self._publish(job, force=True)
         else:
-            self._publish(job)
+            # The last bytes are shown at once: the check that follows can take seconds.
+            self._publish(job, force=done == job.size)
 
     def _set_state(self, job: Job, state: TransferState) -> None:
         if job.state is not state:
