@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from termkeep.transfers.checks import remote_sha256
+from termkeep.transfers.checks import FollowingDigest, remote_sha256
 from termkeep.transfers.local import (
     LocalFileError,
     LocalPart,
@@ -229,8 +229,13 @@ class Attempt:
                 await self._choose_remote_destination()
             assert job.final is not None
             assert job.remote_part is not None
-            source_digest = await self._send(source, job.remote_part)
-            await self._check_upload(source_digest, job.remote_part)
+            following = await FollowingDigest.open(self.side, job.remote_part)
+            try:
+                source_digest = await self._send(source, job.remote_part, following)
+                await self._check_upload(source_digest, job.remote_part, following)
+            finally:
+                if following is not None:
+                    following.close()
             await self.files.chmod(job.remote_part, source.mode)
             await self._rename_remote(job.remote_part, job.final)
         finally:
@@ -256,10 +261,12 @@ class Attempt:
                 return None
             raise
 
-    async def _send(self, source: LocalSource, part: str) -> asyncio.Future[str]:
+    async def _send(
+        self, source: LocalSource, part: str, following: FollowingDigest | None
+    ) -> asyncio.Future[str]:
         """Send what the server has not acknowledged yet; the source's SHA-256, computed
         beside the transfer (hashlib releases the GIL) from the path, as the descriptor
-        closes with this attempt."""
+        closes with this attempt. ``following`` hashes the server's copy meanwhile."""
         job = self.job
         remote = await self.files.open_write(part, truncate=job.fresh)
         if job.fresh:
@@ -278,12 +285,23 @@ class Attempt:
             assert job.size is not None
             plan = Plan(job.ranges.acked, job.size, self.files.block_size, self.context.requests)
             io = upload_io(source.fd, handles, plan.block)
-            await pump(plan, io, job.ranges, job.resends, self.progress)
+            await pump(plan, io, job.ranges, job.resends, self._following(following))
             failing = False
         finally:
             for handle in handles:
                 await _closing(handle, failing)
         return job.source_digest
+
+    def _following(self, following: FollowingDigest | None) -> ProgressSink:
+        """The progress sink, also telling ``following`` what is final on the server."""
+        if following is None:
+            return self.progress
+
+        def moved(done: int) -> None:
+            self.progress(done)
+            following.extend(self.job.ranges.acked)
+
+        return moved
 
     async def _lane_handles(self, part: str) -> list[RemoteFile]:
         """The partial file opened on each extra session (never emptied: the first handle
@@ -302,14 +320,22 @@ class Attempt:
                 raise failure
         return handles
 
-    async def _check_upload(self, source_digest: asyncio.Future[str], part: str) -> None:
+    async def _check_upload(
+        self, source_digest: asyncio.Future[str], part: str, following: FollowingDigest | None
+    ) -> None:
         job = self.job
         assert job.size is not None
         written = (await self.files.stat(part)).size
         if written != job.size:
             self._mismatch(f"the copy on {self.context.host} has {written} bytes, not {job.size}")
-        remote = await self._remote_digest(part, job.size)
+        remote = await following.finish(job.size) if following is not None else None
         ours = await source_digest
+        if remote == ours:
+            job.check = Check.SHA256
+        else:
+            # None: no digest followed the transfer. A different one is only believed once
+            # the server has hashed the whole file as it is now.
+            remote = await self._remote_digest(part, job.size)
         if remote is not None and remote != ours:
             self._mismatch(f"the copy on {self.context.host} does not match (SHA-256 differs)")
 
