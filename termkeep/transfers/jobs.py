@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from termkeep.transfers.checks import FollowingDigest, remote_sha256
+from termkeep.transfers.checks import HASH_SEGMENT, FollowingDigest, remote_sha256
 from termkeep.transfers.local import (
     LocalFileError,
     LocalPart,
     LocalSource,
+    PrefixDigest,
     local_problem,
     sha256_of,
     sha256_of_fd,
@@ -102,6 +103,8 @@ class Job:
     meter: RateMeter = field(default_factory=RateMeter)
     source_digest: asyncio.Future[str] | None = None
     """An upload's local SHA-256, computed once beside the transfer."""
+    part_digest: PrefixDigest = field(default_factory=PrefixDigest)
+    """A download's local SHA-256 so far, of the bytes below its acknowledged offset."""
     local_part: LocalPart | None = None
     remote_part: str | None = None
     partial_kept: bool = False
@@ -139,6 +142,7 @@ class Job:
         self.ranges = AckedRanges(0)
         self.done = 0
         self.source_digest = None
+        self.part_digest = PrefixDigest()
 
 
 def remote_words(error: RemoteFileError, host: str) -> str:
@@ -426,12 +430,15 @@ class Attempt:
         failing = True
         try:
             plan = Plan(job.ranges.acked, job.size, self.files.block_size, self.context.requests)
+            hashing = _HashingBehind(job, part.fd, self.progress)
             try:
                 await pump(
-                    plan, download_io(remote, part.fd), job.ranges, job.resends, self.progress
+                    plan, download_io(remote, part.fd), job.ranges, job.resends, hashing.moved
                 )
             except OSError as error:
                 raise local_problem(error, part.path) from error
+            finally:
+                await hashing.settle()
             failing = False
         finally:
             await _closing(remote, failing)
@@ -447,10 +454,19 @@ class Attempt:
             self._mismatch(f"{path} changed on {self.context.host} during the transfer")
         if part.size() != job.size:
             self._mismatch(f"the copy here has {part.size()} bytes, not {job.size}")
-        ours = await asyncio.to_thread(sha256_of_fd, part.fd)
+        ours = await self._local_digest(part.fd, job.size)
         remote = await remote_digest
         if remote is not None and remote != ours:
             self._mismatch(f"the copy here does not match {path} (SHA-256 differs)")
+
+    async def _local_digest(self, fd: int, size: int) -> str:
+        """The partial file's SHA-256: what was hashed behind the transfer, and the rest."""
+        digest = self.job.part_digest
+        try:
+            await asyncio.to_thread(digest.extend, fd, size)
+        except (OSError, EOFError):
+            return await asyncio.to_thread(sha256_of_fd, fd)  # the size check said why
+        return digest.hexdigest()
 
     # --- an existing destination ----------------------------------------------------------
 
@@ -484,6 +500,38 @@ class Attempt:
                     if await size_of(candidate) is None:
                         return candidate, False
                 raise TransferFailedError(f"no free name like {path} on {where}")
+
+
+class _HashingBehind:
+    """The progress sink of a download that also hashes its partial file behind the
+    acknowledged offset, a segment at a time in a worker thread, so the check after the last
+    byte has little left to read (hashlib releases the GIL)."""
+
+    def __init__(self, job: Job, fd: int, progress: ProgressSink) -> None:
+        self._job = job
+        self._fd = fd
+        self._progress = progress
+        self._hashing: asyncio.Future[None] | None = None
+
+    def moved(self, done: int) -> None:
+        self._progress(done)
+        if self._hashing is not None and not self._hashing.done():
+            return
+        digest, acked = self._job.part_digest, self._job.ranges.acked
+        if acked - digest.offset >= HASH_SEGMENT:
+            upto = digest.offset + HASH_SEGMENT
+            self._hashing = asyncio.ensure_future(asyncio.to_thread(digest.extend, self._fd, upto))
+
+    async def settle(self) -> None:
+        """Wait for the segment being hashed: the thread must be done with the descriptor
+        before it can close. A wait cut short leaves that thread with a digest of its own."""
+        if self._hashing is None:
+            return
+        try:
+            await asyncio.gather(self._hashing, return_exceptions=True)
+        finally:
+            if self._hashing.cancelled():
+                self._job.part_digest = PrefixDigest()
 
 
 def _retrieved(future: asyncio.Future[str]) -> None:
