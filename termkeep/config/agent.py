@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACED = re.compile(r"\$\{([^}]*)\}")
@@ -53,5 +54,5 @@ def resolve_agent_socket(spec: str, environ: Mapping[str, str] | None = None) ->
 
     expanded = _BRACED.sub(variable, spec)
     if expanded == "~" or expanded.startswith("~/"):
-        return (env.get("HOME") or os.path.expanduser("~")) + expanded[1:]
-    return os.path.expanduser(expanded)  # ~user/...; any other path is returned as it is
+        return (env.get("HOME") or str(Path.home())) + expanded[1:]
+    return str(Path(expanded).expanduser())  # ~user/...; any other path stays as it is

@@ -147,9 +147,9 @@ def test_a_forwarded_agent_gets_a_stable_path_in_a_private_directory(
     assert (path.parent.stat().st_mode & 0o777) == 0o700
     assert path.is_symlink()
     # The stable path leads to this connection's own link, which leads to its socket.
-    own = path.parent / os.readlink(path)
+    own = path.parent / path.readlink()
     assert own.name.startswith(f"{path.name}.")
-    assert Path(os.readlink(own)) == agent_socket
+    assert own.readlink() == agent_socket
     assert connects(path)
 
 
@@ -197,7 +197,7 @@ def test_a_missing_agent_leaves_a_live_path_of_another_connection(
                 agent.agent_release_script(),
             )
             assert result.stdout.splitlines()[-1] == str(path)
-            assert os.readlink(path) == f"{path.name}.{other.pid}"
+            assert path.readlink() == Path(f"{path.name}.{other.pid}")
             assert connects(path)
         finally:
             other.kill()
