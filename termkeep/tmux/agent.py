@@ -13,8 +13,11 @@ On the server, in a directory only the user can read (0700) that belongs to this
 so that a home shared over NFS never mixes two hosts' sockets: ``$XDG_RUNTIME_DIR/termkeep-agent``
 where it exists, else ``~/.termkeep-agent/<host name>``. In it:
 
-- ``NAME.<pid>``: one link per attached connection to that connection's socket; ``<pid>`` is
-  the attach command's shell, which lives exactly as long as the connection's tmux client.
+- ``NAME.<tty>``: one link per attached connection to that connection's socket, named by its
+  terminal (``$SSH_TTY``, ``/dev/pts/<tty>``), which is the tmux client's: tmux's own list of
+  the session's clients says which links belong to a connection still attached. (A process
+  id would not: a shell killed with its sshd can linger unreaped, and its sshd's socket file
+  stays behind.)
 - ``NAME``: the stable path, a link to one of them that is alive (this connection's when it
   has an agent). It is replaced atomically (a new link renamed over it), so a program never
   finds it missing while it changes.
@@ -23,7 +26,7 @@ When the tmux client ends (a detach, or the connection dropped: the shell ignore
 so that it can do this), the shell removes its own link and points the stable path at another
 connection still attached with an agent, if any (a tab and a ``termkeep attach`` on one
 session), else removes it: nothing is left pointing at a socket that is gone. Links of
-connections whose shell is gone (killed with their sshd) are removed at the next attach.
+connections whose shell could not do this (killed with their sshd) go at the next attach.
 
 Everything here runs in the attach command itself (``attach.reporting_attach_command``):
 no round trip of its own.
@@ -34,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from termkeep.tmux.shell import exact_target, shell_words
 from termkeep.transport.link import AgentState
 
 AGENT_DIR_IN_RUNTIME = "termkeep-agent"
@@ -54,7 +58,7 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 def agent_link_name(session: str) -> str:
     """The file name of ``session``'s stable path: the name itself when short, else a prefix
     and a hash (distinct names stay distinct). Never contains a dot, so the per-connection
-    links ``NAME.<pid>`` of one session never match another's."""
+    links ``NAME.<tty>`` of one session never match another's."""
     if not _SAFE_NAME.fullmatch(session):
         raise ValueError(f"not a sanitised tmux session name: {session!r}")
     if len(session) <= LINK_NAME_MAX:
@@ -75,19 +79,27 @@ _DIRECTORY = (
     f"else agent_dir=$HOME/{AGENT_DIR_IN_HOME}/$(uname -n); fi",
 )
 
-# agent_pick [PID]: agent_live = a live connection's link (the last found), PID's left out;
-# every link of a connection that is gone, or that was left out, is removed.
-_PICK = (
-    "agent_pick() { agent_live=; "
-    'for agent_link in "$agent_path".*; do '
-    '[ -L "$agent_link" ] || continue; '
-    "agent_pid=${agent_link##*.}; "
-    'if [ "$agent_pid" -gt 1 ] 2>/dev/null && [ "$agent_pid" -ne "${1-0}" ] '
-    '&& kill -0 "$agent_pid" 2>/dev/null && [ -S "$agent_link" ]; '
-    "then agent_live=$agent_link; "
-    'else rm -f "$agent_link"; fi; '
-    "done; }"
-)
+
+def _pick(session: str) -> str:
+    """``agent_pick [TTY]``: agent_live = the link of a connection whose tmux client is still
+    attached to the session, TTY's left out; every other link is removed. tmux is asked only
+    when there are links to judge (usually there are none)."""
+    clients = shell_words("tmux", "list-clients", "-t", exact_target(session), "-F")
+    return (
+        "agent_pick() { agent_live=; agent_ttys=; agent_asked=; "
+        'for agent_link in "$agent_path".*; do '
+        '[ -L "$agent_link" ] || continue; '
+        'if [ -z "$agent_asked" ]; then agent_asked=1; '
+        f'for agent_tty in $({clients} "#{{client_tty}}" 2>/dev/null); '
+        'do agent_ttys="$agent_ttys ${agent_tty##*/}"; done; fi; '
+        "agent_tty=${agent_link##*.}; agent_keep=; "
+        'case "$agent_ttys " in *" $agent_tty "*) agent_keep=1 ;; esac; '
+        'if [ "$agent_tty" = "${1-}" ]; then agent_keep=; fi; '
+        'if [ -n "$agent_keep" ] && [ -S "$agent_link" ]; then agent_live=$agent_link; '
+        'else rm -f "$agent_link"; fi; '
+        "done; }"
+    )
+
 
 # agent_point: the stable path becomes a link to agent_live (renamed over the old one, so it
 # never goes missing; -T where mv has it, so a link is never moved into a directory), or is
@@ -120,8 +132,8 @@ def agent_setup_script(session: str, agent: AgentState) -> str:
     own_link = [_OWN_LINK] if agent is AgentState.FORWARDED else []
     made = "; ".join(
         (
+            "agent_pick",  # before this connection's link: its client is not attached yet
             *own_link,
-            "agent_pick",
             'if [ -S "$agent_own" ]; then agent_live=$agent_own; fi',
             "agent_point",
             "SSH_AUTH_SOCK=$agent_path",
@@ -132,10 +144,11 @@ def agent_setup_script(session: str, agent: AgentState) -> str:
         (
             *_DIRECTORY,
             f"agent_path=$agent_dir/{name}",
-            "agent_own=$agent_path.$$",
-            _PICK,
+            "agent_own=$agent_path.${SSH_TTY##*/}",
+            _pick(session),
             _POINT,
-            f'if [ "${{#agent_path}}" -le {STABLE_PATH_MAX} ] && '
+            # sshd sets SSH_TTY for every session with a terminal, as the attach's is.
+            f'if [ -n "${{SSH_TTY-}}" ] && [ "${{#agent_path}}" -le {STABLE_PATH_MAX} ] && '
             '{ [ -d "$agent_dir" ] || mkdir -p -m 700 "$agent_dir"; }; '
             f"then {made}; else agent_dir=; fi",
         )
@@ -145,4 +158,4 @@ def agent_setup_script(session: str, agent: AgentState) -> str:
 def agent_release_script() -> str:
     """The script that runs after tmux ends: this connection's link goes, and the stable path
     is pointed at another connection's live link or removed."""
-    return 'if [ -n "$agent_dir" ]; then agent_pick $$; agent_point; fi'
+    return 'if [ -n "$agent_dir" ]; then agent_pick "${SSH_TTY##*/}"; agent_point; fi'

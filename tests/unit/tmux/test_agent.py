@@ -51,8 +51,17 @@ def _listening(path: Path) -> Iterator[Path]:
         yield path
 
 
-def env_for(place: Path, *, sock: Path | None, runtime: bool = True) -> dict[str, str]:
-    env = {"PATH": os.environ["PATH"], "HOME": str(place / "home")}
+def env_for(
+    place: Path, *, sock: Path | None, runtime: bool = True, tty: str = "/dev/pts/900"
+) -> dict[str, str]:
+    """A connection's environment as sshd makes it: its terminal, maybe an agent socket, and
+    a private tmux (no tmux server runs there unless a test starts one)."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(place / "home"),
+        "TMUX_TMPDIR": str(place),
+        "SSH_TTY": tty,
+    }
     if runtime:
         env["XDG_RUNTIME_DIR"] = str(place / "run")
     if sock is not None:
@@ -148,7 +157,7 @@ def test_a_forwarded_agent_gets_a_stable_path_in_a_private_directory(
     assert path.is_symlink()
     # The stable path leads to this connection's own link, which leads to its socket.
     own = path.parent / path.readlink()
-    assert own.name.startswith(f"{path.name}.")
+    assert own.name == f"{path.name}.900"  # named by the connection's terminal
     assert own.readlink() == agent_socket
     assert connects(path)
 
@@ -182,58 +191,68 @@ def test_a_connection_without_an_agent_removes_the_stale_path(
 
 
 def test_a_missing_agent_leaves_a_live_path_of_another_connection(
-    place: Path, agent_socket: Path
+    tmux_env: dict[str, str], place: Path
 ) -> None:
     """A tab with an agent and an ``attach`` without one on the same session: the tab's
     agent stays reachable while the tab is connected, and goes with it."""
     path = stable_path(place)
-    with subprocess.Popen(["sleep", "60"]) as other:  # the tab's connection, still attached
-        try:
-            path.parent.mkdir(mode=0o700, parents=True)
-            (path.parent / f"{path.name}.{other.pid}").symlink_to(agent_socket)
-            result = run_pieces(
-                env_for(place, sock=None),
-                agent.agent_setup_script(SESSION, AgentState.MISSING),
-                agent.agent_release_script(),
-            )
-            assert result.stdout.splitlines()[-1] == str(path)
-            assert path.readlink() == Path(f"{path.name}.{other.pid}")
-            assert connects(path)
-        finally:
-            other.kill()
-    run_pieces(env_for(place, sock=None), agent.agent_setup_script(SESSION, AgentState.MISSING))
+    tab, master = _start_attach(tmux_env)
+    try:
+        tab_link = path.parent / path.readlink()
+        result = run_pieces(
+            env_for(place, sock=None, tty="/dev/pts/901"),
+            agent.agent_setup_script(SESSION, AgentState.MISSING),
+            agent.agent_release_script(),
+        )
+        assert result.stdout.splitlines()[-1] == str(path)
+        assert path.parent / path.readlink() == tab_link
+        assert connects(path)
+        _tmux(tmux_env, "detach-client", "-s", f"={SESSION}")
+        os.waitpid(tab, 0)
+    finally:
+        os.close(master)
     assert not path.is_symlink()
 
 
 def test_when_a_connection_ends_the_path_moves_to_one_still_attached(
-    place: Path, agent_socket: Path
+    tmux_env: dict[str, str], place: Path, agent_socket: Path
 ) -> None:
     path = stable_path(place)
-    second = place / "agent2.sock"
-    with subprocess.Popen(["sleep", "60"]) as other:
-        try:
-            for _ in _listening(second):
-                path.parent.mkdir(mode=0o700, parents=True)
-                (path.parent / f"{path.name}.{other.pid}").symlink_to(second)
-                # This connection attaches last: the path is its own while its tmux runs...
-                during = run_pieces(
-                    env_for(place, sock=agent_socket),
-                    agent.agent_setup_script(SESSION, AgentState.FORWARDED),
-                    "readlink -f $SSH_AUTH_SOCK",
-                )
-                assert during.stdout.splitlines()[0] == str(agent_socket)
-                # ...and the other connection's once it has ended (detach or hang-up).
-                run_pieces(
-                    env_for(place, sock=agent_socket),
-                    agent.agent_setup_script(SESSION, AgentState.FORWARDED),
-                    agent.agent_release_script(),
-                )
-                assert path.resolve() == second
-                assert sorted(p.name for p in path.parent.iterdir()) == sorted(
-                    [path.name, f"{path.name}.{other.pid}"]
-                )
-        finally:
-            other.kill()
+    tab, master = _start_attach(tmux_env)  # attached, with agent_socket
+    try:
+        for second in _listening(place / "agent2.sock"):
+            env = env_for(place, sock=second, tty="/dev/pts/901")
+            setup = agent.agent_setup_script(SESSION, AgentState.FORWARDED)
+            # This connection attaches last: the path is its own while its tmux runs...
+            during = run_pieces(env, setup, "readlink -f $SSH_AUTH_SOCK")
+            assert during.stdout.splitlines()[0] == str(second)
+            # ...and the other connection's once it has ended (detach or hang-up).
+            run_pieces(env, setup, agent.agent_release_script())
+            assert path.resolve() == agent_socket
+            assert [p.name for p in path.parent.glob(f"{path.name}.*")] == [path.readlink().name]
+    finally:
+        os.close(master)
+        os.waitpid(tab, 0)
+
+
+def test_links_of_connections_no_longer_attached_are_removed(
+    tmux_env: dict[str, str], place: Path, agent_socket: Path
+) -> None:
+    """A connection killed with its sshd could not clean up: its link and a stable path to it
+    are left, its socket file too. The next attach finds its terminal gone from tmux's list
+    of clients and removes them."""
+    path = stable_path(place)
+    tab, master = _start_attach(tmux_env)
+    os.close(master)
+    os.waitpid(tab, 0)
+    assert not path.is_symlink()  # that one cleaned up after itself: the session is empty
+    (path.parent / f"{path.name}.77").symlink_to(agent_socket)  # the killed connection's
+    path.symlink_to(f"{path.name}.77")
+    run_pieces(
+        env_for(place, sock=None, tty="/dev/pts/901"),
+        agent.agent_setup_script(SESSION, AgentState.MISSING),
+    )
+    assert list(path.parent.iterdir()) == []
 
 
 def test_a_startup_file_pointing_at_the_stable_path_makes_no_loop(place: Path) -> None:
@@ -305,9 +324,12 @@ def _tmux(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _start_attach(env: dict[str, str]) -> tuple[int, int]:
+    """Run the attach command in a new terminal, as sshd would (``SSH_TTY`` is the terminal),
+    and wait until its tmux client is attached."""
     command = attach.reporting_attach_command(SESSION, NONCE, agent=AgentState.FORWARDED)
     child, master = pty.fork()
     if child == 0:  # pragma: no cover - the child execs the login shell at once
+        env = {**env, "SSH_TTY": os.ttyname(0)}
         os.execvpe("bash", ["bash", "-c", command], env)  # noqa: S606
     wait_until(
         lambda: _tmux(env, "list-clients", "-t", f"={SESSION}").stdout.strip() != "",

@@ -1,0 +1,283 @@
+"""A forwarded agent that survives reconnects, on the real OpenSSH sshd with a real ssh-agent
+and real keys: the shells in tmux keep reaching the agent of whichever connection is live."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from termkeep.config.profile import Profile
+from termkeep.tmux.agent import AGENT_DIR_IN_RUNTIME, agent_link_name
+from termkeep.transport.link import Ending
+from termkeep.transport.prompts import NoPrompter
+from termkeep.transport.ssh.link import SshLink
+from tests.fixtures import keys, leaks
+from tests.fixtures.home import use_private_home
+from tests.fixtures.profiles import profile_for
+from tests.fixtures.sshd import SshServer, render_config
+from tests.fixtures.waiting import wait_until
+from tests.integration.test_transport import (
+    WAIT,
+    Screen,
+    bounded,
+    connector_for,
+    type_and_see,
+    wait_for,
+)
+
+SIZE = (100, 30)
+AGENT_BACK_WITHIN = 1.0
+"""Seconds after the reattach within which the old shell must list the key again (a bound on
+the wait: the path is re-pointed before tmux even starts, so the first try succeeds)."""
+AGENT_EXIT_TIMEOUT = 10.0
+
+
+@dataclass
+class Agent:
+    """A real ssh-agent started by the test, on a socket of its own, holding one key."""
+
+    socket: Path
+    key_comment: str
+    process: subprocess.Popen[bytes]
+
+
+def start_agent(directory: Path, name: str) -> Agent:
+    socket_path = directory / f"{name}.sock"
+    process = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(socket_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    leaks.registry.add_pid(process.pid)
+    agent = Agent(socket_path, f"termkeep-{name}-key", process)
+    wait_until(socket_path.exists, timeout=WAIT, what=f"ssh-agent's socket {socket_path}")
+    key = keys.generate_key(directory / f"{name}_ed25519", comment=agent.key_comment)
+    subprocess.run(
+        ["ssh-add", str(key)],
+        env={**os.environ, "SSH_AUTH_SOCK": str(socket_path)},
+        capture_output=True,
+        timeout=WAIT,
+        check=True,
+    )
+    return agent
+
+
+def stop_agent(agent: Agent) -> None:
+    agent.process.send_signal(signal.SIGTERM)
+    try:
+        agent.process.wait(timeout=AGENT_EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        agent.process.kill()
+        agent.process.wait(timeout=AGENT_EXIT_TIMEOUT)
+
+
+@pytest.fixture
+def agent_dir(sshd: SshServer) -> Path:
+    """The server's ``$XDG_RUNTIME_DIR`` (0700, as pam_systemd makes it)."""
+    runtime = sshd.workdir / "run"
+    runtime.mkdir(mode=0o700)
+    return runtime / AGENT_DIR_IN_RUNTIME
+
+
+@pytest.fixture
+def server(sshd: SshServer, agent_dir: Path) -> SshServer:
+    """The test sshd with agent forwarding allowed and a runtime directory in the sessions."""
+    set_env = next(line for line in render_config(sshd).splitlines() if line.startswith("SetEnv "))
+    sshd.extra_config = (
+        "AllowAgentForwarding yes",
+        f"{set_env} XDG_RUNTIME_DIR={agent_dir.parent}",
+    )
+    sshd.restart()
+    return sshd
+
+
+@pytest.fixture
+def agents(
+    sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[Agent]]:
+    """Two real ssh-agents, each with its own key; the first is the user's
+    ``$SSH_AUTH_SOCK``. Stopped by PID at teardown."""
+    use_private_home(tmp_path, monkeypatch)
+    started: list[Agent] = []
+    try:
+        for name in ("agent1", "agent2"):
+            started.append(start_agent(sshd.workdir, name))
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(started[0].socket))
+        yield started
+    finally:
+        for agent in started:
+            stop_agent(agent)
+
+
+def forwarding(server: SshServer, session: str = "tk-test", **changes: object) -> Profile:
+    return profile_for(server, tmux_session=session, agent_forwarding=True, **changes)
+
+
+async def connect(profile: Profile, screen: Screen | None = None) -> tuple[SshLink, Screen]:
+    screen = screen or Screen()
+    link = await bounded(connector_for(profile, NoPrompter())(screen, SIZE), "connect")
+    assert isinstance(link, SshLink)
+    return link, screen
+
+
+_AGENT_CHECK = "ssh-add -l; echo agent-rc-$?-{tag}"
+
+
+async def agent_check(
+    link: SshLink, screen: Screen, tag: str, limit: float = WAIT
+) -> tuple[int, str]:
+    """Run ``ssh-add -l`` in the pane's shell: its exit status and what it printed."""
+    link.write(_AGENT_CHECK.format(tag=tag).encode() + b"\r")
+    pattern = re.compile(rf"agent-rc-(\d+)-{tag}\b")
+    await wait_for(lambda: pattern.search(screen.text()), f"ssh-add's status ({tag})", limit)
+    found = pattern.search(screen.text())
+    assert found is not None
+    return int(found.group(1)), screen.text()
+
+
+def session_auth_sock(server: SshServer, session: str) -> str:
+    shown = server.tmux("show-environment", "-t", f"={session}", "SSH_AUTH_SOCK", check=True)
+    return shown.stdout.strip().removeprefix("SSH_AUTH_SOCK=")
+
+
+async def test_the_shell_from_before_an_abort_reaches_the_agent_after_the_reattach(
+    server: SshServer, agents: list[Agent], agent_dir: Path
+) -> None:
+    stable = agent_dir / agent_link_name("tk-test")
+    link, screen = await connect(forwarding(server))
+    try:
+        status, text = await agent_check(link, screen, "before")
+        assert status == 0
+        assert agents[0].key_comment in text
+        assert session_auth_sock(server, "tk-test") == str(stable)
+    finally:
+        link.close()
+    # The server aborts every connection (sshd and everything under it: SIGKILL); sshd's
+    # socket of the old connection is gone with it.
+    await bounded(link.wait_closed(), "the first link to close")
+    link, screen = await connect(forwarding(server), screen)
+    server.kill_connections()
+    await bounded(link.wait_closed(), "the aborted link to close")
+    screen.data.clear()
+    link, screen = await connect(forwarding(server), screen)
+    try:
+        assert link.reattached_existing
+        # The same shell, started two connections ago, lists the key again at once.
+        status, text = await agent_check(link, screen, "after", AGENT_BACK_WITHIN)
+        assert status == 0
+        assert agents[0].key_comment in text
+        # A new window gets the stable path from tmux, and reaches the agent too.
+        server.tmux("new-window", "-t", "=tk-test:", check=True)
+        status, text = await agent_check(link, screen, "window")
+        assert status == 0
+        assert agents[0].key_comment in text
+        assert stable.resolve().parent != agent_dir  # sshd's socket of this connection
+    finally:
+        link.close()
+    await bounded(link.wait_closed(), "the last link to close")
+    # The connection ended: the path went with it (no other connection is attached).
+    await wait_for(lambda: not stable.is_symlink(), "the stable path to go")
+
+
+async def test_a_second_tab_keeps_its_own_path(
+    server: SshServer, agents: list[Agent], agent_dir: Path
+) -> None:
+    first, first_screen = await connect(forwarding(server, "tk-one"))
+    second, second_screen = await connect(forwarding(server, "tk-two"))
+    try:
+        paths = {session_auth_sock(server, name) for name in ("tk-one", "tk-two")}
+        assert paths == {str(agent_dir / "tk-one"), str(agent_dir / "tk-two")}
+        first.close()
+        await bounded(first.wait_closed(), "the first tab's link to close")
+        await wait_for(lambda: not (agent_dir / "tk-one").is_symlink(), "tk-one's path to go")
+        # The other tab's path and agent are untouched.
+        status, text = await agent_check(second, second_screen, "two")
+        assert status == 0
+        assert agents[0].key_comment in text
+        first, first_screen = await connect(forwarding(server, "tk-one"), first_screen)
+        status, _ = await agent_check(first, first_screen, "one")
+        assert status == 0
+        assert (agent_dir / "tk-two").resolve() != (agent_dir / "tk-one").resolve()
+    finally:
+        first.close()
+        second.close()
+
+
+async def test_two_clients_on_one_session_keep_a_live_agent_while_either_is_attached(
+    server: SshServer, agents: list[Agent], agent_dir: Path
+) -> None:
+    """A tab and a ``termkeep attach`` on one session, each forwarding its own agent."""
+    stable = agent_dir / agent_link_name("tk-test")
+
+    def profile_of(agent: Agent) -> Profile:
+        return forwarding(server, agent_forwarding_socket=str(agent.socket))
+
+    tab, tab_screen = await connect(profile_of(agents[0]))
+    attach, _ = await connect(profile_of(agents[1]))
+    try:
+        # The newest attach's agent is the one in use...
+        status, text = await agent_check(tab, tab_screen, "both")
+        assert (status, agents[1].key_comment in text) == (0, True)
+        attach.close()
+        closed = await bounded(attach.wait_closed(), "the attach to close")
+        assert closed.ending is Ending.LOST
+        # ...and when it goes, the tab's, still attached, takes over.
+        await wait_for(
+            lambda: (
+                stable.is_symlink()
+                and stable.resolve().is_socket()
+                and len(list(agent_dir.glob("tk-test.*"))) == 1
+            ),
+            "the path to move to the tab's connection",
+        )
+        status, text = await agent_check(tab, tab_screen, "tab")
+        assert (status, agents[0].key_comment in text) == (0, True)
+        assert agents[1].key_comment not in text.split("agent-rc-0-both")[-1]
+    finally:
+        tab.close()
+        attach.close()
+    await bounded(tab.wait_closed(), "the tab to close")
+    await wait_for(lambda: not stable.is_symlink(), "the path to go with the last client")
+
+
+async def test_without_an_agent_the_stable_path_is_absent(
+    server: SshServer, agents: list[Agent], agent_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stable = agent_dir / agent_link_name("tk-test")
+    link, screen = await connect(forwarding(server))
+    assert stable.is_symlink()
+    server.kill_connections()  # the shell that would have removed the path dies too
+    await bounded(link.wait_closed(), "the aborted link to close")
+    assert stable.is_symlink()  # left behind, pointing at a socket that is gone
+    monkeypatch.delenv("SSH_AUTH_SOCK")  # the user's agent is gone too
+    link, screen = await connect(forwarding(server), screen)
+    try:
+        assert link.reattached_existing
+        assert not stable.is_symlink()
+        assert list(agent_dir.iterdir()) == []
+        status, _ = await agent_check(link, screen, "none")
+        assert status == 2  # "cannot connect to the agent": nothing stale answers
+    finally:
+        link.close()
+
+
+async def test_a_profile_without_agent_forwarding_leaves_the_server_alone(
+    server: SshServer, agents: list[Agent], agent_dir: Path
+) -> None:
+    link, screen = await connect(profile_for(server))
+    try:
+        status, _ = await agent_check(link, screen, "off")
+        assert status == 2
+        assert not agent_dir.exists()
+        assert session_auth_sock(server, "tk-test") in {"", "-SSH_AUTH_SOCK"}
+    finally:
+        link.close()
