@@ -13,6 +13,7 @@ asyncssh exception) ever leaves it: failures come as ``SideChannelError`` or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -278,6 +279,18 @@ class Link(SideChannels, Protocol):
         """Drop the connection without touching the tmux session."""
         ...
 
+    async def abandon(self) -> bytes:
+        """Give the link up while it may still be alive, so that it delivers nothing later:
+        find the keys written to it that the server never received, then reset the
+        connection (queued bytes discarded). Returns those keys, oldest first; b"" when
+        there are none or the transport cannot tell. Cancelled, it resets at once."""
+        ...
+
+    def reset(self) -> None:
+        """Reset the connection at once, without looking for keys to give back (a link
+        being abandoned when the tab closes)."""
+        ...
+
     async def wait_closed(self) -> LinkClosed:
         """Wait until the link ends and say how."""
         ...
@@ -393,3 +406,12 @@ class Connector(Protocol):
     def __call__(
         self, on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None, /
     ) -> Awaitable[Link]: ...
+
+
+def retrieve_quietly(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's exception as read. For futures whose failure may have no
+    reader left (its waiter was cancelled, or another failure is the one reported): asyncio
+    would otherwise write "Future exception was never retrieved" to the error log, as if
+    something unexpected had happened. Whoever does await the future still gets the error."""
+    if not future.cancelled():
+        future.exception()

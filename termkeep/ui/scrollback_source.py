@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, line_of_row
 from termkeep.tmux.sgr import SgrParser

@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,18 +20,10 @@ from termkeep.transport.link import Ending
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.link import SshLink
 from tests.fixtures import keys, leaks
-from tests.fixtures.home import use_private_home
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer, render_config
-from tests.fixtures.waiting import wait_until
-from tests.integration.test_transport import (
-    WAIT,
-    Screen,
-    bounded,
-    connector_for,
-    type_and_see,
-    wait_for,
-)
+from tests.fixtures.waiting import bounded, wait_until, wait_until_async
+from tests.integration.test_transport import WAIT, Screen, connector_for
 
 SIZE = (100, 30)
 AGENT_BACK_WITHIN = 1.0
@@ -101,12 +94,9 @@ def server(sshd: SshServer, agent_dir: Path) -> SshServer:
 
 
 @pytest.fixture
-def agents(
-    sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[list[Agent]]:
+def agents(sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Agent]]:
     """Two real ssh-agents, each with its own key; the first is the user's
     ``$SSH_AUTH_SOCK``. Stopped by PID at teardown."""
-    use_private_home(tmp_path, monkeypatch)
     started: list[Agent] = []
     try:
         for name in ("agent1", "agent2"):
@@ -118,13 +108,15 @@ def agents(
             stop_agent(agent)
 
 
-def forwarding(server: SshServer, session: str = "tk-test", **changes: object) -> Profile:
+def forwarding(server: SshServer, session: str = "tk-test", **changes: Any) -> Profile:
     return profile_for(server, tmux_session=session, agent_forwarding=True, **changes)
 
 
 async def connect(profile: Profile, screen: Screen | None = None) -> tuple[SshLink, Screen]:
     screen = screen or Screen()
-    link = await bounded(connector_for(profile, NoPrompter())(screen, SIZE), "connect")
+    link = await bounded(
+        connector_for(profile, NoPrompter())(screen, SIZE), timeout=WAIT, what="connect"
+    )
     assert isinstance(link, SshLink)
     return link, screen
 
@@ -138,7 +130,9 @@ async def agent_check(
     """Run ``ssh-add -l`` in the pane's shell: its exit status and what it printed."""
     link.write(_AGENT_CHECK.format(tag=tag).encode() + b"\r")
     pattern = re.compile(rf"agent-rc-(\d+)-{tag}\b")
-    await wait_for(lambda: pattern.search(screen.text()), f"ssh-add's status ({tag})", limit)
+    await wait_until_async(
+        lambda: pattern.search(screen.text()), timeout=limit, what=f"ssh-add's status ({tag})"
+    )
     found = pattern.search(screen.text())
     assert found is not None
     return int(found.group(1)), screen.text()
@@ -163,10 +157,10 @@ async def test_the_shell_from_before_an_abort_reaches_the_agent_after_the_reatta
         link.close()
     # The server aborts every connection (sshd and everything under it: SIGKILL); sshd's
     # socket of the old connection is gone with it.
-    await bounded(link.wait_closed(), "the first link to close")
+    await bounded(link.wait_closed(), timeout=WAIT, what="the first link to close")
     link, screen = await connect(forwarding(server), screen)
     server.kill_connections()
-    await bounded(link.wait_closed(), "the aborted link to close")
+    await bounded(link.wait_closed(), timeout=WAIT, what="the aborted link to close")
     screen.data.clear()
     link, screen = await connect(forwarding(server), screen)
     try:
@@ -183,9 +177,11 @@ async def test_the_shell_from_before_an_abort_reaches_the_agent_after_the_reatta
         assert stable.resolve().parent != agent_dir  # sshd's socket of this connection
     finally:
         link.close()
-    await bounded(link.wait_closed(), "the last link to close")
+    await bounded(link.wait_closed(), timeout=WAIT, what="the last link to close")
     # The connection ended: the path went with it (no other connection is attached).
-    await wait_for(lambda: not stable.is_symlink(), "the stable path to go")
+    await wait_until_async(
+        lambda: not stable.is_symlink(), timeout=WAIT, what="the stable path to go"
+    )
 
 
 async def test_a_second_tab_keeps_its_own_path(
@@ -197,8 +193,12 @@ async def test_a_second_tab_keeps_its_own_path(
         paths = {session_auth_sock(server, name) for name in ("tk-one", "tk-two")}
         assert paths == {str(agent_dir / "tk-one"), str(agent_dir / "tk-two")}
         first.close()
-        await bounded(first.wait_closed(), "the first tab's link to close")
-        await wait_for(lambda: not (agent_dir / "tk-one").is_symlink(), "tk-one's path to go")
+        await bounded(first.wait_closed(), timeout=WAIT, what="the first tab's link to close")
+        await wait_until_async(
+            lambda: not (agent_dir / "tk-one").is_symlink(),
+            timeout=WAIT,
+            what="tk-one's path to go",
+        )
         # The other tab's path and agent are untouched.
         status, text = await agent_check(second, second_screen, "two")
         assert status == 0
@@ -228,16 +228,17 @@ async def test_two_clients_on_one_session_keep_a_live_agent_while_either_is_atta
         status, text = await agent_check(tab, tab_screen, "both")
         assert (status, agents[1].key_comment in text) == (0, True)
         attach.close()
-        closed = await bounded(attach.wait_closed(), "the attach to close")
+        closed = await bounded(attach.wait_closed(), timeout=WAIT, what="the attach to close")
         assert closed.ending is Ending.LOST
         # ...and when it goes, the tab's, still attached, takes over.
-        await wait_for(
+        await wait_until_async(
             lambda: (
                 stable.is_symlink()
                 and stable.resolve().is_socket()
                 and len(list(agent_dir.glob("tk-test.*"))) == 1
             ),
-            "the path to move to the tab's connection",
+            timeout=WAIT,
+            what="the path to move to the tab's connection",
         )
         status, text = await agent_check(tab, tab_screen, "tab")
         assert (status, agents[0].key_comment in text) == (0, True)
@@ -245,8 +246,10 @@ async def test_two_clients_on_one_session_keep_a_live_agent_while_either_is_atta
     finally:
         tab.close()
         attach.close()
-    await bounded(tab.wait_closed(), "the tab to close")
-    await wait_for(lambda: not stable.is_symlink(), "the path to go with the last client")
+    await bounded(tab.wait_closed(), timeout=WAIT, what="the tab to close")
+    await wait_until_async(
+        lambda: not stable.is_symlink(), timeout=WAIT, what="the path to go with the last client"
+    )
 
 
 async def test_without_an_agent_the_stable_path_is_absent(
@@ -256,7 +259,7 @@ async def test_without_an_agent_the_stable_path_is_absent(
     link, screen = await connect(forwarding(server))
     assert stable.is_symlink()
     server.kill_connections()  # the shell that would have removed the path dies too
-    await bounded(link.wait_closed(), "the aborted link to close")
+    await bounded(link.wait_closed(), timeout=WAIT, what="the aborted link to close")
     assert stable.is_symlink()  # left behind, pointing at a socket that is gone
     monkeypatch.delenv("SSH_AUTH_SOCK")  # the user's agent is gone too
     link, screen = await connect(forwarding(server), screen)
