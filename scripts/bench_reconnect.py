@@ -61,7 +61,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fixtures import keys
 from tests.fixtures.netns import NetnsSshServer, start_netns_sshd
 from tests.fixtures.sshd import render_config
 from tests.fixtures.tmux_pane import TmuxPane
@@ -89,6 +88,16 @@ class Lab:
     agent_socket: Path | None = None
     """A running ssh-agent's socket: termkeep's profile forwards it (``--forward-agent``)."""
 
+    def _agent_holds(self, key: Path) -> None:
+        """The agent holds only the key this server accepts, as the user's would: a key it
+        refuses would cost the login a round trip with forwarding on, and hide what the
+        stable agent path itself costs."""
+        env = {**os.environ, "SSH_AUTH_SOCK": str(self.agent_socket)}
+        for command in (["ssh-add", "-q", "-D"], ["ssh-add", "-q", str(key)]):
+            subprocess.run(
+                command, env=env, check=True, capture_output=True, timeout=SESSION_READY_TIMEOUT
+            )
+
     def start_server(self, workdir: Path) -> NetnsSshServer:
         server = start_netns_sshd(workdir)
         if self.agent_socket is not None:
@@ -102,6 +111,7 @@ class Lab:
                 f"{set_env} XDG_RUNTIME_DIR={runtime}",
             )
             server.restart()
+            self._agent_holds(server.client_key)
         if self.rtt_ms > 0:
             server.delay(self.rtt_ms / 2)
         return server
@@ -645,7 +655,8 @@ def main() -> int:
 
 
 def start_agent(directory: Path) -> subprocess.Popen[bytes]:
-    """A real ssh-agent on its own socket, holding a new key (``--forward-agent``)."""
+    """A real ssh-agent on its own socket (``--forward-agent``); each server's client key is
+    put in it when the server starts."""
     LAB.agent_socket = directory / "agent.sock"
     agent = subprocess.Popen(
         ["ssh-agent", "-D", "-a", str(LAB.agent_socket)],
@@ -659,9 +670,6 @@ def start_agent(directory: Path) -> subprocess.Popen[bytes]:
             agent.kill()
             raise RuntimeError("ssh-agent did not start")
         time.sleep(POLL)
-    key = keys.generate_key(directory / "agent_key", comment="termkeep-bench-agent")
-    env = {**os.environ, "SSH_AUTH_SOCK": str(LAB.agent_socket)}
-    subprocess.run(["ssh-add", "-q", str(key)], env=env, check=True, capture_output=True)
     return agent
 
 
