@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from termkeep.config.profile import Profile
+from termkeep.config.profile import Profile, TmuxSettings
 from termkeep.config.store import ProfileStore
 from termkeep.tmux.agent import AGENT_DIR_IN_RUNTIME, agent_link_name
 from termkeep.transport.link import Ending
@@ -26,7 +26,7 @@ from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer, render_config
 from tests.fixtures.tmux_pane import TmuxPane, termkeep_command, tmux_pane
 from tests.fixtures.waiting import bounded, wait_until, wait_until_async
-from tests.integration.test_transport import WAIT, Screen, connector_for
+from tests.integration.test_transport import WAIT, Screen, connector_for, ssh_config_entry
 
 SIZE = (100, 30)
 AGENT_EXIT_TIMEOUT = 10.0
@@ -339,3 +339,41 @@ def test_termkeep_attach_keeps_the_agent_of_the_shell_across_a_server_abort(
         assert agents[0].key_comment in screen  # the screen was cleared before the abort
         pane.keys("Enter", "~", ".")
         pane.wait_for("TERMKEEP-EXIT=", timeout=WAIT, what="termkeep to exit on ~.")
+
+
+async def test_ssh_config_forward_agent_and_its_socket_form_for_aliases(
+    server: SshServer, agents: list[Agent], tmp_path: Path
+) -> None:
+    """An alias whose ssh_config block says ``ForwardAgent yes`` forwards the user's agent;
+    one that names a socket (OpenSSH 8.2+) forwards that agent; ``no`` forwards none."""
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        ssh_config_entry("yes-box", server, "ForwardAgent yes")
+        + ssh_config_entry("socket-box", server, f"ForwardAgent {agents[1].socket}")
+        + ssh_config_entry("no-box", server, "ForwardAgent no")
+    )
+    expected = {"yes-box": agents[0].key_comment, "socket-box": agents[1].key_comment}
+    for alias in ("yes-box", "socket-box", "no-box"):
+        profile = Profile(
+            name=alias,
+            host=alias,
+            use_ssh_config=True,
+            known_hosts_file=str(server.known_hosts),
+            tmux=TmuxSettings(session=f"tk-{alias}"),
+        )
+        connector = connector_for(profile, NoPrompter(), ssh_config=[config])
+        screen = Screen()
+        link = await bounded(connector(screen, SIZE), timeout=WAIT, what=f"connect to {alias}")
+        assert isinstance(link, SshLink)
+        try:
+            status, text = await agent_check(link, screen, alias.replace("-", ""))
+        finally:
+            link.close()
+        if alias in expected:
+            assert status == 0
+            assert expected[alias] in text
+            assert session_auth_sock(server, f"tk-{alias}") == str(
+                server.workdir / "run" / AGENT_DIR_IN_RUNTIME / f"tk-{alias}"
+            )
+        else:
+            assert status == 2
