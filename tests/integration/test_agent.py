@@ -21,6 +21,7 @@ from termkeep.tmux.agent import AGENT_DIR_IN_RUNTIME, agent_link_name
 from termkeep.transport.link import Ending
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.link import SshLink
+from termkeep.ui.live_session import with_free_tmux_session
 from tests.fixtures import keys, leaks
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer, render_config
@@ -192,26 +193,31 @@ async def test_the_shell_from_before_an_abort_reaches_the_agent_after_the_reatta
 async def test_a_second_tab_keeps_its_own_path(
     server: SshServer, agents: list[Agent], agent_dir: Path
 ) -> None:
-    first, first_screen = await connect(forwarding(server, "tk-one"))
-    second, second_screen = await connect(forwarding(server, "tk-two"))
+    """Two tabs of one profile: the app gives the second its own tmux session (``NAME-2``),
+    whose path must not be taken for one of the first's per-connection links."""
+    profile = forwarding(server)
+    one = profile.tmux_session_name
+    two = with_free_tmux_session(profile, {one}).tmux_session_name
+    assert two.startswith(one)  # the case that matters: one name is a prefix of the other
+    first, first_screen = await connect(profile)
+    second, second_screen = await connect(forwarding(server, two))
     try:
-        paths = {session_auth_sock(server, name) for name in ("tk-one", "tk-two")}
-        assert paths == {str(agent_dir / "tk-one"), str(agent_dir / "tk-two")}
+        paths = {session_auth_sock(server, name) for name in (one, two)}
+        assert paths == {str(agent_dir / one), str(agent_dir / two)}
         first.close()
         await bounded(first.wait_closed(), timeout=WAIT, what="the first tab's link to close")
         await wait_until_async(
-            lambda: not (agent_dir / "tk-one").is_symlink(),
-            timeout=WAIT,
-            what="tk-one's path to go",
+            lambda: not (agent_dir / one).is_symlink(), timeout=WAIT, what=f"{one}'s path to go"
         )
         # The other tab's path and agent are untouched.
+        assert (agent_dir / two).resolve().is_socket()
         status, text = await agent_check(second, second_screen, "two")
         assert status == 0
         assert agents[0].key_comment in text
-        first, first_screen = await connect(forwarding(server, "tk-one"), first_screen)
+        first, first_screen = await connect(profile, first_screen)
         status, _ = await agent_check(first, first_screen, "one")
         assert status == 0
-        assert (agent_dir / "tk-two").resolve() != (agent_dir / "tk-one").resolve()
+        assert (agent_dir / two).resolve() != (agent_dir / one).resolve()
     finally:
         first.close()
         second.close()
