@@ -32,7 +32,9 @@ every connection at once, and it prints how long each tab took to reattach its s
 (median, p90, worst), how many connects sshd saw, and whether it throttled any.
 
 ``--forward-agent`` forwards a real ssh-agent (started here) from termkeep's profile, so the
-attach keeps the session's stable agent path: its round trips should not change.
+attach keeps the session's stable agent path: its round trips should not change. The marker
+then also runs ``ssh-add -l`` in the shell from before the fault, so *recovered* includes
+reaching the agent again; ``agent lost`` in the outcome says it could not.
 
 Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_reconnect.py
 --rtt 200``; ``--quick`` skips drops of 60 s and more, ``--reps N`` repeats each short
@@ -221,7 +223,10 @@ class Marker:
 
     def send(self, pane: TmuxPane) -> None:
         number = next(_marker_numbers)
-        pane.type(f"echo tk$(({number * 1000}+1))$TKVAR")
+        # With --forward-agent the shell also asks the agent (through the stable path it got
+        # before the fault): "-noagent" at the end says it could not reach it.
+        agent = " $(ssh-add -l >/dev/null 2>&1 || echo -noagent)" if LAB.agent_socket else ""
+        pane.type(f"echo tk$(({number * 1000}+1))$TKVAR{agent}")
         self.numbers.append(number)
         self.sent_at.append(time.monotonic())
 
@@ -230,10 +235,13 @@ class Marker:
         for number in self.numbers:
             # Typed ahead on a slow link, the output can follow the shell's prompt.
             match = re.search(
-                rf"^(?:\S*[#$] )?tk{number * 1000 + 1}(kept)?\s*$", screen, re.MULTILINE
+                rf"^(?:\S*[#$] )?tk{number * 1000 + 1}(kept)?( -noagent)?\s*$",
+                screen,
+                re.MULTILINE,
             )
             if match:
-                return "kept" if match.group(1) else "fresh"
+                shell = "kept" if match.group(1) else "fresh"
+                return f"{shell}, agent lost" if match.group(2) else shell
         return None
 
 
