@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -350,11 +351,9 @@ class ProfileManagerScreen(ModalScreen[None]):
                 self.touched.add(row.key)
 
     @staticmethod
-    def _row_of(widget: object) -> FieldRow | None:
-        for ancestor in getattr(widget, "ancestors", []):
-            if isinstance(ancestor, FieldRow):
-                return ancestor
-        return None
+    def _row_of(widget: Widget | None) -> FieldRow | None:
+        ancestors = widget.ancestors if widget is not None else []
+        return next((node for node in ancestors if isinstance(node, FieldRow)), None)
 
     @on(ForwardsRow.AddRequested)
     def _add_forward(self, event: ForwardsRow.AddRequested) -> None:
