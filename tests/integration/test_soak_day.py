@@ -66,6 +66,19 @@ def test_a_marker_counts_as_output_only_on_its_own_line_or_after_a_prompt() -> N
     assert screens.marker_seen(covered, "SOAK-3-t1")  # a notification over its right
 
 
+def test_the_rest_of_an_attach_notice_after_a_marker_is_not_remote_output() -> None:
+    notice = "[termkeep] reconnected after 8.6 s: the old tmux session is gone, this is a new one"
+    written = f"\x1b[H# \r\n{notice}\r\n\x1b[2;1H"
+    assert screens.attach_notices(written) == [notice]
+    # The remote's output written over the notice's first 11 columns, as tmux does.
+    screen = f"# echo SOAK-14-att | tee -a m\nSOAK-14-att{notice[11:]}\n# \n"
+    assert not screens.marker_seen(screen, "SOAK-14-att")
+    assert screens.marker_seen(screen, "SOAK-14-att", [notice])
+    # Anything else after it is still not its output, nor is the typed command line.
+    assert not screens.marker_seen("SOAK-14-att reconnected\n", "SOAK-14-att", [notice])
+    assert not screens.marker_seen("# echo SOAK-14-att | tee -a m\n", "SOAK-14-att", [notice])
+
+
 def test_the_newest_clock_line_on_a_screen() -> None:
     assert screens.newest_clock("CLK 100.250\nCLK 100.300\n# \n") == 100.3
     assert screens.newest_clock("# \n") is None
