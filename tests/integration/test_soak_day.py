@@ -24,6 +24,12 @@ from tests.fixtures.sshd import make_workdir
 SEED = 18
 FAULTS = 12
 MINUTES = 2.0
+BOUND = 45.0
+"""Longest wait for one recovery before it counts as never (the script's is 120 s). Every
+recovery of this day was seen within 1 s of its fault's end; a network that is down is
+probed every 0.25-0.5 s, and only a server that keeps refusing backs off, to 30 s at most,
+so 45 s still holds that and a connect timeout. A broken day then costs 45 s per broken
+recovery, not 120 s (seed 18 with keys split by the SIGCONT bug: 7 of them, 10.8 min)."""
 
 
 def test_the_short_schedule_has_every_kind_of_fault() -> None:
@@ -43,7 +49,7 @@ def test_a_short_day_keeps_every_invariant() -> None:
     workdir = make_workdir("tk-soak-")  # short: the server's tmux socket lives under it
     try:
         # Printed as it goes (pytest shows it for a failure, -s live): a stuck run shows where.
-        report = run_day(SEED, FAULTS, MINUTES, workdir, partial(print, flush=True))
+        report = run_day(SEED, FAULTS, MINUTES, workdir, partial(print, flush=True), bound=BOUND)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(report.text())
