@@ -275,9 +275,8 @@ def profile(lab: Lab) -> None:
     import pstats  # noqa: PLC0415
 
     from termkeep.config.profile import Profile  # noqa: PLC0415
-    from termkeep.session import build_supervisor  # noqa: PLC0415
+    from termkeep.session.transfers import TransferSession  # noqa: PLC0415
     from termkeep.transfers.model import Existing, ExistingFile  # noqa: PLC0415
-    from termkeep.transfers.service import TransferService  # noqa: PLC0415
     from termkeep.transport.prompts import TerminalPrompter  # noqa: PLC0415
 
     server = lab.server
@@ -294,17 +293,13 @@ def profile(lab: Lab) -> None:
             identity_files=(str(server.client_key),),
             known_hosts_file=str(server.known_hosts),
         )
-        supervisor = build_supervisor(
-            profile, TerminalPrompter(), on_data=lambda _d: None, size=(80, 24), session=False
-        )
-        service = TransferService(supervisor, host="bench", decide=overwrite)
-        await supervisor.start()
-        service.upload(lab.source, str(lab.remote))
-        await service.wait_idle()
-        service.download(str(lab.remote / lab.source.name), lab.local)
-        await service.wait_idle()
-        await service.close()
-        await supervisor.close()
+        session = TransferSession(profile, TerminalPrompter(), decide=overwrite)
+        await session.start()
+        session.upload([lab.source], str(lab.remote))
+        await session.wait_idle()
+        session.download([str(lab.remote / lab.source.name)], lab.local)
+        await session.wait_idle()
+        await session.close()
 
     lab.clean()
     profiler = cProfile.Profile()

@@ -85,8 +85,8 @@ def run_get(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, *, upload: bool) -> int:
     # The session stack (asyncssh) loads only for commands that connect.
-    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.headless.transfer import TransferRequest, transfer  # noqa: PLC0415
+    from termkeep.session.stop import run_to_exit  # noqa: PLC0415
     from termkeep.transfers.model import Direction, Existing  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 

@@ -15,7 +15,6 @@ connection cannot be made without a person (authentication, host key) or a signa
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -25,9 +24,9 @@ from pathlib import Path
 from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.headless.stop import EXIT_GAVE_UP, EXIT_OK, Stop
 from termkeep.platform.tty import STDERR_FD, write_fully
-from termkeep.session import build_supervisor, connection_recorder
+from termkeep.session.stop import EXIT_GAVE_UP, EXIT_OK, HeadlessRun
+from termkeep.session.transfers import TransferSession
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
@@ -42,7 +41,6 @@ from termkeep.transfers.model import (
     rate_text,
     size_text,
 )
-from termkeep.transfers.service import TransferService
 from termkeep.transport.prompts import TerminalPrompter
 
 EXIT_FILE_FAILED = 1
@@ -52,8 +50,6 @@ STDOUT_FD = 1
 BAR_WIDTH = 24
 _GIVE_UP_STATES = {Phase.NEEDS_USER, Phase.FAILED}
 EXISTING_HINT = "--overwrite replaces it, --keep-both keeps both"
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +139,8 @@ def _done_line(view: TransferView, elapsed: float) -> str:
 
 
 class TransferRun:
-    """One ``termkeep put`` or ``termkeep get``."""
+    """One ``termkeep put`` or ``termkeep get``: a ``TransferSession`` (the connection and
+    its queue) run by a ``HeadlessRun``, so it stops as ``attach`` and ``tunnel`` do."""
 
     def __init__(
         self,
@@ -154,21 +151,21 @@ class TransferRun:
         out_fd: int = STDOUT_FD,
         err_fd: int = STDERR_FD,
     ) -> None:
-        self._profile = profile
         self._request = request
         self._err_fd = err_fd
-        self._stop = Stop(self.say)
         self._progress = _ProgressLines(out_fd)
         self._loop = asyncio.get_running_loop()
-        self.supervisor = build_supervisor(
-            profile, TerminalPrompter(), on_data=_ignore, size=(80, 24), store=store, session=False
+        self.session = TransferSession(
+            profile,
+            TerminalPrompter(),
+            decide=self._decide,
+            store=store,
+            # Drops go into the connection history like a tab's (termkeep history prints them).
+            history_file=paths.connection_history_file(),
         )
-        self.supervisor.add_listener(self._on_update)
-        self.service = TransferService(self.supervisor, host=profile.name, decide=self._decide)
-        self.service.add_listener(self._on_transfer)
-        self._recorder = connection_recorder(
-            self.supervisor, profile, paths.connection_history_file()
-        )
+        self.session.on_update(self._on_update)
+        self.session.add_listener(self._on_transfer)
+        self._run = HeadlessRun(self.say, [self])
         self._refused_existing = False
         self._waiting: asyncio.Task[None] | None = None
 
@@ -178,38 +175,36 @@ class TransferRun:
 
     async def run(self) -> int:
         """Transfer every file; the exit code."""
-        return await self._stop.run(self._start, self._close)
+        return await self._run.run()
 
-    async def _start(self) -> None:
-        self._recorder.begin()
-        await self.supervisor.start()
+    async def start(self) -> None:
+        """Connect and queue the files (the run calls it; ``run`` is the entry point)."""
+        await self.session.start()
         for source in self._request.sources:
             if self._request.direction is Direction.UPLOAD:
-                self.service.upload(Path(source), self._request.destination)
+                self.session.upload([Path(source)], self._request.destination)
             else:
-                self.service.download(source, Path(self._request.destination or "."))
+                self.session.download([source], Path(self._request.destination or "."))
         self._waiting = asyncio.ensure_future(self._finish_when_idle())
 
     async def _finish_when_idle(self) -> None:
-        await self.service.wait_idle()
-        failed = [view for view in self.service.transfers() if view.state is TransferState.FAILED]
+        await self.session.wait_idle()
+        views = self.session.transfers()
+        failed = [view for view in views if view.state is TransferState.FAILED]
         if self._refused_existing:
             self.say(EXISTING_HINT)
-        self._stop.finish(EXIT_FILE_FAILED if failed else EXIT_OK)
+        self._run.finish(EXIT_FILE_FAILED if failed else EXIT_OK)
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
+        """Settle the partial files, then close the session (the run calls it)."""
         if self._waiting is not None:
             self._waiting.cancel()
-        for view in self.service.transfers():
+        for view in self.session.transfers():
             if view.state.active:
-                self.service.cancel(view.id)  # a stop: partial files go (no run resumes them)
+                self.session.cancel(view.id)  # a stop: partial files go (no run resumes them)
             elif view.state is TransferState.FAILED and not view.mismatched:
-                self.service.discard(view.id)  # a mismatch's partial is kept, and said where
-        try:
-            await self.service.close()
-            self._recorder.close()
-        finally:
-            await self.supervisor.close()
+                self.session.discard(view.id)  # a mismatch's partial is kept, and said where
+        await self.session.close()
 
     async def _decide(self, _existing: ExistingFile) -> Existing:
         if self._request.existing is Existing.REFUSE:
@@ -225,11 +220,7 @@ class TransferRun:
         if isinstance(update, Notice):
             self.say(update.text)
         elif isinstance(update, Status) and update.state in _GIVE_UP_STATES:
-            self._stop.finish(EXIT_GAVE_UP, update.describe())
-
-
-def _ignore(_data: bytes) -> None:
-    """A bare connection has no channel: nothing ever arrives here."""
+            self._run.finish(EXIT_GAVE_UP, update.describe())
 
 
 async def transfer(profile: Profile, store: ProfileStore, request: TransferRequest) -> int:

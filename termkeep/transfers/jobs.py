@@ -86,6 +86,8 @@ class Job:
     source: str
     destination_dir: str | None
     """Upload: the remote directory (None: the login directory). Download: the local one."""
+    existing: Existing | None = None
+    """What to do if the destination exists; None asks the service's ``decide``."""
     state: TransferState = TransferState.QUEUED
     reason: str = ""
     size: int | None = None
@@ -439,7 +441,7 @@ class Attempt:
             return path, False
         where = self.context.host if direction is Direction.UPLOAD else "this computer"
         assert self.job.size is not None
-        choice = await self.context.decide(
+        choice = self.job.existing or await self.context.decide(
             ExistingFile(direction, where, path, existing, self.job.size)
         )
         match choice:

@@ -43,7 +43,7 @@ from termkeep.transfers.jobs import (
     TransferFailedError,
 )
 from termkeep.transfers.local import current_umask
-from termkeep.transfers.model import Direction, TransferState, TransferView
+from termkeep.transfers.model import Direction, Existing, TransferState, TransferView
 from termkeep.transfers.pipeline import DEFAULT_REQUESTS
 from termkeep.transport.link import Link, SideChannelError
 from termkeep.transport.remote_files import NoSftpError, RemoteFileError, RemoteFiles
@@ -111,14 +111,17 @@ class TransferService:
         """Call ``listener`` with a view on every change (progress at most every 0.1 s)."""
         self._listeners.append(listener)
 
-    def upload(self, local: Path, remote_dir: str | None = None) -> int:
-        """Queue ``local`` to go into ``remote_dir`` (None: the login directory); its id."""
-        return self._queue_job(Direction.UPLOAD, str(local), remote_dir)
+    def upload(
+        self, local: Path, remote_dir: str | None = None, existing: Existing | None = None
+    ) -> int:
+        """Queue ``local`` to go into ``remote_dir`` (None: the login directory); its id.
+        ``existing`` settles a destination that exists (None: ask ``decide``)."""
+        return self._queue_job(Direction.UPLOAD, str(local), remote_dir, existing)
 
-    def download(self, remote: str, local_dir: Path) -> int:
+    def download(self, remote: str, local_dir: Path, existing: Existing | None = None) -> int:
         """Queue the remote file ``remote`` (relative: to the login directory) to come into
-        ``local_dir``; its id."""
-        return self._queue_job(Direction.DOWNLOAD, remote, str(local_dir))
+        ``local_dir``; its id. ``existing`` as for ``upload``."""
+        return self._queue_job(Direction.DOWNLOAD, remote, str(local_dir), existing)
 
     def transfers(self) -> list[TransferView]:
         """Every transfer so far, oldest first."""
@@ -175,8 +178,14 @@ class TransferService:
 
     # --- the queue ------------------------------------------------------------------------
 
-    def _queue_job(self, direction: Direction, source: str, destination: str | None) -> int:
-        job = Job(next(self._ids), direction, source, destination)
+    def _queue_job(
+        self,
+        direction: Direction,
+        source: str,
+        destination: str | None,
+        existing: Existing | None,
+    ) -> int:
+        job = Job(next(self._ids), direction, source, destination, existing=existing)
         self._jobs[job.id] = job
         self._enqueue(job)
         return job.id

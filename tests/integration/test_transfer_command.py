@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
+import signal
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -18,13 +20,17 @@ from termkeep.config.store import ProfileStore
 from termkeep.transfers.local import current_umask
 from termkeep.transfers.names import PART_SUFFIX
 from termkeep.transport.remote_files import NO_SFTP
+from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.pty_process import TERMKEEP, termkeep_env
 from tests.fixtures.sftp import tiny_disk_sftp_server, with_sftp
 from tests.fixtures.sshd import SshServer
+from tests.fixtures.waiting import wait_until
 
 RUN_WITHIN = 60.0
 EXIT_FILE_FAILED = 1
+EXIT_SIGNALLED = 255
+"""ssh's exit code when a signal ends it."""
 
 
 @pytest.fixture
@@ -33,14 +39,13 @@ def sftp_sshd(sshd: SshServer) -> SshServer:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return termkeep_env(tmp_path / "config", tmp_path / "state", home)
+def env() -> dict[str, str]:
+    """The test's isolated places (the autouse isolation), as the termkeep it runs sees them."""
+    return termkeep_env()
 
 
-def save_profile(env: dict[str, str], server: SshServer, name: str = "box") -> None:
-    ProfileStore(Path(env["TERMKEEP_CONFIG_DIR"]) / "hosts").save(profile_for(server, name=name))
+def save_profile(_env: dict[str, str], server: SshServer, name: str = "box") -> None:
+    ProfileStore().save(profile_for(server, name=name))
 
 
 def termkeep(
@@ -117,7 +122,8 @@ def test_put_defaults_to_the_login_directory(
     save_profile(env, sftp_sshd)
     source = local / f"tk-login-dir-{os.getpid()}.txt"
     source.write_text("to the login directory\n")
-    landed = Path("~").expanduser() / source.name  # the server's user is us
+    # The server's user is us; its login directory is the passwd entry's, not the test's HOME.
+    landed = Path(pwd.getpwuid(os.getuid()).pw_dir) / source.name
     try:
         result = termkeep(env, "put", "box", str(source))
         assert result.returncode == 0, result.stderr
@@ -295,3 +301,37 @@ def test_put_refuses_a_missing_local_file_before_connecting(
     result = termkeep(env, "put", "nowhere.invalid", str(tmp_path / "nothing.txt"))
     assert result.returncode == EXIT_FILE_FAILED
     assert result.stderr.strip() == f"termkeep: error: {tmp_path / 'nothing.txt'}: no such file"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_put_like_attach_and_removes_its_partial(
+    netns_sshd: NetnsSshServer, env: dict[str, str], dirs: tuple[Path, Path], signum: int
+) -> None:
+    """put runs under the same HeadlessRun as attach and tunnel: a stop signal mid-file ends
+    it with ssh's 255 and the line saying why, and the partial file goes (no run resumes
+    it)."""
+    local, remote = dirs
+    with_sftp(netns_sshd)
+    save_profile(env, netns_sshd)
+    source = local / "big.bin"
+    source.write_bytes(os.urandom(64 * 1024 * 1024))
+    with netns_sshd.delay(50):  # 100 ms round trips: the file takes seconds, not one
+        process = subprocess.Popen(
+            [str(TERMKEEP), "put", "box", str(source), "--to", str(remote)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        try:
+            wait_until(lambda: leftovers(remote), timeout=RUN_WITHIN, what="the partial file")
+            process.send_signal(signum)
+            _out, err = process.communicate(timeout=RUN_WITHIN)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=RUN_WITHIN)
+    assert process.returncode == EXIT_SIGNALLED, err
+    assert f"[termkeep] stopped by {signal.Signals(signum).name}" in err
+    assert names(remote) == []  # neither the partial nor a final file

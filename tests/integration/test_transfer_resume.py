@@ -6,27 +6,25 @@ SHA-256 of both ends equal, and sends again at most one window of blocks."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
-from termkeep.session import build_supervisor
+from termkeep.session.transfers import TransferSession
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.supervisor import Supervisor
 from termkeep.transfers.model import Check, Direction, Existing, ExistingFile, TransferState
 from termkeep.transfers.names import PART_SUFFIX
-from termkeep.transfers.service import TransferService
 from termkeep.transport.prompts import TerminalPrompter
 from termkeep.transport.ssh.sftp import MAX_BLOCK
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sftp import with_sftp
+from tests.fixtures.waiting import bounded, wait_until_async
 
 FILE_SIZE = 48 * 1024 * 1024
 REQUESTS = 8
@@ -36,12 +34,8 @@ WINDOW = REQUESTS * MAX_BLOCK
 WAIT = 90.0
 
 
-async def until(condition: Callable[[], object], what: str, limit: float = WAIT) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit:g} s waiting for {what}")
-        await asyncio.sleep(0.01)
+async def until(condition: Callable[[], object], what: str) -> None:
+    await wait_until_async(condition, timeout=WAIT, what=what)
 
 
 async def refuse(_existing: ExistingFile) -> Existing:
@@ -62,7 +56,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 class Run:
-    """A transfer service on a supervisor for ``server``, as a tab would hold one."""
+    """A transfer session for ``server``, as a tab holds one (its own bare connection)."""
 
     def __init__(self, server: NetnsSshServer) -> None:
         profile = profile_for(
@@ -70,22 +64,20 @@ class Run:
             keepalive=KeepaliveSettings(interval=1.0, count_max=2),
             reconnect=ReconnectSettings(connect_timeout=2.0, max_delay=1.0),
         )
-        self.supervisor: Supervisor = build_supervisor(
-            profile, TerminalPrompter(), on_data=lambda _data: None, size=(80, 24), session=False
+        self.session = TransferSession(
+            profile, TerminalPrompter(), decide=refuse, requests=REQUESTS
         )
-        self.service = TransferService(
-            self.supervisor, host="box", decide=refuse, requests=REQUESTS
-        )
+        self.supervisor: Supervisor = self.session.core.supervisor
+        self.service = self.session.service
         self.states: list[TransferState] = []
-        self.service.add_listener(lambda view: self.states.append(view.state))
+        self.session.add_listener(lambda view: self.states.append(view.state))
 
     async def __aenter__(self) -> Run:
-        await self.supervisor.start()
+        await self.session.start()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        await self.service.close()
-        await self.supervisor.close()
+        await self.session.close()
 
 
 def start(run: Run, direction: Direction, local: Path, remote: Path) -> int:
@@ -104,7 +96,7 @@ def arrived(direction: Direction, local: Path, remote: Path) -> tuple[Path, Path
 
 
 async def finish_and_check(run: Run, ident: int, source: Path, copy: Path) -> None:
-    await asyncio.wait_for(run.service.wait_idle(), WAIT)
+    await bounded(run.session.wait_idle(), timeout=WAIT, what="the transfer to end")
     view = run.service.view(ident)
     assert view.state is TransferState.DONE, view.reason
     assert view.check is Check.SHA256
