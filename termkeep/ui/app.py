@@ -101,9 +101,14 @@ class TermkeepApp(App[None], inherit_bindings=False):
         opener); raises ConfigError when the profile does not load."""
         if self._open_session is None:
             from termkeep.ui.live_session import live_session_opener  # noqa: PLC0415 - see __init__
+            from termkeep.ui.transfer_flow import existing_decider  # noqa: PLC0415 - see __init__
 
             self._open_session = live_session_opener(
-                self.store, AppPrompter(self), self.settings, self.terminal_palette
+                self.store,
+                AppPrompter(self),
+                self.settings,
+                self.terminal_palette,
+                existing_decider(self),
             )
         return self._open_session(name, tmux_session)
 
@@ -462,6 +467,39 @@ class TermkeepApp(App[None], inherit_bindings=False):
         body = pane.body if pane is not None else None
         if body is None or not await self.run_action("open_scrollback", body):
             self.notify("This tab has no history to show")
+
+    def action_transfer_upload(self) -> None:
+        """Pick a local file and upload it to the directory of the active tab's shell."""
+        from termkeep.ui.transfer_flow import upload_flow  # noqa: PLC0415 - see __init__
+
+        pane = self.tabs.active_session_pane
+        if pane is None:
+            self.notify("No tab open: files go to a tab's host")
+            return
+        # The tab's worker: a failure is the tab's (ui/failures.py), not the app's.
+        pane.run_worker(upload_flow(self, pane.session, pane.label), exit_on_error=False)
+
+    def action_transfer_download(self) -> None:
+        """List the directory of the active tab's shell on the server and download from it."""
+        from termkeep.ui.transfer_flow import download_flow  # noqa: PLC0415 - see __init__
+
+        pane = self.tabs.active_session_pane
+        if pane is None:
+            self.notify("No tab open: files come from a tab's host")
+            return
+        flow = download_flow(self, pane.session, pane.label, self.settings)
+        pane.run_worker(flow, exit_on_error=False)
+
+    def action_transfers_show(self) -> None:
+        """Show the active tab's transfers: state, progress, cancel and retry."""
+        pane = self.tabs.active_session_pane
+        transfers = pane.session.transfers if pane is not None else None
+        if pane is None or transfers is None:
+            self.notify("This tab carries no transfers")
+            return
+        from termkeep.ui.screens.transfers import TransfersScreen  # noqa: PLC0415
+
+        self.push_screen(TransfersScreen(pane.label, transfers))
 
     def action_demo_drop_network(self) -> None:
         """Demo only: cut the demo's network so the stall and the reattach can be seen."""
