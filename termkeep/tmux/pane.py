@@ -15,9 +15,12 @@ from termkeep.tmux.shell import remote_command, shell_words
 from termkeep.transport.link import SideChannelError, SideChannels
 
 PANE_TIMEOUT = 10.0
-# The path comes last: it may hold anything, a tab or a line break included; tmux's own
-# fields before it never do.
-_FORMAT = "#{alternate_on}\t#{pane_current_command}\t#{pane_current_path}"
+# Two lines: tmux prints a control character of a field as "_", so no separator inside one
+# line can be told from the path's own characters. The first line is the alternate-screen
+# flag (one digit) and the program; the path is all of the second (a line break in a path
+# comes back as "_": such a directory is then not found, and the upload says so).
+_FIRST = "#{alternate_on}#{pane_current_command}"
+_PATH = "#{pane_current_path}"
 
 SHELLS = frozenset(
     {
@@ -57,22 +60,22 @@ def is_shell(command: str) -> bool:
 
 def place_command(session: str) -> str:
     """The command that prints the current pane of ``session`` (exact name) as one line."""
+    target = f"={session}:"
     return remote_command(
-        shell_words("tmux", "display-message", "-p", "-t", f"={session}:", _FORMAT)
+        shell_words("tmux", "display-message", "-p", "-t", target, _FIRST)
+        + " && "
+        + shell_words("tmux", "display-message", "-p", "-t", target, _PATH)
     )
 
 
 def parse_place(output: bytes, stderr: bytes, exit_status: int | None) -> PanePlace:
     """The ``PanePlace`` from ``place_command``'s output; PaneError with tmux's words."""
-    text = output.decode("utf-8", "surrogateescape")
-    if text.endswith("\n"):
-        text = text[:-1]
-    fields = text.split("\t", 2)
-    if exit_status != 0 or len(fields) != 3 or not fields[2].startswith("/"):
+    text = output.decode("utf-8", "surrogateescape").removesuffix("\n")
+    first, _, path = text.partition("\n")
+    if exit_status != 0 or first[:1] not in {"0", "1"} or not path.startswith("/"):
         said = stderr.decode("utf-8", "replace").strip()[:200]
         raise PaneError(f"tmux did not say where the pane is: {said or f'exit {exit_status}'}")
-    alternate, command, path = fields
-    return PanePlace(path=path, command=command, alternate=alternate == "1")
+    return PanePlace(path=path, command=first[1:], alternate=first[0] == "1")
 
 
 async def pane_place(link: SideChannels, session: str) -> PanePlace:

@@ -107,9 +107,10 @@ async def upload_target(app: App[None], session: SessionLike, label: str) -> Tar
     return Target(place.path, target_words(host, place.path))
 
 
-async def paste_target(session: SessionLike) -> Target | None:
+async def paste_target(session: SessionLike, *, full_screen: bool) -> Target | None:
     """Where a pasted file list would go, or None when the paste should stay text: the pane
-    runs a program that is not a shell, or is full-screen, or tmux cannot say."""
+    runs a program that is not a shell, or is full-screen, or tmux cannot say. Without tmux
+    only ``full_screen`` (the tab's own terminal on the alternate screen) can tell."""
     transfers = session.transfers
     if transfers is None:
         return None
@@ -119,7 +120,7 @@ async def paste_target(session: SessionLike) -> Target | None:
     except PaneUnknownError:
         return None
     if place is None:
-        return Target(None, target_words(host, None), NO_TMUX_NOTE)
+        return None if full_screen else Target(None, target_words(host, None), NO_TMUX_NOTE)
     if place.alternate or not place.at_shell:
         return None
     return Target(place.path, target_words(host, place.path))

@@ -15,11 +15,13 @@ ARROWS = {Direction.UPLOAD: "↑", Direction.DOWNLOAD: "↓"}
 
 def active_view(views: Sequence[TransferView]) -> TransferView | None:
     """The transfer the status line follows: the one running (or waiting for the link),
-    else None (queued ones wait their turn behind it)."""
-    for view in views:
-        if view.state in {TransferState.RUNNING, TransferState.WAITING}:
-            return view
-    return None
+    else the first queued one, else None."""
+    moving = [
+        view for view in views if view.state in {TransferState.RUNNING, TransferState.WAITING}
+    ]
+    queued = [view for view in views if view.state is TransferState.QUEUED]
+    first = moving or queued
+    return first[0] if first else None
 
 
 def active_line(views: Sequence[TransferView]) -> str | None:
@@ -27,7 +29,7 @@ def active_line(views: Sequence[TransferView]) -> str | None:
     active = active_view(views)
     if active is None:
         return None
-    queued = sum(view.state is TransferState.QUEUED for view in views)
+    queued = sum(view.state is TransferState.QUEUED and view is not active for view in views)
     more = f" (+{queued} queued)" if queued else ""
     if active.state is TransferState.WAITING:
         text = f"{active.name} {_percent(active)} waiting for the link".replace("  ", " ")

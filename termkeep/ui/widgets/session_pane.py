@@ -239,7 +239,8 @@ class SessionPane(TabBoundary, Vertical):
 
         transfers = self.session.transfers
         paths = dropped_files(message.text, os.path.isfile, str(Path.home()))
-        target = await transfer_flow.paste_target(self.session)
+        full_screen = message.view.port.alternate_screen  # what counts without tmux
+        target = await transfer_flow.paste_target(self.session, full_screen=full_screen)
         if transfers is None or target is None or not paths:
             message.view.paste_answered(message, True)
             return

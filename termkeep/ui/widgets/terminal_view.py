@@ -73,7 +73,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
     `clipboard_gate` decides (without one, always); clipboard reads are never answered.
     With `confirm_paste_lines`, a paste that would press Enter in a program without
     bracketed paste waits for the user; with `offer_upload`, a paste of local file paths
-    outside a full-screen program waits for the upload question first.
+    is first handed to the pane, which offers an upload at a shell prompt.
     """
 
     ALLOW_SELECT = False  # the view makes its own selection of terminal cells
@@ -399,7 +399,9 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             text,
             bracketed=self.port.bracketed_paste,
             confirm_lines=self.confirm_paste_lines,
-            offer_upload=self.offer_upload and not self.port.alternate_screen,
+            # Whether a full-screen program runs is the pane's business (the session asks
+            # tmux: under tmux this emulator is always on the alternate screen).
+            offer_upload=self.offer_upload,
             is_file=os.path.isfile,
             home=str(Path.home()),
         )
