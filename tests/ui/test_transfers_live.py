@@ -238,7 +238,7 @@ async def test_paste_upload_never_pastes_the_paths_as_text(
         assert not isinstance(app.screen, PasteUploadScreen)
 
 
-async def test_prefix_U_lists_goes_in_and_downloads_keeping_symlinks_inside(
+async def test_prefix_shift_u_lists_goes_in_and_downloads_keeping_symlinks_inside(
     store: ProfileStore, sftp_sshd: SshServer, remote: Path, tmp_path: Path
 ) -> None:
     (remote / "logs").mkdir()
@@ -325,7 +325,8 @@ async def test_the_transfers_view_shows_waiting_cancel_and_retry(
         await wait_for(pilot, lambda: isinstance(app.screen, TransfersScreen), "the view")
         view = app.screen
         assert isinstance(view, TransfersScreen)
-        assert "[done]" in view.rows[0] and "first.txt" in view.rows[0]
+        assert "[done]" in view.rows[0]
+        assert "first.txt" in view.rows[0]
         assert "second.txt" in view.rows[1]
         await pilot.press("c")  # the last one is highlighted
         await wait_for(pilot, lambda: "[cancelled]" in view.rows[1], "cancelled", bound=LIVE)
