@@ -22,7 +22,7 @@ import platformdirs
 from textual.app import App
 
 from termkeep.config.settings import Settings
-from termkeep.terminal.ssh_text import ssh_visible
+from termkeep.terminal.display_text import safe_text
 from termkeep.tmux.pane import PanePlace
 from termkeep.transfers.jobs import ExistsDecider
 from termkeep.transfers.model import Existing, ExistingFile
@@ -69,7 +69,7 @@ def remote_dir_of(typed: str) -> str | None:
 
 def target_words(host: str, directory: str | None) -> str:
     """``host:/srv/www``, or ``host:~`` for the login directory."""
-    return f"{host}:{ssh_visible(directory) if directory else LOGIN_DIRECTORY}"
+    return f"{host}:{safe_text(directory) if directory else LOGIN_DIRECTORY}"
 
 
 async def ask_directory(app: App[None], question: str, suggestion: str) -> str | None:
@@ -80,7 +80,7 @@ async def ask_directory(app: App[None], question: str, suggestion: str) -> str |
 
 def not_a_shell_question(label: str, place: PanePlace, host: str, what: str) -> str:
     """Says what runs in the pane and why termkeep asks."""
-    command = ssh_visible(place.command) or "a program"
+    command = safe_text(place.command) or "a program"
     return (
         f"{command} runs in {label}'s pane, so its directory may be another machine's or "
         f"another user's. {what} which directory on {host}?"
@@ -137,7 +137,7 @@ def queue_upload(
     """Queue ``paths`` into ``target`` and say so (with the no-tmux note when it applies)."""
     transfers.upload(paths, target.directory)
     count = len(paths)
-    what = ssh_visible(paths[0].name) if count == 1 else f"{count} files"
+    what = safe_text(paths[0].name) if count == 1 else f"{count} files"
     note = " (no tmux: the login directory)" if target.note else ""
     app.notify(f"{label}: uploading {what} to {target.words}{note}")
 
@@ -238,7 +238,7 @@ async def download_flow(
         )
         return
     transfers.download(chosen, folder)
-    names = ", ".join(ssh_visible(posixpath.basename(path)) for path in chosen)
+    names = ", ".join(safe_text(posixpath.basename(path)) for path in chosen)
     app.notify(f"{label}: downloading {names} to {folder}")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.durations import AGE, STATUS, duration_text
-from termkeep.terminal.ssh_text import ssh_visible
 from termkeep.transfers.model import Direction, TransferState, TransferView, size_text
 
 ARROWS = {Direction.UPLOAD: "↑", Direction.DOWNLOAD: "↓"}
@@ -35,12 +35,12 @@ def active_line(views: Sequence[TransferView]) -> str | None:
         text = f"{active.name} {_percent(active)} waiting for the link".replace("  ", " ")
     else:
         text = active.summary()
-    return f"{ARROWS[active.direction]} {ssh_visible(text)}{more}"
+    return f"{ARROWS[active.direction]} {safe_text(text)}{more}"
 
 
 def view_line(view: TransferView) -> str:
     """One row of the transfers view: way, name, state, progress and why."""
-    parts = [ARROWS[view.direction], ssh_visible(view.name), f"[{view.state}]"]
+    parts = [ARROWS[view.direction], safe_text(view.name), f"[{view.state}]"]
     if view.size is not None:
         parts.append(f"{size_text(view.done)} of {size_text(view.size)}")
     if view.state is TransferState.RUNNING:
@@ -50,8 +50,8 @@ def view_line(view: TransferView) -> str:
         if view.eta is not None:
             parts.append(f"{duration_text(view.eta, STATUS)} left")
     if view.reason:
-        parts.append(f"— {ssh_visible(view.reason)}")
-    parts.append(f"→ {ssh_visible(view.destination)}")
+        parts.append(f"— {safe_text(view.reason)}")
+    parts.append(f"→ {safe_text(view.destination)}")
     return " ".join(part for part in parts if part)
 
 

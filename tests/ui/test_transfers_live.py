@@ -113,6 +113,8 @@ async def test_prefix_u_uploads_to_the_panes_directory_and_asks_before_overwriti
     app = live_app(store, sftp_sshd)
     async with app.run_test(size=SIZE) as pilot:
         pane = await shell_in(app, pilot, remote)
+        tab_connection = sftp_sshd.connection_pids()
+        assert len(tab_connection) == 1
         await pilot.press(PREFIX, "u")
         await wait_for(
             pilot, lambda: isinstance(app.screen, LocalFilePicker), "the picker", bound=LIVE
@@ -128,6 +130,10 @@ async def test_prefix_u_uploads_to_the_panes_directory_and_asks_before_overwriti
             pilot, lambda: transfers_of(pane) == [TransferState.DONE], "the upload", bound=LIVE
         )
         assert digest(arrived) == digest(report)
+        # The bytes went over a second connection (no PTY, no tmux), not the tab's own.
+        connections = sftp_sshd.connection_pids()
+        assert len(connections) == 2
+        assert set(tab_connection) < set(connections)
         assert any(
             f"uploading report 1.pdf to {sftp_sshd.host}:{remote}" in m for m in app.messages
         )

@@ -29,7 +29,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from termkeep.terminal.ssh_text import ssh_visible
+from termkeep.terminal.display_text import safe_text
 from termkeep.transfers.model import Existing, ExistingFile, TransferState, size_text
 from termkeep.transport.remote_files import EntryKind, RemoteEntry
 from termkeep.ui.plain_text import plain
@@ -62,7 +62,7 @@ class ExistingFileScreen(ModalScreen[Existing]):
         existing = self.existing
         with Vertical(classes="dialog"):
             yield Label(
-                plain(f"{ssh_visible(existing.path)} already exists on {existing.where}"),
+                plain(f"{safe_text(existing.path)} already exists on {existing.where}"),
                 classes="question",
             )
             yield Static(
@@ -118,12 +118,12 @@ class PasteUploadScreen(ModalScreen[str | None]):
         return f"Upload {files} to {self.target}, or paste the text?"
 
     def compose(self) -> ComposeResult:
-        names = [ssh_visible(path) for path in self.paths[:8]]
+        names = [safe_text(path) for path in self.paths[:8]]
         if len(self.paths) > len(names):
             names.append(f"… and {len(self.paths) - len(names)} more")
         detail = "\n".join(names) + (f"\n\n{self.note}" if self.note else "")
         with Vertical(classes="dialog"):
-            yield Label(plain(ssh_visible(self.question)), classes="question")
+            yield Label(plain(safe_text(self.question)), classes="question")
             yield Static(plain(detail, multiline=True), classes="detail")
             with Horizontal(classes="buttons"):
                 yield Button("Upload", variant="primary", id="upload")
@@ -240,12 +240,12 @@ class LocalFilePicker(ModalScreen[Path | None]):
         directory, pattern = split_typed(typed, self.start)
         if directory != self._listing.directory or not self._listing.names:
             self._listing = local_listing(directory)
-        self.query_one("#where", Static).update(plain(ssh_visible(str(directory))))
-        self.query_one("#problem", Static).update(plain(ssh_visible(self._listing.problem)))
+        self.query_one("#where", Static).update(plain(safe_text(str(directory))))
+        self.query_one("#problem", Static).update(plain(safe_text(self._listing.problem)))
         names = fuzzy_filter(pattern, self._listing.names)
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        options.add_options([Option(plain(ssh_visible(name)), id=name) for name in names])
+        options.add_options([Option(plain(safe_text(name)), id=name) for name in names])
         if names:
             options.highlighted = 0
 
@@ -323,7 +323,7 @@ def inside(path: str, root: str) -> bool:
 
 def entry_line(entry: RemoteEntry, now: float | None = None) -> str:
     """``name/`` or ``name  12.3 MB  3 h 5 min`` (controls in the name made visible)."""
-    name = ssh_visible(entry.name)
+    name = safe_text(entry.name)
     if entry.kind is EntryKind.DIRECTORY:
         return f"{name}/"
     mark = " ->" if entry.kind is EntryKind.SYMLINK else ""
@@ -355,7 +355,7 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
             yield Label(plain(self.title_text), classes="question")
-            yield Static(plain(ssh_visible(self.directory)), id="where", classes="hint")
+            yield Static(plain(safe_text(self.directory)), id="where", classes="hint")
             yield Input(placeholder="type to filter", id="filter")
             yield OptionList(id="choices", markup=False)
             yield Static("", id="problem", classes="hint")
@@ -372,7 +372,7 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
 
     def say(self, problem: str) -> None:
         """Show a problem in one line under the list."""
-        self.query_one("#problem", Static).update(plain(ssh_visible(problem)))
+        self.query_one("#problem", Static).update(plain(safe_text(problem)))
 
     @work(exclusive=True, group="listing")
     async def _load(self, directory: str) -> None:
@@ -386,7 +386,7 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
             return
         self.directory = directory
         self.entries = {entry.name: entry for entry in entries}
-        self.query_one("#where", Static).update(plain(ssh_visible(directory)))
+        self.query_one("#where", Static).update(plain(safe_text(directory)))
         self.query_one("#filter", Input).value = ""
         self.say("")
         self._show("")
