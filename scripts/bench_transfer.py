@@ -18,8 +18,9 @@ It prints, for a file of ``--mib`` MiB (default 256):
   get the same settings; for each: the exit code, whether the file arrived whole (SHA-256),
   and for termkeep the bytes it sent again after the drop.
 
-``--profile`` adds a cProfile of one in-process upload and download on loopback (where the
-time goes when Python is the limit). Needs root. Run with ``SHELL=/bin/sh
+``--profile`` adds where the time of a loopback run goes: Python's start with put/get's
+imports, an in-process upload and download by phase (connect, bytes, check), and a cProfile
+of them. Needs root. Run with ``SHELL=/bin/sh
 PYENV_REHASH_TIMEOUT=2`` in the environment:
 ``sudo SHELL=/bin/sh PYENV_REHASH_TIMEOUT=2 .venv/bin/python scripts/bench_transfer.py``.
 """
@@ -40,6 +41,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -268,11 +270,10 @@ def faults(lab: Lab, drop_seconds: float) -> None:
             )
 
 
-def profile(lab: Lab) -> None:
-    """One in-process upload and download under cProfile: where the time goes."""
+def _in_process(lab: Lab, follow: Callable[[Any], None], marks: dict[str, float]) -> None:
+    """One upload, then one download of the lab's file over one ``TransferSession``, in this
+    process; ``follow`` hears every view, ``marks`` gets when each began."""
     import asyncio  # noqa: PLC0415
-    import cProfile  # noqa: PLC0415
-    import pstats  # noqa: PLC0415
 
     from termkeep.config.profile import Profile  # noqa: PLC0415
     from termkeep.session.transfers import TransferSession  # noqa: PLC0415
@@ -294,17 +295,64 @@ def profile(lab: Lab) -> None:
             known_hosts_file=str(server.known_hosts),
         )
         session = TransferSession(profile, TerminalPrompter(), decide=overwrite)
+        session.add_listener(follow)
+        marks["upload"] = time.monotonic()
         await session.start()
         session.upload([lab.source], str(lab.remote))
         await session.wait_idle()
+        marks["download"] = time.monotonic()
         session.download([str(lab.remote / lab.source.name)], lab.local)
         await session.wait_idle()
         await session.close()
 
     lab.clean()
+    asyncio.run(both())
+
+
+def phases(lab: Lab) -> None:
+    """Where the time of a loopback ``put``/``get`` goes: starting Python with the imports
+    they load, then an in-process upload and download timed by phase (connected and the file
+    open, every byte acknowledged, checked)."""
+    from termkeep.transfers.model import TransferState, TransferView  # noqa: PLC0415
+
+    size = lab.source.stat().st_size
+    marks: dict[str, float] = {}
+
+    def follow(view: TransferView) -> None:
+        now, direction = time.monotonic(), str(view.direction)
+        if view.state is TransferState.RUNNING:
+            marks.setdefault(f"{direction} running", now)
+        if view.done >= size:
+            marks.setdefault(f"{direction} bytes", now)
+        if view.state is TransferState.DONE:
+            marks.setdefault(f"{direction} checked", now)
+
+    started = time.monotonic()
+    imports = "import termkeep.cli.transfer, termkeep.headless.transfer"
+    subprocess.run([sys.executable, "-c", imports], check=True)
+    print(f"\nloopback phases: Python with put/get's imports {time.monotonic() - started:.2f} s")
+    _in_process(lab, follow, marks)
+    for direction in ("upload", "download"):
+        at = [marks.get(f"{direction}{phase}") for phase in ("", " running", " bytes", " checked")]
+        if None in at:
+            print(f"  {direction}: a phase was not seen ({marks})")
+            continue
+        start, running, moved, checked = (mark or 0.0 for mark in at)
+        print(
+            f"  {direction}: connected and file open {running - start:.2f} s, "
+            f"bytes {moved - running:.2f} s ({size / (moved - running) / 1e6:.0f} MB/s), "
+            f"check (SHA-256 of both ends) {checked - moved:.2f} s"
+        )
+
+
+def profile(lab: Lab) -> None:
+    """The in-process upload and download under cProfile: where the time goes."""
+    import cProfile  # noqa: PLC0415
+    import pstats  # noqa: PLC0415
+
     profiler = cProfile.Profile()
     profiler.enable()
-    asyncio.run(both())
+    _in_process(lab, lambda _view: None, {})
     profiler.disable()
     print("\nprofile of one upload and one download (in-process), by own time:")
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(18)
@@ -349,6 +397,7 @@ def main() -> int:
         if not args.skip_faults:
             faults(lab, args.drop)
         if args.profile:
+            phases(lab)
             profile(lab)
         if not args.skip_rtt:
             fault = lab.server.delay(args.rtt / 2)

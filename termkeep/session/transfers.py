@@ -10,9 +10,11 @@ resumes on the next connection from the last acknowledged offset.
 How an app tab uses it::
 
     transfers = TransferSession.for_tab(tab_session, prompter, store=store, decide=ask)
-    transfers.add_listener(show)        # TransferView on every change (progress <= 10/s)
+    transfers.add_listener(show)        # TransferView on every change (progress <= 10/s);
+                                        # remove_listener(show) when the view closes
     transfers.on_update(show_link)      # the connection's Status and Notices
-    await transfers.start()             # once, when the first transfer is wanted
+    await transfers.start()             # when the first transfer is wanted (returns at once;
+                                        # again does nothing; close() works unstarted too)
     ids = transfers.upload([Path("a.txt"), Path("b.txt")], "/srv/www", Existing.KEEP_BOTH)
     ids = transfers.download(["/var/log/syslog"], Path("~/Downloads").expanduser())
     for view in transfers.transfers():  # view.state, view.rate (B/s), view.eta (s), ...
@@ -94,18 +96,22 @@ class TransferSession:
         return self._started
 
     async def start(self) -> None:
-        """Connect (and keep connecting); transfers queued before wait for the link."""
+        """Connect (and keep connecting); returns at once. Transfers queued before wait for
+        the link. A second call does nothing."""
+        if self._started:
+            return
         self._started = True
         await self.core.start()
 
     async def close(self) -> None:
-        """Stop the queue, then the connection; partial files of unfinished transfers stay
-        (a retry in a later session cannot find them, so an owner that is done with them
-        cancels or discards first)."""
+        """Stop the queue, then the connection (if it was ever started); partial files of
+        unfinished transfers stay (no later session can resume them, so an owner that is
+        done with them cancels or discards first)."""
         try:
             await self.service.close()
         finally:
-            await self.core.close()
+            if self._started:
+                await self.core.close()
 
     # --- the connection -------------------------------------------------------------------
 
@@ -121,6 +127,10 @@ class TransferSession:
     def add_listener(self, listener: TransferListener) -> None:
         """Call ``listener`` with a ``TransferView`` on every change of any transfer."""
         self.service.add_listener(listener)
+
+    def remove_listener(self, listener: TransferListener) -> None:
+        """Stop calling ``listener`` (its view closed)."""
+        self.service.remove_listener(listener)
 
     def upload(
         self,

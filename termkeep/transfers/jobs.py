@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from termkeep.transfers.checks import remote_sha256
+from termkeep.transfers.checks import HASH_SEGMENT, FollowingDigest, remote_sha256
 from termkeep.transfers.local import (
     LocalFileError,
     LocalPart,
     LocalSource,
+    PrefixDigest,
     local_problem,
     sha256_of,
     sha256_of_fd,
@@ -102,6 +103,8 @@ class Job:
     meter: RateMeter = field(default_factory=RateMeter)
     source_digest: asyncio.Future[str] | None = None
     """An upload's local SHA-256, computed once beside the transfer."""
+    part_digest: PrefixDigest = field(default_factory=PrefixDigest)
+    """A download's local SHA-256 so far, of the bytes below its acknowledged offset."""
     local_part: LocalPart | None = None
     remote_part: str | None = None
     partial_kept: bool = False
@@ -139,6 +142,7 @@ class Job:
         self.ranges = AckedRanges(0)
         self.done = 0
         self.source_digest = None
+        self.part_digest = PrefixDigest()
 
 
 def remote_words(error: RemoteFileError, host: str) -> str:
@@ -229,8 +233,13 @@ class Attempt:
                 await self._choose_remote_destination()
             assert job.final is not None
             assert job.remote_part is not None
-            source_digest = await self._send(source, job.remote_part)
-            await self._check_upload(source_digest, job.remote_part)
+            following = await FollowingDigest.open(self.side, job.remote_part)
+            try:
+                source_digest = await self._send(source, job.remote_part, following)
+                await self._check_upload(source_digest, job.remote_part, following)
+            finally:
+                if following is not None:
+                    following.close()
             await self.files.chmod(job.remote_part, source.mode)
             await self._rename_remote(job.remote_part, job.final)
         finally:
@@ -256,10 +265,12 @@ class Attempt:
                 return None
             raise
 
-    async def _send(self, source: LocalSource, part: str) -> asyncio.Future[str]:
+    async def _send(
+        self, source: LocalSource, part: str, following: FollowingDigest | None
+    ) -> asyncio.Future[str]:
         """Send what the server has not acknowledged yet; the source's SHA-256, computed
         beside the transfer (hashlib releases the GIL) from the path, as the descriptor
-        closes with this attempt."""
+        closes with this attempt. ``following`` hashes the server's copy meanwhile."""
         job = self.job
         remote = await self.files.open_write(part, truncate=job.fresh)
         if job.fresh:
@@ -278,12 +289,23 @@ class Attempt:
             assert job.size is not None
             plan = Plan(job.ranges.acked, job.size, self.files.block_size, self.context.requests)
             io = upload_io(source.fd, handles, plan.block)
-            await pump(plan, io, job.ranges, job.resends, self.progress)
+            await pump(plan, io, job.ranges, job.resends, self._following(following))
             failing = False
         finally:
             for handle in handles:
                 await _closing(handle, failing)
         return job.source_digest
+
+    def _following(self, following: FollowingDigest | None) -> ProgressSink:
+        """The progress sink, also telling ``following`` what is final on the server."""
+        if following is None:
+            return self.progress
+
+        def moved(done: int) -> None:
+            self.progress(done)
+            following.extend(self.job.ranges.acked)
+
+        return moved
 
     async def _lane_handles(self, part: str) -> list[RemoteFile]:
         """The partial file opened on each extra session (never emptied: the first handle
@@ -302,14 +324,22 @@ class Attempt:
                 raise failure
         return handles
 
-    async def _check_upload(self, source_digest: asyncio.Future[str], part: str) -> None:
+    async def _check_upload(
+        self, source_digest: asyncio.Future[str], part: str, following: FollowingDigest | None
+    ) -> None:
         job = self.job
         assert job.size is not None
         written = (await self.files.stat(part)).size
         if written != job.size:
             self._mismatch(f"the copy on {self.context.host} has {written} bytes, not {job.size}")
-        remote = await self._remote_digest(part, job.size)
+        remote = await following.finish(job.size) if following is not None else None
         ours = await source_digest
+        if remote == ours:
+            job.check = Check.SHA256
+        else:
+            # None: no digest followed the transfer. A different one is only believed once
+            # the server has hashed the whole file as it is now.
+            remote = await self._remote_digest(part, job.size)
         if remote is not None and remote != ours:
             self._mismatch(f"the copy on {self.context.host} does not match (SHA-256 differs)")
 
@@ -400,12 +430,15 @@ class Attempt:
         failing = True
         try:
             plan = Plan(job.ranges.acked, job.size, self.files.block_size, self.context.requests)
+            hashing = _HashingBehind(job, part.fd, self.progress)
             try:
                 await pump(
-                    plan, download_io(remote, part.fd), job.ranges, job.resends, self.progress
+                    plan, download_io(remote, part.fd), job.ranges, job.resends, hashing.moved
                 )
             except OSError as error:
                 raise local_problem(error, part.path) from error
+            finally:
+                await hashing.settle()
             failing = False
         finally:
             await _closing(remote, failing)
@@ -421,10 +454,19 @@ class Attempt:
             self._mismatch(f"{path} changed on {self.context.host} during the transfer")
         if part.size() != job.size:
             self._mismatch(f"the copy here has {part.size()} bytes, not {job.size}")
-        ours = await asyncio.to_thread(sha256_of_fd, part.fd)
+        ours = await self._local_digest(part.fd, job.size)
         remote = await remote_digest
         if remote is not None and remote != ours:
             self._mismatch(f"the copy here does not match {path} (SHA-256 differs)")
+
+    async def _local_digest(self, fd: int, size: int) -> str:
+        """The partial file's SHA-256: what was hashed behind the transfer, and the rest."""
+        digest = self.job.part_digest
+        try:
+            await asyncio.to_thread(digest.extend, fd, size)
+        except (OSError, EOFError):
+            return await asyncio.to_thread(sha256_of_fd, fd)  # the size check said why
+        return digest.hexdigest()
 
     # --- an existing destination ----------------------------------------------------------
 
@@ -458,6 +500,38 @@ class Attempt:
                     if await size_of(candidate) is None:
                         return candidate, False
                 raise TransferFailedError(f"no free name like {path} on {where}")
+
+
+class _HashingBehind:
+    """The progress sink of a download that also hashes its partial file behind the
+    acknowledged offset, a segment at a time in a worker thread, so the check after the last
+    byte has little left to read (hashlib releases the GIL)."""
+
+    def __init__(self, job: Job, fd: int, progress: ProgressSink) -> None:
+        self._job = job
+        self._fd = fd
+        self._progress = progress
+        self._hashing: asyncio.Future[None] | None = None
+
+    def moved(self, done: int) -> None:
+        self._progress(done)
+        if self._hashing is not None and not self._hashing.done():
+            return
+        digest, acked = self._job.part_digest, self._job.ranges.acked
+        if acked - digest.offset >= HASH_SEGMENT:
+            upto = digest.offset + HASH_SEGMENT
+            self._hashing = asyncio.ensure_future(asyncio.to_thread(digest.extend, self._fd, upto))
+
+    async def settle(self) -> None:
+        """Wait for the segment being hashed: the thread must be done with the descriptor
+        before it can close. A wait cut short leaves that thread with a digest of its own."""
+        if self._hashing is None:
+            return
+        try:
+            await asyncio.gather(self._hashing, return_exceptions=True)
+        finally:
+            if self._hashing.cancelled():
+                self._job.part_digest = PrefixDigest()
 
 
 def _retrieved(future: asyncio.Future[str]) -> None:

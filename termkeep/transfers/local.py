@@ -149,6 +149,29 @@ def sha256_of(path: Path) -> str:
         os.close(fd)
 
 
+class PrefixDigest:
+    """The SHA-256 of a file's first ``offset`` bytes, extended as more of them become final
+    (a download's bytes below its acknowledged offset), so that the check after the last
+    byte only hashes what came last. Extended from one thread at a time."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self.offset = 0
+
+    def extend(self, fd: int, upto: int) -> None:
+        """Hash the bytes from ``offset`` up to ``upto`` (pread: the descriptor's offset is
+        untouched); a file shorter than ``upto`` raises ``EOFError``."""
+        while self.offset < upto:
+            chunk = os.pread(fd, min(HASH_CHUNK, upto - self.offset), self.offset)
+            if not chunk:
+                raise EOFError(f"the file ends at {self.offset}, before {upto}")
+            self._sha.update(chunk)
+            self.offset += len(chunk)
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
 def sha256_of_fd(fd: int) -> str:
     """The SHA-256 of an open file, read with pread (the descriptor's offset is untouched)."""
     digest = hashlib.sha256()

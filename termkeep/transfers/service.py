@@ -1,17 +1,19 @@
 """The transfers of one session: a queue worked through one file at a time on a connection
 the session's supervisor keeps up, each transfer surviving drops.
 
-How a viewer uses it (the app's tab, ``termkeep put``/``get``)::
+Owners hold it through ``session.transfers.TransferSession`` (the app's tab, ``termkeep
+put``/``get``), which makes the connection too; the service itself::
 
     service = TransferService(supervisor, host="box", decide=ask_the_user)
     service.add_listener(show)           # every change: a TransferView
-    ident = service.upload(Path("a.txt"), "/srv/www")   # or download("/var/log/x", Path("."))
+    ident = service.upload(Path("a.txt"), "/srv/www", Existing.KEEP_BOTH)  # None: decide()
+    ident = service.download("/var/log/x", Path("."))
     service.cancel(ident); service.retry(ident); service.discard(ident)
     await service.wait_idle()            # nothing queued, running or waiting
     await service.close()
 
-``supervisor`` keeps a bare connection of the tab's profile (``build_supervisor(...,
-session=False)``: no PTY, no tmux), so bulk data never queues in front of the tab's keys.
+``supervisor`` keeps a bare connection of the tab's profile (a ``SessionCore`` with
+``shell=False``: no PTY, no tmux), so bulk data never queues in front of the tab's keys.
 When its link drops, the running transfer shows ``waiting for the link`` and, once the
 supervisor has attached a new link, resumes from ``AckedRanges.acked`` on a new file session.
 Views carry the server's text as it came (file names, reasons): show them with
@@ -110,6 +112,11 @@ class TransferService:
     def add_listener(self, listener: TransferListener) -> None:
         """Call ``listener`` with a view on every change (progress at most every 0.1 s)."""
         self._listeners.append(listener)
+
+    def remove_listener(self, listener: TransferListener) -> None:
+        """Stop calling ``listener`` (a view that closed); one never added is ignored."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def upload(
         self, local: Path, remote_dir: str | None = None, existing: Existing | None = None
@@ -360,7 +367,8 @@ class TransferService:
             job.state = TransferState.RUNNING
             self._publish(job, force=True)
         else:
-            self._publish(job)
+            # The last bytes are shown at once: the check that follows can take seconds.
+            self._publish(job, force=done == job.size)
 
     def _set_state(self, job: Job, state: TransferState) -> None:
         if job.state is not state:
@@ -385,7 +393,7 @@ class TransferService:
             return
         self._published_at[job.id] = now
         view = job.view()
-        for listener in self._listeners:
+        for listener in list(self._listeners):  # a listener may remove itself
             listener(view)
 
 
