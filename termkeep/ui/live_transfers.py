@@ -79,6 +79,9 @@ class LiveTransfers:
     def add_listener(self, listener: Callable[[TransferView], None]) -> None:
         self._session.add_listener(listener)
 
+    def remove_listener(self, listener: Callable[[TransferView], None]) -> None:
+        self._session.remove_listener(listener)
+
     async def home(self) -> str:
         self._start()
         try:

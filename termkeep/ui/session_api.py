@@ -105,6 +105,10 @@ class TabTransfers(Protocol):
         """Hear of every change of any transfer (progress at most ten times a second)."""
         ...
 
+    def remove_listener(self, listener: Callable[[TransferView], None]) -> None:
+        """Stop telling ``listener`` (a view that closed)."""
+        ...
+
     async def home(self) -> str:
         """The login directory; RemoteListingError when it cannot be had."""
         ...

@@ -30,12 +30,34 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from termkeep.terminal.display_text import safe_text
-from termkeep.transfers.model import Existing, ExistingFile, TransferState, size_text
+from termkeep.transfers.model import (
+    Existing,
+    ExistingFile,
+    TransferState,
+    TransferView,
+    size_text,
+)
 from termkeep.transport.remote_files import EntryKind, RemoteEntry
 from termkeep.ui.plain_text import plain
 from termkeep.ui.screens.dialogs import fuzzy_filter
 from termkeep.ui.session_api import RemoteListingError, TabTransfers
 from termkeep.ui.transfer_text import age_text, view_line
+
+FILE_KEYS: tuple[tuple[str, str], ...] = (
+    ("type", "filter (fuzzy); in the local picker a path, ~ for home"),
+    ("enter", "a folder: go in; a file: upload or download it"),
+    ("tab", "local picker: complete the highlighted name"),
+    ("..", "remote list: the folder above"),
+    ("escape", "close"),
+)
+"""The keys of the local picker (prefix u) and the remote list (prefix U), for the help."""
+
+TRANSFERS_KEYS: tuple[tuple[str, str], ...] = (
+    ("c", "cancel the highlighted transfer (its partial files go)"),
+    ("r", "retry a failed or cancelled one (from where it stopped)"),
+    ("escape", "close"),
+)
+"""The keys of the transfers view (prefix T), for the help."""
 
 MAX_LOCAL_ENTRIES = 5_000
 """Entries of one local directory listed at most."""
@@ -495,6 +517,7 @@ class TransfersScreen(ModalScreen[None]):
         super().__init__()
         self.tab = tab
         self.transfers = transfers
+        self._states: dict[int, TransferState] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker transfers"):
@@ -504,12 +527,18 @@ class TransfersScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.refresh_rows()
-        self.transfers.add_listener(lambda _view: self._changed())
+        self.transfers.add_listener(self._changed)
+        # Progress comes ten times a second; a row's rate and time left once a second is
+        # enough, and keeps repaints away from the tab's echo.
         self.set_interval(1.0, self.refresh_rows)
         self.query_one("#transfers", OptionList).focus()
 
-    def _changed(self) -> None:
-        if self.is_attached:
+    def on_unmount(self) -> None:
+        self.transfers.remove_listener(self._changed)
+
+    def _changed(self, view: TransferView) -> None:
+        """A state change shows at once; progress waits for the next second."""
+        if self.is_attached and self._states.get(view.id) is not view.state:
             self.refresh_rows()
 
     @property
@@ -523,6 +552,7 @@ class TransfersScreen(ModalScreen[None]):
         options = self.query_one("#transfers", OptionList)
         chosen = self._chosen()
         views = self.transfers.transfers()
+        self._states = {view.id: view.state for view in views}
         options.clear_options()
         if not views:
             options.add_option(
