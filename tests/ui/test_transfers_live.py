@@ -15,6 +15,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from termkeep.config.profile import TmuxSettings
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.phase import Phase
@@ -222,8 +223,10 @@ async def test_a_paths_paste_into_a_program_that_is_not_a_shell_is_text(
             "cat in the foreground",
             bound=LIVE,
         )
-        pane.query_one(TerminalView).post_message(events.Paste(str(notes)))
-        await wait_for(pilot, lambda: str(notes) in emulator.text(), "the text", bound=LIVE)
+        pane.query_one(TerminalView).post_message(events.Paste(shlex.quote(str(notes))))
+        await wait_for(
+            pilot, lambda: shlex.quote(str(notes)) in emulator.text(), "the text", bound=LIVE
+        )
         assert not isinstance(app.screen, PasteUploadScreen)
         assert pane.session.transfers is not None
         assert pane.session.transfers.transfers() == []
@@ -239,8 +242,10 @@ async def test_paste_upload_never_pastes_the_paths_as_text(
     async with app.run_test(size=SIZE) as pilot:
         pane = await shell_in(app, pilot, remote)
         emulator = live(pane).session.emulator
-        pane.query_one(TerminalView).post_message(events.Paste(str(notes)))
-        await wait_for(pilot, lambda: str(notes) in emulator.text(), "the text", bound=LIVE)
+        pane.query_one(TerminalView).post_message(events.Paste(shlex.quote(str(notes))))
+        await wait_for(
+            pilot, lambda: shlex.quote(str(notes)) in emulator.text(), "the text", bound=LIVE
+        )
         assert not isinstance(app.screen, PasteUploadScreen)
 
 
@@ -372,3 +377,41 @@ async def test_the_status_line_shows_the_transfer_in_flight(
         )
         pane.refresh_status()
         await wait_for(pilot, lambda: "big.iso" not in str(line.render()), "the line cleared")
+
+
+async def test_a_tab_without_tmux_uploads_to_the_login_directory_and_says_so(
+    store: ProfileStore, sftp_sshd: SshServer, local: Path
+) -> None:
+    notes = local / "notes.txt"
+    notes.write_text("notes")
+    store.save(profile_for(sftp_sshd, name="box", tmux=TmuxSettings(enabled=False)))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await app.open_profile("box")
+        assert pane is not None
+        await wait_for(pilot, lambda: pane.status.state is Phase.ATTACHED, "attach", bound=LIVE)
+        # A dropped file: the question says where it would go, and why there.
+        # Backslash-escaped, as iTerm2 and Konsole send a dropped file.
+        escaped = str(notes).replace(" ", "\\ ")
+        pane.query_one(TerminalView).post_message(events.Paste(escaped))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, PasteUploadScreen), "the question", bound=LIVE
+        )
+        question = app.screen
+        assert isinstance(question, PasteUploadScreen)
+        assert question.question == f"Upload 1 file to {sftp_sshd.host}:~, or paste the text?"
+        assert "runs without tmux" in question.note
+        assert "login directory" in question.note
+        await pilot.press("escape")  # neither: nothing uploaded, nothing pasted
+        await wait_for(pilot, lambda: not isinstance(app.screen, PasteUploadScreen), "closed")
+        assert "notes.txt" not in live(pane).session.emulator.text()
+
+        await pilot.press(PREFIX, "u")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, LocalFilePicker), "the picker", bound=LIVE
+        )
+        picker = app.screen
+        assert isinstance(picker, LocalFilePicker)
+        assert picker.title_text == f"Upload to {sftp_sshd.host}:~"
+        await pilot.press("escape")
+        assert transfers_of(pane) == []
