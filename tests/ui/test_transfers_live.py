@@ -202,11 +202,14 @@ async def test_a_dropped_file_paste_at_the_prompt_asks_and_uploads(
         assert len(transfers_of(pane)) == 2
 
 
-async def test_a_paths_paste_into_a_program_that_is_not_a_shell_is_text(
-    store: ProfileStore, sftp_sshd: SshServer, local: Path, remote: Path
+async def test_a_program_that_is_not_a_shell_is_named_and_asked_about(
+    store: ProfileStore, sftp_sshd: SshServer, local: Path, remote: Path, tmp_path: Path
 ) -> None:
+    """A paste of paths into it is text; prefix u says what runs there and asks where."""
     notes = local / "notes.txt"
     notes.write_text("notes")
+    chosen = tmp_path / "chosen dir"
+    chosen.mkdir()
     app = live_app(store, sftp_sshd)
     async with app.run_test(size=SIZE) as pilot:
         pane = await shell_in(app, pilot, remote)
@@ -228,8 +231,24 @@ async def test_a_paths_paste_into_a_program_that_is_not_a_shell_is_text(
             pilot, lambda: shlex.quote(str(notes)) in emulator.text(), "the text", bound=LIVE
         )
         assert not isinstance(app.screen, PasteUploadScreen)
-        assert pane.session.transfers is not None
-        assert pane.session.transfers.transfers() == []
+        assert transfers_of(pane) == []
+
+        await pilot.press(PREFIX, "u")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, TextInputScreen), "the question", bound=LIVE
+        )
+        question = app.screen
+        assert isinstance(question, TextInputScreen)
+        assert question.title_text.startswith("cat runs in box's pane, so its directory may be")
+        assert question.value == str(remote)  # the pane's directory, to accept or change
+        question.query_one(Input).value = str(chosen)
+        await pilot.press("enter")
+        await pick_local(pilot, app, notes)
+        await wait_for(
+            pilot, lambda: transfers_of(pane) == [TransferState.DONE], "the upload", bound=LIVE
+        )
+        assert (chosen / "notes.txt").read_text() == "notes"
+        assert not (remote / "notes.txt").exists()
 
 
 async def test_paste_upload_never_pastes_the_paths_as_text(
