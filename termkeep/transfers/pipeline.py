@@ -3,8 +3,9 @@
 Each block is one request. Requests complete out of order, and when the link drops the ones
 in flight are lost with it: the server may have written block 7 but not block 5. So the
 resume point is never the remote file's size but ``AckedRanges.acked``: the offset up to
-which every block was acknowledged. After a resume, at most one window (``requests`` blocks)
-is sent again; ``Resends`` counts exactly how much.
+which every block was acknowledged. No block is sent that ends more than one window
+(``requests`` blocks) past that offset, so a resume sends at most one window again;
+``Resends`` counts exactly how much.
 """
 
 from __future__ import annotations
@@ -98,15 +99,28 @@ async def pump(
     async def one(offset: int, size: int) -> tuple[int, int, int]:
         return offset, size, await io(offset, size)
 
+    window = plan.requests * plan.block
+
+    def next_block() -> tuple[int, int] | None:
+        """The next new block, if it ends within one window of the acknowledged prefix: a
+        slow block holds the ones after it back, so a resume never sends more than that
+        window again (counting only requests in flight would not bound it)."""
+        size = min(plan.block, plan.size - next_offset)
+        if size <= 0 or next_offset + size > ranges.acked + window:
+            return None
+        return next_offset, size
+
     def issue() -> None:
         nonlocal next_offset
-        while len(pending) < plan.requests and (queue or next_offset < plan.size):
+        while len(pending) < plan.requests:
             if queue:  # the rest of a short read: asked for, never sent
                 offset, size = queue.pop()
-            else:
-                offset, size = next_offset, min(plan.block, plan.size - next_offset)
+            elif (block := next_block()) is not None:
+                offset, size = block
                 next_offset += size
                 resends.sending(offset, offset + size)
+            else:
+                return
             pending.add(asyncio.ensure_future(one(offset, size)))
 
     try:

@@ -86,6 +86,33 @@ async def test_a_failure_cancels_the_rest_and_keeps_the_acknowledged_prefix() ->
     assert max(started) < 300 + 4 * BLOCK  # never more than the window in flight
 
 
+async def test_a_slow_block_holds_back_the_blocks_beyond_one_window_of_it() -> None:
+    """Requests in flight alone do not bound what a resume sends again: blocks after a slow
+    one would keep completing and new ones keep going out. The pump sends none that ends
+    more than one window past the acknowledged prefix."""
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def io(offset: int, size: int) -> int:
+        started.append(offset)
+        if offset == 0:
+            await release.wait()
+        return size
+
+    ranges = AckedRanges(0)
+    pumping = asyncio.ensure_future(
+        pump(Plan(0, 2000, BLOCK, requests=4), io, ranges, Resends(), lambda _done: None)
+    )
+    for _ in range(100):  # every other block's round trips, while block 0 is held
+        await asyncio.sleep(0)
+    held_back = max(started)
+    release.set()
+    await asyncio.wait_for(pumping, 10)
+    assert held_back == 3 * BLOCK  # blocks 0-3: one window from the prefix at 0
+    assert ranges.acked == 2000
+    assert sorted(started) == list(range(0, 2000, BLOCK))
+
+
 async def test_a_source_that_ends_early_is_an_error_not_a_hang() -> None:
     async def io(offset: int, size: int) -> int:
         return 0 if offset >= 200 else size
