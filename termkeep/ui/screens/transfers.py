@@ -237,7 +237,7 @@ class LocalFilePicker(ModalScreen[Path | None]):
         self._listing = LocalListing(start, [])
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog picker"):
+        with Vertical(classes="dialog picker wide"):
             yield Label(plain(self.title_text), classes="question")
             yield Static(plain(str(self.start)), id="where", classes="hint")
             yield Input(placeholder="type to filter, or a path (~ works)", id="path")
@@ -375,7 +375,7 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog picker"):
+        with Vertical(classes="dialog picker wide"):
             yield Label(plain(self.title_text), classes="question")
             yield Static(plain(safe_text(self.directory)), id="where", classes="hint")
             yield Input(placeholder="type to filter", id="filter")
@@ -520,7 +520,7 @@ class TransfersScreen(ModalScreen[None]):
         self._states: dict[int, TransferState] = {}
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog picker transfers"):
+        with Vertical(classes="dialog picker wide transfers"):
             yield Label(plain(f"Transfers of {self.tab}"), classes="question")
             yield OptionList(id="transfers", markup=False)
             yield Static("c cancel · r retry · escape close", id="transfers-hint", classes="hint")
