@@ -153,8 +153,8 @@ async def upload_flow(app: App[None], session: SessionLike, label: str) -> None:
         return
     picker = LocalFilePicker(f"Upload to {target.words}", Path.cwd())
     chosen = await app.push_screen_wait(picker)
-    if isinstance(chosen, Path):
-        queue_upload(app, transfers, label, [chosen], target)
+    if chosen:
+        queue_upload(app, transfers, label, chosen, target)
 
 
 def downloads_folder(settings: Settings) -> Path:

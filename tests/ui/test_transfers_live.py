@@ -304,18 +304,25 @@ async def test_prefix_shift_u_lists_goes_in_and_downloads_keeping_symlinks_insid
             bound=LIVE,
         )
         assert browser.directory == str(remote)
-        # One inside it is: it lists the folder it points to.
+        # Tab marks a file; on a link inside the tree, it follows it to the folder there.
+        browser.query_one("#filter", Input).value = "big"
+        await pilot.press("tab")
+        assert browser.marked == [str(remote / "big.bin")]
         browser.query_one("#filter", Input).value = "inside"
-        await pilot.press("enter")
+        await pilot.press("tab")
         await wait_for(
             pilot, lambda: browser.directory == str(remote / "logs"), "in the link", bound=LIVE
         )
         await wait_for(pilot, lambda: browser.shown == ["..", "app.log"], "its entries")
-        await pilot.press("down", "enter")  # app.log
+        await pilot.press("down", "tab", "enter")  # app.log marked too; enter takes both
         await wait_for(
-            pilot, lambda: transfers_of(pane) == [TransferState.DONE], "the download", bound=LIVE
+            pilot,
+            lambda: transfers_of(pane) == [TransferState.DONE] * 2,
+            "the downloads",
+            bound=LIVE,
         )
         assert (downloads / "app.log").read_text() == "line 1\nline 2\n"
+        assert (downloads / "big.bin").stat().st_size == 2_500_000
         assert not (downloads / "secret.txt").exists()
 
 

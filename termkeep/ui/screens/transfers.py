@@ -25,6 +25,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -45,8 +46,8 @@ from termkeep.ui.transfer_text import age_text, view_line
 
 FILE_KEYS: tuple[tuple[str, str], ...] = (
     ("type", "filter (fuzzy); in the local picker a path, ~ for home"),
-    ("enter", "a folder: go in; a file: upload or download it"),
-    ("tab", "local picker: complete the highlighted name"),
+    ("enter", "the marked files, else: a folder goes in, a file is uploaded or downloaded"),
+    ("tab", "mark or unmark a file (several at once); on a folder, go in"),
     ("..", "remote list: the folder above"),
     ("escape", "close"),
 )
@@ -218,16 +219,24 @@ def expand_home(typed: str) -> str:
     return typed
 
 
-class LocalFilePicker(ModalScreen[Path | None]):
-    """Pick a local file to upload: type to filter (fuzzy) the directory typed so far; enter
+MARK = "✓ "
+
+
+def marked_label(text: str, marked: bool) -> str:
+    """A row's text with the mark of a file chosen with tab."""
+    return f"{MARK}{text}" if marked else f"  {text}"
+
+
+class LocalFilePicker(ModalScreen[list[Path] | None]):
+    """Pick local files to upload: type to filter (fuzzy) the directory typed so far; enter
     on a folder goes in, on a file picks it; a typed path to a file is taken as it is; tab
-    completes the highlighted name."""
+    marks files (as in fzf), in any folder, and enter then takes the marked ones."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "cancel"),
         Binding("down", "move(1)", "next", show=False),
         Binding("up", "move(-1)", "previous", show=False),
-        Binding("tab", "complete", "complete", show=False, priority=True),
+        Binding("tab", "mark", "mark", show=False, priority=True),
     ]
 
     def __init__(self, title: str, start: Path) -> None:
@@ -235,6 +244,8 @@ class LocalFilePicker(ModalScreen[Path | None]):
         self.title_text = title
         self.start = start
         self._listing = LocalListing(start, [])
+        self.marked: list[Path] = []
+        """Files marked with tab, in the order they were marked."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker wide"):
@@ -267,9 +278,12 @@ class LocalFilePicker(ModalScreen[Path | None]):
         names = fuzzy_filter(pattern, self._listing.names)
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        options.add_options([Option(plain(safe_text(name)), id=name) for name in names])
+        options.add_options([Option(self._label(directory, name), id=name) for name in names])
         if names:
             options.highlighted = 0
+
+    def _label(self, directory: Path, name: str) -> Content:
+        return plain(marked_label(safe_text(name), directory / name in self.marked))
 
     def _highlighted(self) -> str | None:
         options = self.query_one("#choices", OptionList)
@@ -285,11 +299,14 @@ class LocalFilePicker(ModalScreen[Path | None]):
 
     @on(Input.Submitted, "#path")
     def _submit(self, event: Input.Submitted) -> None:
+        if self.marked:
+            self.dismiss(list(self.marked))
+            return
         typed = expand_home(event.value.strip())
         if typed:
             path = self.start / typed  # an absolute path replaces start
             if path.is_file():
-                self.dismiss(path)
+                self.dismiss([path])
                 return
         name = self._highlighted()
         if name is None:
@@ -302,24 +319,39 @@ class LocalFilePicker(ModalScreen[Path | None]):
         self._pick(str(event.option.id))
 
     def _pick(self, name: str) -> None:
+        if self.marked:
+            self.dismiss(list(self.marked))
+            return
         if name.endswith("/"):
             self._go_into(name)
             return
         directory, _ = split_typed(self.query_one("#path", Input).value, self.start)
-        self.dismiss(directory / name)
+        self.dismiss([directory / name])
 
-    def action_complete(self) -> None:
-        """Complete the highlighted name into the typed path."""
+    def action_mark(self) -> None:
+        """Mark (or unmark) the highlighted file and move on; on a folder, go in."""
         name = self._highlighted()
         if name is None:
             return
         if name.endswith("/"):
             self._go_into(name)
             return
-        typed = self.query_one("#path", Input)
-        directory, _ = split_typed(typed.value, self.start)
-        typed.value = str(directory / name)
-        typed.cursor_position = len(typed.value)
+        directory, _ = split_typed(self.query_one("#path", Input).value, self.start)
+        path = directory / name
+        if path in self.marked:
+            self.marked.remove(path)
+        else:
+            self.marked.append(path)
+        options = self.query_one("#choices", OptionList)
+        if options.highlighted is not None:
+            options.replace_option_prompt_at_index(
+                options.highlighted, self._label(directory, name)
+            )
+        count = len(self.marked)
+        self.query_one("#problem", Static).update(
+            f"{count} marked: enter uploads {'it' if count == 1 else 'them'}" if count else ""
+        )
+        self.action_move(1)
 
     def action_move(self, delta: int) -> None:
         """Move the highlight while the path keeps the keyboard."""
@@ -355,13 +387,15 @@ def entry_line(entry: RemoteEntry, now: float | None = None) -> str:
 
 class RemoteBrowserScreen(ModalScreen[list[str] | None]):
     """A directory on the server: type to filter (fuzzy), enter on a folder goes in, on a
-    file downloads it, ``..`` goes up. A symlink is followed only when it resolves inside
-    the tree listed from (the directory it opened on, or one the user went up to)."""
+    file downloads it, ``..`` goes up; tab marks files (in any folder) and enter then takes
+    the marked ones. A symlink is followed only when it resolves inside the tree listed
+    from (the directory it opened on, or one the user went up to)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "cancel"),
         Binding("down", "move(1)", "next", show=False),
         Binding("up", "move(-1)", "previous", show=False),
+        Binding("tab", "mark", "mark", show=False, priority=True),
     ]
 
     def __init__(self, title: str, transfers: TabTransfers, start: str) -> None:
@@ -373,6 +407,8 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
         """The listed tree: symlinks are followed only when they resolve inside it."""
         self.entries: dict[str, RemoteEntry] = {}
         self.loaded = False
+        self.marked: list[str] = []
+        """Remote files marked with tab, in the order they were marked."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker wide"):
@@ -427,10 +463,36 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
         options = self.query_one("#choices", OptionList)
         options.clear_options()
         rows = [] if pattern or self.directory == "/" else [Option(plain(f"{UP}/"), id=UP)]
-        rows += [Option(plain(entry_line(self.entries[name])), id=name) for name in names]
+        rows += [Option(self._label(name), id=name) for name in names]
         options.add_options(rows)
         if rows:
             options.highlighted = 0
+
+    def _label(self, name: str) -> Content:
+        path = posixpath.join(self.directory, name)
+        return plain(marked_label(entry_line(self.entries[name]), path in self.marked))
+
+    def action_mark(self) -> None:
+        """Mark (or unmark) the highlighted file and move on."""
+        options = self.query_one("#choices", OptionList)
+        if options.highlighted is None:
+            return
+        name = str(options.get_option_at_index(options.highlighted).id)
+        entry = self.entries.get(name)
+        if entry is None or entry.kind is not EntryKind.FILE:
+            self._open(name)  # a folder, .. or a link: go there, the marks stay
+            return
+        path = posixpath.join(self.directory, name)
+        if path in self.marked:
+            self.marked.remove(path)
+        else:
+            self.marked.append(path)
+        options.replace_option_prompt_at_index(options.highlighted, self._label(name))
+        count = len(self.marked)
+        self.say(
+            f"{count} marked: enter downloads {'it' if count == 1 else 'them'}" if count else ""
+        )
+        self.action_move(1)
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -441,11 +503,20 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
     def _submit(self) -> None:
         options = self.query_one("#choices", OptionList)
         if options.highlighted is not None:
-            self._open(str(options.get_option_at_index(options.highlighted).id))
+            self._choose(str(options.get_option_at_index(options.highlighted).id))
+        elif self.marked:
+            self.dismiss(list(self.marked))
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._open(str(event.option.id))
+        self._choose(str(event.option.id))
+
+    def _choose(self, name: str) -> None:
+        """Enter: the marked files if any, else open ``name``."""
+        if self.marked:
+            self.dismiss(list(self.marked))
+        else:
+            self._open(name)
 
     def _open(self, name: str) -> None:
         if name == UP:
@@ -484,7 +555,13 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
         try:
             entries = await self.transfers.listdir(target)
         except RemoteListingError:
-            self.dismiss([path])  # not a directory: the file it names, under its own name
+            # Not a directory: the file it names, under the link's own name (marked, when
+            # files are being marked).
+            if not self.marked:
+                self.dismiss([path])
+            elif path not in self.marked:
+                self.marked.append(path)
+                self.say(f"{len(self.marked)} marked: enter downloads them")
             return
         del entries
         self._load(target)
