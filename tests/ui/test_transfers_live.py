@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from termkeep.config.profile import TmuxSettings
 from termkeep.config.settings import Settings, settings_from_mapping
@@ -441,3 +441,31 @@ async def test_a_tab_without_tmux_uploads_to_the_login_directory_and_says_so(
         assert picker.title_text == f"Upload to {sftp_sshd.host}:~"
         await pilot.press("escape")
         assert transfers_of(pane) == []
+
+
+async def test_a_hostile_remote_name_is_shown_harmless_and_saved_under_a_safe_name(
+    store: ProfileStore, sftp_sshd: SshServer, remote: Path, tmp_path: Path
+) -> None:
+    hostile = "..\x1b]0;owned\x07\x1b[2Jevil\u202egpj.exe"
+    (remote / hostile).write_text("payload")
+    downloads = tmp_path / "downloads"
+    settings = settings_from_mapping({"downloads_dir": str(downloads)}, store.directory)
+    app = live_app(store, sftp_sshd, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await shell_in(app, pilot, remote)
+        await pilot.press(PREFIX, "U")
+        await wait_for(pilot, lambda: isinstance(app.screen, RemoteBrowserScreen), "the list")
+        browser = app.screen
+        assert isinstance(browser, RemoteBrowserScreen)
+        await wait_for(pilot, lambda: browser.loaded and browser.entries, "the entries", bound=LIVE)
+        assert browser.shown == ["..", hostile]
+        row = str(browser.query_one("#choices", OptionList).get_option_at_index(1).prompt)
+        assert not set(row) & {"\x1b", "\x07", "\u202e"}  # shown, never obeyed
+        await pilot.press("down", "enter")
+        await wait_for(
+            pilot, lambda: transfers_of(pane) == [TransferState.DONE], "the download", bound=LIVE
+        )
+        (saved,) = downloads.iterdir()
+        assert saved.read_text() == "payload"
+        assert saved.name == "___]0;owned__[2Jevil_gpj.exe"
+        assert not set(saved.name) & {"\x1b", "\x07", "\u202e", "/"}
