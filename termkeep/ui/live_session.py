@@ -100,10 +100,9 @@ class LiveSession:
         self._on_close = on_close
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
-        self._transfers = transfers(session, self._notice) if transfers is not None else None
+        self._transfer_opener = transfers
+        self._transfers: LiveTransfers | None = None
         self._shown_transfer: tuple[int, TransferState] | None = None
-        if self._transfers is not None:
-            self._transfers.add_listener(self._transfer_changed)
         session.on_update(self._updated)
         session.keep_scrollback_warm()
         # A forward failing or coming up changes the status line's tunnel count.
@@ -147,7 +146,11 @@ class LiveSession:
 
     @property
     def transfers(self) -> LiveTransfers | None:
-        """The tab's file transfers, on their own connection."""
+        """The tab's file transfers, on their own connection: made when first asked for (a
+        tab that never moves a file carries none of it), connected on the first transfer."""
+        if self._transfers is None and self._transfer_opener is not None:
+            self._transfers = self._transfer_opener(self.session, self._notice)
+            self._transfers.add_listener(self._transfer_changed)
         return self._transfers
 
     async def pane_place(self) -> PanePlace | None:
@@ -233,7 +236,8 @@ class LiveSession:
         once; progress alone waits for the pane's tick (no repaint ten times a second
         beside the tab's echo)."""
         del view
-        assert self._transfers is not None
+        if self._transfers is None:
+            return
         active = active_view(self._transfers.transfers())
         shown = (active.id, active.state) if active is not None else None
         if shown != self._shown_transfer:
