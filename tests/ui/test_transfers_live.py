@@ -20,6 +20,7 @@ from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.phase import Phase
 from termkeep.transfers.model import TransferState
+from termkeep.transport.remote_files import NO_SFTP
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import TextInputScreen
 from termkeep.ui.screens.transfers import (
@@ -469,3 +470,32 @@ async def test_a_hostile_remote_name_is_shown_harmless_and_saved_under_a_safe_na
         assert saved.read_text() == "payload"
         assert saved.name == "___]0;owned__[2Jevil_gpj.exe"
         assert not set(saved.name) & {"\x1b", "\x07", "\u202e", "/"}
+
+
+async def test_a_server_without_sftp_is_said_in_one_line(
+    store: ProfileStore, sshd: SshServer, local: Path, remote: Path
+) -> None:
+    notes = local / "notes.txt"
+    notes.write_text("notes")
+    app = live_app(store, sshd)  # the fixture's sshd has no Subsystem sftp
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await shell_in(app, pilot, remote)
+        await pilot.press(PREFIX, "U")
+        await wait_for(pilot, lambda: isinstance(app.screen, RemoteBrowserScreen), "the list")
+        browser = app.screen
+        assert isinstance(browser, RemoteBrowserScreen)
+        problem = browser.query_one("#problem")
+        await wait_for(pilot, lambda: NO_SFTP in str(problem.render()), "the words", bound=LIVE)
+        await pilot.press("escape")
+
+        await pilot.press(PREFIX, "u")
+        await pick_local(pilot, app, notes)
+        await wait_for(
+            pilot, lambda: transfers_of(pane) == [TransferState.FAILED], "the failure", bound=LIVE
+        )
+        await pilot.press(PREFIX, "T")
+        await wait_for(pilot, lambda: isinstance(app.screen, TransfersScreen), "the view")
+        view = app.screen
+        assert isinstance(view, TransfersScreen)
+        assert view.rows == [f"↑ notes.txt [failed] — {NO_SFTP} → {remote}"]
+        assert not (remote / "notes.txt").exists()
