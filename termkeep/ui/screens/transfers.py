@@ -278,11 +278,11 @@ class LocalFilePicker(ModalScreen[list[Path] | None]):
         names = fuzzy_filter(pattern, self._listing.names)
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        options.add_options([Option(self._label(directory, name), id=name) for name in names])
+        options.add_options([Option(self.label_for(directory, name), id=name) for name in names])
         if names:
             options.highlighted = 0
 
-    def _label(self, directory: Path, name: str) -> Content:
+    def label_for(self, directory: Path, name: str) -> Content:
         return plain(marked_label(safe_text(name), directory / name in self.marked))
 
     def _highlighted(self) -> str | None:
@@ -345,12 +345,11 @@ class LocalFilePicker(ModalScreen[list[Path] | None]):
         options = self.query_one("#choices", OptionList)
         if options.highlighted is not None:
             options.replace_option_prompt_at_index(
-                options.highlighted, self._label(directory, name)
+                options.highlighted, self.label_for(directory, name)
             )
         count = len(self.marked)
-        self.query_one("#problem", Static).update(
-            f"{count} marked: enter uploads {'it' if count == 1 else 'them'}" if count else ""
-        )
+        said = f"{count} marked: enter uploads {'it' if count == 1 else 'them'}" if count else ""
+        self.query_one("#problem", Static).update(plain(said))
         self.action_move(1)
 
     def action_move(self, delta: int) -> None:
@@ -463,12 +462,12 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
         options = self.query_one("#choices", OptionList)
         options.clear_options()
         rows = [] if pattern or self.directory == "/" else [Option(plain(f"{UP}/"), id=UP)]
-        rows += [Option(self._label(name), id=name) for name in names]
+        rows += [Option(self.label_for(name), id=name) for name in names]
         options.add_options(rows)
         if rows:
             options.highlighted = 0
 
-    def _label(self, name: str) -> Content:
+    def label_for(self, name: str) -> Content:
         path = posixpath.join(self.directory, name)
         return plain(marked_label(entry_line(self.entries[name]), path in self.marked))
 
@@ -487,7 +486,7 @@ class RemoteBrowserScreen(ModalScreen[list[str] | None]):
             self.marked.remove(path)
         else:
             self.marked.append(path)
-        options.replace_option_prompt_at_index(options.highlighted, self._label(name))
+        options.replace_option_prompt_at_index(options.highlighted, self.label_for(name))
         count = len(self.marked)
         self.say(
             f"{count} marked: enter downloads {'it' if count == 1 else 'them'}" if count else ""
