@@ -19,7 +19,7 @@ from termkeep.session.tab import predict_mode
 from termkeep.session.tab_session import Session
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
 from termkeep.terminal.palette import Palette
 from termkeep.tmux.names import legacy_session_base, profile_session_base
