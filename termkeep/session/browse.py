@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Update
+from termkeep.supervisor.updates import Update
 from termkeep.transfers.service import LinkSource
 from termkeep.transport.link import Link, SideChannelError
 from termkeep.transport.remote_files import (

@@ -17,7 +17,7 @@ from termkeep.config.store import ProfileStore
 from termkeep.session.browse import BrowseError, RemoteDirectory
 from termkeep.session.tab_session import Session
 from termkeep.session.transfers import TransferSession
-from termkeep.supervisor.supervisor import Notice
+from termkeep.supervisor.updates import Notice
 from termkeep.transfers.jobs import ExistsDecider
 from termkeep.transfers.model import TransferView
 from termkeep.transport.prompts import Prompter
