@@ -31,10 +31,11 @@ from termkeep.ui.broadcast import Broadcast, stop_hint, tabs_word
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
+from termkeep.ui.screens.file_lists import FILE_KEYS
 from termkeep.ui.screens.profiles import EDITOR_KEYS, ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
-from termkeep.ui.screens.transfers import FILE_KEYS, TRANSFERS_KEYS
+from termkeep.ui.screens.transfers import TRANSFERS_KEYS
 from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.tab_profile import profile_of_tab, save_forwards, save_tab_profile
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme

@@ -27,12 +27,8 @@ from termkeep.tmux.pane import PanePlace
 from termkeep.transfers.jobs import ExistsDecider
 from termkeep.transfers.model import Existing, ExistingFile
 from termkeep.ui.screens.dialogs import TextInputScreen
-from termkeep.ui.screens.transfers import (
-    ExistingFileScreen,
-    LocalFilePicker,
-    RemoteBrowserScreen,
-    expand_home,
-)
+from termkeep.ui.screens.file_lists import LocalFilePicker, RemoteBrowserScreen, expand_home
+from termkeep.ui.screens.transfers import ExistingFileScreen
 from termkeep.ui.session_api import (
     PaneUnknownError,
     RemoteListingError,

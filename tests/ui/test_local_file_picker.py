@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
-from termkeep.ui.screens.transfers import MARK, LocalFilePicker
+from termkeep.ui.screens.file_lists import MARK, LocalFilePicker
 from tests.ui.pilot import wait_for
 
 

@@ -10,7 +10,7 @@ import platformdirs
 from termkeep.config.settings import Settings
 from termkeep.transfers.model import Direction, TransferState, TransferView
 from termkeep.transport.remote_files import EntryKind, RemoteEntry
-from termkeep.ui.screens.transfers import entry_line, inside, local_listing, split_typed
+from termkeep.ui.screens.file_lists import entry_line, inside, local_listing, split_typed
 from termkeep.ui.transfer_flow import downloads_folder, remote_dir_of, target_words
 from termkeep.ui.transfer_text import active_line, view_line
 

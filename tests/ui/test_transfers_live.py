@@ -23,13 +23,8 @@ from termkeep.transfers.model import TransferState
 from termkeep.transport.remote_files import NO_SFTP
 from termkeep.ui.live_session import LiveSession
 from termkeep.ui.screens.dialogs import TextInputScreen
-from termkeep.ui.screens.transfers import (
-    ExistingFileScreen,
-    LocalFilePicker,
-    PasteUploadScreen,
-    RemoteBrowserScreen,
-    TransfersScreen,
-)
+from termkeep.ui.screens.file_lists import LocalFilePicker, RemoteBrowserScreen
+from termkeep.ui.screens.transfers import ExistingFileScreen, PasteUploadScreen, TransfersScreen
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.status_line import StatusLine
 from termkeep.ui.widgets.terminal_view import TerminalView
