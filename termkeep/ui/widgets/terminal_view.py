@@ -333,7 +333,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             self.size.width,
             self._selection,
             focused=self.has_focus,
-            cursor_colour=self.port.cursor_colour,
+            cursor_colour=lambda: self.port.cursor_colour,
         )
 
     # -- size -----------------------------------------------------------------------
