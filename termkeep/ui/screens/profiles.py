@@ -124,14 +124,14 @@ class ProfileManagerScreen(ModalScreen[None]):
                     yield OptionList(id="profiles", markup=False)
                     yield Label("Category", classes="question")
                     yield OptionList(
-                        *[Option(group.title, id=group.slug) for group in GROUPS],
+                        *[Option(plain(group.title), id=group.slug) for group in GROUPS],
                         id="categories",
                         markup=False,
                     )
                 with ContentSwitcher(id="groups", initial=group_id(GROUPS[0])):
                     for group in GROUPS:
                         with VerticalScroll(id=group_id(group), classes="group"):
-                            yield Label(group.title, classes="group-title")
+                            yield Label(plain(group.title), classes="group-title")
                             yield from self._rows(group)
             with VerticalScroll(id="messages"):
                 if self.save_open_tab is not None:
@@ -305,7 +305,7 @@ class ProfileManagerScreen(ModalScreen[None]):
         categories = self.query_one("#categories", OptionList)
         for index, group in enumerate(GROUPS):
             mark = MARK_PROBLEM if group.slug in wrong_groups else ""
-            categories.replace_option_prompt_at_index(index, group.title + mark)
+            categories.replace_option_prompt_at_index(index, plain(group.title + mark))
         return found
 
     def _edited(self, key: str) -> None:
