@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -121,6 +122,11 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
             self._terminal_factory = live_terminal_factory(self.settings)
         return self._terminal_factory(session)
+
+    @override
+    def get_driver_class(self) -> type[Driver]:
+        # Textual's Linux driver reads the keyboard twice after a SIGCONT: see textual_fixes.
+        return textual_fixes.driver_class(super().get_driver_class())
 
     @override
     def notify(
