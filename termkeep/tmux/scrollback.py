@@ -51,6 +51,28 @@ def _target(session: str) -> str:
     return f"={session}:"
 
 
+def _extent_then_capture(target: str) -> list[str]:
+    """One tmux client command list: the extent line, then the capture (its -S/-E follow).
+    One list runs inside one turn of the tmux server's loop, before any more of the pane's
+    output is read, so the extent is exactly the one the captured lines were numbered by;
+    two tmux commands would let output scroll the pane between them."""
+    return [
+        "tmux",
+        "display-message",
+        "-p",
+        "-t",
+        target,
+        _SIZE_FORMAT,
+        ";",
+        "capture-pane",
+        "-p",
+        "-e",
+        "-J",
+        "-t",
+        target,
+    ]
+
+
 def page_command(session: str, first: int, last: int, *, max_bytes: int = MAX_PAGE_BYTES) -> str:
     """Print the pane's extent on one line, then its lines ``first``..``last`` (tmux
     numbering: 0 is the top of the screen, negative lines are history)."""
@@ -58,28 +80,8 @@ def page_command(session: str, first: int, last: int, *, max_bytes: int = MAX_PA
         raise ValueError(f"empty line range {first}..{last}")
     if last - first + 1 > MAX_PAGE_LINES:
         raise ValueError(f"a page holds at most {MAX_PAGE_LINES} lines")
-    target = _target(session)
-    script = " && ".join(
-        (
-            shell_words("tmux", "display-message", "-p", "-t", target, _SIZE_FORMAT),
-            shell_words(
-                "tmux",
-                "capture-pane",
-                "-p",
-                "-e",
-                "-J",
-                "-t",
-                target,
-                "-S",
-                str(first),
-                "-E",
-                str(last),
-            )
-            + " | "
-            + shell_words("head", "-c", str(max_bytes)),
-        )
-    )
-    return remote_command(script)
+    words = [*_extent_then_capture(_target(session)), "-S", str(first), "-E", str(last)]
+    return remote_command(shell_words(*words) + " | " + shell_words("head", "-c", str(max_bytes)))
 
 
 def parse_page(output: bytes, stderr: bytes, exit_status: int | None) -> ScrollbackPage:
@@ -107,13 +109,11 @@ def helper_command(session: str, *, max_bytes: int = MAX_PAGE_BYTES) -> str:
     """A shell that answers ``NONCE FIRST LAST`` lines with a page and then ``NONCE`` on a
     line of its own. The nonce is random per request and chosen after the history was
     printed, so no history line can end a page early."""
-    target = _target(session)
-    display = shell_words("tmux", "display-message", "-p", "-t", target, _SIZE_FORMAT)
-    capture = shell_words("tmux", "capture-pane", "-p", "-e", "-J", "-t", target)
+    capture = shell_words(*_extent_then_capture(_target(session)))
     head = shell_words("head", "-c", str(max_bytes))
     script = (
         "while read -r nonce first last; do "
-        f'{display} 2>&1 && {capture} -S "$first" -E "$last" | {head}; '
+        f'{capture} -S "$first" -E "$last" 2>&1 | {head}; '
         'echo; echo "$nonce"; done'
     )
     return remote_command(script)
