@@ -98,7 +98,12 @@ class HeadlessAttach:
         self._stop = Stop(terminal.message)
         prompter = _CookedPrompter(TerminalPrompter(), terminal)
         self._supervisor: Supervisor = build_supervisor(
-            profile, prompter, on_data=self._received, size=terminal.size(), store=store
+            profile,
+            prompter,
+            on_data=self._received,
+            size=terminal.size(),
+            store=store,
+            history_limit=settings.scrollback_lines,
         )
         self._supervisor.add_listener(self._on_update)
         # Drops are recorded as in the app's tabs (termkeep history prints them).
