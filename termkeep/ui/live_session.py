@@ -20,7 +20,7 @@ from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
 from termkeep.terminal.palette import Palette
-from termkeep.tmux.names import legacy_session_base
+from termkeep.tmux.names import legacy_session_base, tab_label
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
 from termkeep.transport.tunnels import TunnelSet, TunnelState
@@ -80,8 +80,15 @@ def _tunnels_down(tunnels: TunnelSet | None, *, attached: bool) -> int:
 class LiveSession:
     """Adapts ``termkeep.session.Session`` to SessionLike."""
 
-    def __init__(self, session: Session, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        on_close: Callable[[], None] | None = None,
+        *,
+        label: str | None = None,
+    ) -> None:
         self.session = session
+        self._label = label
         self._on_close = on_close
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
@@ -94,6 +101,11 @@ class LiveSession:
     def name(self) -> str:
         """The profile's name."""
         return self.session.name
+
+    @property
+    def label(self) -> str:
+        """The profile's name, numbered after the tmux session ("labhost 2")."""
+        return self._label or self.session.name
 
     @property
     def tmux_session(self) -> str | None:
@@ -203,8 +215,9 @@ def live_session_opener(
 
     def open_session(name: str, tmux_session: str | None = None) -> SessionLike:
         held = held_by_tabs.setdefault(name, set())
-        profile = resolve_target(store, name)
-        if tmux_session is not None and tmux_session == legacy_session_base(profile):
+        profile = original = resolve_target(store, name)
+        legacy = legacy_session_base(profile)
+        if tmux_session is not None and tmux_session == legacy:
             # Saved (or listed) under the name an older termkeep gave the first tab: open it
             # by today's name, whose attach finds the old session and renames it.
             tmux_session = None
@@ -224,7 +237,8 @@ def live_session_opener(
             log_pattern=profile.log_path or settings.log_path,
             history_file=paths.connection_history_file(),
         )
-        return LiveSession(session, on_close=lambda: held.discard(tmux_session))
+        label = tab_label(original, tmux_session, legacy) if profile.tmux.enabled else name
+        return LiveSession(session, on_close=lambda: held.discard(tmux_session), label=label)
 
     return open_session
 
@@ -259,7 +273,7 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
 
         def open_scrollback() -> None:
             if view.is_attached:
-                view.app.push_screen(ScrollbackScreen(live.scrollback(), view, live.name))
+                view.app.push_screen(ScrollbackScreen(live.scrollback(), view, live.label))
 
         view = terminal_view(live.terminal, settings, live.profile, on_history=open_scrollback)
         return view
