@@ -5,7 +5,7 @@ sessions list, and again after a restart."""
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import OptionList
+from textual.widgets import OptionList, TabPane
 
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.phase import Phase
@@ -35,8 +35,13 @@ async def attached_tabs(app: RecordingApp, pilot: Pilot[None]) -> list[SessionPa
 
 def tab_bar_labels(app: RecordingApp) -> list[str]:
     tabs = app.query_one(SessionTabs)
-    # The tab text is the state marker, a space, then the label.
-    return [str(tabs.get_tab(pane.parent.id).label).split(" ", 1)[1] for pane in tabs.panes]  # type: ignore[union-attr]
+    labels = []
+    for pane in tabs.panes:
+        tab_pane = pane.parent
+        assert isinstance(tab_pane, TabPane)
+        # The tab text is the state marker, a space, then the label.
+        labels.append(str(tabs.get_tab(tab_pane).label).split(" ", 1)[1])
+    return labels
 
 
 async def test_three_tabs_of_one_profile_keep_distinct_labels_across_a_restart(
