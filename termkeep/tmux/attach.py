@@ -29,6 +29,7 @@ from termkeep.transport.link import (
     OpenTerminal,
     SideChannels,
     TerminalChannel,
+    retrieve_quietly,
 )
 
 
@@ -336,6 +337,10 @@ class _ReportScan:
         self._scanner = scanner
         self._on_data = on_data
         self.report: asyncio.Future[AttachReport] = asyncio.get_running_loop().create_future()
+        # A probe cancelled before it awaited the report (another won, the tab closed)
+        # leaves nobody to read a failure set later: asyncio would write "Future exception
+        # was never retrieved" to the error log, as if something had gone wrong.
+        self.report.add_done_callback(retrieve_quietly)
 
     def feed(self, data: bytes) -> None:
         if self._scanner.report is AttachReport.NO_TMUX:

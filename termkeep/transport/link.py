@@ -13,6 +13,7 @@ asyncssh exception) ever leaves it: failures come as ``SideChannelError`` or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -375,3 +376,12 @@ class Connector(Protocol):
     def __call__(
         self, on_data: DataSink, size: tuple[int, int], reached: ReachedSink | None = None, /
     ) -> Awaitable[Link]: ...
+
+
+def retrieve_quietly(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's exception as read. For futures whose failure may have no
+    reader left (its waiter was cancelled, or another failure is the one reported): asyncio
+    would otherwise write "Future exception was never retrieved" to the error log, as if
+    something unexpected had happened. Whoever does await the future still gets the error."""
+    if not future.cancelled():
+        future.exception()

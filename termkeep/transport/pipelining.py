@@ -53,6 +53,8 @@ from asyncssh import auth as _auth
 from asyncssh.misc import lookup_env
 from asyncssh.packet import Boolean, String
 
+from termkeep.transport.link import retrieve_quietly
+
 # --------------------------------------------------------------------------------------------
 # 1. pty-req and exec in one flight.
 
@@ -65,6 +67,9 @@ class _PipelinedChannel(asyncssh.SSHClientChannel[bytes]):
     async def _make_request(self, request: bytes, *args: bytes) -> bool | None:
         if request == b"pty-req" and self._send_chan is not None:
             reply: asyncio.Future[bool] = self._loop.create_future()
+            # When the connection dies before exec's reply, asyncssh fails this waiter too,
+            # and nobody reads it (exec's own failure is what the attach reports).
+            reply.add_done_callback(retrieve_quietly)
             self._request_waiters.append(reply)
             self._send_request(request, *args, want_reply=True)
             self._pty_reply = reply

@@ -4,6 +4,7 @@ parsing, the connect clock that stops while the user types, remembered passwords
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -14,8 +15,10 @@ from asyncssh.encryption import get_default_encryption_algs
 
 from termkeep.config.profile import Profile, TcpSettings
 from termkeep.platform.tcp import open_tcp, tcp_options
+from termkeep.tmux.attach import REPORT_LIMIT, AttachReportScanner, _ReportScan
 from termkeep.transport.hostkeys import HostKeyPolicy, HostKeySettings
 from termkeep.transport.link import Cause, ConnectFailedError
+from termkeep.transport.pipelining import _PipelinedChannel
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.auth import AuthClient, ConnectClock, RememberedSecrets
 from termkeep.transport.ssh.connector import SshConnector, preferred_ciphers
@@ -240,3 +243,49 @@ async def test_a_proxyjump_loop_in_ssh_config_is_refused_before_connecting(
         await asyncio.wait_for(connector(lambda _data: None, (80, 24)), 10)
     assert failure.value.cause is Cause.CONFIG
     assert "loop" in failure.value.detail
+
+
+async def test_an_attach_report_nobody_awaits_is_not_logged_as_an_error() -> None:
+    """A probe cancelled before it read its attach report: a broken report found later sets
+    the report's failure, which must not land in the error log as an unretrieved exception."""
+    loop = asyncio.get_running_loop()
+    unexpected: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unexpected.append(context))
+    try:
+        scan = _ReportScan(AttachReportScanner("ab12"), lambda _data: None)
+        scan.feed(b"x" * (REPORT_LIMIT + 1))
+        assert isinstance(scan.report.exception(), ConnectFailedError)
+        unread = _ReportScan(AttachReportScanner("cd34"), lambda _data: None)
+        unread.feed(b"x" * (REPORT_LIMIT + 1))
+        del scan, unread
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert unexpected == []
+
+
+async def test_a_pty_reply_nobody_reads_after_the_connection_died_is_not_logged() -> None:
+    """pty-req and exec go out together; when the connection dies before the replies, exec's
+    failure is the one the attach reports, and pty-req's failed waiter has no reader."""
+    loop = asyncio.get_running_loop()
+    unexpected: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unexpected.append(context))
+    try:
+        chan = _PipelinedChannel.__new__(_PipelinedChannel)
+        chan._send_chan = 1
+        chan._loop = loop
+        chan._request_waiters = []
+        chan._send_request = lambda *_args, **_kwargs: None  # type: ignore[method-assign]
+        assert await chan._make_request(b"pty-req", b"") is True
+        # What asyncssh does to every pending request when the connection is lost.
+        for waiter in chan._request_waiters:
+            waiter.set_exception(BrokenPipeError(32, "Broken pipe"))
+        del chan, waiter
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert unexpected == []

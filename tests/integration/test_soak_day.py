@@ -1,0 +1,71 @@
+"""A few minutes of the soak day (scripts/soak_day.py) in the suite: the same code, a seeded
+schedule with every kind of fault once, and only the invariants checked.
+
+No timing is asserted: how fast each recovery was is printed by the script, not judged here.
+What must hold whatever the machine's speed: held keys reach the remote exactly once (none
+after the server's tmux died, with the notice), one tmux session per tab and attach (replaced
+only when tmux was killed, and then announced), every forward passing traffic again after
+each fault, flat memory and descriptors, and no termkeep process left once its terminal
+closed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from functools import partial
+
+import pytest
+
+from tests.fixtures import soak_screens as screens
+from tests.fixtures.soak_run import run_day
+from tests.fixtures.soak_schedule import Kind, make_schedule
+from tests.fixtures.sshd import make_workdir
+
+SEED = 18
+FAULTS = 12
+MINUTES = 2.0
+
+
+def test_the_short_schedule_has_every_kind_of_fault() -> None:
+    kinds = {spec.kind for spec in make_schedule(SEED, FAULTS, MINUTES)}
+    assert kinds == set(Kind)
+
+
+def test_a_schedule_replays_from_its_seed() -> None:
+    assert make_schedule(SEED, 40, 20.0) == make_schedule(SEED, 40, 20.0)
+    assert make_schedule(SEED, 40, 20.0) != make_schedule(SEED + 1, 40, 20.0)
+
+
+@pytest.mark.root
+@pytest.mark.sshd
+@pytest.mark.timeout(600)
+def test_a_short_day_keeps_every_invariant() -> None:
+    workdir = make_workdir("tk-soak-")  # short: the server's tmux socket lives under it
+    try:
+        # Printed as it goes (pytest shows it for a failure, -s live): a stuck run shows where.
+        report = run_day(SEED, FAULTS, MINUTES, workdir, partial(print, flush=True))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(report.text())
+    assert not report.violations, report.text()
+
+
+def test_tab_labels_are_read_from_the_tab_bar_not_a_notification() -> None:
+    bar = " ● t1  ● t2  ↻ t3  ● t4  ● t5  ● t6        ▌ t3: connection lost: reset;\n"
+    assert screens.tab_glyphs(bar)["t3"] == "↻"
+    assert not screens.all_tabs_attached(bar, ["t1", "t2", "t3"])
+    assert screens.all_tabs_attached(bar.replace("↻", "●"), ["t1", "t2", "t3"])
+
+
+def test_a_marker_counts_as_output_only_on_its_own_line_or_after_a_prompt() -> None:
+    assert screens.marker_seen("# echo x\nSOAK-3-t1\n", "SOAK-3-t1")
+    assert screens.marker_seen("# SOAK-3-t1\n", "SOAK-3-t1")  # typed ahead of the prompt
+    assert not screens.marker_seen("# echo SOAK-3-t1 | tee -a m\n", "SOAK-3-t1")
+    assert not screens.marker_seen("SOAK-31-t1\n", "SOAK-3-t1")
+    covered = "SOAK-3-t1                                 ▌ t4: reattached after 0.2 s\n"
+    assert screens.marker_seen(covered, "SOAK-3-t1")  # a notification over its right
+
+
+def test_the_newest_clock_line_on_a_screen() -> None:
+    assert screens.newest_clock("CLK 100.250\nCLK 100.300\n# \n") == 100.3
+    assert screens.newest_clock("# \n") is None
