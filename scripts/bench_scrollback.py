@@ -97,7 +97,7 @@ async def fetch_all(session: Session) -> tuple[TmuxScrollback, list[HistoryLine]
     source = TmuxScrollback(session)
     lines = await source.first()
     while source.more_above:
-        lines[:0] = await source.older()
+        lines[:0] = await source.older(lines)
     return source, lines
 
 

@@ -38,7 +38,12 @@ from termkeep.terminal.predict_overlay import EMPTY_OVERLAY, Overlay
 from termkeep.tmux import scrollback
 from termkeep.tmux.attach import PlainAttach
 from termkeep.tmux.names import adoptable_legacy_base, claimed_by_others, profile_session_base
-from termkeep.tmux.scrollback import ScrollbackError, ScrollbackHelper, ScrollbackPage
+from termkeep.tmux.scrollback import (
+    ScrollbackError,
+    ScrollbackHelper,
+    ScrollbackPage,
+    SearchAnswer,
+)
 from termkeep.tmux.sessions import RemoteSessions
 from termkeep.transport.link import DataSink, Link
 from termkeep.transport.prompts import Prompter
@@ -436,6 +441,25 @@ class Session:
                 # opens a new helper.
                 pass
         return await scrollback.read_page(link, self._tmux_name, first, last)
+
+    async def search_scrollback(
+        self, pattern: str, cursor: int, *, forward: bool, context: int
+    ) -> SearchAnswer:
+        """Rows of the tmux pane that may hold ``pattern`` (ASCII case folded on the server:
+        the caller checks them), nearest ``cursor`` first, and the rows ``context`` around
+        the first: one request on the current connection. ScrollbackError without one."""
+        link = self.supervisor.current_link
+        if link is None or not link.tmux:
+            raise ScrollbackError("the tab is not attached to a tmux session right now")
+        channel = await self._scrollback_channel(link)
+        if channel is not None:
+            try:
+                return await channel.search(pattern, cursor, forward=forward, context=context)
+            except ScrollbackError:
+                pass  # as for a page: this search runs as a command of its own
+        return await scrollback.search(
+            link, self._tmux_name, pattern, cursor, forward=forward, context=context
+        )
 
     @property
     def _tmux_name(self) -> str:

@@ -35,7 +35,7 @@ from termkeep.ui.session_api import (
 )
 from termkeep.ui.terminal_port import TerminalPort
 from termkeep.ui.widgets.session_pane import TerminalFactory
-from termkeep.ui.widgets.terminal_view import TerminalView
+from termkeep.ui.widgets.terminal_view import OpenHistory, TerminalView
 
 
 def destination_of(session: Session) -> str:
@@ -181,10 +181,10 @@ class LiveSession:
         """The session's terminal, for the view that shows it."""
         return self.session.terminal
 
-    def scrollback(self) -> ScrollbackSource:
+    def scrollback(self, wanted_lines: int = 0) -> ScrollbackSource:
         """What the scrollback view shows: the remote pane's history when in tmux, else the
-        emulator's own scrollback."""
-        return scrollback_source(self.session)
+        emulator's own scrollback; ``wanted_lines``: the history the settings ask for."""
+        return scrollback_source(self.session, wanted_lines)
 
     def set_palette(self, palette: Palette) -> None:
         """Paint with a new theme's terminal colours (the view draws a fresh frame)."""
@@ -271,9 +271,10 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             raise TypeError(f"a live terminal shows live sessions, not {type(session).__name__}")
         live = session
 
-        def open_scrollback() -> None:
+        def open_scrollback(start_up: int) -> None:
             if view.is_attached:
-                view.app.push_screen(ScrollbackScreen(live.scrollback(), view, live.label))
+                source = live.scrollback(settings.scrollback_lines)
+                view.app.push_screen(ScrollbackScreen(source, view, live.label, start_up=start_up))
 
         view = terminal_view(live.terminal, settings, live.profile, on_history=open_scrollback)
         return view
@@ -286,7 +287,7 @@ def terminal_view(
     settings: Settings,
     profile: Profile | None,
     *,
-    on_history: Callable[[], object] | None = None,
+    on_history: OpenHistory | None = None,
 ) -> TerminalView:
     """A TerminalView that applies ``settings`` (and the ``profile``'s own choices): the
     remote's clipboard writes and the questions before a risky paste."""

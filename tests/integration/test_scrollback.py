@@ -48,7 +48,7 @@ async def watched(sshd: SshServer) -> AsyncIterator[Watch]:
 async def everything(source: TmuxScrollback) -> list[HistoryLine]:
     lines = await source.first()
     while source.more_above:
-        lines[:0] = await source.older()
+        lines[:0] = await source.older(lines)
     return lines
 
 
@@ -150,3 +150,61 @@ async def test_a_helper_shell_that_ends_falls_back_to_one_command_per_page(
         again = await watch.session.read_scrollback(-50, 999)
     assert b"helperless-16" in page.data
     assert b"helperless-16" in again.data
+
+
+@pytest.fixture
+async def default_limit(sshd: SshServer) -> AsyncIterator[Watch]:
+    """A tab on a tmux server with tmux's own default limit (2,000 lines): the session
+    termkeep creates keeps scrollback_lines (10,000) all the same."""
+    async with opened(reconnect_profile(sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        yield watch
+
+
+async def test_5000_lines_are_kept_and_a_search_jumps_to_line_42(default_limit: Watch) -> None:
+    watched = default_limit
+    await watched.run("seq -f 'line %g' 1 5000", "line 5000")
+    source = TmuxScrollback(watched.session, wanted_lines=10_000)
+    lines = await source.first()
+    assert source.limit_note is None  # the session keeps what the settings ask
+    # Forward from the first line held (about line 4700), wrapping round to the top.
+    jump = await source.search(lines, "line 42", 0, forward=True, page=20)
+    assert jump is not None
+    assert jump.lines is not None  # far above the first page: the rows around it came
+    assert jump.lines[jump.index].text == "line 42"
+    # Scrolling down from there reads each row once, up to the screen.
+    lines = jump.lines
+    while source.more_below:
+        lines += await source.newer(lines)
+    numbered = [line.text for line in lines if line.text.startswith("line ")]
+    assert numbered == [f"line {n}" for n in range(int(numbered[0][5:]), 5001)]
+    assert numbered[0] == "line 22"  # the page had 20 lines above the match
+
+
+async def test_a_session_made_before_says_how_much_the_server_keeps(watched: Watch) -> None:
+    source = TmuxScrollback(watched.session, wanted_lines=50_000)
+    await source.first()
+    assert source.limit_note == (
+        f"the server keeps {HISTORY_LIMIT:,} lines; new termkeep sessions keep 50,000"
+    )
+
+
+async def test_pages_stay_right_while_the_history_grows(watched: Watch) -> None:
+    await watched.run("seq -f 'a%g' 1 3000", "a3000")
+    source = TmuxScrollback(watched.session)
+    lines = await source.first()
+    # Output arrives while the view is open: the rows it pushed up shift every number.
+    await watched.run("seq -f 'b%g' 1 700", "b700")
+    while source.more_above:
+        lines[:0] = await source.older(lines)
+    texts = [line.text for line in lines]
+    assert [t for t in texts if t.startswith("a")] == [f"a{n}" for n in range(1, 3001)]
+    # Following the pane brings the new rows in once, after the ones held.
+    change = await source.follow(lines)
+    assert change is not None
+    assert not change.reload
+    lines[change.keep :] = change.lines
+    texts = [line.text for line in lines]
+    assert [t for t in texts if t.startswith("a")] == [f"a{n}" for n in range(1, 3001)]
+    assert [t for t in texts if t.startswith("b")] == [f"b{n}" for n in range(1, 701)]
+    assert change.new_rows >= 700

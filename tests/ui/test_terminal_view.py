@@ -17,7 +17,12 @@ from termkeep.session import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import XTERM_ANSI, Palette
 from termkeep.ui.terminal_port import TerminalPort
-from termkeep.ui.widgets.terminal_view import SYNC_HOLD_TIMEOUT, TerminalView
+from termkeep.ui.widgets.terminal_view import (
+    HISTORY_PAGE_UP,
+    SYNC_HOLD_TIMEOUT,
+    WHEEL_STEP,
+    TerminalView,
+)
 
 WAIT_BOUND = 5.0
 APP_PREFIX = "ctrl+backslash"
@@ -375,13 +380,15 @@ async def test_css_that_needs_textuals_styled_path_still_gets_it() -> None:
 
 async def test_wheel_and_shift_pageup_open_the_history_unless_the_remote_wants_them() -> None:
     app = TerminalApp()
-    opened: list[str] = []
-    app.view._on_history = lambda: opened.append("history")
+    opened: list[int] = []
+    app.view._on_history = opened.append
     async with app.run_test(size=(40, 10)) as pilot:
         app.view.post_message(scroll_up(app.view))
-        await wait_until(pilot, lambda: opened == ["history"])
+        # The first tick opens the view three lines up (the view's own wheel step), and
+        # shift+PageUp a whole page up: each moves at once, as in any terminal.
+        await wait_until(pilot, lambda: opened == [WHEEL_STEP])
         await pilot.press("shift+pageup")
-        await wait_until(pilot, lambda: opened == ["history"] * 2)
+        await wait_until(pilot, lambda: opened == [WHEEL_STEP, HISTORY_PAGE_UP])
         assert app.sent == []
         # A remote tracking the mouse (tmux mouse on, vim) still gets the wheel.
         app.terminal.feed(b"\x1b[?1000h\x1b[?1006h")
@@ -394,4 +401,4 @@ async def test_wheel_and_shift_pageup_open_the_history_unless_the_remote_wants_t
         app.view.post_message(scroll_up(app.view))
         await wait_until(pilot, lambda: bool(app.sent))
         assert app.sent == [b"\x1b[A" * 3]
-        assert opened == ["history"] * 2
+        assert opened == [WHEEL_STEP, HISTORY_PAGE_UP]

@@ -52,6 +52,12 @@ SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
 DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
+HISTORY_PAGE_UP = -1
+"""What ``on_history`` is given for a view that opens a whole page up (shift+PageUp)."""
+
+type OpenHistory = Callable[[int], object]
+"""Opens the scrollback view this many lines up from the bottom (``HISTORY_PAGE_UP``: a
+page; 0: at the bottom, as the app's key does)."""
 
 
 _MOUSE_BUTTONS = {1: MouseButton.LEFT, 2: MouseButton.MIDDLE, 3: MouseButton.RIGHT}
@@ -140,7 +146,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         allow_clipboard_write: bool = False,
         clipboard_gate: ClipboardGate | None = None,
         confirm_paste_lines: bool = False,
-        on_history: Callable[[], object] | None = None,
+        on_history: OpenHistory | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -358,7 +364,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         event.prevent_default()
         if event.key in self._scrollback_keys:
             if event.key == "shift+pageup" and self._on_history is not None:
-                self._on_history()
+                # Already a page up, as shift+PageUp moves in any terminal.
+                self._on_history(HISTORY_PAGE_UP)
                 return
             self._scroll_by_key(event.key)
             return
@@ -371,7 +378,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         so the app can say so, when this tab has none."""
         if self._on_history is None:
             raise SkipAction()
-        self._on_history()
+        self._on_history(0)
 
     def send_key(self, key: str, character: str | None) -> None:
         """Encode a key for the remote and send it (the scrollback view passes keys on)."""
@@ -506,7 +513,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             # sends arrow keys instead.
             self.port.send(self.port.encoder.key(arrow, None) * WHEEL_STEP)
         elif rows < 0 and self._on_history is not None:
-            self._on_history()
+            self._on_history(-rows)  # the first tick already shows its lines up
         else:
             self.port.scroll_viewport(rows)
             self.output_arrived()
