@@ -17,6 +17,7 @@ from termkeep.tmux.scrollback import (
     MAX_PAGE_LINES,
     PaneExtent,
     ScrollbackError,
+    SearchAnswer,
     page_command,
     parse_page,
     parse_search,
@@ -83,7 +84,7 @@ def pane() -> Iterator[dict[str, str]]:
     shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def run_search(env: dict[str, str], pattern: str, cursor: int, *, forward: bool) -> object:
+def run_search(env: dict[str, str], pattern: str, cursor: int, *, forward: bool) -> SearchAnswer:
     command = search_command("t", cursor, forward=forward, context=2)
     done = subprocess.run(
         ["sh", "-c", command], input=pattern.encode() + b"\n", capture_output=True, env=env,
@@ -96,33 +97,31 @@ def test_the_search_answers_with_rows_nearest_first_and_a_page_around_the_first(
     pane: dict[str, str],
 ) -> None:
     answer = run_search(pane, "line 42", 0, forward=False)
-    history = answer.extent.history  # type: ignore[attr-defined]
+    history = answer.extent.history
     # Row of "Line N" is N - 1 rows below the top row (the command line), so -history + N.
     line_42, line_420 = -history + 42, -history + 420
-    assert (
-        answer.candidates[:2]
-        == tuple(  # type: ignore[attr-defined]
-            sorted([line_42, line_420, *(-history + n for n in range(421, 430))], reverse=True)[:2]
-        )
+    assert answer.candidates[:2] == tuple(
+        sorted([line_42, line_420, *(-history + n for n in range(421, 430))], reverse=True)[:2]
     )
-    assert set(answer.candidates) == {line_42, line_420, *(-history + n for n in range(421, 430))}  # type: ignore[attr-defined]
+    assert set(answer.candidates) == {line_42, line_420, *(-history + n for n in range(421, 430))}
     # Case folded on the server (the client checks the case again); the page is 2 rows
     # either side of the first candidate.
-    page = answer.page  # type: ignore[attr-defined]
-    first = answer.candidates[0]  # type: ignore[attr-defined]
+    page = answer.page
+    first = answer.candidates[0]
+    assert page is not None
     assert page.rows()[2] == b"Line 429"
     assert first == -history + 429
-    assert answer.page_first == first - 2  # type: ignore[attr-defined]
+    assert answer.page_first == first - 2
     # Forward from the top, wrapping round: the oldest first.
     forward = run_search(pane, "LINE 42", -history, forward=True)
-    assert forward.candidates[0] == line_42  # type: ignore[attr-defined]
+    assert forward.candidates[0] == line_42
 
 
 @pytest.mark.parametrize("pattern", ["'; touch /tmp/termkeep-pwned; '", "$(x)", "a\\b", "!x", "%s"])
 def test_any_pattern_reaches_the_filter_as_plain_text(pane: dict[str, str], pattern: str) -> None:
     answer = run_search(pane, pattern, 0, forward=True)
-    assert answer.candidates == ()  # type: ignore[attr-defined]
-    assert answer.page is None  # type: ignore[attr-defined]
+    assert answer.candidates == ()
+    assert answer.page is None
     assert not Path("/tmp/termkeep-pwned").exists()
 
 
