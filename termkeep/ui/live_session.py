@@ -276,7 +276,13 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
                 source = live.scrollback(settings.scrollback_lines)
                 view.app.push_screen(ScrollbackScreen(source, view, live.label, start_up=start_up))
 
-        view = terminal_view(live.terminal, settings, live.profile, on_history=open_scrollback)
+        view = terminal_view(
+            live.terminal,
+            settings,
+            live.profile,
+            on_history=open_scrollback,
+            history_is_tmux=live.session.remote_scrollback_available,
+        )
         return view
 
     return build
@@ -288,6 +294,7 @@ def terminal_view(
     profile: Profile | None,
     *,
     on_history: OpenHistory | None = None,
+    history_is_tmux: Callable[[], bool] | None = None,
 ) -> TerminalView:
     """A TerminalView that applies ``settings`` (and the ``profile``'s own choices): the
     remote's clipboard writes and the questions before a risky paste."""
@@ -297,4 +304,5 @@ def terminal_view(
         clipboard_gate=ClipboardGate(BackgroundWrites(settings.clipboard_write_background)),
         confirm_paste_lines=paste_confirm(profile, settings) is PasteConfirm.MULTILINE,
         on_history=on_history,
+        history_is_tmux=history_is_tmux,
     )

@@ -21,6 +21,7 @@ from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
+from tests.ui.test_terminal_view import scroll_up
 
 OSC52 = "\x1b]52;c;"
 
@@ -163,4 +164,80 @@ async def test_a_tab_without_tmux_gets_its_own_scrollback(
         await pilot.press("g")
         assert view.cursor == 0
         await pilot.press("escape")
+        assert not isinstance(app.screen, ScrollbackScreen)
+
+
+async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
+    store: ProfileStore, long_history: SshServer
+) -> None:
+    store.save(profile_for(long_history, name="hist", tmux_session="tk-hist-live"))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await attached_pane(app, pilot, "hist")
+        assert isinstance(pane.session, LiveSession)
+        emulator = pane.session.session.emulator
+        await pilot.press(*"seq -f 'n%g' 1 500", "enter")
+        await wait_for(pilot, lambda: "n500" in emulator.text(), "the output", bound=LIVE)
+
+        # shift+PageUp: the first picture is already a page up (drawn from the first fetch).
+        await pilot.press("shift+pageup")
+        screen = app.screen
+        assert isinstance(screen, ScrollbackScreen)
+        await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
+        view = screen.lines_widget
+        assert view.top == len(view.lines) - 2 * view.page
+        await pilot.press("pagedown")  # a whole page: at the bottom
+        assert view.at_bottom
+        # At the bottom the view follows the pane: output typed in the tab shows up here.
+        pane.session.write(b"echo live-$((6*7))\r")
+        await wait_for(
+            pilot, lambda: any(line.text == "live-42" for line in view.lines), "live", bound=LIVE
+        )
+        assert view.at_bottom
+        # Scrolled up it keeps its place and counts the new lines below.
+        await pilot.press("pageup")
+        place = [line.text for line in view.lines[view.top : view.top + view.page]]
+        pane.session.write(b"seq -f 'm%g' 1 5\r")
+        await wait_for(pilot, lambda: screen.new_below >= 5, "the count", bound=LIVE)
+        assert [line.text for line in view.lines[view.top : view.top + view.page]] == place
+        assert f"{screen.new_below:,} new below" in screen.position_text()
+        texts = [line.text for line in view.lines]
+        numbered = [t for t in texts if t.startswith("n")]
+        first = int(numbered[0][1:])
+        assert numbered == [f"n{n}" for n in range(first, 501)]  # followed: none twice
+        # shift+PageDown at the bottom returns to the live screen.
+        await pilot.press("pagedown", "pagedown")
+        assert view.at_bottom
+        await pilot.press("shift+pagedown")
+        assert not isinstance(app.screen, ScrollbackScreen)
+
+        # The first wheel tick opens the view three lines up.
+        terminal = pane.query_one(TerminalView)
+        terminal.post_message(scroll_up(terminal))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ScrollbackScreen), "the view", bound=LIVE
+        )
+        screen = app.screen
+        assert isinstance(screen, ScrollbackScreen)
+        await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
+        view = screen.lines_widget
+        assert view.top == len(view.lines) - view.page - 3
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ScrollbackScreen)
+
+        # With tmux's mouse on, the remote tracks the mouse: the wheel goes to it (tmux's
+        # own copy mode opens), not to the view (issue 21 item 9).
+        long_history.tmux("set-option", "-t", "tk-hist-live", "mouse", "on", check=True)
+        await wait_for(
+            pilot, lambda: pane.session.terminal.mouse_tracking.value, "tracking", bound=LIVE
+        )
+        terminal.post_message(scroll_up(terminal))
+
+        def in_copy_mode() -> bool:
+            shown = long_history.tmux(
+                "display-message", "-p", "-t", "tk-hist-live", "#{pane_in_mode}"
+            )
+            return shown.stdout.strip() == "1"
+
+        await wait_for(pilot, in_copy_mode, "tmux's copy mode", bound=LIVE)
         assert not isinstance(app.screen, ScrollbackScreen)

@@ -220,16 +220,18 @@ class ScrollbackScreen(Screen[None]):
 
     async def _load_first(self) -> None:
         view = self.lines_widget
-        up = view.page if self.start_up == PAGE_UP else self.start_up
+        # The view may not be laid out yet: the app's height bounds its page.
+        page = max(view.page, self.app.size.height)
         try:
             # Enough lines for the first screen to be drawn where it opens, from this fetch.
-            lines = await self.source.first(view.page + up)
+            lines = await self.source.first(2 * page + max(0, self.start_up))
         except ScrollbackError as error:
             self.error = str(error)
             self._update_position()
             return
         view.cell_styles = self.source.styles
         view.lines = lines
+        up = view.page if self.start_up == PAGE_UP else self.start_up
         view.top = max(0, len(lines) - view.page - up)
         view.cursor = max(0, min(len(lines), view.top + view.page) - 1)
         view.refresh()

@@ -147,6 +147,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         clipboard_gate: ClipboardGate | None = None,
         confirm_paste_lines: bool = False,
         on_history: OpenHistory | None = None,
+        history_is_tmux: Callable[[], bool] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -158,6 +159,10 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.confirm_paste_lines = confirm_paste_lines
         # Opens the scrollback view; without it shift+PageUp and the wheel scroll locally.
         self._on_history = on_history
+        # Whether the tab shows a tmux client: its alternate screen is tmux's, not a
+        # full-screen program's, so the wheel opens the pane's history instead of sending
+        # arrows (tmux with ``mouse on`` tracks the mouse and gets the wheel itself).
+        self._history_is_tmux = history_is_tmux or (lambda: False)
         self._app_keys = frozenset(app_keys)
         self._scrollback_keys = frozenset(scrollback_keys)
         self._frame = TerminalFrame()
@@ -508,6 +513,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
     def _wheel(self, event: events.MouseEvent, button: MouseButton, arrow: str, rows: int) -> None:
         if self._remote_tracks_mouse(event):
             self._send_mouse(event, MouseAction.PRESS, button)
+        elif rows < 0 and self._on_history is not None and self._history_is_tmux():
+            self._on_history(-rows)  # the first tick already shows its lines up
         elif self.port.alternate_screen:
             # Full-screen programs (less, man) have no scrollback: xterm's alternateScroll
             # sends arrow keys instead.
