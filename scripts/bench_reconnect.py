@@ -499,7 +499,7 @@ MANY_TABS_MAX_STARTUPS = "MaxStartups 10:30:100"
 async def _many_tabs_once(server: NetnsSshServer, tabs: int) -> tuple[list[float], int, bool]:
     """(seconds from the abort to each tab's reattach, connects sshd saw, throttled?)."""
     from termkeep.config.profile import Profile, TmuxSettings  # noqa: PLC0415
-    from termkeep.session import build_supervisor  # noqa: PLC0415
+    from termkeep.session.core import build_supervisor  # noqa: PLC0415
     from termkeep.supervisor.phase import Phase  # noqa: PLC0415
     from termkeep.supervisor.supervisor import Notice, Supervisor, Update  # noqa: PLC0415
     from termkeep.transport.prompts import NoPrompter  # noqa: PLC0415

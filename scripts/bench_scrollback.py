@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from termkeep.config.profile import Profile  # noqa: E402
-from termkeep.session import Session  # noqa: E402
+from termkeep.session.tab_session import Session  # noqa: E402
 from termkeep.supervisor.phase import Phase  # noqa: E402
 from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines  # noqa: E402
 from termkeep.transport.prompts import NoPrompter  # noqa: E402

@@ -139,7 +139,7 @@ def one_line_scroll() -> None:
     """A full 240x60 screen scrolls by one new line: snapshot + strips of changed rows."""
     # Imported here: the session stack (asyncssh) would swell the scrollback processes'
     # memory, which this script measures.
-    from termkeep.session import SessionTerminal  # noqa: PLC0415
+    from termkeep.session.tab import SessionTerminal  # noqa: PLC0415
 
     emulator = dense_emulator()
     view = TerminalView(SessionTerminal(emulator, send=ignore))

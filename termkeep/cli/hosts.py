@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from termkeep.cli.common import EXIT_ERROR, EXIT_OK, PROG, add_forward_flags, fail, print_table
+from termkeep.config.fields import FIELDS
 from termkeep.config.forwards import Forward
 from termkeep.config.profile import Profile
 from termkeep.config.schema import (
@@ -198,7 +199,8 @@ def _run_hosts_list(_args: argparse.Namespace) -> int:
 
 
 def _show_lines(stored: StoredProfile) -> list[str]:
-    """The effective settings as TOML, each default marked, unset values as comments."""
+    """The effective settings as TOML, each default marked, unset values as comments, each
+    key under its label in the profile editor."""
     lines = [
         f"# profile {stored.profile.name!r}: {stored.path}",
         "# values marked 'default' are not set in the file",
@@ -212,6 +214,7 @@ def _show_lines(stored: StoredProfile) -> list[str]:
             lines += ["", f"[{table}]"]
             section = table
         origin = "" if key in stored.explicit_keys else "  # default"
+        lines.append(f"# {FIELDS[key].label}")  # the profile editor's words for the key
         if value is None:
             lines.append(f"# {leaf}: unset" + (" (default)" if origin else ""))
         else:

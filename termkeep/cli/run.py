@@ -90,7 +90,7 @@ def configure_attach(parser: argparse.ArgumentParser) -> None:
 def run_attach(args: argparse.Namespace) -> int:
     # The session stack (asyncssh) loads only for commands that connect.
     from termkeep.headless.attach import attach  # noqa: PLC0415
-    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
+    from termkeep.session.stop import run_to_exit  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
     store = ProfileStore()
@@ -125,8 +125,8 @@ def run_tunnel(args: argparse.Namespace) -> int:
     # The session stack (asyncssh) loads only for commands that connect.
     from dataclasses import replace  # noqa: PLC0415
 
-    from termkeep.headless.stop import run_to_exit  # noqa: PLC0415
     from termkeep.headless.tunnel import tunnel  # noqa: PLC0415
+    from termkeep.session.stop import run_to_exit  # noqa: PLC0415
     from termkeep.transport.quick_connect import resolve_target  # noqa: PLC0415
 
     if args.forwards and len(args.targets) > 1:

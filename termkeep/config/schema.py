@@ -18,7 +18,7 @@ import re
 import types
 import typing
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -164,6 +164,14 @@ def _legacy_forwards(data: dict[str, object], issues: list[tuple[str, str]]) -> 
 _WORD = _text(spaces_ok=False)
 _PATH = _text(spaces_ok=True)
 
+CHOICES: dict[str, tuple[str, ...]] = {
+    "strict_host_key_checking": ("ask", "yes", "accept-new", "no"),
+    "predict": ("adaptive", "always", "never"),
+    "paste_confirm": ("multiline", "never"),
+    "log": ("off", "output", "raw"),
+}
+"""Keys whose value is one of a few words, in the order they are offered."""
+
 # Ranges follow what the kernel and OpenSSH accept and what still makes sense for a
 # keep-the-connection tool; the error message states them, so users never guess.
 _RULES: dict[str, Rule] = {
@@ -174,15 +182,15 @@ _RULES: dict[str, Rule] = {
     "known_hosts_file": _PATH,
     "user_known_hosts_files": _each(_PATH),
     "global_known_hosts_files": _each(_PATH),
-    "strict_host_key_checking": _one_of("ask", "yes", "accept-new", "no"),
+    "strict_host_key_checking": _one_of(*CHOICES["strict_host_key_checking"]),
     "host_key_alias": _WORD,
     "jump": _WORD,
     FORWARDS_KEY: _forwards_rule,
     "term": _WORD,
     "theme": _PATH,
-    "predict": _one_of("adaptive", "always", "never"),
-    "paste_confirm": _one_of("multiline", "never"),
-    "log": _one_of("off", "output", "raw"),
+    "predict": _one_of(*CHOICES["predict"]),
+    "paste_confirm": _one_of(*CHOICES["paste_confirm"]),
+    "log": _one_of(*CHOICES["log"]),
     "log_path": _PATH,
     "keepalive.interval": _number_range(0, 3600),
     "keepalive.count_max": _number_range(1, 100),
@@ -442,6 +450,26 @@ def _assemble(name: str, values: Mapping[str, object]) -> Profile:
     return Profile(name=name, **top)
 
 
+def _checked(data: Mapping[str, object]) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """The good values of ``data`` (dotted keys, model types) and each problem with its key."""
+    problems: list[tuple[str, str]] = []
+    data = dict(data)
+    _legacy_forwards(data, problems)
+    flat = _flatten(data, problems)
+    values = _check_values(flat, problems)
+    for key in REQUIRED_KEYS:
+        if key not in flat:
+            problems.append((key, f'{key!r} is missing; add e.g. {key} = "example.org"'))
+    _cross_check(values, problems)
+    return values, problems
+
+
+def mapping_problems(data: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Every problem of ``data`` (a parsed TOML document) as (dotted key, message): the
+    messages ``profile_from_mapping`` reports for a file, for a form to show by its field."""
+    return _checked(data)[1]
+
+
 def profile_from_mapping(
     name: str, data: Mapping[str, object], source: str, find_line: LineFinder = _no_lines
 ) -> Profile:
@@ -450,20 +478,9 @@ def profile_from_mapping(
     Raises ProfileLoadError listing every problem, each with its line when ``find_line`` can
     tell it.
     """
-    problems: list[tuple[str, str]] = []
-    data = dict(data)
-    _legacy_forwards(data, problems)
-    flat = _flatten(data, problems)
-    values = _check_values(flat, problems)
-    for key in REQUIRED_KEYS:
-        if key not in flat:
-            problems.append(("", f'{key!r} is missing; add e.g. {key} = "example.org"'))
-    _cross_check(values, problems)
+    values, problems = _checked(data)
     if problems:
-        located = [
-            ProfileIssue(source, find_line(key) if key else None, message)
-            for key, message in problems
-        ]
+        located = [ProfileIssue(source, find_line(key), message) for key, message in problems]
         located.sort(key=lambda issue: issue.line or 0)
         raise ProfileLoadError(tuple(located))
     return _assemble(name, values)
@@ -537,7 +554,9 @@ def _table_for(doc: Container | Table, section: str, *, create: bool) -> Contain
     return table
 
 
-def update_document(doc: tomlkit.TOMLDocument, profile: Profile) -> tomlkit.TOMLDocument:
+def update_document(
+    doc: tomlkit.TOMLDocument, profile: Profile, keys: Collection[str] | None = None
+) -> tomlkit.TOMLDocument:
     """Write ``profile`` onto ``doc`` in place, touching only what changed.
 
     The rule, per key:
@@ -547,16 +566,20 @@ def update_document(doc: tomlkit.TOMLDocument, profile: Profile) -> tomlkit.TOML
       write it down);
     - absent from the file: added only if it differs from the default, so new files stay
       short and follow improved defaults in later versions.
+    With ``keys`` (what an editor's form sets, field by field) the file sets exactly those:
+    a key outside them is removed, so clearing a field returns it to the default, and a key
+    inside them is written even when it equals today's default.
     An old ``port_forwardings`` key was read into ``forwards``; it goes, so it is not read twice.
     """
     if LEGACY_FORWARDS_KEY in doc:
         del doc[LEGACY_FORWARDS_KEY]
-    for key, value in profile_values(profile).items():
+    for key, current in profile_values(profile).items():
+        value = None if keys is not None and key not in keys else current
         section, _, leaf = key.rpartition(".")
-        spec = KEYS[key]
-        table = _table_for(
-            doc, section, create=value is not None and value != _comparable(spec.default)
+        wanted = value is not None and (
+            value != _comparable(KEYS[key].default) or (keys is not None and key in keys)
         )
+        table = _table_for(doc, section, create=wanted)
         if table is None:
             continue
         if value is None:
@@ -565,9 +588,23 @@ def update_document(doc: tomlkit.TOMLDocument, profile: Profile) -> tomlkit.TOML
         elif leaf in table:
             if _plain(table[leaf]) != value:
                 table[leaf] = value
-        elif value != _comparable(spec.default):
+        elif wanted:
             table[leaf] = value
+    _drop_empty_sections(doc)
     return doc
+
+
+def _drop_empty_sections(doc: tomlkit.TOMLDocument) -> None:
+    """A section whose last key was cleared goes too, unless a comment of the user's is in it."""
+    from tomlkit import items  # noqa: PLC0415 - see the TYPE_CHECKING import
+
+    for section in SECTIONS:
+        table = doc.get(section)
+        if not isinstance(table, items.Table):
+            continue
+        body = table.value.body
+        if all(key is None and not isinstance(item, items.Comment) for key, item in body):
+            del doc[section]
 
 
 NEW_FILE_HEADER = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from termkeep.config.errors import (
 from termkeep.config.files import ConfigFileError, parse_toml, read_config_text
 from termkeep.config.profile import InvalidProfileNameError, Profile, validate_profile_name
 from termkeep.config.schema import (
+    FORWARDS_KEY,
     KEYS,
+    LEGACY_FORWARDS_KEY,
     SECTIONS,
     check_profile,
     key_line_finder,
@@ -76,6 +79,8 @@ def _explicit_keys(data: dict[str, object]) -> frozenset[str]:
             keys.update(f"{key}.{sub}" for sub in value if f"{key}.{sub}" in KEYS)
         elif key in KEYS:
             keys.add(key)
+        elif key == LEGACY_FORWARDS_KEY:
+            keys.add(FORWARDS_KEY)  # the old notation of the same key
     return frozenset(keys)
 
 
@@ -145,10 +150,14 @@ class ProfileStore:
                 result.errors.append(ProfileIssue(where, None, f"cannot read: {error.strerror}"))
         return result
 
-    def save(self, profile: Profile, *, replace: bool = False) -> Path:
+    def save(
+        self, profile: Profile, *, replace: bool = False, keys: Collection[str] | None = None
+    ) -> Path:
         """Write ``profile`` to its file and return the path.
 
-        A new file gets only the values that differ from the defaults. An existing file is
+        A new file gets only the values that differ from the defaults; with ``keys`` (an
+        editor's form) the file sets exactly those keys, others return to their defaults
+        (``schema.update_document``). An existing file is
         only written with ``replace=True``; then its own document is updated in place (see
         ``schema.update_document``), keeping comments and layout. An existing file that does
         not load cleanly is never rewritten. A profile file that is a symlink (e.g. into a
@@ -168,7 +177,9 @@ class ProfileStore:
             doc = new_document()
         target = path.resolve() if path.is_symlink() else path
         try:
-            write_private_file(target, tomlkit.dumps(update_document(doc, profile)), replace=exists)
+            write_private_file(
+                target, tomlkit.dumps(update_document(doc, profile, keys)), replace=exists
+            )
         except FileExistsError:
             raise self._exists_error(profile.name, path) from None  # created meanwhile
         except OSError as error:

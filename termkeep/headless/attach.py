@@ -19,12 +19,11 @@ from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
 from termkeep.headless.rawtty import LocalTerminal
-from termkeep.headless.stop import EXIT_GAVE_UP, EXIT_OK, Stop
-from termkeep.session import build_supervisor, connection_recorder, log_mode
-from termkeep.supervisor.output_log import OutputLog
+from termkeep.session.core import SessionCore, log_mode
+from termkeep.session.stop import EXIT_GAVE_UP, EXIT_OK, HeadlessRun
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.transport.prompts import (
     HostKeyDecision,
     KbdIntPrompts,
@@ -82,7 +81,7 @@ class _CookedPrompter(Prompter):
 
 
 class HeadlessAttach:
-    """Runs one session between the local terminal and a supervisor until it ends."""
+    """Runs one session core between the local terminal and the remote until it ends."""
 
     def __init__(
         self,
@@ -95,54 +94,41 @@ class HeadlessAttach:
         settings = settings or Settings()
         self._terminal = terminal
         self._escapes = EscapeScanner()
-        self._stop = Stop(terminal.message)
         prompter = _CookedPrompter(TerminalPrompter(), terminal)
-        self._supervisor: Supervisor = build_supervisor(
+        self._core = SessionCore(
             profile,
             prompter,
-            on_data=self._received,
+            screen=terminal.write,
             size=terminal.size(),
             store=store,
+            # The remote's bytes go straight through; its forwards are not attach's job.
+            forwards=False,
+            # The session log, as a tab would keep it (profile's `log`, else the settings').
+            log=log_mode(profile, settings.log),
+            log_pattern=profile.log_path or settings.log_path,
+            # Drops are recorded as in the app's tabs (termkeep history prints them).
+            history_file=paths.connection_history_file(),
+            # A tmux session it creates keeps the history a tab's would.
             history_limit=settings.scrollback_lines,
         )
-        self._supervisor.add_listener(self._on_update)
-        # Drops are recorded as in the app's tabs (termkeep history prints them).
-        self._recorder = connection_recorder(
-            self._supervisor, profile, paths.connection_history_file()
-        )
-        # The session log, as a tab would keep it (profile's `log`, else the settings').
-        self._log = OutputLog(
-            profile,
-            self._supervisor,
-            mode=log_mode(profile, settings.log),
-            pattern=profile.log_path or settings.log_path,
-        )
+        self._core.on_update(self._on_update)
+        self._run = HeadlessRun(terminal.message, [self._core])
         self._attached_once = False
 
     async def run(self) -> int:
         """Attach, pass bytes both ways until the session ends; return the exit code."""
 
         def on_resize() -> None:
-            self._supervisor.resize(*self._terminal.size())
+            self._core.resize(*self._terminal.size())
 
-        return await self._stop.run(self._start, self._close, signals={signal.SIGWINCH: on_resize})
-
-    async def _start(self) -> None:
-        self._recorder.begin()
-        self._log.start_if_asked()
-        await self._supervisor.start()
-
-    async def _close(self) -> None:
-        # The terminal first: it is the user's, and it must be theirs again whatever fails.
-        self._terminal.close()
-        try:
-            self._recorder.close()
-            self._log.stop()
-        finally:
-            await self._supervisor.close()
+        # The terminal is released first: it is the user's, and it must be theirs again
+        # whatever fails.
+        return await self._run.run(
+            release=self._terminal.close, signals={signal.SIGWINCH: on_resize}
+        )
 
     def _finish(self, code: int, message: str | None = None) -> None:
-        self._stop.finish(code, message)
+        self._run.finish(code, message)
 
     def _on_update(self, update: Update) -> None:
         if isinstance(update, Notice):
@@ -159,16 +145,10 @@ class HeadlessAttach:
         if code is not None:
             self._finish(code, None if code == EXIT_OK else status.describe())
 
-    def _received(self, data: bytes) -> None:
-        self._recorder.received(len(data))
-        self._terminal.write(data)
-        self._log.output(data)
-
     def _on_keys(self, data: bytes) -> None:
         result = self._escapes.feed(data)
         if result.to_remote:
-            self._recorder.sent(len(result.to_remote))
-            self._supervisor.write(result.to_remote)
+            self._core.write(result.to_remote)
         for command in result.commands:
             self._run_escape(command)
 
@@ -178,7 +158,7 @@ class HeadlessAttach:
                 self._finish(EXIT_GAVE_UP, f"connection to {self._profile.host} closed")
             case EscapeCommand.RECONNECT:
                 self._terminal.message("reconnecting now")
-                self._supervisor.reconnect_now()
+                self._core.reconnect_now()
             case EscapeCommand.HELP:
                 self._terminal.write(b"\r\n" + HELP_TEXT.encode())
 

@@ -13,62 +13,43 @@ connect without a person (authentication, host key), or, with ``--exit-on-forwar
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
 
 from termkeep import paths
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
-from termkeep.headless.stop import EXIT_GAVE_UP, Stop
 from termkeep.platform.tty import STDERR_FD, write_fully
-from termkeep.session import build_supervisor, connection_recorder
+from termkeep.session.core import SessionCore
+from termkeep.session.stop import EXIT_GAVE_UP, HeadlessRun
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
-from termkeep.supervisor.tunnels import TunnelsOnLink
+from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.ssh_text import ssh_visible
 from termkeep.transport.prompts import TerminalPrompter
-from termkeep.transport.tunnels import Tunnel, TunnelSet, TunnelState
+from termkeep.transport.tunnels import Tunnel, TunnelState
 
 _GIVE_UP_STATES = {Phase.NEEDS_USER, Phase.FAILED}
 PREFIX = "[termkeep]"
 
-_log = logging.getLogger(__name__)
-
 
 class _ProfileTunnels:
-    """One profile's connection and forwards, printing its changes."""
+    """One profile's connection and forwards (a session core without a shell), printing
+    its changes."""
 
     def __init__(self, profile: Profile, store: ProfileStore, run: TunnelRun) -> None:
         self.profile = profile
         self._run = run
-        self.supervisor: Supervisor = build_supervisor(
-            profile, TerminalPrompter(), on_data=_ignore, size=(80, 24), store=store, session=False
+        self.core = SessionCore(
+            profile,
+            TerminalPrompter(),
+            screen=_ignore,
+            store=store,
+            shell=False,
+            # Drops go into the connection history like a tab's (termkeep history prints them).
+            history_file=paths.connection_history_file(),
+            on_tunnel_event=self._tunnel_event,
         )
-        self.tunnels = TunnelsOnLink(
-            self.supervisor, TunnelSet(profile.forwards, on_event=self._tunnel_event)
-        )
-        self.supervisor.add_listener(self._on_update)
-        # Drops go into the connection history like a tab's (termkeep history prints them).
-        self._recorder = connection_recorder(
-            self.supervisor, profile, paths.connection_history_file()
-        )
-
-    async def start(self) -> None:
-        await self.tunnels.tunnels.start()
-        self._recorder.begin()
-        await self.supervisor.start()
-
-    async def close(self) -> None:
-        """Listeners and forwards, then the connection: each even if the one before failed."""
-        try:
-            await self.tunnels.close()
-        finally:
-            try:
-                self._recorder.close()
-            finally:
-                await self.supervisor.close()
+        self.core.on_update(self._on_update)
 
     def _say(self, text: str) -> None:
         self._run.say(f"{self.profile.name}: {text}")
@@ -102,8 +83,9 @@ class TunnelRun:
     ) -> None:
         self.exit_on_forward_failure = exit_on_forward_failure
         self._out_fd = out_fd
-        self._stop = Stop(self.say)
-        self._profiles = [_ProfileTunnels(profile, store, self) for profile in profiles]
+        self._run = HeadlessRun(self.say)
+        for profile in profiles:
+            self._run.add(_ProfileTunnels(profile, store, self).core)
 
     def say(self, line: str) -> None:
         """One line on stderr; it may quote a server, so it is shown with ssh's rules. A
@@ -111,24 +93,11 @@ class TunnelRun:
         write_fully(self._out_fd, f"{PREFIX} {ssh_visible(line)}\n".encode())
 
     def finish(self, code: int, message: str) -> None:
-        self._stop.finish(code, message)
+        self._run.finish(code, message)
 
     async def run(self) -> int:
         """Keep every profile's forwards up until a signal or a give-up; the exit code."""
-        return await self._stop.run(self._start, self._close)
-
-    async def _start(self) -> None:
-        for profile in self._profiles:
-            await profile.start()
-
-    async def _close(self) -> None:
-        # Each profile's listeners and connection close even if another's close failed.
-        results = await asyncio.gather(
-            *(profile.close() for profile in self._profiles), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                _log.debug("closing a profile failed", exc_info=result)
+        return await self._run.run()
 
 
 async def tunnel(

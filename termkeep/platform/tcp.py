@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import logging
 import os
 import socket
+import struct
+import termios
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -175,3 +178,106 @@ async def open_tcp(host: str, port: int, settings: TcpSettings) -> socket.socket
             raise
         return sock
     raise last_error or OSError(f"no address found for {host}")
+
+
+# --------------------------------------------------------------------------------------------
+# Where the bytes written to a socket stand: how many the peer's kernel acknowledged.
+
+TCP_INFO_LAST_DATA_SENT = 44
+TCP_INFO_RTT = 68
+TCP_INFO_RTTVAR = 72
+TCP_INFO_BYTES_ACKED = 120
+"""Offsets in Linux's ``struct tcp_info`` (linux/tcp.h): ms since data last went out (new
+or retransmitted), smoothed RTT and its variance (µs), and tcpi_bytes_acked (RFC 4898's
+tcpEStatsAppHCThruOctetsAcked, a u64 since Linux 4.1)."""
+
+_TCP_INFO_SIZE = 256
+"""Bytes asked for; the kernel returns as many as its own struct has."""
+
+SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)
+"""On a TCP socket: bytes written and not yet acknowledged (Linux's SIOCOUTQ)."""
+
+_CONSISTENT_READ_TRIES = 5
+
+US_PER_SECOND = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class SendProgress:
+    """Where the bytes written to a TCP socket stand, read at one moment.
+
+    ``acked`` and ``written`` count in the same units since the connection began (the
+    kernel's own count, which may include the SYN): only differences and comparisons
+    between readings of one socket mean anything.
+    """
+
+    acked: int
+    """Bytes the peer's kernel acknowledged: its TCP received them, in order."""
+    written: int
+    """Bytes handed to the kernel: ``acked`` plus what is still queued (sent or not)."""
+    last_send_age: float
+    """Seconds since a data segment last went out, new or retransmitted."""
+    rtt: float
+    rttvar: float
+    """The kernel's smoothed round trip and its variance, in seconds."""
+
+
+def send_progress(sock: socket.socket) -> SendProgress | None:
+    """How far the peer acknowledged what was written to ``sock``; None where the kernel
+    cannot say (no TCP_INFO with tcpi_bytes_acked, no SIOCOUTQ: not Linux, or Linux < 4.1),
+    the socket is closed, or acknowledgements kept arriving during every try."""
+    if SIOCOUTQ is None or not hasattr(socket, "TCP_INFO") or sock.fileno() < 0:
+        return None
+    try:
+        for _ in range(_CONSISTENT_READ_TRIES):
+            before = _tcp_info(sock)
+            if before is None:
+                return None
+            queued = _unacknowledged(sock)
+            after = _tcp_info(sock)
+            if after is None:
+                return None
+            # An acknowledgement between the two reads moves bytes from "queued" to
+            # "acked": the sum is only right when none came in between.
+            if before[0] == after[0]:
+                acked, last_sent_ms, rtt_us, rttvar_us = after
+                return SendProgress(
+                    acked=acked,
+                    written=acked + queued,
+                    last_send_age=last_sent_ms / MS_PER_SECOND,
+                    rtt=rtt_us / US_PER_SECOND,
+                    rttvar=rttvar_us / US_PER_SECOND,
+                )
+    except OSError as exc:
+        _log.debug("TCP_INFO or SIOCOUTQ failed: %s", exc)
+    return None
+
+
+def _tcp_info(sock: socket.socket) -> tuple[int, int, int, int] | None:
+    """(bytes acked, ms since data sent, srtt µs, rttvar µs), or None for an old kernel."""
+    raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
+    if len(raw) < TCP_INFO_BYTES_ACKED + 8:
+        return None
+    (acked,) = struct.unpack_from("=Q", raw, TCP_INFO_BYTES_ACKED)
+    (last_sent,) = struct.unpack_from("=I", raw, TCP_INFO_LAST_DATA_SENT)
+    rtt, rttvar = struct.unpack_from("=II", raw, TCP_INFO_RTT)
+    return acked, last_sent, rtt, rttvar
+
+
+def _unacknowledged(sock: socket.socket) -> int:
+    assert SIOCOUTQ is not None
+    raw = fcntl.ioctl(sock.fileno(), SIOCOUTQ, struct.pack("i", 0))
+    (queued,) = struct.unpack("i", raw)
+    return int(queued)
+
+
+def reset_when_closed(sock: socket.socket) -> None:
+    """Make closing ``sock`` send a reset at once and discard what it still queues (SO_LINGER
+    on, 0 s), instead of the graceful close that keeps retransmitting it, maybe for minutes.
+    A socket that is already closed is left as it is."""
+    if sock.fileno() < 0:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError as exc:
+        _log.debug("SO_LINGER refused: %s", exc)

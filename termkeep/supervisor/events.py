@@ -74,6 +74,16 @@ class KeyTyped:
 
 
 @dataclass(frozen=True, slots=True)
+class TerminalReply:
+    """The terminal answered a query (DA, a cursor position report) the remote sent over
+    link ``link``; None when no link's bytes were being shown (nobody asked). Not typing:
+    it is sent at once or never, and only to the connection that asked."""
+
+    link: int | None
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Resized:
     """The user's view changed size."""
 
@@ -105,6 +115,16 @@ class LinkEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkReset:
+    """Link ``link``, given up by ``ResetLink``, is reset; ``unsent`` are the keys written to
+    it that its server never received, oldest first. Empty when there are none, and when the
+    transport cannot tell which: then nothing is sent twice, at the cost of what was lost."""
+
+    link: int
+    unsent: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkChanged:
     """A local address or route changed: old connections may be dead, new ones may work."""
 
@@ -131,10 +151,12 @@ type Event = (
     | ProbeFailed
     | DataReceived
     | KeyTyped
+    | TerminalReply
     | Resized
     | PingReplied
     | Tick
     | LinkEnded
+    | LinkReset
     | NetworkChanged
     | ReconnectNow
     | UserResolved
@@ -170,6 +192,19 @@ class CloseLink:
 
 
 @dataclass(frozen=True, slots=True)
+class ResetLink:
+    """Give up link ``link``, which may still be alive, so that it delivers nothing later.
+
+    A graceful close would leave the keys queued on it to the kernel, which resends them
+    when the network returns: they would reach the tmux session after keys sent since over
+    another link. The runner first finds the keys the server never received, then resets
+    the connection (TCP RST, queues discarded) and answers with ``LinkReset``.
+    """
+
+    link: int
+
+
+@dataclass(frozen=True, slots=True)
 class Promote:
     """Probe ``probe`` becomes the active link: its data goes to the output sink from now."""
 
@@ -180,6 +215,14 @@ class Promote:
 class SendKeys:
     """Write ``data`` to the active link."""
 
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SendReply:
+    """Write the terminal's reply ``data`` to link ``link``, the one its query came over."""
+
+    link: int
     data: bytes
 
 
@@ -230,8 +273,10 @@ type Effect = (
     StartProbe
     | CancelProbe
     | CloseLink
+    | ResetLink
     | Promote
     | SendKeys
+    | SendReply
     | DeliverHeldKeys
     | DiscardHeldKeys
     | ApplyResize

@@ -40,6 +40,11 @@ The ideas it implements:
   everything until the user resolves it.
 * Keys typed while not attached are held (bounded) and delivered only into the same tmux
   session; a resize while not attached is applied at reattach.
+* A stalled link that is given up while it may still be alive (a probe won, or the user is
+  needed) is reset, never closed gracefully: the kernel would resend the keys queued on it
+  when the network returns, after keys sent since over the new link. The keys it was given
+  that its server never received come back (``LinkReset``) and go first, before the held
+  ones, under the same rule: a win waits for them (``HandingOver``).
 """
 
 # Every handler takes (state, phase, event, now) so one table can dispatch them all; a
@@ -68,6 +73,7 @@ from termkeep.supervisor.events import (
     Event,
     KeyTyped,
     LinkEnded,
+    LinkReset,
     NetworkChanged,
     Notify,
     PingReplied,
@@ -76,11 +82,14 @@ from termkeep.supervisor.events import (
     ProbeSucceeded,
     Promote,
     ReconnectNow,
+    ResetLink,
     Resized,
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
@@ -254,6 +263,23 @@ class Stalled:
 
 
 @dataclass(frozen=True, slots=True)
+class HandingOver:
+    """Probe ``winner`` attached, and its win waits for links being reset to give back the
+    keys their server never received (``Context.resetting``): those were typed before the
+    held keys, so they go first. Completes at the first ``Tick`` from ``ready_at``, the
+    moment the last reset reported (so a status shows the keys held, given back included,
+    before they are delivered). Shows as the phase it came from."""
+
+    previous: Connecting | Stalled | Reconnecting
+    winner: ProbeSucceeded
+    ready_at: float | None = None
+
+    @property
+    def name(self) -> Phase:
+        return self.previous.name
+
+
+@dataclass(frozen=True, slots=True)
 class Reconnecting:
     """The link is gone; probing for a new one."""
 
@@ -305,6 +331,7 @@ type PhaseData = (
     | Connecting
     | Attached
     | Stalled
+    | HandingOver
     | Reconnecting
     | NeedsUser
     | Detached
@@ -357,6 +384,10 @@ class Context:
 
     next_id: int = 1
     """Id for the next probe; a probe that wins keeps its id as the link id."""
+
+    resetting: frozenset[int] = frozenset()
+    """Links given up with ``ResetLink`` whose ``LinkReset`` has not come back yet: no win
+    completes before the keys they give back are held."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +458,19 @@ def _hold(ctx: Context, data: bytes, limit: int) -> dict[str, Any]:
     room = max(0, limit - len(ctx.held))
     kept = data[:room]
     return {"held": ctx.held + kept, "held_dropped": ctx.held_dropped + len(data) - len(kept)}
+
+
+def _reclaim(ctx: Context, unsent: bytes, limit: int) -> dict[str, Any]:
+    """Context changes that put keys a reset link gives back before the held ones (they
+    were typed first); what does not fit in the hold buffer goes from the newest end."""
+    keys = unsent + ctx.held
+    kept = keys[:limit]
+    return {"held": kept, "held_dropped": ctx.held_dropped + len(keys) - len(kept)}
+
+
+def _reset_link(state: State, link: int) -> Outcome:
+    """Give up ``link``, which may still be alive: reset it, and await what it gives back."""
+    return _with(state, resetting=state.ctx.resetting | {link}), (ResetLink(link),)
 
 
 def _silence_deadline(ctx: Context, policy: Policy) -> float | None:
@@ -549,6 +593,8 @@ def _wakeup(state: State) -> float | None:
             times = [_retry_wakeup(retry, limit, ctx), _ping_due(ctx, policy)]
         case Connecting(retry=retry) | Reconnecting(retry=retry):
             times = [_retry_wakeup(retry, _probe_limit(phase, policy), ctx)]
+        case HandingOver(ready_at=ready_at):
+            times = [ready_at]
         case _:
             times = []
     return min((t for t in times if t is not None), default=None)
@@ -558,6 +604,8 @@ def _retry_of(phase: PhaseData) -> Retry | None:
     match phase:
         case Connecting(retry=retry) | Stalled(retry=retry) | Reconnecting(retry=retry):
             return retry
+        case HandingOver(previous=previous):
+            return previous.retry
         case _:
             return None
 
@@ -626,13 +674,17 @@ def _stuck_time(retry: Retry, limit: int, ctx: Context) -> float | None:
     return in_flight[0] + _stuck_age(ctx)
 
 
-def _stop_probing(phase: PhaseData) -> tuple[Effect, ...]:
-    """Cancel every probe in flight and close the old link, if any."""
+def _stop_probing(state: State, phase: PhaseData) -> Outcome:
+    """Cancel every probe in flight and let go of the old link, if any: an attached one is
+    closed (what was typed into it still goes out), a stalled one is reset."""
     retry = _retry_of(phase)
     effects: list[Effect] = [CancelProbe(p) for p in sorted(retry.probes)] if retry else []
-    if isinstance(phase, Attached | Stalled):
+    if isinstance(phase, Attached):
         effects.append(CloseLink(phase.link))
-    return tuple(effects)
+    elif isinstance(phase, Stalled):
+        state, reset = _reset_link(state, phase.link)
+        effects.extend(reset)
+    return state, tuple(effects)
 
 
 def _attached_time(ctx: Context, now: float) -> float | None:
@@ -761,7 +813,7 @@ def _attach(state: State, link: int, reattached_existing: bool, now: float) -> O
 
 def _to_needs_user(state: State, phase: PhaseData, cause: Cause, detail: str) -> Outcome:
     """Stop retrying: the cause is one that only the user can fix."""
-    effects = _stop_probing(phase)
+    state, effects = _stop_probing(state, phase)
     if cause is Cause.HOST_KEY_CHANGED:
         notice = (
             f"host key changed: {detail or 'the server sent a different key'}; refusing to "
@@ -814,6 +866,21 @@ def _attached_key(state: State, phase: Attached, event: KeyTyped, now: float) ->
         changes["ping_sent_at"] = now
         effects.append(SendPing(phase.link))
     return _with(state, **changes), tuple(effects)
+
+
+def _attached_reply(state: State, phase: Attached, event: TerminalReply, now: float) -> Outcome:
+    """The terminal's answer goes out at once, and is not typing: no echo is awaited, no
+    ping sent, the tab does not count as in use. An answer to a query from a link that has
+    been replaced since is dropped: the new tmux client would read it as keystrokes."""
+    if event.link != phase.link:
+        return state, ()
+    return state, (SendReply(phase.link, event.data),)
+
+
+def _drop_reply(state: State, phase: PhaseData, event: TerminalReply, now: float) -> Outcome:
+    # Never held for a later link: whoever asked is gone, or stalled and about to be
+    # replaced, and an answer typed into a reattached session arrives as stray keystrokes.
+    return state, ()
 
 
 def _attached_resize(state: State, phase: Attached, event: Resized, now: float) -> Outcome:
@@ -880,9 +947,26 @@ def _probing_won(
     retry = phase.retry
     if event.probe not in retry.probes:
         return state, (CloseLink(event.probe),)
-    losers: list[Effect] = [CancelProbe(p) for p in sorted(retry.probes - {event.probe})]
+    losers: tuple[Effect, ...] = tuple(CancelProbe(p) for p in sorted(retry.probes - {event.probe}))
+    resets: tuple[Effect, ...] = ()
     if isinstance(phase, Stalled):
-        losers.append(CloseLink(phase.link))
+        state, resets = _reset_link(state, phase.link)
+    if not state.ctx.resetting:
+        return _complete_win(state, phase, event, now, losers)
+    # Keys the old link never delivered come back with its LinkReset: they go first.
+    waiting = replace(phase, retry=replace(retry, probes=frozenset({event.probe})))
+    return _with(state, HandingOver(previous=waiting, winner=event)), (*losers, *resets)
+
+
+def _complete_win(
+    state: State,
+    phase: Connecting | Stalled | Reconnecting,
+    event: ProbeSucceeded,
+    now: float,
+    losers: tuple[Effect, ...] = (),
+) -> Outcome:
+    """Probe ``event.probe`` becomes the active link; ``losers`` stop the other probes."""
+    retry = phase.retry
     new_state, effects = _attach(state, event.probe, event.reattached_existing, now)
     new_state = _with(
         new_state,
@@ -1099,9 +1183,29 @@ def _idle_resize(state: State, phase: Idle, event: Resized, now: float) -> Outco
     return _with(state, size=(event.cols, event.rows)), ()
 
 
-def _hold_key(state: State, phase: NeedsUser, event: KeyTyped, now: float) -> Outcome:
+def _hold_key(state: State, phase: PhaseData, event: KeyTyped, now: float) -> Outcome:
     held = _hold(state.ctx, event.data, state.policy.hold_limit)
     return _with(state, last_key_at=now, **held), ()
+
+
+def _reset_reported(state: State, phase: PhaseData, event: LinkReset, now: float) -> Outcome:
+    """A link given up is reset: the keys its server never received join the held ones, in
+    front. (Never while attached: every win waits for the resets, see ``HandingOver``.)"""
+    if event.link not in state.ctx.resetting:
+        return state, ()
+    resetting = state.ctx.resetting - {event.link}
+    held = _reclaim(state.ctx, event.unsent, state.policy.hold_limit)
+    new_state = _with(state, resetting=resetting, **held)
+    if isinstance(phase, HandingOver) and not resetting:
+        # The win completes at the next Tick, after a status has shown these keys held.
+        new_state = _with(new_state, replace(phase, ready_at=now))
+    return new_state, ()
+
+
+def _handover_tick(state: State, phase: HandingOver, event: Tick, now: float) -> Outcome:
+    if phase.ready_at is None or now < phase.ready_at:
+        return state, ()
+    return _complete_win(state, phase.previous, phase.winner, now)
 
 
 def _user_restart(
@@ -1123,7 +1227,8 @@ def _stray_probe_won(state: State, phase: PhaseData, event: ProbeSucceeded, now:
 
 
 def _close(state: State, phase: PhaseData, event: CloseRequested, now: float) -> Outcome:
-    return _with(state, Closed()), _stop_probing(phase)
+    state, effects = _stop_probing(state, phase)
+    return _with(state, Closed()), effects
 
 
 def _ignore(state: State, phase: PhaseData, event: Event, now: float) -> Outcome:
@@ -1142,6 +1247,7 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     (Attached, DataReceived): _attached_data,
     (Attached, PingReplied): _attached_ping,
     (Attached, KeyTyped): _attached_key,
+    (Attached, TerminalReply): _attached_reply,
     (Attached, Resized): _attached_resize,
     (Attached, Tick): _attached_tick,
     (Attached, LinkEnded): _attached_ended,
@@ -1157,6 +1263,8 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     (Stalled, DataReceived): _stalled_data,
     (Stalled, PingReplied): _stalled_recovered,
     (Stalled, LinkEnded): _stalled_ended,
+    (HandingOver, Tick): _handover_tick,
+    (HandingOver, KeyTyped): _hold_key,
     (NeedsUser, KeyTyped): _hold_key,
     **{(p, ReconnectNow): _user_restart for p in _RESTARTABLE},
     (NeedsUser, UserResolved): _user_restart,
@@ -1165,6 +1273,9 @@ _HANDLERS: dict[tuple[Any, type], _Handler] = {
     (Any, Resized): _not_attached_resize,
     (Any, ProbeSucceeded): _stray_probe_won,
     (Any, CloseRequested): _close,
+    (Any, LinkReset): _reset_reported,
+    (Closed, LinkReset): _ignore,
+    (Any, TerminalReply): _drop_reply,
     (Closed, Resized): _ignore,
     (Closed, CloseRequested): _ignore,
 }

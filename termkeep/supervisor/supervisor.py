@@ -36,6 +36,7 @@ from termkeep.supervisor.events import (
     Event,
     KeyTyped,
     LinkEnded,
+    LinkReset,
     NetworkChanged,
     Notify,
     PingReplied,
@@ -44,11 +45,14 @@ from termkeep.supervisor.events import (
     ProbeSucceeded,
     Promote,
     ReconnectNow,
+    ResetLink,
     Resized,
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
@@ -90,6 +94,8 @@ type Update = Status | Notice
 type Listener = Callable[[Update], None]
 type HeldKeysListener = Callable[[bool], None]
 """Told what became of keys held during an outage: True delivered, False discarded."""
+type ReplyListener = Callable[[int], None]
+"""Told the length of each terminal reply written to the link."""
 type NetworkFingerprint = FingerprintSource
 
 
@@ -125,11 +131,16 @@ class Supervisor:
         self._probe_buffers: dict[int, bytearray] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self._pings: dict[int, asyncio.Task[None]] = {}
+        self._resets: dict[int, tuple[Link, asyncio.Task[None]]] = {}
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: float | None = None
         self._network_watch: NetworkWatch | None = None
         self._listeners: list[Listener] = []
         self._held_keys_listeners: list[HeldKeysListener] = []
+        self._reply_listeners: list[ReplyListener] = []
+        self._showing: int | None = None
+        """The link whose bytes ``on_data`` is being given right now: the one any query in
+        them came over, so the terminal's reply goes back to it and to no other."""
         self._streams: set[_UpdateStream] = set()
         self._last_status_key: tuple[object, ...] | None = None
         self._started = False
@@ -156,6 +167,13 @@ class Supervisor:
         if data:
             self._feed(KeyTyped(data))
 
+    def reply(self, data: bytes) -> None:
+        """The terminal's answer to a query in the bytes being shown (called from within
+        ``on_data``): sent at once to the link that asked, if it is still the attached one,
+        else dropped. Never held, never counted as typing."""
+        if data:
+            self._feed(TerminalReply(self._showing, data))
+
     def resize(self, cols: int, rows: int) -> None:
         """The view's new size: applied now, or at reattach."""
         self._feed(Resized(cols, rows))
@@ -181,6 +199,10 @@ class Supervisor:
         same session, or discarded (False); before the notice that says so is published."""
         self._held_keys_listeners.append(listener)
 
+    def add_reply_listener(self, listener: ReplyListener) -> None:
+        """Call ``listener`` with the length of each terminal reply written to the link."""
+        self._reply_listeners.append(listener)
+
     def updates(self) -> AsyncIterator[Update]:
         """Status changes and notices from now on, until ``close()``."""
         stream = _UpdateStream(self._streams)
@@ -204,6 +226,7 @@ class Supervisor:
                 *self._probe_tasks.values(),
                 *self._watchers.values(),
                 *self._pings.values(),
+                *(task for _, task in self._resets.values()),
                 self._timer,
                 self._contact_flush,
                 network_poll,
@@ -216,6 +239,10 @@ class Supervisor:
         for link in self._links.values():
             _quietly(link.close)
         self._links.clear()
+        # A reset cut short (or never begun: a task cancelled before it ran runs nothing).
+        for link, _ in self._resets.values():
+            _quietly(link.reset)
+        self._resets.clear()
         for stream in list(self._streams):
             stream.finish()
 
@@ -296,11 +323,18 @@ class Supervisor:
                 self._close_link(probe)
             case CloseLink(link=link):
                 self._close_link(link)
+            case ResetLink(link=link):
+                self._reset_link(link)
             case Promote(probe=probe):
                 self._promote(probe)
             case SendKeys(data=data):
                 if (active := self._active_link()) is not None:
                     _quietly(active.write, data)
+            case SendReply(link=link_id, data=data):
+                if (asked := self._links.get(link_id)) is not None:
+                    _quietly(asked.write, data)
+                    for listener in self._reply_listeners:
+                        listener(len(data))
             case DeliverHeldKeys(data=data):
                 if (active := self._active_link()) is not None:
                     _quietly(active.write, data)
@@ -335,11 +369,17 @@ class Supervisor:
         self._active = probe
         early = self._probe_buffers.pop(probe, None)
         if early:
-            self._on_data(bytes(early))
+            self._show(probe, bytes(early))
         link = self._links[probe]
         self._watchers[probe] = asyncio.create_task(self._watch_ending(probe, link))
 
     def _close_link(self, link_id: int) -> None:
+        link = self._forget_link(link_id)
+        if link is not None:
+            _quietly(link.close)
+
+    def _forget_link(self, link_id: int) -> Link | None:
+        """Stop every watch on ``link_id`` and drop it from the books; returns the link."""
         self._probe_buffers.pop(link_id, None)
         for tasks in (self._watchers, self._pings):
             task = tasks.pop(link_id, None)
@@ -347,9 +387,16 @@ class Supervisor:
                 task.cancel()
         if self._active == link_id:
             self._active = None
-        link = self._links.pop(link_id, None)
-        if link is not None:
-            _quietly(link.close)
+        return self._links.pop(link_id, None)
+
+    def _reset_link(self, link_id: int) -> None:
+        # Forgotten at once: its bytes, pings and ending no longer count, whatever the
+        # reset takes (the transport may wait a moment for acknowledgements in flight).
+        link = self._forget_link(link_id)
+        if link is None:
+            self._feed(LinkReset(link_id))  # already gone: nothing to give back
+            return
+        self._resets[link_id] = (link, asyncio.create_task(self._reset(link_id, link)))
 
     def _arm_timer(self, at: float | None) -> None:
         # Every chunk of data moves the stall deadline a little later. A timer that fires
@@ -371,7 +418,7 @@ class Supervisor:
     def _sink_for(self, link_id: int) -> DataSink:
         def on_data(data: bytes) -> None:
             if link_id == self._active:
-                self._on_data(data)
+                self._show(link_id, data)
                 self._note_contact(link_id)
                 return
             buffer = self._probe_buffers.get(link_id)
@@ -380,6 +427,14 @@ class Supervisor:
             # Otherwise: a link that lost the race, or a runaway probe; drop it.
 
         return on_data
+
+    def _show(self, link_id: int, data: bytes) -> None:
+        """Hand ``data`` from ``link_id`` to the owner; replies made meanwhile go back to it."""
+        self._showing = link_id
+        try:
+            self._on_data(data)
+        finally:
+            self._showing = None
 
     def _note_contact(self, link_id: int) -> None:
         # The cost per chunk is a flag check. The first data after a quiet spell is reported
@@ -446,6 +501,19 @@ class Supervisor:
         self._close_link(link_id)
         self._feed(event)
 
+    async def _reset(self, link_id: int, link: Link) -> None:
+        try:
+            unsent = await link.abandon()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Whatever failed, the link is given up: nothing comes back, nothing is sent twice.
+            _log.debug("reset of link %d failed", link_id, exc_info=True)
+            _quietly(link.reset)
+            unsent = b""
+        del self._resets[link_id]
+        self._feed(LinkReset(link_id, unsent))
+
     async def _ping(self, link_id: int) -> None:
         link = self._links[link_id]
         try:
@@ -478,8 +546,16 @@ class Supervisor:
 def _traced(item: Event | Effect) -> str:
     """An event or effect for the trace, without what the user typed (never logged)."""
     match item:
-        case KeyTyped(data=data) | SendKeys(data=data) | DeliverHeldKeys(data=data):
+        case (
+            KeyTyped(data=data)
+            | SendKeys(data=data)
+            | DeliverHeldKeys(data=data)
+            | TerminalReply(data=data)
+            | SendReply(data=data)
+        ):
             return f"{type(item).__name__}({len(data)} bytes)"
+        case LinkReset(link=link, unsent=unsent):
+            return f"LinkReset({link}, {len(unsent)} bytes unsent)"
         case _:
             return repr(item)
 

@@ -279,6 +279,18 @@ class Link(SideChannels, Protocol):
         """Drop the connection without touching the tmux session."""
         ...
 
+    async def abandon(self) -> bytes:
+        """Give the link up while it may still be alive, so that it delivers nothing later:
+        find the keys written to it that the server never received, then reset the
+        connection (queued bytes discarded). Returns those keys, oldest first; b"" when
+        there are none or the transport cannot tell. Cancelled, it resets at once."""
+        ...
+
+    def reset(self) -> None:
+        """Reset the connection at once, without looking for keys to give back (a link
+        being abandoned when the tab closes)."""
+        ...
+
     async def wait_closed(self) -> LinkClosed:
         """Wait until the link ends and say how."""
         ...

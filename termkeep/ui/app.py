@@ -25,13 +25,13 @@ from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.ui import failures
+from termkeep.ui import failures, textual_fixes
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label, textual_action
 from termkeep.ui.broadcast import Broadcast, stop_hint, tabs_word
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
-from termkeep.ui.screens.profiles import ProfileManagerScreen
+from termkeep.ui.screens.profiles import EDITOR_KEYS, ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
@@ -66,6 +66,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
         startup_profiles: Sequence[str] = (),
         restore: bool = True,
     ) -> None:
+        textual_fixes.apply()
         super().__init__()
         self.problems: list[str] = []
         self.settings = settings or settings_or_defaults(self.problems)
@@ -476,6 +477,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
         self.push_screen(
             ProfileManagerScreen(
                 self.store,
+                settings=self.settings,
+                theme_names=self.themes.names(),
                 manage_sessions=self.manage_sessions,
                 save_open_tab=self._unsaved_open_tab(),
             )
@@ -570,7 +573,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
             (key_label(key), by_id[action_id].description, action_id)
             for action_id, key in self.settings.keys.items()
         ]
-        self.push_screen(HelpScreen(key_label(self.settings.prefix), rows))
+        sections = [("In the profile manager (prefix m), without the prefix:", EDITOR_KEYS)]
+        self.push_screen(HelpScreen(key_label(self.settings.prefix), rows, sections))
 
     def action_app_quit(self) -> None:
         """Quit, asking first while sessions are open."""

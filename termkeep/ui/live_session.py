@@ -14,7 +14,9 @@ from termkeep.config.profile import Profile
 from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory
-from termkeep.session import Session, log_mode, predict_mode
+from termkeep.session.core import log_mode
+from termkeep.session.tab import predict_mode
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
@@ -78,7 +80,7 @@ def _tunnels_down(tunnels: TunnelSet | None, *, attached: bool) -> int:
 
 
 class LiveSession:
-    """Adapts ``termkeep.session.Session`` to SessionLike."""
+    """Adapts ``termkeep.session.tab_session.Session`` to SessionLike."""
 
     def __init__(
         self,

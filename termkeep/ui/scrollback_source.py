@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, line_of_row, search_lines
 from termkeep.tmux.scrollback import MAX_PAGE_LINES, PaneExtent, ScrollbackError, ScrollbackPage

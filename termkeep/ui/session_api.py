@@ -1,8 +1,8 @@
 """What the app needs from a tab's session, as a Protocol.
 
-The real ``termkeep.session.Session`` (Supervisor + Emulator) is wired in by the lead; the ui
-only depends on this small surface so it can be built and tested on its own with a scripted
-session. Everything here is read on the UI's event loop.
+The real ``termkeep.session.tab_session.Session`` (SessionCore + SessionTerminal) is wired
+in by ``ui.live_session``; the ui only depends on this small surface so it can be built and
+tested on its own with a scripted session. Everything here is read on the UI's event loop.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ remote PTY, answers the remote's queries (those replies never pass through a vie
 the predictor of typed keys in step with the link. A view only reads what to draw, asks for
 a size, sends what the user types and draws the predictor's guesses over the frame; it hears
 of new output, titles, bells and clipboard writes as a TerminalListener it registers with
-``watch``. ``termkeep.session.SessionTerminal`` is the implementation.
+``watch``. ``termkeep.session.tab.SessionTerminal`` is the implementation.
 """
 
 from __future__ import annotations

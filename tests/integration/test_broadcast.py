@@ -20,20 +20,18 @@ from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
 from tests.ui.fakes import RecordingApp
-from tests.ui.pilot import LIVE, PREFIX, wait_for
+from tests.ui.pilot import LIVE, PREFIX, Bound, wait_for
 
-RECOVERY = (1200, 0.05)
-"""(steps, pause) for a drop to be noticed or healed on a loaded machine: 60 s at most."""
+RECOVERY = Bound(60.0, 0.05)
+"""For a drop to be noticed or healed on a loaded machine: 60 s at most."""
 COMMAND = "echo bc-$((6*7))"
 OUTPUT = "bc-42"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProfileStore:
-    """A private config and state dir, so nothing of the user's is read or written."""
-    monkeypatch.setenv("TERMKEEP_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
-    return ProfileStore(tmp_path / "config" / "hosts")
+def store(config_dir: Path) -> ProfileStore:
+    """The saved hosts of the test's own config dir."""
+    return ProfileStore(config_dir / "hosts")
 
 
 def screen_text(pane: SessionPane) -> str:
@@ -76,7 +74,9 @@ async def test_broadcast_to_three_tabs_one_of_them_through_a_blackhole(
         for pane in panes:
             await wait_for(pilot, attached(pane), f"{pane.session.name} to attach", bound=LIVE)
         await pilot.press(PREFIX, "b")
-        await wait_for(pilot, lambda: isinstance(app.screen, BroadcastPickerScreen))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, BroadcastPickerScreen), "the broadcast picker"
+        )
         await pilot.press("a", "enter")
         await wait_for(pilot, lambda: app.broadcast.on, "broadcasting")
         assert app.broadcast.targets == [steady_1, flaky, steady_2]
@@ -99,5 +99,7 @@ async def test_broadcast_to_three_tabs_one_of_them_through_a_blackhole(
         for pane in panes:
             await pane.session.close()
         # The tabs hear of the close through the app's queue: let them, while it runs.
-        await wait_for(pilot, lambda: all(p.status.state is Phase.CLOSED for p in panes))
+        await wait_for(
+            pilot, lambda: all(p.status.state is Phase.CLOSED for p in panes), "every tab closed"
+        )
         await pilot.pause()

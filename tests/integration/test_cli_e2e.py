@@ -32,11 +32,6 @@ RECOVER = 60.0
 PREFIX = "C-\\"  # ctrl+backslash, termkeep's default prefix key
 
 
-@pytest.fixture
-def dirs(tmp_path: Path) -> tuple[Path, Path]:
-    return tmp_path / "config", tmp_path / "state"
-
-
 def save_profile(config_dir: Path, server: NetnsSshServer) -> None:
     ProfileStore(config_dir / "hosts").save(
         profile_for(
@@ -59,10 +54,9 @@ def session_identity(server: NetnsSshServer) -> str:
 
 
 @pytest.fixture
-def app_pane(netns_sshd: NetnsSshServer, dirs: tuple[Path, Path]) -> Iterator[TmuxPane]:
-    config_dir, state_dir = dirs
+def app_pane(netns_sshd: NetnsSshServer, config_dir: Path) -> Iterator[TmuxPane]:
     save_profile(config_dir, netns_sshd)
-    with tmux_pane(termkeep_command(config_dir, state_dir, "e2e")) as pane:
+    with tmux_pane(termkeep_command("e2e")) as pane:
         yield pane
 
 
@@ -88,11 +82,10 @@ def test_app_tab_survives_a_silent_drop(app_pane: TmuxPane, netns_sshd: NetnsSsh
 
 
 def test_headless_attach_reattaches_after_a_server_abort(
-    netns_sshd: NetnsSshServer, dirs: tuple[Path, Path]
+    netns_sshd: NetnsSshServer, config_dir: Path
 ) -> None:
-    config_dir, state_dir = dirs
     save_profile(config_dir, netns_sshd)
-    with tmux_pane(termkeep_command(config_dir, state_dir, "attach", "e2e")) as pane:
+    with tmux_pane(termkeep_command("attach", "e2e")) as pane:
         pane.type("export TKV=kept; echo set$((40+2))")
         pane.wait_for("set42", timeout=ATTACH)
         before = session_identity(netns_sshd)
@@ -107,9 +100,8 @@ def test_headless_attach_reattaches_after_a_server_abort(
         pane.wait_for("TERMKEEP-EXIT=255", timeout=ATTACH, what="ssh's exit code for ~.")
 
 
-def test_demo_shows_a_drop_and_the_reattach(dirs: tuple[Path, Path]) -> None:
-    config_dir, state_dir = dirs
-    with tmux_pane(termkeep_command(config_dir, state_dir, "demo")) as pane:
+def test_demo_shows_a_drop_and_the_reattach(config_dir: Path, state_dir: Path) -> None:
+    with tmux_pane(termkeep_command("demo")) as pane:
         pane.wait_for("attached", timeout=ATTACH)
         pane.type("X=kept; echo hi$((1+1))")
         pane.wait_for("hi2", timeout=ATTACH)
@@ -156,12 +148,9 @@ def short_tmp() -> Iterator[Path]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_the_next_demo_removes_what_a_killed_demo_left(
-    dirs: tuple[Path, Path], short_tmp: Path
-) -> None:
-    config_dir, state_dir = dirs
+def test_the_next_demo_removes_what_a_killed_demo_left(short_tmp: Path) -> None:
     tmp = short_tmp
-    demo = f"TMPDIR={tmp} {termkeep_command(config_dir, state_dir, 'demo')}"
+    demo = f"TMPDIR={tmp} {termkeep_command('demo')}"
     with tmux_pane(demo) as pane:
         pane.wait_for("attached", timeout=ATTACH)
         (termkeep_pid,) = wait_until(
@@ -192,11 +181,10 @@ def test_the_next_demo_removes_what_a_killed_demo_left(
 
 @pytest.mark.parametrize("how", ["terminal closed", "SIGTERM"])
 def test_headless_attach_exits_when_told_or_when_its_terminal_goes(
-    netns_sshd: NetnsSshServer, dirs: tuple[Path, Path], how: str
+    netns_sshd: NetnsSshServer, config_dir: Path, how: str
 ) -> None:
-    config_dir, state_dir = dirs
     save_profile(config_dir, netns_sshd)
-    with tmux_pane(termkeep_command(config_dir, state_dir, "attach", "e2e")) as pane:
+    with tmux_pane(termkeep_command("attach", "e2e")) as pane:
         pane.type("echo up$((1+1))")
         pane.wait_for("up2", timeout=ATTACH)
         # The pane runs `sh -c "termkeep ...; echo ...; sleep"`: termkeep is its child.

@@ -6,7 +6,6 @@ history`` prints them and the profile's summary. ``termkeep attach`` records its
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.terminal.durations import RECORD, duration_text
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
@@ -36,10 +35,9 @@ def records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def termkeep_history(state_dir: Path, *args: str) -> str:
+def termkeep_history(*args: str) -> str:
     result = subprocess.run(
         [str(CONSOLE_SCRIPT), "history", *args],
-        env={**os.environ, "TERMKEEP_STATE_DIR": str(state_dir)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -51,9 +49,8 @@ def termkeep_history(state_dir: Path, *args: str) -> str:
 
 
 async def test_two_real_drops_are_in_the_file_and_in_termkeep_history(
-    netns_sshd: NetnsSshServer, tmp_path: Path
+    netns_sshd: NetnsSshServer, state_dir: Path
 ) -> None:
-    state_dir = tmp_path / "state"
     history_file = state_dir / "connections.jsonl"
     session = Session(
         reconnect_profile(netns_sshd), NoPrompter(), size=(100, 30), history_file=history_file
@@ -105,7 +102,7 @@ async def test_two_real_drops_are_in_the_file_and_in_termkeep_history(
     assert "held-" not in text  # counts of keys, never the keys
     assert "6*7" not in text
 
-    out = termkeep_history(state_dir, "reconnect-test")
+    out = termkeep_history("reconnect-test")
     drop_table, summary = out.split("\n\n")
     header, first, second = drop_table.splitlines()
     assert header.split()[:2] == ["PROFILE", "START"]
@@ -122,10 +119,11 @@ async def test_two_real_drops_are_in_the_file_and_in_termkeep_history(
 
 
 @pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="needs the installed console script")
-def test_termkeep_attach_records_its_drops(netns_sshd: NetnsSshServer, tmp_path: Path) -> None:
-    config_dir, state_dir = tmp_path / "config", tmp_path / "state"
+def test_termkeep_attach_records_its_drops(
+    netns_sshd: NetnsSshServer, config_dir: Path, state_dir: Path
+) -> None:
     save_profile(config_dir, netns_sshd)
-    with tmux_pane(termkeep_command(config_dir, state_dir, "attach", "e2e")) as pane:
+    with tmux_pane(termkeep_command("attach", "e2e")) as pane:
         pane.type("echo set$((40+2))")
         pane.wait_for("set42", timeout=ATTACH)
         before = session_identity(netns_sshd)
@@ -142,5 +140,5 @@ def test_termkeep_attach_records_its_drops(netns_sshd: NetnsSshServer, tmp_path:
     assert lines[1]["profile"] == "e2e"
     assert lines[1]["same_tmux"] is True
     assert lines[2]["bytes_in"] > 0
-    out = termkeep_history(state_dir)
+    out = termkeep_history()
     assert out.splitlines()[1].startswith("e2e ")

@@ -35,10 +35,8 @@ _C1 = range(0x80, 0xA0)
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return termkeep_env(tmp_path / "config", tmp_path / "state", home)
+def env() -> dict[str, str]:
+    return termkeep_env()
 
 
 def save(env: dict[str, str], port: int, known_hosts: Path, *forwards: str) -> None:
@@ -64,10 +62,6 @@ def assert_terminal_safe(output: bytes) -> str:
     return text
 
 
-async def wait_for(process: PtyProcess, text: str) -> None:
-    await asyncio.to_thread(process.wait_for, text, timeout=WAIT)
-
-
 async def stop(process: PtyProcess) -> None:
     process.signal(signal.SIGTERM)
     assert await asyncio.to_thread(process.wait_exit, WAIT) == EXIT_SIGNALLED
@@ -80,7 +74,7 @@ async def test_a_disconnect_reason_is_shown_with_its_controls_made_visible(
     async with disconnecting_server() as port:
         save(env, port, tmp_path / "known_hosts", f"-L {free_loopback_port()}:h:1")
         with pty_termkeep(env, command, "evil") as process:
-            await wait_for(process, HOSTILE_SHOWN)
+            await asyncio.to_thread(process.wait_for, HOSTILE_SHOWN, timeout=WAIT)
             await stop(process)
     text = assert_terminal_safe(process.output)
     assert "could not connect: " in text
@@ -108,7 +102,7 @@ async def test_ssh_shows_the_same_disconnect_reason_the_same_way(tmp_path: Path)
                 str(port),
                 "victim@127.0.0.1",
             ],
-            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "LANG": "C.UTF-8"},
         )
         try:
             await asyncio.to_thread(ssh.wait_exit, WAIT)
@@ -145,10 +139,10 @@ async def test_ssh_shows_a_hostile_prompt_exactly_as_termkeep_does(tmp_path: Pat
                 "victim@127.0.0.1",
                 "true",
             ],
-            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "LANG": "C.UTF-8"},
         )
         try:
-            await wait_for(ssh, "Code ")
+            await asyncio.to_thread(ssh.wait_for, "Code ", timeout=WAIT)
             ssh.type("42\r")
             await asyncio.to_thread(ssh.wait_exit, WAIT)
         finally:
@@ -164,9 +158,9 @@ async def test_attach_shows_login_questions_and_channel_errors_made_visible(
     async with hostile_ssh_server(tmp_path) as server:
         save(env, server.port, server.known_hosts)
         with pty_termkeep(env, "attach", "evil") as process:
-            await wait_for(process, f"Code {HOSTILE_SHOWN}: ")
+            await asyncio.to_thread(process.wait_for, f"Code {HOSTILE_SHOWN}: ", timeout=WAIT)
             process.type("42\r")
-            await wait_for(process, f"Session: {HOSTILE_SHOWN}")
+            await asyncio.to_thread(process.wait_for, f"Session: {HOSTILE_SHOWN}", timeout=WAIT)
             await stop(process)
     text = assert_terminal_safe(process.output)
     assert f"Name: {HOSTILE_SHOWN}" in text
@@ -180,13 +174,15 @@ async def test_tunnel_shows_login_questions_and_forward_errors_made_visible(
     async with hostile_ssh_server(tmp_path) as server:
         save(env, server.port, server.known_hosts, f"-L {port}:db.internal:5432")
         with pty_termkeep(env, "tunnel", "evil") as process:
-            await wait_for(process, f"Code {HOSTILE_SHOWN}: ")
+            await asyncio.to_thread(process.wait_for, f"Code {HOSTILE_SHOWN}: ", timeout=WAIT)
             process.type("42\r")
-            await wait_for(process, f"up on localhost:{port}")
+            await asyncio.to_thread(process.wait_for, f"up on localhost:{port}", timeout=WAIT)
             await asyncio.to_thread(wait_listening, port, "the forward's listener")
             _reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()
-            await wait_for(process, f"from the server: forward: {HOSTILE_SHOWN}")
+            await asyncio.to_thread(
+                process.wait_for, f"from the server: forward: {HOSTILE_SHOWN}", timeout=WAIT
+            )
             await stop(process)
     text = assert_terminal_safe(process.output)
     assert f"Name: {HOSTILE_SHOWN}" in text

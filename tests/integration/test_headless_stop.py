@@ -38,10 +38,8 @@ EXIT_SIGNALLED = 255
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return termkeep_env(tmp_path / "config", tmp_path / "state", home)
+def env() -> dict[str, str]:
+    return termkeep_env()
 
 
 def save(env: dict[str, str], profile: Profile) -> None:

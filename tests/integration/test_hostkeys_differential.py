@@ -18,7 +18,6 @@ itself whatever the table says:
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import HostKeyDecision, NoPrompter
 from termkeep.transport.ssh.connector import SshConnector
 from tests.fixtures import keys
+from tests.fixtures.isolation import Isolation
 from tests.fixtures.sshd import SshServer, make_workdir, start_sshd
 
 pytestmark = pytest.mark.sshd
@@ -277,10 +277,7 @@ def run_ssh(lab: Lab, case: Case, files: list[Path]) -> tuple[Result, str]:
         *("-o", "IdentitiesOnly=yes", "-i", str(server.client_key)),
         *("-l", server.user, "-p", str(server.port), case.host, "true"),
     ]
-    env = {key: value for key, value in os.environ.items() if key != "SSH_AUTH_SOCK"}
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=SSH_TIMEOUT, env=env, check=False
-    )
+    done = subprocess.run(command, capture_output=True, text=True, timeout=SSH_TIMEOUT, check=False)
     return (C if done.returncode == 0 else R), done.stderr
 
 
@@ -362,15 +359,13 @@ def test_the_table_covers_every_rule() -> None:
 
 
 async def test_default_user_files_are_known_hosts_and_known_hosts2(
-    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lab: Lab, isolation: Isolation
 ) -> None:
     """With no UserKnownHostsFile, termkeep reads ~/.ssh/known_hosts then known_hosts2, as
     ssh does (ssh is given the same two files: it takes ~ from the password file)."""
     case = Case("known_hosts2 only", (), C, C)
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    files = [home / ".ssh" / "known_hosts", home / ".ssh" / "known_hosts2"]
+    isolation.ssh_dir.mkdir()
+    files = [isolation.ssh_dir / "known_hosts", isolation.ssh_dir / "known_hosts2"]
     write_known_hosts(files[1], ("[127.0.0.1]:{P} {KEY}",), lab.values(case))
     ssh_result, ssh_said = run_ssh(lab, case, files)
     assert ssh_result is C, ssh_said

@@ -6,15 +6,14 @@ probe for too many unauthenticated connections (the connects are paced per desti
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
-from termkeep.session import build_supervisor
+from termkeep.session.core import build_supervisor
 from termkeep.supervisor.supervisor import Notice, Supervisor, Update
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
+from tests.fixtures.waiting import wait_until_async
 
 TABS = 30
 SSHD_DEFAULT_MAX_STARTUPS = "MaxStartups 10:30:100"
@@ -51,14 +50,6 @@ class Tab:
         return self.supervisor.status().state
 
 
-async def until(condition: Callable[[], bool], limit: float, what: Callable[[], str]) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit:g} s waiting for {what()}")
-        await asyncio.sleep(0.05)
-
-
 def session_ids(server: NetnsSshServer) -> dict[str, str]:
     """tmux session name -> who it is (server pid, session id, creation time)."""
     listed = server.tmux(
@@ -77,10 +68,11 @@ async def test_thirty_tabs_of_one_host_all_reattach_their_session_after_an_abort
     try:
         for tab in tabs:
             await tab.supervisor.start()
-        await until(
+        await wait_until_async(
             lambda: all(tab.state == "attached" for tab in tabs),
-            ATTACH_WAIT,
-            lambda: f"every tab attached: {[tab.state for tab in tabs]}",
+            timeout=ATTACH_WAIT,
+            what=lambda: f"every tab attached: {[tab.state for tab in tabs]}",
+            interval=0.05,
         )
         before = session_ids(netns_sshd)
         assert {tab.session for tab in tabs} <= before.keys()
@@ -94,13 +86,14 @@ async def test_thirty_tabs_of_one_host_all_reattach_their_session_after_an_abort
             later = tab.notices[heard[index] :]
             return tab.state == "attached" and any(n.startswith("reattached") for n in later)
 
-        await until(
+        await wait_until_async(
             lambda: all(reattached(index) for index in range(TABS)),
-            ATTACH_WAIT,
-            lambda: (
+            timeout=ATTACH_WAIT,
+            what=lambda: (
                 "every tab reattached: "
                 + str([tab.notices[heard[i] :] for i, tab in enumerate(tabs) if not reattached(i)])
             ),
+            interval=0.05,
         )
         after = session_ids(netns_sshd)
         assert {tab.session: after[tab.session] for tab in tabs} == {

@@ -74,9 +74,9 @@ def test_connect_from_a_python_child():
     subprocess.run([sys.executable, "-c", CHILD], timeout=60, check=True)
 
 
-def test_termkeep_attach(tmp_path):
+def test_termkeep_attach():
     violations = Path(os.environ[DIRECTORY_ENV]) / VIOLATIONS_FILE
-    command = termkeep_command(tmp_path / "config", tmp_path / "state", "attach", f"me@{{OFF}}")
+    command = termkeep_command("attach", f"me@{{OFF}}")
     with tmux_pane(command):
         wait_until(
             lambda: violations.exists() and "by termkeep attach" in violations.read_text(),

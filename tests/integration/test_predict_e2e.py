@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.terminal.emulator import row_text
 from termkeep.terminal.predict import MIN_TIMEOUT, PredictMode
@@ -30,6 +30,7 @@ from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.requirements import require
+from tests.fixtures.waiting import wait_until_async
 
 ONE_WAY_MS = 100.0
 """Half the round trip the tests add: RTT grows by 200 ms."""
@@ -101,15 +102,20 @@ class Typist:
         return [(row.graphemes, row.widths) for row in self.session.emulator.snapshot().rows]
 
     async def until(self, condition: Callable[[], object], what: str, limit: float = WAIT) -> None:
-        deadline = time.monotonic() + limit
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                screen = "\n".join(self.screen())
-                raise AssertionError(f"timed out waiting for {what}; screen:\n{screen}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.05))
+        """Wait for ``condition``, re-checking on every update or output, within a bound; a
+        failure shows the screen at the deadline."""
+        await wait_until_async(
+            condition,
+            timeout=limit,
+            what=lambda: f"{what}; screen:\n" + "\n".join(self.screen()),
+            interval=0.05,
+            pause=self._next_change,
+        )
+
+    async def _next_change(self, longest: float) -> None:
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout=longest)
 
     async def settled(self) -> None:
         """Wait until no guess is outstanding: the echo came, or the timeout passed."""

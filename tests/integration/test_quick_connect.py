@@ -20,19 +20,17 @@ from termkeep.transport.link import Cause, ConnectFailedError
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.quick_connect import resolve_target
 from termkeep.transport.ssh.connector import SshConnector
-from tests.fixtures.home import use_private_home
+from tests.fixtures.isolation import Isolation
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
 from tests.integration.test_reconnect import ATTACH_WAIT, opened
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sshd: SshServer) -> Path:
-    """A HOME whose ~/.ssh/config names the test server as ``box`` and gives every host the
-    server's client key and known_hosts (no real ~/.ssh is read, no agent is asked)."""
-    return use_private_home(
-        tmp_path,
-        monkeypatch,
+def ssh_config(isolation: Isolation, sshd: SshServer) -> Path:
+    """The test HOME's ~/.ssh/config: names the test server as ``box`` and gives every host
+    the server's client key and known_hosts."""
+    return isolation.write_ssh_config(
         f"Host box\n  HostName {sshd.host}\n  Port {sshd.port}\n  User {sshd.user}\n\n"
         f"Host *\n  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.known_hosts}\n",
     )
@@ -48,7 +46,7 @@ async def attached_tmux_session(store: ProfileStore, target: str) -> str:
 
 
 async def test_a_literal_host_an_alias_and_a_saved_profile_first(
-    sshd: SshServer, home: Path, tmp_path: Path
+    sshd: SshServer, ssh_config: Path, tmp_path: Path
 ) -> None:
     store = ProfileStore(tmp_path / "hosts")
     literal = f"{sshd.user}@{sshd.host}:{sshd.port}"
@@ -90,10 +88,10 @@ def proxy_command(tmp_path: Path, marker: Path, relay_port: Path) -> str:
     return f"sh -c 'touch {marker} && exec {sys.executable} {relay} %h %p {relay_port}'"
 
 
-def run_ssh(home: Path, *target: str) -> subprocess.CompletedProcess[str]:
+def run_ssh(ssh_config: Path, *target: str) -> subprocess.CompletedProcess[str]:
     """The real ssh with the same ssh_config, so the config is known to be one ssh accepts."""
     return subprocess.run(
-        ["ssh", "-F", str(home / ".ssh" / "config"), "-o", "BatchMode=yes", *target, "true"],
+        ["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", *target, "true"],
         capture_output=True,
         text=True,
         timeout=30,
@@ -109,13 +107,11 @@ def came_through_relay(sshd: SshServer, relay_port: Path) -> bool:
 
 @pytest.mark.parametrize("typed", ["viaproxy", "literal"])
 async def test_ssh_config_s_proxycommand_carries_a_quick_connect(
-    sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typed: str
+    sshd: SshServer, tmp_path: Path, isolation: Isolation, typed: str
 ) -> None:
     marker, relay_port = tmp_path / "proxy-ran", tmp_path / "relay-port"
     command = proxy_command(tmp_path, marker, relay_port)
-    home = use_private_home(
-        tmp_path,
-        monkeypatch,
+    ssh_config = isolation.write_ssh_config(
         f"Host viaproxy\n  HostName {sshd.host}\n  Port {sshd.port}\n  User {sshd.user}\n"
         f"  ProxyCommand {command}\n\n"
         # A literal user@host:port gets the Host block of its host, as with ssh.
@@ -124,7 +120,7 @@ async def test_ssh_config_s_proxycommand_carries_a_quick_connect(
     )
     target = "viaproxy" if typed == "viaproxy" else f"{sshd.user}@{sshd.host}:{sshd.port}"
     ssh_target = ["viaproxy"] if typed == "viaproxy" else [f"-p{sshd.port}", sshd.host]
-    by_ssh = run_ssh(home, *ssh_target)
+    by_ssh = run_ssh(ssh_config, *ssh_target)
     assert by_ssh.returncode == 0, by_ssh.stderr
     assert came_through_relay(sshd, relay_port)
     marker.unlink()
@@ -137,12 +133,10 @@ async def test_ssh_config_s_proxycommand_carries_a_quick_connect(
 
 
 async def test_ssh_config_s_proxyjump_carries_a_quick_connect(
-    sshd_factory: Callable[..., SshServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sshd_factory: Callable[..., SshServer], tmp_path: Path, isolation: Isolation
 ) -> None:
     bastion, target = sshd_factory(), sshd_factory()
-    use_private_home(
-        tmp_path,
-        monkeypatch,
+    isolation.write_ssh_config(
         f"Host inside\n  HostName {target.host}\n  Port {target.port}\n  User {target.user}\n"
         f"  ProxyJump {bastion.user}@{bastion.host}:{bastion.port}\n\n"
         f"Host *\n  IdentityFile {bastion.client_key}\n  IdentityFile {target.client_key}\n"
@@ -160,11 +154,9 @@ async def test_ssh_config_s_proxyjump_carries_a_quick_connect(
     [("ProxyUseFdpass yes", "ProxyUseFdpass yes"), ("ProxyCommand -", "ProxyCommand -")],
 )
 async def test_a_proxy_setting_that_cannot_be_honoured_is_refused_never_bypassed(
-    sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, named: str
+    sshd: SshServer, tmp_path: Path, isolation: Isolation, setting: str, named: str
 ) -> None:
-    use_private_home(
-        tmp_path,
-        monkeypatch,
+    isolation.write_ssh_config(
         f"Host odd\n  HostName {sshd.host}\n  Port {sshd.port}\n  User {sshd.user}\n"
         f"  {setting}\n  ProxyCommand true\n"
         f"  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.known_hosts}\n",
@@ -180,7 +172,7 @@ async def test_a_proxy_setting_that_cannot_be_honoured_is_refused_never_bypassed
 
 
 async def test_a_jump_host_s_own_proxy_settings_are_followed(
-    sshd_factory: Callable[..., SshServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sshd_factory: Callable[..., SshServer], tmp_path: Path, isolation: Isolation
 ) -> None:
     """As with ssh: the target's ProxyJump names b2, whose own ProxyJump names b1, whose
     ProxyCommand is the relay. Every hop is used, none is reached directly."""
@@ -199,12 +191,10 @@ async def test_a_jump_host_s_own_proxy_settings_are_followed(
     )
     keys_and_hosts = " ".join(str(server.known_hosts) for server in servers.values())
     identities = "".join(f"  IdentityFile {server.client_key}\n" for server in servers.values())
-    home = use_private_home(
-        tmp_path,
-        monkeypatch,
+    ssh_config = isolation.write_ssh_config(
         config + f"Host *\n{identities}  UserKnownHostsFile {keys_and_hosts}\n",
     )
-    by_ssh = run_ssh(home, "inside")  # the same config works for ssh
+    by_ssh = run_ssh(ssh_config, "inside")  # the same config works for ssh
     assert by_ssh.returncode == 0, by_ssh.stderr
     assert came_through_relay(b1, relay_port)
     marker.unlink()

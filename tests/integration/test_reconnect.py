@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Notice, Update
 from termkeep.transport.link import Cause
@@ -25,6 +24,7 @@ from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
+from tests.fixtures.waiting import wait_until_async
 
 TMUX_SESSION = "tk-reconnect"
 ATTACH_WAIT = 20.0
@@ -62,19 +62,23 @@ class Watch:
         return self.session.emulator.text()
 
     async def until(self, condition: Callable[[], object], limit: float, what: str) -> None:
-        """Wait for ``condition``, re-checking on every update or output, within a bound."""
-        deadline = time.monotonic() + limit
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"timed out after {limit:g} s waiting for {what}; states {self.states}, "
-                    f"notices {self.notices}, screen:\n{self.screen()}"
-                )
-            self._changed.clear()
+        """Wait for ``condition``, re-checking on every update or output, within a bound; a
+        failure shows the states, notices and screen at the deadline."""
+        await wait_until_async(
+            condition,
+            timeout=limit,
+            what=lambda: (
+                f"{what}; states {self.states}, notices {self.notices}, screen:\n{self.screen()}"
+            ),
             # Also wake up periodically: some conditions depend on the clock.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.25))
+            interval=0.25,
+            pause=self._next_change,
+        )
+
+    async def _next_change(self, longest: float) -> None:
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout=longest)
 
     async def run(self, command: str, expected: str, limit: float = ATTACH_WAIT) -> None:
         """Type ``command`` and wait until ``expected`` is on the screen."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from termkeep.config.profile import Profile, TmuxSettings
 from termkeep.config.store import ProfileStore
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.tmux.names import adoptable_legacy_base
 from termkeep.tmux.sessions import (
     RemoteSessions,
@@ -25,6 +24,7 @@ from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.link import SshLink
 from tests.fixtures import sshd as sshd_module
 from tests.fixtures.sshd import SshServer
+from tests.fixtures.waiting import bounded
 from tests.integration.test_reconnect import ATTACH_WAIT, Watch
 from tests.integration.test_transport import connector_for
 
@@ -42,16 +42,6 @@ NOT_OURS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throwaway HOME and no agent: only the keys a test names are offered."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    return home
-
-
 def web_profile(server: SshServer, **changes: object) -> Profile:
     profile = Profile(
         name="web",
@@ -62,13 +52,6 @@ def web_profile(server: SshServer, **changes: object) -> Profile:
         known_hosts_file=str(server.known_hosts),
     )
     return replace(profile, **changes)  # type: ignore[arg-type]
-
-
-async def bounded[T](work: Awaitable[T], what: str) -> T:
-    try:
-        return await asyncio.wait_for(work, WAIT)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {WAIT:g} s waiting for {what}") from None
 
 
 def make_sessions(server: SshServer, *names: str) -> None:
@@ -89,10 +72,12 @@ async def test_lists_only_the_profiles_own_sessions_with_their_details(
     profile = web_profile(sshd)
     # A real tab elsewhere holds termkeep-web-2: its client shows as attached.
     tab_profile = replace(profile, tmux=TmuxSettings(session="termkeep-web-2"))
-    link = await bounded(connector_for(tab_profile, NoPrompter())(lambda _: None, (80, 24)), "tab")
+    link = await bounded(
+        connector_for(tab_profile, NoPrompter())(lambda _: None, (80, 24)), timeout=WAIT, what="tab"
+    )
     assert isinstance(link, SshLink)
     try:
-        listing = await bounded(list_sessions(profile, NoPrompter()), "list")
+        listing = await bounded(list_sessions(profile, NoPrompter()), timeout=WAIT, what="list")
     finally:
         link.close()
     assert listing.tmux_installed
@@ -103,7 +88,7 @@ async def test_lists_only_the_profiles_own_sessions_with_their_details(
     assert by_name["termkeep-web-10"].windows == 2
     assert by_name["termkeep-web"].windows == 1
     claimed = RemoteSessions(profile, NoPrompter(), claimed={"termkeep-web-10"})
-    later = await bounded(claimed.list(), "list with a claimed name")
+    later = await bounded(claimed.list(), timeout=WAIT, what="list with a claimed name")
     assert [session.name for session in later.sessions] == ["termkeep-web", "termkeep-web-2"]
     created = sshd.tmux("list-sessions", "-F", "#{session_name} #{session_created}").stdout
     assert f"termkeep-web {by_name['termkeep-web'].created.timestamp():.0f}" in created
@@ -116,13 +101,15 @@ async def test_a_named_tmux_session_and_an_odd_one_are_sanitised_like_an_attach(
     # makes it, and the listing matches that form (and its numbered siblings).
     profile = web_profile(sshd, tmux=TmuxSettings(session="it's a.b:c"))
     make_sessions(sshd, "it_s_a_b_c", "it_s_a_b_c-3", "it_s_a_b_c-three")
-    listing = await bounded(list_sessions(profile, NoPrompter()), "list")
+    listing = await bounded(list_sessions(profile, NoPrompter()), timeout=WAIT, what="list")
     assert [session.name for session in listing.sessions] == ["it_s_a_b_c", "it_s_a_b_c-3"]
 
 
 async def test_no_tmux_server_is_an_empty_list(sshd: SshServer) -> None:
     assert sshd.tmux_server_pid() is None
-    listing = await bounded(list_sessions(web_profile(sshd), NoPrompter()), "list")
+    listing = await bounded(
+        list_sessions(web_profile(sshd), NoPrompter()), timeout=WAIT, what="list"
+    )
     assert listing.sessions == ()
     assert listing.tmux_installed
 
@@ -130,14 +117,14 @@ async def test_no_tmux_server_is_an_empty_list(sshd: SshServer) -> None:
 async def test_kill_kills_exactly_the_named_session(sshd: SshServer) -> None:
     make_sessions(sshd, *OURS, *NOT_OURS)
     profile = web_profile(sshd)
-    await bounded(kill_session(profile, "termkeep-web", NoPrompter()), "kill")
+    await bounded(kill_session(profile, "termkeep-web", NoPrompter()), timeout=WAIT, what="kill")
     # '=' in the target: no prefix match reaches termkeep-web-2 or termkeep-webby.
     assert session_names(sshd) == (set(OURS) | set(NOT_OURS)) - {"termkeep-web"}
     remote = RemoteSessions(profile, NoPrompter())
-    listing = await bounded(remote.list(), "list after kill")
+    listing = await bounded(remote.list(), timeout=WAIT, what="list after kill")
     assert [session.name for session in listing.sessions] == ["termkeep-web-2", "termkeep-web-10"]
     with pytest.raises(TmuxCommandError, match="can't find session"):
-        await bounded(remote.kill("termkeep-web"), "kill again")
+        await bounded(remote.kill("termkeep-web"), timeout=WAIT, what="kill again")
 
 
 async def test_kill_refuses_a_session_that_is_not_the_profiles(sshd: SshServer) -> None:
@@ -181,7 +168,9 @@ async def test_a_host_without_tmux_says_so(
 
     monkeypatch.setattr(sshd_module, "render_config", without_tmux)
     server = sshd_factory()
-    listing = await bounded(list_sessions(web_profile(server), NoPrompter()), "list")
+    listing = await bounded(
+        list_sessions(web_profile(server), NoPrompter()), timeout=WAIT, what="list"
+    )
     assert listing.sessions == ()
     assert not listing.tmux_installed
 
@@ -191,12 +180,14 @@ async def test_connection_problems_are_connect_failures(sshd: SshServer, tmp_pat
     empty_known_hosts.write_text("")
     stranger = web_profile(sshd, known_hosts_file=str(empty_known_hosts))
     with pytest.raises(ConnectFailedError) as unknown:
-        await bounded(list_sessions(stranger, NoPrompter()), "list")
+        await bounded(list_sessions(stranger, NoPrompter()), timeout=WAIT, what="list")
     assert unknown.value.cause is Cause.HOST_KEY_UNKNOWN
 
     keyless = web_profile(sshd, identity_files=(), use_ssh_config=False)
     with pytest.raises(ConnectFailedError) as refused:
-        await bounded(kill_session(keyless, "termkeep-web", NoPrompter()), "kill")
+        await bounded(
+            kill_session(keyless, "termkeep-web", NoPrompter()), timeout=WAIT, what="kill"
+        )
     assert refused.value.cause is Cause.AUTH_FAILED
 
 
@@ -252,9 +243,9 @@ async def test_an_old_named_session_is_found_again_and_takes_its_new_name(
     assert session_id(sshd, OLD_NAME) is None
     # The old second tab is still listed for the profile, and may be killed from there.
     remote = RemoteSessions(dotted, NoPrompter(), legacy=adoptable_legacy_base(dotted, [dotted]))
-    listing = await bounded(remote.list(), "list")
+    listing = await bounded(remote.list(), timeout=WAIT, what="list")
     assert [session.name for session in listing.sessions] == ["termkeep_a_b", f"{OLD_NAME}-2"]
-    await bounded(remote.kill(f"{OLD_NAME}-2"), "kill the old second tab")
+    await bounded(remote.kill(f"{OLD_NAME}-2"), timeout=WAIT, what="kill the old second tab")
     assert session_names(sshd) == {"termkeep_a_b"}
 
 
@@ -276,7 +267,8 @@ async def test_the_profile_whose_name_is_the_old_name_keeps_the_session(
     assert session_names(sshd) == {OLD_NAME, "termkeep_a_b", "termkeep__a_3a_b"}
     listing = await bounded(
         RemoteSessions(dotted, NoPrompter(), legacy=adoptable_legacy_base(dotted, [plain])).list(),
-        "list",
+        timeout=WAIT,
+        what="list",
     )
     assert [session.name for session in listing.sessions] == ["termkeep_a_b"]
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from termkeep.config.profile import TmuxSettings
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.terminal.history_lines import HistoryLine
 from termkeep.tmux import scrollback
 from termkeep.tmux.scrollback import ScrollbackError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from termkeep.config.profile import Profile
 from termkeep.config.settings import LogMode
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.full_disk import no_room_to_grow_files
@@ -107,14 +107,13 @@ async def test_a_log_path_that_is_not_the_user_s_regular_file_is_a_notice(
 
 
 def test_termkeep_attach_keeps_the_log_the_settings_ask_for(
-    netns_sshd: NetnsSshServer, tmp_path: Path
+    netns_sshd: NetnsSshServer, tmp_path: Path, config_dir: Path
 ) -> None:
-    config_dir, state_dir = tmp_path / "config", tmp_path / "state"
     save_profile(config_dir, netns_sshd)
     (config_dir / "settings.toml").write_text(
         f'log = "output"\nlog_path = "{tmp_path}/logs/&P-attach.log"\n'
     )
-    with tmux_pane(termkeep_command(config_dir, state_dir, "attach", "e2e")) as pane:
+    with tmux_pane(termkeep_command("attach", "e2e")) as pane:
         pane.type("stty -echo; printf '%s%s' pa 'ss: '; read pw; stty echo")
         pane.wait_for("pass:", timeout=ATTACH)
         pane.type(SECRET)

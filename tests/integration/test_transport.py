@@ -7,7 +7,7 @@ import os
 import socket
 import stat
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, override
@@ -22,11 +22,11 @@ from termkeep.transport.prompts import HostKeyDecision, KbdIntPrompts, NoPrompte
 from termkeep.transport.ssh.connector import SshConnector
 from termkeep.transport.ssh.link import SshLink
 from tests.fixtures import sshd as sshd_module
-from tests.fixtures.home import use_private_home
+from tests.fixtures.isolation import Isolation
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
-from tests.fixtures.waiting import wait_until
+from tests.fixtures.waiting import bounded, wait_until, wait_until_async
 
 WAIT = 15.0
 SIZE = (80, 24)
@@ -96,30 +96,6 @@ class Screen:
         return self.data.decode(errors="replace")
 
 
-async def wait_for(condition: Callable[[], object], what: str, limit: float = WAIT) -> None:
-    """Poll ``condition`` on the event loop until it is true; fail naming ``what``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        if loop.time() >= deadline:
-            raise AssertionError(f"timed out after {limit:g} s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def bounded[T](work: Awaitable[T], what: str) -> T:
-    try:
-        return await asyncio.wait_for(work, WAIT)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {WAIT:g} s waiting for {what}") from None
-
-
-@pytest.fixture(autouse=True)
-def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throwaway HOME, so ~/.ssh (known_hosts, keys, config) is never the real one, and no
-    agent, so only the keys a test names are offered."""
-    return use_private_home(tmp_path, monkeypatch)
-
-
 def with_session_env(config: str, **env: str) -> str:
     """sshd honours only the first SetEnv line, so extra variables join the fixture's line."""
     extra = " ".join(f"{name}={value}" for name, value in env.items())
@@ -140,7 +116,7 @@ async def attach(
 ) -> tuple[SshLink, Screen]:
     screen = screen or Screen()
     connector = connector_for(profile, prompter or NoPrompter())
-    link = await bounded(connector(screen, SIZE), "connect")
+    link = await bounded(connector(screen, SIZE), timeout=WAIT, what="connect")
     assert isinstance(link, SshLink)
     return link, screen
 
@@ -150,7 +126,9 @@ async def type_and_see(link: Link, screen: Screen, command: str, expected: str) 
     before the shell even runs), then wait for that output."""
     assert expected not in command
     link.write(command.encode() + b"\r")
-    await wait_for(lambda: expected in screen.text(), f"{expected!r} on the screen")
+    await wait_until_async(
+        lambda: expected in screen.text(), timeout=WAIT, what=f"{expected!r} on the screen"
+    )
 
 
 async def test_key_login_output_and_resize(sshd: SshServer) -> None:
@@ -169,14 +147,16 @@ async def test_key_login_output_and_resize(sshd: SshServer) -> None:
             )
             return listing.stdout.strip()
 
-        await wait_for(lambda: client_size() == "100x30", "tmux client size 100x30")
+        await wait_until_async(
+            lambda: client_size() == "100x30", timeout=WAIT, what="tmux client size 100x30"
+        )
         termname = sshd.tmux("list-clients", "-t", "=tk-test", "-F", "#{client_termname}")
         assert termname.stdout.strip() == "xterm-256color"
-        rtt = await bounded(link.ping(), "ping")
+        rtt = await bounded(link.ping(), timeout=WAIT, what="ping")
         assert rtt > 0
     finally:
         link.close()
-    closed = await bounded(link.wait_closed(), "close")
+    closed = await bounded(link.wait_closed(), timeout=WAIT, what="close")
     assert (closed.ending, closed.cause) == (Ending.LOST, Cause.LOCAL)
 
 
@@ -184,7 +164,7 @@ async def test_second_attach_reattaches_the_same_session(sshd: SshServer) -> Non
     first, screen = await attach(profile_for(sshd))
     await type_and_see(first, screen, "KEPT=still-here; echo set-${KEPT%-here}", "set-still")
     first.close()
-    await bounded(first.wait_closed(), "first close")
+    await bounded(first.wait_closed(), timeout=WAIT, what="first close")
 
     second, screen = await attach(profile_for(sshd))
     try:
@@ -198,14 +178,14 @@ async def test_exit_ends_and_detach_detaches(sshd: SshServer) -> None:
     link, screen = await attach(profile_for(sshd))
     await type_and_see(link, screen, "echo ready-$((1+1))", "ready-2")
     sshd.tmux("detach-client", "-s", "=tk-test", check=True)
-    detached = await bounded(link.wait_closed(), "detach")
+    detached = await bounded(link.wait_closed(), timeout=WAIT, what="detach")
     assert detached.ending is Ending.DETACHED
 
     link, screen = await attach(profile_for(sshd))
     assert link.reattached_existing
     await type_and_see(link, screen, "echo again-$((2+2))", "again-4")
     link.write(b"exit\r")
-    ended = await bounded(link.wait_closed(), "exit")
+    ended = await bounded(link.wait_closed(), timeout=WAIT, what="exit")
     assert ended.ending is Ending.ENDED
     assert sshd.tmux("has-session", "-t", "=tk-test").returncode != 0
 
@@ -214,12 +194,12 @@ async def test_killed_connection_is_lost(sshd: SshServer) -> None:
     link, screen = await attach(profile_for(sshd))
     await type_and_see(link, screen, "echo alive-$((5+5))", "alive-10")
     assert sshd.kill_connections()
-    closed = await bounded(link.wait_closed(), "loss")
+    closed = await bounded(link.wait_closed(), timeout=WAIT, what="loss")
     assert closed.ending is Ending.LOST
     assert closed.cause is not None
     assert closed.cause.retryable
     with pytest.raises(ConnectFailedError):
-        await bounded(link.ping(), "ping on a dead link")
+        await bounded(link.ping(), timeout=WAIT, what="ping on a dead link")
     # The tmux session survives the connection; a new attach finds it.
     again, _ = await attach(profile_for(sshd))
     assert again.reattached_existing
@@ -230,7 +210,7 @@ async def test_killed_tmux_server_is_lost_not_ended(sshd: SshServer) -> None:
     link, screen = await attach(profile_for(sshd))
     await type_and_see(link, screen, "echo alive-$((5+5))", "alive-10")
     sshd.kill_tmux()
-    closed = await bounded(link.wait_closed(), "tmux loss")
+    closed = await bounded(link.wait_closed(), timeout=WAIT, what="tmux loss")
     assert (closed.ending, closed.cause) == (Ending.LOST, Cause.SERVER_CLOSED)
     again, _ = await attach(profile_for(sshd))
     assert not again.reattached_existing
@@ -241,28 +221,32 @@ async def test_side_commands_run_on_the_links_own_connection(sshd: SshServer) ->
     link, _ = await attach(profile_for(sshd))
     try:
         ran = await bounded(
-            link.run("cat; echo said >&2; exit 3", timeout=WAIT, stdin=b"fed \xff\n"), "run"
+            link.run("cat; echo said >&2; exit 3", timeout=WAIT, stdin=b"fed \xff\n"),
+            timeout=WAIT,
+            what="run",
         )
         assert (ran.exit_status, ran.stdout, ran.stderr) == (3, b"fed \xff\n", b"said\n")
         with pytest.raises(SideChannelError) as late:
-            await bounded(link.run("sleep 60", timeout=0.5), "a run past its timeout")
+            await bounded(
+                link.run("sleep 60", timeout=0.5), timeout=WAIT, what="a run past its timeout"
+            )
         assert late.value.cause is Cause.TIMEOUT
     finally:
         link.close()
-    await bounded(link.wait_closed(), "close")
+    await bounded(link.wait_closed(), timeout=WAIT, what="close")
     with pytest.raises(SideChannelError):
-        await bounded(link.run("true", timeout=WAIT), "a run on a closed link")
+        await bounded(link.run("true", timeout=WAIT), timeout=WAIT, what="a run on a closed link")
 
 
 async def test_unknown_host_key_without_prompter_is_refused(
-    sshd: SshServer, private_home: Path
+    sshd: SshServer, isolation: Isolation
 ) -> None:
     profile = profile_for(sshd, known_hosts_file=None)
     with pytest.raises(ConnectFailedError) as failure:
         await attach(profile, NoPrompter())
     assert failure.value.cause is Cause.HOST_KEY_UNKNOWN
     assert sshd.connection_count() == 1
-    assert not (private_home / ".ssh" / "known_hosts").exists()
+    assert not (isolation.ssh_dir / "known_hosts").exists()
     assert "Accepted publickey" not in sshd.log_text()
 
 
@@ -281,7 +265,7 @@ async def test_accept_and_save_appends_a_known_hosts_line(sshd: SshServer, tmp_p
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    found, errors = await bounded(keygen.communicate(), "ssh-keygen -F")
+    found, errors = await bounded(keygen.communicate(), timeout=WAIT, what="ssh-keygen -F")
     assert keygen.returncode == 0, errors
     assert b"found: line 1" in found
     # The next connection trusts it without asking anyone.
@@ -294,7 +278,7 @@ async def test_changed_host_key_is_refused_and_never_retried(sshd: SshServer) ->
     prompter = ScriptedPrompter(host_key=HostKeyDecision.ACCEPT_AND_SAVE)
     connector = connector_for(profile_for(sshd), prompter)
     with pytest.raises(ConnectFailedError) as failure:
-        await bounded(connector(Screen(), SIZE), "connect")
+        await bounded(connector(Screen(), SIZE), timeout=WAIT, what="connect")
     assert failure.value.cause is Cause.HOST_KEY_CHANGED
     assert not prompter.asked  # never offered to accept the new key
     (warning,) = prompter.messages
@@ -303,7 +287,7 @@ async def test_changed_host_key_is_refused_and_never_retried(sshd: SshServer) ->
     assert "ssh-keygen -R" in warning
     attempts = sshd.connection_count()
     with pytest.raises(ConnectFailedError) as again:
-        await bounded(connector(Screen(), SIZE), "second connect")
+        await bounded(connector(Screen(), SIZE), timeout=WAIT, what="second connect")
     assert again.value.cause is Cause.HOST_KEY_CHANGED
     assert sshd.connection_count() == attempts
 
@@ -323,7 +307,7 @@ async def test_encrypted_key_asks_for_its_passphrase(sshd: SshServer) -> None:
     prompter = ScriptedPrompter(passphrase="open sesame")
     connector = connector_for(profile_for(sshd, identity_files=(str(locked),)), prompter)
     for attempt in ("first login", "reconnect"):
-        link = await bounded(connector(Screen(), SIZE), attempt)
+        link = await bounded(connector(Screen(), SIZE), timeout=WAIT, what=attempt)
         link.close()
     assert prompter.asked == [f"passphrase {locked}"]  # the decrypted key is kept in memory
 
@@ -396,7 +380,7 @@ async def test_password_login_through_the_prompter(
     prompter = ScriptedPrompter(password="correct horse")
     connector = connector_for(profile, prompter)
     screen = Screen()
-    link = await bounded(connector(screen, SIZE), "password login")
+    link = await bounded(connector(screen, SIZE), timeout=WAIT, what="password login")
     try:
         await type_and_see(link, screen, "echo in-$((1+1))", "in-2")
     finally:
@@ -404,7 +388,7 @@ async def test_password_login_through_the_prompter(
     assert len(prompter.asked) == 1
     assert prompter.asked[0].startswith(asked_as)
     # A reconnect of the same profile logs in with the remembered password, asking no one.
-    again = await bounded(connector(Screen(), SIZE), "reconnect")
+    again = await bounded(connector(Screen(), SIZE), timeout=WAIT, what="reconnect")
     again.close()
     assert len(prompter.asked) == 1
 
@@ -442,7 +426,7 @@ async def test_no_tmux_on_the_server_falls_back_to_a_shell(
     assert any("tmux is not installed" in message for message in prompter.messages)
     await type_and_see(link, screen, "echo plain-$((2+3))", "plain-5")
     link.write(b"exit\r")
-    closed = await bounded(link.wait_closed(), "shell exit")
+    closed = await bounded(link.wait_closed(), timeout=WAIT, what="shell exit")
     assert closed.ending is Ending.ENDED
 
 
@@ -480,7 +464,9 @@ async def test_jump_host_is_connected_hop_by_hop(
         lookup_profile=lambda name: jump_profile if name == "jumpbox" else None,
     )
     screen = Screen()
-    link = await bounded(connector(screen, SIZE), "connect through the jump host")
+    link = await bounded(
+        connector(screen, SIZE), timeout=WAIT, what="connect through the jump host"
+    )
     try:
         await type_and_see(link, screen, "echo hop-$((3*3))", "hop-9")
         assert jump_server.connection_count() == 1
@@ -524,7 +510,7 @@ async def test_ssh_config_supplies_host_port_user_key_and_proxyjump(
         )
         screen = Screen()
         connector = connector_for(profile, NoPrompter(), ssh_config=[config])
-        link = await bounded(connector(screen, SIZE), f"connect to {alias}")
+        link = await bounded(connector(screen, SIZE), timeout=WAIT, what=f"connect to {alias}")
         try:
             await type_and_see(link, screen, "echo cfg-$((7+7))", "cfg-14")
         finally:
@@ -550,7 +536,9 @@ async def test_ssh_config_proxycommand_is_run(
     )
     screen = Screen()
     connector = connector_for(profile, NoPrompter(), ssh_config=[config])
-    link = await bounded(connector(screen, SIZE), "connect through the ProxyCommand")
+    link = await bounded(
+        connector(screen, SIZE), timeout=WAIT, what="connect through the ProxyCommand"
+    )
     try:
         await type_and_see(link, screen, "echo proxied-$((8*8))", "proxied-64")
         assert isinstance(link, SshLink)
@@ -601,7 +589,7 @@ async def test_keepalive_notices_a_silent_drop(netns_sshd: NetnsSshServer) -> No
     link, screen = await attach(netns_profile(netns_sshd))
     await type_and_see(link, screen, "echo up-$((4+4))", "up-8")
     with netns_sshd.blackhole():
-        closed = await bounded(link.wait_closed(), "keepalive to give up")
+        closed = await bounded(link.wait_closed(), timeout=WAIT, what="keepalive to give up")
         assert (closed.ending, closed.cause) == (Ending.LOST, Cause.TIMEOUT)
         # While the drop lasts, a fresh attempt times out after the short connect timeout.
         with pytest.raises(ConnectFailedError) as probe:
@@ -619,7 +607,7 @@ async def test_reset_and_link_down_are_classified(netns_sshd: NetnsSshServer) ->
     await type_and_see(link, screen, "echo up-$((4+5))", "up-9")
     with netns_sshd.reset():
         link.write(b"echo poke\r")  # the next segment is answered with a RST
-        closed = await bounded(link.wait_closed(), "the reset")
+        closed = await bounded(link.wait_closed(), timeout=WAIT, what="the reset")
         assert (closed.ending, closed.cause) == (Ending.LOST, Cause.RESET)
         with pytest.raises(ConnectFailedError) as refused:
             await attach(netns_profile(netns_sshd))

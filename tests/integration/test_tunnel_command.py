@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -30,19 +29,13 @@ WAIT = 30.0
 class TunnelProcess:
     """``termkeep tunnel ARGS`` with its stderr lines collected as they come."""
 
-    def __init__(self, config_dir: Path, *args: str) -> None:
-        env = {
-            **os.environ,
-            "TERMKEEP_CONFIG_DIR": str(config_dir),
-            "TERMKEEP_STATE_DIR": str(config_dir.parent / "state"),
-        }
+    def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "termkeep", "tunnel", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
             start_new_session=True,
         )
         leaks.registry.add_pid(self.process.pid)
@@ -73,11 +66,6 @@ class TunnelProcess:
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    return tmp_path / "config"
-
-
-@pytest.fixture
 def running(config_dir: Path) -> Iterator[list[TunnelProcess]]:
     started: list[TunnelProcess] = []
     yield started
@@ -99,13 +87,13 @@ def save(config_dir: Path, server: SshServer, *flags: str) -> None:
 
 
 async def test_forwards_come_back_after_a_server_abort_on_the_same_port(
-    sshd: SshServer, config_dir: Path, running: list[TunnelProcess]
+    sshd: SshServer, config_dir: Path, state_dir: Path, running: list[TunnelProcess]
 ) -> None:
     port = free_loopback_port()
     async with echo_server() as echo_port:
         flag = f"-L {port}:127.0.0.1:{echo_port}"
         save(config_dir, sshd, flag)
-        tunnel = TunnelProcess(config_dir, "db")
+        tunnel = TunnelProcess("db")
         running.append(tunnel)
         await asyncio.to_thread(tunnel.wait_line, f"db: {flag}: up on localhost:{port}")
         assert await round_trip(port, b"first") == b"first"
@@ -116,7 +104,7 @@ async def test_forwards_come_back_after_a_server_abort_on_the_same_port(
         assert tunnel.stop() == 255  # like ssh -N killed by a signal
     assert tunnel.lines[-1] == "[termkeep] stopped by SIGTERM"
     # The abort is in the connection history, as a tab's would be.
-    history = (config_dir.parent / "state" / "connections.jsonl").read_text().splitlines()
+    history = (state_dir / "connections.jsonl").read_text().splitlines()
     assert [json.loads(line)["kind"] for line in history] == ["open", "drop", "close"]
     # No shell and no tmux on the server: nothing ran there, not even a tmux server.
     assert sshd.tmux_server_pid() is None
@@ -130,7 +118,7 @@ async def test_extra_forwards_on_the_command_line_and_exit_on_forward_failure(
     busy_port = busy.sockets[0].getsockname()[1]
     try:
         tunnel = TunnelProcess(
-            config_dir, "db", "-L", f"127.0.0.1:{busy_port}:h:1", "--exit-on-forward-failure"
+            "db", "-L", f"127.0.0.1:{busy_port}:h:1", "--exit-on-forward-failure"
         )
         running.append(tunnel)
         code = await asyncio.to_thread(tunnel.process.wait, WAIT)
@@ -150,7 +138,6 @@ def test_a_profile_without_forwards_is_refused(sshd: SshServer, config_dir: Path
         [sys.executable, "-m", "termkeep", "tunnel", "db"],
         capture_output=True,
         text=True,
-        env={**os.environ, "TERMKEEP_CONFIG_DIR": str(config_dir)},
         timeout=WAIT,
         check=False,
     )

@@ -15,14 +15,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures import leaks
+from tests.fixtures.isolation import Isolation
 from tests.fixtures.requirements import missing_for_root, require
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.root
 
@@ -98,15 +99,15 @@ def resolver_netns() -> Iterator[ResolverNamespace]:
 
 
 @pytest.fixture
-def home() -> Iterator[dict[str, str]]:
-    """Private HOME, config and state: no ~/.ssh/config or saved profile of the machine."""
-    with tempfile.TemporaryDirectory(prefix="tk-dns-") as tmp:
-        yield {
-            "HOME": tmp,
-            "TERMKEEP_CONFIG_DIR": f"{tmp}/config",
-            "TERMKEEP_STATE_DIR": f"{tmp}/state",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        }
+def home(isolation: Isolation) -> dict[str, str]:
+    """Only the test's own HOME, config and state (no ~/.ssh/config or saved profile of the
+    machine) and PATH: the whole environment of the commands run in the namespace."""
+    return {
+        "HOME": str(isolation.home),
+        "TERMKEEP_CONFIG_DIR": str(isolation.config_dir),
+        "TERMKEEP_STATE_DIR": str(isolation.state_dir),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
 
 
 def ssh_to(
@@ -167,12 +168,17 @@ def test_attach_when_no_resolver_answers_keeps_trying(
         )
         leaks.registry.add_pid(process.pid)
         try:
-            deadline = time.monotonic() + RUN_LIMIT
-            while time.monotonic() < deadline:
+
+            def retried_twice_or_ended() -> bool:
                 out.seek(0)
-                if out.read().count("trying again") >= 2 or process.poll() is not None:
-                    break
-                time.sleep(0.1)
+                return out.read().count("trying again") >= 2 or process.poll() is not None
+
+            wait_until(
+                retried_twice_or_ended,
+                timeout=RUN_LIMIT,
+                what="termkeep to try the name again twice",
+                interval=0.1,
+            )
             assert process.poll() is None, "termkeep gave up on a name it could not look up"
         finally:
             process.send_signal(signal.SIGTERM)

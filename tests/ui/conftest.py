@@ -11,16 +11,15 @@ import pytest
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.ui import failures
+from tests.fixtures.isolation import Isolation
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private config dir, so no test reads or writes the user's real settings."""
-    directory = tmp_path / "config"
-    directory.mkdir()
-    monkeypatch.setenv("TERMKEEP_CONFIG_DIR", str(directory))
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
-    return directory
+def config_dir(isolation: Isolation) -> Path:
+    """The test's own config dir (isolation.py), already made: the app tests start where a
+    user who has run termkeep before starts."""
+    isolation.config_dir.mkdir()
+    return isolation.config_dir
 
 
 @pytest.fixture

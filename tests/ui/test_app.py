@@ -39,7 +39,7 @@ class KeyRecordingTerminal(PlainTerminal):
 
 async def open_tab(pilot: Pilot[None], app: RecordingApp, name: str) -> None:
     await app.open_profile(name)
-    await wait_for(pilot, lambda: name in app.sessions)
+    await wait_for(pilot, lambda: name in app.sessions, "the session to open")
 
 
 def label_of(app: RecordingApp, index: int) -> str:
@@ -109,7 +109,7 @@ async def test_prefix_times_out(store: ProfileStore) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_tab(pilot, app, "web-1")
         await pilot.press(PREFIX)
-        await wait_for(pilot, lambda: not app.router.armed)
+        await wait_for(pilot, lambda: not app.router.armed, "the prefix to disarm")
         assert not app.query_one("#prefix-hint").has_class("-armed")
         await pilot.press("c")  # after the timeout, "c" is typing again, not "new tab"
         assert app.sessions["web-1"].written == b"c"
@@ -144,7 +144,7 @@ async def test_picker_filters_and_opens_the_chosen_profile(store: ProfileStore) 
         await pilot.press("backspace", "backspace", "d", "m")
         assert picker.shown == ["db-main"]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "db-main" in app.sessions)
+        await wait_for(pilot, lambda: "db-main" in app.sessions, "the db-main session")
         assert "db-main" in label_of(app, 0)
         assert isinstance(app.focused, PlainTerminal)
 
@@ -160,7 +160,7 @@ async def test_quit_asks_while_sessions_are_open(store: ProfileStore) -> None:
         assert app.is_running
         assert not app.sessions["web-1"].closed
         await pilot.press(PREFIX, "q", "y")
-        await wait_for(pilot, lambda: not app.is_running)
+        await wait_for(pilot, lambda: not app.is_running, "the app to quit")
         assert app.sessions["web-1"].closed
 
 
@@ -170,7 +170,7 @@ async def test_quit_without_live_sessions_does_not_ask(store: ProfileStore) -> N
         await open_tab(pilot, app, "web-1")
         app.sessions["web-1"].set(state=Phase.ENDED)
         await pilot.press(PREFIX, "q")
-        await wait_for(pilot, lambda: not app.is_running)
+        await wait_for(pilot, lambda: not app.is_running, "the app to quit")
 
 
 async def test_close_asks_while_connected_but_not_after_the_end(store: ProfileStore) -> None:
@@ -184,11 +184,11 @@ async def test_close_asks_while_connected_but_not_after_the_end(store: ProfileSt
         await pilot.press("escape")
         assert len(tabs.panes) == 2
         await pilot.press(PREFIX, "x", "y")
-        await wait_for(pilot, lambda: len(tabs.panes) == 1)
+        await wait_for(pilot, lambda: len(tabs.panes) == 1, "one tab")
         assert app.sessions["web-2"].closed
         app.sessions["web-1"].set(state=Phase.ENDED)
         await pilot.press(PREFIX, "x")
-        await wait_for(pilot, lambda: not tabs.panes)
+        await wait_for(pilot, lambda: not tabs.panes, "no tab left")
         assert not isinstance(app.screen, ConfirmScreen)
         assert app.query_one("#welcome").display
 
@@ -240,7 +240,7 @@ async def test_label_and_status_follow_the_session(store: ProfileStore) -> None:
         assert label_of(app, 0) == "● web-1"
         lost = "connection lost: no reply; reconnecting"
         session.set(lost, state=Phase.STALLED, cause="no reply", last_contact_age=6.0)
-        await wait_for(pilot, lambda: label_of(app, 0) == "◐ web-1")
+        await wait_for(pilot, lambda: label_of(app, 0) == "◐ web-1", "the stalled label")
         assert f"web-1: {lost}" in app.messages
         session.set(state=Phase.RECONNECTING, attempt=2, retry_in=1.5, held=3)
         status = str(app.query_one(StatusLine).render())
@@ -248,10 +248,10 @@ async def test_label_and_status_follow_the_session(store: ProfileStore) -> None:
         assert "attempt 2, next try in 1.5 s" in status
         assert "3 bytes held" in status
         session.set("reattached after 0.4 s", state=Phase.ATTACHED, cause=None, held=0)
-        await wait_for(pilot, lambda: label_of(app, 0) == "● web-1")
+        await wait_for(pilot, lambda: label_of(app, 0) == "● web-1", "the attached label")
         assert "web-1: reattached after 0.4 s" in app.messages
         session.set(title="htop")
-        await wait_for(pilot, lambda: label_of(app, 0) == "● htop")
+        await wait_for(pilot, lambda: label_of(app, 0) == "● htop", "the title htop in the label")
 
 
 async def test_reconnect_now(store: ProfileStore) -> None:
@@ -347,7 +347,7 @@ async def test_a_session_is_started_once_its_tab_is_shown(store: ProfileStore) -
     app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_tab(pilot, app, "web-1")
-        await wait_for(pilot, lambda: app.sessions["web-1"].started)
+        await wait_for(pilot, lambda: app.sessions["web-1"].started, "the session to start")
 
 
 async def test_a_profile_theme_keeps_its_terminal_colours(store: ProfileStore) -> None:
@@ -385,13 +385,17 @@ async def test_a_hidden_tabs_status_line_catches_up_when_shown(store: ProfileSto
         await open_tab(pilot, app, "web-1")
         await open_tab(pilot, app, "web-2")
         app.sessions["web-1"].set(state=Phase.RECONNECTING, cause="no reply", attempt=4)
-        await wait_for(pilot, lambda: label_of(app, 0) == "↻ web-1")
+        await wait_for(pilot, lambda: label_of(app, 0) == "↻ web-1", "the reconnecting label")
         await pilot.press(PREFIX, "1")
         tabs = app.query_one(SessionTabs)
         pane = tabs.active_session_pane
         assert pane is not None
         line = pane.query_one(StatusLine)
-        await wait_for(pilot, lambda: "reconnecting: no reply" in str(line.render()))
+        await wait_for(
+            pilot,
+            lambda: "reconnecting: no reply" in str(line.render()),
+            "the reconnecting status line",
+        )
         assert "attempt 4" in str(line.render())
 
 
@@ -402,8 +406,10 @@ async def test_clicking_a_tab_leaves_the_keyboard_with_the_terminal(store: Profi
         await open_tab(pilot, app, "web-2")
         await pilot.click("#--content-tab-tab-1")
         tabs = app.query_one(SessionTabs)
-        await wait_for(pilot, lambda: tabs.active == "tab-1")
-        await wait_for(pilot, lambda: isinstance(app.focused, PlainTerminal))
+        await wait_for(pilot, lambda: tabs.active == "tab-1", "the clicked tab to be active")
+        await wait_for(
+            pilot, lambda: isinstance(app.focused, PlainTerminal), "the terminal to have focus"
+        )
         await pilot.press("right", "k")
         assert tabs.active == "tab-1"  # arrows belong to the remote, not to the tab bar
         assert app.sessions["web-1"].written == b"k"

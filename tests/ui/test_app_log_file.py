@@ -18,11 +18,11 @@ def _log_one_warning(path: Path) -> None:
         failures.stop_logging(path)
 
 
-def test_the_app_log_is_private_down_to_its_parents(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "nested" / failures.LOG_NAME
+def test_the_app_log_is_private_down_to_its_parents(state_dir: Path) -> None:
+    path = state_dir / "nested" / failures.LOG_NAME
     _log_one_warning(path)
     assert "marker-42" in path.read_text()
-    for directory in (tmp_path / "state", path.parent):
+    for directory in (state_dir, path.parent):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

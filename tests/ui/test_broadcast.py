@@ -13,7 +13,7 @@ from textual.widgets import Input, SelectionList
 
 from termkeep.config.settings import Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
-from termkeep.session import SessionTerminal
+from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.ui.broadcast import SOURCE_GLYPH, TARGET_GLYPH
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
@@ -87,7 +87,9 @@ async def test_the_picker_lists_the_other_tabs_and_space_checks_one(store: Profi
     async with app.run_test(size=SIZE) as pilot:
         web_1, db_main, web_2 = await open_tabs(pilot, app)
         await pilot.press(PREFIX, "b")
-        await wait_for(pilot, lambda: isinstance(app.screen, BroadcastPickerScreen))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, BroadcastPickerScreen), "the broadcast picker"
+        )
         targets = app.screen.query_one(SelectionList)
         prompts = [str(targets.get_option_at_index(i).prompt) for i in range(2)]
         assert prompts == ["web-1", "db-main"]  # the others, in tab order; not web-2 itself
@@ -140,7 +142,9 @@ async def test_a_checks_all_then_none_and_enter_on_none_turns_it_off(store: Prof
         assert app.broadcast.targets == [web_1]
         # The picker opens with the receiving tabs checked.
         await pilot.press(PREFIX, "b")
-        await wait_for(pilot, lambda: isinstance(app.screen, BroadcastPickerScreen))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, BroadcastPickerScreen), "the broadcast picker"
+        )
         targets = app.screen.query_one(SelectionList)
         assert targets.selected == [web_1.id]
         await pilot.press("a")

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from termkeep.config.profile import Profile
 from termkeep.config.settings import PasteConfirm, Settings, settings_from_mapping
 from termkeep.config.store import ProfileStore
-from termkeep.session import SessionTerminal
+from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.ui.live_session import paste_confirm, terminal_view
 from termkeep.ui.screens.clipboard import ClipboardWriteScreen, PasteConfirmScreen

@@ -18,7 +18,7 @@ from termkeep.supervisor.phase import Phase
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from tests.ui.fakes import SCRIPTED_START, RecordingApp
-from tests.ui.pilot import LIVE, PREFIX, wait_for
+from tests.ui.pilot import LIVE, PREFIX, Bound, wait_for
 from tests.ui.test_app_live import demo_profile
 
 SIZE = (120, 36)
@@ -125,10 +125,14 @@ async def test_prefix_i_shows_the_tabs_drops_rtt_bytes_and_held_keys(
             pilot,
             lambda: table.row_count == 3 and cell_text(table, 2)[2] == "12.0 s",
             "the refresh",
-            bound=(300, 0.02),
+            bound=Bound(6.0, 0.02),
         )
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ConnectionHistoryScreen))
+        await wait_for(
+            pilot,
+            lambda: not isinstance(app.screen, ConnectionHistoryScreen),
+            "the connection history view to close",
+        )
         assert app.query_one("#prefix-hint")  # back to the tabs
 
 
@@ -156,7 +160,7 @@ async def test_without_a_tab_there_is_nothing_to_show(store: ProfileStore) -> No
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, tmp_path: Path) -> None:
+async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, state_dir: Path) -> None:
     async with DemoServer() as server:
         store.save(demo_profile(server, "demo", "termkeep-connection-history"))
         app = RecordingApp(store, open_session=None)  # the real opener and TerminalView
@@ -178,5 +182,5 @@ async def test_a_live_tab_records_and_shows_its_drop(store: ProfileStore, tmp_pa
             assert row[3:] == ["same", "-", "reconnect requested"]
             await pilot.press("escape", PREFIX, "q", "y")  # quitting closes the session
             await wait_for(pilot, lambda: not app.is_running, "the app to quit", bound=LIVE)
-    records = (tmp_path / "state" / "connections.jsonl").read_text().splitlines()
+    records = (state_dir / "connections.jsonl").read_text().splitlines()
     assert [json.loads(line)["kind"] for line in records] == ["open", "drop", "close"]

@@ -5,29 +5,18 @@ is brought up to date the moment it is shown again."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import pytest
-from textual.pilot import Pilot
 
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.phase import Phase
 from termkeep.ui.session_api import StatusSnapshot
 from termkeep.ui.widgets.status_line import StatusLine
 from tests.ui.fakes import RecordingApp, ScriptedSession
+from tests.ui.pilot import PREFIX, Bound, wait_for
 
 SIZE = (100, 30)
-PREFIX = "ctrl+backslash"
-WAIT_STEPS = 500
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until ``condition()`` holds, a bounded number of short pauses."""
-    for _ in range(WAIT_STEPS):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+WAIT = Bound(5.0, 0.01)
 
 
 def count_reads(session: ScriptedSession, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -50,7 +39,9 @@ async def test_only_the_shown_tab_ticks(
     async with app.run_test(size=SIZE) as pilot:
         await app.open_profile("web-1")
         await app.open_profile("db-main")
-        await wait_for(pilot, lambda: {"web-1", "db-main"} <= app.sessions.keys(), "two tabs")
+        await wait_for(
+            pilot, lambda: {"web-1", "db-main"} <= app.sessions.keys(), "two tabs", bound=WAIT
+        )
         hidden, shown = app.sessions["web-1"], app.sessions["db-main"]
         await pilot.pause()
         hidden_reads, shown_reads = (
@@ -58,7 +49,7 @@ async def test_only_the_shown_tab_ticks(
             count_reads(shown, monkeypatch),
         )
         # Two ticks of the shown tab: the hidden one would have ticked meanwhile too.
-        await wait_for(pilot, lambda: shown_reads[0] >= 2, "two ticks of the shown tab")
+        await wait_for(pilot, lambda: shown_reads[0] >= 2, "two ticks of the shown tab", bound=WAIT)
         assert hidden_reads[0] == 0
 
         # A state change still reaches the hidden tab's label at once.
@@ -72,6 +63,7 @@ async def test_only_the_shown_tab_ticks(
             pilot,
             lambda: "last contact 42" in str(app.query_one(StatusLine).render()),
             "the hidden tab's contact age when shown",
+            bound=WAIT,
         )
 
 
@@ -81,7 +73,7 @@ async def test_a_new_rtt_alone_waits_for_the_tick_but_a_state_change_shows_at_on
     app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await app.open_profile("web-1")
-        await wait_for(pilot, lambda: "web-1" in app.sessions, "the tab")
+        await wait_for(pilot, lambda: "web-1" in app.sessions, "the tab", bound=WAIT)
         session = app.sessions["web-1"]
         line = app.query_one(StatusLine)
         session.set(rtt=0.012)  # the first measurement shows at once
@@ -91,7 +83,9 @@ async def test_a_new_rtt_alone_waits_for_the_tick_but_a_state_change_shows_at_on
         session.set(rtt=0.013)
         assert "rtt 12 ms" in str(line.render())
         # ...the next tick shows it.
-        await wait_for(pilot, lambda: "rtt 13 ms" in str(line.render()), "the tick's repaint")
+        await wait_for(
+            pilot, lambda: "rtt 13 ms" in str(line.render()), "the tick's repaint", bound=WAIT
+        )
 
         session.set(rtt=0.020, state=Phase.STALLED, cause="no reply")
         rendered = str(line.render())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from termkeep.config.profile import Profile
 from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
-from termkeep.session import Session
+from termkeep.session.tab_session import Session
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
 from termkeep.terminal.palette import Palette
@@ -25,6 +25,7 @@ from termkeep.ui.live_session import (
 )
 from termkeep.ui.widgets.session_tabs import SessionTabs
 from termkeep.ui.widgets.terminal_view import TerminalView
+from tests.ui.pilot import wait_for
 
 
 def test_status_translation_prefers_the_detail_over_the_bare_cause() -> None:
@@ -86,10 +87,7 @@ async def test_app_shows_a_terminal_view_for_a_live_session(
         assert pane.session.session.emulator.palette.background == (0x2E, 0x34, 0x40)
         view.port.feed(b"\x1b]2;htop on web-1\x07")  # the remote sets the window title
         tab = app.query_one(SessionTabs).get_tab("tab-1")
-        for _ in range(200):
-            if "htop on web-1" in str(tab.label):
-                break
-            await pilot.pause(0.01)
+        await wait_for(pilot, lambda: "htop on web-1" in str(tab.label), "the title in the label")
         assert str(tab.label) == "○ htop on web-1"
         await pane.session.close()
 

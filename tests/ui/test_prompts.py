@@ -41,12 +41,12 @@ async def ask[T](
     async with app.run_test(size=(100, 30)) as pilot:
         prompter: Prompter = AppPrompter(app)
         task: asyncio.Future[T] = asyncio.ensure_future(question(prompter))
-        await wait_for(pilot, lambda: isinstance(app.screen, screen_type))
+        await wait_for(pilot, lambda: isinstance(app.screen, screen_type), "the prompt screen")
         await pilot.pause()  # let the new screen lay out before clicking on it
         screen = app.screen
         assert isinstance(screen, ModalScreen)
         await answer(pilot, screen)
-        await wait_for(pilot, task.done)
+        await wait_for(pilot, task.done, "the prompt's answer")
         assert not isinstance(app.screen, screen_type)
         return task.result()
 

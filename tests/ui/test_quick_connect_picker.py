@@ -12,7 +12,7 @@ from textual.widgets import OptionList
 
 from termkeep.config.store import ProfileStore
 from termkeep.ui.screens.dialogs import PickerScreen
-from tests.fixtures.home import use_private_home
+from tests.fixtures.isolation import Isolation
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import PREFIX, wait_for
 
@@ -20,14 +20,11 @@ SIZE = (100, 30)
 
 
 @pytest.fixture(autouse=True)
-def ssh_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The user's ~/.ssh/config under a throwaway HOME: one alias, one wildcard block."""
-    home = use_private_home(
-        tmp_path,
-        monkeypatch,
-        "Host box\n  HostName 192.0.2.7\nHost web-1\n  HostName dup\nHost *.lan\n",
+def ssh_config(isolation: Isolation) -> Path:
+    """The user's ~/.ssh/config (in the test's own HOME): one alias, one wildcard block."""
+    return isolation.write_ssh_config(
+        "Host box\n  HostName 192.0.2.7\nHost web-1\n  HostName dup\nHost *.lan\n"
     )
-    return home / ".ssh" / "config"
 
 
 async def open_picker(pilot: Pilot[None], app: RecordingApp) -> PickerScreen:

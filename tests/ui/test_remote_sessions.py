@@ -29,18 +29,11 @@ from termkeep.ui.screens.dialogs import ConfirmScreen, PickerScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
 from termkeep.ui.screens.prompts import UnknownHostKeyScreen
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
-from tests.fixtures.home import use_private_home
 from tests.fixtures.sshd import SshServer
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-
-
-@pytest.fixture(autouse=True)
-def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throwaway HOME and no agent: no real ~/.ssh is read, only the profile's key."""
-    return use_private_home(tmp_path, monkeypatch)
 
 
 def save_web(store: ProfileStore, server: SshServer, port: int | None = None) -> None:

@@ -22,8 +22,8 @@ from tests.ui.pilot import PREFIX, wait_for
 SIZE = (100, 30)
 
 
-def test_round_trip_keeps_order_sessions_and_labels(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "tabs.toml"
+def test_round_trip_keeps_order_sessions_and_labels(state_dir: Path) -> None:
+    path = state_dir / "tabs.toml"
     tabs = [SavedTab("web-1", "termkeep-web-1", "prod"), SavedTab("web-1", "termkeep-web-1-2")]
     save_tabs(tabs, path)
     assert load_tabs(path) == (tabs, None)
@@ -55,7 +55,9 @@ async def test_tabs_are_reopened_as_they_were(store: ProfileStore) -> None:
         await pilot.press("enter")
         await first.open_profile("web-1")
         await pilot.press(PREFIX, "x", "y")  # closing a tab forgets it
-        await wait_for(pilot, lambda: len(first.query_one(SessionTabs).panes) == 2)
+        await wait_for(
+            pilot, lambda: len(first.query_one(SessionTabs).panes) == 2, "the two restored tabs"
+        )
     assert load_tabs()[0] == [
         SavedTab("web-2", "termkeep-web-2"),
         SavedTab("db-main", "work", "database"),
@@ -64,7 +66,7 @@ async def test_tabs_are_reopened_as_they_were(store: ProfileStore) -> None:
     second = RecordingApp(store, restore=True)
     async with second.run_test(size=SIZE) as pilot:
         tabs = second.query_one(SessionTabs)
-        await wait_for(pilot, lambda: len(tabs.panes) == 2)
+        await wait_for(pilot, lambda: len(tabs.panes) == 2, "two tabs")
         await second.workers.wait_for_complete()  # the restore worker saves at its end
         assert [pane.session.name for pane in tabs.panes] == ["web-2", "db-main"]
         assert second.sessions["db-main"].tmux_session == "work"
@@ -78,7 +80,7 @@ async def test_profiles_on_the_command_line_win_over_the_saved_tabs(
     save_tabs([SavedTab("web-1"), SavedTab("web-2")])
     app = RecordingApp(store, restore=True, startup_profiles=["db-main"])
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "db-main" in app.sessions)
+        await wait_for(pilot, lambda: "db-main" in app.sessions, "the db-main session")
         await app.workers.wait_for_complete()
         assert list(app.sessions) == ["db-main"]
 
@@ -98,9 +100,11 @@ async def test_a_saved_tab_whose_profile_is_gone_is_reported_and_dropped(
     async with app.run_test(size=SIZE) as pilot:
         tabs = app.query_one(SessionTabs)
         await wait_for(
-            pilot, lambda: any("no profile named 'deleted-host'" in m for m in app.messages)
+            pilot,
+            lambda: any("no profile named 'deleted-host'" in m for m in app.messages),
+            "the missing profile's message",
         )
-        await wait_for(pilot, lambda: len(tabs.panes) == 1)
+        await wait_for(pilot, lambda: len(tabs.panes) == 1, "one tab")
         await app.workers.wait_for_complete()  # the restore worker saves at its end
     assert load_tabs()[0] == [SavedTab("web-1", "termkeep-web-1")]
 
@@ -152,7 +156,9 @@ async def test_tabs_come_back_after_the_app_stopped_on_an_error(store: ProfileSt
 
     second = RecordingApp(store, restore=True)
     async with second.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(second.query_one(SessionTabs).panes) == 2)
+        await wait_for(
+            pilot, lambda: len(second.query_one(SessionTabs).panes) == 2, "the two restored tabs"
+        )
         # Quitting while the restore worker still adds its last tab made Textual's tab bar
         # raise NoMatches (its underline already gone) in about one run of ten.
         await second.workers.wait_for_complete()

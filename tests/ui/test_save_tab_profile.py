@@ -4,7 +4,6 @@ session, on the demo server (real SSH, real tmux); the usual refusals are one li
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from textual.widgets import Button, Input, OptionList
@@ -15,7 +14,7 @@ from termkeep.supervisor.phase import Phase
 from termkeep.transport.demo_server import DemoServer
 from termkeep.ui.screens.dialogs import TextInputScreen
 from termkeep.ui.screens.profiles import ProfileManagerScreen
-from tests.fixtures.home import use_private_home
+from tests.fixtures.isolation import Isolation
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
 
@@ -23,12 +22,10 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux
 
 
 async def test_a_quick_tab_is_saved_with_its_tmux_session(
-    store: ProfileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: ProfileStore, isolation: Isolation
 ) -> None:
     async with DemoServer() as server:
-        use_private_home(
-            tmp_path,
-            monkeypatch,
+        isolation.write_ssh_config(
             f"Host *\n  IdentityFile {server.client_key}\n"
             f"  UserKnownHostsFile {server.known_hosts}\n",
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from termkeep.session import SessionTerminal
+from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import CellStyle, Emulator
 from termkeep.terminal.history_lines import HistoryLine, search_lines
 from termkeep.tmux.sgr import SgrParser

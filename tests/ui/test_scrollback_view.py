@@ -167,6 +167,15 @@ async def test_a_tab_without_tmux_gets_its_own_scrollback(
         assert not isinstance(app.screen, ScrollbackScreen)
 
 
+async def loaded_view(app: RecordingApp, pilot: Pilot[None]) -> ScrollbackScreen:
+    """The scrollback view once it is open and its first page drawn."""
+    await wait_for(pilot, lambda: isinstance(app.screen, ScrollbackScreen), "the view", bound=LIVE)
+    screen = app.screen
+    assert isinstance(screen, ScrollbackScreen)
+    await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
+    return screen
+
+
 async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
     store: ProfileStore, long_history: SshServer
 ) -> None:
@@ -174,22 +183,21 @@ async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
     app = RecordingApp(store, open_session=None)
     async with app.run_test(size=(100, 30)) as pilot:
         pane = await attached_pane(app, pilot, "hist")
-        assert isinstance(pane.session, LiveSession)
-        emulator = pane.session.session.emulator
+        live = pane.session
+        assert isinstance(live, LiveSession)
+        emulator = live.session.emulator
         await pilot.press(*"seq -f 'n%g' 1 500", "enter")
         await wait_for(pilot, lambda: "n500" in emulator.text(), "the output", bound=LIVE)
 
         # shift+PageUp: the first picture is already a page up (drawn from the first fetch).
         await pilot.press("shift+pageup")
-        screen = app.screen
-        assert isinstance(screen, ScrollbackScreen)
-        await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
+        screen = await loaded_view(app, pilot)
         view = screen.lines_widget
         assert view.top == len(view.lines) - 2 * view.page
         await pilot.press("pagedown")  # a whole page: at the bottom
         assert view.at_bottom
         # At the bottom the view follows the pane: output typed in the tab shows up here.
-        pane.session.write(b"echo live-$((6*7))\r")
+        live.write(b"echo live-$((6*7))\r")
         await wait_for(
             pilot, lambda: any(line.text == "live-42" for line in view.lines), "live", bound=LIVE
         )
@@ -197,7 +205,7 @@ async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
         # Scrolled up it keeps its place and counts the new lines below.
         await pilot.press("pageup")
         place = [line.text for line in view.lines[view.top : view.top + view.page]]
-        pane.session.write(b"seq -f 'm%g' 1 5\r")
+        live.write(b"seq -f 'm%g' 1 5\r")
         await wait_for(pilot, lambda: screen.new_below >= 5, "the count", bound=LIVE)
         assert [line.text for line in view.lines[view.top : view.top + view.page]] == place
         assert f"{screen.new_below:,} new below" in screen.position_text()
@@ -214,13 +222,7 @@ async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
         # The first wheel tick opens the view three lines up.
         terminal = pane.query_one(TerminalView)
         terminal.post_message(scroll_up(terminal))
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ScrollbackScreen), "the view", bound=LIVE
-        )
-        screen = app.screen
-        assert isinstance(screen, ScrollbackScreen)
-        await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
-        view = screen.lines_widget
+        view = (await loaded_view(app, pilot)).lines_widget
         assert view.top == len(view.lines) - view.page - 3
         await pilot.press("escape")
         assert not isinstance(app.screen, ScrollbackScreen)
@@ -228,9 +230,7 @@ async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
         # With tmux's mouse on, the remote tracks the mouse: the wheel goes to it (tmux's
         # own copy mode opens), not to the view (issue 21 item 9).
         long_history.tmux("set-option", "-t", "tk-hist-live", "mouse", "on", check=True)
-        await wait_for(
-            pilot, lambda: pane.session.terminal.mouse_tracking.value, "tracking", bound=LIVE
-        )
+        await wait_for(pilot, lambda: live.terminal.mouse_tracking.value, "tracking", bound=LIVE)
         terminal.post_message(scroll_up(terminal))
 
         def in_copy_mode() -> bool:

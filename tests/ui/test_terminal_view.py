@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Self
 
 from rich.segment import Segment
 from textual import events
 from textual.app import App, ComposeResult
 from textual.geometry import Region
-from textual.pilot import Pilot
 from textual.widget import Widget
 
-from termkeep.session import SessionTerminal
+from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import XTERM_ANSI, Palette
 from termkeep.ui.terminal_port import TerminalPort
@@ -23,8 +20,9 @@ from termkeep.ui.widgets.terminal_view import (
     WHEEL_STEP,
     TerminalView,
 )
+from tests.ui.pilot import Bound, wait_for
 
-WAIT_BOUND = 5.0
+WAIT = Bound(5.0, 0.01)
 APP_PREFIX = "ctrl+backslash"
 
 
@@ -54,15 +52,6 @@ class TerminalApp(App[None]):
 
     def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
         self.titles.append(message.title)
-
-
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    """Let the app run until `condition` holds, failing after WAIT_BOUND seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_BOUND
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await pilot.pause(0.01)
 
 
 def line_text(view: TerminalView, y: int) -> str:
@@ -98,9 +87,14 @@ async def test_app_keys_are_left_to_the_app() -> None:
 async def test_feed_repaints_the_changed_line() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.view.frames_drawn > 0)
+        await wait_for(pilot, lambda: app.view.frames_drawn > 0, "the first frame", bound=WAIT)
         app.terminal.feed(b"hello \x1b[1;32mworld\x1b[0m")
-        await wait_until(pilot, lambda: line_text(app.view, 0) == "hello world")
+        await wait_for(
+            pilot,
+            lambda: line_text(app.view, 0) == "hello world",
+            "'hello world' on line 0",
+            bound=WAIT,
+        )
         strip = app.view.render_line(0)
         green = [segment for segment in strip if segment.text.startswith("world")]
         assert green
@@ -112,10 +106,14 @@ async def test_an_unchanged_screen_reuses_strips_after_a_scroll() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\r\n".join(b"line %d" % n for n in range(10)))
-        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 9")
+        await wait_for(
+            pilot, lambda: line_text(app.view, 9) == "line 9", "'line 9' on line 9", bound=WAIT
+        )
         built = app.view.strips_built
         app.terminal.feed(b"\r\nline 10")
-        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 10")
+        await wait_for(
+            pilot, lambda: line_text(app.view, 9) == "line 10", "'line 10' on line 9", bound=WAIT
+        )
         # One new row; the nine that moved up keep their strips.
         assert app.view.strips_built == built + 1
         assert line_text(app.view, 0) == "line 1"
@@ -132,16 +130,20 @@ async def test_title_reaches_the_app_as_a_message() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
         app.terminal.feed(b"\x1b]2;build\x08\x7f log\x07")
-        await wait_until(pilot, lambda: bool(app.titles))
+        await wait_for(pilot, lambda: bool(app.titles), "a title change", bound=WAIT)
         assert app.titles == ["build log"]
 
 
 async def test_resize_reaches_the_emulator_and_the_callback() -> None:
     app = TerminalApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.emulator.size == (100, 30))
+        await wait_for(
+            pilot, lambda: app.emulator.size == (100, 30), "the emulator at 100x30", bound=WAIT
+        )
         await pilot.resize_terminal(90, 20)
-        await wait_until(pilot, lambda: app.emulator.size == (90, 20))
+        await wait_for(
+            pilot, lambda: app.emulator.size == (90, 20), "the emulator at 90x20", bound=WAIT
+        )
         assert app.sizes == [(100, 30), (90, 20)]
 
 
@@ -149,11 +151,18 @@ async def test_drag_selection_copies_to_the_clipboard() -> None:
     app = TerminalApp()
     async with app.run_test(size=(80, 24)) as pilot:
         app.terminal.feed(b"first line\r\nsecond line")
-        await wait_until(pilot, lambda: line_text(app.view, 1) == "second line")
+        await wait_for(
+            pilot,
+            lambda: line_text(app.view, 1) == "second line",
+            "'second line' on line 1",
+            bound=WAIT,
+        )
         await pilot.mouse_down(app.view, offset=(6, 0))
         await pilot.hover(app.view, offset=(5, 1))
         await pilot.mouse_up(app.view, offset=(5, 1))
-        await wait_until(pilot, lambda: app.clipboard != "")
+        await wait_for(
+            pilot, lambda: app.clipboard != "", "the selection on the clipboard", bound=WAIT
+        )
         assert app.clipboard == "line\nsecond"
         assert app.sent == []
 
@@ -175,14 +184,34 @@ async def test_wheel_browses_scrollback_and_typing_returns_live() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\r\n".join(b"line %d" % n for n in range(30)))
-        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 29")
+        await wait_for(
+            pilot,
+            lambda: line_text(app.view, 9) == "line 29",
+            "'line 29' on the last line",
+            bound=WAIT,
+        )
         app.view.post_message(scroll_up(app.view))
-        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 26")
+        await wait_for(
+            pilot,
+            lambda: line_text(app.view, 9) == "line 26",
+            "'line 26' on the last line (wheel)",
+            bound=WAIT,
+        )
         await pilot.press("shift+pageup")
-        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 17")
+        await wait_for(
+            pilot,
+            lambda: line_text(app.view, 9) == "line 17",
+            "'line 17' on the last line (shift+pageup)",
+            bound=WAIT,
+        )
         assert app.sent == []
         await pilot.press("x")
-        await wait_until(pilot, lambda: line_text(app.view, 9) == "line 29")
+        await wait_for(
+            pilot,
+            lambda: line_text(app.view, 9) == "line 29",
+            "'line 29' on the last line again",
+            bound=WAIT,
+        )
         assert app.sent == [b"x"]
 
 
@@ -191,7 +220,7 @@ async def test_wheel_in_a_full_screen_app_sends_arrows() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\x1b[?1049h")
         app.view.post_message(scroll_up(app.view))
-        await wait_until(pilot, lambda: bool(app.sent))
+        await wait_for(pilot, lambda: bool(app.sent), "the wheel's bytes sent", bound=WAIT)
         assert app.sent == [b"\x1b[A" * 3]
 
 
@@ -200,7 +229,7 @@ async def test_paste_is_bracketed_when_asked() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\x1b[?2004h")
         app.view.post_message(events.Paste("ls\n"))
-        await wait_until(pilot, lambda: bool(app.sent))
+        await wait_for(pilot, lambda: bool(app.sent), "the paste sent", bound=WAIT)
         assert app.sent == [b"\x1b[200~ls\n\x1b[201~"]
 
 
@@ -219,7 +248,7 @@ async def test_osc52_write_follows_the_setting() -> None:
 async def test_synchronized_output_holds_frames_until_it_ends_or_times_out() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
-        await wait_until(pilot, lambda: app.view.frames_drawn > 0)
+        await wait_for(pilot, lambda: app.view.frames_drawn > 0, "the first frame", bound=WAIT)
         app.terminal.feed(b"\x1b[?2026hhidden")
         view = app.view
         # Decided from the clock the view is given, so no timing is asserted.
@@ -228,21 +257,29 @@ async def test_synchronized_output_holds_frames_until_it_ends_or_times_out() -> 
         assert not view.holding_for_sync(100.0 + SYNC_HOLD_TIMEOUT)
         app.terminal.feed(b"\x1b[?2026l")
         assert not view.holding_for_sync(200.0)
-        await wait_until(pilot, lambda: line_text(view, 0) == "hidden")
+        await wait_for(
+            pilot,
+            lambda: line_text(view, 0) == "hidden",
+            "'hidden' on line 0 after the hold",
+            bound=WAIT,
+        )
 
 
 async def test_cursor_is_painted_over_the_cached_strip() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"ab")
-        await wait_until(pilot, lambda: line_text(app.view, 0) == "ab")
+        await wait_for(pilot, lambda: line_text(app.view, 0) == "ab", "'ab' on line 0", bound=WAIT)
         cursor_colour = app.emulator.palette.cursor
         styles = [segment.style for segment in app.view.render_line(0) if segment.style]
         backgrounds = [style.bgcolor.get_truecolor() for style in styles if style.bgcolor]
         assert tuple(cursor_colour) in [tuple(colour) for colour in backgrounds]
         app.terminal.feed(b"\x1b[?25l")
-        await wait_until(
-            pilot, lambda: app.view.snapshot is not None and app.view.snapshot.cursor is None
+        await wait_for(
+            pilot,
+            lambda: app.view.snapshot is not None and app.view.snapshot.cursor is None,
+            "the cursor hidden",
+            bound=WAIT,
         )
         styles = [segment.style for segment in app.view.render_line(0) if segment.style]
         backgrounds = [style.bgcolor.get_truecolor() for style in styles if style.bgcolor]
@@ -271,7 +308,12 @@ async def test_theme_palette_colours_ansi_and_truecolor_passes_through() -> None
     app.emulator.palette = Palette(ansi=tuple(ansi), foreground=(7, 8, 9), background=(4, 5, 6))
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\x1b[31mred\x1b[0m plain \x1b[38;2;200;100;50mtrue\x1b[0m")
-        await wait_until(pilot, lambda: line_text(app.view, 0) == "red plain true")
+        await wait_for(
+            pilot,
+            lambda: line_text(app.view, 0) == "red plain true",
+            "'red plain true' on line 0",
+            bound=WAIT,
+        )
         assert colours(segment_at(app.view, 0, "red")) == ((1, 2, 3), (4, 5, 6))
         assert colours(segment_at(app.view, 0, " plain")) == ((7, 8, 9), (4, 5, 6))
         assert colours(segment_at(app.view, 0, "true")) == ((200, 100, 50), (4, 5, 6))
@@ -281,7 +323,9 @@ async def test_wide_and_combining_characters_keep_columns_aligned() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed("中文|e\u0301|🙂|end".encode())
-        await wait_until(pilot, lambda: "end" in line_text(app.view, 0))
+        await wait_for(
+            pilot, lambda: "end" in line_text(app.view, 0), "'end' on line 0", bound=WAIT
+        )
         strip = app.view.render_line(0)
         assert strip.cell_length == 40
         assert strip.text.rstrip() == "中文|e\u0301|🙂|end"
@@ -299,7 +343,7 @@ async def test_bell_reaches_the_app() -> None:
     app = BellApp()
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\x07")
-        await wait_until(pilot, lambda: bool(bells))
+        await wait_for(pilot, lambda: bool(bells), "the bell", bound=WAIT)
         assert bells[0].view is app.view
 
 
@@ -308,7 +352,7 @@ async def test_wheel_goes_to_a_remote_that_tracks_the_mouse() -> None:
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\x1b[?1000h\x1b[?1006h")
         app.view.post_message(scroll_up(app.view))
-        await wait_until(pilot, lambda: bool(app.sent))
+        await wait_for(pilot, lambda: bool(app.sent), "the wheel's bytes sent", bound=WAIT)
         assert app.sent == [b"\x1b[<64;2;2M"]
 
 
@@ -343,13 +387,17 @@ async def test_only_changed_lines_go_to_the_screen_again() -> None:
     app = CountingApp()
     async with app.run_test(size=(40, 10)) as pilot:
         app.terminal.feed(b"\x1b[8;1Hprompt")
-        await wait_until(pilot, lambda: line_text(app.view, 7) == "prompt")
-        await wait_until(pilot, lambda: 7 in app.view.refreshed)
+        await wait_for(
+            pilot, lambda: line_text(app.view, 7) == "prompt", "'prompt' on line 7", bound=WAIT
+        )
+        await wait_for(pilot, lambda: 7 in app.view.refreshed, "line 7 refreshed", bound=WAIT)
         frames = app.view.frames_drawn
         app.view.refreshed.clear()
         # Write on line 3 and put the cursor back where it was: one row changes.
         app.terminal.feed(b"\x1b7\x1b[3;5Hchanged\x1b8")
-        await wait_until(pilot, lambda: app.view.frames_drawn > frames)
+        await wait_for(
+            pilot, lambda: app.view.frames_drawn > frames, "a frame after the change", bound=WAIT
+        )
         await pilot.pause()
         assert set(app.view.refreshed) == {2}
         assert line_text(app.view, 2) == "    changed"
@@ -359,7 +407,9 @@ async def test_the_direct_line_path_draws_what_textuals_styled_path_draws() -> N
     app = TerminalApp()
     async with app.run_test(size=(40, 8)) as pilot:
         app.terminal.feed(b"\x1b[1;31mred\x1b[0m \x1b[44mblue bg\x1b[0m \xe4\xb8\xad wide\r\nnext")
-        await wait_until(pilot, lambda: line_text(app.view, 1) == "next")
+        await wait_for(
+            pilot, lambda: line_text(app.view, 1) == "next", "'next' on line 1", bound=WAIT
+        )
         whole = app.view.region.reset_offset
         for crop in (whole, Region(3, 0, 20, 2)):
             direct = app.view.render_lines(crop)
@@ -372,8 +422,11 @@ async def test_css_that_needs_textuals_styled_path_still_gets_it() -> None:
     async with app.run_test(size=(40, 8)) as pilot:
         app.view.styles.padding = (0, 2)
         app.terminal.feed(b"padded")
-        await wait_until(
-            pilot, lambda: "padded" in app.view.render_lines(Region(0, 0, 40, 1))[0].text
+        await wait_for(
+            pilot,
+            lambda: "padded" in app.view.render_lines(Region(0, 0, 40, 1))[0].text,
+            "padded on the styled line",
+            bound=WAIT,
         )
         assert app.view.render_lines(Region(0, 0, 40, 1))[0].text.startswith("  padded")
 
@@ -386,19 +439,29 @@ async def test_wheel_and_shift_pageup_open_the_history_unless_the_remote_wants_t
         app.view.post_message(scroll_up(app.view))
         # The first tick opens the view three lines up (the view's own wheel step), and
         # shift+PageUp a whole page up: each moves at once, as in any terminal.
-        await wait_until(pilot, lambda: opened == [WHEEL_STEP])
+        await wait_for(
+            pilot,
+            lambda: opened == [WHEEL_STEP],
+            "the scrollback view opened by the wheel",
+            bound=WAIT,
+        )
         await pilot.press("shift+pageup")
-        await wait_until(pilot, lambda: opened == [WHEEL_STEP, HISTORY_PAGE_UP])
+        await wait_for(
+            pilot,
+            lambda: opened == [WHEEL_STEP, HISTORY_PAGE_UP],
+            "the scrollback view opened by shift+pageup",
+            bound=WAIT,
+        )
         assert app.sent == []
         # A remote tracking the mouse (tmux mouse on, vim) still gets the wheel.
         app.terminal.feed(b"\x1b[?1000h\x1b[?1006h")
         app.view.post_message(scroll_up(app.view))
-        await wait_until(pilot, lambda: bool(app.sent))
+        await wait_for(pilot, lambda: bool(app.sent), "the wheel's bytes sent", bound=WAIT)
         assert app.sent == [b"\x1b[<64;2;2M"]
         # A full-screen program gets arrows, as without the history view.
         app.sent.clear()
         app.terminal.feed(b"\x1b[?1000l\x1b[?1049h")
         app.view.post_message(scroll_up(app.view))
-        await wait_until(pilot, lambda: bool(app.sent))
+        await wait_for(pilot, lambda: bool(app.sent), "the wheel's bytes sent", bound=WAIT)
         assert app.sent == [b"\x1b[A" * 3]
         assert opened == [WHEEL_STEP, HISTORY_PAGE_UP]

@@ -20,7 +20,8 @@ CORE_MODULES = [
     "termkeep.tmux.attach",
     "termkeep.tmux.sessions",
     "termkeep.supervisor.supervisor",
-    "termkeep.session",
+    "termkeep.session.core",
+    "termkeep.session.tab_session",
     "termkeep.headless.attach",
 ]
 
@@ -28,6 +29,15 @@ CORE_MODULES = [
 @pytest.mark.parametrize("module", CORE_MODULES)
 def test_core_module_does_not_load_textual(module: str) -> None:
     probe = f"import sys, {module}; print('textual' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_a_tabs_terminal_loads_no_ssh() -> None:
+    # A view's port (tests, bench_terminal's memory runs) is built without the SSH stack.
+    probe = "import sys, termkeep.session.tab; print('asyncssh' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )

@@ -11,6 +11,7 @@ from typing import override
 
 import asyncssh
 
+from termkeep.platform.tcp import reset_when_closed
 from termkeep.transport.classify import classify, describe, side_channel_failed
 from termkeep.transport.link import (
     AttachStrategy,
@@ -29,6 +30,7 @@ from termkeep.transport.link import (
     TerminalChannel,
 )
 from termkeep.transport.ssh.hops import Hop, close_hops
+from termkeep.transport.ssh.sent_keys import SentKeys
 
 
 class PtyChannel(asyncssh.SSHClientSession[bytes]):
@@ -221,6 +223,10 @@ class SshLink(_SideChannels):
         self._attach = attach
         self._reattached_existing = reattached_existing
         self._closed_locally = False
+        # Only the first hop's own socket carries every byte (a ProxyCommand's pipe does
+        # not count): with none, a link given up gives nothing back, see sent_keys.
+        first = self._hops[0]
+        self._sent_keys = SentKeys(first.sock, lambda: _transport_backlog(first.conn))
         # Decided as soon as the channel closes, while the connection can still ask tmux.
         self._ending = asyncio.ensure_future(self._decide_ending())
 
@@ -241,8 +247,9 @@ class SshLink(_SideChannels):
 
     def write(self, data: bytes) -> None:
         """Send keystrokes; dropped silently once the channel is closing (the supervisor
-        holds keys while not attached, so nothing typed after a loss is sent here)."""
-        self._channel.write(data)
+        holds keys while not attached, so nothing typed after a loss is sent here). Where
+        they lie in the TCP stream is noted, for ``abandon``."""
+        self._sent_keys.write(self._channel.write, data)
 
     def resize(self, cols: int, rows: int) -> None:
         """Change the PTY size (sshd signals SIGWINCH to the remote side)."""
@@ -259,6 +266,19 @@ class SshLink(_SideChannels):
 
     def _close_hops(self) -> None:
         close_hops(self._hops)
+
+    async def abandon(self) -> bytes:
+        """Give the link up while it may still be alive: the keys its server never received
+        (see sent_keys), then a reset, so that nothing queued on it arrives later."""
+        try:
+            return await self._sent_keys.unreceived()
+        finally:
+            self.reset()
+
+    def reset(self) -> None:
+        """Reset the connection (and jump hops) at once: nothing queued goes out later."""
+        self._closed_locally = True
+        _reset_hops(self._hops)
 
     async def wait_closed(self) -> LinkClosed:
         """Wait until the channel closes, then tell ended, detached and lost apart."""
@@ -312,6 +332,15 @@ class ConnectionLink(_SideChannels):
         self._closed_locally = True
         close_hops(self._hops)
 
+    async def abandon(self) -> bytes:
+        """Reset the connection at once: no keys are ever written to it."""
+        self.reset()
+        return b""
+
+    def reset(self) -> None:
+        self._closed_locally = True
+        _reset_hops(self._hops)
+
     async def wait_closed(self) -> LinkClosed:
         """A bare connection only ever ends by being lost (or closed by termkeep)."""
         exc = await asyncio.shield(self._lost)
@@ -321,3 +350,19 @@ class ConnectionLink(_SideChannels):
         if exc is None:
             return LinkClosed(Ending.LOST, Cause.SERVER_CLOSED, "the server closed the connection")
         return LinkClosed(Ending.LOST, classify(exc), describe(exc))
+
+
+def _transport_backlog(conn: asyncssh.SSHClientConnection) -> int:
+    """Bytes asyncssh handed to the asyncio transport that are not in the kernel yet."""
+    # asyncssh offers no public way to the transport; None once the connection is closed.
+    transport: asyncio.WriteTransport | None = getattr(conn, "_transport", None)
+    return 0 if transport is None else transport.get_write_buffer_size()
+
+
+def _reset_hops(hops: Sequence[Hop]) -> None:
+    """Abort a chain of connections with a TCP reset: nothing they queued goes out later."""
+    for hop in hops:
+        if hop.sock is not None:
+            reset_when_closed(hop.sock)
+    for hop in reversed(hops):
+        hop.conn.abort()

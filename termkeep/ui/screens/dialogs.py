@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
@@ -200,16 +200,27 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "close")]
 
-    def __init__(self, prefix_label: str, rows: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(
+        self,
+        prefix_label: str,
+        rows: Sequence[tuple[str, str, str]],
+        sections: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
+    ) -> None:
         super().__init__()
         self.prefix_label = prefix_label
         self.rows = list(rows)
+        self.sections = list(sections)
+        """Keys of a screen of the app's (title, [(key, what it does)]), listed after."""
 
     def compose(self) -> ComposeResult:
         width = max((len(key) for key, _, _ in self.rows), default=1)
         lines = [f"Press {self.prefix_label}, then:", ""]
         lines += [f"  {key:<{width}}  {text}  ({action})" for key, text, action in self.rows]
         lines += ["", f"  {self.prefix_label} twice sends it to the remote; escape cancels."]
-        with Vertical(classes="dialog help"):
+        for title, keys in self.sections:
+            key_width = max((len(key) for key, _ in keys), default=1)
+            lines += ["", title, ""]
+            lines += [f"  {key:<{key_width}}  {text}" for key, text in keys]
+        with VerticalScroll(classes="dialog help"):
             yield Label("Keys", classes="question")
             yield Static("\n".join(lines), id="help-text", markup=False)

@@ -109,7 +109,7 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         """The screen for the saved ``profile``'s host, asking it through the session layer
         (each list and kill over a fresh connection, answering ``prompter``'s questions)."""
         # asyncssh loads only when a host is really asked: the app starts without it.
-        from termkeep.session import remote_sessions  # noqa: PLC0415
+        from termkeep.session.core import remote_sessions  # noqa: PLC0415
 
         remote = remote_sessions(profile, prompter, store)
         return cls(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import resource
 import shutil
 import subprocess
@@ -14,17 +13,10 @@ import pytest
 from termkeep import __version__
 from termkeep.cli import main
 from termkeep.config.store import ProfileStore
+from tests.fixtures.isolation import Isolation
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 CONSOLE_SCRIPT = Path(sys.executable).parent / "termkeep"
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "config"
-    monkeypatch.setenv("TERMKEEP_CONFIG_DIR", str(directory))
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
-    return directory
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -204,12 +196,10 @@ def test_list_shows_good_profiles_and_reports_bad_files(
 def test_import_ssh_config_then_again_without_overwrite(
     capsys: pytest.CaptureFixture[str],
     config_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    isolation: Isolation,
 ) -> None:
-    home = tmp_path / "home"
-    shutil.copytree(DATA_DIR / "ssh_config", home / ".ssh")
-    monkeypatch.setenv("HOME", str(home))
+    home = isolation.home
+    shutil.copytree(DATA_DIR / "ssh_config", isolation.ssh_dir)
 
     code, out, _ = run(capsys, "hosts", "import-ssh-config")
     assert code == 0
@@ -272,9 +262,9 @@ def test_import_putty_missing_dir(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 
 def run_process(
-    argv: list[str], config_dir: Path, *, file_size_limit: int | None = None
+    argv: list[str], *, file_size_limit: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TERMKEEP_CONFIG_DIR": str(config_dir)}
+    """``argv`` as a child of this test (with its config dir), its output captured."""
 
     def limit_file_size() -> None:
         if file_size_limit is not None:
@@ -284,7 +274,6 @@ def run_process(
         argv,
         capture_output=True,
         text=True,
-        env=env,
         check=False,
         timeout=60,
         preexec_fn=limit_file_size,  # only setrlimit: safe between fork and exec
@@ -296,37 +285,29 @@ def run_process(
     [[str(CONSOLE_SCRIPT)], [sys.executable, "-m", "termkeep"]],
     ids=["script", "module"],
 )
-def test_real_process_bad_input_has_no_traceback(launcher: list[str], tmp_path: Path) -> None:
-    config_dir = tmp_path / "config"
-    usage = run_process(
-        [*launcher, "hosts", "add", "web", "--host", "h", "--port", "x"], config_dir
-    )
+def test_real_process_bad_input_has_no_traceback(launcher: list[str], config_dir: Path) -> None:
+    usage = run_process([*launcher, "hosts", "add", "web", "--host", "h", "--port", "x"])
     assert usage.returncode == 2
     assert_one_line_error(usage.stderr, "argument --port: 'x' is not an integer")
 
-    missing = run_process([*launcher, "hosts", "show", "web"], config_dir)
+    missing = run_process([*launcher, "hosts", "show", "web"])
     assert missing.returncode == 1
     assert_one_line_error(missing.stderr, "no profile named 'web'")
 
-    ok = run_process([*launcher, "hosts", "add", "web", "--host", "h.example.org"], config_dir)
+    ok = run_process([*launcher, "hosts", "add", "web", "--host", "h.example.org"])
     assert (ok.returncode, ok.stderr) == (0, "")
     assert ProfileStore(config_dir / "hosts").load("web").host == "h.example.org"
 
 
-def test_real_process_write_failure_is_one_line_and_keeps_the_file(tmp_path: Path) -> None:
-    config_dir = tmp_path / "config"
+def test_real_process_write_failure_is_one_line_and_keeps_the_file(config_dir: Path) -> None:
     assert (
-        run_process(
-            [str(CONSOLE_SCRIPT), "hosts", "add", "web", "--host", "a.org"], config_dir
-        ).returncode
-        == 0
+        run_process([str(CONSOLE_SCRIPT), "hosts", "add", "web", "--host", "a.org"]).returncode == 0
     )
     path = config_dir / "hosts" / "web.toml"
     before = path.read_bytes()
 
     failed = run_process(
         [str(CONSOLE_SCRIPT), "hosts", "add", "web", "--host", "b.org", "--force"],
-        config_dir,
         file_size_limit=16,  # the kernel refuses to grow any file past 16 bytes (EFBIG)
     )
 

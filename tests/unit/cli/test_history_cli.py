@@ -16,9 +16,8 @@ T0 = 1_796_000_000.0
 
 
 @pytest.fixture
-def history_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
-    return tmp_path / "state" / "connections.jsonl"
+def history_file(state_dir: Path) -> Path:
+    return state_dir / "connections.jsonl"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

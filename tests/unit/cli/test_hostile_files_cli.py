@@ -16,14 +16,6 @@ FIFO_TIMEOUT = 30
 """Seconds before a test that would hang on a FIFO fails instead (pytest-timeout)."""
 
 
-@pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "config"
-    monkeypatch.setenv("TERMKEEP_CONFIG_DIR", str(directory))
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
-    return directory
-
-
 def _hostile_hosts_dir(capsys: pytest.CaptureFixture[str], config_dir: Path) -> dict[str, Path]:
     assert run(capsys, "hosts", "add", "web", "--host", "web.example.org")[0] == 0
     assert run(capsys, "hosts", "add", "db", "--host", "db.example.org")[0] == 0
@@ -66,7 +58,6 @@ def test_hosts_list_as_a_real_process_with_hostile_files(
         [sys.executable, "-m", "termkeep", "hosts", "list"],
         capture_output=True,
         text=True,
-        env={**os.environ, "TERMKEEP_CONFIG_DIR": str(config_dir)},
         timeout=FIFO_TIMEOUT,
         check=False,
     )

@@ -1,4 +1,5 @@
-"""Fixtures for the config tests: a private config dir per test, set the way users set it."""
+"""Fixtures for the config tests: a store on the test's own config dir (tests/fixtures/plugin.py
+gives every test one, set the way users set it)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,6 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TERMKEEP_CONFIG_DIR pointing at an empty directory of this test."""
-    directory = tmp_path / "config"
-    monkeypatch.setenv("TERMKEEP_CONFIG_DIR", str(directory))
-    return directory
-
-
-@pytest.fixture
-def store(config_dir: Path) -> ProfileStore:
+def store() -> ProfileStore:
     """A ProfileStore on the default location, i.e. ``$TERMKEEP_CONFIG_DIR/hosts``."""
     return ProfileStore()

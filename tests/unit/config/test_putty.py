@@ -51,7 +51,6 @@ def test_dir_argument_may_be_puttys_dir_or_its_sessions_dir() -> None:
 
 def test_default_lookup_uses_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUTTYDIR", str(SAMPLE))
-    monkeypatch.delenv("PUTTYSESSIONS", raising=False)
     assert resolve_sessions_dir(None) == SAMPLE / "sessions"
 
 

@@ -13,6 +13,7 @@ from termkeep.config.schema import (
     SECTIONS,
     check_profile,
     key_line_finder,
+    mapping_problems,
     profile_from_mapping,
     value_problem,
 )
@@ -196,3 +197,20 @@ def test_check_profile_applies_the_file_rules_to_code_built_profiles() -> None:
     assert check_profile(good, "test") == good
     with pytest.raises(ProfileLoadError, match="'port' must be from 1 to 65535"):
         check_profile(Profile(name="web", host="example.org", port=0), "test")
+
+
+def test_problems_are_given_by_key_with_the_files_messages() -> None:
+    data = {"port": 0, "keepalive": {"count_max": "x"}, "tcp": {"idel": 3}}
+    problems = mapping_problems(data)
+    assert ("port", "'port' must be from 1 to 65535") in problems
+    assert (
+        "keepalive.count_max",
+        "'keepalive.count_max' must be an integer, not the string 'x'",
+    ) in problems
+    assert ("tcp.idel", "unknown key 'tcp.idel'; did you mean 'tcp.idle'?") in problems
+    assert ("host", "'host' is missing; add e.g. host = \"example.org\"") in problems
+    with pytest.raises(ProfileLoadError) as caught:
+        profile_from_mapping("web", data, "web.toml")
+    assert sorted(issue.message for issue in caught.value.issues) == sorted(
+        message for _key, message in problems
+    )

@@ -16,18 +16,17 @@ from termkeep.config.importing import ImportedEntry, ImportPlan, save_plan
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.transport.ssh_config_import import read_ssh_config
+from tests.fixtures.isolation import Isolation
 from tests.unit.config.conftest import DATA_DIR
 
 SAMPLE = DATA_DIR / "ssh_config"
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A HOME whose ~/.ssh is the sample config directory."""
-    home = tmp_path / "home"
-    shutil.copytree(SAMPLE, home / ".ssh")
-    monkeypatch.setenv("HOME", str(home))
-    return home
+def home(isolation: Isolation) -> Path:
+    """The test's HOME, its ~/.ssh a copy of the sample config directory."""
+    shutil.copytree(SAMPLE, isolation.ssh_dir)
+    return isolation.home
 
 
 @pytest.fixture

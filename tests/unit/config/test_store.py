@@ -397,6 +397,20 @@ def test_an_old_port_forwardings_list_loads_and_is_rewritten_as_tables(
     assert store.load("old") == dataclasses.replace(profile, port=2200)
 
 
+def test_an_old_port_forwardings_list_counts_as_set_so_a_form_keeps_it(
+    store: ProfileStore,
+) -> None:
+    """An editor saves exactly the keys the file sets: the old notation is one of them."""
+    store.directory.mkdir(parents=True)
+    store.path_for("old").write_text('host = "h"\nport_forwardings = ["L8080=db:5432"]\n')
+    stored = store.read("old")
+    assert stored.explicit_keys == {"host", "forwards"}
+    edited = dataclasses.replace(stored.profile, port=2200)
+    store.save(edited, replace=True, keys={*stored.explicit_keys, "port"})
+    assert store.load("old") == edited
+    assert "[[forwards]]" in store.path_for("old").read_text()
+
+
 def test_bad_forwards_in_a_file_name_the_entry_and_line(store: ProfileStore) -> None:
     store.directory.mkdir(parents=True)
     store.path_for("bad").write_text(
@@ -415,3 +429,33 @@ def test_bad_forwards_in_a_file_name_the_entry_and_line(store: ProfileStore) -> 
     assert "'port_forwardings': PuTTY forward 'L8080': the destination must be host:port" in str(
         caught.value
     )
+
+
+def test_a_form_sets_exactly_its_keys_and_clearing_one_returns_to_the_default(
+    store: ProfileStore,
+) -> None:
+    """An editor passes the keys its form sets: the file then holds exactly those."""
+    path = store.path_for("web")
+    path.parent.mkdir(parents=True)
+    path.write_text(COMMENTED + "\n[tcp]\nidle = 20\n")
+    edited = dataclasses.replace(
+        store.load("web"), keepalive=KeepaliveSettings(), tcp=TcpSettings(nodelay=True)
+    )
+    store.save(edited, replace=True, keys={"host", "port", "user", "tcp.nodelay"})
+    text = path.read_text()
+    assert "interval" not in text  # cleared: back to the default, which may change later
+    assert "nodelay = true" in text  # set in the form, so written though it is the default
+    assert "[tcp]" in text
+    assert "idle" not in text
+    assert "[keepalive]" not in text  # emptied: its header goes, every comment stays
+    assert text.startswith(COMMENTED.split("[keepalive]")[0])
+    assert store.read("web").explicit_keys == {"host", "port", "user", "tcp.nodelay"}
+
+
+def test_a_section_left_empty_is_removed(store: ProfileStore) -> None:
+    store.save(dataclasses.replace(WEB, tcp=TcpSettings(idle=20)))
+    store.save(WEB, replace=True, keys={"host"})
+    text = store.path_for("web").read_text()
+    assert "[tcp]" not in text
+    assert "[tmux]" not in text
+    assert store.load("web") == Profile(name="web", host=WEB.host)

@@ -11,6 +11,7 @@ import pytest
 
 from termkeep.config.settings import LogMode
 from termkeep.records.session_log import KEEP_ROTATED, SessionLog, log_file_path
+from tests.fixtures.isolation import Isolation
 from tests.fixtures.requirements import require
 
 FIFO_TIMEOUT = 20
@@ -27,11 +28,10 @@ def test_the_pattern_takes_putty_s_fields(tmp_path: Path) -> None:
 
 
 def test_a_relative_pattern_lands_in_the_logs_dir_and_names_add_no_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    state_dir: Path,
 ) -> None:
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
     path = log_file_path("&P.log", profile="../x/y", host="h", now=NOW)
-    assert path == tmp_path / "state" / "logs" / ".._x_y.log"
+    assert path == state_dir / "logs" / ".._x_y.log"
 
 
 def test_output_mode_keeps_text_raw_keeps_bytes_and_files_are_private(tmp_path: Path) -> None:
@@ -80,10 +80,9 @@ def test_off_is_not_a_log(tmp_path: Path) -> None:
     ],
 )
 def test_field_values_are_literal_file_name_parts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, file_name: str
+    state_dir: Path, host: str, file_name: str
 ) -> None:
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
-    logs = tmp_path / "state" / "logs"
+    logs = state_dir / "logs"
     assert log_file_path("&H.log", profile="p", host=host, now=NOW) == logs / file_name
     # As a whole path component too: never a home, never the parent directory.
     nested = log_file_path("&H/&H.log", profile="p", host=host, now=NOW)
@@ -91,26 +90,19 @@ def test_field_values_are_literal_file_name_parts(
     assert nested.resolve().is_relative_to(logs.resolve())
 
 
-def test_a_logged_host_named_tilde_root_writes_in_the_logs_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
+def test_a_logged_host_named_tilde_root_writes_in_the_logs_dir(state_dir: Path) -> None:
     path = log_file_path("&H.log", profile="p", host="~root", now=NOW)
     SessionLog(path, LogMode.OUTPUT).close()
-    assert sorted(entry.name for entry in (tmp_path / "state" / "logs").iterdir()) == ["~root.log"]
+    assert sorted(entry.name for entry in (state_dir / "logs").iterdir()) == ["~root.log"]
 
 
-def test_only_the_pattern_s_own_tilde_is_expanded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TERMKEEP_STATE_DIR", str(tmp_path / "state"))
+def test_only_the_pattern_s_own_tilde_is_expanded(isolation: Isolation) -> None:
     assert log_file_path("~/logs/&H.log", profile="p", host="~x", now=NOW) == (
-        tmp_path / "home" / "logs" / "~x.log"
+        isolation.home / "logs" / "~x.log"
     )
     # A field right after the ~ must not pick the home: the ~ stays a literal character.
     assert log_file_path("~&H/a.log", profile="p", host="root", now=NOW) == (
-        tmp_path / "state" / "logs" / "~root" / "a.log"
+        isolation.state_dir / "logs" / "~root" / "a.log"
     )
     with pytest.raises(OSError, match="'~no-such-user-zq' has no home directory"):
         log_file_path("~no-such-user-zq/&H.log", profile="p", host="h", now=NOW)

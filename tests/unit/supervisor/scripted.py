@@ -9,7 +9,6 @@ it: send bytes, answer pings or stay silent, end in one of the three ways.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from termkeep.supervisor.clock import FakeClock
 from termkeep.transport.link import (
@@ -46,6 +45,11 @@ class ScriptedLink:
         self.pings = 0
         self.rtt = 0.05
         self.closed_locally = False
+        self.reset_locally = False
+        self.unreceived = b""
+        """What ``abandon`` gives back: keys written that the server never received."""
+        self.abandoning: asyncio.Future[None] | None = None
+        """When set, ``abandon`` waits for it (an acknowledgement that may be on its way)."""
         self.broken = False
         """When True, write() raises as a dying transport might."""
         self._ended: asyncio.Future[LinkClosed] = asyncio.get_running_loop().create_future()
@@ -90,6 +94,18 @@ class ScriptedLink:
 
     def close(self) -> None:
         self.closed_locally = True
+        self.end(Ending.LOST, Cause.LOCAL)
+
+    async def abandon(self) -> bytes:
+        try:
+            if self.abandoning is not None:
+                await self.abandoning
+            return self.unreceived
+        finally:
+            self.reset()
+
+    def reset(self) -> None:
+        self.reset_locally = True
         self.end(Ending.LOST, Cause.LOCAL)
 
     async def wait_closed(self) -> LinkClosed:
@@ -192,15 +208,10 @@ class ScriptedConnector:
         return attempt.outcome
 
 
-async def eventually(condition: Callable[[], bool], what: str, within: float = 5.0) -> None:
-    """Wait until ``condition()`` holds, letting the event loop run; fail after ``within``
-    real seconds with ``what`` in the message."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        await asyncio.sleep(0.001)
+WITHIN = 5.0
+"""Real seconds a scripted supervisor gets to reach what a test waits for (wait_until_async)."""
+TURN = 0.001
+"""How often such a wait looks: a scripted supervisor moves in loop turns, not in time."""
 
 
 async def settle() -> None:

@@ -27,12 +27,14 @@ from termkeep.supervisor.events import (
     DataReceived,
     Event,
     LinkEnded,
+    LinkReset,
     Notify,
     PingReplied,
     ProbeFailed,
     ProbeReached,
     ProbeSucceeded,
     Promote,
+    ResetLink,
     ScheduleTimer,
     SendPing,
     StartProbe,
@@ -123,6 +125,10 @@ class World:
                 self._connect(probe)
             case CancelProbe(probe=probe) | CloseLink(link=probe):
                 self._dead.add(probe)
+            case ResetLink(link=link):
+                # Nothing was typed into it: the reset gives nothing back, at once.
+                self._dead.add(link)
+                self.at(self.now, lambda: self.send(LinkReset(link)))
             case Promote(probe=probe):
                 self._serve(probe, attached=self.now)
             case SendPing(link=link):

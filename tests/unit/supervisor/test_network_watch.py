@@ -12,7 +12,8 @@ from termkeep.supervisor.netwatch import shared_watch
 from termkeep.supervisor.state import Policy
 from termkeep.supervisor.supervisor import Supervisor
 from termkeep.transport.link import Cause, Ending
-from tests.unit.supervisor.scripted import ScriptedConnector, eventually, settle
+from tests.fixtures.waiting import wait_until_async
+from tests.unit.supervisor.scripted import TURN, WITHIN, ScriptedConnector, settle
 
 SLOW_RETRY = Policy(
     keepalive_interval=5.0,
@@ -57,7 +58,12 @@ async def test_supervisors_share_one_poll_and_each_hears_a_change() -> None:
     rigs = supervisors_on(network, 3)
     for supervisor, connector in rigs:
         await supervisor.start()
-        await eventually(lambda: len(connector.attempts) == 1, "the first attempt")  # noqa: B023
+        await wait_until_async(
+            lambda: len(connector.attempts) == 1,  # noqa: B023
+            timeout=WITHIN,
+            what="the first attempt",
+            interval=TURN,
+        )
         connector.attempts[0].attach()
     await settle()
     reads_before = len(network.reads)
@@ -70,7 +76,12 @@ async def test_supervisors_share_one_poll_and_each_hears_a_change() -> None:
         link = connector.attempts[0].link
         assert link is not None
         link.end(Ending.LOST, Cause.UNREACHABLE)
-        await eventually(lambda: len(connector.attempts) == 2, "the reconnect probe")  # noqa: B023
+        await wait_until_async(
+            lambda: len(connector.attempts) == 2,  # noqa: B023
+            timeout=WITHIN,
+            what="the reconnect probe",
+            interval=TURN,
+        )
         # Refused by a server that accepted it: the next probe waits the 30 s backoff (a
         # network that is down would be probed again within half a second).
         connector.attempts[1].fail(Cause.SERVER_CLOSED, "the server closed the connection")
@@ -78,7 +89,12 @@ async def test_supervisors_share_one_poll_and_each_hears_a_change() -> None:
     network.name = "wifi-2"
     clock.advance(1.0)  # long before the next backoff retry
     for _, connector in rigs:
-        await eventually(lambda: len(connector.attempts) == 3, "a probe after the change")  # noqa: B023
+        await wait_until_async(
+            lambda: len(connector.attempts) == 3,  # noqa: B023
+            timeout=WITHIN,
+            what="a probe after the change",
+            interval=TURN,
+        )
 
     for supervisor, _ in rigs:
         await supervisor.close()
@@ -124,7 +140,12 @@ async def test_a_failing_listener_does_not_deafen_the_others() -> None:
     await settle()  # the poll is asleep until its first look
     network.name = "vpn"
     network.clock.advance(1.0)
-    await eventually(lambda: heard == ["vpn"], "the change reaching the working listener")
+    await wait_until_async(
+        lambda: heard == ["vpn"],
+        timeout=WITHIN,
+        what="the change reaching the working listener",
+        interval=TURN,
+    )
     watch.unsubscribe(broken)
     task = watch.unsubscribe(working)
     assert task is not None

@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings
 from termkeep.supervisor.backoff import Backoff
 from termkeep.supervisor.events import (
+    CloseLink,
     ConnectRequested,
     DataReceived,
+    DeliverHeldKeys,
     Effect,
     Event,
     KeyTyped,
     LinkEnded,
+    LinkReset,
     NetworkChanged,
     Notify,
     PingReplied,
@@ -28,7 +31,9 @@ from termkeep.supervisor.events import (
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
@@ -138,6 +143,44 @@ def test_typed_keys_without_any_reply_stall_after_one_second() -> None:
     sim.run_until(T0 + 2.0)
     assert isinstance(sim.state.phase, Stalled)
     assert sim.status.detail == "no reply for 2.0 s (nothing came back after typed keys)"
+
+
+def test_a_da_reply_starts_no_echo_deadline_and_no_ping() -> None:
+    sim = attached_sim()
+    sim.run_until(T0 + 1.0)
+    effects = sim.send(TerminalReply(1, b"\x1b[?62;22c"))
+    assert [e for e in effects if not isinstance(e, ScheduleTimer)] == [
+        SendReply(1, b"\x1b[?62;22c")
+    ]
+    # A keystroke unanswered for a second is a stall; a reply is not waited on at all,
+    # so nothing happens until the idle link's own ping, half a keepalive interval on.
+    sim.run_until(T0 + 2.4)
+    assert isinstance(sim.state.phase, Attached)
+    assert sim.effects(SendPing) == []
+    assert sim.state.ctx.echo_wait_since is None
+    assert sim.state.ctx.last_key_at is None
+
+
+def test_a_reply_pending_at_a_drop_is_not_delivered_after_the_reattach() -> None:
+    sim = attached_sim()
+    sim.send(LinkEnded(1, Ending.LOST, Cause.RESET, "reset by peer"))
+    # The cursor report to a query of link 1 comes after link 1 is gone; keys are typed.
+    sim.send(TerminalReply(1, b"\x1b[24;80R"))
+    sim.send(KeyTyped(b"ls"))
+    assert isinstance(sim.state.phase, Reconnecting)
+    assert sim.state.ctx.held == b"ls"  # typed keys are held, the reply is not
+    sim.run_until(sim.now + 5.0)
+    (_, probe), *_ = sim.effects(StartProbe)
+    assert isinstance(probe, StartProbe)
+    sim.send(ProbeSucceeded(probe.probe, reattached_existing=True, tmux=True))
+    assert isinstance(sim.state.phase, Attached)
+    sent = [e for _, e in sim.log if isinstance(e, SendKeys | DeliverHeldKeys | SendReply)]
+    assert sent == [DeliverHeldKeys(b"ls")]
+    # Late again, now over the new link: still dropped; the new link's own replies go.
+    assert sim.send(TerminalReply(1, b"\x1b[24;80R")) == ()
+    assert SendReply(probe.probe, b"\x1b[1;1R") in sim.send(
+        TerminalReply(probe.probe, b"\x1b[1;1R")
+    )
 
 
 def test_a_password_prompt_that_echoes_nothing_is_not_a_stall() -> None:
@@ -284,6 +327,7 @@ events = st.one_of(
     st.builds(PingReplied, ids, st.floats(0.001, 2.0)),
     st.just(Tick()),
     st.builds(LinkEnded, ids, st.sampled_from(list(Ending)), st.none() | causes),
+    st.builds(LinkReset, ids, st.binary(max_size=40)),
     st.just(NetworkChanged()),
     st.just(ReconnectNow()),
     st.just(UserResolved()),
@@ -334,6 +378,12 @@ def check_invariants(policy: Policy, script: list[tuple[Event, float]]) -> None:
             assert not new_probes  # never hammer: only the user restarts these
         if any(isinstance(e, SendKeys) for e in effects):
             assert isinstance(phase, Attached)
+        if any(isinstance(e, SendKeys | DeliverHeldKeys) for e in effects):
+            # Keys a link being reset may give back were typed first: nothing overtakes them.
+            assert not ctx.resetting
+        if isinstance(before.phase, Stalled) and not isinstance(phase, Stalled | Attached):
+            # A stalled link left behind alive is reset, never closed gracefully.
+            assert CloseLink(before.phase.link) not in effects
         if isinstance(event, Tick):
             # A Tick always re-arms, and never for a time already past: no busy loop.
             timers = [e.at for e in effects if isinstance(e, ScheduleTimer)]

@@ -26,6 +26,7 @@ from termkeep.supervisor.events import (
     Event,
     KeyTyped,
     LinkEnded,
+    LinkReset,
     NetworkChanged,
     Notify,
     PingReplied,
@@ -34,15 +35,19 @@ from termkeep.supervisor.events import (
     ProbeSucceeded,
     Promote,
     ReconnectNow,
+    ResetLink,
     Resized,
     ScheduleTimer,
     SendKeys,
     SendPing,
+    SendReply,
     StartProbe,
+    TerminalReply,
     Tick,
     UserResolved,
 )
 from termkeep.supervisor.state import (
+    HOLD_LIMIT,
     Attached,
     Closed,
     Connecting,
@@ -50,6 +55,7 @@ from termkeep.supervisor.state import (
     Detached,
     Ended,
     Failed,
+    HandingOver,
     Idle,
     NeedsUser,
     PhaseData,
@@ -93,8 +99,14 @@ FRESH_234 = ((2, T0 + 4.5), (3, T0 + 4.5), (4, T0 + 4.5))
 SPREAD_234 = ((2, T0), (3, T0 + 0.5), (4, T0 + 1))
 """Start times of three probes: the first counts as stuck from T0 + 2, the last from T0 + 3."""
 
+DA_REPLY = b"\x1b[?62;22c"
+CPR_REPLY = b"\x1b[24;80R"
+
 ATTACHED = Attached(link=1)
 STALLED = Stalled(link=1, retry=retry())
+WON_2 = ProbeSucceeded(2, reattached_existing=True, tmux=True)
+WON_3 = ProbeSucceeded(3, reattached_existing=True, tmux=True)
+HANDING_OVER = HandingOver(STALLED, WON_2)
 RECONNECTING = Reconnecting(retry=retry())
 CONNECTING = Connecting(retry=retry(next_try_at=None))
 
@@ -659,43 +671,22 @@ ROWS = [
         (CancelProbe(2), Notify("connection recovered after 1.0 s")),
     ),
     Row(
-        "stalled: the probe wins: old link closed, held keys go into the same session",
+        "stalled: the probe wins: the old link is reset, the win waits for what it gives back",
         state(STALLED, held=b"ls\r", size=(120, 40), resize_pending=True),
         ProbeSucceeded(2, reattached_existing=True, tmux=True),
         T0 + 0.4,
-        Attached(2),
-        (
-            CloseLink(1),
-            Promote(2),
-            ApplyResize(120, 40),
-            DeliverHeldKeys(b"ls\r"),
-            Notify("reattached after 0.4 s"),
-        ),
-        {"held": b"", "resize_pending": False, "attached_since": T0 + 0.4},
+        HandingOver(STALLED, WON_2),
+        (ResetLink(1),),
+        {"held": b"ls\r", "resize_pending": True, "resetting": frozenset({1})},
     ),
     Row(
         "stalled: the first of two probes to attach wins, the other is cancelled",
         state(phase_with(STALLED, probes=frozenset({2, 3}))),
         ProbeSucceeded(3, reattached_existing=True, tmux=True),
         T0 + 0.4,
-        Attached(3),
-        (CancelProbe(2), CloseLink(1), Promote(3), Notify("reattached after 0.4 s")),
-    ),
-    Row(
-        "stalled: a new tmux session gets no held keys",
-        state(STALLED, held=b"rm -rf build\r"),
-        ProbeSucceeded(2, reattached_existing=False, tmux=True),
-        T0 + 3,
-        Attached(2),
-        (
-            CloseLink(1),
-            Promote(2),
-            DiscardHeldKeys(13),
-            Notify(
-                "13 bytes typed during the outage were discarded: this is not the same tmux session"
-            ),
-            Notify("reconnected after 3.0 s: the old tmux session is gone, this is a new one"),
-        ),
+        HandingOver(replace(STALLED, retry=replace(STALLED.retry, probes=frozenset({3}))), WON_3),
+        (CancelProbe(2), ResetLink(1)),
+        {"resetting": frozenset({1})},
     ),
     Row(
         "stalled: a timed-out probe frees its slot; the next is due later",
@@ -726,9 +717,10 @@ ROWS = [
         T0 + 0.3,
         NeedsUser(Cause.AUTH_FAILED, "password refused"),
         (
-            CloseLink(1),
+            ResetLink(1),
             Notify("authentication failed: password refused; not retrying. Fix it, then reconnect"),
         ),
+        {"resetting": frozenset({1})},
     ),
     Row(
         "stalled: a changed host key stops everything",
@@ -738,7 +730,7 @@ ROWS = [
         Failed(Cause.HOST_KEY_CHANGED),
         (
             CancelProbe(2),
-            CloseLink(1),
+            ResetLink(1),
             Notify(
                 "host key changed: the server sent a different key; refusing to connect (it "
                 "could be an attack). Check the key, fix known_hosts, then reconnect"
@@ -900,12 +892,114 @@ ROWS = [
         ctx={"resize_pending": True, "size": (90, 30)},
     ),
     Row(
-        "stalled: close cancels probes and closes the old link",
+        "stalled: close cancels probes and resets the old link (nothing arrives late)",
         state(STALLED),
         CloseRequested(),
         T0,
         Closed(),
-        (CancelProbe(2), CloseLink(1)),
+        (CancelProbe(2), ResetLink(1)),
+    ),
+    # ---- handing over (probe 2 won while the stalled link 1 is being reset)
+    Row(
+        "handing over: the reset link's unreceived keys go in front of the held ones",
+        state(HANDING_OVER, held=b"ls\r", resetting=frozenset({1})),
+        LinkReset(1, b"k20 k21 "),
+        T0 + 0.5,
+        replace(HANDING_OVER, ready_at=T0 + 0.5),
+        (),
+        {"held": b"k20 k21 ls\r", "resetting": frozenset()},
+    ),
+    Row(
+        "handing over: at the tick after the reset reported, the win completes, all keys go",
+        state(
+            replace(HANDING_OVER, ready_at=T0 + 0.5),
+            held=b"k20 k21 ls\r",
+            size=(120, 40),
+            resize_pending=True,
+        ),
+        Tick(),
+        T0 + 0.5,
+        Attached(2),
+        (
+            Promote(2),
+            ApplyResize(120, 40),
+            DeliverHeldKeys(b"k20 k21 ls\r"),
+            Notify("reattached after 0.5 s"),
+        ),
+        {"held": b"", "resize_pending": False, "attached_since": T0 + 0.5, "backoff_carry": 0},
+    ),
+    Row(
+        "handing over: into a new tmux session the given-back keys are discarded too",
+        state(
+            HandingOver(STALLED, ProbeSucceeded(2, False, True), ready_at=T0 + 3),
+            held=b"rm -rf build\r",
+        ),
+        Tick(),
+        T0 + 3,
+        Attached(2),
+        (
+            Promote(2),
+            DiscardHeldKeys(13),
+            Notify(
+                "13 bytes typed during the outage were discarded: this is not the same tmux session"
+            ),
+            Notify("reconnected after 3.0 s: the old tmux session is gone, this is a new one"),
+        ),
+    ),
+    Row(
+        "handing over: no win before the reset reported, whatever the timer",
+        state(HANDING_OVER, resetting=frozenset({1})),
+        Tick(),
+        T0 + 5,
+        HANDING_OVER,
+    ),
+    Row(
+        "handing over: keys typed meanwhile are held (behind what the reset gives back)",
+        state(HANDING_OVER, held=b"l", resetting=frozenset({1})),
+        KeyTyped(b"s"),
+        T0 + 0.5,
+        HANDING_OVER,
+        ctx={"held": b"ls", "last_key_at": T0 + 0.5},
+    ),
+    Row(
+        "handing over: given-back keys that overflow the hold buffer drop the newest",
+        state(HANDING_OVER, held=b"h" * (HOLD_LIMIT - 2), resetting=frozenset({1})),
+        LinkReset(1, b"k20 "),
+        T0 + 0.5,
+        replace(HANDING_OVER, ready_at=T0 + 0.5),
+        ctx={"held": b"k20 " + b"h" * (HOLD_LIMIT - 4), "held_dropped": 2},
+    ),
+    Row(
+        "handing over: a reset of a link it does not wait for changes nothing",
+        state(HANDING_OVER, resetting=frozenset({1})),
+        LinkReset(7, b"x"),
+        T0 + 0.5,
+        HANDING_OVER,
+        ctx={"held": b"", "resetting": frozenset({1})},
+    ),
+    Row(
+        "handing over: another probe that attaches is closed",
+        state(HANDING_OVER, resetting=frozenset({1})),
+        ProbeSucceeded(3, reattached_existing=True, tmux=True),
+        T0 + 0.5,
+        HANDING_OVER,
+        (CloseLink(3),),
+    ),
+    Row(
+        "handing over: a resize waits for the attach",
+        state(HANDING_OVER, resetting=frozenset({1})),
+        Resized(90, 30),
+        T0 + 0.5,
+        HANDING_OVER,
+        ctx={"resize_pending": True, "size": (90, 30)},
+    ),
+    Row(
+        "handing over: close cancels the winner (its link closes)",
+        state(HANDING_OVER, resetting=frozenset({1})),
+        CloseRequested(),
+        T0 + 0.5,
+        Closed(),
+        (CancelProbe(2),),
     ),
     # ---- reconnecting (no link, probe 2 in flight)
     Row(
@@ -982,6 +1076,31 @@ ROWS = [
         T0,
         NeedsUser(Cause.AUTH_FAILED),
         ctx={"held": b"k"},
+    ),
+    Row(
+        "needs-user after a stall: keys the reset link gives back go in front of the held",
+        state(NeedsUser(Cause.AUTH_FAILED), held=b"ls\r", resetting=frozenset({1})),
+        LinkReset(1, b"k20 "),
+        T0,
+        NeedsUser(Cause.AUTH_FAILED),
+        ctx={"held": b"k20 ls\r", "resetting": frozenset()},
+    ),
+    Row(
+        "connecting while a reset is still under way: the first attach waits for it",
+        state(CONNECTING, held=b"ls\r", resetting=frozenset({1})),
+        ProbeSucceeded(2, reattached_existing=True, tmux=True),
+        T0 + 0.4,
+        HandingOver(CONNECTING, WON_2),
+        (),
+        {"held": b"ls\r"},
+    ),
+    Row(
+        "closed: a late reset report changes nothing",
+        state(Closed(), resetting=frozenset({1})),
+        LinkReset(1, b"k20 "),
+        T0,
+        Closed(),
+        ctx={"held": b""},
     ),
     Row(
         "needs-user: a tick starts nothing",
@@ -1080,6 +1199,68 @@ ROWS = [
     Row("closed: reconnect-now is ignored", state(Closed()), ReconnectNow(), T0, Closed()),
     Row("closed: close again is harmless", state(Closed()), CloseRequested(), T0, Closed()),
     Row("closed: a resize is ignored", state(Closed()), Resized(1, 1), T0, Closed()),
+    # ---- terminal replies (DA, cursor reports): sent at once or never, never typing
+    Row(
+        "attached: a reply goes at once to the link that asked; no echo wait, no ping",
+        state(ATTACHED),
+        TerminalReply(1, DA_REPLY),
+        T0 + 1,
+        ATTACHED,
+        (SendReply(1, DA_REPLY),),
+        {"echo_wait_since": None, "ping_sent_at": None, "last_key_at": None, "held": b""},
+    ),
+    Row(
+        "attached: a reply to a link replaced since is dropped",
+        state(Attached(2)),
+        TerminalReply(1, CPR_REPLY),
+        T0 + 1,
+        Attached(2),
+        (),
+        {"held": b"", "last_key_at": None},
+    ),
+    Row(
+        "attached: a reply to no link's bytes is dropped",
+        state(ATTACHED),
+        TerminalReply(None, DA_REPLY),
+        T0 + 1,
+        ATTACHED,
+    ),
+    Row(
+        "stalled: a reply is dropped, not held and no probe",
+        state(STALLED),
+        TerminalReply(1, CPR_REPLY),
+        T0 + 1,
+        STALLED,
+        (),
+        {"held": b"", "last_key_at": None},
+    ),
+    Row(
+        "reconnecting: a reply is dropped, not held and no probe",
+        state(RECONNECTING),
+        TerminalReply(1, CPR_REPLY),
+        T0 + 1,
+        RECONNECTING,
+        (),
+        {"held": b"", "last_key_at": None},
+    ),
+    Row(
+        "connecting: a reply is dropped",
+        state(CONNECTING),
+        TerminalReply(None, DA_REPLY),
+        T0,
+        CONNECTING,
+        (),
+        {"held": b""},
+    ),
+    Row(
+        "needs-user: a reply is not held",
+        state(NeedsUser(Cause.AUTH_FAILED)),
+        TerminalReply(1, DA_REPLY),
+        T0,
+        NeedsUser(Cause.AUTH_FAILED),
+        (),
+        {"held": b""},
+    ),
 ]
 
 
@@ -1100,6 +1281,7 @@ def test_every_phase_appears_in_the_table() -> None:
         Connecting,
         Attached,
         Stalled,
+        HandingOver,
         Reconnecting,
         NeedsUser,
         Failed,

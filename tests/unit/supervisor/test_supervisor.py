@@ -3,6 +3,7 @@ held keys, resize at reattach, endings, pings, network changes, updates and clos
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,8 @@ from termkeep.supervisor.supervisor import (
     Update,
 )
 from termkeep.transport.link import Cause, Ending, Stage
-from tests.unit.supervisor.scripted import ScriptedConnector, ScriptedLink, eventually, settle
+from tests.fixtures.waiting import wait_until_async
+from tests.unit.supervisor.scripted import TURN, WITHIN, ScriptedConnector, ScriptedLink, settle
 
 POLICY = Policy(
     keepalive_interval=5.0,
@@ -52,12 +54,19 @@ class Rig:
         return self.supervisor.status().state
 
     async def wait_state(self, name: str) -> None:
-        await eventually(lambda: self.state() == name, f"state {name!r} (is {self.state()!r})")
+        await wait_until_async(
+            lambda: self.state() == name,
+            timeout=WITHIN,
+            what=lambda: f"state {name!r} (is {self.state()!r})",
+            interval=TURN,
+        )
 
     async def wait_attempts(self, count: int) -> None:
-        await eventually(
+        await wait_until_async(
             lambda: len(self.connector.attempts) >= count,
-            f"{count} connection attempts (have {len(self.connector.attempts)})",
+            timeout=WITHIN,
+            what=lambda: f"{count} connection attempts (have {len(self.connector.attempts)})",
+            interval=TURN,
         )
 
     async def attach_first(self, *, tmux: bool = True) -> ScriptedLink:
@@ -132,8 +141,11 @@ async def test_data_in_a_flood_is_shown_at_once_and_counted_as_contact_once_per_
     # Counted only once the interval since the last report is over.
     assert rig.supervisor.status().last_contact_age == pytest.approx(CONTACT_REPORT_INTERVAL / 5)
     rig.clock.advance(CONTACT_REPORT_INTERVAL)
-    await eventually(
-        lambda: rig.supervisor.status().last_contact_age == 0.0, "the deferred contact report"
+    await wait_until_async(
+        lambda: rig.supervisor.status().last_contact_age == 0.0,
+        timeout=WITHIN,
+        what="the deferred contact report",
+        interval=TURN,
     )
 
 
@@ -170,7 +182,12 @@ async def test_a_healthy_idle_link_is_pinged_and_never_stalls(rig: Rig) -> None:
     link = await rig.attach_first()
     for number in range(1, 11):
         rig.clock.advance(2.5)
-        await eventually(lambda: link.pings == number, f"ping {number}")  # noqa: B023
+        await wait_until_async(
+            lambda: link.pings == number,  # noqa: B023
+            timeout=WITHIN,
+            what=f"ping {number}",
+            interval=TURN,
+        )
         await settle()  # the reply is processed
         assert rig.state() == "attached"
     assert rig.supervisor.status().rtt == pytest.approx(0.05)
@@ -191,7 +208,7 @@ async def test_stall_is_reported_at_once_and_the_probe_wins_make_before_break(ri
     assert rig.supervisor.status().held == 8
     new = rig.connector.attempts[1].attach(reattached_existing=True)
     await rig.wait_state("attached")
-    assert old.closed_locally
+    assert old.reset_locally
     assert new.written == b"echo hi\r"
     assert new.sizes[-1] == (100, 30)
     assert rig.notices[-1] == "reattached after 0.0 s"
@@ -210,7 +227,12 @@ async def test_the_old_link_answering_a_ping_first_cancels_the_probes(rig: Rig) 
     rig.clock.advance(1.5)
     old.responsive = True  # the ping sent at the stall is answered: a full round trip
     await rig.wait_state("attached")
-    await eventually(lambda: rig.connector.attempts[1].cancelled, "the probe cancelled")
+    await wait_until_async(
+        lambda: rig.connector.attempts[1].cancelled,
+        timeout=WITHIN,
+        what="the probe cancelled",
+        interval=TURN,
+    )
     assert not old.closed_locally
     assert old.written == b"q"  # the same session: held keys delivered
     assert rig.notices[-1] == "connection recovered after 1.5 s"
@@ -230,7 +252,7 @@ async def test_bytes_from_the_stalled_link_are_shown_but_the_probe_still_races(
     assert old.written == b""
     new = rig.connector.attempts[1].attach()
     await rig.wait_state("attached")
-    assert old.closed_locally
+    assert old.reset_locally
     assert new.written == b"q"
 
 
@@ -241,7 +263,12 @@ async def test_without_tmux_the_stalled_link_is_kept_at_its_first_bytes(rig: Rig
     await rig.wait_attempts(2)
     old.send(b"still here")
     await rig.wait_state("attached")
-    await eventually(lambda: rig.connector.attempts[1].cancelled, "the probe cancelled")
+    await wait_until_async(
+        lambda: rig.connector.attempts[1].cancelled,
+        timeout=WITHIN,
+        what="the probe cancelled",
+        interval=TURN,
+    )
     assert not old.closed_locally
 
 
@@ -254,7 +281,12 @@ async def test_a_probe_that_attaches_just_as_it_is_cancelled_is_closed(rig: Rig)
     # back, and the probe's connect completes before its task had a chance to report.
     old.send(b"back")
     late = rig.connector.attempts[1].attach()
-    await eventually(lambda: late.closed_locally, "the orphaned probe link closed")
+    await wait_until_async(
+        lambda: late.closed_locally,
+        timeout=WITHIN,
+        what="the orphaned probe link closed",
+        interval=TURN,
+    )
     assert rig.state() == "attached"
     assert not old.closed_locally
 
@@ -270,8 +302,13 @@ async def test_of_two_probes_the_first_to_attach_wins_and_the_other_is_cancelled
     await rig.wait_attempts(3)
     rig.connector.attempts[2].attach()
     await rig.wait_state("attached")
-    await eventually(lambda: rig.connector.attempts[1].cancelled, "the slower probe cancelled")
-    assert old.closed_locally
+    await wait_until_async(
+        lambda: rig.connector.attempts[1].cancelled,
+        timeout=WITHIN,
+        what="the slower probe cancelled",
+        interval=TURN,
+    )
+    assert old.reset_locally
 
 
 async def test_keys_typed_during_the_outage_are_discarded_if_the_session_is_new(
@@ -409,8 +446,11 @@ async def test_a_connector_bug_does_not_block_retries(rig: Rig) -> None:
     await rig.supervisor.start()
     await rig.wait_attempts(1)
     rig.connector.attempts[0].crash(RuntimeError("boom"))
-    await eventually(
-        lambda: rig.supervisor.status().cause is Cause.PROTOCOL, "the failure recorded"
+    await wait_until_async(
+        lambda: rig.supervisor.status().cause is Cause.PROTOCOL,
+        timeout=WITHIN,
+        what="the failure recorded",
+        interval=TURN,
     )
     assert rig.supervisor.status().detail == "unexpected error: boom"
     rig.clock.advance(1.0)
@@ -465,13 +505,13 @@ async def test_updates_asked_for_after_close_end_at_once(rig: Rig) -> None:
     assert [update async for update in rig.supervisor.updates()] == []
 
 
-async def test_close_cancels_probes_and_closes_links(rig: Rig) -> None:
+async def test_close_cancels_probes_and_resets_the_stalled_link(rig: Rig) -> None:
     old = await rig.attach_first()
     old.responsive = False
     await rig.stall()
     await rig.wait_attempts(2)
     await rig.supervisor.close()
-    assert old.closed_locally
+    assert old.reset_locally
     assert rig.connector.attempts[1].cancelled
     assert rig.state() == "closed"
     assert rig.clock.next_deadline is None  # no timer or network poll left behind
@@ -501,3 +541,138 @@ async def test_fresh_syns_replace_unanswered_probes_until_the_connector_reports_
         newest.attach()
         await rig.wait_state("attached")
         assert attempts[0].cancelled
+
+
+# A stalled link given up while it may still be alive: reset, and what it never delivered
+# goes first over the new link.
+
+
+async def stalled_with_keys_in_flight(rig: Rig, unreceived: bytes) -> ScriptedLink:
+    """An attached link that took ``unreceived`` and then went silent; the server never got
+    those keys (what the transport will find when the link is given up)."""
+    old = await rig.attach_first()
+    rig.supervisor.write(unreceived)
+    old.responsive = False
+    old.unreceived = unreceived
+    await rig.stall()
+    await rig.wait_attempts(2)
+    return old
+
+
+async def test_keys_the_given_up_link_never_delivered_go_first_over_the_new_link(
+    rig: Rig,
+) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 k21 ")
+    rig.supervisor.write(b"k22 ")  # typed after the stall: held
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    await rig.wait_state("attached")
+    assert old.reset_locally
+    assert not old.closed_locally
+    assert new.written == b"k20 k21 k22 "
+    assert rig.notices[-1].startswith("reattached after")
+
+
+async def test_the_win_waits_for_the_reset_and_keys_typed_meanwhile_come_after(
+    rig: Rig,
+) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 ")
+    old.abandoning = asyncio.get_running_loop().create_future()  # an ACK may be on its way
+    rig.supervisor.write(b"k21 ")
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    new.send(b"redraw")
+    await settle()
+    rig.supervisor.write(b"k22 ")
+    assert rig.state() == "stalled"
+    assert new.written == b""
+    assert rig.output == b""  # the winner's screen is shown once it is the active link
+    assert rig.supervisor.status().held == 8
+    old.abandoning.set_result(None)
+    await rig.wait_state("attached")
+    assert new.written == b"k20 k21 k22 "
+    assert rig.output == b"redraw"
+
+
+async def test_keys_the_given_up_link_never_delivered_are_discarded_in_a_new_session(
+    rig: Rig,
+) -> None:
+    fates: list[bool] = []
+    rig.supervisor.add_held_keys_listener(fates.append)
+    await stalled_with_keys_in_flight(rig, b"rm -rf build\r")
+    new = rig.connector.attempts[1].attach(reattached_existing=False)
+    await rig.wait_state("attached")
+    assert new.written == b""
+    assert fates == [False]
+    assert (
+        "13 bytes typed during the outage were discarded: this is not the same tmux session"
+        in rig.notices
+    )
+
+
+async def test_closing_during_the_reset_still_resets_the_link(rig: Rig) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 ")
+    old.abandoning = asyncio.get_running_loop().create_future()
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    await wait_until_async(
+        lambda: rig.state() == "stalled" and new.sizes != [],
+        timeout=WITHIN,
+        what="the win pending",
+        interval=TURN,
+    )
+    await settle()
+    await rig.supervisor.close()
+    assert old.reset_locally
+    assert new.closed_locally
+    assert new.written == b""
+
+
+async def test_a_link_that_ended_by_itself_is_not_reset(rig: Rig) -> None:
+    old = await stalled_with_keys_in_flight(rig, b"k20 ")
+    old.end(Ending.LOST, Cause.RESET, "connection reset by peer")
+    await rig.wait_state("reconnecting")
+    new = rig.connector.attempts[1].attach(reattached_existing=True)
+    await rig.wait_state("attached")
+    assert not old.reset_locally
+    assert new.written == b""  # what it took is gone with it: nothing is sent twice
+
+
+CPR_QUERY = b"\x1b[6n"
+CPR_REPLY = b"\x1b[24;80R"
+
+
+async def test_a_terminal_reply_goes_to_the_link_that_asked_and_only_while_attached() -> None:
+    replied: list[int] = []
+
+    def answer(data: bytes) -> None:
+        """An emulator's part: a cursor report for each query, while it is being fed."""
+        for _ in range(data.count(CPR_QUERY)):
+            supervisor.reply(CPR_REPLY)
+
+    clock = FakeClock()
+    connector = ScriptedConnector(clock)
+    supervisor = Supervisor(connector, answer, POLICY, clock=clock, network_fingerprint=None)
+    supervisor.add_reply_listener(replied.append)
+    rig = Rig(clock, connector, supervisor)
+    try:
+        old = await rig.attach_first()
+        await settle()
+        pings = old.pings
+        old.send(b"$ " + CPR_QUERY)
+        await settle()
+        assert old.written == CPR_REPLY  # at once, to the link that asked
+        assert old.pings == pings  # not typing: no ping goes with it
+        assert replied == [len(CPR_REPLY)]
+        supervisor.reply(CPR_REPLY)  # no link's bytes being shown: nobody asked
+        assert old.written == CPR_REPLY
+        old.responsive = False
+        await rig.stall()
+        await rig.wait_attempts(2)
+        old.send(CPR_QUERY)  # late output of the stalled link: its answer is not kept
+        # The probe's first redraw asks too; that answer goes to the probe once it wins.
+        connector.attempts[1].sink(CPR_QUERY)
+        new = connector.attempts[1].attach(reattached_existing=True)
+        await rig.wait_state("attached")
+        assert old.written == CPR_REPLY
+        assert new.written == CPR_REPLY
+        assert replied == [len(CPR_REPLY)] * 2
+    finally:
+        await supervisor.close()

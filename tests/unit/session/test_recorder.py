@@ -16,7 +16,7 @@ from termkeep.records.connection_history import (
     read_history,
     summarize,
 )
-from termkeep.supervisor.recorder import ConnectionRecorder
+from termkeep.session.recorder import ConnectionRecorder
 from termkeep.supervisor.supervisor import Notice
 from termkeep.transport.link import Cause, Ending
 from tests.fixtures.full_disk import no_room_to_grow_files
@@ -101,6 +101,21 @@ async def test_two_drops_with_their_causes_recoveries_and_held_keys(
     assert summary.drops == 2
     assert summary.worst_recovery == pytest.approx(1.5)
     assert summary.median_recovery == pytest.approx((1.5 + second_recovery) / 2)
+
+
+async def test_keys_a_given_up_link_never_delivered_count_as_held(rig: Rig) -> None:
+    recorder = recorder_on(rig, None)
+    old = await rig.attach_first()
+    rig.supervisor.write(b"k20 k21 ")
+    old.unreceived = b"k20 k21 "
+    old.responsive = False
+    await rig.stall()
+    rig.supervisor.write(b"k22 ")
+    await rig.wait_attempts(2)
+    rig.connector.attempts[1].attach(reattached_existing=True)
+    await rig.wait_state("attached")
+    (drop,) = recorder.snapshot().drops
+    assert (drop.held_delivered, drop.held_discarded) == (12, 0)
 
 
 async def test_the_old_link_coming_back_is_the_same_session(rig: Rig) -> None:

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from termkeep.headless import stop as stop_module
-from termkeep.headless.stop import EXIT_GAVE_UP, Stop
 from termkeep.platform.signals import STOP_SIGNALS
 from termkeep.platform.tty import write_fully
+from termkeep.session import stop as stop_module
+from termkeep.session.stop import EXIT_GAVE_UP, HeadlessRun, Stop
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +110,45 @@ async def test_a_second_signal_stops_waiting_for_cleanup(monkeypatch: pytest.Mon
     await again
 
 
+class Core:
+    """A session core as a headless run sees it: something started, then closed."""
+
+    def __init__(self, name: str, log: list[str], *, start_forever: bool = False) -> None:
+        self.name = name
+        self.log = log
+        self.start_forever = start_forever
+
+    async def start(self) -> None:
+        self.log.append(f"start {self.name}")
+        if self.start_forever:
+            await forever()  # a password prompt nobody answers
+
+    async def close(self) -> None:
+        self.log.append(f"close {self.name}")
+        if self.name == "broken":
+            raise OSError("its connection was already gone")
+
+
+async def test_a_headless_run_starts_cores_in_order_and_closes_all_after_the_release() -> None:
+    log: list[str] = []
+    run = HeadlessRun(lambda _text: None, [Core("broken", log)])
+    run.add(Core("second", log))
+    asyncio.get_running_loop().call_soon(run.finish, 0)
+    assert await run.run(release=lambda: log.append("release")) == 0
+    # The terminal goes back to the user first; a close that fails keeps no other open.
+    assert log == ["start broken", "start second", "release", "close broken", "close second"]
+
+
+async def test_a_stop_signal_ends_a_headless_run_whose_core_waits_at_a_prompt() -> None:
+    log: list[str] = []
+    said: list[str] = []
+    run = HeadlessRun(said.append, [Core("first", log, start_forever=True), Core("next", log)])
+    signal_soon(signal.SIGTERM)
+    assert await run.run() == EXIT_GAVE_UP
+    assert said == ["stopped by SIGTERM"]
+    assert log == ["start first", "close first", "close next"]
+
+
 def test_a_write_to_a_closed_pipe_or_a_hung_up_terminal_fails_quietly() -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)
@@ -127,7 +166,7 @@ def test_a_write_to_a_closed_pipe_or_a_hung_up_terminal_fails_quietly() -> None:
 
 STUCK_THREAD = """
 import asyncio, logging, threading
-from termkeep.headless.stop import run_to_exit
+from termkeep.session.stop import run_to_exit
 
 async def main():
     never = threading.Event()

@@ -89,6 +89,7 @@ class ConnectionRecorder:
         self._current_link = lambda: supervisor.current_link
         supervisor.add_listener(self.update)
         supervisor.add_held_keys_listener(self.held_keys)
+        supervisor.add_reply_listener(self.sent)
 
     def received(self, count: int) -> None:
         """``count`` bytes came from the remote."""

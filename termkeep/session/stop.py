@@ -12,10 +12,11 @@ reconnect) and whatever state its terminal is in (closed window, closed pipe), t
 4. After the event loop ends, a worker thread that is still busy (a resolver that does not
    answer) does not hold the exit either (``run_to_exit``).
 
-A command builds one ``Stop``, calls ``finish(code, message)`` for its own reasons to end
-(the session ended, a profile gave up, the user typed ``~.``), and runs inside
-``Stop.run(start, close)``. Nothing here knows about sessions or tunnels, so it can move
-into a session core as it is.
+A command makes one ``HeadlessRun`` with the session cores it keeps, calls
+``finish(code, message)`` for its own reasons to end (the session ended, a profile gave
+up, the user typed ``~.``), and awaits ``run()``: the cores start one after the other and
+close together however the run ends, so ``attach`` and ``tunnel`` cannot stop differently.
+The signal handling itself is ``platform.signals``'.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, override
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any, Protocol, override
 
 from termkeep.platform.signals import signal_handlers
 from termkeep.platform.tty import STDERR_FD, write_fully
@@ -116,6 +117,62 @@ class Stop:
         if self._closing is not None and not self._closing.done():
             self._closing.cancel()  # told again while cleaning up: stop waiting for it
         self.finish(EXIT_GAVE_UP, stopped_by(signum))
+
+
+class Runnable(Protocol):
+    """What a headless run starts and closes (a ``SessionCore``)."""
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class HeadlessRun:
+    """The session cores of one headless command, run under one ``Stop``."""
+
+    def __init__(self, say: Say, cores: Sequence[Runnable] = ()) -> None:
+        """``say`` shows a line to the user (the messages of ``finish`` and of signals)."""
+        self._stop = Stop(say)
+        self._cores = list(cores)
+
+    def add(self, core: Runnable) -> None:
+        """Run ``core`` too (before ``run``)."""
+        self._cores.append(core)
+
+    def finish(self, code: int, message: str | None = None) -> None:
+        """End with ``code``; ``message`` is shown if it still can be. The first call wins."""
+        self._stop.finish(code, message)
+
+    async def run(
+        self,
+        *,
+        release: Callable[[], None] | None = None,
+        signals: Mapping[signal.Signals, Callable[[], None]] | None = None,
+    ) -> int:
+        """Start the cores, wait for the outcome, close them; the exit code. ``release``
+        runs first when closing (the user's terminal is theirs again whatever fails);
+        ``signals`` are handled meanwhile (SIGWINCH for a terminal's size)."""
+
+        async def close() -> None:
+            try:
+                if release is not None:
+                    release()
+            finally:
+                await self._close_cores()
+
+        return await self._stop.run(self._start_cores, close, signals=signals)
+
+    async def _start_cores(self) -> None:
+        for core in self._cores:
+            await core.start()
+
+    async def _close_cores(self) -> None:
+        # Each core's listeners and connection close even if another's close failed.
+        results = await asyncio.gather(
+            *(core.close() for core in self._cores), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                _log.debug("closing a session failed", exc_info=result)
 
 
 def run_to_exit(main: Coroutine[Any, Any, int]) -> int:
