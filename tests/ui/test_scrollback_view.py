@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from termkeep.config.profile import TmuxSettings
 from termkeep.config.store import ProfileStore
@@ -241,3 +242,45 @@ async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
 
         await wait_for(pilot, in_copy_mode, "tmux's copy mode", bound=LIVE)
         assert not isinstance(app.screen, ScrollbackScreen)
+
+
+async def test_a_new_session_keeps_5000_lines_and_the_view_finds_line_42(
+    store: ProfileStore, sshd: SshServer
+) -> None:
+    # A server with tmux's own default limit (2,000 lines): the session termkeep creates
+    # keeps scrollback_lines (10,000 by default), its first pane included (issue 21 item 5).
+    store.save(profile_for(sshd, name="kept", tmux_session="tk-kept"))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await attached_pane(app, pilot, "kept")
+        live = pane.session
+        assert isinstance(live, LiveSession)
+        emulator = live.session.emulator
+        await pilot.press(*"seq -f 'line %g.' 1 5000", "enter")
+        await wait_for(pilot, lambda: "line 5000." in emulator.text(), "the output", bound=LIVE)
+        await pilot.press(PREFIX, "left_square_bracket")
+        screen = await loaded_view(app, pilot)
+        assert screen.source.limit_note is None  # nothing to say: it keeps what was asked
+        await pilot.press("question_mark", *"line 42.", "enter")
+        view = screen.lines_widget
+        await wait_for(
+            pilot, lambda: view.lines[view.cursor].text == "line 42.", "line 42", bound=LIVE
+        )
+
+
+async def test_a_session_made_before_keeps_its_limit_and_the_view_says_so(
+    store: ProfileStore, sshd: SshServer
+) -> None:
+    # Made outside termkeep with tmux's default: it keeps its 2,000 lines (tmux cannot
+    # resize a pane's history), and the view says what new termkeep sessions would keep.
+    sshd.tmux("new-session", "-d", "-s", "tk-old", check=True)
+    store.save(profile_for(sshd, name="old", tmux_session="tk-old"))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await attached_pane(app, pilot, "old")
+        await pilot.press(PREFIX, "left_square_bracket")
+        screen = await loaded_view(app, pilot)
+        note = "the server keeps 2,000 lines; new termkeep sessions keep 10,000"
+        assert note in screen.position_text()
+        position = screen.query_one("#history-position", Static)
+        assert note in str(position.content)
