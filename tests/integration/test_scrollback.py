@@ -12,7 +12,7 @@ from termkeep.config.profile import TmuxSettings
 from termkeep.session.tab_session import Session
 from termkeep.terminal.history_lines import HistoryLine
 from termkeep.tmux import scrollback
-from termkeep.tmux.scrollback import ScrollbackError
+from termkeep.tmux.scrollback import ScrollbackError, ScrollbackPage, SearchAnswer
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.link import SshLink
 from termkeep.ui.scrollback_source import TmuxScrollback, scrollback_source
@@ -179,6 +179,55 @@ async def test_5000_lines_are_kept_and_a_search_jumps_to_line_42(default_limit: 
     numbered = [line.text for line in lines if line.text.startswith("line ")]
     assert numbered == [f"line {n}" for n in range(int(numbered[0][5:]), 5001)]
     assert numbered[0] == "line 22"  # the page had 20 lines above the match
+
+
+class CountedRequests:
+    """The session's history requests, counted as they go to the server (each a real one)."""
+
+    def __init__(self, session: Session) -> None:
+        self.pages = self.searches = 0
+        read, search = session.read_scrollback, session.search_scrollback
+
+        async def read_page(first: int, last: int) -> ScrollbackPage:
+            self.pages += 1
+            return await read(first, last)
+
+        async def search_rows(
+            pattern: str, cursor: int, *, forward: bool, context: int
+        ) -> SearchAnswer:
+            self.searches += 1
+            return await search(pattern, cursor, forward=forward, context=context)
+
+        session.read_scrollback = read_page  # type: ignore[method-assign]
+        session.search_scrollback = search_rows  # type: ignore[method-assign]
+
+
+async def test_a_search_asks_the_server_once_and_the_client_decides(default_limit: Watch) -> None:
+    # Issue 21 item 6: the server filters coarsely (ASCII case folded, the longest ASCII
+    # run of the query); the client checks each candidate with its own rules (smartcase,
+    # Unicode), so the nearest candidates here are passed over and the match 5,000 rows
+    # back is found with one search request (and at most one page around it).
+    watched = default_limit
+    # The shell first: keys typed before its prompt would put the prompt before the output.
+    await watched.run("echo ready-$((1+1))", "ready-2")
+    await watched.run(
+        "printf 'Stra\\303\\237e-%d\\n' 1; echo Needle-$((1+1)); seq -f 'row %g' 1 5000; "
+        "echo strasse-$((2+2)) needle-$((2+1))",
+        "needle-3",
+    )
+    requests = CountedRequests(watched.session)
+    source = TmuxScrollback(watched.session, wanted_lines=10_000)
+    lines = await source.first()
+    for query, expected in (("Needle", "Needle-2"), ("straße", "Straße-1")):
+        requests.pages = requests.searches = 0
+        jump = await source.search(lines, query, len(lines) - 1, forward=False, page=20)
+        assert jump is not None
+        assert jump.lines is not None  # far above what the view held
+        assert jump.lines[jump.index].text == expected
+        assert requests.searches == 1
+        assert requests.pages <= 1  # without the server's search: every page, 3 or more
+        assert len(jump.lines) < 100  # the rows around the match, not the 5,000 below it
+        assert source.more_below
 
 
 async def test_a_session_made_before_says_how_much_the_server_keeps(watched: Watch) -> None:
