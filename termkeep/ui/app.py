@@ -33,6 +33,7 @@ from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.profiles import EDITOR_KEYS, ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
+from termkeep.ui.screens.scrollback_keys import HISTORY_KEYS
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.tab_profile import profile_of_tab, save_forwards, save_tab_profile
@@ -573,7 +574,10 @@ class TermkeepApp(App[None], inherit_bindings=False):
             (key_label(key), by_id[action_id].description, action_id)
             for action_id, key in self.settings.keys.items()
         ]
-        sections = [("In the profile manager (prefix m), without the prefix:", EDITOR_KEYS)]
+        sections = [
+            ("In the profile manager (prefix m), without the prefix:", EDITOR_KEYS),
+            ("In the scrollback view (prefix [), without the prefix:", HISTORY_KEYS),
+        ]
         self.push_screen(HelpScreen(key_label(self.settings.prefix), rows, sections))
 
     def action_app_quit(self) -> None:

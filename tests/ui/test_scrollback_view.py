@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -15,7 +16,9 @@ from termkeep.config.profile import TmuxSettings
 from termkeep.config.store import ProfileStore
 from termkeep.supervisor.phase import Phase
 from termkeep.ui.live_session import LiveSession
+from termkeep.ui.screens.dialogs import HelpScreen
 from termkeep.ui.screens.scrollback import ScrollbackScreen
+from termkeep.ui.screens.scrollback_keys import HISTORY_KEYS
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.terminal_view import TerminalView
 from tests.fixtures.profiles import profile_for
@@ -284,3 +287,16 @@ async def test_a_session_made_before_keeps_its_limit_and_the_view_says_so(
         assert note in screen.position_text()
         position = screen.query_one("#history-position", Static)
         assert note in str(position.content)
+
+
+async def test_the_help_and_the_readme_list_the_view_s_keys(store: ProfileStore) -> None:
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.press(PREFIX, "question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        text = str(app.screen.query_one("#help-text", Static).render())
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "In the scrollback view" in text
+    for key, meaning in HISTORY_KEYS:
+        assert key in text
+        assert f"| {key} | {meaning} |" in readme
