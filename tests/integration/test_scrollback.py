@@ -257,3 +257,38 @@ async def test_pages_stay_right_while_the_history_grows(watched: Watch) -> None:
     assert [t for t in texts if t.startswith("a")] == [f"a{n}" for n in range(1, 3001)]
     assert [t for t in texts if t.startswith("b")] == [f"b{n}" for n in range(1, 701)]
     assert change.new_rows >= 700
+
+
+async def test_pages_stay_right_while_a_full_history_drops_its_oldest_rows(
+    sshd: SshServer,
+) -> None:
+    # A session made before with 1,000 lines of history: full, tmux drops its oldest tenth
+    # whenever it overflows, so rows above the view move by an amount no extent tells;
+    # the pages above are found again by their text (issue 21 item 7).
+    sshd.tmux("new-session", "-d", "-s", "holder", check=True)
+    sshd.tmux("set-option", "-g", "history-limit", "1000", check=True)
+    sshd.tmux("new-session", "-d", "-s", TMUX_SESSION, check=True)
+    async with opened(reconnect_profile(sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        await watch.run("seq -f 'a%g' 1 3000", "a3000")
+        source = TmuxScrollback(watch.session)
+        lines = await source.first()
+        await watch.run("seq -f 'b%g' 1 400", "b400")
+        for _ in range(10):  # 1,000 rows: a page or two
+            if not source.more_above:
+                break
+            lines[:0] = await source.older(lines)
+        assert not source.more_above
+        numbered = [line.text for line in lines if line.text.startswith("a")]
+        first = int(numbered[0][1:])
+        assert first > 1  # the oldest rows were dropped
+        assert numbered == [f"a{n}" for n in range(first, 3001)]  # none twice, none skipped
+        # Every row tmux still holds was reached, not only those below the first drop.
+        pane = sshd.tmux("capture-pane", "-p", "-S", "-", "-t", f"={TMUX_SESSION}:", check=True)
+        assert numbered == [row for row in pane.stdout.splitlines() if row.startswith("a")]
+        change = await source.follow(lines)
+        assert change is not None
+        lines[change.keep :] = change.lines
+        texts = [line.text for line in lines]
+        assert [t for t in texts if t.startswith("b")] == [f"b{n}" for n in range(1, 401)]
+        assert [t for t in texts if t.startswith("a")] == numbered
