@@ -45,11 +45,31 @@ async def watched(sshd: SshServer) -> AsyncIterator[Watch]:
         yield watch
 
 
+MOST_PAGES = 50
+"""More pages than any test's history needs: a source that never reaches its end fails."""
+
+
 async def everything(source: TmuxScrollback) -> list[HistoryLine]:
     lines = await source.first()
-    while source.more_above:
+    return await with_older(source, lines)
+
+
+async def with_older(source: TmuxScrollback, lines: list[HistoryLine]) -> list[HistoryLine]:
+    """``lines`` with every page above them."""
+    for _ in range(MOST_PAGES):
+        if not source.more_above:
+            return lines
         lines[:0] = await source.older(lines)
-    return lines
+    raise AssertionError(f"more pages above after {MOST_PAGES}")
+
+
+async def with_newer(source: TmuxScrollback, lines: list[HistoryLine]) -> list[HistoryLine]:
+    """``lines`` with every page below them, up to the screen."""
+    for _ in range(MOST_PAGES):
+        if not source.more_below:
+            return lines
+        lines += await source.newer(lines)
+    raise AssertionError(f"more pages below after {MOST_PAGES}")
 
 
 async def test_5000_numbered_lines_come_back_in_pages_with_their_colours(watched: Watch) -> None:
@@ -173,9 +193,7 @@ async def test_5000_lines_are_kept_and_a_search_jumps_to_line_42(default_limit: 
     assert jump.lines is not None  # far above the first page: the rows around it came
     assert jump.lines[jump.index].text == "line 42"
     # Scrolling down from there reads each row once, up to the screen.
-    lines = jump.lines
-    while source.more_below:
-        lines += await source.newer(lines)
+    lines = await with_newer(source, jump.lines)
     numbered = [line.text for line in lines if line.text.startswith("line ")]
     assert numbered == [f"line {n}" for n in range(int(numbered[0][5:]), 5001)]
     assert numbered[0] == "line 22"  # the page had 20 lines above the match
@@ -244,8 +262,7 @@ async def test_pages_stay_right_while_the_history_grows(watched: Watch) -> None:
     lines = await source.first()
     # Output arrives while the view is open: the rows it pushed up shift every number.
     await watched.run("seq -f 'b%g' 1 700", "b700")
-    while source.more_above:
-        lines[:0] = await source.older(lines)
+    lines = await with_older(source, lines)
     texts = [line.text for line in lines]
     assert [t for t in texts if t.startswith("a")] == [f"a{n}" for n in range(1, 3001)]
     # Following the pane brings the new rows in once, after the ones held.
@@ -274,11 +291,7 @@ async def test_pages_stay_right_while_a_full_history_drops_its_oldest_rows(
         source = TmuxScrollback(watch.session)
         lines = await source.first()
         await watch.run("seq -f 'b%g' 1 400", "b400")
-        for _ in range(10):  # 1,000 rows: a page or two
-            if not source.more_above:
-                break
-            lines[:0] = await source.older(lines)
-        assert not source.more_above
+        lines = await with_older(source, lines)
         numbered = [line.text for line in lines if line.text.startswith("a")]
         first = int(numbered[0][1:])
         assert first > 1  # the oldest rows were dropped
