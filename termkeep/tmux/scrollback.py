@@ -29,7 +29,7 @@ MAX_PAGE_BYTES = 8 * 1024 * 1024
 PAGE_TIMEOUT = 20.0
 MAX_CANDIDATES = 50
 """Rows a search returns, nearest first: the client checks them in order."""
-_SIZE_FORMAT = "#{history_size} #{history_limit} #{pane_height} #{pane_width}"
+_SIZE_FORMAT = "#{history_size} #{history_limit} #{pane_height} #{pane_width} #{alternate_on}"
 _CANDIDATES_END = b"="
 
 
@@ -40,12 +40,14 @@ class ScrollbackError(Exception):
 @dataclass(frozen=True, slots=True)
 class PaneExtent:
     """How much a pane holds: ``history`` rows above a screen of ``height`` rows of
-    ``width`` cells; ``limit`` is the pane's own history-limit."""
+    ``width`` cells; ``limit`` is the pane's own history-limit; ``full_screen``: a program
+    in the pane uses the alternate screen (less, vim), whose rows are not history."""
 
     history: int
     limit: int
     height: int
     width: int = 0
+    full_screen: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +127,12 @@ def _parse_extent(header: bytes, said_instead: bytes, exit_status: int | None) -
     """The extent line; when it is not one, ScrollbackError with what tmux said instead
     (on stderr, or in the output: tmux prints an empty extent for a missing pane)."""
     try:
-        history, limit, height, width = (int(field) for field in header.split())
+        history, limit, height, width, alternate = (int(field) for field in header.split())
     except ValueError:
         said = b" ".join(said_instead.split()).decode("utf-8", "replace").strip()
         problem = said[:200] or f"exit status {exit_status}"
         raise ScrollbackError(f"tmux gave no history: {problem}") from None
-    return PaneExtent(history, limit, height, width)
+    return PaneExtent(history, limit, height, width, full_screen=alternate == 1)
 
 
 # The search's filter, in awk (no backslash: see shell.remote_command). Its first input

@@ -95,6 +95,11 @@ class ScrollbackSource(Protocol):
         """What to say when the server keeps fewer lines than termkeep asks for."""
         ...
 
+    @property
+    def full_screen(self) -> bool:
+        """Whether the last read found a full-screen program in the pane (less, vim)."""
+        ...
+
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:
         """The screen and the newest history (at least ``page`` lines above the screen)."""
         ...
@@ -194,6 +199,10 @@ class TmuxScrollback:
     @property
     def limit_note(self) -> str | None:
         return limit_note(self._extent, self._wanted) if self._extent.limit else None
+
+    @property
+    def full_screen(self) -> bool:
+        return self._extent.full_screen
 
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:
         count = min(max(page, FIRST_PAGE_LINES), _MOST_ABOVE_SCREEN)
@@ -403,6 +412,7 @@ class LocalScrollback:
     more_above = False
     more_below = False
     limit_note = None
+    full_screen = False  # in the alternate screen the tab sends the wheel on as arrows itself
 
     def __init__(self, terminal: TerminalPort) -> None:
         self._terminal = terminal

@@ -30,6 +30,7 @@ class FixedScrollback:
     more_above = False
     more_below = False
     limit_note = None
+    full_screen = False
 
     def __init__(self) -> None:
         self._parser = SgrParser()

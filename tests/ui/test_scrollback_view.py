@@ -231,19 +231,34 @@ async def test_the_view_opens_a_page_up_follows_the_pane_and_pages_back_to_live(
         await pilot.press("escape")
         assert not isinstance(app.screen, ScrollbackScreen)
 
+        # Over a full-screen program in the pane (less, no mouse) the tick goes to it as
+        # three arrows, as in any terminal: less shows three lines further up.
+        def pane_says(format_: str) -> str:
+            shown = long_history.tmux("display-message", "-p", "-t", "tk-hist-live", format_)
+            return shown.stdout.strip()
+
+        def last_row_shown() -> int:
+            rows = [line for line in emulator.text().splitlines() if line.startswith("p")]
+            return int(rows[-1][1:]) if rows and rows[-1][1:].isdigit() else 0
+
+        await pilot.press(*"seq -f 'p%g' 1 200 | less +G", "enter")
+        await wait_for(pilot, lambda: last_row_shown() == 200, "less at the end", bound=LIVE)
+        await wait_for(pilot, lambda: pane_says("#{alternate_on}") == "1", "less", bound=LIVE)
+        terminal.post_message(scroll_up(terminal))
+        await wait_for(pilot, lambda: last_row_shown() == 197, "less scrolled", bound=LIVE)
+        assert not isinstance(app.screen, ScrollbackScreen)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: pane_says("#{alternate_on}") == "0", "less gone", bound=LIVE)
+
         # With tmux's mouse on, the remote tracks the mouse: the wheel goes to it (tmux's
         # own copy mode opens), not to the view (issue 21 item 9).
         long_history.tmux("set-option", "-t", "tk-hist-live", "mouse", "on", check=True)
         await wait_for(pilot, lambda: live.terminal.mouse_tracking.value, "tracking", bound=LIVE)
         terminal.post_message(scroll_up(terminal))
 
-        def in_copy_mode() -> bool:
-            shown = long_history.tmux(
-                "display-message", "-p", "-t", "tk-hist-live", "#{pane_in_mode}"
-            )
-            return shown.stdout.strip() == "1"
-
-        await wait_for(pilot, in_copy_mode, "tmux's copy mode", bound=LIVE)
+        await wait_for(
+            pilot, lambda: pane_says("#{pane_in_mode}") == "1", "tmux's copy mode", bound=LIVE
+        )
         assert not isinstance(app.screen, ScrollbackScreen)
 
 

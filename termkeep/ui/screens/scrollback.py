@@ -229,6 +229,13 @@ class ScrollbackScreen(Screen[None]):
             self.error = str(error)
             self._update_position()
             return
+        if self.start_up > 0 and self.source.full_screen:
+            # Opened by the wheel over a full-screen program in the pane (less, vim without
+            # the mouse), whose screen is no history. The tab could not tell: its alternate
+            # screen is tmux's client's. The tick goes on as arrows, as in any terminal.
+            self.dismiss()
+            self.terminal.wheel_as_arrows("up")
+            return
         view.cell_styles = self.source.styles
         view.lines = lines
         up = view.page if self.start_up == PAGE_UP else self.start_up

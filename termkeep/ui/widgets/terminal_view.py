@@ -161,7 +161,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self._on_history = on_history
         # Whether the tab shows a tmux client: its alternate screen is tmux's, not a
         # full-screen program's, so the wheel opens the pane's history instead of sending
-        # arrows (tmux with ``mouse on`` tracks the mouse and gets the wheel itself).
+        # arrows (the view sends them on when it finds such a program in the pane; tmux with
+        # ``mouse on`` tracks the mouse and gets the wheel itself).
         self._history_is_tmux = history_is_tmux or (lambda: False)
         self._app_keys = frozenset(app_keys)
         self._scrollback_keys = frozenset(scrollback_keys)
@@ -518,12 +519,16 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         elif self.port.alternate_screen:
             # Full-screen programs (less, man) have no scrollback: xterm's alternateScroll
             # sends arrow keys instead.
-            self.port.send(self.port.encoder.key(arrow, None) * WHEEL_STEP)
+            self.wheel_as_arrows(arrow)
         elif rows < 0 and self._on_history is not None:
             self._on_history(-rows)  # the first tick already shows its lines up
         else:
             self.port.scroll_viewport(rows)
             self.output_arrived()
+
+    def wheel_as_arrows(self, arrow: str) -> None:
+        """Send one wheel tick as xterm's alternateScroll does: ``WHEEL_STEP`` arrow keys."""
+        self.port.send(self.port.encoder.key(arrow, None) * WHEEL_STEP)
 
     # -- selection ------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ def test_odd_session_names_reach_tmux_as_one_word(name: str) -> None:
     # One tmux command list: the extent and the capture are taken in the same server turn.
     assert shlex.split(tmux) == [
         "tmux", "display-message", "-p", "-t", f"={name}:",
-        "#{history_size} #{history_limit} #{pane_height} #{pane_width}", ";",
+        "#{history_size} #{history_limit} #{pane_height} #{pane_width} #{alternate_on}", ";",
         "capture-pane", "-p", "-e", "-t", f"={name}:", "-S", "-300", "-E", "999",
     ]  # fmt: skip
     assert shlex.split(head)[:2] == ["head", "-c"]
@@ -49,8 +49,9 @@ def test_line_counts_are_bounded() -> None:
 
 
 def test_parse_page_reads_the_extent_and_keeps_bytes() -> None:
-    page = parse_page(b"1200 2000 24 80\n\x1b[31mred\x1b[0m\n\xff\xfe\n\n", b"", 0)
+    page = parse_page(b"1200 2000 24 80 0\n\x1b[31mred\x1b[0m\n\xff\xfe\n\n", b"", 0)
     assert page.extent == PaneExtent(1200, 2000, 24, 80)
+    assert parse_page(b"0 2000 24 80 1\n", b"", 0).extent.full_screen  # less, vim
     assert page.data == b"\x1b[31mred\x1b[0m\n\xff\xfe\n\n"
     assert page.rows() == [b"\x1b[31mred\x1b[0m", b"\xff\xfe", b""]  # one line a row
 
