@@ -35,6 +35,7 @@ from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen,
 from termkeep.ui.screens.file_lists import FILE_KEYS
 from termkeep.ui.screens.profiles import EDITOR_KEYS, ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
+from termkeep.ui.screens.scrollback_keys import HISTORY_KEYS
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.screens.transfers import TRANSFERS_KEYS
 from termkeep.ui.session_api import SessionLike, SessionOpener
@@ -623,6 +624,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             ("In the profile manager (prefix m), without the prefix:", EDITOR_KEYS),
             ("In the file lists (prefix u, U):", FILE_KEYS),
             ("In the transfers view (prefix T):", TRANSFERS_KEYS),
+            ("In the scrollback view (prefix [), without the prefix:", HISTORY_KEYS),
         ]
         self.push_screen(HelpScreen(key_label(self.settings.prefix), rows, sections))
 
