@@ -30,9 +30,11 @@ For each RTT and client it measures:
 makes one in the app: the file's path is pasted into the tab at its shell prompt and the
 upload is accepted (Enter), so it runs in the app itself, on the tab's ``TransferSession``
 (a second connection of the same profile, over the same delayed link, to the same sshd).
-Several links to one random N MiB file are pasted at once (``--transfer-files``) so it
-outlasts the typing; the table says how many MB/s it moved meanwhile and whether it was still
-moving when the last key had been measured.
+In such a run every termkeep column runs without the ``TERMKEEP_TRACE`` the default run
+inherits from bench_reconnect (its packet log would be the upload's bottleneck); the default
+run is unchanged. Several links to one random N MiB file are pasted at once
+(``--transfer-files``) so it outlasts the typing; the table says how many MB/s it moved
+meanwhile and whether it was still moving when the last key had been measured.
 
 Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_echo.py``;
 ``--rtts 200`` for one RTT, ``--clients`` to pick. mosh decides by itself when to show its
@@ -85,12 +87,14 @@ Insertion in the middle of the line and backspace are guessed too, and must sett
 SECRET = "hunter22"  # noqa: S105 - typed at a no-echo prompt, the point of the test
 READY_TIMEOUT = 40.0
 CLOSE_TIMEOUT = 5.0
-UPLOAD_QUESTION = "or paste the text?"
-"""The end of the app's question after a paste of local file paths (PasteUploadScreen)."""
+UPLOAD_QUESTION = "Paste the text"
+"""A button of the app's question after a paste of local file paths (PasteUploadScreen); its
+question line is cut at the dialog's width when the directory is long."""
 TRANSFER_START_TIMEOUT = 30.0
 TRANSFER_POLL = 0.2
 PART = ".termkeep-part"
 XFER = "+xfer"
+TRACE_WORD = "TERMKEEP_TRACE="
 
 
 @dataclass(frozen=True)
@@ -469,6 +473,14 @@ def start_upload(outer: Outer, upload: Upload, rtt: float, run: Run) -> bool:
     return True
 
 
+def _untraced(command: str) -> str:
+    """``command`` without its ``TERMKEEP_TRACE=FILE`` word. The trace logs every SSH message
+    (asyncssh's packet log, formatted dump and all): harmless for keystrokes, but for an
+    upload it is the bottleneck (here ``termkeep put`` of 64 MiB at RTT 50 ran at 0.9 MB/s
+    with three keepalive drops traced, 17.7 MB/s without)."""
+    return " ".join(word for word in command.split(" ") if not word.startswith(TRACE_WORD))
+
+
 @dataclass(frozen=True)
 class Transfer:
     """``--transfer-mib``: the source file and how many links to it one run pastes."""
@@ -483,13 +495,17 @@ def run_client(
     rtt: float,
     gap: float,
     transfer: Transfer | None = None,
+    *,
+    traced: bool = True,
 ) -> Run:
-    """One client at one RTT; with ``transfer``, typed while the app uploads."""
+    """One client at one RTT; with ``transfer``, typed while the app uploads. ``traced``
+    False runs termkeep without the ``TERMKEEP_TRACE`` bench_reconnect's command line sets."""
     run = Run()
     settle = max(2.5, 3 * rtt + 1.5)
     """Longer than any guess may stay unconfirmed (termkeep: 3 RTT + 0.5 s, at least 1 s)."""
     with tempfile.TemporaryDirectory(prefix=f"tk-echo-{client.name}-") as tmp:
-        outer = Outer(client.command(server, Path(tmp)))
+        command = client.command(server, Path(tmp))
+        outer = Outer(command if traced else _untraced(command))
         upload = None if transfer is None else Upload(transfer.source, transfer.files, Path(tmp))
         try:
             if not get_ready(outer, rtt):
@@ -690,7 +706,9 @@ def run_all(
             for client in clients:
                 for name in _names(client, transfer):
                     loaded = transfer if name.endswith(XFER) else None
-                    run = run_client(client, server, rtt_ms / 1000, gap, loaded)
+                    # Both columns of a transfer run untraced, so they differ by the upload only.
+                    traced = transfer is None
+                    run = run_client(client, server, rtt_ms / 1000, gap, loaded, traced=traced)
                     results[rtt_ms][name] = run
                     print(f"RTT {rtt_ms:5g} ms  {name:17} {summary(run)}", flush=True)
     return results
