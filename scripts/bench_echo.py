@@ -95,6 +95,7 @@ TRANSFER_POLL = 0.2
 PART = ".termkeep-part"
 XFER = "+xfer"
 TRACE_WORD = "TERMKEEP_TRACE="
+UPLOAD_MARK = "\u2191"  # ↑, how the status line starts the transfer in flight
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,11 @@ class Run:
     transfer_mbps: float | None = None
     """MB/s the upload moved while the keys were typed (None: no upload in this run)."""
     transfer_running_at_end: bool | None = None
+    """Bytes still arriving at the end, or the app's status line still showing an upload (a
+    file between its last byte and the end of its SHA-256 check moves none)."""
     transfer_files_done: int | None = None
+    transfer_status: str = ""
+    """The upload as the app's status line showed it at the end ("" when it showed none)."""
 
 
 def get_ready(outer: Outer, rtt: float) -> bool:
@@ -451,6 +456,14 @@ class Upload:
         return (self.rate_between(end - 1.0, end) or 0.0) > 0
 
 
+def upload_status(outer: Outer) -> str:
+    """The status line's upload (``↑ name 42% 12.3 MB/s 8 s left``), or "" without one."""
+    for line in outer.lines():
+        if UPLOAD_MARK in line:
+            return line[line.index(UPLOAD_MARK) :].split(" · ")[0].strip()
+    return ""
+
+
 def start_upload(outer: Outer, upload: Upload, rtt: float, run: Run) -> bool:
     """Move the remote shell into the upload's directory, paste the files and accept the
     app's question; True once bytes arrive on the server."""
@@ -524,7 +537,9 @@ def run_client(
                 ended = time.monotonic()
                 upload.stop()
                 run.transfer_mbps = upload.rate_between(began, ended)
-                run.transfer_running_at_end = upload.running_at(ended)
+                run.transfer_status = upload_status(outer)
+                moving = upload.running_at(ended)
+                run.transfer_running_at_end = moving or bool(run.transfer_status)
                 run.transfer_files_done = upload.done()
         finally:
             if upload is not None:
@@ -567,6 +582,7 @@ def summary(run: Run) -> str:
         rate = "-" if run.transfer_mbps is None else f"{run.transfer_mbps:.1f}"
         still = "still running" if run.transfer_running_at_end else "NOT running"
         text += f"  upload {rate} MB/s, {still} at the end, {run.transfer_files_done} done"
+        text += f" (status line: {run.transfer_status or 'no upload'})"
     return text + (f"  [{'; '.join(run.notes)}]" if run.notes else "")
 
 
