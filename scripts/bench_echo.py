@@ -246,6 +246,8 @@ class Run:
     transfer_running_at_end: bool | None = None
     """Bytes still arriving at the end, or the app's status line still showing an upload (a
     file between its last byte and the end of its SHA-256 check moves none)."""
+    transfer_moving_at_end: bool | None = None
+    """Bytes arriving on the server in the last second of the run."""
     transfer_files_done: int | None = None
     transfer_status: str = ""
     """The upload as the app's status line showed it at the end ("" when it showed none)."""
@@ -538,8 +540,10 @@ def run_client(
                 upload.stop()
                 run.transfer_mbps = upload.rate_between(began, ended)
                 run.transfer_status = upload_status(outer)
-                moving = upload.running_at(ended)
-                run.transfer_running_at_end = moving or bool(run.transfer_status)
+                run.transfer_moving_at_end = upload.running_at(ended)
+                run.transfer_running_at_end = run.transfer_moving_at_end or bool(
+                    run.transfer_status
+                )
                 run.transfer_files_done = upload.done()
         finally:
             if upload is not None:
@@ -581,7 +585,9 @@ def summary(run: Run) -> str:
     if run.transfer_running_at_end is not None:
         rate = "-" if run.transfer_mbps is None else f"{run.transfer_mbps:.1f}"
         still = "still running" if run.transfer_running_at_end else "NOT running"
-        text += f"  upload {rate} MB/s, {still} at the end, {run.transfer_files_done} done"
+        moving = "bytes moving" if run.transfer_moving_at_end else "no bytes moving"
+        text += f"  upload {rate} MB/s, {still} at the end ({moving})"
+        text += f", {run.transfer_files_done} done"
         text += f" (status line: {run.transfer_status or 'no upload'})"
     return text + (f"  [{'; '.join(run.notes)}]" if run.notes else "")
 
