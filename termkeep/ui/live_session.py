@@ -284,4 +284,6 @@ def terminal_view(
         clipboard_gate=ClipboardGate(BackgroundWrites(settings.clipboard_write_background)),
         confirm_paste_lines=paste_confirm(profile, settings) is PasteConfirm.MULTILINE,
         on_history=on_history,
+        # tmux draws its status line at the bottom unless told otherwise (status-position).
+        status_rows=1 if profile is not None and profile.tmux.enabled else 0,
     )

@@ -61,6 +61,20 @@ def _modifiers(event: events.MouseEvent) -> MouseModifiers:
     return MouseModifiers(shift=event.shift, ctrl=event.ctrl, alt=event.meta)
 
 
+def _pane_output(previous: Snapshot | None, snapshot: Snapshot | None, status_rows: int) -> bool:
+    """Whether ``snapshot`` shows output ``previous`` did not, outside the bottom
+    ``status_rows``. A row the engine did not touch is the same object in both (even when a
+    scroll moved it), so a palette change or a resize is not output; nor is a first frame."""
+    if previous is None or snapshot is None:
+        return False
+    if (previous.columns, len(previous.rows)) != (snapshot.columns, len(snapshot.rows)):
+        return False
+    end = len(snapshot.rows) - status_rows
+    return any(
+        old is not new for old, new in zip(previous.rows[:end], snapshot.rows[:end], strict=True)
+    )
+
+
 class TerminalView(TabBoundary, Widget, can_focus=True):
     """Shows a session's terminal (a TerminalPort) and sends it keys, mouse and pastes.
 
@@ -141,6 +155,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         clipboard_gate: ClipboardGate | None = None,
         confirm_paste_lines: bool = False,
         on_history: Callable[[], object] | None = None,
+        status_rows: int = 0,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -163,6 +178,12 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self._predict_timer: Timer | None = None
         self.on_typed: TypedListener | None = None
         """Told of every key and paste the user sends the remote (broadcast input)."""
+        self.on_background_output: Callable[[], None] | None = None
+        """Set by the tab while it is in the background: told when a frame shows new
+        output of the remote's pane (the tab label marks it)."""
+        self._status_rows = status_rows
+        # The bottom rows that are tmux's status line (redrawn every status-interval, a clock
+        # in it): what changes there is not the pane's output.
         port.watch(self)
 
     @property
@@ -231,8 +252,13 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
 
     def draw_frame(self) -> None:
         """Read a snapshot, rebuild strips of changed rows and refresh only their lines."""
+        previous = self._frame.snapshot
         self._refresh_lines(self._frame.draw(self.port.snapshot()))
         self._update_predictions(observe=True)
+        if self.on_background_output is not None and _pane_output(
+            previous, self._frame.snapshot, self._status_rows
+        ):
+            self.on_background_output()
 
     # -- predictive echo --------------------------------------------------------------
 
