@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from termkeep.supervisor.phase import Phase
-from termkeep.terminal.activity import Activity, Mark
+from termkeep.terminal.activity import Activity, DoneTimes, Mark
 from termkeep.terminal.palette import Palette
 from termkeep.terminal.paste import PasteCheck
 from termkeep.ui import failures
@@ -48,6 +48,9 @@ STATUS_TICK_SECONDS = 1.0
 
 FLASH_SECONDS = 10.0
 """How long a passing announcement (the clipboard was set) stays on the status line."""
+
+DONE_TIMES = DoneTimes()
+"""How long a background tab prints, then pauses, to be marked "done" (10 s, then 5 s)."""
 
 REDRAW_SECONDS = 2.0
 """After an attach, tmux draws the whole screen again: output this soon after it is that
@@ -120,7 +123,7 @@ class SessionPane(TabBoundary, Vertical):
         """The tab label's broadcast mark (this tab sends, or receives, typing)."""
         self._flash: Content | None = None
         self._flash_timer: Timer | None = None
-        self.activity = Activity()
+        self.activity = Activity(DONE_TIMES)
         """What the tab did while in the background, for its label (cleared when shown)."""
         self.marked_note: Content | None = None
         """What the status line says of the other tabs' marks (on the shown tab only)."""
