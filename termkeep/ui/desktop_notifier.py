@@ -77,6 +77,10 @@ class DesktopNotifier:
             self._check_passthrough()
         self._write(sequence)
 
+    def passthrough_checked(self) -> bool:
+        """Whether the outer tmux has answered (or failed to) the passthrough question."""
+        return self._checking is not None and self._checking.done()
+
     def _check_passthrough(self) -> None:
         if self._checking is not None:
             return  # asked once per run

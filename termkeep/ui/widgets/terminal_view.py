@@ -64,15 +64,15 @@ def _modifiers(event: events.MouseEvent) -> MouseModifiers:
 def _pane_output(previous: Snapshot | None, snapshot: Snapshot | None, status_rows: int) -> bool:
     """Whether ``snapshot`` shows output ``previous`` did not, outside the bottom
     ``status_rows``. A row the engine did not touch is the same object in both (even when a
-    scroll moved it), so a palette change or a resize is not output; nor is a first frame."""
+    scroll moved it), and a row written again with the same text (a redraw) is no output
+    either; nor is a palette change, a resize or a first frame."""
     if previous is None or snapshot is None:
         return False
     if (previous.columns, len(previous.rows)) != (snapshot.columns, len(snapshot.rows)):
         return False
     end = len(snapshot.rows) - status_rows
-    return any(
-        old is not new for old, new in zip(previous.rows[:end], snapshot.rows[:end], strict=True)
-    )
+    pairs = zip(previous.rows[:end], snapshot.rows[:end], strict=True)
+    return any(old is not new and old.graphemes != new.graphemes for old, new in pairs)
 
 
 class TerminalView(TabBoundary, Widget, can_focus=True):
