@@ -8,6 +8,7 @@ driver (headless under Pilot: the bytes are recorded where a real terminal would
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -104,7 +105,7 @@ async def ready(pilot: Pilot[None], pane: SessionPane, token: int) -> None:
         lines = emulator.text().splitlines()
         return any(
             line == f"ready-{token * 2}" and after.strip()
-            for line, after in zip(lines, lines[1:], strict=False)
+            for line, after in itertools.pairwise(lines)
         )
 
     await wait_for(pilot, printed_and_prompted, "the shell's output and prompt", bound=LIVE)
