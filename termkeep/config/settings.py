@@ -175,7 +175,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.next", "n", "Next tab"),
     ActionSpec("tab.prev", "p", "Previous tab"),
     *(ActionSpec(f"tab.goto.{n}", str(n), f"Go to tab {n}") for n in range(1, 10)),
-    ActionSpec("tab.next_marked", "a", "Next tab with new output, a bell or a finished run"),
+    ActionSpec("tab.next_marked", "a", "Next marked tab: new output, a bell, done"),
     ActionSpec("tab.rename", "comma", "Rename this tab"),
     ActionSpec("log.toggle", "l", "Start or stop this tab's session log"),
     ActionSpec("tab.save_profile", "w", "Save this tab's host as a profile"),
