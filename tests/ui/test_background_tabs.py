@@ -198,6 +198,15 @@ async def test_a_background_bell_marks_and_notifies_once_the_front_bell_rings(
         assert tabs.notifications() == ["\x1b]9;back: bell rang\x07"]
         assert "\x07" not in tabs.written  # a background bell does not ring
 
+        # Rung again (a loop of bells, too) before anyone looked: still the one notification.
+        await tabs.run_in(
+            back, "for i in 1 2 3 4 5 6 7 8 9; do printf '\\a'; done; echo rung-$((5*5))"
+        )
+        emulator = back.session.session.emulator  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: "rung-25" in emulator.text(), "the bells", bound=LIVE)
+        await pilot.pause()
+        assert len(tabs.notifications()) == 1
+
         await tabs.run_in(front, "printf 'y\\a'")
         await wait_for(pilot, lambda: "\x07" in tabs.written, "the front tab's bell", bound=LIVE)
         assert len(tabs.notifications()) == 1  # the tab in front rings, it does not notify

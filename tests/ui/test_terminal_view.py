@@ -342,6 +342,21 @@ async def test_bell_reaches_the_app() -> None:
         assert bells[0].view is app.view
 
 
+async def test_a_burst_of_bells_is_one_bell() -> None:
+    bells: list[TerminalView.Bell] = []
+
+    class BellApp(TerminalApp):
+        def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
+            bells.append(message)
+
+    app = BellApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.terminal.feed(b"\x07" * 1000 + b"rang")  # one read: well within BELL_GAP
+        await wait_for(pilot, lambda: "rang" in line_text(app.view, 0), "the text after them")
+        await pilot.pause()
+        assert len(bells) == 1
+
+
 async def test_wheel_goes_to_a_remote_that_tracks_the_mouse() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:

@@ -224,12 +224,15 @@ class SessionPane(TabBoundary, Vertical):
             self._arm_done_check(now)  # output went on since the timer was set
 
     def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
-        """The remote rang the bell: the app rings it for the tab in front, a background tab
-        is marked (and the app may notify)."""
+        """The remote rang the bell: the app rings it for the tab in front; a background tab
+        is marked, and the app may notify, once until the tab is shown (a program ringing
+        in a loop must not flood the desktop)."""
         message.stop()
-        if not self._shown and self.activity.bell():
+        if self._shown:
+            self.post_message(self.Alert(self, Mark.BELL, shown=True))
+        elif self.activity.bell():
             self.post_message(self.MarksChanged(self))
-        self.post_message(self.Alert(self, Mark.BELL, shown=self._shown))
+            self.post_message(self.Alert(self, Mark.BELL, shown=False))
 
     def _start_session(self) -> None:
         # A failed start is this tab's problem, not the app's (on_worker_state_changed).

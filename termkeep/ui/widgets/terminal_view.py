@@ -49,6 +49,9 @@ TIMER_SLACK = 0.001
 """Textual wakes a timer up to half a millisecond early (it allows for its own overhead); a
 frame due within this much of now is drawn, not put off by another millisecond."""
 SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
+BELL_GAP = 0.1
+"""Bells closer than this to the last one told are one bell: a program ringing in a loop
+(``yes $'\\a'``) must not post a message, or ring the outer terminal, per byte."""
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
 DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
@@ -182,6 +185,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         """Set by the tab while it is in the background: told when a frame shows new
         output of the remote's pane (the tab label marks it)."""
         self._status_rows = status_rows
+        self._last_bell = float("-inf")
         # The bottom rows that are tmux's status line (redrawn every status-interval, a clock
         # in it): what changes there is not the pane's output.
         port.watch(self)
@@ -563,8 +567,11 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.post_message(self.TitleChanged(self, title))
 
     def bell(self) -> None:
-        """The remote rang the bell: the app hears of it as a message."""
-        self.post_message(self.Bell(self))
+        """The remote rang the bell: the app hears of it as a message (once per BELL_GAP)."""
+        now = time.monotonic()
+        if now - self._last_bell >= BELL_GAP:
+            self._last_bell = now
+            self.post_message(self.Bell(self))
 
     def clipboard_written(self, request: ClipboardWrite) -> None:
         """The remote asked to set the clipboard: allowed, asked about, or ignored."""
