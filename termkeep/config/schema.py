@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from termkeep.config.agent import agent_socket_problem
 from termkeep.config.errors import ProfileIssue, ProfileLoadError, closest
 from termkeep.config.forwards import (
     Forward,
@@ -164,6 +165,11 @@ def _legacy_forwards(data: dict[str, object], issues: list[tuple[str, str]]) -> 
 _WORD = _text(spaces_ok=False)
 _PATH = _text(spaces_ok=True)
 
+
+def _agent_socket(value: str) -> str | None:
+    return _PATH(value) or agent_socket_problem(value)
+
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "strict_host_key_checking": ("ask", "yes", "accept-new", "no"),
     "predict": ("adaptive", "always", "never"),
@@ -186,6 +192,7 @@ _RULES: dict[str, Rule] = {
     "strict_host_key_checking": _one_of(*CHOICES["strict_host_key_checking"]),
     "host_key_alias": _WORD,
     "jump": _WORD,
+    "agent_forwarding_socket": _agent_socket,
     FORWARDS_KEY: _forwards_rule,
     "term": _WORD,
     "theme": _PATH,
@@ -420,6 +427,23 @@ def _check_values(flat: dict[str, object], issues: list[tuple[str, str]]) -> dic
 
 
 def _cross_check(values: Mapping[str, object], issues: list[tuple[str, str]]) -> None:
+    _check_delays(values, issues)
+    _check_agent_socket(values, issues)
+
+
+def _check_agent_socket(values: Mapping[str, object], issues: list[tuple[str, str]]) -> None:
+    """A socket to forward the agent from does nothing unless the agent is forwarded."""
+    if "agent_forwarding_socket" in values and values.get("agent_forwarding") is not True:
+        issues.append(
+            (
+                "agent_forwarding_socket",
+                "'agent_forwarding_socket' is set but 'agent_forwarding' is not true: "
+                "add agent_forwarding = true, or remove the socket",
+            )
+        )
+
+
+def _check_delays(values: Mapping[str, object], issues: list[tuple[str, str]]) -> None:
     initial = typing.cast(
         float, values.get("reconnect.initial_delay", KEYS["reconnect.initial_delay"].default)
     )

@@ -5,10 +5,10 @@ the server has no tmux). The supervisor only ever sees this protocol, so its log
 driven by real connections in integration tests and by scripted links in unit tests.
 
 Besides its terminal, a link carries side channels over the same connection (``SideChannels``):
-a command run to its end, a helper shell kept open, forwarded TCP streams. They are the only
-way to reach the connection from outside the transport, so no asyncssh object (and no
-asyncssh exception) ever leaves it: failures come as ``SideChannelError`` or
-``ChannelRefusedError``.
+a command run to its end, a helper shell kept open, a file session (SFTP, remote_files.py),
+forwarded TCP streams. They are the only way to reach the connection from outside the
+transport, so no asyncssh object (and no asyncssh exception) ever leaves it: failures come as
+``SideChannelError``, ``ChannelRefusedError`` or remote_files.py's errors.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+
+from termkeep.transport.remote_files import RemoteFiles
 
 
 class Cause(StrEnum):
@@ -232,6 +234,11 @@ class SideChannels(Protocol):
         raises ``SideChannelError``."""
         ...
 
+    async def open_files(self) -> RemoteFiles:
+        """A file session (SFTP) on the connection; raises ``NoSftpError`` when the server
+        offers none, ``SideChannelError`` when the connection is gone."""
+        ...
+
     async def open_channel(self, host: str, port: int, *, window: int, max_packet: int) -> Stream:
         """A stream to ``host:port`` as the server reaches it (``-L``, ``-D``), with the
         given SSH window and largest packet; raises ``ChannelRefusedError`` when the server
@@ -264,6 +271,12 @@ class Link(SideChannels, Protocol):
 
     def write(self, data: bytes) -> None:
         """Send keystrokes to the remote."""
+        ...
+
+    def write_reply(self, data: bytes) -> None:
+        """Send the terminal's answer to a query the remote made on this link. Not keys:
+        ``abandon`` never gives it back, since a stale answer typed into the next link
+        would read as keystrokes there."""
         ...
 
     def resize(self, cols: int, rows: int) -> None:
@@ -343,6 +356,21 @@ type OpenTerminal = Callable[[str | None, DataSink], Awaitable[TerminalChannel]]
 shell) with its first bytes going to the given sink."""
 
 
+class AgentState(StrEnum):
+    """Whether a fresh connection forwards the local SSH agent, as its attach must know: the
+    attach keeps a stable path to the agent on the server (``tmux.agent``)."""
+
+    OFF = "off"
+    """The profile does not forward the agent: the server's agent settings are left alone."""
+
+    FORWARDED = "forwarded"
+    """The connection asked the server to forward the agent."""
+
+    MISSING = "missing"
+    """The profile forwards the agent, but there is none to forward now (no local agent):
+    the server must not keep pointing at an agent of an earlier connection."""
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """What an attach strategy's ``attach`` found."""
@@ -363,10 +391,13 @@ class AttachStrategy(Protocol):
     Today's is a plain ``tmux new-session -A`` (``tmux.attach.PlainAttach``); a tmux
     control-mode client would be another."""
 
-    async def attach(self, open_terminal: OpenTerminal, on_data: DataSink) -> Attachment:
+    async def attach(
+        self, open_terminal: OpenTerminal, on_data: DataSink, *, agent: AgentState = AgentState.OFF
+    ) -> Attachment:
         """Open the terminal channel, attach, and say what was found. Bytes meant for the
-        screen go to ``on_data``. Raises ``ConnectFailedError`` (or the transport's error,
-        which the connector classifies)."""
+        screen go to ``on_data``; ``agent`` says whether this connection forwards the SSH
+        agent. Raises ``ConnectFailedError`` (or the transport's error, which the connector
+        classifies)."""
         ...
 
     def unavailable_notice(self, host: str) -> str:

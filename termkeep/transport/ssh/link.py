@@ -29,8 +29,10 @@ from termkeep.transport.link import (
     StreamHandler,
     TerminalChannel,
 )
+from termkeep.transport.remote_files import RemoteFiles
 from termkeep.transport.ssh.hops import Hop, close_hops
 from termkeep.transport.ssh.sent_keys import SentKeys
+from termkeep.transport.ssh.sftp import open_sftp
 
 
 class PtyChannel(asyncssh.SSHClientSession[bytes]):
@@ -163,6 +165,9 @@ class _SideChannels:
             raise side_channel_failed(exc) from exc
         return _SshHelperShell(process)
 
+    async def open_files(self) -> RemoteFiles:
+        return await open_sftp(self._conn)
+
     async def open_channel(self, host: str, port: int, *, window: int, max_packet: int) -> Stream:
         try:
             return await self._conn.open_connection(
@@ -251,6 +256,11 @@ class SshLink(_SideChannels):
         they lie in the TCP stream is noted, for ``abandon``."""
         self._sent_keys.write(self._channel.write, data)
 
+    def write_reply(self, data: bytes) -> None:
+        """Straight to the channel: key positions are absolute in the TCP stream, so bytes
+        sent beside them do not disturb what ``abandon`` finds."""
+        self._channel.write(data)
+
     def resize(self, cols: int, rows: int) -> None:
         """Change the PTY size (sshd signals SIGWINCH to the remote side)."""
         self._channel.resize(cols, rows)
@@ -321,6 +331,9 @@ class ConnectionLink(_SideChannels):
 
     def write(self, data: bytes) -> None:
         """Nothing to type into: keys are not read by ``termkeep tunnel``."""
+
+    def write_reply(self, data: bytes) -> None:
+        """No terminal, so no query to answer."""
 
     def resize(self, cols: int, rows: int) -> None:
         """No PTY to resize."""

@@ -25,6 +25,7 @@ from termkeep.transport.link import (
     Stage,
     Stream,
 )
+from termkeep.transport.remote_files import RemoteFiles
 
 
 def _no_side_channels() -> SideChannelError:
@@ -41,6 +42,7 @@ class ScriptedLink:
         self._tmux = tmux
         self._reattached_existing = reattached_existing
         self.written = bytearray()
+        self.replies = bytearray()
         self.sizes = [size]
         self.pings = 0
         self.rtt = 0.05
@@ -68,6 +70,11 @@ class ScriptedLink:
         if self.broken:
             raise BrokenPipeError("the transport under this link is gone")
         self.written += data
+
+    def write_reply(self, data: bytes) -> None:
+        # The server sees one stream; replies are told apart from keys by ``replies``.
+        self.write(data)
+        self.replies += data
 
     def resize(self, cols: int, rows: int) -> None:
         self.sizes.append((cols, rows))
@@ -121,6 +128,9 @@ class ScriptedLink:
         raise _no_side_channels()
 
     async def open_helper(self, *_args: object) -> HelperShell:
+        raise _no_side_channels()
+
+    async def open_files(self) -> RemoteFiles:
         raise _no_side_channels()
 
     async def open_channel(self, *_args: object, **_options: object) -> Stream:
