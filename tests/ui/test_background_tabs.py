@@ -264,8 +264,9 @@ async def test_inside_tmux_the_notification_is_wrapped_and_a_closed_passthrough_
                 await wait_for(pilot, lambda: sent() >= count, f"notification {count}", bound=LIVE)
                 assert sent() == count
                 tabs.app.tabs.select(0)  # seen: the next bell marks the tab again
+                await wait_for(pilot, lambda: back.shown and not back.activity.marked, "shown")
                 tabs.app.tabs.select(1)
-                await pilot.pause()
+                await wait_for(pilot, lambda: not back.shown, "back in the background")
 
             await ring(1)
             await ring(2)
