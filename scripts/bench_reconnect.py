@@ -542,7 +542,8 @@ async def _many_tabs_once(server: NetnsSshServer, tabs: int) -> tuple[list[float
     from termkeep.config.profile import Profile, TmuxSettings  # noqa: PLC0415
     from termkeep.session.core import build_supervisor  # noqa: PLC0415
     from termkeep.supervisor.phase import Phase  # noqa: PLC0415
-    from termkeep.supervisor.supervisor import Notice, Supervisor, Update  # noqa: PLC0415
+    from termkeep.supervisor.supervisor import Supervisor  # noqa: PLC0415
+    from termkeep.supervisor.updates import Notice, Update  # noqa: PLC0415
     from termkeep.transport.prompts import NoPrompter  # noqa: PLC0415
 
     reattached: dict[int, float] = {}

@@ -12,13 +12,13 @@ from termkeep.cli.common import EXIT_ERROR, EXIT_OK, PROG, add_forward_flags, fa
 from termkeep.config.fields import FIELDS
 from termkeep.config.forwards import Forward
 from termkeep.config.profile import Profile
+from termkeep.config.profile_document import toml_literal
 from termkeep.config.schema import (
     FORWARDS_KEY,
     KEYS,
     Kind,
     profile_from_mapping,
     profile_values,
-    toml_literal,
     value_problem,
 )
 from termkeep.config.store import ProfileStore, StoredProfile

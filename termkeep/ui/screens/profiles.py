@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -123,14 +124,14 @@ class ProfileManagerScreen(ModalScreen[None]):
                     yield OptionList(id="profiles", markup=False)
                     yield Label("Category", classes="question")
                     yield OptionList(
-                        *[Option(group.title, id=group.slug) for group in GROUPS],
+                        *[Option(plain(group.title), id=group.slug) for group in GROUPS],
                         id="categories",
                         markup=False,
                     )
                 with ContentSwitcher(id="groups", initial=group_id(GROUPS[0])):
                     for group in GROUPS:
                         with VerticalScroll(id=group_id(group), classes="group"):
-                            yield Label(group.title, classes="group-title")
+                            yield Label(plain(group.title), classes="group-title")
                             yield from self._rows(group)
             with VerticalScroll(id="messages"):
                 if self.save_open_tab is not None:
@@ -304,7 +305,7 @@ class ProfileManagerScreen(ModalScreen[None]):
         categories = self.query_one("#categories", OptionList)
         for index, group in enumerate(GROUPS):
             mark = MARK_PROBLEM if group.slug in wrong_groups else ""
-            categories.replace_option_prompt_at_index(index, group.title + mark)
+            categories.replace_option_prompt_at_index(index, plain(group.title + mark))
         return found
 
     def _edited(self, key: str) -> None:
@@ -350,11 +351,9 @@ class ProfileManagerScreen(ModalScreen[None]):
                 self.touched.add(row.key)
 
     @staticmethod
-    def _row_of(widget: object) -> FieldRow | None:
-        for ancestor in getattr(widget, "ancestors", []):
-            if isinstance(ancestor, FieldRow):
-                return ancestor
-        return None
+    def _row_of(widget: Widget | None) -> FieldRow | None:
+        ancestors = widget.ancestors if widget is not None else []
+        return next((node for node in ancestors if isinstance(node, FieldRow)), None)
 
     @on(ForwardsRow.AddRequested)
     def _add_forward(self, event: ForwardsRow.AddRequested) -> None:
