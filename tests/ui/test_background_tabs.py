@@ -261,7 +261,15 @@ async def test_inside_tmux_the_notification_is_wrapped_and_a_closed_passthrough_
 
             async def ring(count: int) -> None:
                 await tabs.run_in(back, f"printf 'b{count}\\a'")
-                await wait_for(pilot, lambda: sent() >= count, f"notification {count}", bound=LIVE)
+                emulator = back.session.session.emulator  # type: ignore[attr-defined]
+
+                def state() -> str:
+                    return (
+                        f"notification {count}: marks {set(back.activity.marks)}, shown "
+                        f"{back.shown}, written {tabs.written!r}, screen {emulator.text()!r}"
+                    )
+
+                await wait_for(pilot, lambda: sent() >= count, state, bound=LIVE)
                 assert sent() == count
                 tabs.app.tabs.select(0)  # seen: the next bell marks the tab again
                 await wait_for(pilot, lambda: back.shown and not back.activity.marked, "shown")

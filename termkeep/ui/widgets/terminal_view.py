@@ -52,8 +52,9 @@ TIMER_SLACK = 0.001
 frame due within this much of now is drawn, not put off by another millisecond."""
 SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
 BELL_GAP = 0.1
-"""Bells closer than this to the last one told are one bell: a program ringing in a loop
-(``yes $'\\a'``) must not post a message, or ring the outer terminal, per byte."""
+"""Bells closer than this to the last one told are told as one, at the end of the gap: a
+program ringing in a loop (``yes $'\\a'``) must not post a message, or ring the outer
+terminal, per byte."""
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
 DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
@@ -193,6 +194,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         output of the remote's pane (the tab label marks it)."""
         self._status_rows = status_rows
         self._last_bell = float("-inf")
+        self._bell_timer: Timer | None = None
         # The bottom rows that are tmux's status line (redrawn every status-interval, a clock
         # in it): what changes there is not the pane's output.
         port.watch(self)
@@ -581,11 +583,23 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.post_message(self.TitleChanged(self, title))
 
     def bell(self) -> None:
-        """The remote rang the bell: the app hears of it as a message (once per BELL_GAP)."""
+        """The remote rang the bell: the app hears of it as a message, at most once per
+        BELL_GAP; bells within the gap become one more, at its end (none is lost, a flood
+        costs ten messages a second)."""
         now = time.monotonic()
         if now - self._last_bell >= BELL_GAP:
-            self._last_bell = now
-            self.post_message(self.Bell(self))
+            self._ring(now)
+        elif self._bell_timer is None and self.is_mounted:
+            delay = max(MIN_TIMER_DELAY, self._last_bell + BELL_GAP - now)
+            self._bell_timer = self.set_timer(delay, self._deferred_bell, name="bell")
+
+    def _deferred_bell(self) -> None:
+        self._bell_timer = None
+        self._ring(time.monotonic())
+
+    def _ring(self, now: float) -> None:
+        self._last_bell = now
+        self.post_message(self.Bell(self))
 
     def clipboard_written(self, request: ClipboardWrite) -> None:
         """The remote asked to set the clipboard: allowed, asked about, or ignored."""
