@@ -108,6 +108,8 @@ class HeadlessAttach:
             log_pattern=profile.log_path or settings.log_path,
             # Drops are recorded as in the app's tabs (termkeep history prints them).
             history_file=paths.connection_history_file(),
+            # A tmux session it creates keeps the history a tab's would.
+            history_limit=settings.scrollback_lines,
         )
         self._core.on_update(self._on_update)
         self._run = HeadlessRun(terminal.message, [self._core])

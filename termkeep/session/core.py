@@ -63,30 +63,34 @@ def build_supervisor(
     size: tuple[int, int],
     store: ProfileStore | None = None,
     session: bool = True,
+    history_limit: int | None = None,
 ) -> Supervisor:
     """A supervisor that keeps ``profile``'s tmux session attached, sending its bytes to
     ``on_data``; with ``session=False`` it keeps only the connection (for tunnels). Jitter
-    is seeded per session so many tabs never probe in lockstep."""
+    is seeded per session so many tabs never probe in lockstep. ``history_limit``: the lines
+    a tmux session it creates keeps (the settings' ``scrollback_lines``)."""
     store = store or ProfileStore()
     connector = SshConnector(
         profile,
         prompter,
         lookup_profile=profile_lookup(store),
         session=session,
-        attach=tmux_attach(profile, store) if session else None,
+        attach=tmux_attach(profile, store, history_limit) if session else None,
     )
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
 
 
-def tmux_attach(profile: Profile, store: ProfileStore) -> PlainAttach | None:
+def tmux_attach(
+    profile: Profile, store: ProfileStore, history_limit: int | None = None
+) -> PlainAttach | None:
     """How ``profile``'s tabs attach: its tmux session with a plain ``new-session -A``, or
     None for a login shell when the profile turns tmux off."""
     if not profile.tmux.enabled:
         return None
     # The session an older termkeep made for this profile is found again on attach.
     adopt = adoptable_legacy_base(profile, store.load_all().profiles)
-    return PlainAttach.for_profile(profile, adopt=adopt)
+    return PlainAttach.for_profile(profile, adopt=adopt, history_limit=history_limit)
 
 
 def remote_sessions(profile: Profile, prompter: Prompter, store: ProfileStore) -> RemoteSessions:
@@ -116,7 +120,8 @@ class SessionCore:
     alone (no PTY, no tmux: ``termkeep tunnel``); ``forwards=False`` leaves the profile's
     forwards out (``termkeep attach`` carries none). ``history_file`` is where drops are
     appended (None keeps them in memory, for a tab's view); ``on_tunnel_event`` hears of
-    each forward's changes (by default a notable one is announced as a notice).
+    each forward's changes (by default a notable one is announced as a notice);
+    ``history_limit``: the lines a tmux session it creates keeps.
     """
 
     def __init__(
@@ -133,11 +138,18 @@ class SessionCore:
         log_pattern: str = DEFAULT_LOG_PATTERN,
         history_file: Path | None = None,
         on_tunnel_event: TunnelEvent | None = None,
+        history_limit: int | None = None,
     ) -> None:
         self.profile = profile
         self._screen = screen
         self.supervisor = build_supervisor(
-            profile, prompter, on_data=self._received, size=size, store=store, session=shell
+            profile,
+            prompter,
+            on_data=self._received,
+            size=size,
+            store=store,
+            session=shell,
+            history_limit=history_limit,
         )
         self.log = OutputLog(profile, self.supervisor, mode=log, pattern=log_pattern)
         """The session log (off unless the settings or a tab's toggle start it)."""
