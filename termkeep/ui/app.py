@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, override
@@ -24,11 +25,13 @@ from termkeep.config.settings import ACTIONS, Settings, settings_or_defaults
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
+from termkeep.terminal.activity import Mark
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.ui import failures, textual_fixes
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label, textual_action
 from termkeep.ui.broadcast import Broadcast, stop_hint, tabs_word
+from termkeep.ui.desktop_notifier import DesktopNotifier, notify_mode, wanted
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
@@ -97,6 +100,20 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.settings.prefix, stop_hint(self.settings.prefix, off_key), relabel
         )
         """What is typed in one tab that goes to others too (prefix b picks, B stops)."""
+        self.desktop = DesktopNotifier(
+            self.write_to_terminal,
+            lambda text: self.notify(text, severity="warning", timeout=20),
+            self.settings.notify_via,
+            os.environ,
+        )
+        """Bells and desktop notifications, through the terminal the app runs in."""
+
+    def write_to_terminal(self, data: str) -> None:
+        """Write ``data`` to the terminal the app runs in, between frames (as Textual's own
+        bell does)."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(data)
 
     # --- layout and start-up -----------------------------------------------------------------
 
@@ -302,6 +319,22 @@ class TermkeepApp(App[None], inherit_bindings=False):
         for tabs in self.query(SessionTabs):
             tabs.refresh_label(message.pane)
         self.broadcast.label_changed(message.pane)  # a new remote title renames the source
+
+    def on_session_pane_alert(self, message: SessionPane.Alert) -> None:
+        """A bell of the tab in front rings; a bell or a finished output in a background tab
+        becomes a desktop notification when ``notify`` asks for one."""
+        pane = message.pane
+        if message.what is Mark.BELL and message.shown:
+            self.desktop.bell()
+        elif not message.shown and wanted(
+            notify_mode(pane.session.profile, self.settings), message.what
+        ):
+            self.desktop.notify(pane.label, message.what)
+
+    def action_tab_next_marked(self) -> None:
+        """Show the next tab with new output, a bell or a finished run."""
+        if self.tabs.next_marked() is None:
+            self.notify("No other tab has new output, a bell or a finished run")
 
     def action_tab_new(self) -> None:
         """Pick a saved profile or an ssh_config Host, or type user@host[:port], and open a

@@ -51,6 +51,10 @@ TIMER_SLACK = 0.001
 """Textual wakes a timer up to half a millisecond early (it allows for its own overhead); a
 frame due within this much of now is drawn, not put off by another millisecond."""
 SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
+BELL_GAP = 0.1
+"""Bells closer than this to the last one told are told as one, at the end of the gap: a
+program ringing in a loop (``yes $'\\a'``) must not post a message, or ring the outer
+terminal, per byte."""
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
 DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
@@ -67,6 +71,20 @@ _MOUSE_BUTTONS = {1: MouseButton.LEFT, 2: MouseButton.MIDDLE, 3: MouseButton.RIG
 
 def _modifiers(event: events.MouseEvent) -> MouseModifiers:
     return MouseModifiers(shift=event.shift, ctrl=event.ctrl, alt=event.meta)
+
+
+def _pane_output(previous: Snapshot | None, snapshot: Snapshot | None, status_rows: int) -> bool:
+    """Whether ``snapshot`` shows output ``previous`` did not, outside the bottom
+    ``status_rows``. A row the engine did not touch is the same object in both (even when a
+    scroll moved it), and a row written again with the same text (a redraw) is no output
+    either; nor is a palette change, a resize or a first frame."""
+    if previous is None or snapshot is None:
+        return False
+    if (previous.columns, len(previous.rows)) != (snapshot.columns, len(snapshot.rows)):
+        return False
+    end = len(snapshot.rows) - status_rows
+    pairs = zip(previous.rows[:end], snapshot.rows[:end], strict=True)
+    return any(old is not new and old.graphemes != new.graphemes for old, new in pairs)
 
 
 class TerminalView(TabBoundary, Widget, can_focus=True):
@@ -152,6 +170,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         offer_upload: bool = False,
         on_history: OpenHistory | None = None,
         history_is_tmux: Callable[[], bool] | None = None,
+        status_rows: int = 0,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -182,6 +201,14 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self._predict_timer: Timer | None = None
         self.on_typed: TypedListener | None = None
         """Told of every key and paste the user sends the remote (broadcast input)."""
+        self.on_background_output: Callable[[], None] | None = None
+        """Set by the tab while it is in the background: told when a frame shows new
+        output of the remote's pane (the tab label marks it)."""
+        self._status_rows = status_rows
+        self._last_bell = float("-inf")
+        self._bell_timer: Timer | None = None
+        # The bottom rows that are tmux's status line (redrawn every status-interval, a clock
+        # in it): what changes there is not the pane's output.
         port.watch(self)
 
     @property
@@ -250,8 +277,13 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
 
     def draw_frame(self) -> None:
         """Read a snapshot, rebuild strips of changed rows and refresh only their lines."""
+        previous = self._frame.snapshot
         self._refresh_lines(self._frame.draw(self.port.snapshot()))
         self._update_predictions(observe=True)
+        if self.on_background_output is not None and _pane_output(
+            previous, self._frame.snapshot, self._status_rows
+        ):
+            self.on_background_output()
 
     # -- predictive echo --------------------------------------------------------------
 
@@ -570,7 +602,22 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.post_message(self.TitleChanged(self, title))
 
     def bell(self) -> None:
-        """The remote rang the bell: the app hears of it as a message."""
+        """The remote rang the bell: the app hears of it as a message, at most once per
+        BELL_GAP; bells within the gap become one more, at its end (none is lost, a flood
+        costs ten messages a second)."""
+        now = time.monotonic()
+        if now - self._last_bell >= BELL_GAP:
+            self._ring(now)
+        elif self._bell_timer is None and self.is_mounted:
+            delay = max(MIN_TIMER_DELAY, self._last_bell + BELL_GAP - now)
+            self._bell_timer = self.set_timer(delay, self._deferred_bell, name="bell")
+
+    def _deferred_bell(self) -> None:
+        self._bell_timer = None
+        self._ring(time.monotonic())
+
+    def _ring(self, now: float) -> None:
+        self._last_bell = now
         self.post_message(self.Bell(self))
 
     def clipboard_written(self, request: ClipboardWrite) -> None:
