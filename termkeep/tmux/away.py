@@ -26,7 +26,13 @@ SAFE_COMMAND = "s/[^A-Za-z0-9._+-]/_/"
 characters that need no quoting and cannot end a report line."""
 FOREGROUND_FORMAT = f"#{{{SAFE_COMMAND}:pane_current_command}}"
 SHELL_FORMAT = f"#{{{SAFE_COMMAND}:#{{b:default-shell}}}}"
-AWAY_HEADER = f"#{{history_size}} #{{history_limit}} #{{cursor_y}} #{{alternate_on}} {FOREGROUND_FORMAT} {SHELL_FORMAT}"
+AWAY_HEADER = " ".join(
+    (
+        "#{history_size} #{history_limit} #{cursor_y} #{alternate_on}",
+        FOREGROUND_FORMAT,
+        SHELL_FORMAT,
+    )
+)
 AWAY_ROWS = 4000
 """History rows read after a reattach (a page, at most MAX_PAGE_LINES with the screen):
 a last line seen further up than this is reported as not found."""
@@ -37,11 +43,11 @@ _SCREEN_LAST_ROW = 999  # tmux clamps -E to the screen's last row
 @dataclass(frozen=True, slots=True)
 class SeenScreen:
     """What termkeep showed when the link dropped: the screen rows above the cursor (the
-    lines complete then), trailing blanks trimmed, and whether a full-screen program had the
-    alternate screen (its rows are never in the history)."""
+    lines complete then). Whether a full-screen program had the pane then cannot be told
+    from here (tmux keeps its client on the alternate screen whatever the pane does); its
+    rows are not in the history, so they are not found."""
 
     rows: tuple[str, ...]
-    alternate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,8 @@ class PaneNow:
     cursor_y: int
     alternate: bool
     foreground: str
-    shell: str
+    default_shell: str
+    """The name of tmux's ``default-shell``: a pane back at its shell shows this."""
     rows: tuple[str, ...]
     above: int
     """How many of ``rows`` are history (the rest are the screen)."""
@@ -116,7 +123,7 @@ def parse_away(output: bytes, rows: int = AWAY_ROWS) -> PaneNow:
         cursor_y=cursor_y,
         alternate=alternate == 1,
         foreground=fields[4],
-        shell=fields[5],
+        default_shell=fields[5],
         rows=tuple(line.rstrip() for line in lines),
         above=above,
     )
@@ -125,7 +132,7 @@ def parse_away(output: bytes, rows: int = AWAY_ROWS) -> PaneNow:
 def count_new_lines(seen: SeenScreen, now: PaneNow) -> LineCount:
     """How many rows the pane printed after the last row seen (see the module's notes)."""
     full = now.history >= now.limit > 0
-    if seen.alternate or now.alternate:
+    if now.alternate:
         return LineCount(CountKind.FULL_SCREEN)
     anchor = _without_leading_blanks(seen.rows)
     if not anchor:
@@ -171,27 +178,27 @@ def _block_ends(block: Sequence[str], rows: Sequence[str]) -> list[int]:
     return ends
 
 
+_NOT_COUNTED = {
+    CountKind.REPEATED: "the output repeats the last lines seen",
+    CountKind.FULL_SCREEN: "a full-screen program is in front",
+    CountKind.NOTHING_SEEN: "the screen was empty",
+    CountKind.NOT_FOUND: "the last line seen is not in the history",
+}
+
+
 def lines_text(count: LineCount) -> str:
     """The line count in words (or why there is none)."""
-    match count.kind:
-        case CountKind.COUNTED:
-            lines = count.lines or 0
-            if lines == 0:
-                return "no new output"
-            return f"{lines} line{'s' if lines != 1 else ''} printed"
-        case CountKind.REPEATED:
-            return "new lines not counted: the output repeats the last lines seen"
-        case CountKind.FULL_SCREEN:
-            return "new lines not counted: a full-screen program is in front"
-        case CountKind.NOTHING_SEEN:
-            return "new lines not counted: the screen was empty"
-        case CountKind.NOT_FOUND:
-            if count.history_full:
-                return (
-                    "new lines not counted: the last line seen is no longer in the history "
-                    f"(full at {count.limit} lines: more may have scrolled past)"
-                )
-            return "new lines not counted: the last line seen is not in the history"
+    if count.kind is CountKind.COUNTED:
+        lines = count.lines or 0
+        if lines == 0:
+            return "no new output"
+        return f"{lines} line{'s' if lines != 1 else ''} printed"
+    if count.kind is CountKind.NOT_FOUND and count.history_full:
+        return (
+            "new lines not counted: the last line seen is no longer in the history "
+            f"(full at {count.limit} lines: more may have scrolled past)"
+        )
+    return f"new lines not counted: {_NOT_COUNTED[count.kind]}"
 
 
 def foreground_text(before: str | None, now: str | None, shell: str | None) -> str:
