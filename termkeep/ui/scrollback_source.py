@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from termkeep.session.away import AwayMark
 from termkeep.session.tab_session import Session
 from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, line_of_row
+from termkeep.tmux.scrollback import PaneExtent
 from termkeep.tmux.sgr import SgrParser
 from termkeep.ui.terminal_port import TerminalPort
 
@@ -73,6 +75,8 @@ class TmuxScrollback:
         self._fetched = 0  # history lines above the screen already read
         self._history = 0  # the pane's history size when last asked
         self._lines = 0
+        self.ruler_line: int | None = None
+        """Where ``first`` put the reattach's ruler, if it did (an index into its lines)."""
 
     @property
     def styles(self) -> Sequence[CellStyle]:
@@ -87,8 +91,24 @@ class TmuxScrollback:
         self._history = page.extent.history
         self._fetched = min(self._first_page, page.extent.history)
         lines = _trim_blank_tail(self._parser.parse(page.data))
+        await self._add_ruler(lines, page.extent)
         self._lines = len(lines)
         return lines
+
+    async def _add_ruler(self, lines: list[HistoryLine], extent: PaneExtent) -> None:
+        """A ruler above the first line the latest reattach found unseen, when it is on
+        this page: the page's lines from that row down are read again (wrapped lines are
+        joined, so rows cannot be counted), and the ruler goes above as many lines."""
+        mark = self._session.away_mark()
+        row = None if mark is None else ruler_row(mark, extent)
+        if mark is None or row is None or row < -self._fetched:
+            return
+        below = await self._session.read_scrollback(row, _SCREEN_LAST_LINE)
+        count = len(_trim_blank_tail(self._parser.parse(below.data)))
+        if below.extent.history != extent.history or not 0 < count <= len(lines):
+            return  # output moved the pane meanwhile: no ruler rather than a wrong one
+        self.ruler_line = len(lines) - count
+        lines.insert(self.ruler_line, HistoryLine(mark.text, (), ruler=True))
 
     async def older(self) -> list[HistoryLine]:
         if not self.more_above:
@@ -109,6 +129,17 @@ class TmuxScrollback:
         lines = self._parser.parse(page.data)
         self._lines += len(lines)
         return lines
+
+
+def ruler_row(mark: AwayMark, extent: PaneExtent) -> int | None:
+    """The tmux row of the first line the reattach found unseen, now that the history is
+    ``extent``; None when it cannot be told (the history was full, so lines were dropped as
+    others came) or it has left the history."""
+    grown = extent.history - mark.history
+    if grown < 0 or (grown and extent.history >= extent.limit):
+        return None
+    row = mark.first_unseen - grown
+    return row if row >= -extent.history else None
 
 
 class LocalScrollback:

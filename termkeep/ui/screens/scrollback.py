@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
@@ -32,6 +33,7 @@ FETCH_MARGIN = 40
 _MATCH = Style(bgcolor="#b58900", color="#000000")
 _SELECTED = Style(reverse=True)
 _CURSOR_LINE = Style(underline=True)
+_RULER = Style(dim=True, bold=True)
 _LEAVE_KEYS = frozenset({"q", "escape"})
 
 
@@ -61,6 +63,8 @@ class ScrollbackLines(Widget, can_focus=True):
         if not 0 <= number < len(self.lines):
             return Strip.blank(width, self._resolver.default)
         line = self.lines[number]
+        if line.ruler:
+            return Strip([Segment(f"── {line.text} ".ljust(width, "─")[:width], _RULER)])
         strip = styled_strip(line, self.cell_styles, self._resolver, width)
         for start, end in match_spans(line.text, self.search_text):
             strip = restyle_characters(strip, line.text, start, end, _MATCH)
@@ -84,6 +88,8 @@ class ScrollbackLines(Widget, can_focus=True):
         (_, first), (_, last) = self.selection.ordered()
         parts = []
         for number in range(first, last + 1):
+            if self.lines[number].ruler:
+                continue  # termkeep's own line, not the pane's
             span = self.selected_span(number)
             parts.append(self.lines[number].text[span[0] : span[1]] if span else "")
         return "\n".join(parts)
