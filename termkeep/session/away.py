@@ -145,8 +145,8 @@ class AwayWatch:
         if self._attach is not None:
             self._foreground = self._attach.foreground
         link = self._supervisor.current_link
-        if since is None or link is None or not link.tmux:
-            return
+        if since is None or link is None or not link.tmux or not link.reattached_existing:
+            return  # a new tmux session (the old one was killed) is told of as such
         seconds = self._monotonic() - since
         if seconds < self._min_seconds:
             return

@@ -218,4 +218,5 @@ def foreground_text(before: str | None, now: str | None, shell: str | None) -> s
 def away_text(seconds: float, lines: str, foreground: str) -> str:
     """The one notice: ``while you were away (42 s): 340 lines printed, seq ended``."""
     said = ", ".join(part for part in (lines, foreground) if part)
-    return f"while you were away ({duration_text(seconds, NOTICE)}): {said or 'nothing known'}"
+    away = f"while you were away ({duration_text(seconds, NOTICE)})"
+    return f"{away}: {said}" if said else away

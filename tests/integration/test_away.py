@@ -2,21 +2,31 @@
 are printed one by one, then one notice whose line count is the number of lines the pane
 printed during the outage (read from termkeep's own screen before the drop and from the
 pane after it), that says the program in front ended; the same line in the connection
-history and the session log; and the scrollback view's ruler above the first line unseen."""
+history and the session log; and the scrollback view's ruler above the first line unseen.
+``termkeep attach`` prints it with its other ``[termkeep]`` lines (without a line count:
+it keeps no screen)."""
 
 from __future__ import annotations
 
 import json
 import re
+import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from termkeep.config.settings import LogMode
+from termkeep.session.away import AWAY_MIN_SECONDS
 from termkeep.session.tab_session import Session
 from termkeep.terminal.emulator import row_text
 from termkeep.transport.prompts import NoPrompter
 from termkeep.ui.scrollback_source import TmuxScrollback
 from tests.fixtures.netns import NetnsSshServer
+from tests.fixtures.tmux_pane import termkeep_command, tmux_pane
 from tests.fixtures.waiting import wait_until
+from tests.integration.test_cli_e2e import ATTACH, RECOVER, save_profile
+from tests.integration.test_cli_e2e import TMUX_SESSION as E2E_SESSION
 from tests.integration.test_reconnect import (
     ATTACH_WAIT,
     RECOVERY_WAIT,
@@ -25,6 +35,8 @@ from tests.integration.test_reconnect import (
     reconnect_profile,
 )
 
+CONSOLE_SCRIPT = Path(sys.executable).parent / "termkeep"
+FRONT = "#{pane_current_command}"
 LINES = 150
 # seq's numbers, one every 0.1 s, by a program that is in front while it runs (a shell
 # loop would show its `sleep` there): 15 s of output, most of it into the blackhole.
@@ -109,3 +121,42 @@ async def test_a_blackhole_during_seq_output_is_told_with_its_line_count_and_rul
     assert [record["text"] for record in away] == [notice]
     assert log_path is not None
     assert notice in log_path.read_text()
+
+
+@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="needs the installed console script")
+def test_termkeep_attach_says_it_with_its_other_lines(
+    netns_sshd: NetnsSshServer, config_dir: Path
+) -> None:
+    save_profile(config_dir, netns_sshd)
+    with tmux_pane(termkeep_command("attach", "e2e")) as pane:
+        pane.type("echo set$((40+2))")
+        pane.wait_for("set42", timeout=ATTACH)
+        # A quick reattach once it runs, so the attach before the outage finds it in front.
+        pane.type("sleep 600")
+        wait_until(
+            lambda: (
+                netns_sshd.tmux(
+                    "display-message", "-p", "-t", f"={E2E_SESSION}:", FRONT
+                ).stdout.strip()
+                == "sleep"
+            ),
+            timeout=ATTACH,
+            what="sleep in front",
+        )
+        netns_sshd.kill_connections()
+        pane.wait_for("[termkeep] connection lost", timeout=RECOVER)
+
+        # (Its "reattached" line may be drawn over by tmux's redraw: the server says it.)
+        def client_attached() -> bool:
+            return bool(netns_sshd.tmux("list-clients", "-t", f"={E2E_SESSION}").stdout.strip())
+
+        wait_until(client_attached, timeout=RECOVER, what="the reattach")
+        with netns_sshd.blackhole():
+            pane.wait_for("[termkeep] connection lost: no reply", timeout=RECOVER)
+            time.sleep(AWAY_MIN_SECONDS)  # an outage long enough to be told of
+        # No screen is kept headless, so no line count: how long, and what is in front.
+        pane.wait_for("[termkeep] while you were away (", timeout=RECOVER)
+        line = next(line for line in pane.screen().splitlines() if "while you were away" in line)
+        assert line.endswith("): sleep still running"), line
+        pane.keys("C-c", "Enter", "~", ".")
+        pane.wait_for("TERMKEEP-EXIT=255", timeout=ATTACH, what="the attach to end")

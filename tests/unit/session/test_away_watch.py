@@ -1,4 +1,4 @@
-""""While you were away" on the real runner (scripted links, fake clock): one notice after
+""" "While you were away" on the real runner (scripted links, fake clock): one notice after
 an outage of 5 s or more (counted from the last byte received), none after a quick reset or
 while attached, whatever the time; the line goes to the connection history with its drop.
 The scripted links have no side channels, so the pane cannot be read and the notice says

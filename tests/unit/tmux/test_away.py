@@ -151,7 +151,7 @@ def test_the_notice_is_one_line() -> None:
     assert away_text(42.0, "340 lines printed", "seq ended") == (
         "while you were away (42 s): 340 lines printed, seq ended"
     )
-    assert away_text(7.0, "", "") == "while you were away (7.0 s): nothing known"
+    assert away_text(7.0, "", "") == "while you were away (7.0 s)"
 
 
 def test_a_report_that_is_not_one_is_refused() -> None:
