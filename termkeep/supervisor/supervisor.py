@@ -332,7 +332,7 @@ class Supervisor:
                     _quietly(active.write, data)
             case SendReply(link=link_id, data=data):
                 if (asked := self._links.get(link_id)) is not None:
-                    _quietly(asked.write, data)
+                    _quietly(asked.write_reply, data)
                     for listener in self._reply_listeners:
                         listener(len(data))
             case DeliverHeldKeys(data=data):

@@ -266,6 +266,12 @@ class Link(SideChannels, Protocol):
         """Send keystrokes to the remote."""
         ...
 
+    def write_reply(self, data: bytes) -> None:
+        """Send the terminal's answer to a query the remote made on this link. Not keys:
+        ``abandon`` never gives it back, since a stale answer typed into the next link
+        would read as keystrokes there."""
+        ...
+
     def resize(self, cols: int, rows: int) -> None:
         """Change the PTY size."""
         ...

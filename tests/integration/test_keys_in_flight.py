@@ -30,6 +30,7 @@ from termkeep.transport.ssh.link import SshLink
 from termkeep.transport.ssh.sent_keys import SentKeys
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
+from tests.fixtures.waiting import wait_until_async
 
 TOKEN_GAP = 0.1
 TYPING = 2.0
@@ -77,12 +78,7 @@ class Typist:
 
 
 async def until(condition: Callable[[], bool], limit: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {limit:g} s waiting for {what}")
-        await asyncio.sleep(0.05)
+    await wait_until_async(condition, timeout=limit, what=what)
 
 
 @asynccontextmanager
@@ -135,6 +131,21 @@ async def test_keys_in_a_connection_that_never_comes_back_arrive_over_the_new_on
             tokens = await keys.finish()
     assert_in_order_once(tokens, keys.typed)
     assert keys.session.recorder.held_delivered >= len(b"k000 ")  # given back, as held keys
+
+
+async def test_a_terminal_reply_in_a_silent_drop_is_never_given_back_as_keys(
+    netns_sshd: NetnsSshServer, tmp_path: Path
+) -> None:
+    """A cursor report answers the link that asked; typed into the next link after a reset it
+    would read as keystrokes (issue 20 item 5), so only the keys come back."""
+    async with typist(netns_sshd, tmp_path) as keys:
+        link = keys.session.supervisor.current_link
+        assert isinstance(link, SshLink)
+        with netns_sshd.blackhole_connection(keys.client_port()):
+            link.write(b"k001 ")
+            link.write_reply(b"\x1b[24;80R")
+            link.write(b"k002 ")
+            assert await link.abandon() == b"k001 k002 "
 
 
 # --- The accounting on a real connection to the namespace: the sshd's port serves as a peer

@@ -251,6 +251,11 @@ class SshLink(_SideChannels):
         they lie in the TCP stream is noted, for ``abandon``."""
         self._sent_keys.write(self._channel.write, data)
 
+    def write_reply(self, data: bytes) -> None:
+        """Straight to the channel: key positions are absolute in the TCP stream, so bytes
+        sent beside them do not disturb what ``abandon`` finds."""
+        self._channel.write(data)
+
     def resize(self, cols: int, rows: int) -> None:
         """Change the PTY size (sshd signals SIGWINCH to the remote side)."""
         self._channel.resize(cols, rows)
@@ -321,6 +326,9 @@ class ConnectionLink(_SideChannels):
 
     def write(self, data: bytes) -> None:
         """Nothing to type into: keys are not read by ``termkeep tunnel``."""
+
+    def write_reply(self, data: bytes) -> None:
+        """No terminal, so no query to answer."""
 
     def resize(self, cols: int, rows: int) -> None:
         """No PTY to resize."""

@@ -41,6 +41,7 @@ class ScriptedLink:
         self._tmux = tmux
         self._reattached_existing = reattached_existing
         self.written = bytearray()
+        self.replies = bytearray()
         self.sizes = [size]
         self.pings = 0
         self.rtt = 0.05
@@ -68,6 +69,11 @@ class ScriptedLink:
         if self.broken:
             raise BrokenPipeError("the transport under this link is gone")
         self.written += data
+
+    def write_reply(self, data: bytes) -> None:
+        # The server sees one stream; replies are told apart from keys by ``replies``.
+        self.write(data)
+        self.replies += data
 
     def resize(self, cols: int, rows: int) -> None:
         self.sizes.append((cols, rows))
