@@ -28,7 +28,7 @@ FOREGROUND_FORMAT = f"#{{{SAFE_COMMAND}:pane_current_command}}"
 SHELL_FORMAT = f"#{{{SAFE_COMMAND}:#{{b:default-shell}}}}"
 AWAY_HEADER = " ".join(
     (
-        "#{history_size} #{history_limit} #{cursor_y} #{alternate_on}",
+        "#{history_size} #{history_limit} #{cursor_y} #{alternate_on} #{pane_in_mode}",
         FOREGROUND_FORMAT,
         SHELL_FORMAT,
     )
@@ -60,6 +60,8 @@ class PaneNow:
     limit: int
     cursor_y: int
     alternate: bool
+    in_mode: bool
+    """The pane is in copy mode (or another mode): what it shows is history, not output."""
     foreground: str
     default_shell: str
     """The name of tmux's ``default-shell``: a pane back at its shell shows this."""
@@ -78,6 +80,7 @@ class CountKind(StrEnum):
     NOT_FOUND = "not found"
     REPEATED = "repeated"
     FULL_SCREEN = "full screen"
+    IN_MODE = "in mode"
     NOTHING_SEEN = "nothing seen"
 
 
@@ -110,9 +113,12 @@ def parse_away(output: bytes, rows: int = AWAY_ROWS) -> PaneNow:
     """The pane from ``away_command``'s output; ValueError when it is not one."""
     header, _, data = output.partition(b"\n")
     fields = header.decode("ascii", "replace").split()
-    if len(fields) != 6:
+    if len(fields) != 7:
         raise ValueError(f"not a pane report: {header[:80]!r}")
-    history, limit, cursor_y, alternate = (int(field) for field in fields[:4])
+    try:
+        history, limit, cursor_y, alternate, in_mode = (int(field) for field in fields[:5])
+    except ValueError:
+        raise ValueError(f"not a pane report: {header[:80]!r}") from None
     lines = data.decode("utf-8", "replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline after the last row
@@ -122,8 +128,9 @@ def parse_away(output: bytes, rows: int = AWAY_ROWS) -> PaneNow:
         limit=limit,
         cursor_y=cursor_y,
         alternate=alternate == 1,
-        foreground=fields[4],
-        default_shell=fields[5],
+        in_mode=in_mode == 1,
+        foreground=fields[5],
+        default_shell=fields[6],
         rows=tuple(line.rstrip() for line in lines),
         above=above,
     )
@@ -134,6 +141,9 @@ def count_new_lines(seen: SeenScreen, now: PaneNow) -> LineCount:
     full = now.history >= now.limit > 0
     if now.alternate:
         return LineCount(CountKind.FULL_SCREEN)
+    if now.in_mode:
+        # Copy mode shows history: the rows seen may have been old lines scrolled back to.
+        return LineCount(CountKind.IN_MODE)
     anchor = _without_leading_blanks(seen.rows)
     if not anchor:
         return LineCount(CountKind.NOTHING_SEEN)
@@ -181,6 +191,7 @@ def _block_ends(block: Sequence[str], rows: Sequence[str]) -> list[int]:
 _NOT_COUNTED = {
     CountKind.REPEATED: "the output repeats the last lines seen",
     CountKind.FULL_SCREEN: "a full-screen program is in front",
+    CountKind.IN_MODE: "the pane is in copy mode",
     CountKind.NOTHING_SEEN: "the screen was empty",
     CountKind.NOT_FOUND: "the last line seen is not in the history",
 }

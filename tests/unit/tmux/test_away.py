@@ -30,7 +30,12 @@ HEIGHT = 5
 
 
 def pane(
-    lines: list[str], *, history: int | None = None, limit: int = 2000, alternate: bool = False
+    lines: list[str],
+    *,
+    history: int | None = None,
+    limit: int = 2000,
+    alternate: bool = False,
+    in_mode: bool = False,
 ) -> PaneNow:
     """A pane whose output so far is ``lines`` (one row each) with the cursor on the row
     after them, as a read of at most ``history`` rows above a ``HEIGHT``-row screen shows it.
@@ -45,6 +50,7 @@ def pane(
         limit=limit,
         cursor_y=len(on_screen),
         alternate=alternate,
+        in_mode=in_mode,
         foreground="bash",
         default_shell="bash",
         rows=(*kept, *screen),
@@ -124,6 +130,9 @@ def test_a_top_row_that_is_not_the_panes_own_is_left_out() -> None:
 
 def test_full_screen_programs_and_an_empty_screen_are_not_counted() -> None:
     assert count_new_lines(seen(["x"]), pane(["x"], alternate=True)).kind is CountKind.FULL_SCREEN
+    in_copy_mode = count_new_lines(seen(["x"]), pane(["x", "y"], in_mode=True))
+    assert in_copy_mode.kind is CountKind.IN_MODE
+    assert lines_text(in_copy_mode) == "new lines not counted: the pane is in copy mode"
     assert count_new_lines(SeenScreen(("", "  ")), pane(["x"])).kind is CountKind.NOTHING_SEEN
 
 
@@ -154,9 +163,10 @@ def test_the_notice_is_one_line() -> None:
     assert away_text(7.0, "", "") == "while you were away (7.0 s)"
 
 
-def test_a_report_that_is_not_one_is_refused() -> None:
+@pytest.mark.parametrize("header", [b"can't find session: x", b"1 2 3 4 x bash bash"])
+def test_a_report_that_is_not_one_is_refused(header: bytes) -> None:
     with pytest.raises(ValueError, match="not a pane report"):
-        parse_away(b"can't find session: x\n")
+        parse_away(header + b"\n")
 
 
 @pytest.fixture
@@ -188,6 +198,7 @@ def test_the_pane_report_of_a_real_tmux(tmux_env: dict[str, str]) -> None:
     now = parse_away(result.stdout)
     assert now.foreground == "sh"
     assert not now.alternate
+    assert not now.in_mode
     assert now.rows[now.cursor_index - 1] == "30"
     count = count_new_lines(SeenScreen(("1", "2", "3")), now)
     assert (count.kind, count.lines) == (CountKind.COUNTED, 27)
