@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from termkeep.session.recorder import ConnectionRecorder
 from termkeep.supervisor.phase import Phase
@@ -41,6 +42,9 @@ from termkeep.tmux.away import (
     parse_away,
 )
 from termkeep.transport.link import Link, SideChannelError
+
+if TYPE_CHECKING:
+    from termkeep.terminal.emulator import Emulator
 
 _log = logging.getLogger(__name__)
 
@@ -69,6 +73,57 @@ class AwayMark:
     """The pane's history size then (its growth since tells how far it moved)."""
     limit: int
     """The pane's history limit (at the limit, growth can no longer be told)."""
+
+
+RECENT_BYTES = 256 * 1024
+"""Output kept by ``RecentOutput``: tmux's scrolling output redraws every row many times
+over in far less, so the screen replayed from it is the screen shown."""
+
+
+def seen_screen(emulator: Emulator) -> SeenScreen | None:
+    """The rows above the cursor, as ``emulator`` shows them (when the link drops)."""
+    # Imported here: the core of ``termkeep tunnel`` never loads the terminal engine.
+    from termkeep.terminal.emulator import row_text  # noqa: PLC0415
+
+    if emulator.scroll_offset:
+        return None  # the view is scrolled back: these rows are not the screen's
+    snapshot = emulator.snapshot()
+    rows = [row_text(row) for row in snapshot.rows]
+    if snapshot.cursor is not None:
+        return SeenScreen(tuple(rows[: snapshot.cursor.y]))
+    # A hidden cursor (tmux hides it while it redraws): the rows down to the last one with
+    # text, leaving out the bottom row, tmux's status line by default.
+    shown = rows[:-1]
+    while shown and not shown[-1]:
+        shown.pop()
+    return SeenScreen(tuple(shown))
+
+
+class RecentOutput:
+    """The screen seen, for a session that keeps none (``termkeep attach`` passes the bytes
+    straight to the terminal): the last ``RECENT_BYTES`` are kept, and replayed into an
+    emulator only when the link drops, so no byte is emulated on the way."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self._data = bytearray()
+        self._size = size
+
+    def feed(self, data: bytes) -> None:
+        self._data += data
+        if len(self._data) > 2 * RECENT_BYTES:  # trimmed now and then, not at every chunk
+            del self._data[:-RECENT_BYTES]
+
+    def resize(self, columns: int, rows: int) -> None:
+        self._size = (columns, rows)
+
+    def seen(self) -> SeenScreen | None:
+        """The screen the kept bytes draw, at the terminal's size."""
+        from termkeep.terminal.emulator import Emulator  # noqa: PLC0415 - only at a drop
+
+        columns, rows = self._size
+        emulator = Emulator(columns, rows, write=lambda _reply: None, scrollback_lines=0)
+        emulator.feed(bytes(self._data[-RECENT_BYTES:]))
+        return seen_screen(emulator)
 
 
 class AwayWatch:

@@ -14,7 +14,7 @@ from termkeep.config.profile import Profile
 from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory
-from termkeep.session.away import AwayMark
+from termkeep.session.away import AwayMark, seen_screen
 from termkeep.session.core import SessionCore
 from termkeep.session.output_log import OutputLog
 from termkeep.session.recorder import ConnectionRecorder
@@ -22,10 +22,9 @@ from termkeep.session.tab import OutputListener, SessionTerminal
 from termkeep.session.tunnels import TunnelsOnLink
 from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Listener, Supervisor
-from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator, row_text
+from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
-from termkeep.tmux.away import SeenScreen
 from termkeep.tmux.scrollback import ScrollbackPage
 from termkeep.transport.prompts import Prompter
 
@@ -72,7 +71,7 @@ class Session:
             on_resize=self.core.resize,
         )
         """The screen side, what a view shows: the emulator's one owner."""
-        self.core.away.watch_screen(self._seen_screen)
+        self.core.away.watch_screen(lambda: seen_screen(self.terminal.emulator))
         self.core.on_update(self.terminal.follow_link)
         self.core.supervisor.add_held_keys_listener(self.terminal.held_keys_fate)
 
@@ -166,22 +165,6 @@ class Session:
         """Where the lines printed during the latest long outage start, if they were counted
         (for the scrollback view's ruler)."""
         return self.core.away.latest
-
-    def _seen_screen(self) -> SeenScreen | None:
-        """The rows above the cursor, as the emulator shows them when the link drops."""
-        emulator = self.terminal.emulator
-        if emulator.scroll_offset:
-            return None  # the view is scrolled back: these rows are not the screen's
-        snapshot = emulator.snapshot()
-        rows = [row_text(row) for row in snapshot.rows]
-        if snapshot.cursor is not None:
-            return SeenScreen(tuple(rows[: snapshot.cursor.y]))
-        # A hidden cursor (tmux hides it while it redraws): the rows down to the last one
-        # with text, leaving out the bottom row, tmux's status line by default.
-        shown = rows[:-1]
-        while shown and not shown[-1]:
-            shown.pop()
-        return SeenScreen(tuple(shown))
 
     def _show(self, data: bytes) -> None:
         self.terminal.feed(data)

@@ -3,21 +3,19 @@ are printed one by one, then one notice whose line count is the number of lines 
 printed during the outage (read from termkeep's own screen before the drop and from the
 pane after it), that says the program in front ended; the same line in the connection
 history and the session log; and the scrollback view's ruler above the first line unseen.
-``termkeep attach`` prints it with its other ``[termkeep]`` lines (without a line count:
-it keeps no screen)."""
+``termkeep attach`` prints it with its other ``[termkeep]`` lines, with the count from the
+screen its last output draws."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from termkeep.config.settings import LogMode
-from termkeep.session.away import AWAY_MIN_SECONDS
 from termkeep.session.tab_session import Session
 from termkeep.terminal.emulator import row_text
 from termkeep.transport.prompts import NoPrompter
@@ -36,7 +34,6 @@ from tests.integration.test_reconnect import (
 )
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "termkeep"
-FRONT = "#{pane_current_command}"
 LINES = 150
 # seq's numbers, one every 0.1 s, by a program that is in front while it runs (a shell
 # loop would show its `sleep` there): 15 s of output, most of it into the blackhole.
@@ -58,8 +55,8 @@ def last_number_above_cursor(session: Session) -> int:
     return numbers[-1]
 
 
-def pane_text(server: NetnsSshServer) -> str:
-    return server.tmux("capture-pane", "-p", "-t", f"={TMUX_SESSION}:").stdout
+def pane_text(server: NetnsSshServer, session: str = TMUX_SESSION) -> str:
+    return server.tmux("capture-pane", "-p", "-t", f"={session}:").stdout
 
 
 async def test_a_blackhole_during_seq_output_is_told_with_its_line_count_and_ruler(
@@ -129,20 +126,9 @@ def test_termkeep_attach_says_it_with_its_other_lines(
 ) -> None:
     save_profile(config_dir, netns_sshd)
     with tmux_pane(termkeep_command("attach", "e2e")) as pane:
-        pane.type("echo set$((40+2))")
-        pane.wait_for("set42", timeout=ATTACH)
-        # A quick reattach once it runs, so the attach before the outage finds it in front.
-        pane.type("sleep 600")
-        wait_until(
-            lambda: (
-                netns_sshd.tmux(
-                    "display-message", "-p", "-t", f"={E2E_SESSION}:", FRONT
-                ).stdout.strip()
-                == "sleep"
-            ),
-            timeout=ATTACH,
-            what="sleep in front",
-        )
+        pane.type(f"clear; {PRINTER}")
+        pane.wait_for("n3", timeout=ATTACH)
+        # A quick reattach while it runs, so the attach before the outage finds it in front.
         netns_sshd.kill_connections()
         pane.wait_for("[termkeep] connection lost", timeout=RECOVER)
 
@@ -151,12 +137,19 @@ def test_termkeep_attach_says_it_with_its_other_lines(
             return bool(netns_sshd.tmux("list-clients", "-t", f"={E2E_SESSION}").stdout.strip())
 
         wait_until(client_attached, timeout=RECOVER, what="the reattach")
+        pane.wait_for("n30", timeout=ATTACH)
         with netns_sshd.blackhole():
             pane.wait_for("[termkeep] connection lost: no reply", timeout=RECOVER)
-            time.sleep(AWAY_MIN_SECONDS)  # an outage long enough to be told of
-        # No screen is kept headless, so no line count: how long, and what is in front.
+            rows = pane.screen().splitlines()
+            seen = max(int(found.group(1)) for row in rows if (found := _NUMBER.fullmatch(row)))
+            wait_until(
+                lambda: "end-42" in pane_text(netns_sshd, E2E_SESSION),
+                timeout=RECOVER,
+                what="the end",
+            )
+        # The screen seen is replayed from the last output kept, so the count is there too.
         pane.wait_for("[termkeep] while you were away (", timeout=RECOVER)
         line = next(line for line in pane.screen().splitlines() if "while you were away" in line)
-        assert line.endswith("): sleep still running"), line
-        pane.keys("C-c", "Enter", "~", ".")
+        assert line.endswith(f"): {LINES - seen + 1} lines printed, perl ended"), line
+        pane.keys("Enter", "~", ".")
         pane.wait_for("TERMKEEP-EXIT=255", timeout=ATTACH, what="the attach to end")
