@@ -3,9 +3,10 @@ few seconds, saying how long it was, how many lines the pane printed meanwhile a
 the command in front changed or ended.
 
 It follows the supervisor's status changes only, so an idle tab costs nothing: the screen
-seen when the link dropped is taken then (from whoever shows it: a tab's emulator; the
-headless attach keeps no screen, so its notice has no line count), and the pane is read once
-after the reattach, on a side channel of the new connection (``tmux.away``). What ran in
+seen when the link dropped is taken then (from whoever shows it: a tab's emulator; for the
+headless attach, which passes bytes straight through, its last output replayed by
+``RecentOutput``), and the pane is read once after the reattach, on a side channel of the
+new connection (``tmux.away``). What ran in
 front before comes with every attach's report (``PlainAttach.foreground``), at no cost.
 
 The notice goes where the session's notices go (the tab, the session log, the headless
@@ -224,7 +225,7 @@ class AwayWatch:
         if now is None:
             lines = "new lines not counted: the pane could not be read"
         elif count is None:
-            lines = ""  # no screen kept (the headless attach)
+            lines = ""  # no screen to count from (none given, or it could not be read)
         else:
             lines = lines_text(count)
         front = foreground_text(
