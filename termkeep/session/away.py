@@ -150,6 +150,8 @@ class AwayWatch:
         self._seen: SeenScreen | None = None
         self._foreground: str | None = None
         """The command in front at the attach before the outage."""
+        self._link: Link | None = None
+        """The link of the latest attach (the same one may come back after a stall)."""
         self._reading: asyncio.Task[None] | None = None
         self.latest: AwayMark | None = None
         supervisor.add_listener(self._update)
@@ -200,8 +202,11 @@ class AwayWatch:
         before = self._foreground
         if self._attach is not None:
             self._foreground = self._attach.foreground
-        link = self._supervisor.current_link
-        if since is None or link is None or not link.tmux or not link.reattached_existing:
+        link, previous = self._supervisor.current_link, self._link
+        self._link = link
+        if since is None or link is None or not link.tmux:
+            return
+        if link is not previous and not link.reattached_existing:
             return  # a new tmux session (the old one was killed) is told of as such
         seconds = self._monotonic() - since
         if seconds < self._min_seconds:

@@ -113,3 +113,27 @@ async def test_one_notice_after_a_long_outage_none_after_a_short_one(
     recorder.close()
     assert recorder.snapshot().drops[-1].away == said
     assert [line["text"] for line in records(path) if line["kind"] == "away"] == [said]
+
+
+async def test_the_old_link_coming_back_after_a_long_silence_is_told_too(
+    rig: Rig, tmp_path: Path
+) -> None:
+    recorder = recorder_on(rig, tmp_path / "connections.jsonl")
+    watch = AwayWatch(
+        rig.supervisor, PlainAttach("s", probe_timeout=1.0), recorder, monotonic=rig.clock.now
+    )
+    notices = Notices()
+    rig.supervisor.add_listener(notices)
+    await rig.supervisor.start()
+    await rig.wait_attempts(1)
+    # The session was new at this attach: only the link itself coming back keeps it.
+    old = rig.connector.attempts[0].attach(tmux=True, reattached_existing=False)
+    await rig.wait_state("attached")
+    old.responsive = False
+    await rig.stall()
+    rig.clock.advance(AWAY_MIN_SECONDS * 2)
+    old.responsive = True
+    await rig.wait_state("attached")
+    assert rig.supervisor.current_link is old
+    await wait_until_async(lambda: bool(notices.away()), timeout=10, what="the away notice")
+    await watch.close()
