@@ -6,8 +6,8 @@ It follows the supervisor's status changes only, so an idle tab costs nothing: t
 seen when the link dropped is taken then (from whoever shows it: a tab's emulator; for the
 headless attach, which passes bytes straight through, its last output replayed by
 ``RecentOutput``), and the pane is read once after the reattach, on a side channel of the
-new connection (``tmux.away``). What ran in
-front before comes with every attach's report (``PlainAttach.foreground``), at no cost.
+new connection (``tmux.away``). What ran in front before comes with every attach's report
+(``PlainAttach.foreground``), at no cost.
 
 The notice goes where the session's notices go (the tab, the session log, the headless
 attach's stderr) and into the connection history; ``latest`` keeps where the unseen lines
@@ -183,6 +183,8 @@ class AwayWatch:
             self._away_since = None  # no reattach to tell of
 
     def _dropped(self, status: Status) -> None:
+        if self._reading is not None:
+            self._reading.cancel()  # its link is going: the next reattach tells instead
         # Away from the last byte received, not from when the silence was noticed.
         age = status.last_contact_age or 0.0
         self._away_since = self._monotonic() - age
@@ -229,25 +231,32 @@ class AwayWatch:
         count = count_new_lines(seen, now) if seen is not None and now is not None else None
         if now is None:
             lines = "new lines not counted: the pane could not be read"
+        elif count is None and self._seen_source is not None:
+            lines = "new lines not counted: the screen seen could not be read"
         elif count is None:
-            lines = ""  # no screen to count from (none given, or it could not be read)
+            lines = ""  # nothing shows this session's screen
         else:
             lines = lines_text(count)
         front = foreground_text(
             before, now.foreground if now else None, now.default_shell if now else None
         )
         text = away_text(seconds, lines, front)
-        if now is not None and count is not None:
-            self._mark(text, count, now)
+        self.latest = _mark(text, count, now)
         self._supervisor.announce(text)
         self._recorder.away(text)
-
-    def _mark(self, text: str, count: LineCount, now: PaneNow) -> None:
-        if count.kind is CountKind.COUNTED and count.first_unseen is not None:
-            self.latest = AwayMark(text, count.first_unseen, now.history, now.limit)
 
     def _told(self, task: asyncio.Future[None]) -> None:
         if self._reading is task:
             self._reading = None
         if not task.cancelled() and task.exception() is not None:
             _log.debug("away notice failed", exc_info=task.exception())
+
+
+def _mark(text: str, count: LineCount | None, now: PaneNow | None) -> AwayMark | None:
+    """The ruler's place for the latest away (None when it was not counted: no ruler is
+    better than the previous away's)."""
+    if now is None or count is None or count.kind is not CountKind.COUNTED:
+        return None
+    if count.first_unseen is None:
+        return None
+    return AwayMark(text, count.first_unseen, now.history, now.limit)
