@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import termkeep
-from termkeep.cli import history, hosts, locate, run
+from termkeep.cli import history, hosts, locate, run, transfer
 from termkeep.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -88,6 +88,18 @@ COMMANDS: list[Command] = [
         "only the forwards of profiles (no shell), kept up through outages, like autossh -N",
         run.configure_tunnel,
         run.run_tunnel,
+    ),
+    Command(
+        "put",
+        "send files to a host over SFTP, resuming after drops (scp that does not die)",
+        transfer.configure_put,
+        transfer.run_put,
+    ),
+    Command(
+        "get",
+        "fetch files from a host over SFTP, resuming after drops",
+        transfer.configure_get,
+        transfer.run_get,
     ),
     Command("hosts", "manage saved host profiles", hosts.configure, None),
     Command(

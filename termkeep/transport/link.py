@@ -5,10 +5,10 @@ the server has no tmux). The supervisor only ever sees this protocol, so its log
 driven by real connections in integration tests and by scripted links in unit tests.
 
 Besides its terminal, a link carries side channels over the same connection (``SideChannels``):
-a command run to its end, a helper shell kept open, forwarded TCP streams. They are the only
-way to reach the connection from outside the transport, so no asyncssh object (and no
-asyncssh exception) ever leaves it: failures come as ``SideChannelError`` or
-``ChannelRefusedError``.
+a command run to its end, a helper shell kept open, a file session (SFTP, remote_files.py),
+forwarded TCP streams. They are the only way to reach the connection from outside the
+transport, so no asyncssh object (and no asyncssh exception) ever leaves it: failures come as
+``SideChannelError``, ``ChannelRefusedError`` or remote_files.py's errors.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+
+from termkeep.transport.remote_files import RemoteFiles
 
 
 class Cause(StrEnum):
@@ -230,6 +232,11 @@ class SideChannels(Protocol):
     async def open_helper(self, command: str) -> HelperShell:
         """Start ``command`` without a PTY and keep it running (its stderr is discarded);
         raises ``SideChannelError``."""
+        ...
+
+    async def open_files(self) -> RemoteFiles:
+        """A file session (SFTP) on the connection; raises ``NoSftpError`` when the server
+        offers none, ``SideChannelError`` when the connection is gone."""
         ...
 
     async def open_channel(self, host: str, port: int, *, window: int, max_packet: int) -> Stream:

@@ -29,8 +29,10 @@ from termkeep.transport.link import (
     StreamHandler,
     TerminalChannel,
 )
+from termkeep.transport.remote_files import RemoteFiles
 from termkeep.transport.ssh.hops import Hop, close_hops
 from termkeep.transport.ssh.sent_keys import SentKeys
+from termkeep.transport.ssh.sftp import open_sftp
 
 
 class PtyChannel(asyncssh.SSHClientSession[bytes]):
@@ -162,6 +164,9 @@ class _SideChannels:
         except (asyncssh.Error, OSError, TimeoutError) as exc:
             raise side_channel_failed(exc) from exc
         return _SshHelperShell(process)
+
+    async def open_files(self) -> RemoteFiles:
+        return await open_sftp(self._conn)
 
     async def open_channel(self, host: str, port: int, *, window: int, max_packet: int) -> Stream:
         try:

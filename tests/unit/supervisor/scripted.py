@@ -25,6 +25,7 @@ from termkeep.transport.link import (
     Stage,
     Stream,
 )
+from termkeep.transport.remote_files import RemoteFiles
 
 
 def _no_side_channels() -> SideChannelError:
@@ -127,6 +128,9 @@ class ScriptedLink:
         raise _no_side_channels()
 
     async def open_helper(self, *_args: object) -> HelperShell:
+        raise _no_side_channels()
+
+    async def open_files(self) -> RemoteFiles:
         raise _no_side_channels()
 
     async def open_channel(self, *_args: object, **_options: object) -> Stream:
