@@ -31,6 +31,11 @@ the app's tabs), against sshd with its default MaxStartups (10:30:100); the serv
 every connection at once, and it prints how long each tab took to reattach its session
 (median, p90, worst), how many connects sshd saw, and whether it throttled any.
 
+``--forward-agent`` forwards a real ssh-agent (started here) from termkeep's profile, so the
+attach keeps the session's stable agent path: its round trips should not change. The marker
+then also runs ``ssh-add -l`` in the shell from before the fault, so *recovered* includes
+reaching the agent again; ``agent lost`` in the outcome says it could not.
+
 Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_reconnect.py
 --rtt 200``; ``--quick`` skips drops of 60 s and more, ``--reps N`` repeats each short
 scenario.
@@ -46,7 +51,9 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +64,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fixtures.netns import NetnsSshServer, start_netns_sshd
+from tests.fixtures.sshd import render_config
 from tests.fixtures.tmux_pane import TmuxPane
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,9 +87,33 @@ class Lab:
     would always fall at the same point of TCP's 1 s retransmission cycle."""
     tcp_recovery: str | None = None
     trace_dir: Path | None = None
+    agent_socket: Path | None = None
+    """A running ssh-agent's socket: termkeep's profile forwards it (``--forward-agent``)."""
+
+    def _agent_holds(self, key: Path) -> None:
+        """The agent holds only the key this server accepts, as the user's would: a key it
+        refuses would cost the login a round trip with forwarding on, and hide what the
+        stable agent path itself costs."""
+        env = {**os.environ, "SSH_AUTH_SOCK": str(self.agent_socket)}
+        for command in (["ssh-add", "-q", "-D"], ["ssh-add", "-q", str(key)]):
+            subprocess.run(
+                command, env=env, check=True, capture_output=True, timeout=SESSION_READY_TIMEOUT
+            )
 
     def start_server(self, workdir: Path) -> NetnsSshServer:
         server = start_netns_sshd(workdir)
+        if self.agent_socket is not None:
+            runtime = workdir / "run"  # the stable agent path goes here, not in the real home
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            set_env = next(
+                line for line in render_config(server).splitlines() if line.startswith("SetEnv ")
+            )
+            server.extra_config = (
+                "AllowAgentForwarding yes",
+                f"{set_env} XDG_RUNTIME_DIR={runtime}",
+            )
+            server.restart()
+            self._agent_holds(server.client_key)
         if self.rtt_ms > 0:
             server.delay(self.rtt_ms / 2)
         return server
@@ -145,9 +177,12 @@ def _termkeep_env(server: NetnsSshServer, home: Path) -> str:
     (config / "hosts" / "bench.toml").write_text(
         f'host = "{server.host}"\nport = {server.port}\nuser = "{server.user}"\n'
         f'identity_files = ["{server.client_key}"]\nknown_hosts_file = "{server.known_hosts}"\n'
-        '[tmux]\nsession = "bench"\n'
+        + ("agent_forwarding = true\n" if LAB.agent_socket is not None else "")
+        + '[tmux]\nsession = "bench"\n'
     )
     env = [f"TERMKEEP_CONFIG_DIR={config}", f"TERMKEEP_STATE_DIR={home / 'termkeep-state'}"]
+    if LAB.agent_socket is not None:
+        env.append(f"SSH_AUTH_SOCK={LAB.agent_socket}")
     if LAB.tcp_recovery is not None:
         env.append(f"TERMKEEP_TCP_RECOVERY={shlex.quote(LAB.tcp_recovery)}")
     env.append(f"TERMKEEP_TRACE={trace_file(home)}")
@@ -188,7 +223,10 @@ class Marker:
 
     def send(self, pane: TmuxPane) -> None:
         number = next(_marker_numbers)
-        pane.type(f"echo tk$(({number * 1000}+1))$TKVAR")
+        # With --forward-agent the shell also asks the agent (through the stable path it got
+        # before the fault): "-noagent" at the end says it could not reach it.
+        agent = " $(ssh-add -l >/dev/null 2>&1 || echo -noagent)" if LAB.agent_socket else ""
+        pane.type(f"echo tk$(({number * 1000}+1))$TKVAR{agent}")
         self.numbers.append(number)
         self.sent_at.append(time.monotonic())
 
@@ -197,10 +235,13 @@ class Marker:
         for number in self.numbers:
             # Typed ahead on a slow link, the output can follow the shell's prompt.
             match = re.search(
-                rf"^(?:\S*[#$] )?tk{number * 1000 + 1}(kept)?\s*$", screen, re.MULTILINE
+                rf"^(?:\S*[#$] )?tk{number * 1000 + 1}(kept)?( -noagent)?\s*$",
+                screen,
+                re.MULTILINE,
             )
             if match:
-                return "kept" if match.group(1) else "fresh"
+                shell = "kept" if match.group(1) else "fresh"
+                return f"{shell}, agent lost" if match.group(2) else shell
         return None
 
 
@@ -501,7 +542,8 @@ async def _many_tabs_once(server: NetnsSshServer, tabs: int) -> tuple[list[float
     from termkeep.config.profile import Profile, TmuxSettings  # noqa: PLC0415
     from termkeep.session.core import build_supervisor  # noqa: PLC0415
     from termkeep.supervisor.phase import Phase  # noqa: PLC0415
-    from termkeep.supervisor.supervisor import Notice, Supervisor, Update  # noqa: PLC0415
+    from termkeep.supervisor.supervisor import Supervisor  # noqa: PLC0415
+    from termkeep.supervisor.updates import Notice, Update  # noqa: PLC0415
     from termkeep.transport.prompts import NoPrompter  # noqa: PLC0415
 
     reattached: dict[int, float] = {}
@@ -598,6 +640,9 @@ def main() -> int:
     parser.add_argument(
         "--tabs", type=int, default=0, help="N tabs of one host in one process, after an abort"
     )
+    parser.add_argument(
+        "--forward-agent", action="store_true", help="termkeep forwards a real ssh-agent"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_reconnect: needs root to create the network namespace", file=sys.stderr)
@@ -606,6 +651,39 @@ def main() -> int:
         LAB.rtt_ms = args.rtt
         run_many_tabs(args.tabs, args.reps)
         return 0
+    if args.forward_agent:
+        agent_dir = Path(tempfile.mkdtemp(prefix="tk-bench-agent-"))
+        agent = start_agent(agent_dir)
+        try:
+            return _run(args)
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(timeout=SESSION_READY_TIMEOUT)
+            shutil.rmtree(agent_dir, ignore_errors=True)
+    return _run(args)
+
+
+def start_agent(directory: Path) -> subprocess.Popen[bytes]:
+    """A real ssh-agent on its own socket (``--forward-agent``); each server's client key is
+    put in it when the server starts."""
+    LAB.agent_socket = directory / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(LAB.agent_socket)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + SESSION_READY_TIMEOUT
+    while not LAB.agent_socket.exists():
+        if time.monotonic() > deadline:
+            agent.kill()
+            raise RuntimeError("ssh-agent did not start")
+        time.sleep(POLL)
+    return agent
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The benchmark ``main`` asked for."""
     LAB.rtt_ms = args.rtt
     LAB.drop_jitter = args.drop_jitter
     LAB.tcp_recovery = args.tcp_recovery

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """How long one fresh termkeep connection takes against a real loopback sshd and tmux.
 
-    .venv/bin/python scripts/bench_transport.py [--runs 20]
+    .venv/bin/python scripts/bench_transport.py [--runs 20] [--forward-agent]
 
 Prints, per run and as median/min/max: the connector call (TCP + SSH handshake + key auth
 + tmux probe + PTY channel), the time from there to tmux's first screen bytes, and an SSH
 ping's round trip; and for comparison OpenSSH's ``ssh HOST true`` (TCP + handshake + auth +
 one command) on the same server. The first run creates the tmux session; later runs reattach.
 The server's sessions get SHELL=/bin/sh so a slow ~/.bashrc on this machine does not count.
+``--forward-agent`` times the same with a real ssh-agent forwarded (the attach then keeps the
+session's stable agent path, tmux/agent.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +42,9 @@ def parse_arguments() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="connections to time (default 20)")
+    parser.add_argument(
+        "--forward-agent", action="store_true", help="forward a real ssh-agent (started here)"
+    )
     return parser.parse_args()
 
 
@@ -49,6 +56,37 @@ def quiet_shell_config(server: SshServer) -> str:
     sshd ignores any later SetEnv)."""
     config = ORIGINAL_RENDER(server)
     return config.replace("SetEnv ", "SetEnv SHELL=/bin/sh SHLVL=1 ", 1)
+
+
+def agent_config(server: SshServer) -> str:
+    """``quiet_shell_config`` with agent forwarding allowed and a runtime directory (where
+    the stable agent path goes) in the sessions."""
+    runtime = server.workdir / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    config = quiet_shell_config(server).replace(
+        "AllowAgentForwarding no", "AllowAgentForwarding yes"
+    )
+    return config.replace("SetEnv ", f"SetEnv XDG_RUNTIME_DIR={runtime} ", 1)
+
+
+def start_agent(workdir: Path, key: Path) -> subprocess.Popen[bytes]:
+    """A real ssh-agent on its own socket, holding ``key``; it becomes our SSH_AUTH_SOCK."""
+    socket_path = workdir / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(socket_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + FIRST_BYTES_LIMIT
+    while not socket_path.exists():
+        if time.monotonic() > deadline:
+            agent.kill()
+            raise RuntimeError("ssh-agent did not start")
+        time.sleep(0.02)
+    os.environ["SSH_AUTH_SOCK"] = str(socket_path)
+    subprocess.run(["ssh-add", "-q", str(key)], check=True, capture_output=True, timeout=10)
+    return agent
 
 
 async def time_one(connector: SshConnector) -> tuple[float, float, float]:
@@ -87,7 +125,7 @@ def summary(name: str, values: list[float]) -> str:
     return f"{name:<44} {statistics.median(ms):8.1f} {min(ms):8.1f} {max(ms):8.1f}"
 
 
-async def run(server: SshServer, runs: int) -> None:
+async def run(server: SshServer, runs: int, *, forward_agent: bool) -> None:
     """Time ``runs`` connections and print the table."""
     profile = Profile(
         name="bench",
@@ -97,13 +135,15 @@ async def run(server: SshServer, runs: int) -> None:
         identity_files=(str(server.client_key),),
         known_hosts_file=str(server.known_hosts),
         tmux=TmuxSettings(session="tk-bench"),
+        agent_forwarding=forward_agent,
     )
     connector = SshConnector(profile, NoPrompter(), attach=PlainAttach.for_profile(profile))
     rows: list[tuple[float, float, float]] = []
     for _ in range(runs):
         rows.append(await time_one(connector))
     openssh = [time_openssh(server) for _ in range(runs)]
-    print(f"{'loopback, ' + str(runs) + ' runs (ms)':<44} {'median':>8} {'min':>8} {'max':>8}")
+    title = f"loopback, {runs} runs{', agent forwarded' if forward_agent else ''} (ms)"
+    print(f"{title:<44} {'median':>8} {'min':>8} {'max':>8}")
     print(summary("termkeep connect+auth+tmux probe+PTY open", [r[0] for r in rows]))
     print(summary("  then first tmux screen bytes", [r[1] for r in rows]))
     print(summary("  ping (SSH global request round trip)", [r[2] for r in rows]))
@@ -113,15 +153,19 @@ async def run(server: SshServer, runs: int) -> None:
 def main() -> None:
     """Start the throwaway sshd, run the benchmark, clean up."""
     arguments = parse_arguments()
-    sshd_module.render_config = quiet_shell_config
+    sshd_module.render_config = agent_config if arguments.forward_agent else quiet_shell_config
     # A private HOME and no agent: nothing of the user's ~/.ssh is read or offered.
     os.environ["HOME"] = tempfile.mkdtemp(prefix="tk-bench-home-")
     os.environ.pop("SSH_AUTH_SOCK", None)
     workdir = make_workdir("tk-bench-")
     server = start_sshd(workdir)
+    agent = start_agent(workdir, server.client_key) if arguments.forward_agent else None
     try:
-        asyncio.run(run(server, arguments.runs))
+        asyncio.run(run(server, arguments.runs, forward_agent=arguments.forward_agent))
     finally:
+        if agent is not None:
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(timeout=FIRST_BYTES_LIMIT)
         server.stop()
         for directory in (workdir, Path(os.environ["HOME"])):
             shutil.rmtree(directory, ignore_errors=True)

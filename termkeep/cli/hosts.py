@@ -12,13 +12,13 @@ from termkeep.cli.common import EXIT_ERROR, EXIT_OK, PROG, add_forward_flags, fa
 from termkeep.config.fields import FIELDS
 from termkeep.config.forwards import Forward
 from termkeep.config.profile import Profile
+from termkeep.config.profile_document import toml_literal
 from termkeep.config.schema import (
     FORWARDS_KEY,
     KEYS,
     Kind,
     profile_from_mapping,
     profile_values,
-    toml_literal,
     value_problem,
 )
 from termkeep.config.store import ProfileStore, StoredProfile
@@ -111,6 +111,25 @@ def _configure_hosts_add(parser: argparse.ArgumentParser) -> None:
         "--host-key-alias", metavar="NAME", help="ssh's HostKeyAlias: look the key up as NAME"
     )
     parser.add_argument("--jump", metavar="NAME_OR_USER@HOST", help="jump host")
+    agent = parser.add_mutually_exclusive_group()
+    agent.add_argument(
+        "-A",
+        "--forward-agent",
+        action="store_true",
+        help="forward your SSH agent to the host (as ssh -A); while connected, the host's root "
+        "can use your keys: only for hosts you trust",
+    )
+    agent.add_argument(
+        "--forward-agent-socket",
+        metavar="PATH",
+        help="forward the agent at PATH, or at $VAR's path (implies -A)",
+    )
+    agent.add_argument(
+        "-a",
+        "--no-forward-agent",
+        action="store_true",
+        help="never forward the agent, whatever ssh_config says (as ssh -a)",
+    )
     parser.add_argument(
         "--keepalive",
         type=_checked("keepalive.interval"),
@@ -143,6 +162,12 @@ def _add_args_to_mapping(args: argparse.Namespace) -> dict[str, object]:
         "host_key_alias": args.host_key_alias,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
+    if args.forward_agent or args.forward_agent_socket is not None:
+        data["agent_forwarding"] = True
+    elif args.no_forward_agent:
+        data["agent_forwarding"] = False
+    if args.forward_agent_socket is not None:
+        data["agent_forwarding_socket"] = args.forward_agent_socket
     if args.identity:
         data["identity_files"] = list(args.identity)
     if args.user_known_hosts:

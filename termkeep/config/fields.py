@@ -60,6 +60,7 @@ class Group:
 DEFAULT_KEY_FILES_TEXT = "the agent's, then ~/.ssh/id_* keys"
 DEFAULT_USER_KNOWN_HOSTS_TEXT = "~/.ssh/known_hosts, known_hosts2"
 DEFAULT_GLOBAL_KNOWN_HOSTS_TEXT = "/etc/ssh/ssh_known_hosts, ssh_known_hosts2"
+DEFAULT_AGENT_SOCKET_TEXT = "your agent ($SSH_AUTH_SOCK)"
 LIST_SEPARATOR = ","
 """Lists of paths are typed on one line, separated by commas."""
 
@@ -89,8 +90,15 @@ GROUPS: tuple[Group, ...] = (
             ),
             FieldInfo(
                 "agent_forwarding",
-                "Forward the SSH agent",
-                "Let the server use your local agent's keys (only for hosts you trust)",
+                "Forward your SSH agent",
+                "While connected, the server's root can use your keys: only for trusted hosts",
+                unset="off",
+            ),
+            FieldInfo(
+                "agent_forwarding_socket",
+                "Forward the agent at",
+                "A socket path, or $VAR naming one; needs the agent forwarded",
+                unset=DEFAULT_AGENT_SOCKET_TEXT,
             ),
             FieldInfo(
                 "jump",
@@ -345,6 +353,7 @@ def _context_dependent(key: str, profile: Profile) -> str | None:
 _SSH_CONFIG_KEYS = frozenset(
     {
         "identity_files",
+        "agent_forwarding",
         "jump",
         "strict_host_key_checking",
         "user_known_hosts_files",

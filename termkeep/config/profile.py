@@ -223,8 +223,17 @@ class Profile:
     use_ssh_config: bool = False
     """Also apply ``~/.ssh/config`` for this host (what the profile sets wins)."""
 
-    agent_forwarding: bool = False
-    """Forward the local SSH agent to the server."""
+    agent_forwarding: bool | None = None
+    """Forward the local SSH agent to the server (``ssh -A``), to the target only, never to a
+    jump host. While a tab is connected, anyone who is root on the server can use the agent's
+    keys: turn it on only for hosts you trust. Unset means ssh_config's ForwardAgent (with
+    ``use_ssh_config``), else off."""
+
+    agent_forwarding_socket: str | None = None
+    """Which agent to forward, as OpenSSH's ``ForwardAgent PATH`` takes it: a socket path
+    (``~`` and ``${VAR}`` expanded) or ``$VAR``, an environment variable that holds one (unset
+    there: nothing is forwarded). Needs ``agent_forwarding = true``. Unset means the agent
+    termkeep logs in with: ``$SSH_AUTH_SOCK``, or ssh_config's IdentityAgent."""
 
     x11_forwarding: bool = False
     """Forward X11 connections."""

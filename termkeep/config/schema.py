@@ -18,11 +18,12 @@ import re
 import types
 import typing
 import unicodedata
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from termkeep.config.agent import agent_socket_problem
 from termkeep.config.errors import ProfileIssue, ProfileLoadError, closest
 from termkeep.config.forwards import (
     Forward,
@@ -32,13 +33,6 @@ from termkeep.config.forwards import (
     parse_putty_forward,
 )
 from termkeep.config.profile import Profile
-
-if TYPE_CHECKING:
-    # tomlkit costs ~40 ms to import and is needed only to write a file: every writer imports
-    # it when it writes, so reading profiles and starting the app never pay for it.
-    import tomlkit
-    from tomlkit.container import Container
-    from tomlkit.items import Table
 
 NAME_IS_FILE_NAME = "name"
 """The Profile field that is not stored in the file: it is the file's stem."""
@@ -164,6 +158,11 @@ def _legacy_forwards(data: dict[str, object], issues: list[tuple[str, str]]) -> 
 _WORD = _text(spaces_ok=False)
 _PATH = _text(spaces_ok=True)
 
+
+def _agent_socket(value: str) -> str | None:
+    return _PATH(value) or agent_socket_problem(value)
+
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "strict_host_key_checking": ("ask", "yes", "accept-new", "no"),
     "predict": ("adaptive", "always", "never"),
@@ -185,6 +184,7 @@ _RULES: dict[str, Rule] = {
     "strict_host_key_checking": _one_of(*CHOICES["strict_host_key_checking"]),
     "host_key_alias": _WORD,
     "jump": _WORD,
+    "agent_forwarding_socket": _agent_socket,
     FORWARDS_KEY: _forwards_rule,
     "term": _WORD,
     "theme": _PATH,
@@ -418,6 +418,23 @@ def _check_values(flat: dict[str, object], issues: list[tuple[str, str]]) -> dic
 
 
 def _cross_check(values: Mapping[str, object], issues: list[tuple[str, str]]) -> None:
+    _check_delays(values, issues)
+    _check_agent_socket(values, issues)
+
+
+def _check_agent_socket(values: Mapping[str, object], issues: list[tuple[str, str]]) -> None:
+    """A socket to forward the agent from does nothing unless the agent is forwarded."""
+    if "agent_forwarding_socket" in values and values.get("agent_forwarding") is not True:
+        issues.append(
+            (
+                "agent_forwarding_socket",
+                "'agent_forwarding_socket' is set but 'agent_forwarding' is not true: "
+                "add agent_forwarding = true, or remove the socket",
+            )
+        )
+
+
+def _check_delays(values: Mapping[str, object], issues: list[tuple[str, str]]) -> None:
     initial = typing.cast(
         float, values.get("reconnect.initial_delay", KEYS["reconnect.initial_delay"].default)
     )
@@ -521,103 +538,3 @@ def profile_values(profile: Profile) -> dict[str, object]:
             value = [forward.as_table() for forward in typing.cast(tuple[Forward, ...], value)]
         values[key] = list(value) if isinstance(value, tuple) else value
     return values
-
-
-def toml_literal(value: object) -> str:
-    """How ``value`` is written in a TOML file, e.g. ``"x"``, ``5.0``, ``["a", "b"]``."""
-    import tomlkit  # noqa: PLC0415 - see the TYPE_CHECKING import
-
-    return str(tomlkit.item(typing.cast(Any, value)).as_string())
-
-
-def _comparable(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _plain(item: object) -> object:
-    """A tomlkit item as a plain Python value, for comparison."""
-    unwrap = getattr(item, "unwrap", None)
-    return _comparable(unwrap() if callable(unwrap) else item)
-
-
-def _table_for(doc: Container | Table, section: str, *, create: bool) -> Container | Table | None:
-    if not section:
-        return doc
-    if section in doc:
-        return typing.cast("Table", doc[section])
-    if not create:
-        return None
-    import tomlkit  # noqa: PLC0415 - see the TYPE_CHECKING import
-
-    table = tomlkit.table()
-    doc.add(section, table)
-    return table
-
-
-def update_document(
-    doc: tomlkit.TOMLDocument, profile: Profile, keys: Collection[str] | None = None
-) -> tomlkit.TOMLDocument:
-    """Write ``profile`` onto ``doc`` in place, touching only what changed.
-
-    The rule, per key:
-    - unset (None) in the profile: the key is removed (TOML has no null);
-    - present in the file: rewritten only if the value differs, so its comment and
-      formatting stay (a value set back to the default stays written, since the user chose to
-      write it down);
-    - absent from the file: added only if it differs from the default, so new files stay
-      short and follow improved defaults in later versions.
-    With ``keys`` (what an editor's form sets, field by field) the file sets exactly those:
-    a key outside them is removed, so clearing a field returns it to the default, and a key
-    inside them is written even when it equals today's default.
-    An old ``port_forwardings`` key was read into ``forwards``; it goes, so it is not read twice.
-    """
-    if LEGACY_FORWARDS_KEY in doc:
-        del doc[LEGACY_FORWARDS_KEY]
-    for key, current in profile_values(profile).items():
-        value = None if keys is not None and key not in keys else current
-        section, _, leaf = key.rpartition(".")
-        wanted = value is not None and (
-            value != _comparable(KEYS[key].default) or (keys is not None and key in keys)
-        )
-        table = _table_for(doc, section, create=wanted)
-        if table is None:
-            continue
-        if value is None:
-            if leaf in table:
-                del table[leaf]
-        elif leaf in table:
-            if _plain(table[leaf]) != value:
-                table[leaf] = value
-        elif wanted:
-            table[leaf] = value
-    _drop_empty_sections(doc)
-    return doc
-
-
-def _drop_empty_sections(doc: tomlkit.TOMLDocument) -> None:
-    """A section whose last key was cleared goes too, unless a comment of the user's is in it."""
-    from tomlkit import items  # noqa: PLC0415 - see the TYPE_CHECKING import
-
-    for section in SECTIONS:
-        table = doc.get(section)
-        if not isinstance(table, items.Table):
-            continue
-        body = table.value.body
-        if all(key is None and not isinstance(item, items.Comment) for key, item in body):
-            del doc[section]
-
-
-NEW_FILE_HEADER = (
-    "termkeep host profile; the file name is the profile name.\n"
-    "Keys left out use termkeep's defaults: see `termkeep hosts show NAME`."
-)
-
-
-def new_document() -> tomlkit.TOMLDocument:
-    """An empty profile document with a short header comment."""
-    import tomlkit  # noqa: PLC0415 - see the TYPE_CHECKING import
-
-    doc = tomlkit.document()
-    for line in NEW_FILE_HEADER.splitlines():
-        doc.add(tomlkit.comment(line))
-    return doc

@@ -189,6 +189,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "scrollback.open", "left_square_bracket", "History: scroll, search and copy (remote tmux)"
     ),
+    ActionSpec("transfer.upload", "u", "Upload files to where this tab's shell is"),
+    ActionSpec("transfer.download", "U", "Download files from where this tab's shell is"),
+    ActionSpec("transfers.show", "T", "Transfers of this tab: progress, cancel, retry"),
     ActionSpec("help", "question_mark", "Show this help"),
     ActionSpec("palette", "colon", "Command palette"),
     ActionSpec("app.quit", "q", "Quit (asks while sessions are open)"),
@@ -221,6 +224,15 @@ class PasteConfirm(StrEnum):
     MULTILINE = "multiline"
     """Several lines, to a program without bracketed paste (a shell would run each line)."""
     NEVER = "never"
+
+
+class PasteUpload(StrEnum):
+    """Whether a paste of local file paths (a file dropped on the terminal) offers an upload."""
+
+    ASK = "ask"
+    """Ask "upload N files to HOST:DIR, or paste the text?" at a shell prompt."""
+    NEVER = "never"
+    """Paste the paths as text."""
 
 
 class Predict(StrEnum):
@@ -276,6 +288,13 @@ class Settings:
     """Ask before pasting several lines into a program without bracketed paste ("multiline")
     or never ("never"); a profile's own ``paste_confirm`` wins over this."""
 
+    paste_upload: PasteUpload = PasteUpload.ASK
+    """A paste that is only existing local file paths, at a shell prompt: offer to upload
+    the files to where the shell is ("ask") or paste the text ("never")."""
+
+    downloads_dir: str = ""
+    """Where downloads go (``~`` allowed); empty: the user's downloads folder."""
+
     scrollback_lines: int = 10_000
     """Lines of history kept per tab."""
 
@@ -319,6 +338,8 @@ _TOP_KEYS = (
     "clipboard_write",
     "clipboard_write_background",
     "paste_confirm",
+    "paste_upload",
+    "downloads_dir",
     "scrollback_lines",
     "predict",
     "log",
@@ -357,6 +378,14 @@ class _Checker:
             return value
         self.problem(key, f"must be a non-empty string, e.g. {key} = {default!r}")
         return default
+
+    def optional_text(self, data: Mapping[str, object], key: str) -> str:
+        """A string that may be empty (empty: termkeep's default)."""
+        value = data.get(key, "")
+        if isinstance(value, str):
+            return value
+        self.problem(key, f'must be a string in quotes, e.g. {key} = "~/Downloads"')
+        return ""
 
     def number(self, data: Mapping[str, object], key: str, default: float, high: float) -> float:
         value = data.get(key, default)
@@ -446,6 +475,8 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
             data, "clipboard_write_background", ClipboardBackground.ASK
         ),
         paste_confirm=check.choice(data, "paste_confirm", PasteConfirm.MULTILINE),
+        paste_upload=check.choice(data, "paste_upload", PasteUpload.ASK),
+        downloads_dir=check.optional_text(data, "downloads_dir"),
         scrollback_lines=int(check.number(data, "scrollback_lines", 10_000, _SCROLLBACK_MAX)),
         predict=check.choice(data, "predict", Predict.ADAPTIVE),
         log=check.choice(data, "log", LogMode.OFF),

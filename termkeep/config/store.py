@@ -24,6 +24,7 @@ from termkeep.config.errors import (
 )
 from termkeep.config.files import ConfigFileError, parse_toml, read_config_text
 from termkeep.config.profile import InvalidProfileNameError, Profile, validate_profile_name
+from termkeep.config.profile_document import new_document, update_document
 from termkeep.config.schema import (
     FORWARDS_KEY,
     KEYS,
@@ -31,9 +32,7 @@ from termkeep.config.schema import (
     SECTIONS,
     check_profile,
     key_line_finder,
-    new_document,
     profile_from_mapping,
-    update_document,
 )
 from termkeep.platform.files import ensure_private_dir, fsync_dir, write_private_file
 
@@ -157,10 +156,10 @@ class ProfileStore:
 
         A new file gets only the values that differ from the defaults; with ``keys`` (an
         editor's form) the file sets exactly those keys, others return to their defaults
-        (``schema.update_document``). An existing file is
+        (``profile_document.update_document``). An existing file is
         only written with ``replace=True``; then its own document is updated in place (see
-        ``schema.update_document``), keeping comments and layout. An existing file that does
-        not load cleanly is never rewritten. A profile file that is a symlink (e.g. into a
+        ``profile_document.update_document``), keeping comments and layout. An existing file
+        that does not load cleanly is never rewritten. A profile file that is a symlink (e.g. into a
         dotfiles repository) stays one: the file it points to is updated.
         """
         path = self.path_for(profile.name)

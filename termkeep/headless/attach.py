@@ -24,7 +24,7 @@ from termkeep.session.core import SessionCore, log_mode
 from termkeep.session.stop import EXIT_GAVE_UP, EXIT_OK, HeadlessRun
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.transport.prompts import (
     HostKeyDecision,
     KbdIntPrompts,

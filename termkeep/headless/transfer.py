@@ -29,7 +29,7 @@ from termkeep.session.stop import EXIT_GAVE_UP, EXIT_OK, HeadlessRun
 from termkeep.session.transfers import TransferSession
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.terminal.durations import NOTICE, duration_text
 from termkeep.terminal.ssh_text import ssh_visible
 from termkeep.transfers.model import (

@@ -23,7 +23,7 @@ from termkeep.session.core import SessionCore
 from termkeep.session.stop import EXIT_GAVE_UP, HeadlessRun
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.terminal.ssh_text import ssh_visible
 from termkeep.transport.prompts import TerminalPrompter
 from termkeep.transport.tunnels import Tunnel, TunnelState

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 from termkeep.session.recorder import ConnectionRecorder
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.supervisor import Supervisor
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.tmux.attach import PlainAttach
 from termkeep.tmux.away import (
     AWAY_ROWS,

@@ -17,7 +17,8 @@ from pathlib import Path
 from termkeep.config.profile import Profile
 from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.records.session_log import SessionLog, log_file_path
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.supervisor import Supervisor
+from termkeep.supervisor.updates import Notice, Update
 
 
 class OutputLog:

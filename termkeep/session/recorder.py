@@ -26,7 +26,8 @@ from termkeep.records.connection_history import (
 )
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.supervisor import Supervisor
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.transport.link import Link
 
 _log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import asyncio
 
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Supervisor, Update
+from termkeep.supervisor.supervisor import Supervisor
+from termkeep.supervisor.updates import Update
 from termkeep.tmux import scrollback
 from termkeep.tmux.scrollback import ScrollbackError, ScrollbackHelper, ScrollbackPage
 from termkeep.transport.link import Link

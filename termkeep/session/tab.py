@@ -15,7 +15,7 @@ from typing import Protocol
 from termkeep.config.profile import Profile
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Update
+from termkeep.supervisor.updates import Update
 from termkeep.terminal.clipboard import ClipboardWrite
 from termkeep.terminal.emulator import Emulator, MouseTracking, ScreenRow, Snapshot
 from termkeep.terminal.keys import InputEncoder

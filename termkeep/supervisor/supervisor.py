@@ -14,12 +14,11 @@ promoted, and dropped if it loses.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from termkeep.platform.netroutes import local_network_fingerprint
 from termkeep.supervisor.clock import Clock, RealClock
@@ -65,15 +64,13 @@ from termkeep.supervisor.state import (
     status_of,
     step,
 )
+from termkeep.supervisor.updates import Notice, Update, UpdateStream
 from termkeep.transport.link import Cause, ConnectFailedError, Connector, DataSink, Ending, Link
 
 _log = logging.getLogger(__name__)
 
 PROBE_BUFFER_LIMIT = 1 << 20
 """Bytes a probe may receive before it is promoted (a full-screen redraw is far less)."""
-
-UPDATE_QUEUE_LIMIT = 256
-"""Updates an ``updates()`` reader may fall behind by; older ones are dropped first."""
 
 CONTACT_REPORT_INTERVAL = 0.05
 """Seconds between reports of received data to the state machine while data keeps coming.
@@ -83,14 +80,6 @@ known to within 50 ms is plenty for deadlines counted in seconds, and every time
 reports pending contact first, so no stall is ever declared over data that did arrive."""
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A plain-words message for the user, e.g. ``reattached after 0.4 s``."""
-
-    text: str
-
-
-type Update = Status | Notice
 type Listener = Callable[[Update], None]
 type HeldKeysListener = Callable[[bool], None]
 """Told what became of keys held during an outage: True delivered, False discarded."""
@@ -141,7 +130,7 @@ class Supervisor:
         self._showing: int | None = None
         """The link whose bytes ``on_data`` is being given right now: the one any query in
         them came over, so the terminal's reply goes back to it and to no other."""
-        self._streams: set[_UpdateStream] = set()
+        self._streams: set[UpdateStream] = set()
         self._last_status_key: tuple[object, ...] | None = None
         self._started = False
         self._contact_pending: int | None = None
@@ -205,7 +194,7 @@ class Supervisor:
 
     def updates(self) -> AsyncIterator[Update]:
         """Status changes and notices from now on, until ``close()``."""
-        stream = _UpdateStream(self._streams)
+        stream = UpdateStream(self._streams)
         self._streams.add(stream)
         if self._closed:
             stream.finish()
@@ -573,33 +562,3 @@ def _quietly[*Args](call: Callable[[*Args], None], *args: *Args) -> None:
         call(*args)
     except Exception:
         _log.debug("%s failed on a dying link", getattr(call, "__name__", call), exc_info=True)
-
-
-class _UpdateStream:
-    """An async iterator of updates; registered at creation so nothing is missed."""
-
-    def __init__(self, registry: set[_UpdateStream]) -> None:
-        self._registry = registry
-        self._queue: asyncio.Queue[Update | None] = asyncio.Queue()
-        self._finished = False
-
-    def put(self, update: Update) -> None:
-        if self._queue.qsize() >= UPDATE_QUEUE_LIMIT:
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self._queue.get_nowait()
-        self._queue.put_nowait(update)
-
-    def finish(self) -> None:
-        self._registry.discard(self)
-        if not self._finished:
-            self._finished = True
-            self._queue.put_nowait(None)
-
-    def __aiter__(self) -> _UpdateStream:
-        return self
-
-    async def __anext__(self) -> Update:
-        update = await self._queue.get()
-        if update is None:
-            raise StopAsyncIteration
-        return update

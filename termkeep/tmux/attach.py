@@ -17,10 +17,12 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from termkeep.config.profile import Profile
+from termkeep.tmux.agent import agent_release_script, agent_setup_script
 from termkeep.tmux.away import FOREGROUND_FORMAT
 from termkeep.tmux.names import sanitize_session_name
 from termkeep.tmux.shell import exact_target, remote_command, shell_words
 from termkeep.transport.link import (
+    AgentState,
     Attachment,
     Cause,
     ConnectFailedError,
@@ -91,7 +93,9 @@ def _report_line(nonce: str, report: str) -> str:
     return f"echo {REPORT_PREFIX}{nonce}:{report}"
 
 
-def reporting_attach_command(session: str, nonce: str, adopt: str | None = None) -> str:
+def reporting_attach_command(
+    session: str, nonce: str, adopt: str | None = None, agent: AgentState = AgentState.OFF
+) -> str:
     """Attach to ``session`` (creating it if needed) in one command that also prints which
     it was, so the tmux probe costs no round trip of its own.
 
@@ -115,6 +119,11 @@ def reporting_attach_command(session: str, nonce: str, adopt: str | None = None)
     ``names.adoptable_legacy_base``). When ``session`` does not exist but ``adopt``
     does, that one is renamed to ``session`` and attached: the user's running programs are
     found again, and from then on the session has its new name.
+
+    ``agent``: whether this connection forwards the SSH agent. Unless ``OFF``, the stable
+    agent path (agent.py) is pointed at this connection's agent (or at another attached
+    connection's, or removed) and exported before tmux starts; the shell then waits for tmux
+    instead of becoming it, and re-points the path when tmux ends.
     """
     if not re.fullmatch(r"[0-9a-f]{1,64}", nonce):
         raise ValueError("the attach report nonce must be hex digits")
@@ -132,16 +141,38 @@ def reporting_attach_command(session: str, nonce: str, adopt: str | None = None)
     print_report = f'"{_report_line(nonce, "$report:" + FOREGROUND_FORMAT)} >#{{client_tty}}"'
     # ";" ends tmux's first command (in double quotes: a single quote would end the script's).
     attach = shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session) + ' ";"'
+    run_tmux = f"{attach} run-shell {print_report}"
+    setup = agent_setup_script(session, agent)
+    if setup:
+        run_tmux = _keeping_agent(setup, run_tmux)
     script = "; ".join(
         (
             "command -v tmux >/dev/null 2>&1 || { "
             + _report_line(nonce, AttachReport.NO_TMUX)
             + f"; exit {ProbeResult.NO_TMUX.value}; }}",
             found + f"else report={AttachReport.NEW}; fi",
-            f"{attach} run-shell {print_report}",
+            run_tmux,
         )
     )
     return remote_command(script)
+
+
+def _keeping_agent(setup: str, run_tmux: str) -> str:
+    """``run_tmux`` with the stable agent path set up before it and released after it.
+
+    tmux runs in a subshell, so this shell is still there when the tmux client ends; it
+    ignores the hang-up that ends the client when the connection drops (the subshell restores
+    it for tmux), then releases the path and exits with tmux's status."""
+    return "; ".join(
+        (
+            setup,
+            'trap "" HUP',
+            f"(trap - HUP; {run_tmux})",
+            "agent_status=$?",
+            agent_release_script(),
+            "exit $agent_status",
+        )
+    )
 
 
 class AttachReportScanner:
@@ -238,12 +269,15 @@ class PlainAttach:
             adopt=adopt,
         )
 
-    async def attach(self, open_terminal: OpenTerminal, on_data: DataSink) -> Attachment:
+    async def attach(
+        self, open_terminal: OpenTerminal, on_data: DataSink, *, agent: AgentState = AgentState.OFF
+    ) -> Attachment:
         """Attach in one command that first reports whether the session existed (the tmux
-        probe costs no round trip of its own); no channel when the server has no tmux."""
+        probe costs no round trip of its own) and, when the profile forwards the agent, keeps
+        the session's stable agent path (agent.py); no channel when the server has no tmux."""
         nonce = secrets.token_hex(8)
         scan = _ReportScan(AttachReportScanner(nonce), on_data)
-        command = reporting_attach_command(self.session, nonce, self._adopt)
+        command = reporting_attach_command(self.session, nonce, self._adopt, agent)
         channel = await open_terminal(command, scan.feed)
         try:
             report = await scan.report_or_close(channel)

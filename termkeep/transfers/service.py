@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Update
+from termkeep.supervisor.updates import Update
 from termkeep.transfers.jobs import (
     Attempt,
     Context,

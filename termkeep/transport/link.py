@@ -356,6 +356,21 @@ type OpenTerminal = Callable[[str | None, DataSink], Awaitable[TerminalChannel]]
 shell) with its first bytes going to the given sink."""
 
 
+class AgentState(StrEnum):
+    """Whether a fresh connection forwards the local SSH agent, as its attach must know: the
+    attach keeps a stable path to the agent on the server (``tmux.agent``)."""
+
+    OFF = "off"
+    """The profile does not forward the agent: the server's agent settings are left alone."""
+
+    FORWARDED = "forwarded"
+    """The connection asked the server to forward the agent."""
+
+    MISSING = "missing"
+    """The profile forwards the agent, but there is none to forward now (no local agent):
+    the server must not keep pointing at an agent of an earlier connection."""
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """What an attach strategy's ``attach`` found."""
@@ -376,10 +391,13 @@ class AttachStrategy(Protocol):
     Today's is a plain ``tmux new-session -A`` (``tmux.attach.PlainAttach``); a tmux
     control-mode client would be another."""
 
-    async def attach(self, open_terminal: OpenTerminal, on_data: DataSink) -> Attachment:
+    async def attach(
+        self, open_terminal: OpenTerminal, on_data: DataSink, *, agent: AgentState = AgentState.OFF
+    ) -> Attachment:
         """Open the terminal channel, attach, and say what was found. Bytes meant for the
-        screen go to ``on_data``. Raises ``ConnectFailedError`` (or the transport's error,
-        which the connector classifies)."""
+        screen go to ``on_data``; ``agent`` says whether this connection forwards the SSH
+        agent. Raises ``ConnectFailedError`` (or the transport's error, which the connector
+        classifies)."""
         ...
 
     def unavailable_notice(self, host: str) -> str:

@@ -130,6 +130,12 @@ async def open_pty_session(
     return chan, session
 
 
+def forwards_agent(conn: asyncssh.SSHClientConnection) -> bool:
+    """Whether ``conn``'s session channels ask the server to forward the agent: asyncssh
+    does when its options name an agent socket (the same test ``open_pty_session`` makes)."""
+    return bool(cast(Any, conn)._agent_forward_path)
+
+
 # --------------------------------------------------------------------------------------------
 # 2. A known key signed at once.
 

@@ -120,7 +120,7 @@ def resolve_target(store: ProfileStore, text: str, ssh_config: Path | None = Non
             name=text,
             host=target.host,
             port=OPENSSH_DEFAULT_PORT,
-            use_ssh_config=_system_config_proxies(target),
+            use_ssh_config=_system_config_applies(target),
         )
     return dataclasses.replace(
         profile,
@@ -136,12 +136,14 @@ def _through_ssh_config(name: str, host: str, config_path: Path) -> Profile:
     termkeep's own settings (keepalive, TCP, forwards, key files that may need a passphrase)
     are taken from the block now."""
     mapped = config_to_profile(name, host, resolve_host(config_path, host), [])
-    # What ssh_config says about jumps and host keys is read again at connect time.
+    # What ssh_config says about jumps, host keys and the agent is read again at connect time.
     return dataclasses.replace(
         mapped,
         host=host,
         use_ssh_config=True,
         jump=None,
+        agent_forwarding=None,
+        agent_forwarding_socket=None,
         user_known_hosts_files=(),
         global_known_hosts_files=(),
         strict_host_key_checking=None,
@@ -149,9 +151,10 @@ def _through_ssh_config(name: str, host: str, config_path: Path) -> Profile:
     )
 
 
-def _system_config_proxies(target: HostTarget) -> bool:
+def _system_config_applies(target: HostTarget) -> bool:
     """Whether the system-wide ssh_config (read by ssh after ``~/.ssh/config``) sends this
-    host through a ProxyCommand or ProxyJump: then it must go through ssh_config too."""
+    host through a ProxyCommand or ProxyJump, or forwards the agent to it: then it must go
+    through ssh_config too."""
     paths = [path for path in config_paths(None) if path == SYSTEM_SSH_CONFIG]
     if not paths:
         return False
@@ -159,7 +162,8 @@ def _system_config_proxies(target: HostTarget) -> bool:
         options = read_ssh_options(paths, target.host, target.user, target.port)
     except ConnectFailedError as error:
         raise TargetError(error.detail) from None
-    return options.proxy_command is not None or options.proxy_jump is not None
+    proxied = options.proxy_command is not None or options.proxy_jump is not None
+    return proxied or bool(options.forward_agent)
 
 
 def ssh_config_aliases(ssh_config: Path | None = None) -> list[str]:

@@ -31,6 +31,7 @@ from typing import cast
 from asyncssh.config import ConfigParseError, SSHClientConfig, SSHConfig
 from asyncssh.misc import IllegalUserName
 
+from termkeep.config.agent import agent_socket_problem
 from termkeep.config.errors import ConfigError
 from termkeep.config.files import read_config_text
 from termkeep.config.forwards import Forward, ForwardKind, gather_forwards, parse_ssh_forward
@@ -307,6 +308,30 @@ def _forwards(config: SSHClientConfig, notes: list[str]) -> tuple[Forward, ...]:
     return gather_forwards(entries, notes)
 
 
+AGENT_FORWARDING_NOTE = (
+    "agent forwarding is on, as in ssh_config (ForwardAgent {value}): while connected, the "
+    "server's root can use the keys in your agent; set agent_forwarding = false in the "
+    "profile if you do not trust the host that much"
+)
+
+
+def _agent_forwarding(config: SSHClientConfig, notes: list[str]) -> tuple[bool | None, str | None]:
+    """ForwardAgent as the profile's (agent_forwarding, agent_forwarding_socket): yes/no,
+    or the socket to forward (OpenSSH 8.2+; a ``$VAR`` is kept and read at connect time)."""
+    value = config.get("ForwardAgent")
+    if value is None or isinstance(value, bool):
+        if value:
+            notes.append(AGENT_FORWARDING_NOTE.format(value="yes"))
+        return value, None
+    socket = str(value)
+    problem = agent_socket_problem(socket)
+    if problem is not None:
+        notes.append(f"ForwardAgent {socket} left out: it {problem}; the agent is not forwarded")
+        return None, None
+    notes.append(AGENT_FORWARDING_NOTE.format(value=socket))
+    return True, socket
+
+
 def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: list[str]) -> Profile:
     """Map an alias's resolved settings to a Profile; unset options keep termkeep defaults."""
     port = config.get("Port")
@@ -316,6 +341,7 @@ def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: lis
     proxied = _str_option(config, "ProxyCommand") is not None
     if proxied:
         notes.append("ProxyCommand: saved with use_ssh_config = true, so ssh_config's runs")
+    agent_forwarding, agent_socket = _agent_forwarding(config, notes)
     return Profile(
         name=name,
         host=alias if proxied else _str_option(config, "Hostname") or alias,
@@ -328,6 +354,8 @@ def config_to_profile(name: str, alias: str, config: SSHClientConfig, notes: lis
         strict_host_key_checking=_strict_host_key_checking(config, notes),
         host_key_alias=_str_option(config, "HostKeyAlias"),
         jump=_jump(config, notes),
+        agent_forwarding=agent_forwarding,
+        agent_forwarding_socket=agent_socket,
         forwards=_forwards(config, notes),
         keepalive=_keepalive(config),
         tcp=TcpSettings(keepalive=tcp_keepalive if isinstance(tcp_keepalive, bool) else True),

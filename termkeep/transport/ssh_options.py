@@ -101,6 +101,9 @@ class SshOptions:
     """HostKeyAlgorithms is set: asyncssh applies it, termkeep does not reorder."""
     hash_known_hosts: bool | None = None
     revoked_host_keys: tuple[str, ...] = ()
+    forward_agent: bool | str | None = None
+    """ForwardAgent: yes/no, or the agent socket to forward (a path with ``%`` tokens and
+    ``${VAR}`` already expanded, or ``$VAR``)."""
 
     def proxy_argv(self) -> list[str] | None:
         """The ProxyCommand as ssh runs it: through the user's shell, ``exec``-ed."""
@@ -171,6 +174,7 @@ def _options_of(config: SSHConfig, host: str) -> SshOptions:
         host_key_algorithms=config.get("HostKeyAlgorithms") is not None,
         hash_known_hosts=cast(bool | None, config.get("HashKnownHosts")),
         revoked_host_keys=_file_list(config, "RevokedHostKeys") or (),
+        forward_agent=cast(bool | str | None, config.get("ForwardAgent")),
     )
 
 

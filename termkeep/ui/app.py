@@ -31,9 +31,11 @@ from termkeep.ui.broadcast import Broadcast, stop_hint, tabs_word
 from termkeep.ui.screens.broadcast import BroadcastPickerScreen
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
+from termkeep.ui.screens.file_lists import FILE_KEYS
 from termkeep.ui.screens.profiles import EDITOR_KEYS, ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
+from termkeep.ui.screens.transfers import TRANSFERS_KEYS
 from termkeep.ui.session_api import SessionLike, SessionOpener
 from termkeep.ui.tab_profile import profile_of_tab, save_forwards, save_tab_profile
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
@@ -101,9 +103,14 @@ class TermkeepApp(App[None], inherit_bindings=False):
         opener); raises ConfigError when the profile does not load."""
         if self._open_session is None:
             from termkeep.ui.live_session import live_session_opener  # noqa: PLC0415 - see __init__
+            from termkeep.ui.transfer_flow import existing_decider  # noqa: PLC0415 - see __init__
 
             self._open_session = live_session_opener(
-                self.store, AppPrompter(self), self.settings, self.terminal_palette
+                self.store,
+                AppPrompter(self),
+                self.settings,
+                self.terminal_palette,
+                existing_decider(self),
             )
         return self._open_session(name, tmux_session)
 
@@ -463,6 +470,39 @@ class TermkeepApp(App[None], inherit_bindings=False):
         if body is None or not await self.run_action("open_scrollback", body):
             self.notify("This tab has no history to show")
 
+    def action_transfer_upload(self) -> None:
+        """Pick a local file and upload it to the directory of the active tab's shell."""
+        from termkeep.ui.transfer_flow import upload_flow  # noqa: PLC0415 - see __init__
+
+        pane = self.tabs.active_session_pane
+        if pane is None:
+            self.notify("No tab open: files go to a tab's host")
+            return
+        # The tab's worker: a failure is the tab's (ui/failures.py), not the app's.
+        pane.run_worker(upload_flow(self, pane.session, pane.label), exit_on_error=False)
+
+    def action_transfer_download(self) -> None:
+        """List the directory of the active tab's shell on the server and download from it."""
+        from termkeep.ui.transfer_flow import download_flow  # noqa: PLC0415 - see __init__
+
+        pane = self.tabs.active_session_pane
+        if pane is None:
+            self.notify("No tab open: files come from a tab's host")
+            return
+        flow = download_flow(self, pane.session, pane.label, self.settings)
+        pane.run_worker(flow, exit_on_error=False)
+
+    def action_transfers_show(self) -> None:
+        """Show the active tab's transfers: state, progress, cancel and retry."""
+        pane = self.tabs.active_session_pane
+        transfers = pane.session.transfers if pane is not None else None
+        if pane is None or transfers is None:
+            self.notify("This tab carries no transfers")
+            return
+        from termkeep.ui.screens.transfers import TransfersScreen  # noqa: PLC0415
+
+        self.push_screen(TransfersScreen(pane.label, transfers))
+
     def action_demo_drop_network(self) -> None:
         """Demo only: cut the demo's network so the stall and the reattach can be seen."""
         if self.demo_drop is None:
@@ -573,7 +613,11 @@ class TermkeepApp(App[None], inherit_bindings=False):
             (key_label(key), by_id[action_id].description, action_id)
             for action_id, key in self.settings.keys.items()
         ]
-        sections = [("In the profile manager (prefix m), without the prefix:", EDITOR_KEYS)]
+        sections = [
+            ("In the profile manager (prefix m), without the prefix:", EDITOR_KEYS),
+            ("In the file lists (prefix u, U):", FILE_KEYS),
+            ("In the transfers view (prefix T):", TRANSFERS_KEYS),
+        ]
         self.push_screen(HelpScreen(key_label(self.settings.prefix), rows, sections))
 
     def action_app_quit(self) -> None:

@@ -11,7 +11,7 @@ from textual.widget import Widget
 
 from termkeep import paths
 from termkeep.config.profile import Profile
-from termkeep.config.settings import ClipboardWrite, PasteConfirm, Settings
+from termkeep.config.settings import ClipboardWrite, PasteConfirm, PasteUpload, Settings
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory
 from termkeep.session.core import log_mode
@@ -19,23 +19,29 @@ from termkeep.session.tab import predict_mode
 from termkeep.session.tab_session import Session
 from termkeep.supervisor.phase import Phase
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
 from termkeep.terminal.palette import Palette
-from termkeep.tmux.names import legacy_session_base
+from termkeep.tmux.names import legacy_session_base, profile_session_base
+from termkeep.tmux.pane import PaneError, PanePlace, pane_place
+from termkeep.transfers.jobs import ExistsDecider
+from termkeep.transfers.model import TransferState, TransferView
 from termkeep.transport.prompts import Prompter
 from termkeep.transport.quick_connect import resolve_target
 from termkeep.transport.tunnels import TunnelSet, TunnelState
+from termkeep.ui.live_transfers import LiveTransfers
 from termkeep.ui.screens.scrollback import ScrollbackScreen
 from termkeep.ui.scrollback_source import ScrollbackSource, scrollback_source
 from termkeep.ui.session_api import (
     Listener,
     NoticeListener,
+    PaneUnknownError,
     SessionLike,
     SessionOpener,
     StatusSnapshot,
 )
 from termkeep.ui.terminal_port import TerminalPort
+from termkeep.ui.transfer_text import active_line, active_view
 from termkeep.ui.widgets.session_pane import TerminalFactory
 from termkeep.ui.widgets.terminal_view import TerminalView
 
@@ -82,11 +88,21 @@ def _tunnels_down(tunnels: TunnelSet | None, *, attached: bool) -> int:
 class LiveSession:
     """Adapts ``termkeep.session.tab_session.Session`` to SessionLike."""
 
-    def __init__(self, session: Session, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        on_close: Callable[[], None] | None = None,
+        transfers: TransferOpener | None = None,
+    ) -> None:
+        """``transfers`` makes the tab's transfer queue (on a second connection, started on
+        first use); without it the tab carries no files."""
         self.session = session
         self._on_close = on_close
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
+        self._transfer_opener = transfers
+        self._transfers: LiveTransfers | None = None
+        self._shown_transfer: tuple[int, TransferState] | None = None
         session.on_update(self._updated)
         session.keep_scrollback_warm()
         # A forward failing or coming up changes the status line's tunnel count.
@@ -128,15 +144,42 @@ class LiveSession:
         """The session's drops, RTT samples, bytes and held keys so far."""
         return self.session.connection_history()
 
+    @property
+    def transfers(self) -> LiveTransfers | None:
+        """The tab's file transfers, on their own connection: made when first asked for (a
+        tab that never moves a file carries none of it), connected on the first transfer."""
+        if self._transfers is None and self._transfer_opener is not None:
+            self._transfers = self._transfer_opener(self.session, self._notice)
+            self._transfers.add_listener(self._transfer_changed)
+        return self._transfers
+
+    async def pane_place(self) -> PanePlace | None:
+        """Where the tab's tmux pane is, asked over the tab's connection (one small
+        command); None when the tab runs without tmux (the profile or the server)."""
+        if not self.session.profile.tmux.enabled:
+            return None
+        link = self.session.supervisor.current_link
+        if link is None:
+            raise PaneUnknownError("the tab is not connected right now")
+        if not link.tmux:
+            return None
+        try:
+            return await pane_place(link, profile_session_base(self.session.profile))
+        except PaneError as error:
+            raise PaneUnknownError(str(error)) from error
+
     async def start(self) -> None:
         """Start the supervisor: connect, and keep reconnecting."""
         await self.session.start()
 
     def status(self) -> StatusSnapshot:
         """The supervisor's status now, with the remote's title and the tunnel counts."""
-        return snapshot_of(
+        snapshot = snapshot_of(
             self.session.status(), destination_of(self.session), self.session.title, self.tunnels
         )
+        if self._transfers is None:
+            return snapshot
+        return dataclasses.replace(snapshot, transfer=active_line(self._transfers.transfers()))
 
     @property
     def tunnels(self) -> TunnelSet:
@@ -160,8 +203,12 @@ class LiveSession:
         self.session.reconnect_now()
 
     async def close(self) -> None:
-        """End the connection; the tmux session stays on the server."""
-        await self.session.close()
+        """End the connection (and the transfers'); the tmux session stays on the server."""
+        try:
+            if self._transfers is not None:
+                await self._transfers.close()
+        finally:
+            await self.session.close()
         if self._on_close is not None:
             self._on_close()
             self._on_close = None
@@ -180,6 +227,23 @@ class LiveSession:
         """Paint with a new theme's terminal colours (the view draws a fresh frame)."""
         self.session.set_palette(palette)
 
+    def _notice(self, text: str) -> None:
+        for notice_listener in self._notice_listeners:
+            notice_listener(text)
+
+    def _transfer_changed(self, view: TransferView) -> None:
+        """A transfer moved: the status line hears of a new active transfer or state at
+        once; progress alone waits for the pane's tick (no repaint ten times a second
+        beside the tab's echo)."""
+        del view
+        if self._transfers is None:
+            return
+        active = active_view(self._transfers.transfers())
+        shown = (active.id, active.state) if active is not None else None
+        if shown != self._shown_transfer:
+            self._shown_transfer = shown
+            self._tunnels_changed()
+
     def _tunnels_changed(self) -> None:
         for listener in self._listeners:
             listener()
@@ -193,10 +257,19 @@ class LiveSession:
                 listener()
 
 
+type TransferOpener = Callable[[Session, Callable[[str], None]], LiveTransfers]
+
+
 def live_session_opener(
-    store: ProfileStore, prompter: Prompter, settings: Settings, palette: Palette
+    store: ProfileStore,
+    prompter: Prompter,
+    settings: Settings,
+    palette: Palette,
+    decide: ExistsDecider | None = None,
 ) -> SessionOpener:
     """Opens real sessions on saved profiles; the caller starts them once they are shown.
+    ``decide`` answers "the destination exists" for the tabs' transfers (without it the
+    tabs carry no files).
 
     A second tab on a profile that is already open gets its own tmux session, since two tabs
     attached to one tmux session would only mirror each other.
@@ -226,7 +299,16 @@ def live_session_opener(
             log_pattern=profile.log_path or settings.log_path,
             history_file=paths.connection_history_file(),
         )
-        return LiveSession(session, on_close=lambda: held.discard(tmux_session))
+        transfers: TransferOpener | None = None
+        if decide is not None:
+            asker = decide
+
+            def transfers(tab: Session, notice: Callable[[str], None]) -> LiveTransfers:
+                return LiveTransfers(tab, prompter, store, asker, notice)
+
+        return LiveSession(
+            session, on_close=lambda: held.discard(tmux_session), transfers=transfers
+        )
 
     return open_session
 
@@ -283,5 +365,6 @@ def terminal_view(
         allow_clipboard_write=settings.clipboard_write is ClipboardWrite.ALLOW,
         clipboard_gate=ClipboardGate(BackgroundWrites(settings.clipboard_write_background)),
         confirm_paste_lines=paste_confirm(profile, settings) is PasteConfirm.MULTILINE,
+        offer_upload=settings.paste_upload is PasteUpload.ASK,
         on_history=on_history,
     )

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from termkeep.config.errors import ConfigError
-from termkeep.config.fields import parse_list, value_text
+from termkeep.config.fields import FIELDS, GROUP_OF, parse_list, value_text
 from termkeep.config.forwards import (
     Forward,
     ForwardError,
@@ -203,3 +203,19 @@ class ProfileDraft:
         return Profile(
             name=self.name, host="-", use_ssh_config=self.values.get("use_ssh_config") is True
         )
+
+
+def save_refusal(found: dict[str, list[str]]) -> str:
+    """Why Save was refused: how many problems, in which categories, and the messages of
+    keys no field shows (they would otherwise be nowhere on screen)."""
+    count = sum(len(messages) for messages in found.values())
+    groups: list[str] = []
+    for key in found:
+        title = GROUP_OF[key].title if key in GROUP_OF else "the file"
+        if title not in groups:
+            groups.append(title)
+    where = ", ".join(groups)
+    noun = "problem" if count == 1 else "problems"
+    unplaced = [message for key in found if key not in FIELDS for message in found[key]]
+    extra = "".join(f"\n{message}" for message in unplaced)
+    return f"Not saved: fix the {count} {noun} marked in {where} first.{extra}"

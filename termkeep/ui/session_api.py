@@ -7,8 +7,9 @@ tested on its own with a scripted session. Everything here is read on the UI's e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from termkeep.config.profile import Profile
@@ -18,6 +19,9 @@ from termkeep.terminal.palette import Palette
 
 if TYPE_CHECKING:
     # The transport (asyncssh) loads with the first session, not with the app.
+    from termkeep.tmux.pane import PanePlace
+    from termkeep.transfers.model import TransferView
+    from termkeep.transport.remote_files import RemoteEntry
     from termkeep.transport.tunnels import TunnelSet
 
 
@@ -57,9 +61,65 @@ class StatusSnapshot:
     """Of those, how many cannot carry anything now although the tab is attached (failed,
     or a remote forward not granted yet)."""
 
+    transfer: str | None = None
+    """The active transfer in one line (``report.pdf 42% 12.3 MB/s 8 s left``), if any."""
+
 
 type Listener = Callable[[], None]
 type NoticeListener = Callable[[str], None]
+
+
+class RemoteListingError(Exception):
+    """A remote directory could not be read; the message says why, in plain words."""
+
+
+class PaneUnknownError(Exception):
+    """The tab's tmux could not say where its pane is; the message says why."""
+
+
+class TabTransfers(Protocol):
+    """A tab's file transfers, on a second connection of its profile (no PTY, no tmux)."""
+
+    @property
+    def host(self) -> str:
+        """The host as the user knows it, for "upload to HOST:DIR"."""
+        ...
+
+    def upload(self, local_paths: Sequence[Path], remote_dir: str | None) -> list[int]:
+        """Queue local files into ``remote_dir`` (None: the login directory); their ids."""
+        ...
+
+    def download(self, remote_paths: Sequence[str], local_dir: Path) -> list[int]:
+        """Queue remote files into ``local_dir``; their ids."""
+        ...
+
+    def transfers(self) -> list[TransferView]:
+        """Every transfer of the tab, oldest first."""
+        ...
+
+    def cancel(self, ident: int) -> None: ...
+
+    def retry(self, ident: int) -> None: ...
+
+    def add_listener(self, listener: Callable[[TransferView], None]) -> None:
+        """Hear of every change of any transfer (progress at most ten times a second)."""
+        ...
+
+    def remove_listener(self, listener: Callable[[TransferView], None]) -> None:
+        """Stop telling ``listener`` (a view that closed)."""
+        ...
+
+    async def home(self) -> str:
+        """The login directory; RemoteListingError when it cannot be had."""
+        ...
+
+    async def realpath(self, path: str) -> str:
+        """``path`` resolved by the server; RemoteListingError."""
+        ...
+
+    async def listdir(self, path: str) -> list[RemoteEntry]:
+        """The entries of a remote directory (symlinks as such); RemoteListingError."""
+        ...
 
 
 class SessionLike(Protocol):
@@ -93,6 +153,16 @@ class SessionLike(Protocol):
     @property
     def tunnels(self) -> TunnelSet | None:
         """The tab's forwards, running (None when the session cannot carry any)."""
+        ...
+
+    @property
+    def transfers(self) -> TabTransfers | None:
+        """The tab's file transfers (None when the session cannot carry any)."""
+        ...
+
+    async def pane_place(self) -> PanePlace | None:
+        """Where the tab's tmux pane is (directory, foreground program); None when the tab
+        runs without tmux. PaneUnknownError when tmux cannot say."""
         ...
 
     def connection_history(self) -> ConnectionHistory:

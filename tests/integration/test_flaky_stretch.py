@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Update
+from termkeep.supervisor.updates import Update
 from tests.fixtures.netns import NetnsSshServer
 from tests.integration.test_reconnect import (
     ATTACH_WAIT,

@@ -9,7 +9,8 @@ import asyncio
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
 from termkeep.session.core import build_supervisor
-from termkeep.supervisor.supervisor import Notice, Supervisor, Update
+from termkeep.supervisor.supervisor import Supervisor
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for

@@ -22,7 +22,7 @@ import pytest
 
 from termkeep.config.profile import KeepaliveSettings, ReconnectSettings
 from termkeep.session.tab_session import Session
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.terminal.emulator import row_text
 from termkeep.terminal.predict import MIN_TIMEOUT, PredictMode
 from termkeep.terminal.predict_overlay import Overlay, overlaid_row

@@ -18,7 +18,7 @@ import pytest
 from termkeep.config.profile import KeepaliveSettings, Profile, ReconnectSettings
 from termkeep.session.tab_session import Session
 from termkeep.supervisor.state import Status
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.transport.link import Cause
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.netns import NetnsSshServer

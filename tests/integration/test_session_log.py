@@ -9,7 +9,7 @@ from pathlib import Path
 from termkeep.config.profile import Profile
 from termkeep.config.settings import LogMode
 from termkeep.session.tab_session import Session
-from termkeep.supervisor.supervisor import Notice
+from termkeep.supervisor.updates import Notice
 from termkeep.transport.prompts import NoPrompter
 from tests.fixtures.full_disk import no_room_to_grow_files
 from tests.fixtures.netns import NetnsSshServer

@@ -18,9 +18,10 @@ from termkeep.config.themes import load_themes
 from termkeep.records.connection_history import ConnectionHistory
 from termkeep.supervisor.phase import Phase
 from termkeep.terminal.palette import Palette
+from termkeep.tmux.pane import PanePlace
 from termkeep.transport.tunnels import TunnelSet
 from termkeep.ui.app import TermkeepApp
-from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot
+from termkeep.ui.session_api import Listener, NoticeListener, StatusSnapshot, TabTransfers
 from tests.ui.plain_terminal import PlainTerminal
 
 SCRIPTED_START = 1_796_000_000.0
@@ -50,7 +51,12 @@ class ScriptedSession:
     theme: str | None = None
     profile: Profile | None = None
     tunnels: TunnelSet | None = None
+    transfers: TabTransfers | None = None
     started = False
+
+    async def pane_place(self) -> PanePlace | None:
+        """A scripted session runs without tmux."""
+        return None
 
     async def start(self) -> None:
         """Record that the app started the session."""

@@ -18,8 +18,9 @@ import termkeep.ui
 UI_ROOT = Path(termkeep.ui.__file__).parent
 SHOWS_TEXT = frozenset({"Label", "Static", "Button", "Option", "TabPane"})
 """Widgets whose first argument is parsed as markup unless ``markup=False``."""
-PLAIN_PATHS = frozenset({"plain", "Content", "assemble", "label_for"})
-"""Calls whose result is already plain content (``SessionTabs.label_for`` assembles one)."""
+PLAIN_PATHS = frozenset({"plain", "Content", "assemble", "label_for", "Text"})
+"""Calls whose result is already plain content (``SessionTabs.label_for`` assembles one; a
+Rich ``Text(...)`` is shown as it is, only ``Text.from_markup`` would parse)."""
 
 
 def _name(node: ast.expr) -> str:

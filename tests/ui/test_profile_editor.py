@@ -462,3 +462,40 @@ async def test_renaming_in_the_form_renames_the_file(store: ProfileStore) -> Non
         assert shown_problems(screen) == ""
     assert store.names() == ["db-main", "web-2", "web-9"]
     assert store.load("web-9").host == "192.0.2.1"
+
+
+async def test_agent_forwarding_is_switched_on_with_its_socket(store: ProfileStore) -> None:
+    path = store.path_for("web-1")
+    before = path.read_bytes()
+    app = RecordingApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_manager(pilot, app)
+        await select_host(pilot, screen, "web-1")
+        switch = screen.query_one("#agent-forwarding", Select)
+        assert switch.prompt == "off (default)"
+        row = screen.query_one("#row-agent-forwarding", FieldRow)
+        assert "root can use your keys" in str(row.query_one(".field-help", Static).render())
+        # A socket alone does nothing: the loader's message, and nothing is written.
+        await go_to_field(pilot, screen, "Authentication", "agent-forwarding-socket")
+        await type_text(pilot, "~/agent.sock")
+        await save(pilot, screen)
+        assert "'agent_forwarding' is not true" in shown_problems(screen)
+        assert path.read_bytes() == before
+        await go_to_field(pilot, screen, "Authentication", "agent-forwarding")
+        await pick(pilot, 1)  # unset, on, off
+        await save(pilot, screen)
+        assert shown_problems(screen) == ""
+        assert "Saved web-1" in app.messages
+    stored = store.read("web-1")
+    assert stored.profile.agent_forwarding is True
+    assert stored.profile.agent_forwarding_socket == "~/agent.sock"
+
+
+async def test_with_ssh_config_the_agent_switch_says_who_decides(store: ProfileStore) -> None:
+    store.save(Profile(name="web-1", host="192.0.2.1", use_ssh_config=True), replace=True)
+    app = RecordingApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_manager(pilot, app)
+        await select_host(pilot, screen, "web-1")
+        switch = screen.query_one("#agent-forwarding", Select)
+        assert switch.prompt == "from ~/.ssh/config, else off"

@@ -31,6 +31,7 @@ from termkeep.transport.admission import holding, startup_gate
 from termkeep.transport.classify import connect_failed, lookup_failed
 from termkeep.transport.hostkeys import HostKeyCheck, HostKeyPolicy
 from termkeep.transport.link import (
+    AgentState,
     AttachStrategy,
     Cause,
     ConnectFailedError,
@@ -41,6 +42,7 @@ from termkeep.transport.link import (
     TerminalChannel,
 )
 from termkeep.transport.prompts import Prompter
+from termkeep.transport.ssh.agent import NO_AGENT, AgentChoice, agent_choice
 from termkeep.transport.ssh.auth import (
     AttemptProgress,
     AuthClient,
@@ -95,6 +97,14 @@ def _peer_address(sock: socket.socket | None) -> str:
     return address
 
 
+def _agent_state(choice: AgentChoice, conn: asyncssh.SSHClientConnection) -> AgentState:
+    """What the attach must know of the agent: asyncssh forwards it only when it found a
+    socket (``$SSH_AUTH_SOCK`` may be unset, a ``$VAR`` empty)."""
+    if not choice.wanted:
+        return AgentState.OFF
+    return AgentState.FORWARDED if pipelining.forwards_agent(conn) else AgentState.MISSING
+
+
 class SshConnector:
     """Makes fresh connections for one profile; the supervisor calls it for every attach.
 
@@ -139,10 +149,10 @@ class SshConnector:
         progress = AttemptProgress()
         try:
             identity_files(self.profile)  # a missing key file fails before any network use
-            hops = await self._open_hops(reached, progress)
+            hops, agent = await self._open_hops(reached, progress, agent=self.session)
             if not self.session:
                 return ConnectionLink(hops, self._client_of(hops[-1].conn).lost)
-            return await self._attach(hops, on_data, size)
+            return await self._attach(hops, on_data, size, agent)
         except BaseException as exc:
             for hop in reversed(hops):
                 hop.conn.abort()
@@ -157,7 +167,7 @@ class SshConnector:
         Closed, with its hops, on exit. Raises ``ConnectFailedError``."""
         try:
             identity_files(self.profile)
-            hops = await self._open_hops()  # aborts its own hops when it fails
+            hops, _ = await self._open_hops()  # aborts its own hops when it fails
         except Exception as exc:
             raise connect_failed(exc) from exc
         try:
@@ -170,23 +180,35 @@ class SshConnector:
         return cast(AuthClient, conn.get_owner())
 
     async def _open_hops(
-        self, reached: ReachedSink | None = None, progress: AttemptProgress | None = None
-    ) -> list[Hop]:
+        self,
+        reached: ReachedSink | None = None,
+        progress: AttemptProgress | None = None,
+        *,
+        agent: bool = False,
+    ) -> tuple[list[Hop], AgentChoice]:
+        """The chain of connections to the target; ``agent``: forward the agent to the
+        target when the profile says so (only a tab's attach does; jump hosts never get it).
+        Also returns what was decided about the agent."""
         progress = progress or AttemptProgress()
         target = await resolve_target(self.profile, self._ssh_config)
         chain = await jump_hops(self.profile, target, self._lookup, self._ssh_config)
+        choice = agent_choice(self.profile, target) if agent else NO_AGENT
         hops: list[Hop] = []
         try:
             for jump_profile, jump_target in chain:
                 hops.append(
                     await self._open_hop(jump_profile, jump_target, hops, progress, reached)
                 )
-            hops.append(await self._open_hop(self.profile, target, hops, progress, reached))
+            hops.append(
+                await self._open_hop(
+                    self.profile, target, hops, progress, reached, forward_agent=choice.forward
+                )
+            )
         except BaseException:
             for hop in reversed(hops):
                 hop.conn.abort()
             raise
-        return hops
+        return hops, choice
 
     async def _open_hop(
         self,
@@ -195,8 +217,11 @@ class SshConnector:
         before: list[Hop],
         progress: AttemptProgress,
         reached: ReachedSink | None = None,
+        *,
+        forward_agent: bool | str = False,
     ) -> Hop:
-        """One SSH connection, retried once after the user accepts an unknown host key."""
+        """One SSH connection, retried once after the user accepts an unknown host key;
+        ``forward_agent`` is asyncssh's ``agent_forwarding`` (``AgentChoice.forward``)."""
         clock = ConnectClock(profile.reconnect.connect_timeout)
         tunnel = before[-1].conn if before else None
         # Only the first hop's handshake says the network is back.
@@ -204,13 +229,25 @@ class SshConnector:
         try:
             try:
                 return await self._attempt(
-                    profile, target, clock, tunnel, progress=progress, reached=reached
+                    profile,
+                    target,
+                    clock,
+                    tunnel,
+                    progress=progress,
+                    reached=reached,
+                    forward_agent=forward_agent,
                 )
             except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
                     await self.policy.resolve(unresolved.check, unresolved.reason)
             return await self._attempt(
-                profile, target, clock, tunnel, progress=progress, reached=reached
+                profile,
+                target,
+                clock,
+                tunnel,
+                progress=progress,
+                reached=reached,
+                forward_agent=forward_agent,
             )
         except HostKeyUnresolvedError as still:
             raise ConnectFailedError(
@@ -230,12 +267,19 @@ class SshConnector:
         *,
         progress: AttemptProgress,
         reached: ReachedSink | None = None,
+        forward_agent: bool | str = False,
     ) -> Hop:
         self.policy.refuse_if_changed(target.host_keys.lookup_name(target.host, target.port))
         with holding(await startup_gate(target.host, target.port).enter()) as admission:
             progress.next_hop(admission)
             return await self._attempt_admitted(
-                profile, target, clock, tunnel, progress=progress, reached=reached
+                profile,
+                target,
+                clock,
+                tunnel,
+                progress=progress,
+                reached=reached,
+                forward_agent=forward_agent,
             )
 
     async def _attempt_admitted(
@@ -247,6 +291,7 @@ class SshConnector:
         *,
         progress: AttemptProgress,
         reached: ReachedSink | None = None,
+        forward_agent: bool | str = False,
     ) -> Hop:
         policy = self.policy
         sock = None
@@ -265,6 +310,7 @@ class SshConnector:
                 sock=sock,
                 tunnel=tunnel,
                 progress=progress,
+                forward_agent=forward_agent,
             )
             try:
                 conn = await clock.run(connecting)
@@ -308,6 +354,7 @@ class SshConnector:
         sock: socket.socket | None,
         tunnel: asyncssh.SSHClientConnection | None,
         progress: AttemptProgress,
+        forward_agent: bool | str,
     ) -> asyncssh.SSHClientConnection:
         key_files, encrypted = identity_files(profile)
         login = f"{target.user or ''}@{target.host}".lstrip("@")
@@ -332,7 +379,9 @@ class SshConnector:
             "server_host_key_algs": () if target.host_key_algs_from_config else check.host_key_algs,
             "client_keys": key_files or (),
             "ignore_encrypted": True,
-            "agent_forwarding": profile.agent_forwarding,
+            # Decided from the profile and ssh_config before (agent.py): ssh_config's own
+            # ForwardAgent must not apply again to a hop the agent is not meant for.
+            "agent_forwarding": forward_agent,
             "keepalive_interval": profile.keepalive.interval,
             "keepalive_count_max": profile.keepalive.count_max,
             "tcp_keepalive": profile.tcp.keepalive,
@@ -346,13 +395,18 @@ class SshConnector:
         # asyncssh so its ssh_config lookup matches the same Host block as ours did.
         return await asyncssh.connect(**destination_args(profile), **options)
 
-    async def _attach(self, hops: list[Hop], on_data: DataSink, size: tuple[int, int]) -> SshLink:
+    async def _attach(
+        self, hops: list[Hop], on_data: DataSink, size: tuple[int, int], agent: AgentChoice
+    ) -> SshLink:
         conn = hops[-1].conn
         timeout = self.profile.reconnect.connect_timeout
         open_terminal = self._terminal_opener(conn, size)
         strategy = self.attach
         if strategy is not None:
-            attachment = await asyncio.wait_for(strategy.attach(open_terminal, on_data), timeout)
+            agent_state = _agent_state(agent, conn)
+            attachment = await asyncio.wait_for(
+                strategy.attach(open_terminal, on_data, agent=agent_state), timeout
+            )
             _log.debug("trace: attached port=%s report=%s", local_port(conn), attachment.report)
             if attachment.channel is not None:
                 return SshLink(

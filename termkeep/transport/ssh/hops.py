@@ -58,6 +58,8 @@ class Target:
     connection instead of a TCP connect of ours, so the profile's TCP options cannot apply."""
     host_key_algs_from_config: bool = False
     """ssh_config sets HostKeyAlgorithms: asyncssh applies it as written."""
+    forward_agent: bool | str | None = None
+    """ssh_config's ForwardAgent for this host (read only with ``use_ssh_config``)."""
 
 
 def config_arg(profile: Profile, ssh_config: Sequence[Path] | None) -> Any:
@@ -106,6 +108,7 @@ async def resolve_target(profile: Profile, ssh_config: Sequence[Path] | None) ->
         host_key_settings(profile, ours),
         None if jump else ours.proxy_argv(),
         ours.host_key_algorithms,
+        ours.forward_agent,
     )
 
 

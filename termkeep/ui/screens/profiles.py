@@ -26,22 +26,23 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from termkeep.config.errors import ConfigError, ProfileLoadError
-from termkeep.config.fields import FIELDS, GROUP_OF, GROUPS, Group, applied
+from termkeep.config.fields import GROUP_OF, GROUPS, Group, applied
 from termkeep.config.files import ConfigFileError, parse_toml, read_config_text
 from termkeep.config.forwards import ForwardError
-from termkeep.config.importing import ImportPlan, ImportReport, save_plan
+from termkeep.config.importing import ImportPlan
 from termkeep.config.profile import Profile, is_valid_profile_name
-from termkeep.config.putty import read_putty_sessions, resolve_sessions_dir
 from termkeep.config.schema import FORWARDS_KEY, NAME_IS_FILE_NAME
 from termkeep.config.settings import Settings
 from termkeep.config.store import LoadResult, ProfileStore
 from termkeep.ui.plain_text import plain
-from termkeep.ui.profile_draft import ProfileDraft
+from termkeep.ui.profile_draft import ProfileDraft, save_refusal
 from termkeep.ui.screens.dialogs import ConfirmScreen
+from termkeep.ui.screens.profile_import import import_into, read_putty_plan, read_ssh_config_plan
 from termkeep.ui.widgets.profile_fields import FieldRow, ForwardsRow
 
 WIDE_WIDTH = 180
@@ -61,21 +62,6 @@ EDITOR_KEYS: tuple[tuple[str, str], ...] = (
     ("escape", "close (asks first when there are unsaved changes)"),
 )
 """The profile manager's own keys, listed by the help overlay and the README."""
-
-
-def _read_ssh_config() -> ImportPlan:
-    # asyncssh (its config parser) takes about 0.5 s to import; only an import pays for it.
-    from termkeep.transport.ssh_config_import import read_ssh_config  # noqa: PLC0415
-
-    return read_ssh_config()
-
-
-def report_text(report: ImportReport) -> str:
-    """An import's outcome in a few lines."""
-    lines = [f"Imported {len(report.imported)} from {report.origin}"]
-    lines += [f"  + {entry.profile.name}" for entry in report.imported]
-    lines += [f"  - {entry.source}: {entry.reason}" for entry in report.skipped]
-    return "\n".join(lines)
 
 
 def group_id(group: Group) -> str:
@@ -138,14 +124,14 @@ class ProfileManagerScreen(ModalScreen[None]):
                     yield OptionList(id="profiles", markup=False)
                     yield Label("Category", classes="question")
                     yield OptionList(
-                        *[Option(group.title, id=group.slug) for group in GROUPS],
+                        *[Option(plain(group.title), id=group.slug) for group in GROUPS],
                         id="categories",
                         markup=False,
                     )
                 with ContentSwitcher(id="groups", initial=group_id(GROUPS[0])):
                     for group in GROUPS:
                         with VerticalScroll(id=group_id(group), classes="group"):
-                            yield Label(group.title, classes="group-title")
+                            yield Label(plain(group.title), classes="group-title")
                             yield from self._rows(group)
             with VerticalScroll(id="messages"):
                 if self.save_open_tab is not None:
@@ -319,7 +305,7 @@ class ProfileManagerScreen(ModalScreen[None]):
         categories = self.query_one("#categories", OptionList)
         for index, group in enumerate(GROUPS):
             mark = MARK_PROBLEM if group.slug in wrong_groups else ""
-            categories.replace_option_prompt_at_index(index, group.title + mark)
+            categories.replace_option_prompt_at_index(index, plain(group.title + mark))
         return found
 
     def _edited(self, key: str) -> None:
@@ -365,11 +351,9 @@ class ProfileManagerScreen(ModalScreen[None]):
                 self.touched.add(row.key)
 
     @staticmethod
-    def _row_of(widget: object) -> FieldRow | None:
-        for ancestor in getattr(widget, "ancestors", []):
-            if isinstance(ancestor, FieldRow):
-                return ancestor
-        return None
+    def _row_of(widget: Widget | None) -> FieldRow | None:
+        ancestors = widget.ancestors if widget is not None else []
+        return next((node for node in ancestors if isinstance(node, FieldRow)), None)
 
     @on(ForwardsRow.AddRequested)
     def _add_forward(self, event: ForwardsRow.AddRequested) -> None:
@@ -488,10 +472,8 @@ class ProfileManagerScreen(ModalScreen[None]):
             "save": self.save,
             "duplicate": self.duplicate,
             "delete": self.ask_delete,
-            "import-ssh": lambda: self.run_import(_read_ssh_config),
-            "import-putty": lambda: self.run_import(
-                lambda: read_putty_sessions(resolve_sessions_dir(None))
-            ),
+            "import-ssh": lambda: self.run_import(read_ssh_config_plan),
+            "import-putty": lambda: self.run_import(read_putty_plan),
             "sessions": self.show_sessions,
             "save-tab": self._save_open_tab,
             "close": self.action_close,
@@ -518,7 +500,7 @@ class ProfileManagerScreen(ModalScreen[None]):
         self.check_all = True
         found = self.refresh_problems()
         if found:
-            self.show_error(self._refusal(found))
+            self.show_error(save_refusal(found))
             return
         name = self.draft.name
         try:
@@ -538,20 +520,6 @@ class ProfileManagerScreen(ModalScreen[None]):
         self.show_error("")
         self.notify(f"Saved {name}")
         self.reload(select=name)
-
-    @staticmethod
-    def _refusal(found: dict[str, list[str]]) -> str:
-        count = sum(len(messages) for messages in found.values())
-        groups = []
-        for key in found:
-            title = GROUP_OF[key].title if key in GROUP_OF else "the file"
-            if title not in groups:
-                groups.append(title)
-        where = ", ".join(groups)
-        noun = "problem" if count == 1 else "problems"
-        unplaced = [message for key in found if key not in FIELDS for message in found[key]]
-        extra = "".join(f"\n{message}" for message in unplaced)
-        return f"Not saved: fix the {count} {noun} marked in {where} first.{extra}"
 
     def action_new(self) -> None:
         """An empty form for a new profile (asks first when there are unsaved changes)."""
@@ -609,12 +577,7 @@ class ProfileManagerScreen(ModalScreen[None]):
 
     def run_import(self, read: Callable[[], ImportPlan]) -> None:
         """Import with ``read`` and show the report; existing profiles are never replaced."""
-        try:
-            report = save_plan(self.store, read(), overwrite=False)
-        except (ConfigError, OSError) as error:
-            self._message("#report", f"Import failed: {error}")
-            return
-        self._message("#report", report_text(report))
+        self._message("#report", import_into(self.store, read))
         self.reload(select=self.editing)
 
     def action_close(self) -> None:

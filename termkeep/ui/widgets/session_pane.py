@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -16,7 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from termkeep.supervisor.phase import Phase
 from termkeep.terminal.palette import Palette
-from termkeep.terminal.paste import PasteCheck
+from termkeep.terminal.paste import PasteCheck, dropped_files
 from termkeep.ui import failures
 from termkeep.ui.failures import TabBoundary
 from termkeep.ui.plain_text import plain
@@ -223,9 +225,31 @@ class SessionPane(TabBoundary, Vertical):
         def answered(go_on: bool | None) -> None:
             message.view.paste_answered(message, bool(go_on))
 
-        if message.check is PasteCheck.SEVERAL_LINES:
+        if message.check is PasteCheck.UPLOAD_FILES:
+            self.run_worker(self._offer_upload(message), exit_on_error=False)
+        elif message.check is PasteCheck.SEVERAL_LINES:
             screen = PasteConfirmScreen(self.label, message.text, message.lines)
             self.app.push_screen(screen, answered)
+
+    async def _offer_upload(self, message: TerminalView.PasteQuestion) -> None:
+        """A paste of local file paths: upload them to where the shell is, or paste the
+        text? Only at a shell prompt; anywhere else the paste goes on as text."""
+        from termkeep.ui import transfer_flow  # noqa: PLC0415 - with the first paste of files
+        from termkeep.ui.screens.transfers import PasteChoice, PasteUploadScreen  # noqa: PLC0415
+
+        transfers = self.session.transfers
+        paths = dropped_files(message.text, os.path.isfile, str(Path.home()))
+        full_screen = message.view.port.alternate_screen  # what counts without tmux
+        target = await transfer_flow.paste_target(self.session, full_screen=full_screen)
+        if transfers is None or target is None or not paths:
+            message.view.paste_answered(message, True)
+            return
+        question = PasteUploadScreen(self.label, paths, target.words, target.note)
+        choice = await self.app.push_screen_wait(question)
+        if choice == PasteChoice.UPLOAD:
+            local = [Path(path) for path in paths]
+            transfer_flow.queue_upload(self.app, transfers, self.label, local, target)
+        message.view.paste_answered(message, choice == PasteChoice.PASTE)
 
     def on_terminal_view_title_changed(self) -> None:
         """The remote set a title: the label shows it (unless the tab was renamed)."""

@@ -43,6 +43,8 @@ def status_parts(status: StatusSnapshot) -> list[str]:
     if status.cause and status.state is not Phase.ATTACHED:
         state = f"{state}: {status.cause}"
     parts = [status.destination, state]
+    if status.transfer:
+        parts.append(status.transfer)
     age = status.last_contact_age
     if age is not None and _contact_worth_showing(status.state, age):
         parts.append(f"last contact {duration_text(age, STATUS)} ago")

@@ -9,9 +9,8 @@ asked for, so moving them rebuilds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from rich.color import Color
 from rich.style import Style
 from textual.strip import Strip
 
@@ -115,10 +114,11 @@ class TerminalFrame:
         selection: Selection | None,
         *,
         focused: bool,
-        cursor_colour: RGB,
+        cursor_colour: Callable[[], RGB],
     ) -> Strip:
         """Line ``y``, ``width`` cells: the cached row strip with the selection and the
-        cursor painted over it."""
+        cursor painted over it. ``cursor_colour`` is asked only for the cursor's row: every
+        line of every frame comes through here."""
         if y >= len(self._strips):
             return Strip.blank(width, self.resolver.default)
         strip = self._overlay_strips.get(y) or self._strips[y]
@@ -126,12 +126,14 @@ class TerminalFrame:
             span = selection.columns_on(y, strip.cell_length)
             if span is not None:
                 strip = restyle_cells(strip, *span, _SELECTED)
-        strip = self._paint_cursor(strip, y, focused=focused, colour=rgb_colour(cursor_colour))
+        strip = self._paint_cursor(strip, y, focused=focused, colour=cursor_colour)
         if strip.cell_length != width:
             strip = strip.adjust_cell_length(width, self.resolver.default)
         return strip
 
-    def _paint_cursor(self, strip: Strip, y: int, *, focused: bool, colour: Color) -> Strip:
+    def _paint_cursor(
+        self, strip: Strip, y: int, *, focused: bool, colour: Callable[[], RGB]
+    ) -> Strip:
         snapshot = self.snapshot
         cursor = snapshot.cursor if snapshot is not None else None
         if snapshot is None or cursor is None:
@@ -145,12 +147,13 @@ class TerminalFrame:
         if y in self.overlay.rows:
             row = overlaid_row(row, self.overlay.rows[y])
         width = row.widths[x] if 0 <= x < len(row.widths) else 1
+        cursor_colour = rgb_colour(colour())
         if focused and cursor.shape is not CursorShape.UNDERLINE:
             # A cell grid cannot draw a thin bar, so bar and block both show as a block.
             background = rgb_colour(self.resolver.background)
-            style = Style(color=background, bgcolor=colour, reverse=False)
+            style = Style(color=background, bgcolor=cursor_colour, reverse=False)
         else:
-            style = Style(underline=True, color=colour)
+            style = Style(underline=True, color=cursor_colour)
         return restyle_cells(strip, x, x + max(width, 1), style)
 
 

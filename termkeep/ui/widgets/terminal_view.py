@@ -21,8 +21,10 @@ reaches the clipboard is posted as ClipboardSet, for the status line to announce
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Collection
+from pathlib import Path
 
 from textual import events
 from textual.actions import SkipAction
@@ -70,7 +72,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
     remote reach the local clipboard only with `allow_clipboard_write`, and then as
     `clipboard_gate` decides (without one, always); clipboard reads are never answered.
     With `confirm_paste_lines`, a paste that would press Enter in a program without
-    bracketed paste waits for the user.
+    bracketed paste waits for the user; with `offer_upload`, a paste of local file paths
+    is first handed to the pane, which offers an upload at a shell prompt.
     """
 
     ALLOW_SELECT = False  # the view makes its own selection of terminal cells
@@ -140,6 +143,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         allow_clipboard_write: bool = False,
         clipboard_gate: ClipboardGate | None = None,
         confirm_paste_lines: bool = False,
+        offer_upload: bool = False,
         on_history: Callable[[], object] | None = None,
         name: str | None = None,
         id: str | None = None,
@@ -150,6 +154,9 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.allow_clipboard_write = allow_clipboard_write
         self.clipboard_gate = clipboard_gate
         self.confirm_paste_lines = confirm_paste_lines
+        self.offer_upload = offer_upload
+        """A paste of existing local file paths at a prompt (not full-screen) is offered as
+        an upload first (``paste_upload = "ask"``)."""
         # Opens the scrollback view; without it shift+PageUp and the wheel scroll locally.
         self._on_history = on_history
         self._app_keys = frozenset(app_keys)
@@ -326,7 +333,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             self.size.width,
             self._selection,
             focused=self.has_focus,
-            cursor_colour=self.port.cursor_colour,
+            cursor_colour=lambda: self.port.cursor_colour,
         )
 
     # -- size -----------------------------------------------------------------------
@@ -389,7 +396,14 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         """The user pasted ``text``: it goes through its checks in order (each may ask the
         user, see ``termkeep.terminal.paste``), then to the remote."""
         checks = paste_checks(
-            text, bracketed=self.port.bracketed_paste, confirm_lines=self.confirm_paste_lines
+            text,
+            bracketed=self.port.bracketed_paste,
+            confirm_lines=self.confirm_paste_lines,
+            # Whether a full-screen program runs is the pane's business (the session asks
+            # tmux: under tmux this emulator is always on the alternate screen).
+            offer_upload=self.offer_upload,
+            is_file=os.path.isfile,
+            home=str(Path.home()),
         )
         self._paste_through(text, checks)
 

@@ -7,7 +7,14 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from termkeep.config.fields import FIELDS, GROUPS, applied, missing_fields, profile_keys
+from termkeep.config.fields import (
+    FIELDS,
+    GROUP_OF,
+    GROUPS,
+    applied,
+    missing_fields,
+    profile_keys,
+)
 from termkeep.config.profile import Profile
 from termkeep.config.schema import KEYS
 from termkeep.config.settings import Predict, Settings
@@ -92,3 +99,13 @@ def test_the_default_key_files_are_the_ones_ssh_offers() -> None:
     text = applied("identity_files", Profile(name="web", host="h"), Settings())
     assert "~/.ssh/id_*" in text
     assert all(name.startswith("id_") for name in DEFAULT_KEY_FILES)
+
+
+def test_agent_forwarding_is_off_unless_ssh_config_forwards_it() -> None:
+    plain = Profile(name="web", host="h")
+    with_config = dataclasses.replace(plain, use_ssh_config=True)
+    assert applied("agent_forwarding", plain, Settings()) == "off (default)"
+    assert applied("agent_forwarding", with_config, Settings()) == "from ~/.ssh/config, else off"
+    socket = applied("agent_forwarding_socket", plain, Settings())
+    assert "$SSH_AUTH_SOCK" in socket
+    assert GROUP_OF["agent_forwarding"].title == GROUP_OF["agent_forwarding_socket"].title

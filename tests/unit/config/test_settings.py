@@ -15,6 +15,7 @@ from termkeep.config.settings import (
     KeyNameError,
     LogMode,
     PasteConfirm,
+    PasteUpload,
     Predict,
     Settings,
     SettingsLoadError,
@@ -167,6 +168,20 @@ def test_background_clipboard_writes_and_paste_confirmation_take_their_choices(
         f"{tmp_path / 'settings.toml'}: clipboard_write_background: must be "
         '"ask" or "allow" or "deny", not \'once\'',
         f'{tmp_path / "settings.toml"}: paste_confirm: must be "multiline" or "never", not True',
+    ]
+
+
+def test_paste_upload_and_downloads_dir_take_their_values(tmp_path: Path) -> None:
+    defaults = load_settings(_write(tmp_path, ""))
+    assert (defaults.paste_upload, defaults.downloads_dir) == (PasteUpload.ASK, "")
+    text = 'paste_upload = "never"\ndownloads_dir = "~/incoming"\n'
+    settings = load_settings(_write(tmp_path, text))
+    assert (settings.paste_upload, settings.downloads_dir) == (PasteUpload.NEVER, "~/incoming")
+    problems = _problems(_write(tmp_path, 'paste_upload = "always"\ndownloads_dir = 3\n'))
+    assert problems == [
+        f'{tmp_path / "settings.toml"}: paste_upload: must be "ask" or "never", not \'always\'',
+        f"{tmp_path / 'settings.toml'}: downloads_dir: must be a string in quotes, "
+        'e.g. downloads_dir = "~/Downloads"',
     ]
 
 

@@ -294,6 +294,11 @@ _RANGE_OVERRIDES: dict[str, st.SearchStrategy[object]] = {
     "paste_confirm": st.sampled_from(["multiline", "never"]),
     "log": st.sampled_from(["off", "output", "raw"]),
     "strict_host_key_checking": st.sampled_from(["ask", "yes", "accept-new", "no"]),
+    "agent_forwarding_socket": st.text(
+        st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="$%"),
+        min_size=1,
+        max_size=12,
+    ),
 }
 
 
@@ -341,11 +346,14 @@ def valid_profiles(draw: st.DrawFn) -> Profile:
     top = data.pop("")
     sections = {name: type(getattr(Profile(name="x", host="x"), name)) for name in data}
     nested = {name: sections[name](**values) for name, values in data.items()}
-    # Each value is valid on its own; the one cross-field rule is met by ordering the delays.
+    # Each value is valid on its own; the cross-field rules are met by ordering the delays
+    # (and by forwarding the agent when a socket is drawn, below).
     delays = sorted([nested["reconnect"].initial_delay, nested["reconnect"].max_delay])
     nested["reconnect"] = dataclasses.replace(
         nested["reconnect"], initial_delay=delays[0], max_delay=delays[1]
     )
+    if top["agent_forwarding_socket"] is not None:  # a socket needs the agent forwarded
+        top["agent_forwarding"] = True
     profile = Profile(name="p", **top, **nested)  # type: ignore[arg-type]
     return check_profile(profile, "generated")
 

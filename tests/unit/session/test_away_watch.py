@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from termkeep.session.away import AWAY_MIN_SECONDS, AwayWatch
-from termkeep.supervisor.supervisor import Notice, Update
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.tmux.attach import PlainAttach
 from termkeep.tmux.away import SeenScreen
 from termkeep.transport.link import Cause, Ending

@@ -17,7 +17,7 @@ from termkeep.records.connection_history import (
     summarize,
 )
 from termkeep.session.recorder import ConnectionRecorder
-from termkeep.supervisor.supervisor import Notice
+from termkeep.supervisor.updates import Notice
 from termkeep.transport.link import Cause, Ending
 from tests.fixtures.full_disk import no_room_to_grow_files
 from tests.unit.supervisor.scripted import settle

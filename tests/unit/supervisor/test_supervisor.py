@@ -14,12 +14,8 @@ import pytest
 from termkeep.supervisor.backoff import Backoff
 from termkeep.supervisor.clock import FakeClock
 from termkeep.supervisor.state import SYN_RETRY_GAP, Policy, Status
-from termkeep.supervisor.supervisor import (
-    CONTACT_REPORT_INTERVAL,
-    Notice,
-    Supervisor,
-    Update,
-)
+from termkeep.supervisor.supervisor import CONTACT_REPORT_INTERVAL, Supervisor
+from termkeep.supervisor.updates import Notice, Update
 from termkeep.transport.link import Cause, Ending, Stage
 from tests.fixtures.waiting import wait_until_async
 from tests.unit.supervisor.scripted import TURN, WITHIN, ScriptedConnector, ScriptedLink, settle
