@@ -110,6 +110,8 @@ class HeadlessAttach:
             log_pattern=profile.log_path or settings.log_path,
             # Drops are recorded as in the app's tabs (termkeep history prints them).
             history_file=paths.connection_history_file(),
+            # A tmux session it creates keeps the history a tab's would.
+            history_limit=settings.scrollback_lines,
         )
         # "While you were away" counts from the screen seen, replayed only at a drop.
         self._core.away.watch_screen(self._recent.seen)

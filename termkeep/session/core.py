@@ -66,15 +66,17 @@ def build_supervisor(
     size: tuple[int, int],
     store: ProfileStore | None = None,
     session: bool = True,
+    history_limit: int | None = None,
     attach: PlainAttach | Literal["profile"] | None = "profile",
 ) -> Supervisor:
     """A supervisor that keeps ``profile``'s tmux session attached, sending its bytes to
     ``on_data``; with ``session=False`` it keeps only the connection (for tunnels). Jitter
-    is seeded per session so many tabs never probe in lockstep. ``attach``: how the session
-    attaches, by default as the profile says (``tmux_attach``)."""
+    is seeded per session so many tabs never probe in lockstep. ``history_limit``: the lines
+    a tmux session it creates keeps (the settings' ``scrollback_lines``). ``attach``: how the
+    session attaches, by default as the profile says (``tmux_attach``)."""
     store = store or ProfileStore()
     if attach == "profile":
-        attach = tmux_attach(profile, store) if session else None
+        attach = tmux_attach(profile, store, history_limit) if session else None
     connector = SshConnector(
         profile,
         prompter,
@@ -86,14 +88,16 @@ def build_supervisor(
     return Supervisor(connector, on_data, policy, size=size)
 
 
-def tmux_attach(profile: Profile, store: ProfileStore) -> PlainAttach | None:
+def tmux_attach(
+    profile: Profile, store: ProfileStore, history_limit: int | None = None
+) -> PlainAttach | None:
     """How ``profile``'s tabs attach: its tmux session with a plain ``new-session -A``, or
     None for a login shell when the profile turns tmux off."""
     if not profile.tmux.enabled:
         return None
     # The session an older termkeep made for this profile is found again on attach.
     adopt = adoptable_legacy_base(profile, store.load_all().profiles)
-    return PlainAttach.for_profile(profile, adopt=adopt)
+    return PlainAttach.for_profile(profile, adopt=adopt, history_limit=history_limit)
 
 
 def remote_sessions(profile: Profile, prompter: Prompter, store: ProfileStore) -> RemoteSessions:
@@ -123,7 +127,8 @@ class SessionCore:
     alone (no PTY, no tmux: ``termkeep tunnel``); ``forwards=False`` leaves the profile's
     forwards out (``termkeep attach`` carries none). ``history_file`` is where drops are
     appended (None keeps them in memory, for a tab's view); ``on_tunnel_event`` hears of
-    each forward's changes (by default a notable one is announced as a notice).
+    each forward's changes (by default a notable one is announced as a notice);
+    ``history_limit``: the lines a tmux session it creates keeps.
     """
 
     def __init__(
@@ -140,11 +145,12 @@ class SessionCore:
         log_pattern: str = DEFAULT_LOG_PATTERN,
         history_file: Path | None = None,
         on_tunnel_event: TunnelEvent | None = None,
+        history_limit: int | None = None,
     ) -> None:
         self.profile = profile
         self._screen = screen
         store = store or ProfileStore()
-        attach = tmux_attach(profile, store) if shell else None
+        attach = tmux_attach(profile, store, history_limit) if shell else None
         self.supervisor = build_supervisor(
             profile,
             prompter,

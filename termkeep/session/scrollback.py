@@ -14,7 +14,12 @@ from termkeep.supervisor.state import Status
 from termkeep.supervisor.supervisor import Supervisor
 from termkeep.supervisor.updates import Update
 from termkeep.tmux import scrollback
-from termkeep.tmux.scrollback import ScrollbackError, ScrollbackHelper, ScrollbackPage
+from termkeep.tmux.scrollback import (
+    ScrollbackError,
+    ScrollbackHelper,
+    ScrollbackPage,
+    SearchAnswer,
+)
 from termkeep.transport.link import Link
 
 
@@ -48,6 +53,24 @@ class RemoteScrollback:
                 # opens a new helper.
                 pass
         return await scrollback.read_page(link, self._tmux_session, first, last)
+
+    async def search(
+        self, pattern: str, cursor: int, *, forward: bool, context: int
+    ) -> SearchAnswer:
+        """Rows of the pane that may hold ``pattern`` (see ``scrollback.search``): one
+        request on the current connection. ScrollbackError when there is none."""
+        link = self._supervisor.current_link
+        if link is None or not link.tmux:
+            raise ScrollbackError("the tab is not attached to a tmux session right now")
+        helper = await self._helper_on(link)
+        if helper is not None:
+            try:
+                return await helper.search(pattern, cursor, forward=forward, context=context)
+            except ScrollbackError:
+                pass  # as for a page: this search runs as a command of its own
+        return await scrollback.search(
+            link, self._tmux_session, pattern, cursor, forward=forward, context=context
+        )
 
     def keep_warm(self) -> None:
         """Open the helper whenever the session attaches to tmux (for a view that can show

@@ -25,7 +25,7 @@ from termkeep.supervisor.supervisor import Listener, Supervisor
 from termkeep.terminal.emulator import DEFAULT_SCROLLBACK_LINES, Emulator
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
 from termkeep.terminal.predict import PredictMode, Predictor
-from termkeep.tmux.scrollback import ScrollbackPage
+from termkeep.tmux.scrollback import ScrollbackPage, SearchAnswer
 from termkeep.transport.prompts import Prompter
 
 
@@ -60,6 +60,8 @@ class Session:
             log=log,
             log_pattern=log_pattern,
             history_file=history_file,
+            # A tmux session this tab creates keeps as much history as its own scrollback.
+            history_limit=scrollback_lines,
         )
         self.terminal = SessionTerminal.for_tab(
             size=size,
@@ -156,6 +158,14 @@ class Session:
         """Lines ``first``..``last`` of the tmux pane (0 is the screen's top line), read on
         a side channel of the current connection. ScrollbackError when there is none."""
         return await self.core.scrollback.read_page(first, last)
+
+    async def search_scrollback(
+        self, pattern: str, cursor: int, *, forward: bool, context: int
+    ) -> SearchAnswer:
+        """Rows of the tmux pane that may hold ``pattern`` (ASCII case folded on the server:
+        the caller checks them), nearest ``cursor`` first, and the rows ``context`` around
+        the first: one request on the current connection. ScrollbackError without one."""
+        return await self.core.scrollback.search(pattern, cursor, forward=forward, context=context)
 
     def keep_scrollback_warm(self) -> None:
         """Open the scrollback helper whenever the tab attaches to tmux."""

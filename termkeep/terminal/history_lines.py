@@ -26,9 +26,6 @@ class HistoryLine:
 
     text: str
     runs: tuple[tuple[int, int], ...]
-    ruler: bool = False
-    """termkeep's own line between the pane's lines (where a reattach's unseen lines start),
-    drawn as a rule and never copied."""
 
 
 def line_of_row(row: ScreenRow) -> HistoryLine:

@@ -94,7 +94,12 @@ def _report_line(nonce: str, report: str) -> str:
 
 
 def reporting_attach_command(
-    session: str, nonce: str, adopt: str | None = None, agent: AgentState = AgentState.OFF
+    session: str,
+    nonce: str,
+    adopt: str | None = None,
+    agent: AgentState = AgentState.OFF,
+    *,
+    history_limit: int | None = None,
 ) -> str:
     """Attach to ``session`` (creating it if needed) in one command that also prints which
     it was, so the tmux probe costs no round trip of its own.
@@ -124,6 +129,8 @@ def reporting_attach_command(
     agent path (agent.py) is pointed at this connection's agent (or at another attached
     connection's, or removed) and exported before tmux starts; the shell then waits for tmux
     instead of becoming it, and re-points the path when tmux ends.
+
+    ``history_limit``: the lines a session this command creates keeps (``new_session_limit``).
     """
     if not re.fullmatch(r"[0-9a-f]{1,64}", nonce):
         raise ValueError("the attach report nonce must be hex digits")
@@ -141,7 +148,12 @@ def reporting_attach_command(
     print_report = f'"{_report_line(nonce, "$report:" + FOREGROUND_FORMAT)} >#{{client_tty}}"'
     # ";" ends tmux's first command (in double quotes: a single quote would end the script's).
     attach = shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session) + ' ";"'
-    run_tmux = f"{attach} run-shell {print_report}"
+    launches = []
+    if history_limit is not None:
+        # A new session is made by this step (it execs tmux); an existing one falls through.
+        launches.append(new_session_limit(session, history_limit, f"run-shell {print_report}"))
+    launches.append(f"{attach} run-shell {print_report}")
+    run_tmux = "; ".join(launches)
     setup = agent_setup_script(session, agent)
     if setup:
         run_tmux = _keeping_agent(setup, run_tmux)
@@ -155,6 +167,55 @@ def reporting_attach_command(
         )
     )
     return remote_command(script)
+
+
+HISTORY_LIMIT_MAX = 2_000_000
+"""The most lines termkeep asks tmux to keep (the settings allow less)."""
+_SAVED_LIMIT = "@termkeep-history-limit"
+_OLD_TMUX = ('"tmux "[0-2].*', '"tmux 3.0"', '"tmux 3.0"[a-z]', '"tmux 3.1"', '"tmux 3.1"[a-z]')
+"""``tmux -V`` of versions before 3.2, which have no numeric comparison in formats."""
+
+
+def new_session_limit(session: str, lines: int, then: str) -> str:
+    """A shell step that, when ``$report`` says the session is new, creates and attaches it
+    with ``new-session -A`` so that its first pane keeps ``lines`` of history, or what the
+    user's tmux configuration sets if that is more; ``then`` is a tmux command run after.
+
+    tmux gives a pane the ``history-limit`` its session has when the pane is made, and a new
+    session's first pane is made inside ``new-session``, before any option of the session
+    can be set. So the global option is raised for the length of one tmux command list and
+    put back at once: the list runs in one turn of the tmux server, so no other pane is
+    made meanwhile, and the user's other sessions and global options end as they were. The
+    global value is read with ``show-options -g`` (a format would read the current
+    session's own value instead); when no tmux server runs yet, the new server has read the
+    user's configuration by the time the list runs, and the format reads it. The session's
+    own option is set too (only to raise it), so its later windows keep as many lines.
+    Sessions that exist keep theirs: tmux cannot resize a pane's history. tmux before 3.2
+    attaches without a limit. Were ``new-session`` itself to fail (tmux cannot open the
+    client's terminal), the rest of the list is skipped and the raised global stays.
+    """
+    if not 0 <= lines <= HISTORY_LIMIT_MAX:
+        raise ValueError(f"history limit {lines} is outside 0..{HISTORY_LIMIT_MAX}")
+    saved = f"#{{{_SAVED_LIMIT}}}"
+    more = f"#{{e|<:{saved},{lines}}}"
+    tmux = [
+        *("exec", "tmux", "-u", "set-option", "$how", _SAVED_LIMIT, "$saved", ";"),
+        *("set-option", "-gF", "history-limit", f"#{{?{more},{lines},{saved}}}", ";"),
+        *("new-session", "-A", "-s", session, ";"),
+        *("set-option", "-gF", "history-limit", saved, ";"),
+        *("if-shell", "-F", more, f"set-option -t ={session}: history-limit {lines}", ";"),
+        *("set-option", "-gu", _SAVED_LIMIT, ";"),
+    ]
+    # "$how" and "$saved" stay shell variables: shlex would quote their dollar signs.
+    command = shell_words(*tmux).replace("'$how'", '"$how"').replace("'$saved'", '"$saved"')
+    return (
+        f'if [ "$report" = {AttachReport.NEW} ]; then case "$(tmux -V 2>/dev/null)" in '
+        + "|".join(_OLD_TMUX)
+        + ") ;; *) "
+        + "if saved=$(tmux show-options -gv history-limit 2>/dev/null); then how=-g; "
+        + f"else how=-gF; saved={shell_words('#{history-limit}')}; fi; "
+        + f"{command} {then};; esac; fi"
+    )
 
 
 def _keeping_agent(setup: str, run_tmux: str) -> str:
@@ -246,19 +307,30 @@ class PlainAttach:
     """The ``AttachStrategy`` of today: ``tmux new-session -A`` in the PTY channel, after a
     report of whether the session existed (``reporting_attach_command``)."""
 
-    def __init__(self, session: str, *, probe_timeout: float, adopt: str | None = None) -> None:
+    def __init__(
+        self,
+        session: str,
+        *,
+        probe_timeout: float,
+        adopt: str | None = None,
+        history_limit: int | None = None,
+    ) -> None:
         """``session``: the name as it is on the host (sanitised); ``probe_timeout``: how
         long the probe after a clean close may take; ``adopt``: an older name of the session,
-        renamed to ``session`` on attach when only it exists."""
+        renamed to ``session`` on attach when only it exists; ``history_limit``: the lines
+        of history the session keeps when this attach creates it (None: tmux's setting)."""
         self.session = session
         self._probe_timeout = probe_timeout
         self._adopt = adopt
+        self.history_limit = history_limit
         self.foreground: str | None = None
         """The command in front in the pane at the latest attach (``pane_current_command``,
         quoting characters made ``_``); None before one said."""
 
     @classmethod
-    def for_profile(cls, profile: Profile, *, adopt: str | None = None) -> PlainAttach | None:
+    def for_profile(
+        cls, profile: Profile, *, adopt: str | None = None, history_limit: int | None = None
+    ) -> PlainAttach | None:
         """The attach of ``profile``'s tmux session; None when the profile turns tmux off
         (then a plain login shell is opened)."""
         if not profile.tmux.enabled:
@@ -267,6 +339,7 @@ class PlainAttach:
             sanitize_session_name(profile.tmux_session_name),
             probe_timeout=profile.reconnect.connect_timeout,
             adopt=adopt,
+            history_limit=history_limit,
         )
 
     async def attach(
@@ -277,7 +350,9 @@ class PlainAttach:
         the session's stable agent path (agent.py); no channel when the server has no tmux."""
         nonce = secrets.token_hex(8)
         scan = _ReportScan(AttachReportScanner(nonce), on_data)
-        command = reporting_attach_command(self.session, nonce, self._adopt, agent)
+        command = reporting_attach_command(
+            self.session, nonce, self._adopt, agent, history_limit=self.history_limit
+        )
         channel = await open_terminal(command, scan.feed)
         try:
             report = await scan.report_or_close(channel)

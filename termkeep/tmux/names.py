@@ -84,6 +84,14 @@ def tab_number(profile: Profile, name: str, legacy: str | None = None) -> int | 
     return None
 
 
+def tab_label(profile: Profile, name: str, legacy: str | None = None) -> str:
+    """What a tab on ``profile`` attached to tmux session ``name`` is called: the profile's
+    name, with the tab's number from the second on ("labhost", "labhost 2", …). The number
+    follows the session, so a tab keeps its label across restarts."""
+    number = tab_number(profile, sanitize_session_name(name), legacy)
+    return profile.name if number is None or number == 1 else f"{profile.name} {number}"
+
+
 def is_profile_session(profile: Profile, name: str, legacy: str | None = None) -> bool:
     """Whether termkeep made the tmux session ``name`` for ``profile``."""
     return tab_number(profile, name, legacy) is not None

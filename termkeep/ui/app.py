@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -34,6 +35,7 @@ from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen,
 from termkeep.ui.screens.file_lists import FILE_KEYS
 from termkeep.ui.screens.profiles import EDITOR_KEYS, ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
+from termkeep.ui.screens.scrollback_keys import HISTORY_KEYS
 from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.screens.transfers import TRANSFERS_KEYS
 from termkeep.ui.session_api import SessionLike, SessionOpener
@@ -121,6 +123,11 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
             self._terminal_factory = live_terminal_factory(self.settings)
         return self._terminal_factory(session)
+
+    @override
+    def get_driver_class(self) -> type[Driver]:
+        # Textual's Linux driver reads the keyboard twice after a SIGCONT: see textual_fixes.
+        return textual_fixes.driver_class(super().get_driver_class())
 
     @override
     def notify(
@@ -617,6 +624,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
             ("In the profile manager (prefix m), without the prefix:", EDITOR_KEYS),
             ("In the file lists (prefix u, U):", FILE_KEYS),
             ("In the transfers view (prefix T):", TRANSFERS_KEYS),
+            ("In the scrollback view (prefix [), without the prefix:", HISTORY_KEYS),
         ]
         self.push_screen(HelpScreen(key_label(self.settings.prefix), rows, sections))
 

@@ -22,7 +22,7 @@ from termkeep.supervisor.state import Status
 from termkeep.supervisor.updates import Notice, Update
 from termkeep.terminal.clipboard import BackgroundWrites, ClipboardGate
 from termkeep.terminal.palette import Palette
-from termkeep.tmux.names import legacy_session_base, profile_session_base
+from termkeep.tmux.names import legacy_session_base, profile_session_base, tab_label
 from termkeep.tmux.pane import PaneError, PanePlace, pane_place
 from termkeep.transfers.jobs import ExistsDecider
 from termkeep.transfers.model import TransferState, TransferView
@@ -43,7 +43,7 @@ from termkeep.ui.session_api import (
 from termkeep.ui.terminal_port import TerminalPort
 from termkeep.ui.transfer_text import active_line, active_view
 from termkeep.ui.widgets.session_pane import TerminalFactory
-from termkeep.ui.widgets.terminal_view import TerminalView
+from termkeep.ui.widgets.terminal_view import OpenHistory, TerminalView
 
 
 def destination_of(session: Session) -> str:
@@ -93,10 +93,14 @@ class LiveSession:
         session: Session,
         on_close: Callable[[], None] | None = None,
         transfers: TransferOpener | None = None,
+        *,
+        label: str | None = None,
     ) -> None:
         """``transfers`` makes the tab's transfer queue (on a second connection, started on
-        first use); without it the tab carries no files."""
+        first use); without it the tab carries no files. ``label`` tells tabs of one host
+        apart (``tmux.names.tab_label``)."""
         self.session = session
+        self._label = label
         self._on_close = on_close
         self._listeners: list[Listener] = []
         self._notice_listeners: list[NoticeListener] = []
@@ -112,6 +116,11 @@ class LiveSession:
     def name(self) -> str:
         """The profile's name."""
         return self.session.name
+
+    @property
+    def label(self) -> str:
+        """The profile's name, numbered after the tmux session ("labhost 2")."""
+        return self._label or self.session.name
 
     @property
     def tmux_session(self) -> str | None:
@@ -218,10 +227,10 @@ class LiveSession:
         """The session's terminal, for the view that shows it."""
         return self.session.terminal
 
-    def scrollback(self) -> ScrollbackSource:
+    def scrollback(self, wanted_lines: int = 0) -> ScrollbackSource:
         """What the scrollback view shows: the remote pane's history when in tmux, else the
-        emulator's own scrollback."""
-        return scrollback_source(self.session)
+        emulator's own scrollback; ``wanted_lines``: the history the settings ask for."""
+        return scrollback_source(self.session, wanted_lines)
 
     def set_palette(self, palette: Palette) -> None:
         """Paint with a new theme's terminal colours (the view draws a fresh frame)."""
@@ -278,8 +287,9 @@ def live_session_opener(
 
     def open_session(name: str, tmux_session: str | None = None) -> SessionLike:
         held = held_by_tabs.setdefault(name, set())
-        profile = resolve_target(store, name)
-        if tmux_session is not None and tmux_session == legacy_session_base(profile):
+        profile = original = resolve_target(store, name)
+        legacy = legacy_session_base(profile)
+        if tmux_session is not None and tmux_session == legacy:
             # Saved (or listed) under the name an older termkeep gave the first tab: open it
             # by today's name, whose attach finds the old session and renames it.
             tmux_session = None
@@ -306,8 +316,12 @@ def live_session_opener(
             def transfers(tab: Session, notice: Callable[[str], None]) -> LiveTransfers:
                 return LiveTransfers(tab, prompter, store, asker, notice)
 
+        label = tab_label(original, tmux_session, legacy) if profile.tmux.enabled else name
         return LiveSession(
-            session, on_close=lambda: held.discard(tmux_session), transfers=transfers
+            session,
+            on_close=lambda: held.discard(tmux_session),
+            transfers=transfers,
+            label=label,
         )
 
     return open_session
@@ -341,11 +355,18 @@ def live_terminal_factory(settings: Settings) -> TerminalFactory:
             raise TypeError(f"a live terminal shows live sessions, not {type(session).__name__}")
         live = session
 
-        def open_scrollback() -> None:
+        def open_scrollback(start_up: int) -> None:
             if view.is_attached:
-                view.app.push_screen(ScrollbackScreen(live.scrollback(), view, live.name))
+                source = live.scrollback(settings.scrollback_lines)
+                view.app.push_screen(ScrollbackScreen(source, view, live.label, start_up=start_up))
 
-        view = terminal_view(live.terminal, settings, live.profile, on_history=open_scrollback)
+        view = terminal_view(
+            live.terminal,
+            settings,
+            live.profile,
+            on_history=open_scrollback,
+            history_is_tmux=live.session.remote_scrollback_available,
+        )
         return view
 
     return build
@@ -356,7 +377,8 @@ def terminal_view(
     settings: Settings,
     profile: Profile | None,
     *,
-    on_history: Callable[[], object] | None = None,
+    on_history: OpenHistory | None = None,
+    history_is_tmux: Callable[[], bool] | None = None,
 ) -> TerminalView:
     """A TerminalView that applies ``settings`` (and the ``profile``'s own choices): the
     remote's clipboard writes and the questions before a risky paste."""
@@ -367,4 +389,5 @@ def terminal_view(
         confirm_paste_lines=paste_confirm(profile, settings) is PasteConfirm.MULTILINE,
         offer_upload=settings.paste_upload is PasteUpload.ASK,
         on_history=on_history,
+        history_is_tmux=history_is_tmux,
     )

@@ -131,6 +131,12 @@ class SessionLike(Protocol):
         ...
 
     @property
+    def label(self) -> str:
+        """The profile name, numbered from a profile's second tab on ("labhost 2", after
+        its tmux session): the tab's label unless renamed or titled."""
+        ...
+
+    @property
     def tmux_session(self) -> str | None:
         """The tmux session this tab holds on the server (None without tmux)."""
         ...

@@ -8,16 +8,28 @@ recovers, each one two widgets: with six tabs, every server abort added about 17
 to that cache (scripts/bench_memory.py), until it held 1024 of them with all their Strips.
 The method never reads ``self``: only the two colours make the answer, so the fix caches on
 them alone.
+
+Textual 8.2's ``LinuxDriver`` answers every SIGCONT by starting application mode again: a
+new input thread (and writer thread) beside the ones already running, unless a SIGTSTP had
+suspended them first. A process stopped any other way (SIGSTOP: a debugger, a freezer,
+``kill -STOP``; the soak's laptop sleep) or sent SIGCONT while running (dash's ``fg`` sends
+it to jobs that were never stopped) then had two threads reading the keyboard, each with its
+own parser: a typed line was split between them and its parts reached the remote out of
+order, the Enter in the middle (the soak day's t5 and t2 markers after its sleep fault). The
+fix resumes only a driver that was suspended.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, override
 
 from textual._styles_cache import StylesCache
+from textual.app import App
 from textual.color import Color
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.style import Style
 
 CACHE_SIZE = 1024
@@ -46,3 +58,39 @@ def _by_colours(unbound: Callable[..., Any]) -> InnerOuter:
         return result
 
     return inner_outer
+
+
+class ResumeOnlyWhenSuspended(LinuxDriver):
+    """Textual's Linux driver, whose application mode is started again only after it was
+    suspended (a SIGTSTP, or ``App.suspend``): never a second reader of the keyboard."""
+
+    def __init__(
+        self,
+        app: App[Any],
+        *,
+        debug: bool = False,
+        mouse: bool = True,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        # Set first: the base class installs the SIGCONT handler that reads it.
+        self._suspended = False
+        super().__init__(app, debug=debug, mouse=mouse, size=size)
+
+    @override
+    def suspend_application_mode(self) -> None:
+        self._suspended = True
+        super().suspend_application_mode()
+
+    @override
+    def resume_application_mode(self) -> None:
+        if not self._suspended:
+            return  # application mode still runs: its input thread is reading the keyboard
+        self._suspended = False
+        super().resume_application_mode()
+
+
+def driver_class(chosen: type[Driver]) -> type[Driver]:
+    """The driver to run with, given the one Textual chose: its Linux driver is replaced by
+    ``ResumeOnlyWhenSuspended``; any other (headless, web, one named in the environment) is
+    kept as it is."""
+    return ResumeOnlyWhenSuspended if chosen is LinuxDriver else chosen

@@ -2,7 +2,8 @@
 are printed one by one, then one notice whose line count is the number of lines the pane
 printed during the outage (read from termkeep's own screen before the drop and from the
 pane after it), that says the program in front ended; the same line in the connection
-history and the session log; and the scrollback view's ruler above the first line unseen.
+history and the session log; and the row where the unseen lines start (for the scrollback
+view's ruler) is the first line not seen.
 ``termkeep attach`` prints it with its other ``[termkeep]`` lines, with the count from the
 screen its last output draws."""
 
@@ -19,7 +20,6 @@ from termkeep.config.settings import LogMode
 from termkeep.session.tab_session import Session
 from termkeep.terminal.emulator import row_text
 from termkeep.transport.prompts import NoPrompter
-from termkeep.ui.scrollback_source import TmuxScrollback
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.tmux_pane import termkeep_command, tmux_pane
 from tests.fixtures.waiting import wait_until
@@ -100,15 +100,21 @@ async def test_a_blackhole_during_seq_output_is_told_with_its_line_count_and_rul
         assert f": {printed} lines printed, perl ended" in notice, notice
         assert sum(text.startswith("while you were away") for text in watch.notices) == 1
 
+        # Where the scrollback view's ruler goes: the first unseen row, as the pane numbers it.
         mark = session.away_mark()
         assert mark is not None
-        source = TmuxScrollback(session)
-        lines = await source.first()
-        ruler = source.ruler_line
-        assert ruler is not None
-        assert lines[ruler].text == mark.text
-        assert lines[ruler - 1].text == f"n{seen}"
-        assert lines[ruler + 1].text == f"n{seen + 1}"
+        assert mark.text == notice
+        row = netns_sshd.tmux(
+            "capture-pane",
+            "-p",
+            "-t",
+            f"={TMUX_SESSION}:",
+            "-S",
+            str(mark.first_unseen),
+            "-E",
+            str(mark.first_unseen),
+        ).stdout.strip()
+        assert row == f"n{seen + 1}"
         log_path = session.log.path
     finally:
         await session.close()

@@ -21,6 +21,7 @@ from termkeep.config.store import ProfileStore
 from tests.fixtures import procs
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
+from tests.fixtures.sshd import SshServer
 from tests.fixtures.tmux_pane import TmuxPane, termkeep_command, tmux_pane
 from tests.fixtures.waiting import wait_until
 
@@ -32,7 +33,7 @@ RECOVER = 60.0
 PREFIX = "C-\\"  # ctrl+backslash, termkeep's default prefix key
 
 
-def save_profile(config_dir: Path, server: NetnsSshServer) -> None:
+def save_profile(config_dir: Path, server: SshServer) -> None:
     ProfileStore(config_dir / "hosts").save(
         profile_for(
             server,
@@ -79,6 +80,41 @@ def test_app_tab_survives_a_silent_drop(app_pane: TmuxPane, netns_sshd: NetnsSsh
     app_pane.keys("y")
     app_pane.wait_for("TERMKEEP-EXIT=0", timeout=ATTACH)
     assert session_identity(netns_sshd) == before  # quitting leaves the tmux session running
+
+
+@pytest.mark.parametrize("stop", [signal.SIGSTOP, signal.SIGTSTP], ids=["SIGSTOP", "SIGTSTP"])
+def test_app_keys_stay_in_order_after_the_app_is_stopped_and_continued(
+    sshd: SshServer, config_dir: Path, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """SIGSTOP then SIGCONT (the soak's laptop sleep; dash's ``fg`` sends SIGCONT to a job
+    that was never stopped): afterwards the keyboard has one reader, as before. Textual 8.2
+    started a second input thread on every SIGCONT; the two split what was typed between
+    them, and a line reached the remote with its Enter in the middle of it. SIGTSTP
+    (suspend: the terminal is given back) then SIGCONT must still resume the app."""
+    save_profile(config_dir, sshd)
+    marks = tmp_path / "marks"
+    marks.touch()
+    with tmux_pane(termkeep_command("e2e")) as pane:
+        pane.wait_for("attached", timeout=ATTACH)
+        (termkeep_pid,) = wait_until(
+            lambda: procs.children_of(pane.pid()), timeout=ATTACH, what="termkeep's PID"
+        )
+        procs.signal_pids([termkeep_pid], stop)
+        wait_until(lambda: procs.is_stopped(termkeep_pid), timeout=ATTACH, what="stopped")
+        procs.signal_pids([termkeep_pid], signal.SIGCONT)
+        wait_until(lambda: not procs.is_stopped(termkeep_pid), timeout=ATTACH, what="running")
+        expected = [f"ORDER-{number}-{'x' * 40}" for number in range(1, 9)]
+        for line in expected:
+            pane.type(f"echo {line} | tee -a {marks}")
+
+        def typed_lines() -> list[str]:
+            return marks.read_text().splitlines()
+
+        def every_line_ran() -> bool:
+            return len(typed_lines()) >= len(expected) or "not found" in pane.screen()
+
+        wait_until(every_line_ran, timeout=ATTACH, what=lambda: f"8 lines:\n{pane.screen()}")
+        assert typed_lines() == expected, pane.screen()
 
 
 def test_headless_attach_reattaches_after_a_server_abort(

@@ -12,7 +12,7 @@ from termkeep.config.profile import TmuxSettings
 from termkeep.session.tab_session import Session
 from termkeep.terminal.history_lines import HistoryLine
 from termkeep.tmux import scrollback
-from termkeep.tmux.scrollback import ScrollbackError
+from termkeep.tmux.scrollback import ScrollbackError, ScrollbackPage, SearchAnswer
 from termkeep.transport.prompts import NoPrompter
 from termkeep.transport.ssh.link import SshLink
 from termkeep.ui.scrollback_source import TmuxScrollback, scrollback_source
@@ -45,11 +45,31 @@ async def watched(sshd: SshServer) -> AsyncIterator[Watch]:
         yield watch
 
 
+MOST_PAGES = 50
+"""More pages than any test's history needs: a source that never reaches its end fails."""
+
+
 async def everything(source: TmuxScrollback) -> list[HistoryLine]:
     lines = await source.first()
-    while source.more_above:
-        lines[:0] = await source.older()
-    return lines
+    return await with_older(source, lines)
+
+
+async def with_older(source: TmuxScrollback, lines: list[HistoryLine]) -> list[HistoryLine]:
+    """``lines`` with every page above them."""
+    for _ in range(MOST_PAGES):
+        if not source.more_above:
+            return lines
+        lines[:0] = await source.older(lines)
+    raise AssertionError(f"more pages above after {MOST_PAGES}")
+
+
+async def with_newer(source: TmuxScrollback, lines: list[HistoryLine]) -> list[HistoryLine]:
+    """``lines`` with every page below them, up to the screen."""
+    for _ in range(MOST_PAGES):
+        if not source.more_below:
+            return lines
+        lines += await source.newer(lines)
+    raise AssertionError(f"more pages below after {MOST_PAGES}")
 
 
 async def test_5000_numbered_lines_come_back_in_pages_with_their_colours(watched: Watch) -> None:
@@ -150,3 +170,138 @@ async def test_a_helper_shell_that_ends_falls_back_to_one_command_per_page(
         again = await watch.session.read_scrollback(-50, 999)
     assert b"helperless-16" in page.data
     assert b"helperless-16" in again.data
+
+
+@pytest.fixture
+async def default_limit(sshd: SshServer) -> AsyncIterator[Watch]:
+    """A tab on a tmux server with tmux's own default limit (2,000 lines): the session
+    termkeep creates keeps scrollback_lines (10,000) all the same."""
+    async with opened(reconnect_profile(sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        yield watch
+
+
+async def test_5000_lines_are_kept_and_a_search_jumps_to_line_42(default_limit: Watch) -> None:
+    watched = default_limit
+    await watched.run("seq -f 'line %g' 1 5000", "line 5000")
+    source = TmuxScrollback(watched.session, wanted_lines=10_000)
+    lines = await source.first()
+    assert source.limit_note is None  # the session keeps what the settings ask
+    # Forward from the first line held (about line 4700), wrapping round to the top.
+    jump = await source.search(lines, "line 42", 0, forward=True, page=20)
+    assert jump is not None
+    assert jump.lines is not None  # far above the first page: the rows around it came
+    assert jump.lines[jump.index].text == "line 42"
+    # Scrolling down from there reads each row once, up to the screen.
+    lines = await with_newer(source, jump.lines)
+    numbered = [line.text for line in lines if line.text.startswith("line ")]
+    assert numbered == [f"line {n}" for n in range(int(numbered[0][5:]), 5001)]
+    assert numbered[0] == "line 22"  # the page had 20 lines above the match
+
+
+class CountedRequests:
+    """The session's history requests, counted as they go to the server (each a real one)."""
+
+    def __init__(self, session: Session) -> None:
+        self.pages = self.searches = 0
+        read, search = session.read_scrollback, session.search_scrollback
+
+        async def read_page(first: int, last: int) -> ScrollbackPage:
+            self.pages += 1
+            return await read(first, last)
+
+        async def search_rows(
+            pattern: str, cursor: int, *, forward: bool, context: int
+        ) -> SearchAnswer:
+            self.searches += 1
+            return await search(pattern, cursor, forward=forward, context=context)
+
+        session.read_scrollback = read_page  # type: ignore[method-assign]
+        session.search_scrollback = search_rows  # type: ignore[method-assign]
+
+
+async def test_a_search_asks_the_server_once_and_the_client_decides(default_limit: Watch) -> None:
+    # Issue 21 item 6: the server filters coarsely (ASCII case folded, the longest ASCII
+    # run of the query); the client checks each candidate with its own rules (smartcase,
+    # Unicode), so the nearest candidates here are passed over and the match 5,000 rows
+    # back is found with one search request (and at most one page around it).
+    watched = default_limit
+    # The shell first: keys typed before its prompt would put the prompt before the output.
+    await watched.run("echo ready-$((1+1))", "ready-2")
+    await watched.run(
+        "printf 'Stra\\303\\237e-%d\\n' 1; echo Needle-$((1+1)); seq -f 'row %g' 1 5000; "
+        "echo strasse-$((2+2)) needle-$((2+1))",
+        "needle-3",
+    )
+    requests = CountedRequests(watched.session)
+    source = TmuxScrollback(watched.session, wanted_lines=10_000)
+    lines = await source.first()
+    for query, expected in (("Needle", "Needle-2"), ("straße", "Straße-1")):
+        requests.pages = requests.searches = 0
+        jump = await source.search(lines, query, len(lines) - 1, forward=False, page=20)
+        assert jump is not None
+        assert jump.lines is not None  # far above what the view held
+        assert jump.lines[jump.index].text == expected
+        assert requests.searches == 1
+        assert requests.pages <= 1  # without the server's search: every page, 3 or more
+        assert len(jump.lines) < 100  # the rows around the match, not the 5,000 below it
+        assert source.more_below
+
+
+async def test_a_session_made_before_says_how_much_the_server_keeps(watched: Watch) -> None:
+    source = TmuxScrollback(watched.session, wanted_lines=50_000)
+    await source.first()
+    assert source.limit_note == (
+        f"the server keeps {HISTORY_LIMIT:,} lines; new termkeep sessions keep 50,000"
+    )
+
+
+async def test_pages_stay_right_while_the_history_grows(watched: Watch) -> None:
+    await watched.run("seq -f 'a%g' 1 3000", "a3000")
+    source = TmuxScrollback(watched.session)
+    lines = await source.first()
+    # Output arrives while the view is open: the rows it pushed up shift every number.
+    await watched.run("seq -f 'b%g' 1 700", "b700")
+    lines = await with_older(source, lines)
+    texts = [line.text for line in lines]
+    assert [t for t in texts if t.startswith("a")] == [f"a{n}" for n in range(1, 3001)]
+    # Following the pane brings the new rows in once, after the ones held.
+    change = await source.follow(lines)
+    assert change is not None
+    assert not change.reload
+    lines[change.keep :] = change.lines
+    texts = [line.text for line in lines]
+    assert [t for t in texts if t.startswith("a")] == [f"a{n}" for n in range(1, 3001)]
+    assert [t for t in texts if t.startswith("b")] == [f"b{n}" for n in range(1, 701)]
+    assert change.new_rows >= 700
+
+
+async def test_pages_stay_right_while_a_full_history_drops_its_oldest_rows(
+    sshd: SshServer,
+) -> None:
+    # A session made before with 1,000 lines of history: full, tmux drops its oldest tenth
+    # whenever it overflows, so rows above the view move by an amount no extent tells;
+    # the pages above are found again by their text (issue 21 item 7).
+    sshd.tmux("new-session", "-d", "-s", "holder", check=True)
+    sshd.tmux("set-option", "-g", "history-limit", "1000", check=True)
+    sshd.tmux("new-session", "-d", "-s", TMUX_SESSION, check=True)
+    async with opened(reconnect_profile(sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        await watch.run("seq -f 'a%g' 1 3000", "a3000")
+        source = TmuxScrollback(watch.session)
+        lines = await source.first()
+        await watch.run("seq -f 'b%g' 1 400", "b400")
+        lines = await with_older(source, lines)
+        numbered = [line.text for line in lines if line.text.startswith("a")]
+        first = int(numbered[0][1:])
+        assert first > 1  # the oldest rows were dropped
+        assert numbered == [f"a{n}" for n in range(first, 3001)]  # none twice, none skipped
+        # Every row tmux still holds was reached, not only those below the first drop.
+        pane = sshd.tmux("capture-pane", "-p", "-S", "-", "-t", f"={TMUX_SESSION}:", check=True)
+        assert numbered == [row for row in pane.stdout.splitlines() if row.startswith("a")]
+        change = await source.follow(lines)
+        assert change is not None
+        lines[change.keep :] = change.lines
+        texts = [line.text for line in lines]
+        assert [t for t in texts if t.startswith("b")] == [f"b{n}" for n in range(1, 401)]
+        assert [t for t in texts if t.startswith("a")] == numbered

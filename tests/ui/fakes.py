@@ -35,6 +35,7 @@ class ScriptedSession:
         self, name: str, state: Phase = Phase.ATTACHED, tmux_session: str | None = None
     ) -> None:
         self.name = name
+        self.label = name
         self.tmux_session = tmux_session
         self.snapshot = StatusSnapshot(state=state, destination=f"alice@{name}")
         self.listeners: list[Listener] = []

@@ -11,9 +11,10 @@ from textual.pilot import Pilot
 
 from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import CellStyle, Emulator
-from termkeep.terminal.history_lines import HistoryLine
+from termkeep.terminal.history_lines import HistoryLine, search_lines
 from termkeep.tmux.sgr import SgrParser
 from termkeep.ui.screens.scrollback import ScrollbackScreen
+from termkeep.ui.scrollback_source import Follow, Jump
 from termkeep.ui.widgets.terminal_view import TerminalView
 
 CAPTURE = b"".join(
@@ -27,6 +28,9 @@ class FixedScrollback:
 
     remote = True
     more_above = False
+    more_below = False
+    limit_note = None
+    full_screen = False
 
     def __init__(self) -> None:
         self._parser = SgrParser()
@@ -35,11 +39,29 @@ class FixedScrollback:
     def styles(self) -> Sequence[CellStyle]:
         return self._parser.styles
 
-    async def first(self) -> list[HistoryLine]:
+    async def first(self, page: int = 0) -> list[HistoryLine]:  # noqa: ARG002
         return self._parser.parse(CAPTURE)
 
-    async def older(self) -> list[HistoryLine]:
+    async def older(self, lines: Sequence[HistoryLine]) -> list[HistoryLine]:  # noqa: ARG002
         return []
+
+    async def newer(self, lines: Sequence[HistoryLine]) -> list[HistoryLine]:  # noqa: ARG002
+        return []
+
+    async def follow(self, lines: Sequence[HistoryLine]) -> Follow | None:  # noqa: ARG002
+        return None
+
+    async def search(
+        self,
+        lines: Sequence[HistoryLine],
+        query: str,
+        cursor: int,
+        *,
+        forward: bool,
+        page: int,  # noqa: ARG002
+    ) -> Jump | None:
+        found = search_lines(lines, query, cursor, forward=forward)
+        return None if found is None else Jump(found)
 
 
 class HistoryApp(App[None]):

@@ -14,7 +14,12 @@ from termkeep.session.tab import SessionTerminal
 from termkeep.terminal.emulator import Emulator
 from termkeep.terminal.palette import XTERM_ANSI, Palette
 from termkeep.ui.terminal_port import TerminalPort
-from termkeep.ui.widgets.terminal_view import SYNC_HOLD_TIMEOUT, TerminalView
+from termkeep.ui.widgets.terminal_view import (
+    HISTORY_PAGE_UP,
+    SYNC_HOLD_TIMEOUT,
+    WHEEL_STEP,
+    TerminalView,
+)
 from tests.ui.pilot import Bound, wait_for
 
 WAIT = Bound(5.0, 0.01)
@@ -428,20 +433,22 @@ async def test_css_that_needs_textuals_styled_path_still_gets_it() -> None:
 
 async def test_wheel_and_shift_pageup_open_the_history_unless_the_remote_wants_them() -> None:
     app = TerminalApp()
-    opened: list[str] = []
-    app.view._on_history = lambda: opened.append("history")
+    opened: list[int] = []
+    app.view._on_history = opened.append
     async with app.run_test(size=(40, 10)) as pilot:
         app.view.post_message(scroll_up(app.view))
+        # The first tick opens the view three lines up (the view's own wheel step), and
+        # shift+PageUp a whole page up: each moves at once, as in any terminal.
         await wait_for(
             pilot,
-            lambda: opened == ["history"],
+            lambda: opened == [WHEEL_STEP],
             "the scrollback view opened by the wheel",
             bound=WAIT,
         )
         await pilot.press("shift+pageup")
         await wait_for(
             pilot,
-            lambda: opened == ["history"] * 2,
+            lambda: opened == [WHEEL_STEP, HISTORY_PAGE_UP],
             "the scrollback view opened by shift+pageup",
             bound=WAIT,
         )
@@ -457,4 +464,4 @@ async def test_wheel_and_shift_pageup_open_the_history_unless_the_remote_wants_t
         app.view.post_message(scroll_up(app.view))
         await wait_for(pilot, lambda: bool(app.sent), "the wheel's bytes sent", bound=WAIT)
         assert app.sent == [b"\x1b[A" * 3]
-        assert opened == ["history"] * 2
+        assert opened == [WHEEL_STEP, HISTORY_PAGE_UP]

@@ -3,6 +3,12 @@
 It is a screen over the tab: the tab's TerminalView keeps taking output underneath, so
 leaving shows the live screen at once. Keys that mean nothing here leave the view and go on
 to the remote, as typing in a scrolled-back terminal does.
+
+It opens where the key that opened it says (shift+PageUp: a page up; the wheel: three lines
+up), drawn from the first fetch. While its last line is the pane's screen it follows the
+pane: at the bottom it shows new output as it comes; scrolled up, it keeps its place and
+counts the new lines below. A search asks the server (``ScrollbackSource.search``) and
+jumps; the lines between come as the view scrolls.
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
@@ -21,19 +26,22 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from termkeep.terminal.emulator import CellStyle
-from termkeep.terminal.history_lines import HistoryLine, match_spans, search_lines
+from termkeep.terminal.history_lines import HistoryLine, match_spans
 from termkeep.tmux.scrollback import ScrollbackError
 from termkeep.ui.scrollback_source import ScrollbackSource
 from termkeep.ui.widgets.cells import Selection, StyleResolver, restyle_characters, styled_strip
 from termkeep.ui.widgets.terminal_view import TerminalView
 
 WHEEL_LINES = 3
+FOLLOW_CHECK = 0.05
+"""How often (s) the view looks whether the tab drew new output, to follow the pane."""
+PAGE_UP = -1
+"""``start_up`` of a view that opens a whole page up (its height is known once shown)."""
 FETCH_MARGIN = 40
 """Fetch the next older page when the top of the view comes this close to the first line."""
 _MATCH = Style(bgcolor="#b58900", color="#000000")
 _SELECTED = Style(reverse=True)
 _CURSOR_LINE = Style(underline=True)
-_RULER = Style(dim=True, bold=True)
 _LEAVE_KEYS = frozenset({"q", "escape"})
 
 
@@ -63,8 +71,6 @@ class ScrollbackLines(Widget, can_focus=True):
         if not 0 <= number < len(self.lines):
             return Strip.blank(width, self._resolver.default)
         line = self.lines[number]
-        if line.ruler:
-            return Strip([Segment(f"── {line.text} ".ljust(width, "─")[:width], _RULER)])
         strip = styled_strip(line, self.cell_styles, self._resolver, width)
         for start, end in match_spans(line.text, self.search_text):
             strip = restyle_characters(strip, line.text, start, end, _MATCH)
@@ -88,8 +94,6 @@ class ScrollbackLines(Widget, can_focus=True):
         (_, first), (_, last) = self.selection.ordered()
         parts = []
         for number in range(first, last + 1):
-            if self.lines[number].ruler:
-                continue  # termkeep's own line, not the pane's
             span = self.selected_span(number)
             parts.append(self.lines[number].text[span[0] : span[1]] if span else "")
         return "\n".join(parts)
@@ -131,6 +135,33 @@ class ScrollbackLines(Widget, can_focus=True):
         self.cursor = min(self.cursor, max(0, len(self.lines) - 1))
         self.refresh()
 
+    @property
+    def at_bottom(self) -> bool:
+        """Whether the last line is on screen."""
+        return self.top + self.page >= len(self.lines)
+
+    def scroll_page(self, pages: int) -> None:
+        """Move the view and the cursor by whole pages."""
+        before = self.top
+        self.scroll_lines(pages * self.page)
+        moved = self.top - before
+        self.cursor = min(max(self.cursor + moved, self.top), self.top + self.page - 1)
+        self.cursor = max(0, min(self.cursor, len(self.lines) - 1))
+        self.refresh()
+
+    def replace_from(self, keep: int, lines: list[HistoryLine]) -> None:
+        """The lines after the first ``keep`` changed (the pane's screen, new rows)."""
+        follow = self.at_bottom
+        del self.lines[keep:]
+        self.lines.extend(lines)
+        if self.selection is not None and self.selection.ordered()[1][1] >= len(self.lines):
+            self.selection = None
+        if follow:
+            self.top = max(0, len(self.lines) - self.page)
+            self.cursor = max(self.cursor, self.top)
+        self.cursor = max(0, min(self.cursor, len(self.lines) - 1))
+        self.refresh()
+
     def prepend(self, lines: list[HistoryLine]) -> None:
         """Older lines arrived: put them above, keeping what is on screen in place."""
         self.lines[:0] = lines
@@ -152,13 +183,21 @@ class ScrollbackScreen(Screen[None]):
     ScrollbackScreen #history-search.searching { display: block; }
     """
 
-    def __init__(self, source: ScrollbackSource, terminal: TerminalView, label: str) -> None:
+    def __init__(
+        self, source: ScrollbackSource, terminal: TerminalView, label: str, *, start_up: int = 0
+    ) -> None:
+        """``start_up``: lines above the bottom to open at (``PAGE_UP``: a page)."""
         super().__init__()
         self.source = source
         self.terminal = terminal
         self.label = label
+        self.start_up = start_up
         self.loaded = False
         self.fetching = False
+        self.following = False
+        self.new_below = 0
+        """Lines that arrived below since the view left the bottom."""
+        self._frames_seen = terminal.frames_drawn
         self.error: str | None = None
         self.search_text = ""
         self._forward = True
@@ -177,22 +216,72 @@ class ScrollbackScreen(Screen[None]):
         self.lines_widget.focus()
         self._update_position()
         self.run_worker(self._load_first(), exclusive=True, group="history")
+        self.set_interval(FOLLOW_CHECK, self._check_output, name="scrollback-follow")
 
     async def _load_first(self) -> None:
+        view = self.lines_widget
+        # The view may not be laid out yet: the app's height bounds its page.
+        page = max(view.page, self.app.size.height)
         try:
-            lines = await self.source.first()
+            # Enough lines for the first screen to be drawn where it opens, from this fetch.
+            lines = await self.source.first(2 * page + max(0, self.start_up))
         except ScrollbackError as error:
             self.error = str(error)
             self._update_position()
             return
-        view = self.lines_widget
+        if self.start_up > 0 and self.source.full_screen:
+            # Opened by the wheel over a full-screen program in the pane (less, vim without
+            # the mouse), whose screen is no history. The tab could not tell: its alternate
+            # screen is tmux's client's. The tick goes on as arrows, as in any terminal.
+            self.dismiss()
+            self.terminal.wheel_as_arrows("up")
+            return
         view.cell_styles = self.source.styles
         view.lines = lines
-        view.scroll_lines(len(lines))
-        view.show(len(lines) - 1)
+        up = view.page if self.start_up == PAGE_UP else self.start_up
+        view.top = max(0, len(lines) - view.page - up)
+        view.cursor = max(0, min(len(lines), view.top + view.page) - 1)
+        view.refresh()
         self.loaded = True
         self._update_position()
         await self._maybe_fetch_older()
+
+    # -- following the live pane --------------------------------------------------------
+
+    def _check_output(self) -> None:
+        """The tab drew a frame since the last look: the pane changed; follow it."""
+        frames = self.terminal.frames_drawn
+        if frames == self._frames_seen or not self.loaded or self.following:
+            return
+        self._frames_seen = frames
+        if not self.source.more_below:
+            self.following = True
+            self.run_worker(self._follow(), group="history-follow")
+
+    async def _follow(self) -> None:
+        view = self.lines_widget
+        try:
+            change = await self.source.follow(view.lines)
+            if change is not None and change.reload:
+                change = None
+                lines = await self.source.first(view.page)
+                view.selection = None
+                view.lines = lines
+                view.top = max(0, len(lines) - view.page)
+                view.cursor = max(0, len(lines) - 1)
+                view.refresh()
+        except ScrollbackError as error:
+            self.error = str(error)
+            change = None
+        finally:
+            self.following = False
+        if change is not None:
+            at_bottom = view.at_bottom
+            view.cell_styles = self.source.styles
+            view.replace_from(change.keep, change.lines)
+            if not at_bottom:
+                self.new_below += change.new_rows
+        self._update_position()
 
     async def _maybe_fetch_older(self) -> None:
         view = self.lines_widget
@@ -201,7 +290,7 @@ class ScrollbackScreen(Screen[None]):
         self.fetching = True
         self._update_position()
         try:
-            older = await self.source.older()
+            older = await self.source.older(view.lines)
         except ScrollbackError as error:
             self.error = str(error)
             older = []
@@ -211,16 +300,42 @@ class ScrollbackScreen(Screen[None]):
         if older:
             view.prepend(older)
         self._update_position()
+        self.fetch_newer()  # the view may have reached its bottom meanwhile
 
     def fetch_more(self) -> None:
         """Fetch the page above if the view is near the top (as a worker)."""
         if not self.fetching and self.source.more_above:
             self.run_worker(self._maybe_fetch_older(), group="history-older")
 
+    def fetch_newer(self) -> None:
+        """Fetch the page below if the view is near its bottom after a search's jump."""
+        view = self.lines_widget
+        near = view.top + view.page >= len(view.lines) - FETCH_MARGIN
+        if near and not self.fetching and self.source.more_below:
+            self.run_worker(self._fetch_newer(), group="history-newer")
+
+    async def _fetch_newer(self) -> None:
+        view = self.lines_widget
+        self.fetching = True
+        self._update_position()
+        try:
+            newer = await self.source.newer(view.lines)
+        except ScrollbackError as error:
+            self.error = str(error)
+            newer = []
+        finally:
+            self.fetching = False
+        view.cell_styles = self.source.styles
+        if newer:
+            view.lines.extend(newer)
+            view.refresh()
+        self._update_position()
+        self.fetch_newer()  # still near the bottom: the next page
+
     async def fetch_all(self) -> None:
         """Fetch every page (for ``g`` and for searches past what is loaded)."""
         while self.source.more_above:
-            older = await self.source.older()
+            older = await self.source.older(self.lines_widget.lines)
             self.lines_widget.cell_styles = self.source.styles
             self.lines_widget.prepend(older)
         self._update_position()
@@ -243,11 +358,18 @@ class ScrollbackScreen(Screen[None]):
             if self.source.more_above
             else ""
         )
+        if self.source.more_below:
+            more += " (more below)"
         search = f"  /{self.search_text}" if self.search_text else ""
         selecting = "  SELECT: y copies" if self._selecting_keys else ""
+        if view.at_bottom:
+            self.new_below = 0
+        below = f" · {self.new_below:,} new below" if self.new_below else ""
+        note = self.source.limit_note
+        kept = f" · {note}" if note else ""
         return (
-            f" {self.label}: {where} · line {view.cursor + 1} of {total}{more}{search}{selecting}"
-            "  ·  / ? search  n N next  v select  g G  q leave"
+            f" {self.label}: {where} · line {view.cursor + 1} of {total}{more}{below}{search}"
+            f"{selecting}{kept}  ·  / ? search  n N next  v select  g G  q leave"
         )
 
     def _update_position(self) -> None:
@@ -274,14 +396,16 @@ class ScrollbackScreen(Screen[None]):
         elif key in ("down", "j"):
             self._move(view.cursor + 1)
         elif key in ("pageup", "shift+pageup"):
-            self._move(view.cursor - view.page)
+            self._scroll_pages(-1)
+        elif key == "shift+pagedown" and view.at_bottom and not self.source.more_below:
+            self.dismiss()  # past the bottom: back to the live screen, as in any terminal
         elif key in ("pagedown", "shift+pagedown", "space"):
-            self._move(view.cursor + view.page)
+            self._scroll_pages(1)
         elif key in {"g", "home"}:
             await self.fetch_all()
             self._move(0)
         elif key in {"G", "end"}:
-            self._move(len(view.lines) - 1)
+            await self._to_live_end()
         elif event.character in ("/", "?"):
             self._open_search(forward=event.character == "/")
         elif key == "n":
@@ -294,6 +418,26 @@ class ScrollbackScreen(Screen[None]):
             self.copy_selection()
         else:
             self._leave_with(key, event.character)
+
+    def _scroll_pages(self, pages: int) -> None:
+        self.lines_widget.scroll_page(pages)
+        self._moved()
+
+    async def _to_live_end(self) -> None:
+        view = self.lines_widget
+        if self.source.more_below:
+            # After a search's jump: the pane's newest lines, as when the view opened.
+            try:
+                view.lines = await self.source.first(view.page)
+            except ScrollbackError as error:
+                self.error = str(error)
+            view.selection = None
+        self._move(len(view.lines) - 1)
+
+    def _moved(self) -> None:
+        self._update_position()
+        self.fetch_more()
+        self.fetch_newer()
 
     def _leave_with(self, key: str, character: str | None) -> None:
         self.dismiss()
@@ -312,8 +456,7 @@ class ScrollbackScreen(Screen[None]):
             elif anchor[0]:
                 anchor = (0, anchor_line)
             view.selection = Selection(anchor, head)
-        self._update_position()
-        self.fetch_more()
+        self._moved()
 
     # -- search -----------------------------------------------------------------------
 
@@ -340,18 +483,32 @@ class ScrollbackScreen(Screen[None]):
         await self.search_next(forward=self._forward)
 
     async def search_next(self, *, forward: bool) -> int | None:
-        """Go to the next match; the whole history is fetched first, so none is missed."""
+        """Go to the next match: from the lines held, else the server's answer (the whole
+        history, in one request), whose match the view jumps to."""
         view = self.lines_widget
-        if self.source.more_above:
-            await self.fetch_all()
-        found = search_lines(view.lines, self.search_text, view.cursor, forward=forward)
-        if found is None:
-            if self.search_text:
-                self.notify(f"Not found: {self.search_text}", markup=False, timeout=3)
-        else:
-            self._move(found)
+        if not self.search_text:
+            return None
+        try:
+            jump = await self.source.search(
+                view.lines, self.search_text, view.cursor, forward=forward, page=view.page
+            )
+        except ScrollbackError as error:
+            self.error = str(error)
+            jump = None
+        if jump is None:
+            self.notify(f"Not found: {self.search_text}", markup=False, timeout=3)
+            view.refresh()
+            self._update_position()
+            return None
+        if jump.lines is not None:
+            view.selection = None
+            self._selecting_keys = False
+            view.cell_styles = self.source.styles
+            view.lines = jump.lines
+            view.top = max(0, jump.index - view.page // 2)
+        self._move(jump.index)
         view.refresh()
-        return found
+        return jump.index
 
     # -- selection and copy -----------------------------------------------------------
 
@@ -415,11 +572,14 @@ class ScrollbackScreen(Screen[None]):
         """Wheel: scroll the scrollback."""
         event.stop()
         self.lines_widget.scroll_lines(-WHEEL_LINES)
-        self._update_position()
-        self.fetch_more()
+        self._moved()
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         """Wheel: scroll the scrollback."""
         event.stop()
-        self.lines_widget.scroll_lines(WHEEL_LINES)
-        self._update_position()
+        view = self.lines_widget
+        if view.at_bottom and not self.source.more_below:
+            self.dismiss()  # wheeled past the bottom: back to the live screen
+            return
+        view.scroll_lines(WHEEL_LINES)
+        self._moved()

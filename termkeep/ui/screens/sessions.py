@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 from termkeep.config.profile import Profile
 from termkeep.config.store import ProfileStore
 from termkeep.terminal.durations import AGE, duration_text
+from termkeep.tmux.names import tab_label
 from termkeep.tmux.sessions import (
     RemoteTmuxSession,
     SessionListing,
@@ -50,11 +51,13 @@ def _remote_error(error: Exception) -> str:
     return str(error)
 
 
-def session_line(session: RemoteTmuxSession, now: datetime) -> str:
-    """One row of the list: name, age, windows, and whether another client is attached."""
+def session_line(session: RemoteTmuxSession, now: datetime, label: str | None = None) -> str:
+    """One row of the list: the label of the tab it makes (if given), name, age, windows,
+    and whether another client is attached."""
     windows = f"{session.windows} window{'s' if session.windows != 1 else ''}"
     age = duration_text((now - session.created).total_seconds(), AGE)
-    line = f"{session.name}  ·  made {age} ago  ·  {windows}"
+    tab = f"{label}  ·  " if label else ""
+    line = f"{tab}{session.name}  ·  made {age} ago  ·  {windows}"
     if session.attached:
         clients = f"{session.attached} client{'s' if session.attached != 1 else ''}"
         line += f"  ·  attached elsewhere ({clients})"
@@ -81,6 +84,7 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         held: HeldSessions,
         attach_refusal: str | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        label_of: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__()
         self.profile_name = profile_name
@@ -91,6 +95,8 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         self.attach_refusal = attach_refusal
         """Why Attach cannot work for this profile (tmux turned off), or None."""
         self._now = now
+        self._label_of = label_of
+        """The label a tab attached to a session gets ("labhost 2"), shown with it."""
         self.sessions: tuple[RemoteTmuxSession, ...] = ()
         """The sessions shown now (the profile's, minus those a tab holds)."""
         self.loading = True
@@ -116,6 +122,7 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
             attach_refusal=None
             if profile.tmux.enabled
             else f"tmux is off for {profile.name}: turn it on in the profile manager to attach",
+            label_of=lambda name: tab_label(profile, name, remote.legacy),
         )
 
     def compose(self) -> ComposeResult:
@@ -188,10 +195,18 @@ class RemoteSessionsScreen(ModalScreen[str | None]):
         options.clear_options()
         now = self._now()
         options.add_options(
-            [Option(plain(session_line(session, now)), id=session.name) for session in sessions]
+            [
+                Option(
+                    plain(session_line(session, now, self._label(session.name))), id=session.name
+                )
+                for session in sessions
+            ]
         )
         if sessions:
             options.highlighted = 0
+
+    def _label(self, name: str) -> str | None:
+        return None if self._label_of is None else self._label_of(name)
 
     @property
     def selected(self) -> str | None:

@@ -94,8 +94,9 @@ class SessionPane(TabBoundary, Vertical):
 
     @property
     def label(self) -> str:
-        """Rename, else the remote's title, else the profile name."""
-        return self.custom_label or self._status.title or self.session.name
+        """Rename, else the remote's title, else the session's own label (the profile name,
+        numbered from the profile's second tab on)."""
+        return self.custom_label or self._status.title or self.session.label
 
     def compose(self) -> ComposeResult:
         yield self._terminal_factory(self.session)

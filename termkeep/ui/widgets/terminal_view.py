@@ -54,6 +54,12 @@ SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
 DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
+HISTORY_PAGE_UP = -1
+"""What ``on_history`` is given for a view that opens a whole page up (shift+PageUp)."""
+
+type OpenHistory = Callable[[int], object]
+"""Opens the scrollback view this many lines up from the bottom (``HISTORY_PAGE_UP``: a
+page; 0: at the bottom, as the app's key does)."""
 
 
 _MOUSE_BUTTONS = {1: MouseButton.LEFT, 2: MouseButton.MIDDLE, 3: MouseButton.RIGHT}
@@ -144,7 +150,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         clipboard_gate: ClipboardGate | None = None,
         confirm_paste_lines: bool = False,
         offer_upload: bool = False,
-        on_history: Callable[[], object] | None = None,
+        on_history: OpenHistory | None = None,
+        history_is_tmux: Callable[[], bool] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -159,6 +166,11 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         an upload first (``paste_upload = "ask"``)."""
         # Opens the scrollback view; without it shift+PageUp and the wheel scroll locally.
         self._on_history = on_history
+        # Whether the tab shows a tmux client: its alternate screen is tmux's, not a
+        # full-screen program's, so the wheel opens the pane's history instead of sending
+        # arrows (the view sends them on when it finds such a program in the pane; tmux with
+        # ``mouse on`` tracks the mouse and gets the wheel itself).
+        self._history_is_tmux = history_is_tmux or (lambda: False)
         self._app_keys = frozenset(app_keys)
         self._scrollback_keys = frozenset(scrollback_keys)
         self._frame = TerminalFrame()
@@ -365,7 +377,8 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         event.prevent_default()
         if event.key in self._scrollback_keys:
             if event.key == "shift+pageup" and self._on_history is not None:
-                self._on_history()
+                # Already a page up, as shift+PageUp moves in any terminal.
+                self._on_history(HISTORY_PAGE_UP)
                 return
             self._scroll_by_key(event.key)
             return
@@ -378,7 +391,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         so the app can say so, when this tab has none."""
         if self._on_history is None:
             raise SkipAction()
-        self._on_history()
+        self._on_history(0)
 
     def send_key(self, key: str, character: str | None) -> None:
         """Encode a key for the remote and send it (the scrollback view passes keys on)."""
@@ -515,15 +528,21 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
     def _wheel(self, event: events.MouseEvent, button: MouseButton, arrow: str, rows: int) -> None:
         if self._remote_tracks_mouse(event):
             self._send_mouse(event, MouseAction.PRESS, button)
+        elif rows < 0 and self._on_history is not None and self._history_is_tmux():
+            self._on_history(-rows)  # the first tick already shows its lines up
         elif self.port.alternate_screen:
             # Full-screen programs (less, man) have no scrollback: xterm's alternateScroll
             # sends arrow keys instead.
-            self.port.send(self.port.encoder.key(arrow, None) * WHEEL_STEP)
+            self.wheel_as_arrows(arrow)
         elif rows < 0 and self._on_history is not None:
-            self._on_history()
+            self._on_history(-rows)  # the first tick already shows its lines up
         else:
             self.port.scroll_viewport(rows)
             self.output_arrived()
+
+    def wheel_as_arrows(self, arrow: str) -> None:
+        """Send one wheel tick as xterm's alternateScroll does: ``WHEEL_STEP`` arrow keys."""
+        self.port.send(self.port.encoder.key(arrow, None) * WHEEL_STEP)
 
     # -- selection ------------------------------------------------------------------
 

@@ -336,3 +336,74 @@ def test_a_report_without_a_command_names_none() -> None:
 def test_the_command_in_front_is_asked_with_quoting_characters_replaced() -> None:
     command = attach.reporting_attach_command("s", NONCE)
     assert "#{s/[^A-Za-z0-9._+-]/_/:pane_current_command}" in command
+
+
+def _tmux(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(["tmux", *args], env=env, capture_output=True, timeout=10, check=True)
+    return done.stdout.decode().strip()
+
+
+def _attach_then_detach(env: dict[str, str], name: str, limit: int) -> attach.AttachReport | None:
+    """Run the reporting attach (as sshd would, in a pty), then detach its client."""
+    command = attach.reporting_attach_command(name, NONCE, history_limit=limit)
+    child, master = pty.fork()
+    if child == 0:  # pragma: no cover - the child execs the login shell at once
+        os.execvpe("bash", ["bash", "-c", command], env)  # noqa: S606
+    try:
+        report, _ = _read_report(master)
+        subprocess.run(["tmux", "detach-client", "-s", f"={name}"], env=env, timeout=10, check=True)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        os.close(master)
+    return report
+
+
+def _pane_limit(env: dict[str, str], target: str) -> int:
+    return int(_tmux(env, "display-message", "-p", "-t", target, "#{history_limit}"))
+
+
+def test_a_new_session_keeps_the_lines_asked_for_and_everything_else_stays(
+    tmux_env: dict[str, str],
+) -> None:
+    # A running server with the user's own session, which has a limit of its own (the
+    # current session: a format without a target would read its 7777 as the global).
+    _tmux(tmux_env, "new-session", "-d", "-s", "mine")
+    _tmux(tmux_env, "set-option", "-g", "history-limit", "3000")
+    _tmux(tmux_env, "set-option", "-t", "=mine:", "history-limit", "7777")
+    name = "termkeep-limit"
+    assert _attach_then_detach(tmux_env, name, 10_000) is attach.AttachReport.NEW
+    assert _pane_limit(tmux_env, f"={name}:") == 10_000  # the first pane too
+    _tmux(tmux_env, "new-window", "-d", "-t", f"={name}:")
+    limits = _tmux(tmux_env, "list-panes", "-s", "-t", f"={name}", "-F", "#{history_limit}")
+    assert limits.split() == ["10000", "10000"]  # and the windows made later
+    assert _tmux(tmux_env, "show-options", "-gv", "history-limit") == "3000"
+    assert _tmux(tmux_env, "show-options", "-v", "-t", "=mine:", "history-limit") == "7777"
+    assert _tmux(tmux_env, "show-options", "-gqv", "@termkeep-history-limit") == ""
+    # A session that exists keeps the limit it has (tmux cannot resize a pane's history).
+    assert _attach_then_detach(tmux_env, name, 20_000) is attach.AttachReport.EXISTED
+    assert _pane_limit(tmux_env, f"={name}:") == 10_000
+    assert _tmux(tmux_env, "show-options", "-gv", "history-limit") == "3000"
+
+
+@pytest.mark.parametrize(("configured", "kept"), [(None, 10_000), (50_000, 50_000)])
+def test_the_first_session_of_a_new_server_and_a_larger_configured_limit(
+    tmux_env: dict[str, str], tmp_path: Path, configured: int | None, kept: int
+) -> None:
+    # No tmux server runs yet: the one the attach starts reads the user's configuration
+    # first, and a larger limit there wins; the global ends as configured.
+    home = tmp_path / "home"
+    home.mkdir()
+    if configured is not None:
+        (home / ".tmux.conf").write_text(f"set-option -g history-limit {configured}\n")
+    env = {**tmux_env, "HOME": str(home)}
+    assert _attach_then_detach(env, "termkeep-fresh", 10_000) is attach.AttachReport.NEW
+    assert _pane_limit(env, "=termkeep-fresh:") == kept
+    assert _tmux(env, "show-options", "-gv", "history-limit") == str(configured or 2000)
+    own = _tmux(env, "show-options", "-qv", "-t", "=termkeep-fresh:", "history-limit")
+    assert own == ("" if configured else "10000")  # never set to lower the user's
+
+
+def test_a_history_limit_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        attach.reporting_attach_command("s", NONCE, history_limit=-1)

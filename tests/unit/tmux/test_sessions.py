@@ -207,3 +207,21 @@ def test_old_names_count_as_the_profiles_sessions_when_given() -> None:
     assert names == ["termkeep_a_b"]
     with_old = [s.name for s in profile_sessions(dotted, output, legacy="termkeep-a_b")]
     assert with_old == ["termkeep_a_b", "termkeep-a_b", "termkeep-a_b-2"]
+
+
+def test_tab_labels_follow_the_tmux_session() -> None:
+    from termkeep.config.profile import Profile, TmuxSettings  # noqa: PLC0415
+    from termkeep.tmux.names import legacy_session_base, profile_session_base, tab_label  # noqa: PLC0415
+
+    web = Profile(name="web.x", host="192.0.2.1")
+    base = profile_session_base(web)
+    assert tab_label(web, base) == "web.x"
+    assert tab_label(web, f"{base}-2") == "web.x 2"
+    assert tab_label(web, f"{base}-12") == "web.x 12"
+    assert tab_label(web, f"{base}-1") == "web.x"  # not a name termkeep gives a tab
+    assert tab_label(web, "work") == "web.x"
+    legacy = legacy_session_base(web)
+    assert legacy is not None
+    assert tab_label(web, f"{legacy}-3", legacy) == "web.x 3"
+    own = Profile(name="db", host="192.0.2.2", tmux=TmuxSettings(session="main"))
+    assert tab_label(own, "main-3") == "db 3"
