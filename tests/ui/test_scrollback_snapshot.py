@@ -14,7 +14,7 @@ from termkeep.terminal.emulator import CellStyle, Emulator
 from termkeep.terminal.history_lines import HistoryLine, search_lines
 from termkeep.tmux.sgr import SgrParser
 from termkeep.ui.screens.scrollback import ScrollbackScreen
-from termkeep.ui.scrollback_source import Follow, Jump
+from termkeep.ui.scrollback_source import AwayRuler, Follow, Jump
 from termkeep.ui.widgets.terminal_view import TerminalView
 
 CAPTURE = b"".join(
@@ -34,6 +34,10 @@ class FixedScrollback:
 
     def __init__(self) -> None:
         self._parser = SgrParser()
+        self.ruler: AwayRuler | None = None
+
+    def away_ruler(self, lines: Sequence[HistoryLine]) -> AwayRuler | None:  # noqa: ARG002
+        return self.ruler
 
     @property
     def styles(self) -> Sequence[CellStyle]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
@@ -28,7 +29,8 @@ from textual.widgets import Input, Static
 from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, match_spans
 from termkeep.tmux.scrollback import ScrollbackError
-from termkeep.ui.scrollback_source import ScrollbackSource
+from termkeep.ui.plain_text import plain_str
+from termkeep.ui.scrollback_source import AwayRuler, ScrollbackSource
 from termkeep.ui.widgets.cells import Selection, StyleResolver, restyle_characters, styled_strip
 from termkeep.ui.widgets.terminal_view import TerminalView
 
@@ -42,6 +44,7 @@ FETCH_MARGIN = 40
 _MATCH = Style(bgcolor="#b58900", color="#000000")
 _SELECTED = Style(reverse=True)
 _CURSOR_LINE = Style(underline=True)
+_RULER = Style(dim=True)
 _LEAVE_KEYS = frozenset({"q", "escape"})
 
 
@@ -59,15 +62,42 @@ class ScrollbackLines(Widget, can_focus=True):
         self.search_text = ""
         self.selection: Selection | None = None
         """From (character, line) to (character, line)."""
+        self.ruler: AwayRuler | None = None
+        """A row drawn above one line, not a line itself: copy and search never see it."""
         self._resolver = resolver
 
     @property
     def page(self) -> int:
-        return max(1, self.size.height)
+        """Lines on screen (one row fewer while the ruler is drawn)."""
+        height = max(1, self.size.height)
+        return max(1, height - 1) if self._ruler_row(height) is not None else height
+
+    def _ruler_row(self, height: int) -> int | None:
+        """The screen row the ruler is drawn on, when it is on screen."""
+        if self.ruler is None:
+            return None
+        row = self.ruler.index - self.top
+        return row if 0 <= row < height else None
+
+    def number_at(self, y: int) -> int | None:
+        """The line drawn on screen row ``y`` (None: the ruler's row)."""
+        ruler = self._ruler_row(max(1, self.size.height))
+        if ruler is None or y < ruler:
+            return self.top + y
+        return None if y == ruler else self.top + y - 1
+
+    def ruler_strip(self, width: int) -> Strip:
+        """The ruler: a dim rule with the notice's words."""
+        said = plain_str(self.ruler.text) if self.ruler else ""
+        text = f"── {said} "
+        text = text + "─" * max(0, width - cell_len(text))
+        return Strip([Segment(text, _RULER)]).crop(0, width)
 
     def render_line(self, y: int) -> Strip:
-        number = self.top + y
         width = self.size.width
+        number = self.number_at(y)
+        if number is None:
+            return self.ruler_strip(width)
         if not 0 <= number < len(self.lines):
             return Strip.blank(width, self._resolver.default)
         line = self.lines[number]
@@ -99,8 +129,11 @@ class ScrollbackLines(Widget, can_focus=True):
         return "\n".join(parts)
 
     def point_at(self, x: int, y: int) -> tuple[int, int]:
-        """The (character, line) under cell (x, y) of the widget."""
-        number = min(max(self.top + y, 0), max(0, len(self.lines) - 1))
+        """The (character, line) under cell (x, y) of the widget (the ruler's row: the line
+        below it)."""
+        at = self.number_at(y)
+        number = self.top + y if at is None else at
+        number = min(max(number, 0), max(0, len(self.lines) - 1))
         text = self.lines[number].text if self.lines else ""
         column, cells = 0, 0
         while column < len(text) and cells + cell_len(text[column]) <= x:
@@ -168,6 +201,8 @@ class ScrollbackLines(Widget, can_focus=True):
         shift = len(lines)
         self.top += shift
         self.cursor += shift
+        if self.ruler is not None:
+            self.ruler = AwayRuler(self.ruler.index + shift, self.ruler.text)
         if self.selection is not None:
             self.selection = self.selection.moved_down(shift)
         self.refresh()
@@ -340,6 +375,39 @@ class ScrollbackScreen(Screen[None]):
             self.lines_widget.prepend(older)
         self._update_position()
 
+    # -- the away ruler ---------------------------------------------------------------
+
+    def _place_ruler(self) -> None:
+        """Put the ruler above the first line printed during the latest outage, if the view
+        holds it (the view's lines changed, or the mark did)."""
+        view = self.lines_widget
+        ruler = self.source.away_ruler(view.lines) if self.loaded and self.error is None else None
+        if ruler != view.ruler:
+            view.ruler = ruler
+            view.refresh()
+
+    async def to_away_mark(self) -> bool:
+        """Go to the first line printed during the latest outage (older pages are fetched
+        until it is there); False, with a notice, when the history no longer holds it."""
+        view = self.lines_widget
+        self._place_ruler()
+        while view.ruler is None and self.source.more_above and self.error is None:
+            older = await self.source.older(view.lines)
+            if not older:
+                break
+            view.cell_styles = self.source.styles
+            view.prepend(older)
+            self._place_ruler()
+        if view.ruler is None:
+            self.notify("No lines from an outage in this history", timeout=3)
+            self._update_position()
+            return False
+        index = view.ruler.index
+        # The ruler near the top, with what came after it below.
+        view.top = max(0, index - 2)
+        self._move(index)
+        return True
+
     # -- position line ----------------------------------------------------------------
 
     def position_text(self) -> str:
@@ -373,6 +441,7 @@ class ScrollbackScreen(Screen[None]):
         )
 
     def _update_position(self) -> None:
+        self._place_ruler()
         if self.is_mounted:
             self.query_one("#history-position", Static).update(Content(self.position_text()))
 
@@ -412,6 +481,8 @@ class ScrollbackScreen(Screen[None]):
             await self.search_next(forward=self._forward)
         elif key == "N":
             await self.search_next(forward=not self._forward)
+        elif key == "a":
+            await self.to_away_mark()
         elif key == "v":
             self._toggle_keyboard_selection()
         elif key in ("y", "enter") and view.selection is not None:
