@@ -131,6 +131,10 @@ class ScrollbackSource(Protocol):
         """Where the latest outage's lines start in ``lines`` (the view's), if they hold it."""
         ...
 
+    def away_above(self) -> bool:
+        """Whether that line may be above the view's lines (worth fetching older pages)."""
+        ...
+
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:
         """The screen and the newest history (at least ``page`` lines above the screen)."""
         ...
@@ -239,12 +243,9 @@ class TmuxScrollback:
         return self._extent.full_screen
 
     def away_ruler(self, lines: Sequence[HistoryLine]) -> AwayRuler | None:
-        mark = self._session.away_mark()
-        if mark is None or not mark.lines or not self._extent.width:
+        mark = self._mark_now()
+        if mark is None:
             return None
-        if mark is not self._mark:
-            self._mark = mark
-            self._mark_rows = [row + self._dropped for row in away_rows(mark, self._extent.history)]
         found = [
             index
             for row in self._mark_rows
@@ -253,6 +254,20 @@ class TmuxScrollback:
         ]
         # Two places that both hold its text: no ruler rather than a wrong one.
         return AwayRuler(found[0], mark.text) if len(found) == 1 else None
+
+    def away_above(self) -> bool:
+        mark = self._mark_now()
+        return mark is not None and any(row < self._top for row in self._mark_rows)
+
+    def _mark_now(self) -> AwayMark | None:
+        """The latest away mark worth a ruler, its rows (``_mark_rows``) placed."""
+        mark = self._session.away_mark()
+        if mark is None or not mark.lines or not self._extent.width:
+            return None
+        if mark is not self._mark:
+            self._mark = mark
+            self._mark_rows = [row + self._dropped for row in away_rows(mark, self._extent.history)]
+        return mark
 
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:
         count = min(max(page, FIRST_PAGE_LINES), _MOST_ABOVE_SCREEN)
@@ -474,6 +489,9 @@ class LocalScrollback:
 
     def away_ruler(self, lines: Sequence[HistoryLine]) -> AwayRuler | None:  # noqa: ARG002
         return None  # no tmux, no reattach to a pane that went on without termkeep
+
+    def away_above(self) -> bool:
+        return False
 
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:  # noqa: ARG002 - all of it is in memory
         self._terminal.scroll_to_bottom()

@@ -39,6 +39,9 @@ class FixedScrollback:
     def away_ruler(self, lines: Sequence[HistoryLine]) -> AwayRuler | None:  # noqa: ARG002
         return self.ruler
 
+    def away_above(self) -> bool:
+        return False
+
     @property
     def styles(self) -> Sequence[CellStyle]:
         return self._parser.styles

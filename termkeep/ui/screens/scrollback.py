@@ -391,7 +391,7 @@ class ScrollbackScreen(Screen[None]):
         until it is there); False, with a notice, when the history no longer holds it."""
         view = self.lines_widget
         self._place_ruler()
-        while view.ruler is None and self.source.more_above and self.error is None:
+        while view.ruler is None and self.source.more_above and self.source.away_above():
             older = await self.source.older(view.lines)
             if not older:
                 break
