@@ -149,12 +149,21 @@ class ScrollbackLines(Widget, can_focus=True):
             self.top = self.cursor
         elif self.cursor >= self.top + self.page:
             self.top = self.cursor - self.page + 1
+            if self.cursor >= self.top + self.page:
+                self.top += 1  # the ruler came on screen with the move and took a row
         self._fill_screen()
         self.refresh()
 
     def _fill_screen(self) -> None:
         # Never leave empty rows below the last line while there are lines above.
-        self.top = max(0, min(self.top, len(self.lines) - self.page))
+        self.top = max(0, min(self.top, self.last_top()))
+
+    def last_top(self) -> int:
+        """The first line shown when the last line is on the screen's last row."""
+        top = max(0, len(self.lines) - max(1, self.size.height))
+        if self.ruler is not None and top <= self.ruler.index:
+            top += 1  # the ruler is on that screen and takes a row of it
+        return min(top, max(0, len(self.lines) - 1))
 
     def on_resize(self) -> None:
         """Keep the screen full and the cursor on it at the new height."""
@@ -162,8 +171,7 @@ class ScrollbackLines(Widget, can_focus=True):
 
     def scroll_lines(self, delta: int) -> None:
         """Move the view (and the cursor with it) by ``delta`` lines."""
-        highest = max(0, len(self.lines) - self.page)
-        self.top = min(max(self.top + delta, 0), highest)
+        self.top = min(max(self.top + delta, 0), self.last_top())
         self.cursor = min(max(self.cursor, self.top), self.top + self.page - 1)
         self.cursor = min(self.cursor, max(0, len(self.lines) - 1))
         self.refresh()
@@ -190,7 +198,7 @@ class ScrollbackLines(Widget, can_focus=True):
         if self.selection is not None and self.selection.ordered()[1][1] >= len(self.lines):
             self.selection = None
         if follow:
-            self.top = max(0, len(self.lines) - self.page)
+            self.top = self.last_top()
             self.cursor = max(self.cursor, self.top)
         self.cursor = max(0, min(self.cursor, len(self.lines) - 1))
         self.refresh()
@@ -383,7 +391,11 @@ class ScrollbackScreen(Screen[None]):
         view = self.lines_widget
         ruler = self.source.away_ruler(view.lines) if self.loaded and self.error is None else None
         if ruler != view.ruler:
+            at_bottom = view.at_bottom
             view.ruler = ruler
+            if at_bottom:  # the ruler takes a row: the last line stays on screen
+                view.top = view.last_top()
+                view.cursor = max(view.cursor, view.top)
             view.refresh()
 
     async def to_away_mark(self) -> bool:
