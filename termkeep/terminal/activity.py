@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from termkeep.terminal.emulator import Snapshot
 
 
 class Mark(StrEnum):
@@ -93,3 +97,17 @@ class Activity:
             return False
         self.marks = self.marks | {mark}
         return True
+
+
+def pane_output(previous: Snapshot | None, snapshot: Snapshot | None, status_rows: int) -> bool:
+    """Whether ``snapshot`` shows output ``previous`` did not, outside the bottom
+    ``status_rows``. A row the engine did not touch is the same object in both (even when a
+    scroll moved it), and a row written again with the same text (a redraw) is no output
+    either; nor is a palette change, a resize or a first frame."""
+    if previous is None or snapshot is None:
+        return False
+    if (previous.columns, len(previous.rows)) != (snapshot.columns, len(snapshot.rows)):
+        return False
+    end = len(snapshot.rows) - status_rows
+    pairs = zip(previous.rows[:end], snapshot.rows[:end], strict=True)
+    return any(old is not new and old.graphemes != new.graphemes for old, new in pairs)
