@@ -75,6 +75,10 @@ class AwayMark:
     """The pane's history size then (its growth since tells how far it moved)."""
     limit: int
     """The pane's history limit (at the limit, growth can no longer be told)."""
+    first_text: str = ""
+    """The first unseen row's text (trailing blanks cut), to tell it is still that row."""
+    lines: int = 0
+    """Lines printed during the outage (0: nothing to mark)."""
 
 
 RECENT_BYTES = 256 * 1024
@@ -260,4 +264,6 @@ def _mark(text: str, count: LineCount | None, now: PaneNow | None) -> AwayMark |
         return None
     if count.first_unseen is None:
         return None
-    return AwayMark(text, count.first_unseen, now.history, now.limit)
+    index = count.first_unseen + now.above
+    first_text = now.rows[index] if 0 <= index < len(now.rows) else ""
+    return AwayMark(text, count.first_unseen, now.history, now.limit, first_text, count.lines or 0)

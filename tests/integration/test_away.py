@@ -115,6 +115,8 @@ async def test_a_blackhole_during_seq_output_is_told_with_its_line_count_and_rul
             str(mark.first_unseen),
         ).stdout.strip()
         assert row == f"n{seen + 1}"
+        # What the view checks the row by, and that there is something to mark.
+        assert (mark.first_text, mark.lines) == (row, printed)
         log_path = session.log.path
     finally:
         await session.close()
