@@ -267,6 +267,12 @@ GROUPS: tuple[Group, ...] = (
                 setting="paste_confirm",
             ),
             FieldInfo(
+                "notify",
+                "Desktop notifications",
+                "From a tab in the background: bell, done (long output ended), all, or off",
+                setting="notify",
+            ),
+            FieldInfo(
                 "log",
                 "Session log",
                 "output keeps the printable text, raw the bytes as received",

@@ -257,6 +257,10 @@ class Profile:
     """Ask before pasting several lines into a program without bracketed paste for this host:
     "multiline" or "never"; unset means the app-wide ``paste_confirm`` setting."""
 
+    notify: str | None = None
+    """Desktop notifications from this host's background tabs: "off", "bell", "done" or
+    "all"; unset means the app-wide ``notify`` setting."""
+
     log: str | None = None
     """Session log for this host's tabs: "off", "output" or "raw"; unset means the app-wide
     ``log`` setting."""

@@ -167,6 +167,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "strict_host_key_checking": ("ask", "yes", "accept-new", "no"),
     "predict": ("adaptive", "always", "never"),
     "paste_confirm": ("multiline", "never"),
+    "notify": ("off", "bell", "done", "all"),
     "log": ("off", "output", "raw"),
 }
 """Keys whose value is one of a few words, in the order they are offered."""
@@ -190,6 +191,7 @@ _RULES: dict[str, Rule] = {
     "theme": _PATH,
     "predict": _one_of(*CHOICES["predict"]),
     "paste_confirm": _one_of(*CHOICES["paste_confirm"]),
+    "notify": _one_of(*CHOICES["notify"]),
     "log": _one_of(*CHOICES["log"]),
     "log_path": _PATH,
     "keepalive.interval": _number_range(0, 3600),

@@ -175,6 +175,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab.next", "n", "Next tab"),
     ActionSpec("tab.prev", "p", "Previous tab"),
     *(ActionSpec(f"tab.goto.{n}", str(n), f"Go to tab {n}") for n in range(1, 10)),
+    ActionSpec("tab.next_marked", "a", "Next marked tab: new output, a bell, done"),
     ActionSpec("tab.rename", "comma", "Rename this tab"),
     ActionSpec("log.toggle", "l", "Start or stop this tab's session log"),
     ActionSpec("tab.save_profile", "w", "Save this tab's host as a profile"),
@@ -249,6 +250,33 @@ class Predict(StrEnum):
 PREDICT_CHOICES = tuple(mode.value for mode in Predict)
 
 
+class Notify(StrEnum):
+    """What in a background tab becomes a desktop notification (sent through the terminal
+    termkeep runs in)."""
+
+    OFF = "off"
+    BELL = "bell"
+    """A bell rung in a background tab."""
+    DONE = "done"
+    """A background tab that printed for a while (10 s) and then went quiet (5 s)."""
+    ALL = "all"
+    """Both."""
+
+
+class NotifyVia(StrEnum):
+    """The escape sequence a desktop notification is sent with; terminals that read two of
+    them would notify twice, so exactly one is sent."""
+
+    AUTO = "auto"
+    """Chosen by ``$TERM_PROGRAM`` and ``$TERM``."""
+    OSC9 = "osc9"
+    """iTerm2's ``OSC 9`` (also WezTerm, Ghostty, Windows Terminal, ConEmu)."""
+    OSC99 = "osc99"
+    """kitty's ``OSC 99``."""
+    OSC777 = "osc777"
+    """rxvt-unicode's ``OSC 777;notify`` (also foot, Ghostty, WezTerm, some VTE builds)."""
+
+
 class LogMode(StrEnum):
     """What a session log keeps."""
 
@@ -302,6 +330,15 @@ class Settings:
     """Predictive local echo: show typed characters before the remote echoes them (underlined
     until it does); a profile's own ``predict`` wins over this."""
 
+    notify: Notify = Notify.BELL
+    """Desktop notifications from background tabs, through the terminal termkeep runs in:
+    "off", "bell", "done" (a long output ended) or "all"; a profile's own ``notify`` wins
+    over this. The text is the tab's label and a fixed phrase, never the remote's output."""
+
+    notify_via: NotifyVia = NotifyVia.AUTO
+    """How notifications are sent: "auto" (by ``$TERM_PROGRAM``/``$TERM``), "osc9",
+    "osc99" (kitty) or "osc777"."""
+
     log: LogMode = LogMode.OFF
     """Session logs for every tab: "off", "output" (printable text) or "raw" (the bytes);
     a profile's own ``log`` wins over this."""
@@ -342,6 +379,8 @@ _TOP_KEYS = (
     "downloads_dir",
     "scrollback_lines",
     "predict",
+    "notify",
+    "notify_via",
     "log",
     "log_path",
     "keys",
@@ -479,6 +518,8 @@ def settings_from_mapping(data: Mapping[str, object], source: Path) -> Settings:
         downloads_dir=check.optional_text(data, "downloads_dir"),
         scrollback_lines=int(check.number(data, "scrollback_lines", 10_000, _SCROLLBACK_MAX)),
         predict=check.choice(data, "predict", Predict.ADAPTIVE),
+        notify=check.choice(data, "notify", Notify.BELL),
+        notify_via=check.choice(data, "notify_via", NotifyVia.AUTO),
         log=check.choice(data, "log", LogMode.OFF),
         log_path=check.text(data, "log_path", DEFAULT_LOG_PATTERN),
         keys=check.keymap(data.get("keys", {}), prefix),

@@ -19,6 +19,7 @@ from termkeep.config.settings import Settings
 from termkeep.config.store import ProfileStore
 from termkeep.headless.escape import HELP_TEXT, EscapeCommand, EscapeScanner
 from termkeep.headless.rawtty import LocalTerminal
+from termkeep.session.away import RecentOutput
 from termkeep.session.core import SessionCore, log_mode
 from termkeep.session.stop import EXIT_GAVE_UP, EXIT_OK, HeadlessRun
 from termkeep.supervisor.phase import Phase
@@ -95,10 +96,11 @@ class HeadlessAttach:
         self._terminal = terminal
         self._escapes = EscapeScanner()
         prompter = _CookedPrompter(TerminalPrompter(), terminal)
+        self._recent = RecentOutput(terminal.size())
         self._core = SessionCore(
             profile,
             prompter,
-            screen=terminal.write,
+            screen=self._show,
             size=terminal.size(),
             store=store,
             # The remote's bytes go straight through; its forwards are not attach's job.
@@ -111,6 +113,8 @@ class HeadlessAttach:
             # A tmux session it creates keeps the history a tab's would.
             history_limit=settings.scrollback_lines,
         )
+        # "While you were away" counts from the screen seen, replayed only at a drop.
+        self._core.away.watch_screen(self._recent.seen)
         self._core.on_update(self._on_update)
         self._run = HeadlessRun(terminal.message, [self._core])
         self._attached_once = False
@@ -119,13 +123,19 @@ class HeadlessAttach:
         """Attach, pass bytes both ways until the session ends; return the exit code."""
 
         def on_resize() -> None:
-            self._core.resize(*self._terminal.size())
+            size = self._terminal.size()
+            self._recent.resize(*size)
+            self._core.resize(*size)
 
         # The terminal is released first: it is the user's, and it must be theirs again
         # whatever fails.
         return await self._run.run(
             release=self._terminal.close, signals={signal.SIGWINCH: on_resize}
         )
+
+    def _show(self, data: bytes) -> None:
+        self._terminal.write(data)
+        self._recent.feed(data)
 
     def _finish(self, code: int, message: str | None = None) -> None:
         self._run.finish(code, message)

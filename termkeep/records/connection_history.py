@@ -7,6 +7,9 @@ One line per happening, written as it happens, so a crash loses nothing already 
   (``end``), its ``cause``, ``recovery`` in seconds (null when it never recovered), whether the
   same tmux session came back (``same_tmux``, null without tmux or without a recovery), and
   the bytes typed during it that were delivered or discarded;
+- ``away``: after a drop recovered, what the pane did meanwhile (``text``: the "while you
+  were away" notice: how long, how many lines, the command in front), for the session's
+  latest drop;
 - ``close``: the session ended, with its totals (bytes in and out, held keys, RTT).
 
 Every line carries ``session`` (a random id), ``profile``, ``host`` and ``time`` (Unix
@@ -26,7 +29,7 @@ import stat
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +75,8 @@ class Drop:
     """Bytes typed during the outage and thrown away (a new tmux session, or too many)."""
     outcome: str = ""
     """How it ended when it did not recover: ``failed``, ``closed``, ``ended``..."""
+    away: str = ""
+    """What the pane did meanwhile, as the "while you were away" notice said it."""
 
     def record(self) -> dict[str, Any]:
         """The JSON line for this drop."""
@@ -278,6 +283,8 @@ def _take(raw: bytes, result: HistoryRead) -> bool:
             drop = _drop_of(record, session, profile, host)
             result.drops.append(drop)
             times += [drop.start, drop.end]
+        elif record.get("kind") == "away":
+            _note_away(result, session, _text(record, "text"))
         elif record.get("kind") not in {"open", "close"}:
             return False
     except (KeyError, TypeError):
@@ -288,6 +295,14 @@ def _take(raw: bytes, result: HistoryRead) -> bool:
         first, last = min(first, known[1]), max(last, known[2])
     result.spans[session] = (profile, first, last)
     return True
+
+
+def _note_away(result: HistoryRead, session: str, text: str) -> None:
+    """The away line goes with the session's latest drop (the one it followed)."""
+    for index in range(len(result.drops) - 1, -1, -1):
+        if result.drops[index].session == session:
+            result.drops[index] = replace(result.drops[index], away=text)
+            return
 
 
 def _drop_of(record: Mapping[str, Any], session: str, profile: str, host: str) -> Drop:

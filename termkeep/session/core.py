@@ -9,7 +9,8 @@ scrollback). It is assembled here only, started in one order and closed in one o
   connect ends, so a client can connect at once), the connection history's ``open``
   record, then the supervisor;
 - close: the forwards, the session log, the connection history's totals, the side
-  services, then the supervisor; each even if the one before failed.
+  services ("while you were away", the scrollback), then the supervisor; each even if the
+  one before failed.
 
 Where the remote's bytes go is the owner's ``screen``: a tab's emulator, the local terminal
 of ``termkeep attach``, or nowhere for a tunnel. The core counts them and logs them on the
@@ -23,11 +24,13 @@ import inspect
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Literal
 
 from termkeep.config.profile import Profile
 from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory, HistoryJournal
+from termkeep.session.away import AwayWatch
 from termkeep.session.output_log import OutputLog
 from termkeep.session.recorder import ConnectionRecorder
 from termkeep.session.scrollback import RemoteScrollback
@@ -64,18 +67,22 @@ def build_supervisor(
     store: ProfileStore | None = None,
     session: bool = True,
     history_limit: int | None = None,
+    attach: PlainAttach | Literal["profile"] | None = "profile",
 ) -> Supervisor:
     """A supervisor that keeps ``profile``'s tmux session attached, sending its bytes to
     ``on_data``; with ``session=False`` it keeps only the connection (for tunnels). Jitter
     is seeded per session so many tabs never probe in lockstep. ``history_limit``: the lines
-    a tmux session it creates keeps (the settings' ``scrollback_lines``)."""
+    a tmux session it creates keeps (the settings' ``scrollback_lines``). ``attach``: how the
+    session attaches, by default as the profile says (``tmux_attach``)."""
     store = store or ProfileStore()
+    if attach == "profile":
+        attach = tmux_attach(profile, store, history_limit) if session else None
     connector = SshConnector(
         profile,
         prompter,
         lookup_profile=profile_lookup(store),
         session=session,
-        attach=tmux_attach(profile, store, history_limit) if session else None,
+        attach=attach,
     )
     policy = Policy.from_profile(profile, seed=secrets.randbits(32))
     return Supervisor(connector, on_data, policy, size=size)
@@ -142,6 +149,8 @@ class SessionCore:
     ) -> None:
         self.profile = profile
         self._screen = screen
+        store = store or ProfileStore()
+        attach = tmux_attach(profile, store, history_limit) if shell else None
         self.supervisor = build_supervisor(
             profile,
             prompter,
@@ -149,7 +158,7 @@ class SessionCore:
             size=size,
             store=store,
             session=shell,
-            history_limit=history_limit,
+            attach=attach,
         )
         self.log = OutputLog(profile, self.supervisor, mode=log, pattern=log_pattern)
         """The session log (off unless the settings or a tab's toggle start it)."""
@@ -166,6 +175,8 @@ class SessionCore:
         self.recorder.follow(self.supervisor)
         self.scrollback = RemoteScrollback(self.supervisor, profile_session_base(profile))
         """The tmux pane's scrollback, read beside the session on its connection."""
+        self.away = AwayWatch(self.supervisor, attach, self.recorder)
+        """"While you were away" after each long outage (a tab gives it the screen seen)."""
 
     async def start(self) -> None:
         """Start in the one order (module notes); what goes wrong reaches the listeners
@@ -182,6 +193,7 @@ class SessionCore:
             self.tunnels.close,
             self.log.stop,
             self.recorder.close,
+            self.away.close,
             self.scrollback.close,
             self.supervisor.close,
         )

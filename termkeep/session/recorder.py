@@ -133,6 +133,15 @@ class ConnectionRecorder:
                 held_discarded=self._ongoing.held_discarded + lost,
             )
 
+    def away(self, text: str) -> None:
+        """What the pane did during the drop just recovered ("while you were away"): kept
+        with that drop, and written as an ``away`` record of its own (the drop's record was
+        written at the reattach, before the pane could be read)."""
+        text = clean_text(text)
+        if self._drops and self._ongoing is None:
+            self._drops[-1] = replace(self._drops[-1], away=text)
+        self._write(event_record("away", *self._identity(), self._wall()) | {"text": text})
+
     def close(self) -> None:
         """The session is closing: finish an ongoing drop and write the totals."""
         if self._closed:

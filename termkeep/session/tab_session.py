@@ -14,6 +14,7 @@ from termkeep.config.profile import Profile
 from termkeep.config.settings import DEFAULT_LOG_PATTERN, LogMode
 from termkeep.config.store import ProfileStore
 from termkeep.records.connection_history import ConnectionHistory
+from termkeep.session.away import AwayMark, seen_screen
 from termkeep.session.core import SessionCore
 from termkeep.session.output_log import OutputLog
 from termkeep.session.recorder import ConnectionRecorder
@@ -72,6 +73,7 @@ class Session:
             on_resize=self.core.resize,
         )
         """The screen side, what a view shows: the emulator's one owner."""
+        self.core.away.watch_screen(lambda: seen_screen(self.terminal.emulator))
         self.core.on_update(self.terminal.follow_link)
         self.core.supervisor.add_held_keys_listener(self.terminal.held_keys_fate)
 
@@ -168,6 +170,11 @@ class Session:
     def keep_scrollback_warm(self) -> None:
         """Open the scrollback helper whenever the tab attaches to tmux."""
         self.core.scrollback.keep_warm()
+
+    def away_mark(self) -> AwayMark | None:
+        """Where the lines printed during the latest long outage start, if they were counted
+        (for the scrollback view's ruler)."""
+        return self.core.away.latest
 
     def _show(self, data: bytes) -> None:
         self.terminal.feed(data)

@@ -18,6 +18,7 @@ from typing import Any
 
 from termkeep.config.profile import Profile
 from termkeep.tmux.agent import agent_release_script, agent_setup_script
+from termkeep.tmux.away import FOREGROUND_FORMAT
 from termkeep.tmux.names import sanitize_session_name
 from termkeep.tmux.shell import exact_target, remote_command, shell_words
 from termkeep.transport.link import (
@@ -103,7 +104,10 @@ def reporting_attach_command(
     """Attach to ``session`` (creating it if needed) in one command that also prints which
     it was, so the tmux probe costs no round trip of its own.
 
-    The report is one line, ``termkeep-attach:<nonce>:<AttachReport>``;
+    The report is one line, ``termkeep-attach:<nonce>:<AttachReport>:<command>``, where
+    ``<command>`` is the pane's ``pane_current_command`` with every character that needs
+    quoting made ``_`` (what runs in front, for "while you were away" after the next drop;
+    it comes with the report, so it costs no round trip either);
     ``AttachReportScanner`` takes it out of the stream before the emulator sees it. ``nonce``
     (hex digits, new for every attach) keeps a startup file's output from passing for a
     report. Without tmux the report is ``notmux`` and the command exits 127.
@@ -141,7 +145,7 @@ def reporting_attach_command(
         )
     # Double quotes: $report is filled in by this shell, #{client_tty} by tmux (a /dev/pts
     # path), and the line goes to the terminal tmux has just taken over and flushed.
-    print_report = f'"{_report_line(nonce, "$report")} >#{{client_tty}}"'
+    print_report = f'"{_report_line(nonce, "$report:" + FOREGROUND_FORMAT)} >#{{client_tty}}"'
     # ";" ends tmux's first command (in double quotes: a single quote would end the script's).
     attach = shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session) + ' ";"'
     launches = []
@@ -238,10 +242,14 @@ class AttachReportScanner:
 
     def __init__(self, nonce: str) -> None:
         self._pattern = re.compile(
-            REPORT_PREFIX.encode() + re.escape(nonce.encode()) + rb":([a-z]+)\r?\n"
+            REPORT_PREFIX.encode()
+            + re.escape(nonce.encode())
+            + rb":([a-z]+)(?::([A-Za-z0-9._+-]*))?\r?\n"
         )
         self._pending = bytearray()
         self.report: AttachReport | None = None
+        self.foreground: str | None = None
+        """What ran in front in the pane when tmux attached (None: not said)."""
 
     def feed(self, data: bytes) -> bytes:
         """The bytes to show now; holds back what might be the start of the report.
@@ -255,6 +263,8 @@ class AttachReportScanner:
                 raise ValueError(f"no attach report within {REPORT_LIMIT} bytes")
             return b""
         self.report = AttachReport(found.group(1).decode())
+        if found.group(2):
+            self.foreground = found.group(2).decode()
         shown = bytes(self._pending[: found.start()] + self._pending[found.end() :])
         self._pending.clear()
         return shown
@@ -313,6 +323,9 @@ class PlainAttach:
         self._probe_timeout = probe_timeout
         self._adopt = adopt
         self.history_limit = history_limit
+        self.foreground: str | None = None
+        """The command in front in the pane at the latest attach (``pane_current_command``,
+        quoting characters made ``_``); None before one said."""
 
     @classmethod
     def for_profile(
@@ -349,6 +362,7 @@ class PlainAttach:
         if report is AttachReport.NO_TMUX:
             channel.close()
             return Attachment(report, None)
+        self.foreground = scan.foreground
         # The report is out of the stream: from now on bytes go straight to the screen.
         channel.deliver_to(on_data)
         return Attachment(report, channel, existed=report is AttachReport.EXISTED)
@@ -383,6 +397,11 @@ class _ReportScan:
         # leaves nobody to read a failure set later: asyncio would write "Future exception
         # was never retrieved" to the error log, as if something had gone wrong.
         self.report.add_done_callback(retrieve_quietly)
+
+    @property
+    def foreground(self) -> str | None:
+        """The command in front that the report named."""
+        return self._scanner.foreground
 
     def feed(self, data: bytes) -> None:
         if self._scanner.report is AttachReport.NO_TMUX:

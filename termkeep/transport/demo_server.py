@@ -81,7 +81,7 @@ class _PtyCommand:
             stdout=slave,
             stderr=slave,
             env=env,
-            start_new_session=True,  # the PTY becomes the child's controlling terminal
+            start_new_session=True,  # its own process group, for SIGHUP and SIGWINCH
             close_fds=True,
         )
         os.close(slave)
@@ -95,6 +95,11 @@ class _PtyCommand:
     def resize(self, cols: int, rows: int) -> None:
         with contextlib.suppress(OSError):
             fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        # The kernel signals a size change only to the foreground group of the terminal's
+        # session, and the PTY is not the child's controlling terminal (it was open before
+        # setsid): without this, a program started before a resize (tmux) never hears of it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGWINCH)
 
     def hang_up(self) -> None:
         """The client went away: end the child like a dropped sshd connection would (SIGHUP)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, override
@@ -24,22 +25,21 @@ from termkeep.config.settings import ACTIONS, Settings, settings_or_defaults
 from termkeep.config.store import ProfileStore
 from termkeep.config.themes import ThemeCatalog, load_themes
 from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
+from termkeep.terminal.activity import Mark
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.ui import failures, textual_fixes
+from termkeep.ui import failures, tab_actions, textual_fixes
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label, textual_action
-from termkeep.ui.broadcast import Broadcast, stop_hint, tabs_word
-from termkeep.ui.screens.broadcast import BroadcastPickerScreen
+from termkeep.ui.broadcast import Broadcast, stop_hint
+from termkeep.ui.desktop_notifier import DesktopNotifier, notify_mode, wanted
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.file_lists import FILE_KEYS
 from termkeep.ui.screens.profiles import EDITOR_KEYS, ProfileManagerScreen
 from termkeep.ui.screens.prompts import AppPrompter
 from termkeep.ui.screens.scrollback_keys import HISTORY_KEYS
-from termkeep.ui.screens.sessions import RemoteSessionsScreen
 from termkeep.ui.screens.transfers import TRANSFERS_KEYS
 from termkeep.ui.session_api import SessionLike, SessionOpener
-from termkeep.ui.tab_profile import profile_of_tab, save_forwards, save_tab_profile
 from termkeep.ui.theming import ansi_theme, terminal_palette, textual_theme
 from termkeep.ui.widgets.prefix_hint import PrefixHint, bound_key
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
@@ -97,6 +97,20 @@ class TermkeepApp(App[None], inherit_bindings=False):
             self.settings.prefix, stop_hint(self.settings.prefix, off_key), relabel
         )
         """What is typed in one tab that goes to others too (prefix b picks, B stops)."""
+        self.desktop = DesktopNotifier(
+            self.write_to_terminal,
+            lambda text: self.notify(text, severity="warning", timeout=20),
+            self.settings.notify_via,
+            os.environ,
+        )
+        """Bells and desktop notifications, through the terminal the app runs in."""
+
+    def write_to_terminal(self, data: str) -> None:
+        """Write ``data`` to the terminal the app runs in, between frames (as Textual's own
+        bell does)."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(data)
 
     # --- layout and start-up -----------------------------------------------------------------
 
@@ -303,6 +317,22 @@ class TermkeepApp(App[None], inherit_bindings=False):
             tabs.refresh_label(message.pane)
         self.broadcast.label_changed(message.pane)  # a new remote title renames the source
 
+    def on_session_pane_alert(self, message: SessionPane.Alert) -> None:
+        """A bell of the tab in front rings; a bell or a finished output in a background tab
+        becomes a desktop notification when ``notify`` asks for one."""
+        pane = message.pane
+        if message.what is Mark.BELL and message.shown:
+            self.desktop.bell()
+        elif not message.shown and wanted(
+            notify_mode(pane.session.profile, self.settings), message.what
+        ):
+            self.desktop.notify(pane.label, message.what)
+
+    def action_tab_next_marked(self) -> None:
+        """Show the next tab with new output, a bell or a finished run."""
+        if self.tabs.next_marked() is None:
+            self.notify("No other tab has new output, a bell or a finished run")
+
     def action_tab_new(self) -> None:
         """Pick a saved profile or an ssh_config Host, or type user@host[:port], and open a
         tab on it."""
@@ -382,42 +412,11 @@ class TermkeepApp(App[None], inherit_bindings=False):
         """Save the active tab's host (opened as user@host or an ssh_config alias) as a
         profile, keeping its tmux session, so opening the profile reattaches this tab's
         work."""
-        pane = self.tabs.active_session_pane
-        running = pane.session.profile if pane is not None else None
-        if pane is None or running is None:
-            self.notify("This tab has no host to save")
-            return
-        if self.store.exists(running.name) and self.store.load(running.name) == running:
-            self.notify(f"{running.name} is already a saved profile")
-            return
-        profile = profile_of_tab(pane.session) or running
-
-        def named(name: str | None) -> None:
-            if not name:
-                return
-            name = name.strip()
-            problem = save_tab_profile(self.store, profile, name, pane.session.tmux_session)
-            if problem is not None:
-                self.notify(problem, title="Not saved", severity="error", timeout=15)
-            else:
-                self.notify(f"Saved {name}: it opens this tab's tmux session")
-
-        suggestion = profile.host if not self.store.exists(profile.host) else ""
-        self.push_screen(TextInputScreen("Save this host as profile", suggestion), named)
+        tab_actions.save_tab_as_profile(self)
 
     def action_tunnels_manage(self) -> None:
         """Show the active tab's tunnels: what each carries, add, remove, save."""
-        pane = self.tabs.active_session_pane
-        tunnels = pane.session.tunnels if pane is not None else None
-        if pane is None or tunnels is None:
-            self.notify("This tab carries no tunnels")
-            return
-        # Only a tab with tunnels has loaded the transport (asyncssh) this screen shows.
-        from termkeep.ui.screens.tunnels import TunnelsScreen  # noqa: PLC0415
-
-        session, save_key = pane.session, bound_key(self.settings, "tab.save_profile")
-        save = functools.partial(save_forwards, self.store, session, save_key)
-        self.push_screen(TunnelsScreen(pane.label, tunnels, save))
+        tab_actions.show_tunnels(self)
 
     def action_log_toggle(self) -> None:
         """Start or stop the active tab's session log."""
@@ -442,28 +441,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def action_broadcast_pick(self) -> None:
         """Pick the tabs that receive what is typed in the active one (or all of them)."""
-        source = self.tabs.active_session_pane
-        others = [pane for pane in self.tabs.panes if pane is not source]
-        if source is None or not others:
-            self.notify("Broadcast input needs two tabs: open another one first")
-            return
-        receiving = self.broadcast.targets if self.broadcast.source is source else []
-        tabs = [(str(pane.id), pane.label) for pane in others]
-        picker = BroadcastPickerScreen(source.label, tabs, [str(pane.id) for pane in receiving])
-
-        def picked(tab_ids: list[str] | None) -> None:
-            if tab_ids is None:
-                return
-            targets = [pane for pane in others if pane.id in tab_ids and pane.is_attached]
-            if not targets:
-                self.action_broadcast_off()
-            elif self.broadcast.start(source, targets):
-                count = tabs_word(len(targets))
-                self.notify(f"Broadcasting what is typed in {source.label} to {count}")
-            else:
-                self.notify(f"{source.label} cannot broadcast: its terminal is not a real one")
-
-        self.push_screen(picker, picked)
+        tab_actions.pick_broadcast(self)
 
     def action_broadcast_off(self) -> None:
         """Stop broadcast input, whichever tab it comes from."""
@@ -479,36 +457,15 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def action_transfer_upload(self) -> None:
         """Pick a local file and upload it to the directory of the active tab's shell."""
-        from termkeep.ui.transfer_flow import upload_flow  # noqa: PLC0415 - see __init__
-
-        pane = self.tabs.active_session_pane
-        if pane is None:
-            self.notify("No tab open: files go to a tab's host")
-            return
-        # The tab's worker: a failure is the tab's (ui/failures.py), not the app's.
-        pane.run_worker(upload_flow(self, pane.session, pane.label), exit_on_error=False)
+        tab_actions.upload_to_tab(self)
 
     def action_transfer_download(self) -> None:
         """List the directory of the active tab's shell on the server and download from it."""
-        from termkeep.ui.transfer_flow import download_flow  # noqa: PLC0415 - see __init__
-
-        pane = self.tabs.active_session_pane
-        if pane is None:
-            self.notify("No tab open: files come from a tab's host")
-            return
-        flow = download_flow(self, pane.session, pane.label, self.settings)
-        pane.run_worker(flow, exit_on_error=False)
+        tab_actions.download_from_tab(self)
 
     def action_transfers_show(self) -> None:
         """Show the active tab's transfers: state, progress, cancel and retry."""
-        pane = self.tabs.active_session_pane
-        transfers = pane.session.transfers if pane is not None else None
-        if pane is None or transfers is None:
-            self.notify("This tab carries no transfers")
-            return
-        from termkeep.ui.screens.transfers import TransfersScreen  # noqa: PLC0415
-
-        self.push_screen(TransfersScreen(pane.label, transfers))
+        tab_actions.show_transfers(self)
 
     def action_demo_drop_network(self) -> None:
         """Demo only: cut the demo's network so the stall and the reattach can be seen."""
@@ -542,39 +499,12 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     def action_sessions_manage(self) -> None:
         """The active tab's host: its termkeep tmux sessions that no tab holds."""
-        pane = self.tabs.active_session_pane
-        if pane is not None:
-            self.manage_sessions(pane.session.name)
-            return
-        names = self.store.names()
-        hint = "No saved profiles yet: add one in the profile manager."
-        self.push_screen(
-            PickerScreen("tmux sessions on which host?", names, hint), self._picked_host
-        )
-
-    def _picked_host(self, name: str | None) -> None:
-        if name:
-            self.manage_sessions(name)
+        tab_actions.manage_sessions_of_active_tab(self)
 
     def manage_sessions(self, name: str) -> None:
         """List profile ``name``'s tmux sessions on its host that no tab holds, to attach or
         kill; a profile that does not load is reported in one line."""
-        try:
-            profile = self.store.load(name)
-        except ConfigError as error:
-            self.notify(str(error), title=f"Cannot open {name}", severity="error", timeout=15)
-            return
-
-        async def attach(tmux_session: str | None) -> None:
-            if tmux_session is None:
-                return
-            if isinstance(self.screen, ProfileManagerScreen):
-                self.screen.dismiss(None)  # the new tab is what the user wants to see
-            await self.open_profile(name, tmux_session)
-
-        held = functools.partial(self.tabs.tmux_sessions_of, name)
-        screen = RemoteSessionsScreen.for_profile(profile, self.store, AppPrompter(self), held)
-        self.push_screen(screen, attach)
+        tab_actions.manage_sessions(self, name)
 
     def action_theme_switch(self) -> None:
         """Pick a theme: each highlighted one is shown at once; escape goes back."""

@@ -390,4 +390,6 @@ def terminal_view(
         offer_upload=settings.paste_upload is PasteUpload.ASK,
         on_history=on_history,
         history_is_tmux=history_is_tmux,
+        # tmux draws its status line at the bottom unless told otherwise (status-position).
+        status_rows=1 if profile is not None and profile.tmux.enabled else 0,
     )

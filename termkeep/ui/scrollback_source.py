@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from termkeep.session.away import AwayMark
 from termkeep.session.tab_session import Session
 from termkeep.terminal.emulator import CellStyle
 from termkeep.terminal.history_lines import HistoryLine, line_of_row, search_lines
@@ -66,6 +67,32 @@ class Follow:
     reload: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class AwayRuler:
+    """Where the view draws "while you were away": above line ``index`` of its lines, the
+    first printed during the latest outage; ``text`` is the notice."""
+
+    index: int
+    text: str
+
+
+def away_rows(mark: AwayMark, history: int) -> list[int]:
+    """Where the mark's row may be now, counted from the top of a history of ``history``
+    rows (read since the mark was taken), most likely first; [] when it is gone.
+
+    New rows enter at the history's bottom, so a row's place from the top stays put while
+    the history grows. Only a drop moves it: tmux drops a tenth of the limit at once when
+    the history is full, which leaves the history at nine tenths or more from then on. A
+    history below that, and no smaller than the mark's, proves no drop; otherwise every
+    number of drops is a candidate, and the caller tells them apart by the row's text."""
+    place = mark.history + mark.first_unseen
+    step = max(1, mark.limit // 10)
+    floor = mark.limit - step
+    if mark.limit <= 0 or mark.history <= history < floor:
+        return [place] if place >= 0 else []
+    return list(range(place, -1, -step))
+
+
 class ScrollbackSource(Protocol):
     """Lines for the scrollback view, newest at the end."""
 
@@ -98,6 +125,14 @@ class ScrollbackSource(Protocol):
     @property
     def full_screen(self) -> bool:
         """Whether the last read found a full-screen program in the pane (less, vim)."""
+        ...
+
+    def away_ruler(self, lines: Sequence[HistoryLine]) -> AwayRuler | None:
+        """Where the latest outage's lines start in ``lines`` (the view's), if they hold it."""
+        ...
+
+    def away_above(self) -> bool:
+        """Whether that line may be above the view's lines (worth fetching older pages)."""
         ...
 
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:
@@ -177,6 +212,9 @@ class TmuxScrollback:
         """Lines after them that are the pane's screen (0 unless ``_live``)."""
         self._live = True
         self._gone_above = False
+        self._mark: AwayMark | None = None
+        self._mark_rows: list[int] = []
+        """Absolute rows the mark's row may be (``away_rows``), taken when the mark was new."""
 
     # -- what the view asks ---------------------------------------------------------------
 
@@ -204,10 +242,38 @@ class TmuxScrollback:
     def full_screen(self) -> bool:
         return self._extent.full_screen
 
+    def away_ruler(self, lines: Sequence[HistoryLine]) -> AwayRuler | None:
+        mark = self._mark_now()
+        if mark is None:
+            return None
+        found = [
+            index
+            for row in self._mark_rows
+            if 0 <= (index := row - self._top) < len(lines)
+            and lines[index].text.rstrip() == mark.first_text
+        ]
+        # Two places that both hold its text: no ruler rather than a wrong one.
+        return AwayRuler(found[0], mark.text) if len(found) == 1 else None
+
+    def away_above(self) -> bool:
+        mark = self._mark_now()
+        return mark is not None and any(row < self._top for row in self._mark_rows)
+
+    def _mark_now(self) -> AwayMark | None:
+        """The latest away mark worth a ruler, its rows (``_mark_rows``) placed."""
+        mark = self._session.away_mark()
+        if mark is None or not mark.lines or not self._extent.width:
+            return None
+        if mark is not self._mark:
+            self._mark = mark
+            self._mark_rows = [row + self._dropped for row in away_rows(mark, self._extent.history)]
+        return mark
+
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:
         count = min(max(page, FIRST_PAGE_LINES), _MOST_ABOVE_SCREEN)
         read = await self._read(-count, _SCREEN_LAST_LINE)
         self._dropped = 0
+        self._mark = None  # rows are numbered afresh
         return self._take_live(read, read.extent.history - min(count, read.extent.history))
 
     async def older(self, lines: Sequence[HistoryLine]) -> list[HistoryLine]:
@@ -420,6 +486,12 @@ class LocalScrollback:
     @property
     def styles(self) -> Sequence[CellStyle]:
         return self._terminal.snapshot().styles
+
+    def away_ruler(self, lines: Sequence[HistoryLine]) -> AwayRuler | None:  # noqa: ARG002
+        return None  # no tmux, no reattach to a pane that went on without termkeep
+
+    def away_above(self) -> bool:
+        return False
 
     async def first(self, page: int = FIRST_PAGE_LINES) -> list[HistoryLine]:  # noqa: ARG002 - all of it is in memory
         self._terminal.scroll_to_bottom()

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from termkeep.config.profile import TmuxSettings
+from termkeep.session.away import AwayMark
 from termkeep.session.tab_session import Session
 from termkeep.terminal.history_lines import HistoryLine
 from termkeep.tmux import scrollback
@@ -305,3 +306,66 @@ async def test_pages_stay_right_while_a_full_history_drops_its_oldest_rows(
         texts = [line.text for line in lines]
         assert [t for t in texts if t.startswith("b")] == [f"b{n}" for n in range(1, 401)]
         assert [t for t in texts if t.startswith("a")] == numbered
+
+
+def away_mark_at(server: SshServer, text: str, lines: int) -> AwayMark:
+    """The mark the away notice would keep with ``text`` as the first unseen row, read from
+    the pane as the notice reads it (its history size then, ``text``'s tmux row)."""
+    target = f"={TMUX_SESSION}:"
+    history, limit = (
+        int(field)
+        for field in server.tmux(
+            "display-message", "-p", "-t", target, "#{history_size} #{history_limit}", check=True
+        ).stdout.split()
+    )
+    rows = server.tmux("capture-pane", "-p", "-S", "-", "-E", "-", "-t", target, check=True)
+    index = [row.rstrip() for row in rows.stdout.splitlines()].index(text)
+    said = f"while you were away (9 s): {lines} lines printed"
+    return AwayMark(said, index - history, history, limit, text, lines)
+
+
+async def test_the_away_ruler_finds_its_row_while_the_history_grows_and_drops(
+    sshd: SshServer,
+) -> None:
+    # 1,000 lines of history: full, tmux drops its oldest tenth at each overflow, so the
+    # mark's row moves up by amounts no size tells; it is told by its text, and once
+    # dropped it is gone. (The mark is taken from the pane as the away notice takes it; a
+    # real outage is in tests/ui/test_scrollback_view.py.)
+    sshd.tmux("new-session", "-d", "-s", "holder", check=True)
+    sshd.tmux("set-option", "-g", "history-limit", "1000", check=True)
+    sshd.tmux("new-session", "-d", "-s", TMUX_SESSION, check=True)
+    async with opened(reconnect_profile(sshd)) as watch:
+        await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
+        await watch.run("seq -f 'a%g' 1 600", "a600")
+        watch.session.core.away.latest = away_mark_at(sshd, "a500", 101)
+
+        def placed(lines: list[HistoryLine], source: TmuxScrollback) -> tuple[str, str] | None:
+            ruler = source.away_ruler(lines)
+            if ruler is None:
+                return None
+            return (lines[ruler.index - 1].text, lines[ruler.index].text)
+
+        # The history grows while the view is open: rows keep their numbers.
+        source = TmuxScrollback(watch.session)
+        lines = await source.first()
+        assert placed(lines, source) == ("a499", "a500")
+        await watch.run("seq -f 'b%g' 1 150", "b150")
+        change = await source.follow(lines)
+        assert change is not None
+        assert not change.reload
+        lines[change.keep :] = change.lines
+        assert placed(lines, source) == ("a499", "a500")
+
+        # Drops (the history passes 1,000 rows): found again in a view opened now.
+        await watch.run("seq -f 'c%g' 1 400", "c400")
+        source = TmuxScrollback(watch.session)
+        lines = await everything(source)
+        assert lines[0].text != "a1"  # the oldest rows were dropped
+        assert placed(lines, source) == ("a499", "a500")
+
+        # Dropped itself: no ruler.
+        await watch.run("seq -f 'd%g' 1 1200", "d1200")
+        source = TmuxScrollback(watch.session)
+        lines = await everything(source)
+        assert not any(line.text.startswith("a") for line in lines)
+        assert source.away_ruler(lines) is None

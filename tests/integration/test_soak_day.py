@@ -61,6 +61,8 @@ def test_tab_labels_are_read_from_the_tab_bar_not_a_notification() -> None:
     assert screens.tab_glyphs(bar)["t3"] == "↻"
     assert not screens.all_tabs_attached(bar, ["t1", "t2", "t3"])
     assert screens.all_tabs_attached(bar.replace("↻", "●"), ["t1", "t2", "t3"])
+    marked = " ● t1  ● + t2  ↻ !+ t3  ● ✓ t4\n"  # background tabs with activity marks
+    assert screens.tab_glyphs(marked) == {"t1": "●", "t2": "●", "t3": "↻", "t4": "●"}
 
 
 def test_a_marker_counts_as_output_only_on_its_own_line_or_after_a_prompt() -> None:

@@ -21,8 +21,11 @@ from termkeep.ui.screens.scrollback import ScrollbackScreen
 from termkeep.ui.screens.scrollback_keys import HISTORY_KEYS
 from termkeep.ui.widgets.session_pane import SessionPane
 from termkeep.ui.widgets.terminal_view import TerminalView
+from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
 from tests.fixtures.sshd import SshServer
+from tests.integration.test_away import LINES, PRINTER, last_number_above_cursor, pane_text
+from tests.integration.test_reconnect import reconnect_profile
 from tests.ui.fakes import RecordingApp
 from tests.ui.pilot import LIVE, PREFIX, wait_for
 from tests.ui.test_terminal_view import scroll_up
@@ -315,3 +318,62 @@ async def test_the_help_and_the_readme_list_the_view_s_keys(store: ProfileStore)
     for key, meaning in HISTORY_KEYS:
         assert key in text
         assert f"| {key} | {meaning} |" in readme
+
+
+async def test_the_ruler_marks_the_first_line_printed_during_an_outage_and_a_jumps_to_it(
+    store: ProfileStore, netns_sshd: NetnsSshServer, tmp_path: Path
+) -> None:
+    # seq's numbers one every 0.1 s (tests/integration/test_away.py), most of them printed
+    # while a blackhole keeps them from the tab; then the reattach says how many.
+    printer = tmp_path / "printer.pl"
+    printer.write_text(PRINTER.removeprefix("perl -e '").removesuffix("'") + "\n")
+    printer.chmod(0o644)
+    tmp_path.chmod(0o755)
+    store.save(reconnect_profile(netns_sshd))
+    app = RecordingApp(store, open_session=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        payloads = clipboard_writes(app)
+        pane = await attached_pane(app, pilot, "reconnect-test")
+        assert isinstance(pane.session, LiveSession)
+        session = pane.session.session
+        await pilot.press(*f"clear; perl {printer}", "enter")
+        await wait_for(pilot, lambda: "n30" in session.emulator.text(), "n30", bound=LIVE)
+        with netns_sshd.blackhole():
+            await wait_for(
+                pilot, lambda: pane.status.state is Phase.RECONNECTING, "the drop", bound=LIVE
+            )
+            seen = last_number_above_cursor(session)
+            await wait_for(pilot, lambda: "end-42" in pane_text(netns_sshd), "the end", bound=LIVE)
+        await wait_for(pilot, lambda: session.away_mark() is not None, "the away mark", bound=LIVE)
+        mark = session.away_mark()
+        assert mark is not None
+        assert f": {LINES - seen + 1} lines printed" in mark.text, mark.text
+
+        await pilot.press(PREFIX, "left_square_bracket")
+        screen = app.screen
+        assert isinstance(screen, ScrollbackScreen)
+        await wait_for(pilot, lambda: screen.loaded, "the first page", bound=LIVE)
+        view = screen.lines_widget
+        await wait_for(pilot, lambda: view.ruler is not None, "the ruler", bound=LIVE)
+        ruler = view.ruler
+        assert ruler is not None
+        assert ruler.text == mark.text
+        # Exactly above the first line printed during the outage.
+        assert view.lines[ruler.index - 1].text == f"n{seen}"
+        assert view.lines[ruler.index].text == f"n{seen + 1}"
+        # It is drawn, not held: no line of the history is the ruler.
+        assert not any("while you were away" in line.text for line in view.lines)
+
+        await pilot.press("a")
+        await pilot.pause()
+        assert view.cursor == ruler.index
+        rows = [view.render_line(y).text for y in range(view.size.height)]
+        at = next(y for y, row in enumerate(rows) if row.startswith("── while you were away"))
+        assert rows[at].rstrip().endswith("─")
+        assert rows[at - 1].rstrip() == f"n{seen}"
+        assert rows[at + 1].rstrip() == f"n{seen + 1}"
+        assert mark.text in rows[at]
+        # Copying across it copies history lines only.
+        await pilot.press("up", "v", "down", "y")
+        await wait_for(pilot, lambda: bool(payloads), "the copy", bound=LIVE)
+        assert payloads[-1] == f"n{seen}\nn{seen + 1}"

@@ -347,6 +347,23 @@ async def test_bell_reaches_the_app() -> None:
         assert bells[0].view is app.view
 
 
+async def test_a_burst_of_bells_is_two_bells() -> None:
+    bells: list[TerminalView.Bell] = []
+
+    class BellApp(TerminalApp):
+        def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
+            bells.append(message)
+
+    app = BellApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        app.terminal.feed(b"\x07" * 1000 + b"rang")  # one read: well within BELL_GAP
+        await wait_for(pilot, lambda: "rang" in line_text(app.view, 0), "the text after them")
+        # The first at once, the other 999 as one at the end of the gap: none lost.
+        await wait_for(pilot, lambda: len(bells) >= 2, "the bell at the end of the gap")
+        await pilot.pause()
+        assert len(bells) == 2
+
+
 async def test_wheel_goes_to_a_remote_that_tracks_the_mouse() -> None:
     app = TerminalApp()
     async with app.run_test(size=(40, 10)) as pilot:

@@ -8,28 +8,22 @@ It opens where the key that opened it says (shift+PageUp: a page up; the wheel: 
 up), drawn from the first fetch. While its last line is the pane's screen it follows the
 pane: at the bottom it shows new output as it comes; scrolled up, it keeps its place and
 counts the new lines below. A search asks the server (``ScrollbackSource.search``) and
-jumps; the lines between come as the view scrolls.
+jumps; the lines between come as the view scrolls. After a reattach that ended a long
+outage, a ruler marks where the lines printed meanwhile start, and ``a`` goes to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from rich.cells import cell_len
-from rich.style import Style
 from textual import events
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
-from textual.strip import Strip
-from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from termkeep.terminal.emulator import CellStyle
-from termkeep.terminal.history_lines import HistoryLine, match_spans
 from termkeep.tmux.scrollback import ScrollbackError
 from termkeep.ui.scrollback_source import ScrollbackSource
-from termkeep.ui.widgets.cells import Selection, StyleResolver, restyle_characters, styled_strip
+from termkeep.ui.widgets.cells import Selection, StyleResolver
+from termkeep.ui.widgets.scrollback_lines import ScrollbackLines
 from termkeep.ui.widgets.terminal_view import TerminalView
 
 WHEEL_LINES = 3
@@ -39,138 +33,7 @@ PAGE_UP = -1
 """``start_up`` of a view that opens a whole page up (its height is known once shown)."""
 FETCH_MARGIN = 40
 """Fetch the next older page when the top of the view comes this close to the first line."""
-_MATCH = Style(bgcolor="#b58900", color="#000000")
-_SELECTED = Style(reverse=True)
-_CURSOR_LINE = Style(underline=True)
 _LEAVE_KEYS = frozenset({"q", "escape"})
-
-
-class ScrollbackLines(Widget, can_focus=True):
-    """Draws history lines from ``top``, with matches, the selection and the cursor line."""
-
-    DEFAULT_CSS = "ScrollbackLines { height: 1fr; width: 1fr; }"
-
-    def __init__(self, resolver: StyleResolver) -> None:
-        super().__init__()
-        self.lines: list[HistoryLine] = []
-        self.cell_styles: Sequence[CellStyle] = ()
-        self.top = 0
-        self.cursor = 0
-        self.search_text = ""
-        self.selection: Selection | None = None
-        """From (character, line) to (character, line)."""
-        self._resolver = resolver
-
-    @property
-    def page(self) -> int:
-        return max(1, self.size.height)
-
-    def render_line(self, y: int) -> Strip:
-        number = self.top + y
-        width = self.size.width
-        if not 0 <= number < len(self.lines):
-            return Strip.blank(width, self._resolver.default)
-        line = self.lines[number]
-        strip = styled_strip(line, self.cell_styles, self._resolver, width)
-        for start, end in match_spans(line.text, self.search_text):
-            strip = restyle_characters(strip, line.text, start, end, _MATCH)
-        span = self.selected_span(number)
-        if span is not None:
-            strip = restyle_characters(strip, line.text, *span, _SELECTED)
-        if number == self.cursor and self.has_focus:
-            strip = restyle_characters(strip, line.text, 0, max(1, len(line.text)), _CURSOR_LINE)
-        return strip
-
-    def selected_span(self, number: int) -> tuple[int, int] | None:
-        """The selected [start, end) characters of line ``number``."""
-        if self.selection is None:
-            return None
-        return self.selection.characters_on(number, len(self.lines[number].text))
-
-    def selected_text(self) -> str:
-        """The selection's text, one line per line."""
-        if self.selection is None:
-            return ""
-        (_, first), (_, last) = self.selection.ordered()
-        parts = []
-        for number in range(first, last + 1):
-            span = self.selected_span(number)
-            parts.append(self.lines[number].text[span[0] : span[1]] if span else "")
-        return "\n".join(parts)
-
-    def point_at(self, x: int, y: int) -> tuple[int, int]:
-        """The (character, line) under cell (x, y) of the widget."""
-        number = min(max(self.top + y, 0), max(0, len(self.lines) - 1))
-        text = self.lines[number].text if self.lines else ""
-        column, cells = 0, 0
-        while column < len(text) and cells + cell_len(text[column]) <= x:
-            cells += cell_len(text[column])
-            column += 1
-        return (column, number)
-
-    def show(self, number: int) -> None:
-        """Move the cursor to line ``number`` and scroll so it is visible."""
-        last = max(0, len(self.lines) - 1)
-        self.cursor = min(max(number, 0), last)
-        if self.cursor < self.top:
-            self.top = self.cursor
-        elif self.cursor >= self.top + self.page:
-            self.top = self.cursor - self.page + 1
-        self._fill_screen()
-        self.refresh()
-
-    def _fill_screen(self) -> None:
-        # Never leave empty rows below the last line while there are lines above.
-        self.top = max(0, min(self.top, len(self.lines) - self.page))
-
-    def on_resize(self) -> None:
-        """Keep the screen full and the cursor on it at the new height."""
-        self.show(self.cursor)
-
-    def scroll_lines(self, delta: int) -> None:
-        """Move the view (and the cursor with it) by ``delta`` lines."""
-        highest = max(0, len(self.lines) - self.page)
-        self.top = min(max(self.top + delta, 0), highest)
-        self.cursor = min(max(self.cursor, self.top), self.top + self.page - 1)
-        self.cursor = min(self.cursor, max(0, len(self.lines) - 1))
-        self.refresh()
-
-    @property
-    def at_bottom(self) -> bool:
-        """Whether the last line is on screen."""
-        return self.top + self.page >= len(self.lines)
-
-    def scroll_page(self, pages: int) -> None:
-        """Move the view and the cursor by whole pages."""
-        before = self.top
-        self.scroll_lines(pages * self.page)
-        moved = self.top - before
-        self.cursor = min(max(self.cursor + moved, self.top), self.top + self.page - 1)
-        self.cursor = max(0, min(self.cursor, len(self.lines) - 1))
-        self.refresh()
-
-    def replace_from(self, keep: int, lines: list[HistoryLine]) -> None:
-        """The lines after the first ``keep`` changed (the pane's screen, new rows)."""
-        follow = self.at_bottom
-        del self.lines[keep:]
-        self.lines.extend(lines)
-        if self.selection is not None and self.selection.ordered()[1][1] >= len(self.lines):
-            self.selection = None
-        if follow:
-            self.top = max(0, len(self.lines) - self.page)
-            self.cursor = max(self.cursor, self.top)
-        self.cursor = max(0, min(self.cursor, len(self.lines) - 1))
-        self.refresh()
-
-    def prepend(self, lines: list[HistoryLine]) -> None:
-        """Older lines arrived: put them above, keeping what is on screen in place."""
-        self.lines[:0] = lines
-        shift = len(lines)
-        self.top += shift
-        self.cursor += shift
-        if self.selection is not None:
-            self.selection = self.selection.moved_down(shift)
-        self.refresh()
 
 
 class ScrollbackScreen(Screen[None]):
@@ -340,6 +203,43 @@ class ScrollbackScreen(Screen[None]):
             self.lines_widget.prepend(older)
         self._update_position()
 
+    # -- the away ruler ---------------------------------------------------------------
+
+    def _place_ruler(self) -> None:
+        """Put the ruler above the first line printed during the latest outage, if the view
+        holds it (the view's lines changed, or the mark did)."""
+        view = self.lines_widget
+        ruler = self.source.away_ruler(view.lines) if self.loaded and self.error is None else None
+        if ruler != view.ruler:
+            at_bottom = view.at_bottom
+            view.ruler = ruler
+            if at_bottom:  # the ruler takes a row: the last line stays on screen
+                view.top = view.last_top()
+                view.cursor = max(view.cursor, view.top)
+            view.refresh()
+
+    async def to_away_mark(self) -> bool:
+        """Go to the first line printed during the latest outage (older pages are fetched
+        until it is there); False, with a notice, when the history no longer holds it."""
+        view = self.lines_widget
+        self._place_ruler()
+        while view.ruler is None and self.source.more_above and self.source.away_above():
+            older = await self.source.older(view.lines)
+            if not older:
+                break
+            view.cell_styles = self.source.styles
+            view.prepend(older)
+            self._place_ruler()
+        if view.ruler is None:
+            self.notify("No lines from an outage in this history", timeout=3)
+            self._update_position()
+            return False
+        index = view.ruler.index
+        # The ruler near the top, with what came after it below.
+        view.top = max(0, index - 2)
+        self._move(index)
+        return True
+
     # -- position line ----------------------------------------------------------------
 
     def position_text(self) -> str:
@@ -373,6 +273,7 @@ class ScrollbackScreen(Screen[None]):
         )
 
     def _update_position(self) -> None:
+        self._place_ruler()
         if self.is_mounted:
             self.query_one("#history-position", Static).update(Content(self.position_text()))
 
@@ -412,6 +313,8 @@ class ScrollbackScreen(Screen[None]):
             await self.search_next(forward=self._forward)
         elif key == "N":
             await self.search_next(forward=not self._forward)
+        elif key == "a":
+            await self.to_away_mark()
         elif key == "v":
             self._toggle_keyboard_selection()
         elif key in ("y", "enter") and view.selection is not None:

@@ -11,6 +11,7 @@ HISTORY_KEYS: tuple[tuple[str, str], ...] = (
     ("shift+pagedown, wheel down", "at the bottom: back to the live screen"),
     ("g / G, home / end", "the oldest line / the newest"),
     ("/ and ?", "search forward / back (smartcase); n / N: next / previous match"),
+    ("a", "the first line printed while you were away (the ruler above it)"),
     ("v, then y or enter", "select from the cursor line, copy (or drag with the mouse)"),
     ("q / escape", "leave (any other key leaves and goes on to the remote)"),
 )

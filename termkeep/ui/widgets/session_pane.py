@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -17,6 +18,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from termkeep.supervisor.phase import Phase
+from termkeep.terminal.activity import Activity, DoneTimes, Mark
 from termkeep.terminal.palette import Palette
 from termkeep.terminal.paste import PasteCheck, dropped_files
 from termkeep.ui import failures
@@ -32,6 +34,15 @@ if TYPE_CHECKING:
 
 type TerminalFactory = Callable[[SessionLike], Widget]
 
+
+@runtime_checkable
+class ReportsOutput(Protocol):
+    """A tab body that can tell of new output while the tab is in the background (the
+    TerminalView; a body without it leaves the label unmarked)."""
+
+    on_background_output: Callable[[], None] | None
+
+
 _TROUBLE = frozenset({Phase.STALLED, Phase.RECONNECTING, Phase.NEEDS_USER, Phase.FAILED})
 
 STATUS_TICK_SECONDS = 1.0
@@ -39,6 +50,16 @@ STATUS_TICK_SECONDS = 1.0
 
 FLASH_SECONDS = 10.0
 """How long a passing announcement (the clipboard was set) stays on the status line."""
+
+DONE_TIMES = DoneTimes()
+"""How long a background tab prints, then pauses, to be marked "done" (10 s, then 5 s)."""
+
+REDRAW_SECONDS = 2.0
+"""After an attach, tmux draws the whole screen again: output this soon after it is that
+redraw, not news of the pane."""
+
+MIN_TIMER_SECONDS = 0.001
+"""Textual's timers reject a zero delay."""
 
 
 class SessionPane(TabBoundary, Vertical):
@@ -53,6 +74,24 @@ class SessionPane(TabBoundary, Vertical):
             super().__init__()
             self.pane = pane
             self.previous = previous
+
+    class MarksChanged(Message):
+        """The tab's marks (activity, bell, done) changed: its label and the count on the
+        shown tab's status line follow."""
+
+        def __init__(self, pane: SessionPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+    class Alert(Message):
+        """A bell rang in this tab (``shown``: it is the tab in front), or its long output
+        ended while it was in the background (``Mark.DONE``)."""
+
+        def __init__(self, pane: SessionPane, what: Mark, *, shown: bool) -> None:
+            super().__init__()
+            self.pane = pane
+            self.what = what
+            self.shown = shown
 
     class ClipboardSet(Message):
         """This tab's remote set the local clipboard: the tab on screen announces it."""
@@ -86,6 +125,13 @@ class SessionPane(TabBoundary, Vertical):
         """The tab label's broadcast mark (this tab sends, or receives, typing)."""
         self._flash: Content | None = None
         self._flash_timer: Timer | None = None
+        self.activity = Activity(DONE_TIMES)
+        """What the tab did while in the background, for its label (cleared when shown)."""
+        self.marked_note: Content | None = None
+        """What the status line says of the other tabs' marks (on the shown tab only)."""
+        self._shown = False
+        self._done_timer: Timer | None = None
+        self._attached_at = float("-inf")
 
     @property
     def status(self) -> StatusSnapshot:
@@ -103,12 +149,15 @@ class SessionPane(TabBoundary, Vertical):
         yield StatusLine()
 
     def on_mount(self) -> None:
-        self.query_one(StatusLine).show(self._status, self.broadcast_note, self._flash)
+        self.query_one(StatusLine).show(
+            self._status, self.broadcast_note, self._flash, self.marked_note
+        )
         self.session.add_listener(self._guarded(self._session_changed, "the status listener"))
         self.session.add_notice_listener(self._guarded(self.announce, "the notice listener"))
         self._status_ticker = self.set_interval(
             STATUS_TICK_SECONDS, self.refresh_status, pause=not self._ticking
         )
+        self.set_shown(self._shown)  # the body exists now: it reports output if in the back
         # Start after the first layout, so the terminal has told the session its size and
         # the remote PTY opens at the size the tab really has.
         self.call_after_refresh(self._start_session)
@@ -128,6 +177,65 @@ class SessionPane(TabBoundary, Vertical):
             self._status_ticker.resume()
         else:
             self._status_ticker.pause()
+
+    # -- background tabs: activity, bell, done --------------------------------------------
+
+    @property
+    def shown(self) -> bool:
+        """Whether this is the tab in front."""
+        return self._shown
+
+    def set_shown(self, shown: bool) -> None:
+        """The tab came to the front (its marks clear: the user sees it) or went to the
+        background (its terminal reports new output from now on). Nothing runs for a tab
+        that prints nothing: the body reports output as frames are drawn, and a check for
+        the end of a run is set only while output flows."""
+        self._shown = shown
+        body = self.body
+        if isinstance(body, ReportsOutput):
+            body.on_background_output = None if shown else self._background_output
+        if shown:
+            if self._done_timer is not None:
+                self._done_timer.stop()
+                self._done_timer = None
+            if self.activity.clear():
+                self.post_message(self.MarksChanged(self))
+
+    def _background_output(self) -> None:
+        now = time.monotonic()
+        if self._status.state is not Phase.ATTACHED or now - self._attached_at < REDRAW_SECONDS:
+            return  # a (re)attach's redraw, not the pane's output
+        if self.activity.output(now):
+            self.post_message(self.MarksChanged(self))
+        if self._done_timer is None:
+            self._arm_done_check(now)
+
+    def _arm_done_check(self, now: float) -> None:
+        due = self.activity.done_check_at()
+        if due is None:
+            return
+        delay = max(MIN_TIMER_SECONDS, due - now)
+        self._done_timer = self.set_timer(delay, self._check_done, name="done-check")
+
+    def _check_done(self) -> None:
+        self._done_timer = None
+        now = time.monotonic()
+        if self.activity.check_done(now):
+            self.post_message(self.MarksChanged(self))
+            self.post_message(self.Alert(self, Mark.DONE, shown=False))
+        else:
+            self._arm_done_check(now)  # output went on since the timer was set
+
+    def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
+        """The remote rang the bell: the app rings it for the tab in front; a background tab
+        is marked, and the app may notify, once until the tab is shown (a program ringing
+        in a loop must not flood the desktop)."""
+        message.stop()
+        if self._shown:
+            self.post_message(self.Alert(self, Mark.BELL, shown=True))
+        elif self.activity.bell():
+            self.post_message(self.MarksChanged(self))
+            self.post_message(self.Alert(self, Mark.BELL, shown=False))
 
     def _start_session(self) -> None:
         # A failed start is this tab's problem, not the app's (on_worker_state_changed).
@@ -276,6 +384,8 @@ class SessionPane(TabBoundary, Vertical):
     def _refresh_status(self) -> None:
         previous = self._status
         self._status = self._with_failure(self.session.status())
+        if self._status.state is Phase.ATTACHED and previous.state is not Phase.ATTACHED:
+            self._attached_at = time.monotonic()
         if not self.is_mounted:
             return
         # The label (and the app) only hear of what the label shows: state and title. They
@@ -285,7 +395,9 @@ class SessionPane(TabBoundary, Vertical):
         # Only the active tab's status line is on screen; hidden ones are brought up to date
         # when their tab is shown, so background tabs cost no repaints.
         if self.parent is not None and self.parent.display:
-            self.query_one(StatusLine).show(self._status, self.broadcast_note, self._flash)
+            self.query_one(StatusLine).show(
+                self._status, self.broadcast_note, self._flash, self.marked_note
+            )
 
     def _with_failure(self, status: StatusSnapshot) -> StatusSnapshot:
         if self.failure is None:

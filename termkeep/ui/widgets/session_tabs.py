@@ -7,10 +7,40 @@ from itertools import count
 from textual.content import Content
 from textual.widgets import TabbedContent, TabPane, Tabs
 
+from termkeep.terminal.activity import Mark
 from termkeep.ui.plain_text import plain
 from termkeep.ui.session_api import SessionLike
 from termkeep.ui.widgets.session_pane import SessionPane, TerminalFactory
 from termkeep.ui.widgets.status_line import marker
+
+MARK_GLYPHS: tuple[tuple[Mark, str, str], ...] = (
+    (Mark.BELL, "!", "$warning"),
+    (Mark.DONE, "✓", "$success"),
+    (Mark.ACTIVITY, "+", "$accent"),
+)
+"""How a background tab's label shows its marks: glyph and theme colour, in this order."""
+
+
+def marks_content(marks: frozenset[Mark]) -> Content | None:
+    """A label's marks (``!`` bell, ``✓`` done, else ``+`` new output); None for none. Done
+    says more than activity, so a done tab shows ``✓`` alone."""
+    shown = [
+        Content.styled(glyph, f"bold {colour}")
+        for mark, glyph, colour in MARK_GLYPHS
+        if mark in marks and not (mark is Mark.ACTIVITY and Mark.DONE in marks)
+    ]
+    return Content.assemble(*shown) if shown else None
+
+
+def marked_count_note(count: int) -> Content | None:
+    """What the tab in front says of the others with marks."""
+    if not count:
+        return None
+    return Content.styled(f"{count} tab{'s' if count != 1 else ''} marked", "$accent")
+
+
+def _plain(content: Content | None) -> str | None:
+    return None if content is None else content.plain
 
 
 class SessionTabs(TabbedContent):
@@ -58,6 +88,34 @@ class SessionTabs(TabbedContent):
         if isinstance(tab_pane, TabPane) and tab_pane.id is not None:
             await self.remove_pane(tab_pane.id)
         self.focus_active()
+
+    def on_session_pane_marks_changed(self, message: SessionPane.MarksChanged) -> None:
+        """A tab's marks changed: its label shows them, the tab in front counts them."""
+        message.stop()
+        self.refresh_label(message.pane)
+        self._count_marks()
+
+    def _count_marks(self) -> None:
+        active = self.active_session_pane
+        if active is None:
+            return
+        note = marked_count_note(sum(pane.activity.marked for pane in self.panes))
+        if _plain(note) != _plain(active.marked_note):
+            active.marked_note = note
+            active.refresh_status()
+
+    def next_marked(self) -> SessionPane | None:
+        """Show the next tab (after the one in front, wrapping) with a mark; None when no
+        tab has one."""
+        panes = self.panes
+        current = self.active_session_pane
+        start = panes.index(current) + 1 if current in panes else 0
+        for offset in range(len(panes)):
+            index = (start + offset) % len(panes)
+            if panes[index].activity.marked:
+                self.select(index)
+                return panes[index]
+        return None
 
     def on_session_pane_clipboard_set(self, message: SessionPane.ClipboardSet) -> None:
         """A tab's remote set the clipboard: the tab on screen says so, naming the writer when
@@ -109,7 +167,11 @@ class SessionTabs(TabbedContent):
         pane = self.active_session_pane
         for other in self.panes:
             other.set_ticking(other is pane)
+            other.set_shown(other is pane)
+            if other is not pane:
+                other.marked_note = None  # only the tab in front counts the marks
         if pane is not None:
+            self._count_marks()
             pane.refresh_status()
             pane.focus_terminal()
 
@@ -121,9 +183,10 @@ class SessionTabs(TabbedContent):
 
     @staticmethod
     def label_for(pane: SessionPane) -> Content:
-        """The tab label: state marker, broadcast mark if any, and the pane's label, as plain
-        content (the label may be a remote title)."""
-        mark = pane.broadcast_mark
-        if mark is None:
-            return Content.assemble(marker(pane.status.state), " ", plain(pane.label))
-        return Content.assemble(marker(pane.status.state), " ", mark, " ", plain(pane.label))
+        """The tab label: state marker, broadcast mark and activity marks if any, and the
+        pane's label, as plain content (the label may be a remote title)."""
+        pieces: list[Content | str] = [marker(pane.status.state), " "]
+        for mark in (pane.broadcast_mark, marks_content(pane.activity.marks)):
+            if mark is not None:
+                pieces += [mark, " "]
+        return Content.assemble(*pieces, plain(pane.label))

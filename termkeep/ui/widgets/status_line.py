@@ -75,14 +75,17 @@ def _contact_worth_showing(state: Phase, age: float) -> bool:
 
 
 def status_content(
-    status: StatusSnapshot, note: Content | None = None, flash: Content | None = None
+    status: StatusSnapshot,
+    note: Content | None = None,
+    flash: Content | None = None,
+    marked: Content | None = None,
 ) -> Content:
-    """The whole status line as styled content; ``note`` (broadcast input) and ``flash`` (a
-    passing announcement: the clipboard was set) come first, so a narrow window never cuts
-    them off."""
+    """The whole status line as styled content; ``note`` (broadcast input), ``flash`` (a
+    passing announcement: the clipboard was set) and ``marked`` (other tabs with news) come
+    first, so a narrow window never cuts them off."""
     parts = " · ".join(status_parts(status))
     pieces: list[Content | str] = [marker(status.state), " "]
-    for piece in (note, flash):
+    for piece in (note, flash, marked):
         if piece is not None:
             pieces += [piece, " · "]
     return Content.assemble(*pieces, parts)
@@ -99,16 +102,20 @@ class StatusLine(Widget):
         self._shown: tuple[str, Phase] | None = None
 
     def show(
-        self, status: StatusSnapshot, note: Content | None = None, flash: Content | None = None
+        self,
+        status: StatusSnapshot,
+        note: Content | None = None,
+        flash: Content | None = None,
+        marked: Content | None = None,
     ) -> None:
-        """Repaint for ``status`` (with the tab's broadcast ``note`` and a passing ``flash``)
-        if the line changed; the state is also a CSS class, and so are a note
-        (``-broadcast``) and a flash (``-flash``)."""
+        """Repaint for ``status`` (with the tab's broadcast ``note``, a passing ``flash`` and
+        the count of ``marked`` tabs) if the line changed; the state is also a CSS class, and
+        so are a note (``-broadcast``) and a flash (``-flash``)."""
         for state in Phase:
             self.set_class(state is status.state, f"-{state.value}")
         self.set_class(note is not None, "-broadcast")
         self.set_class(flash is not None, "-flash")
-        content = status_content(status, note, flash)
+        content = status_content(status, note, flash, marked)
         # Content equality ignores styles, so the state (which sets the colours) is compared too.
         shown = (content.plain, status.state)
         if shown != self._shown:

@@ -25,25 +25,28 @@ import os
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TypeAlias
 
 from textual import events
 from textual.actions import SkipAction
 from textual.geometry import Region
-from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from termkeep.terminal.activity import pane_output
 from termkeep.terminal.clipboard import ClipboardGate, ClipboardWrite, Verdict
 from termkeep.terminal.emulator import MouseTracking, Snapshot
-from termkeep.terminal.keys import MouseAction, MouseButton, MouseModifiers
-from termkeep.terminal.paste import PasteCheck, line_count, paste_checks
+from termkeep.terminal.keys import MouseAction, MouseButton
+from termkeep.terminal.paste import PasteCheck, paste_checks
 from termkeep.terminal.predict_overlay import Overlay
 from termkeep.ui.failures import TabBoundary
 from termkeep.ui.terminal_port import TerminalPort
 from termkeep.ui.typed_input import Typed, TypedKey, TypedListener, TypedPaste
+from termkeep.ui.widgets import terminal_messages
 from termkeep.ui.widgets.cells import Selection, selected_text
 from termkeep.ui.widgets.frame_pacer import FramePacer
+from termkeep.ui.widgets.mouse import mouse_button, mouse_modifiers
 from termkeep.ui.widgets.terminal_frame import ChangedLines, TerminalFrame
 
 MIN_TIMER_DELAY = 0.001
@@ -51,6 +54,10 @@ TIMER_SLACK = 0.001
 """Textual wakes a timer up to half a millisecond early (it allows for its own overhead); a
 frame due within this much of now is drawn, not put off by another millisecond."""
 SYNC_HOLD_TIMEOUT = 0.150  # how long a synchronized update (mode 2026) may hold frames
+BELL_GAP = 0.1
+"""Bells closer than this to the last one told are told as one, at the end of the gap: a
+program ringing in a loop (``yes $'\\a'``) must not post a message, or ring the outer
+terminal, per byte."""
 WHEEL_STEP = 3
 # xterm's scrollback keys; shift+home / shift+end (top, live) can be added by the app.
 DEFAULT_SCROLLBACK_KEYS = frozenset({"shift+pageup", "shift+pagedown"})
@@ -60,13 +67,6 @@ HISTORY_PAGE_UP = -1
 type OpenHistory = Callable[[int], object]
 """Opens the scrollback view this many lines up from the bottom (``HISTORY_PAGE_UP``: a
 page; 0: at the bottom, as the app's key does)."""
-
-
-_MOUSE_BUTTONS = {1: MouseButton.LEFT, 2: MouseButton.MIDDLE, 3: MouseButton.RIGHT}
-
-
-def _modifiers(event: events.MouseEvent) -> MouseModifiers:
-    return MouseModifiers(shift=event.shift, ctrl=event.ctrl, alt=event.meta)
 
 
 class TerminalView(TabBoundary, Widget, can_focus=True):
@@ -90,55 +90,13 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
     }
     """
 
-    class TitleChanged(Message):
-        """The remote set the window title (already sanitized)."""
-
-        def __init__(self, view: TerminalView, title: str) -> None:
-            super().__init__()
-            self.view = view
-            self.title = title
-
-    class Bell(Message):
-        """The remote rang the bell."""
-
-        def __init__(self, view: TerminalView) -> None:
-            super().__init__()
-            self.view = view
-
-    class ClipboardQuestion(Message):
-        """A background tab's program wants to set the clipboard: ask the user, then call
-        ``view.clipboard_answered`` (the ClipboardGate asks once per tab)."""
-
-        def __init__(self, view: TerminalView, text: str) -> None:
-            super().__init__()
-            self.view = view
-            self.text = text
-
-    class ClipboardSet(Message):
-        """The remote's write reached the local clipboard: announce it."""
-
-        def __init__(self, view: TerminalView, text: str) -> None:
-            super().__init__()
-            self.view = view
-            self.text = text
-
-    class PasteQuestion(Message):
-        """A paste waits on ``check``: ask the user, then call ``view.paste_answered``."""
-
-        def __init__(
-            self, view: TerminalView, text: str, check: PasteCheck, rest: tuple[PasteCheck, ...]
-        ) -> None:
-            super().__init__()
-            self.view = view
-            self.text = text
-            self.check = check
-            self.rest = rest
-            """The checks still to come once this one lets the paste go on."""
-
-        @property
-        def lines(self) -> int:
-            """How many lines the paste holds."""
-            return line_count(self.text)
+    # Posted by the view; defined in terminal_messages (handlers: on_terminal_view_*). Plain
+    # class attributes (TypeAlias, not `type X =`): Textual and callers use the classes.
+    TitleChanged: TypeAlias = terminal_messages.TitleChanged  # noqa: UP040
+    Bell: TypeAlias = terminal_messages.Bell  # noqa: UP040
+    ClipboardQuestion: TypeAlias = terminal_messages.ClipboardQuestion  # noqa: UP040
+    ClipboardSet: TypeAlias = terminal_messages.ClipboardSet  # noqa: UP040
+    PasteQuestion: TypeAlias = terminal_messages.PasteQuestion  # noqa: UP040
 
     def __init__(
         self,
@@ -152,6 +110,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         offer_upload: bool = False,
         on_history: OpenHistory | None = None,
         history_is_tmux: Callable[[], bool] | None = None,
+        status_rows: int = 0,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -182,6 +141,14 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self._predict_timer: Timer | None = None
         self.on_typed: TypedListener | None = None
         """Told of every key and paste the user sends the remote (broadcast input)."""
+        self.on_background_output: Callable[[], None] | None = None
+        """Set by the tab while it is in the background: told when a frame shows new
+        output of the remote's pane (the tab label marks it)."""
+        # The bottom rows that are tmux's status line (redrawn every status-interval, a clock
+        # in it): what changes there is not the pane's output.
+        self._status_rows = status_rows
+        self._last_bell = float("-inf")
+        self._bell_timer: Timer | None = None
         port.watch(self)
 
     @property
@@ -250,8 +217,13 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
 
     def draw_frame(self) -> None:
         """Read a snapshot, rebuild strips of changed rows and refresh only their lines."""
+        previous = self._frame.snapshot
         self._refresh_lines(self._frame.draw(self.port.snapshot()))
         self._update_predictions(observe=True)
+        if self.on_background_output is not None and pane_output(
+            previous, self._frame.snapshot, self._status_rows
+        ):
+            self.on_background_output()
 
     # -- predictive echo --------------------------------------------------------------
 
@@ -477,7 +449,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self, event: events.MouseEvent, action: MouseAction, button: MouseButton
     ) -> None:
         x, y = self._cell(event)
-        data = self.port.encoder.mouse(action, x, y, button, _modifiers(event))
+        data = self.port.encoder.mouse(action, x, y, button, mouse_modifiers(event))
         if data:
             self.port.send(data)
 
@@ -487,7 +459,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.focus()
         self.capture_mouse()
         if self._remote_tracks_mouse(event):
-            button = _MOUSE_BUTTONS.get(event.button, MouseButton.NONE)
+            button = mouse_button(event)
             self._send_mouse(event, MouseAction.PRESS, button)
             return
         cell = self._cell(event)
@@ -501,7 +473,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             self._set_selection(Selection(self._selection.anchor, self._cell(event)))
         elif self._remote_tracks_mouse(event):
             event.stop()
-            button = _MOUSE_BUTTONS.get(event.button, MouseButton.NONE)
+            button = mouse_button(event)
             self._send_mouse(event, MouseAction.MOTION, button)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
@@ -512,7 +484,7 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
             self._selecting = False
             self._copy_selection()
         elif self._remote_tracks_mouse(event):
-            button = _MOUSE_BUTTONS.get(event.button, MouseButton.NONE)
+            button = mouse_button(event)
             self._send_mouse(event, MouseAction.RELEASE, button)
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
@@ -570,7 +542,22 @@ class TerminalView(TabBoundary, Widget, can_focus=True):
         self.post_message(self.TitleChanged(self, title))
 
     def bell(self) -> None:
-        """The remote rang the bell: the app hears of it as a message."""
+        """The remote rang the bell: the app hears of it as a message, at most once per
+        BELL_GAP; bells within the gap become one more, at its end (none is lost, a flood
+        costs ten messages a second)."""
+        now = time.monotonic()
+        if now - self._last_bell >= BELL_GAP:
+            self._ring(now)
+        elif self._bell_timer is None and self.is_mounted:
+            delay = max(MIN_TIMER_DELAY, self._last_bell + BELL_GAP - now)
+            self._bell_timer = self.set_timer(delay, self._deferred_bell, name="bell")
+
+    def _deferred_bell(self) -> None:
+        self._bell_timer = None
+        self._ring(time.monotonic())
+
+    def _ring(self, now: float) -> None:
+        self._last_bell = now
         self.post_message(self.Bell(self))
 
     def clipboard_written(self, request: ClipboardWrite) -> None:

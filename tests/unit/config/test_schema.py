@@ -143,6 +143,7 @@ def test_all_problems_of_a_file_are_reported_in_line_order() -> None:
         ("predict = true", "'predict' must be a string, not true"),
         ('log = "keys"', '\'log\' must be "off" or "output" or "raw"'),
         ('paste_confirm = "always"', '\'paste_confirm\' must be "multiline" or "never"'),
+        ('notify = "yes"', '\'notify\' must be "off" or "bell" or "done" or "all"'),
     ],
 )
 def test_wrong_values_are_refused(line: str, expected: str) -> None:
@@ -171,6 +172,8 @@ def test_wrong_values_are_refused(line: str, expected: str) -> None:
         ("paste_confirm", "never", True),
         ("paste_confirm", "multiline", True),
         ("paste_confirm", "ask", False),
+        ("notify", "done", True),
+        ("notify", "always", False),
         ("log", "raw", True),
         ("log", "all", False),
         ("log_path", "~/logs/&H &Y&M&D.log", True),

@@ -14,6 +14,8 @@ from termkeep.config.settings import (
     ClipboardWrite,
     KeyNameError,
     LogMode,
+    Notify,
+    NotifyVia,
     PasteConfirm,
     PasteUpload,
     Predict,
@@ -152,6 +154,18 @@ def test_predict_takes_each_mode(tmp_path: Path, value: str) -> None:
 def test_predict_refuses_anything_else_naming_the_choices(tmp_path: Path, line: str) -> None:
     (problem,) = _problems(_write(tmp_path, f"{line}\n"))
     assert 'predict: must be "adaptive" or "always" or "never"' in problem
+
+
+def test_notify_defaults_to_the_bell_and_takes_its_choices(tmp_path: Path) -> None:
+    assert Settings().notify is Notify.BELL
+    assert Settings().notify_via is NotifyVia.AUTO
+    settings = load_settings(_write(tmp_path, 'notify = "all"\nnotify_via = "osc99"\n'))
+    assert settings.notify is Notify.ALL
+    assert settings.notify_via is NotifyVia.OSC99
+    (problem,) = _problems(_write(tmp_path, 'notify = "loud"\n'))
+    assert 'notify: must be "off" or "bell" or "done" or "all"' in problem
+    (problem,) = _problems(_write(tmp_path, 'notify_via = "osc52"\n'))
+    assert 'notify_via: must be "auto" or "osc9" or "osc99" or "osc777"' in problem
 
 
 def test_background_clipboard_writes_and_paste_confirmation_take_their_choices(

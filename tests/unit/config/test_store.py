@@ -292,6 +292,7 @@ _RANGE_OVERRIDES: dict[str, st.SearchStrategy[object]] = {
     "reconnect.multiplier": st.floats(1, 10),
     "predict": st.sampled_from(["adaptive", "always", "never"]),
     "paste_confirm": st.sampled_from(["multiline", "never"]),
+    "notify": st.sampled_from(["off", "bell", "done", "all"]),
     "log": st.sampled_from(["off", "output", "raw"]),
     "strict_host_key_checking": st.sampled_from(["ask", "yes", "accept-new", "no"]),
     "agent_forwarding_socket": st.text(

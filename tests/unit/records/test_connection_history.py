@@ -217,3 +217,23 @@ def test_a_directory_in_the_files_place_is_never_moved(tmp_path: Path) -> None:
         journal.append(drop(0, 1.0).record())
     assert (path / "keep").read_text() == "mine"
     assert not (tmp_path / "h.jsonl.1").exists()
+
+
+def test_an_away_line_goes_with_its_sessions_latest_drop(tmp_path: Path) -> None:
+    path = tmp_path / "connections.jsonl"
+    journal = HistoryJournal(path)
+    write_session(journal, "s1", "web", 0, HOUR)
+    write_session(journal, "s2", "web", 0, HOUR)
+    journal.append(drop(600, 0.5).record())
+    journal.append(drop(700, 9.0).record())
+    journal.append(drop(710, 1.0, session="s2").record())
+    said = "while you were away (12 s): 340 lines printed, make ended"
+    journal.append(event_record("away", "s1", "web", "web.example", 709) | {"text": said})
+
+    read = read_history(path)
+    assert read.bad_lines == []
+    assert [(d.session, d.start, d.away) for d in read.drops] == [
+        ("s1", 600, ""),
+        ("s1", 700, said),
+        ("s2", 710, ""),
+    ]

@@ -204,9 +204,11 @@ def _report_of(output: bytes) -> attach.AttachReport | None:
     return scanner.report
 
 
-def _read_report(master: int) -> tuple[attach.AttachReport | None, bytes]:
+def _read_report(
+    master: int, scanner: attach.AttachReportScanner | None = None
+) -> tuple[attach.AttachReport | None, bytes]:
     """The report from a pty running the attach command, and the bytes shown around it."""
-    scanner = attach.AttachReportScanner(NONCE)
+    scanner = scanner or attach.AttachReportScanner(NONCE)
     shown = bytearray()
 
     def reported() -> bool:
@@ -229,9 +231,14 @@ def test_reporting_attach_reports_new_then_existed_against_a_real_tmux(
         if child == 0:  # pragma: no cover - the child execs the login shell at once
             os.execvpe("bash", ["bash", "-c", command], tmux_env)  # noqa: S606
         try:
-            report, shown = _read_report(master)
+            scanner = attach.AttachReportScanner(NONCE)
+            report, shown = _read_report(master, scanner)
             assert report is expected
             assert b"termkeep-attach" not in shown
+            if expected is attach.AttachReport.EXISTED:
+                # What runs in front comes with the report (here the pane's shell).
+                shell = Path(tmux_env.get("SHELL", "/bin/sh")).name
+                assert scanner.foreground == shell
             wait_until(
                 lambda: (
                     run_as_login_shell("bash", attach.probe_command(name), tmux_env).returncode == 0
@@ -307,6 +314,28 @@ def test_the_scanner_refuses_an_unknown_report() -> None:
     scanner = attach.AttachReportScanner(NONCE)
     with pytest.raises(ValueError, match="bogus"):
         scanner.feed(b"termkeep-attach:" + NONCE.encode() + b":bogus\n")
+
+
+def test_the_report_names_the_command_in_front_split_at_every_byte() -> None:
+    stream = b"termkeep-attach:" + NONCE.encode() + b":existed:python3.13\r\n\x1b[Hscreen"
+    for cut in range(len(stream) + 1):
+        scanner = attach.AttachReportScanner(NONCE)
+        shown = scanner.feed(stream[:cut]) + scanner.feed(stream[cut:])
+        assert scanner.report is attach.AttachReport.EXISTED
+        assert scanner.foreground == "python3.13"
+        assert shown == b"\x1b[Hscreen"
+
+
+def test_a_report_without_a_command_names_none() -> None:
+    scanner = attach.AttachReportScanner(NONCE)
+    scanner.feed(b"termkeep-attach:" + NONCE.encode() + b":new:\n")
+    assert scanner.report is attach.AttachReport.NEW
+    assert scanner.foreground is None
+
+
+def test_the_command_in_front_is_asked_with_quoting_characters_replaced() -> None:
+    command = attach.reporting_attach_command("s", NONCE)
+    assert "#{s/[^A-Za-z0-9._+-]/_/:pane_current_command}" in command
 
 
 def _tmux(env: dict[str, str], *args: str) -> str:
