@@ -25,6 +25,17 @@ For each RTT and client it measures:
 - *no-echo*: ``read -s`` waits for a secret; the most characters ever shown after its
   prompt while the secret is typed and until every guess would have timed out.
 
+``--transfer-mib N`` also runs each termkeep client a second time (``tk-adaptive+xfer``,
+``tk-never+xfer``) with an upload going on while the keys are typed, made the way a person
+makes one in the app: the file's path is pasted into the tab at its shell prompt and the
+upload is accepted (Enter), so it runs in the app itself, on the tab's ``TransferSession``
+(a second connection of the same profile, over the same delayed link, to the same sshd).
+In such a run every termkeep column runs without the ``TERMKEEP_TRACE`` the default run
+inherits from bench_reconnect (its packet log would be the upload's bottleneck); the default
+run is unchanged. Several links to one random N MiB file are pasted at once
+(``--transfer-files``) so it outlasts the typing; the table says how many MB/s it moved
+meanwhile and whether it was still moving when the last key had been measured.
+
 Needs root (namespaces, nftables). Run: ``.venv/bin/python scripts/bench_echo.py``;
 ``--rtts 200`` for one RTT, ``--clients`` to pick. mosh decides by itself when to show its
 guesses: in this lab at 200 ms it showed them to a key every 50 ms (median 17 ms), not to
@@ -47,6 +58,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -58,6 +70,7 @@ from bench_reconnect import _mosh, _ssh, _termkeep_app  # this script's own dire
 
 from termkeep.terminal.emulator import Emulator
 from tests.fixtures.netns import NetnsSshServer, start_netns_sshd
+from tests.fixtures.sftp import with_sftp
 
 SIZE = (100, 30)
 """The outer terminal's columns and rows, the same for every client."""
@@ -74,6 +87,15 @@ Insertion in the middle of the line and backspace are guessed too, and must sett
 SECRET = "hunter22"  # noqa: S105 - typed at a no-echo prompt, the point of the test
 READY_TIMEOUT = 40.0
 CLOSE_TIMEOUT = 5.0
+UPLOAD_QUESTION = "Paste the text"
+"""A button of the app's question after a paste of local file paths (PasteUploadScreen); its
+question line is cut at the dialog's width when the directory is long."""
+TRANSFER_START_TIMEOUT = 30.0
+TRANSFER_POLL = 0.2
+PART = ".termkeep-part"
+XFER = "+xfer"
+TRACE_WORD = "TERMKEEP_TRACE="
+UPLOAD_MARK = "\u2191"  # ↑, how the status line starts the transfer in flight
 
 
 @dataclass(frozen=True)
@@ -219,6 +241,16 @@ class Run:
     wrong: int | None = None
     shown_no_echo: int | None = None
     notes: list[str] = field(default_factory=list)
+    transfer_mbps: float | None = None
+    """MB/s the upload moved while the keys were typed (None: no upload in this run)."""
+    transfer_running_at_end: bool | None = None
+    """Bytes still arriving at the end, or the app's status line still showing an upload (a
+    file between its last byte and the end of its SHA-256 check moves none)."""
+    transfer_moving_at_end: bool | None = None
+    """Bytes arriving on the server in the last second of the run."""
+    transfer_files_done: int | None = None
+    transfer_status: str = ""
+    """The upload as the app's status line showed it at the end ("" when it showed none)."""
 
 
 def get_ready(outer: Outer, rtt: float) -> bool:
@@ -369,33 +401,165 @@ def measure_no_echo(outer: Outer, gap: float, settle: float, run: Run) -> None:
         run.notes.append("read -s did not end")
 
 
-def run_client(client: Client, server: NetnsSshServer, rtt: float, gap: float) -> Run:
+class Upload:
+    """An upload the app runs while the keys are typed: ``files`` links to one source file,
+    pasted into the tab at once, landing in ``remote`` (on this machine: the lab's server is
+    this machine in a namespace). A thread watches the remote files grow."""
+
+    def __init__(self, source: Path, files: int, work: Path) -> None:
+        self.remote = work / "remote"
+        self.remote.mkdir()
+        local = work / "local"
+        local.mkdir()
+        self.paths = [local / f"xfer-{number:02}.bin" for number in range(1, files + 1)]
+        for path in self.paths:
+            os.link(source, path)  # the same bytes under several names, no copy on disk
+        self.size = source.stat().st_size
+        self._samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def paste(self) -> str:
+        """What a terminal sends when these files are dropped on it: a bracketed paste."""
+        return "\x1b[200~" + " ".join(str(path) for path in self.paths) + "\x1b[201~"
+
+    def moved(self) -> int:
+        """Bytes written on the server so far (partial files and finished ones)."""
+        total = 0
+        for path in self.remote.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                total += path.stat().st_size
+        return total
+
+    def done(self) -> int:
+        return sum(1 for path in self.remote.iterdir() if not path.name.endswith(PART))
+
+    def watch(self) -> None:
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(TRANSFER_POLL):
+            self._samples.append((time.monotonic(), self.moved()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(CLOSE_TIMEOUT)
+
+    def rate_between(self, start: float, end: float) -> float | None:
+        """MB/s moved from ``start`` to ``end`` (the samples nearest inside)."""
+        inside = [(at, moved) for at, moved in self._samples if start <= at <= end]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return None
+        (first_at, first), (last_at, last) = inside[0], inside[-1]
+        return (last - first) / (last_at - first_at) / 1e6
+
+    def running_at(self, end: float) -> bool:
+        """Whether bytes were still arriving in the second before ``end``."""
+        return (self.rate_between(end - 1.0, end) or 0.0) > 0
+
+
+def upload_status(outer: Outer) -> str:
+    """The status line's upload (``↑ name 42% 12.3 MB/s 8 s left``), or "" without one."""
+    for line in outer.lines():
+        if UPLOAD_MARK in line:
+            return line[line.index(UPLOAD_MARK) :].split(" · ")[0].strip()
+    return ""
+
+
+def start_upload(outer: Outer, upload: Upload, rtt: float, run: Run) -> bool:
+    """Move the remote shell into the upload's directory, paste the files and accept the
+    app's question; True once bytes arrive on the server."""
+    outer.type(f"cd '{upload.remote}' && clear\r")
+    if not outer.wait_for(lambda: find_text(outer, PROMPT) is not None, 5.0 + 6 * rtt):
+        run.notes.append("no prompt after cd")
+        return False
+    upload.watch()
+    outer.type(upload.paste())
+    if not outer.wait_for(functools.partial(outer.shows, UPLOAD_QUESTION), 10.0 + 12 * rtt):
+        run.notes.append("the app did not offer an upload: " + " / ".join(outer.lines()[-3:]))
+        return False
+    outer.type("\r")  # Enter: Upload (the question's focused button)
+    deadline = time.monotonic() + TRANSFER_START_TIMEOUT
+    while time.monotonic() < deadline and upload.moved() == 0:
+        outer.pump(min(deadline, time.monotonic() + TRANSFER_POLL))
+    if upload.moved() == 0:
+        run.notes.append("upload did not start")
+        return False
+    return True
+
+
+def _untraced(command: str) -> str:
+    """``command`` without its ``TERMKEEP_TRACE=FILE`` word. The trace logs every SSH message
+    (asyncssh's packet log, formatted dump and all): harmless for keystrokes, but for an
+    upload it is the bottleneck (here ``termkeep put`` of 64 MiB at RTT 50 ran at 0.9 MB/s
+    with three keepalive drops traced, 17.7 MB/s without)."""
+    return " ".join(word for word in command.split(" ") if not word.startswith(TRACE_WORD))
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """``--transfer-mib``: the source file and how many links to it one run pastes."""
+
+    source: Path
+    files: int
+
+
+def run_client(
+    client: Client,
+    server: NetnsSshServer,
+    rtt: float,
+    gap: float,
+    transfer: Transfer | None = None,
+    *,
+    traced: bool = True,
+) -> Run:
+    """One client at one RTT; with ``transfer``, typed while the app uploads. ``traced``
+    False runs termkeep without the ``TERMKEEP_TRACE`` bench_reconnect's command line sets."""
     run = Run()
     settle = max(2.5, 3 * rtt + 1.5)
     """Longer than any guess may stay unconfirmed (termkeep: 3 RTT + 0.5 s, at least 1 s)."""
     with tempfile.TemporaryDirectory(prefix=f"tk-echo-{client.name}-") as tmp:
-        outer = Outer(client.command(server, Path(tmp)))
+        command = client.command(server, Path(tmp))
+        outer = Outer(command if traced else _untraced(command))
+        upload = None if transfer is None else Upload(transfer.source, transfer.files, Path(tmp))
         try:
             if not get_ready(outer, rtt):
                 run.notes.append("could not attach: " + " / ".join(outer.lines()[-3:]))
                 return run
+            if upload is not None and not start_upload(outer, upload, rtt, run):
+                return run
             outer.idle(settle)
+            began = time.monotonic()
             for line in LINES:
                 type_line(outer, line, gap, rtt, run)
             outer.idle(settle)
             run.wrong = count_wrong(outer, server)
             measure_no_echo(outer, gap, settle, run)
+            if upload is not None:
+                ended = time.monotonic()
+                upload.stop()
+                run.transfer_mbps = upload.rate_between(began, ended)
+                run.transfer_status = upload_status(outer)
+                run.transfer_moving_at_end = upload.running_at(ended)
+                run.transfer_running_at_end = run.transfer_moving_at_end or bool(
+                    run.transfer_status
+                )
+                run.transfer_files_done = upload.done()
         finally:
+            if upload is not None:
+                upload.stop()
             outer.close()
             server.kill_tmux(missing_ok=True)
     return run
 
 
 @contextlib.contextmanager
-def lab(rtt_ms: float) -> Iterator[NetnsSshServer]:
+def lab(rtt_ms: float, sftp: bool = False) -> Iterator[NetnsSshServer]:
     with tempfile.TemporaryDirectory(prefix="tk-echo-server-") as tmp:
         server = start_netns_sshd(Path(tmp))
         try:
+            if sftp:
+                with_sftp(server)
             server.delay(rtt_ms / 2)
             yield server
         finally:
@@ -418,33 +582,75 @@ def summary(run: Run) -> str:
         f"median {median:6.1f} ms  p90 {_ms(run.echo, 0.9):>5} ms  keys timed {len(run.echo)}"
         f"  lost {run.lost}  wrong {run.wrong}  no-echo shown {run.shown_no_echo}"
     )
+    if run.transfer_running_at_end is not None:
+        rate = "-" if run.transfer_mbps is None else f"{run.transfer_mbps:.1f}"
+        still = "still running" if run.transfer_running_at_end else "NOT running"
+        moving = "bytes moving" if run.transfer_moving_at_end else "no bytes moving"
+        text += f"  upload {rate} MB/s, {still} at the end ({moving})"
+        text += f", {run.transfer_files_done} done"
+        text += f" (status line: {run.transfer_status or 'no upload'})"
     return text + (f"  [{'; '.join(run.notes)}]" if run.notes else "")
 
 
+def _transfer_cell(run: Run) -> str:
+    if run.transfer_running_at_end is None:
+        return "-"
+    rate = "?" if run.transfer_mbps is None else f"{run.transfer_mbps:.0f}"
+    return f"{rate}{'' if run.transfer_running_at_end else ' ended'}"
+
+
+TABLE_ROWS: list[tuple[str, Callable[[Run], str]]] = [
+    ("echo median ms", lambda r: f"{statistics.median(r.echo) * 1000:.1f}" if r.echo else "-"),
+    ("echo p90 ms", lambda r: _ms(r.echo, 0.9)),
+    ("keys lost", lambda r: str(r.lost)),
+    ("wrong cells at end", lambda r: str(r.wrong)),
+    ("shown at no-echo", lambda r: str(r.shown_no_echo)),
+]
+TRANSFER_ROWS: list[tuple[str, Callable[[Run], str]]] = [
+    ("upload MB/s meanwhile", _transfer_cell),
+    (
+        "upload files done",
+        lambda r: "-" if r.transfer_files_done is None else str(r.transfer_files_done),
+    ),
+]
+
+
 def print_table(results: dict[float, dict[str, Run]], names: list[str]) -> None:
+    width = max(14, *(len(name) + 2 for name in names))
+    transfer = any(name.endswith(XFER) for name in names)
     print()
-    print(f"{'':28}" + "".join(f"{name:>14}" for name in names))
+    print(f"{'':30}" + "".join(f"{name:>{width}}" for name in names))
     for rtt_ms, runs in results.items():
-        rows: list[tuple[str, Callable[[Run], str]]] = [
-            (
-                "echo median ms",
-                lambda r: f"{statistics.median(r.echo) * 1000:.1f}" if r.echo else "-",
-            ),
-            ("echo p90 ms", lambda r: _ms(r.echo, 0.9)),
-            ("keys lost", lambda r: str(r.lost)),
-            ("wrong cells at end", lambda r: str(r.wrong)),
-            ("shown at no-echo", lambda r: str(r.shown_no_echo)),
-        ]
-        for title, cell in rows:
+        for title, cell in TABLE_ROWS + (TRANSFER_ROWS if transfer else []):
             label = f"RTT {rtt_ms:g} {title}"
             print(
-                f"{label:28}" + "".join(f"{cell(runs[n]) if n in runs else '-':>14}" for n in names)
+                f"{label:30}"
+                + "".join(f"{cell(runs[n]) if n in runs else '-':>{width}}" for n in names)
             )
         adaptive, ssh = runs.get("tk-adaptive"), runs.get("ssh")
         if adaptive and ssh and adaptive.echo and ssh.echo:
             ratio = statistics.median(adaptive.echo) / statistics.median(ssh.echo)
             print(f"RTT {rtt_ms:g}: tk-adaptive median / ssh median = {ratio:.2f}")
+        for name in names:
+            alone, loaded = runs.get(name), runs.get(name + XFER)
+            if alone and loaded and alone.echo and loaded.echo:
+                print(f"RTT {rtt_ms:g}: {_within_a_round_trip(name, alone, loaded, rtt_ms)}")
+        if transfer:
+            print("(upload MB/s: while the keys were typed; 'ended': no longer moving at the end)")
         print()
+
+
+def _within_a_round_trip(name: str, alone: Run, loaded: Run, rtt_ms: float) -> str:
+    """Issue 23's bar: the echo during an upload stays within one round trip of its figure
+    without one (median and p90)."""
+    parts = []
+    for what, alone_ms, loaded_ms in (
+        ("median", statistics.median(alone.echo) * 1000, statistics.median(loaded.echo) * 1000),
+        ("p90", float(_ms(alone.echo, 0.9)), float(_ms(loaded.echo, 0.9))),
+    ):
+        verdict = "within" if loaded_ms - alone_ms <= rtt_ms else "NOT within"
+        parts.append(f"{what} {loaded_ms - alone_ms:+.0f} ms ({verdict} one RTT)")
+    return f"{name} with upload vs without: " + ", ".join(parts)
 
 
 def main() -> int:
@@ -456,7 +662,22 @@ def main() -> int:
         "--clients", default=",".join(c.name for c in CLIENTS), help="comma list of clients"
     )
     parser.add_argument("--gap", type=float, default=0.12, help="seconds between typed keys")
+    parser.add_argument(
+        "--transfer-mib",
+        type=int,
+        default=0,
+        help="also run each termkeep client while the app uploads files of this many MiB",
+    )
+    parser.add_argument(
+        "--transfer-files",
+        type=int,
+        default=12,
+        help="how many such files one run pastes at once (enough to outlast the typing)",
+    )
     args = parser.parse_args()
+    if args.transfer_mib < 0 or args.transfer_files < 1:
+        print("bench_echo: --transfer-mib must be >= 0 and --transfer-files >= 1", file=sys.stderr)
+        return 2
     if os.geteuid() != 0:
         print("bench_echo: needs root to create the network namespace", file=sys.stderr)
         return 2
@@ -469,16 +690,50 @@ def main() -> int:
     keys = sum(len(line) for line in LINES)
     size = f"{SIZE[0]}x{SIZE[1]}"
     print(f"outer terminal {size}, {keys} keys in {len(LINES)} lines, one every {args.gap:g} s")
-    results: dict[float, dict[str, Run]] = {}
-    for rtt_ms in (float(value) for value in args.rtts.split(",") if value):
-        results[rtt_ms] = {}
-        with lab(rtt_ms) as server:
-            for client in clients:
-                run = run_client(client, server, rtt_ms / 1000, args.gap)
-                results[rtt_ms][client.name] = run
-                print(f"RTT {rtt_ms:5g} ms  {client.name:12} {summary(run)}", flush=True)
-    print_table(results, [client.name for client in clients])
+    with contextlib.ExitStack() as stack:
+        transfer = None
+        if args.transfer_mib:
+            source = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tk-echo-xfer-")))
+            transfer = Transfer(make_source(source, args.transfer_mib), args.transfer_files)
+            print(f"upload during the +xfer runs: {args.transfer_files} x {args.transfer_mib} MiB")
+        results = run_all(clients, args.rtts, args.gap, transfer)
+    names = [name for client in clients for name in _names(client, transfer)]
+    print_table(results, names)
     return 0
+
+
+def _names(client: Client, transfer: Transfer | None) -> list[str]:
+    """The client's columns: with an upload too for termkeep's, when one was asked for."""
+    if transfer is not None and client.name.startswith("tk-"):
+        return [client.name, client.name + XFER]
+    return [client.name]
+
+
+def make_source(directory: Path, mib: int) -> Path:
+    """``mib`` MiB of random bytes (nothing for compression to shrink), as bench_transfer."""
+    source = directory / "source.bin"
+    with source.open("wb") as handle:
+        for _ in range(mib):
+            handle.write(os.urandom(1 << 20))
+    return source
+
+
+def run_all(
+    clients: list[Client], rtts: str, gap: float, transfer: Transfer | None
+) -> dict[float, dict[str, Run]]:
+    results: dict[float, dict[str, Run]] = {}
+    for rtt_ms in (float(value) for value in rtts.split(",") if value):
+        results[rtt_ms] = {}
+        with lab(rtt_ms, sftp=transfer is not None) as server:
+            for client in clients:
+                for name in _names(client, transfer):
+                    loaded = transfer if name.endswith(XFER) else None
+                    # Both columns of a transfer run untraced, so they differ by the upload only.
+                    traced = transfer is None
+                    run = run_client(client, server, rtt_ms / 1000, gap, loaded, traced=traced)
+                    results[rtt_ms][name] = run
+                    print(f"RTT {rtt_ms:5g} ms  {name:17} {summary(run)}", flush=True)
+    return results
 
 
 if __name__ == "__main__":
