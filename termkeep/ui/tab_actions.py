@@ -92,7 +92,7 @@ def pick_broadcast(app: TermkeepApp) -> None:
 
 def upload_to_tab(app: TermkeepApp) -> None:
     """Pick a local file and upload it to the directory of the active tab's shell."""
-    from termkeep.ui.transfer_flow import upload_flow  # noqa: PLC0415 - see __init__
+    from termkeep.ui.transfer_flow import upload_flow  # noqa: PLC0415 - on first use (TermkeepApp.__init__)
 
     pane = app.tabs.active_session_pane
     if pane is None:
@@ -104,7 +104,7 @@ def upload_to_tab(app: TermkeepApp) -> None:
 
 def download_from_tab(app: TermkeepApp) -> None:
     """List the directory of the active tab's shell on the server and download from it."""
-    from termkeep.ui.transfer_flow import download_flow  # noqa: PLC0415 - see __init__
+    from termkeep.ui.transfer_flow import download_flow  # noqa: PLC0415 - on first use (TermkeepApp.__init__)
 
     pane = app.tabs.active_session_pane
     if pane is None:
