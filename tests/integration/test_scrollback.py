@@ -229,8 +229,11 @@ async def test_a_search_asks_the_server_once_and_the_client_decides(default_limi
     watched = default_limit
     # The shell first: keys typed before its prompt would put the prompt before the output.
     await watched.run("echo ready-$((1+1))", "ready-2")
+    # Even so, under load the next line can be typed before the prompt is printed: the prompt
+    # then comes first and the output follows it on its row. An empty line first keeps
+    # every row that is searched for a row of its own.
     await watched.run(
-        "printf 'Stra\\303\\237e-%d\\n' 1; echo Needle-$((1+1)); seq -f 'row %g' 1 5000; "
+        "echo; printf 'Stra\\303\\237e-%d\\n' 1; echo Needle-$((1+1)); seq -f 'row %g' 1 5000; "
         "echo strasse-$((2+2)) needle-$((2+1))",
         "needle-3",
     )
