@@ -74,7 +74,11 @@ async def with_newer(source: TmuxScrollback, lines: list[HistoryLine]) -> list[H
 
 
 async def test_5000_numbered_lines_come_back_in_pages_with_their_colours(watched: Watch) -> None:
-    await watched.run("seq -f 'n%g' 1 5000; printf '\\033[1;31mred\\033[0m plain\\n'", "red plain")
+    # "echo;" first, here and below: a command typed before the shell printed its prompt (a
+    # loaded machine) gets its output after that prompt, on the prompt's row ("# n1").
+    await watched.run(
+        "echo; seq -f 'n%g' 1 5000; printf '\\033[1;31mred\\033[0m plain\\n'", "red plain"
+    )
     source = scrollback_source(watched.session)
     assert isinstance(source, TmuxScrollback)
     first = await source.first()
@@ -184,7 +188,7 @@ async def default_limit(sshd: SshServer) -> AsyncIterator[Watch]:
 
 async def test_5000_lines_are_kept_and_a_search_jumps_to_line_42(default_limit: Watch) -> None:
     watched = default_limit
-    await watched.run("seq -f 'line %g' 1 5000", "line 5000")
+    await watched.run("echo; seq -f 'line %g' 1 5000", "line 5000")
     source = TmuxScrollback(watched.session, wanted_lines=10_000)
     lines = await source.first()
     assert source.limit_note is None  # the session keeps what the settings ask
@@ -261,11 +265,11 @@ async def test_a_session_made_before_says_how_much_the_server_keeps(watched: Wat
 
 
 async def test_pages_stay_right_while_the_history_grows(watched: Watch) -> None:
-    await watched.run("seq -f 'a%g' 1 3000", "a3000")
+    await watched.run("echo; seq -f 'a%g' 1 3000", "a3000")
     source = TmuxScrollback(watched.session)
     lines = await source.first()
     # Output arrives while the view is open: the rows it pushed up shift every number.
-    await watched.run("seq -f 'b%g' 1 700", "b700")
+    await watched.run("echo; seq -f 'b%g' 1 700", "b700")
     lines = await with_older(source, lines)
     texts = [line.text for line in lines]
     assert [t for t in texts if t.startswith("a")] == [f"a{n}" for n in range(1, 3001)]
@@ -291,10 +295,10 @@ async def test_pages_stay_right_while_a_full_history_drops_its_oldest_rows(
     sshd.tmux("new-session", "-d", "-s", TMUX_SESSION, check=True)
     async with opened(reconnect_profile(sshd)) as watch:
         await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
-        await watch.run("seq -f 'a%g' 1 3000", "a3000")
+        await watch.run("echo; seq -f 'a%g' 1 3000", "a3000")
         source = TmuxScrollback(watch.session)
         lines = await source.first()
-        await watch.run("seq -f 'b%g' 1 400", "b400")
+        await watch.run("echo; seq -f 'b%g' 1 400", "b400")
         lines = await with_older(source, lines)
         numbered = [line.text for line in lines if line.text.startswith("a")]
         first = int(numbered[0][1:])
@@ -339,7 +343,7 @@ async def test_the_away_ruler_finds_its_row_while_the_history_grows_and_drops(
     sshd.tmux("new-session", "-d", "-s", TMUX_SESSION, check=True)
     async with opened(reconnect_profile(sshd)) as watch:
         await watch.until(lambda: watch.state == "attached", ATTACH_WAIT, "the attach")
-        await watch.run("seq -f 'a%g' 1 600", "a600")
+        await watch.run("echo; seq -f 'a%g' 1 600", "a600")
         watch.session.core.away.latest = away_mark_at(sshd, "a500", 101)
 
         def placed(lines: list[HistoryLine], source: TmuxScrollback) -> tuple[str, str] | None:
@@ -352,7 +356,7 @@ async def test_the_away_ruler_finds_its_row_while_the_history_grows_and_drops(
         source = TmuxScrollback(watch.session)
         lines = await source.first()
         assert placed(lines, source) == ("a499", "a500")
-        await watch.run("seq -f 'b%g' 1 150", "b150")
+        await watch.run("echo; seq -f 'b%g' 1 150", "b150")
         change = await source.follow(lines)
         assert change is not None
         assert not change.reload
@@ -360,14 +364,14 @@ async def test_the_away_ruler_finds_its_row_while_the_history_grows_and_drops(
         assert placed(lines, source) == ("a499", "a500")
 
         # Drops (the history passes 1,000 rows): found again in a view opened now.
-        await watch.run("seq -f 'c%g' 1 400", "c400")
+        await watch.run("echo; seq -f 'c%g' 1 400", "c400")
         source = TmuxScrollback(watch.session)
         lines = await everything(source)
         assert lines[0].text != "a1"  # the oldest rows were dropped
         assert placed(lines, source) == ("a499", "a500")
 
         # Dropped itself: no ruler.
-        await watch.run("seq -f 'd%g' 1 1200", "d1200")
+        await watch.run("echo; seq -f 'd%g' 1 1200", "d1200")
         source = TmuxScrollback(watch.session)
         lines = await everything(source)
         assert not any(line.text.startswith("a") for line in lines)
