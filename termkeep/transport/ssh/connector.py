@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 from collections.abc import AsyncIterator, Sequence
@@ -226,29 +227,23 @@ class SshConnector:
         tunnel = before[-1].conn if before else None
         # Only the first hop's handshake says the network is back.
         reached = None if before else reached
+        attempt = functools.partial(
+            self._attempt,
+            profile,
+            target,
+            clock,
+            tunnel,
+            progress=progress,
+            reached=reached,
+            forward_agent=forward_agent,
+        )
         try:
             try:
-                return await self._attempt(
-                    profile,
-                    target,
-                    clock,
-                    tunnel,
-                    progress=progress,
-                    reached=reached,
-                    forward_agent=forward_agent,
-                )
+                return await attempt()
             except HostKeyUnresolvedError as unresolved:
                 async with clock.paused():
                     await self.policy.resolve(unresolved.check, unresolved.reason)
-            return await self._attempt(
-                profile,
-                target,
-                clock,
-                tunnel,
-                progress=progress,
-                reached=reached,
-                forward_agent=forward_agent,
-            )
+            return await attempt()
         except HostKeyUnresolvedError as still:
             raise ConnectFailedError(
                 Cause.HOST_KEY_UNKNOWN, f"{target.host} presented a key that is not trusted"
