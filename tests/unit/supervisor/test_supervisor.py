@@ -655,6 +655,7 @@ async def test_a_terminal_reply_goes_to_the_link_that_asked_and_only_while_attac
         old.send(b"$ " + CPR_QUERY)
         await settle()
         assert old.written == CPR_REPLY  # at once, to the link that asked
+        assert old.replies == CPR_REPLY  # as a reply: never given back as keys by abandon()
         assert old.pings == pings  # not typing: no ping goes with it
         assert replied == [len(CPR_REPLY)]
         supervisor.reply(CPR_REPLY)  # no link's bytes being shown: nobody asked
