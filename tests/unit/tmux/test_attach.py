@@ -125,6 +125,9 @@ def tmux_env() -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if k != "TMUX"}
     env["TMUX_TMPDIR"] = tmpdir
     env["TERM"] = "xterm-256color"
+    # The pane's shell is named here: without SHELL, tmux falls back to the account's login
+    # shell (bash for root on CI), and the test would depend on who runs it.
+    env["SHELL"] = "/bin/sh"
     yield env
     subprocess.run(["tmux", "kill-server"], env=env, capture_output=True, timeout=10, check=False)
     shutil.rmtree(tmpdir, ignore_errors=True)
@@ -237,8 +240,7 @@ def test_reporting_attach_reports_new_then_existed_against_a_real_tmux(
             assert b"termkeep-attach" not in shown
             if expected is attach.AttachReport.EXISTED:
                 # What runs in front comes with the report (here the pane's shell).
-                shell = Path(tmux_env.get("SHELL", "/bin/sh")).name
-                assert scanner.foreground == shell
+                assert scanner.foreground == Path(tmux_env["SHELL"]).name
             wait_until(
                 lambda: (
                     run_as_login_shell("bash", attach.probe_command(name), tmux_env).returncode == 0
