@@ -54,6 +54,13 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=20.0, help="length of the day")
     parser.add_argument("--faults", type=int, default=40, help="how many faults")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--app-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add to the app's environment (TERMKEEP_TRACE=FILE records its timeline)",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("soak_day: needs root (network namespaces, nftables)", file=sys.stderr)
@@ -70,7 +77,8 @@ def main() -> int:
         print(f"[{time.monotonic() - started:7.1f}] {line}", flush=True)
 
     try:
-        report = run_day(seed, args.faults, args.minutes, workdir, log)
+        app_env = dict(item.split("=", 1) for item in args.app_env)
+        report = run_day(seed, args.faults, args.minutes, workdir, log, app_env=app_env)
     except KeyboardInterrupt:
         print(f"\nsoak_day: interrupted; replay with --seed {seed}", file=sys.stderr)
         return 130
