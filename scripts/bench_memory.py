@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fixtures import soak_screens as screens
 from tests.fixtures.soak import APP_TABS, Lab, Terminal
-from tests.fixtures.waiting import wait_until
+from tests.fixtures.soak_evidence import where_bytes_stop
+from tests.fixtures.waiting import WaitTimeoutError, wait_until
 
 ARENA_ALIGNMENT = 64 << 20
 """glibc's HEAP_MAX_SIZE on 64-bit: a thread arena's heap starts at a multiple of it."""
@@ -183,13 +184,19 @@ def tmux_clients(lab: Lab) -> int:
 def wait_recovered(lab: Lab, app: Terminal) -> float:
     """Wait until every tab is attached again; return how long it took."""
     started = time.monotonic()
-    wait_until(
-        lambda: (
-            tmux_clients(lab) == APP_TABS and screens.all_tabs_attached(app.screen(), lab.tab_names)
-        ),
-        timeout=RECOVERY_TIMEOUT,
-        what="every tab attached again",
-    )
+    try:
+        wait_until(
+            lambda: (
+                tmux_clients(lab) == APP_TABS
+                and screens.all_tabs_attached(app.screen(), lab.tab_names)
+            ),
+            timeout=RECOVERY_TIMEOUT,
+            what="every tab attached again",
+        )
+    except WaitTimeoutError:
+        assert lab.server is not None
+        print(f"not recovered; screen:\n{app.screen()}\n{where_bytes_stop(lab.server)}")
+        raise
     return time.monotonic() - started
 
 

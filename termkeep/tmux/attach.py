@@ -236,16 +236,20 @@ def _keeping_agent(setup: str, run_tmux: str) -> str:
     )
 
 
+_REPORT_LINE = re.compile(
+    re.escape(REPORT_PREFIX.encode())
+    + rb"(?P<nonce>[0-9A-Za-z]+):(?P<report>[a-z]+)(?::(?P<foreground>[A-Za-z0-9._+-]*))?\r?\n"
+)
+"""One pattern for every attach: a pattern per nonce would fill re's cache with a compiled
+pattern per reconnect (512 of them, about 0.6 MB, in an app that reconnects all day)."""
+
+
 class AttachReportScanner:
     """Finds the report line of ``reporting_attach_command`` in the first bytes of the
     channel and passes every other byte through unchanged."""
 
     def __init__(self, nonce: str) -> None:
-        self._pattern = re.compile(
-            REPORT_PREFIX.encode()
-            + re.escape(nonce.encode())
-            + rb":([a-z]+)(?::([A-Za-z0-9._+-]*))?\r?\n"
-        )
+        self._nonce = nonce.encode()
         self._pending = bytearray()
         self.report: AttachReport | None = None
         self.foreground: str | None = None
@@ -257,17 +261,25 @@ class AttachReportScanner:
         if self.report is not None:
             return data
         self._pending += data
-        found = self._pattern.search(self._pending)
+        found = self._find_report()
         if found is None:
             if len(self._pending) > REPORT_LIMIT:
                 raise ValueError(f"no attach report within {REPORT_LIMIT} bytes")
             return b""
-        self.report = AttachReport(found.group(1).decode())
-        if found.group(2):
-            self.foreground = found.group(2).decode()
+        self.report = AttachReport(found["report"].decode())
+        if found["foreground"]:
+            self.foreground = found["foreground"].decode()
         shown = bytes(self._pending[: found.start()] + self._pending[found.end() :])
         self._pending.clear()
         return shown
+
+    def _find_report(self) -> re.Match[bytes] | None:
+        # A report line with another nonce (an earlier attach's, shown again by a redraw)
+        # is output like any other.
+        for found in _REPORT_LINE.finditer(self._pending):
+            if found["nonce"] == self._nonce:
+                return found
+        return None
 
 
 def has_session_command(session: str) -> str:

@@ -312,6 +312,14 @@ def test_the_scanner_ignores_a_report_with_another_nonce_and_gives_up_at_its_lim
         scanner.feed(b"x" * (attach.REPORT_LIMIT + 1))
 
 
+def test_the_scanner_finds_its_report_after_one_with_another_nonce() -> None:
+    scanner = attach.AttachReportScanner(NONCE)
+    other = b"termkeep-attach:ffff:new\r\n"
+    shown = scanner.feed(other + b"termkeep-attach:" + NONCE.encode() + b":existed\r\nscreen")
+    assert scanner.report is attach.AttachReport.EXISTED
+    assert shown == other + b"screen"
+
+
 def test_the_scanner_refuses_an_unknown_report() -> None:
     scanner = attach.AttachReportScanner(NONCE)
     with pytest.raises(ValueError, match="bogus"):
