@@ -200,7 +200,7 @@ def wait_recovered(lab: Lab, app: Terminal) -> float:
         )
     except WaitTimeoutError:
         assert lab.server is not None
-        print(f"not recovered; screen:\n{app.screen()}\n{where_bytes_stop(lab.server)}")
+        print(f"not recovered; screen:\n{app.screen()}\n{where_bytes_stop(lab.server, app.pid)}")
         raise
     return time.monotonic() - started
 
