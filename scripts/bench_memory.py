@@ -200,7 +200,8 @@ def wait_recovered(lab: Lab, app: Terminal) -> float:
         )
     except WaitTimeoutError:
         assert lab.server is not None
-        print(f"not recovered; screen:\n{app.screen()}\n{where_bytes_stop(lab.server, app.pid)}")
+        evidence = where_bytes_stop(lab.server, app.pid, lab.state_dir)
+        print(f"not recovered; screen:\n{app.screen()}\n{evidence}")
         raise
     return time.monotonic() - started
 

@@ -28,7 +28,7 @@ from termkeep.records.tab_state import SavedTab, load_tabs, save_tabs
 from termkeep.terminal.activity import Mark
 from termkeep.terminal.display_text import safe_text
 from termkeep.terminal.palette import DEFAULT_PALETTE, Palette
-from termkeep.ui import failures, tab_actions, textual_fixes
+from termkeep.ui import diagnostics, failures, tab_actions, textual_fixes
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label, textual_action
 from termkeep.ui.broadcast import Broadcast, stop_hint
 from termkeep.ui.desktop_notifier import DesktopNotifier, notify_mode, wanted
@@ -195,6 +195,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
         asyncio.get_running_loop().set_task_factory(None)
 
     async def on_mount(self) -> None:
+        if not self.is_headless:  # a real terminal: SIGUSR1 writes what the app waits on
+            diagnostics.install(self)
         for spec in self.themes.themes.values():
             self.register_theme(textual_theme(spec))
         self.apply_theme(self.settings.theme)

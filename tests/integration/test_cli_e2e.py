@@ -117,6 +117,35 @@ def test_app_keys_stay_in_order_after_the_app_is_stopped_and_continued(
         assert typed_lines() == expected, pane.screen()
 
 
+def test_sigusr1_writes_where_the_app_waits_and_nothing_typed(
+    sshd: SshServer, config_dir: Path, state_dir: Path
+) -> None:
+    """``kill -USR1`` (for a screen that stops while the app still runs) writes Textual's
+    repaint state and every task's stack to a private file, keeps nothing typed or shown,
+    and the app goes on as before."""
+    save_profile(config_dir, sshd)
+    with tmux_pane(termkeep_command("e2e")) as pane:
+        pane.wait_for("attached", timeout=ATTACH)
+        pane.type("echo typed-$((6*7))-secret")
+        pane.wait_for("typed-42-secret", timeout=ATTACH)
+        (termkeep_pid,) = wait_until(
+            lambda: procs.children_of(pane.pid()), timeout=ATTACH, what="termkeep's PID"
+        )
+        dump = state_dir / "logs" / f"state-{termkeep_pid}.txt"
+        procs.signal_pids([termkeep_pid], signal.SIGUSR1)
+        text = wait_until(
+            lambda: dump.read_text() if dump.exists() else None, timeout=ATTACH, what="the dump"
+        )
+        assert dump.stat().st_mode & 0o777 == 0o600
+        assert "batch count: 0" in text
+        assert re.search(r"screen \w+: current=True update timer active=\w+", text), text
+        assert re.search(r"^task \S+ ", text, re.MULTILINE), text
+        assert re.search(r"^thread MainThread", text, re.MULTILINE), text
+        assert "secret" not in text
+        pane.type("echo still-$((40+2))")
+        pane.wait_for("still-42", timeout=ATTACH, what="the app after the dump")
+
+
 def test_headless_attach_reattaches_after_a_server_abort(
     netns_sshd: NetnsSshServer, config_dir: Path
 ) -> None:

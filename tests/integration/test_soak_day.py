@@ -17,6 +17,7 @@ from functools import partial
 import pytest
 
 from tests.fixtures import soak_screens as screens
+from tests.fixtures.soak_evidence import busy_part
 from tests.fixtures.soak_run import run_day
 from tests.fixtures.soak_schedule import Kind, make_schedule
 from tests.fixtures.sshd import make_workdir
@@ -90,3 +91,31 @@ def test_the_rest_of_an_attach_notice_after_a_marker_is_not_remote_output() -> N
 def test_the_newest_clock_line_on_a_screen() -> None:
     assert screens.newest_clock("CLK 100.250\nCLK 100.300\n# \n") == 100.3
     assert screens.newest_clock("# \n") is None
+
+
+def test_the_app_s_dump_in_the_evidence_keeps_only_what_is_not_waiting_for_work() -> None:
+    pump = "/site-packages/textual/message_pump.py"
+    dump = "\n".join(
+        [
+            "termkeep 7 at 2026-12-07 10:00:00",
+            "batch count: 1",
+            "task message pump Screen MessagePump._process_messages",
+            f"  {pump}:641 in _process_messages_loop",
+            f"  {pump}:689 in _dispatch_message",
+            "  /termkeep/ui/app.py:12 in on_reattached",
+            "  awaiting FutureIter",
+            "task message pump Toast MessagePump._process_messages",
+            f"  {pump}:349 in _get_message",
+            "  awaiting FutureIter",
+            "task screen_update Timer._run_timer",
+            "  /site-packages/textual/timer.py:156 in _run",
+            "  awaiting FutureIter",
+            "thread MainThread (1)",
+            "  /termkeep/cli/run.py:36 in run_open",
+        ]
+    )
+    kept = busy_part(dump)
+    assert "batch count: 1" in kept
+    assert "  /termkeep/ui/app.py:12 in on_reattached" in kept
+    assert "thread MainThread (1)" in kept
+    assert not [line for line in kept if "Toast" in line or "screen_update" in line], kept

@@ -1,0 +1,85 @@
+"""``kill -USR1 <pid>`` writes what the running app is waiting on to ``state-<pid>.txt`` in
+the logs directory: Textual's repaint state, every message queue that has work, and the
+stacks of every thread and asyncio task.
+
+For a hang the app cannot report by itself: a screen that stops repainting while the event
+loop still runs (sessions and forwards keep working) is either a paused repaint (a batch
+that never ended, the screen's update timer left paused), a message pump parked on an
+await (its task's stack says which), or the terminal writer blocked. The file holds code
+locations and counters only, never what was typed or shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.message_pump import MessagePump
+from textual.screen import Screen
+
+from termkeep.paths import logs_dir
+from termkeep.platform.files import write_private_file
+from termkeep.platform.stack_dump import task_stacks, thread_stacks
+
+_log = logging.getLogger(__name__)
+
+DUMP_SIGNAL = signal.SIGUSR1
+
+
+def dump_path(pid: int | None = None) -> Path:
+    """Where the dump of process ``pid`` (this one by default) goes."""
+    return logs_dir() / f"state-{os.getpid() if pid is None else pid}.txt"
+
+
+def install(app: App[Any]) -> None:
+    """Write the dump on each DUMP_SIGNAL while the app runs in a real terminal."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(DUMP_SIGNAL, _write_dump, app, loop)
+
+
+def _write_dump(app: App[Any], loop: asyncio.AbstractEventLoop) -> None:
+    header = f"termkeep {os.getpid()} at {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    lines = [header, *textual_state(app), *task_stacks(loop), *thread_stacks()]
+    try:
+        write_private_file(dump_path(), "\n".join(lines) + "\n")
+    except OSError as error:
+        _log.warning("state dump not written: %s", error)
+
+
+def textual_state(app: App[Any]) -> Iterator[str]:
+    """Textual's repaint state, read from its private attributes: it has no public API for
+    them, and these are what decide whether a frame reaches the terminal."""
+    yield f"batch count: {app._batch_count}"  # above zero, nothing is drawn
+    yield f"focused: {type(app.focused).__name__}"
+    for screen in app.screen_stack:
+        yield from _screen_state(screen)
+    yield from _queues(app)
+    writer = getattr(app._driver, "_writer_thread", None)
+    if writer is not None:
+        yield f"terminal writer: alive={writer.is_alive()} queued={writer._queue.qsize()}"
+
+
+def _screen_state(screen: Screen[Any]) -> Iterator[str]:
+    timer = screen._update_timer  # paused while dirty widgets wait: no repaint
+    yield (
+        f"screen {type(screen).__name__}: current={screen.is_current} "
+        f"update timer active={timer._active.is_set()} "
+        f"dirty widgets={len(screen._dirty_widgets)} "
+        f"layout={screen._layout_required} repaint={screen._repaint_required}"
+    )
+
+
+def _queues(app: App[Any]) -> Iterator[str]:
+    pumps: list[MessagePump] = [app, *app.screen_stack]
+    pumps += list(app.screen.walk_children(with_self=False))
+    for pump in pumps:
+        queued = pump._message_queue.qsize()
+        if queued:
+            yield f"queue {type(pump).__name__} {getattr(pump, 'id', None) or ''}: {queued}"
