@@ -15,6 +15,9 @@ main heap and of the glibc malloc arenas (anonymous mappings aligned to 64 MiB, 
 heap size), so a growth can be told apart: Python objects, per-thread malloc arenas, or
 something else.
 
+``--blackhole SECONDS`` makes each fault a silent outage of that length instead of an
+abort: over 5 s, every tab then reads its pane at once for its "while you were away" notice.
+
 ``--env NAME=VALUE`` adds to the app's environment (``MALLOC_ARENA_MAX=1`` to compare).
 
 Needs root. Run: ``.venv/bin/python scripts/bench_memory.py --aborts 40 --clock`` (8 minutes).
@@ -246,7 +249,11 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         recoveries: list[float] = []
         after_first = first
         for aborts in range(1, args.aborts + 1):
-            lab.server.kill_connections()
+            if args.blackhole:
+                with lab.server.blackhole():
+                    time.sleep(args.blackhole)
+            else:
+                lab.server.kill_connections()
             recoveries.append(wait_recovered(lab, app))
             time.sleep(args.spacing)
             sample = Sample.of(app.pid, aborts)
@@ -282,6 +289,14 @@ def main() -> int:
         type=float,
         default=SPACING_SECONDS,
         help="seconds from a recovery to the next abort",
+    )
+    parser.add_argument(
+        "--blackhole",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="instead of each abort, a silent outage this long (every tab then reads its "
+        "pane for the 'while you were away' notice, when it is over 5 s)",
     )
     parser.add_argument("--batch", type=int, default=10, help="print a sample every N aborts")
     parser.add_argument("--clock", action="store_true", help="a remote clock in every tab")

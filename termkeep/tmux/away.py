@@ -14,6 +14,7 @@ shows: a line longer than the pane counts once per row it takes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +39,8 @@ AWAY_ROWS = 4000
 a last line seen further up than this is reported as not found."""
 AWAY_MAX_BYTES = 8 * 1024 * 1024
 _SCREEN_LAST_ROW = 999  # tmux clamps -E to the screen's last row
+_TRAILING_BLANKS = re.compile(r"[^\S\n]+$", re.MULTILINE)
+"""What ``str.rstrip`` cuts from each row (the same whitespace), without splitting them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,52 @@ class SeenScreen:
     rows are not in the history, so they are not found."""
 
     rows: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PaneRows:
+    """A pane's rows, trailing blanks cut, held as one string with a row a line.
+
+    A read is up to AWAY_ROWS rows, and every tab reads at once after an outage that took
+    them all: as one string each it is one allocation, given back whole, where a tuple of
+    rows made thousands of small strings per tab at once, and the Python heap they grew
+    stayed with the app (a step of its resident memory after each long outage)."""
+
+    text: str
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> str:
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        start = _nth_newline(self.text, index - 1) + 1
+        end = self.text.find("\n", start)
+        return self.text[start:] if end < 0 else self.text[start:end]
+
+    def block_ends(self, block: Sequence[str], before: int) -> list[int]:
+        """Every row index where ``block`` (rows, compared whole) ends, among the rows
+        before index ``before``, from the last; at most two: two are already too many."""
+        rows = f"\n{self.text}\n" if self.count else "\n"
+        # Row r starts after newline r of ``rows``; the block must end before row ``before``.
+        limit = _nth_newline(rows, min(before, self.count)) + 1
+        needle = "\n" + "\n".join(block) + "\n"
+        ends: list[int] = []
+        found = rows.rfind(needle, 0, limit)
+        while found >= 0 and len(ends) < 2:
+            ends.append(rows.count("\n", 0, found) + len(block) - 1)
+            # The next one may overlap this one (``ok ok`` in ``ok ok ok``) but not be it.
+            found = rows.rfind(needle, 0, found + len(needle) - 1)
+        return ends
+
+
+def _nth_newline(text: str, number: int) -> int:
+    """The position of newline ``number`` (0 the first) of ``text``; -1 for number -1."""
+    position = -1
+    for _ in range(number + 1):
+        position = text.find("\n", position + 1)
+    return position
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +114,7 @@ class PaneNow:
     foreground: str
     default_shell: str
     """The name of tmux's ``default-shell``: a pane back at its shell shows this."""
-    rows: tuple[str, ...]
+    rows: PaneRows
     above: int
     """How many of ``rows`` are history (the rest are the screen)."""
 
@@ -119,9 +168,9 @@ def parse_away(output: bytes, rows: int = AWAY_ROWS) -> PaneNow:
         history, limit, cursor_y, alternate, in_mode = (int(field) for field in fields[:5])
     except ValueError:
         raise ValueError(f"not a pane report: {header[:80]!r}") from None
-    lines = data.decode("utf-8", "replace").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline after the last row
+    text = data.decode("utf-8", "replace")
+    text = text.removesuffix("\n")  # the newline after the last row
+    count = text.count("\n") + 1 if data else 0
     above = min(history, rows)
     return PaneNow(
         history=history,
@@ -131,7 +180,7 @@ def parse_away(output: bytes, rows: int = AWAY_ROWS) -> PaneNow:
         in_mode=in_mode == 1,
         foreground=fields[5],
         default_shell=fields[6],
-        rows=tuple(line.rstrip() for line in lines),
+        rows=PaneRows(_TRAILING_BLANKS.sub("", text), count),
         above=above,
     )
 
@@ -152,7 +201,7 @@ def count_new_lines(seen: SeenScreen, now: PaneNow) -> LineCount:
     for block in (anchor, anchor[1:]):
         if not block:
             break
-        ends = _block_ends(block, now.rows[: now.cursor_index])
+        ends = now.rows.block_ends(block, now.cursor_index)
         if len(ends) > 1:
             return LineCount(CountKind.REPEATED)
         if ends:
@@ -172,20 +221,6 @@ def _without_leading_blanks(rows: Sequence[str]) -> tuple[str, ...]:
     while start < len(rows) and not rows[start].strip():
         start += 1
     return tuple(row.rstrip() for row in rows[start:])
-
-
-def _block_ends(block: Sequence[str], rows: Sequence[str]) -> list[int]:
-    """Every index of ``rows`` where ``block`` ends (its last row), at most two: two are
-    already too many to tell."""
-    size = len(block)
-    last = block[-1]
-    ends: list[int] = []
-    for end in range(len(rows) - 1, size - 2, -1):
-        if rows[end] == last and tuple(rows[end - size + 1 : end + 1]) == tuple(block):
-            ends.append(end)
-            if len(ends) > 1:
-                break
-    return ends
 
 
 _NOT_COUNTED = {

@@ -12,10 +12,13 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from termkeep.tmux.away import (
     CountKind,
     PaneNow,
+    PaneRows,
     SeenScreen,
     away_command,
     away_text,
@@ -53,9 +56,13 @@ def pane(
         in_mode=in_mode,
         foreground="bash",
         default_shell="bash",
-        rows=(*kept, *screen),
+        rows=pane_rows([*kept, *screen]),
         above=len(kept),
     )
+
+
+def pane_rows(rows: list[str]) -> PaneRows:
+    return PaneRows("\n".join(rows), len(rows))
 
 
 def seen(lines: list[str]) -> SeenScreen:
@@ -202,3 +209,42 @@ def test_the_pane_report_of_a_real_tmux(tmux_env: dict[str, str]) -> None:
     assert now.rows[now.cursor_index - 1] == "30"
     count = count_new_lines(SeenScreen(("1", "2", "3")), now)
     assert (count.kind, count.lines) == (CountKind.COUNTED, 27)
+
+
+def reference_block_ends(block: list[str], rows: list[str]) -> list[int]:
+    """Every index where ``block`` ends in ``rows``, from the last, at most two: the plain
+    way, a row at a time (what PaneRows does on one string instead)."""
+    size = len(block)
+    ends = [
+        end for end in range(len(rows) - 1, size - 2, -1) if rows[end - size + 1 : end + 1] == block
+    ]
+    return ends[:2]
+
+
+ROW = st.sampled_from(["", "ok", "a", "a b", "é"])
+
+
+@given(rows=st.lists(ROW, max_size=12), block=st.lists(ROW, min_size=1, max_size=4), data=st.data())
+def test_a_block_is_found_in_the_rows_as_row_by_row_matching_finds_it(
+    rows: list[str], block: list[str], data: st.DataObject
+) -> None:
+    before = data.draw(st.integers(min_value=0, max_value=len(rows) + 2))
+    found = pane_rows(rows).block_ends(block, before)
+    assert found == reference_block_ends(block, rows[:before])
+
+
+@given(rows=st.lists(ROW, max_size=12))
+def test_each_row_reads_back_as_it_was(rows: list[str]) -> None:
+    held = pane_rows(rows)
+    assert [held[index] for index in range(len(held))] == rows
+    with pytest.raises(IndexError):
+        held[len(rows)]
+
+
+def test_the_report_s_rows_lose_trailing_blanks_and_keep_empty_rows() -> None:
+    now = parse_away(
+        b"0 2000 1 0 0 sh sh\nfirst  \t\n\nlast\u3000 \n".replace(b"\\u3000", "\u3000".encode())
+    )
+    assert [now.rows[index] for index in range(len(now.rows))] == ["first", "", "last"]
+    assert len(parse_away(b"0 2000 0 0 0 sh sh\n").rows) == 0
+    assert len(parse_away(b"0 2000 0 0 0 sh sh\n\n").rows) == 1
