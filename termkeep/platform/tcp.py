@@ -24,6 +24,8 @@ import termios
 from dataclasses import dataclass
 from typing import Protocol
 
+from termkeep.platform.resolve import resolve
+
 
 class TcpSettings(Protocol):
     """The kernel TCP options to set (``config.profile.TcpSettings`` is one)."""
@@ -157,7 +159,7 @@ async def open_tcp(host: str, port: int, settings: TcpSettings) -> socket.socket
     """Resolve ``host`` and connect to the first address that answers, with the options
     set before the SYN. Raises ``socket.gaierror`` or the last address's ``OSError``."""
     loop = asyncio.get_running_loop()
-    addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = await resolve(host, port)
     last_error: OSError | None = None
     for family, sock_type, proto, _canonname, address in addresses:
         sock = socket.socket(family, sock_type, proto)
