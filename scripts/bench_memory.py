@@ -18,6 +18,9 @@ something else.
 ``--blackhole SECONDS`` makes each fault a silent outage of that length instead of an
 abort: over 5 s, every tab then reads its pane at once for its "while you were away" notice.
 
+``--scrollback-lines N`` sets every tab's scrollback (0: none), to tell the terminal engine's
+scrollback, which fills up to its bound as lines scroll off, from the rest.
+
 ``--env NAME=VALUE`` adds to the app's environment (``MALLOC_ARENA_MAX=1`` to compare).
 
 Needs root. Run: ``.venv/bin/python scripts/bench_memory.py --aborts 40 --clock`` (8 minutes).
@@ -39,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from termkeep.platform.files import write_private_file
 from termkeep.supervisor.state import ACCEPT_DROP_WINDOW
 from tests.fixtures import soak_screens as screens
 from tests.fixtures.soak import APP_TABS, Lab, Terminal
@@ -237,6 +241,11 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         lab.start_server()
         assert lab.server is not None
         extra_env = dict(item.split("=", 1) for item in args.env)
+        if args.scrollback_lines is not None:
+            # The engine keeps each tab's scrollback outside Python's heap and grows it as
+            # lines scroll off, up to this bound: without it, what is left is the app's own.
+            settings = f"scrollback_lines = {args.scrollback_lines}\n"
+            write_private_file(lab.config_dir / "settings.toml", settings)
         app = lab.start_app(extra_env)
         wait_recovered(lab, app)
         if args.clock:
@@ -297,6 +306,13 @@ def main() -> int:
         metavar="SECONDS",
         help="instead of each abort, a silent outage this long (every tab then reads its "
         "pane for the 'while you were away' notice, when it is over 5 s)",
+    )
+    parser.add_argument(
+        "--scrollback-lines",
+        type=int,
+        default=None,
+        metavar="N",
+        help="each tab's scrollback (settings.toml's scrollback_lines; default 10000)",
     )
     parser.add_argument("--batch", type=int, default=10, help="print a sample every N aborts")
     parser.add_argument("--clock", action="store_true", help="a remote clock in every tab")
