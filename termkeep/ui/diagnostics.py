@@ -33,9 +33,9 @@ _log = logging.getLogger(__name__)
 DUMP_SIGNAL = signal.SIGUSR1
 
 
-def dump_path(pid: int | None = None) -> Path:
-    """Where the dump of process ``pid`` (this one by default) goes."""
-    return logs_dir() / f"state-{os.getpid() if pid is None else pid}.txt"
+def dump_path() -> Path:
+    """Where this process's dump goes."""
+    return logs_dir() / f"state-{os.getpid()}.txt"
 
 
 def install(app: App[Any]) -> None:
