@@ -207,7 +207,7 @@ def wait_recovered(lab: Lab, app: Terminal) -> float:
         )
     except WaitTimeoutError:
         assert lab.server is not None
-        evidence = where_bytes_stop(lab.server, app.pid, lab.state_dir)
+        evidence = where_bytes_stop(lab.server, app, lab.state_dir)
         print(f"not recovered; screen:\n{app.screen()}\n{evidence}")
         raise
     return time.monotonic() - started
