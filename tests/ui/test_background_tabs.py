@@ -225,6 +225,8 @@ async def test_a_long_output_that_stops_is_done(
         await wait_for(pilot, lambda: back.activity.marked, "activity", bound=LIVE)
         await tabs.run_in(back, "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick-$i; sleep 0.2; done")
         await wait_for(pilot, lambda: "✓" in tabs.label(back), "the done mark", bound=LIVE)
+        # The mark and the notification are two messages: the label may change first.
+        await wait_for(pilot, tabs.notifications, "the notification", bound=LIVE)
         assert tabs.notifications() == ["\x1b]9;back: output finished\x07"]
 
 
