@@ -24,7 +24,8 @@ def thread_stacks() -> Iterator[str]:
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     for ident, frame in sys._current_frames().items():
         yield f"thread {names.get(ident, '?')} ({ident})"
-        yield from _locations(traceback.extract_stack(frame))
+        outermost_first = [walked for walked, _ in traceback.walk_stack(frame)][::-1]
+        yield from _locations(outermost_first)
 
 
 def task_stacks(loop: asyncio.AbstractEventLoop) -> Iterator[str]:
@@ -36,11 +37,7 @@ def task_stacks(loop: asyncio.AbstractEventLoop) -> Iterator[str]:
         name = getattr(coroutine, "__qualname__", type(coroutine).__name__)
         yield f"task {_task_name(task)} {name}"
         frames, innermost = _await_chain(coroutine)
-        yield from _locations(
-            traceback.StackSummary.extract(
-                ((frame, frame.f_lineno) for frame in frames), lookup_lines=False
-            )
-        )
+        yield from _locations(frames)
         yield f"  awaiting {innermost}"
 
 
@@ -82,6 +79,11 @@ def _task_name(task: asyncio.Task[object]) -> str:
     return task.get_name().split("(", 1)[0]
 
 
-def _locations(summary: traceback.StackSummary) -> Iterator[str]:
-    for frame in summary:
-        yield f"  {frame.filename}:{frame.lineno} in {frame.name}"
+def _locations(frames: list[FrameType]) -> Iterator[str]:
+    """Each frame's file, line and function; no source line is read (the dump runs on the
+    event loop) and no value is shown."""
+    summary = traceback.StackSummary.extract(
+        ((frame, frame.f_lineno) for frame in frames), lookup_lines=False
+    )
+    for location in summary:
+        yield f"  {location.filename}:{location.lineno} in {location.name}"

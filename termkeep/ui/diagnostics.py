@@ -33,9 +33,9 @@ _log = logging.getLogger(__name__)
 DUMP_SIGNAL = signal.SIGUSR1
 
 
-def dump_path() -> Path:
-    """Where this process's dump goes."""
-    return logs_dir() / f"state-{os.getpid()}.txt"
+def dump_path(pid: int, logs: Path) -> Path:
+    """Where the dump of process ``pid`` goes, in the logs directory ``logs``."""
+    return logs / f"state-{pid}.txt"
 
 
 def install(app: App[Any]) -> None:
@@ -48,7 +48,7 @@ def _write_dump(app: App[Any], loop: asyncio.AbstractEventLoop) -> None:
     header = f"termkeep {os.getpid()} at {time.strftime('%Y-%m-%d %H:%M:%S')}"
     lines = [header, *textual_state(app), *task_stacks(loop), *thread_stacks()]
     try:
-        write_private_file(dump_path(), "\n".join(lines) + "\n")
+        write_private_file(dump_path(os.getpid(), logs_dir()), "\n".join(lines) + "\n")
     except OSError as error:
         _log.warning("state dump not written: %s", error)
 
