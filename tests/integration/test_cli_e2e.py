@@ -21,6 +21,7 @@ from termkeep.config.store import ProfileStore
 from tests.fixtures import procs
 from tests.fixtures.netns import NetnsSshServer
 from tests.fixtures.profiles import profile_for
+from tests.fixtures.soak_evidence import rows_compared
 from tests.fixtures.sshd import SshServer
 from tests.fixtures.tmux_pane import TmuxPane, termkeep_command, tmux_pane
 from tests.fixtures.waiting import wait_until
@@ -142,6 +143,12 @@ def test_sigusr1_writes_where_the_app_waits_and_nothing_typed(
         assert re.search(r"^task \S+ ", text, re.MULTILINE), text
         assert re.search(r"^thread MainThread", text, re.MULTILINE), text
         assert "secret" not in text
+        # Each typed character came in as a key, and the keys' count is all that is kept.
+        assert re.search(r"^keys from the terminal: (\d+), the last", text, re.MULTILINE)
+        assert re.search(r"^tab \S+: region=\(\d+, 0, \d+, 1\) glyph=● ", text, re.MULTILINE)
+        # The app composed what the terminal shows (the status line's rtt may tick between).
+        compared = rows_compared(text, pane.screen())
+        assert compared.startswith("the terminal shows all 32 rows"), (compared, text)
         pane.type("echo still-$((40+2))")
         pane.wait_for("still-42", timeout=ATTACH, what="the app after the dump")
 

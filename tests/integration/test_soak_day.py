@@ -16,8 +16,9 @@ from functools import partial
 
 import pytest
 
+from termkeep.ui.diagnostics import SCREEN_ROWS, row_checksum
 from tests.fixtures import soak_screens as screens
-from tests.fixtures.soak_evidence import busy_part
+from tests.fixtures.soak_evidence import busy_part, rows_compared
 from tests.fixtures.soak_run import run_day
 from tests.fixtures.soak_schedule import Kind, make_schedule
 from tests.fixtures.sshd import make_workdir
@@ -119,3 +120,15 @@ def test_the_app_s_dump_in_the_evidence_keeps_only_what_is_not_waiting_for_work(
     assert "  /termkeep/ui/app.py:12 in on_reattached" in kept
     assert "thread MainThread (1)" in kept
     assert not [line for line in kept if "Toast" in line or "screen_update" in line], kept
+
+
+def test_the_evidence_names_the_rows_the_terminal_shows_otherwise() -> None:
+    composed = ["● t1  ○ t2", "CLK 100.250", "# echo SOAK-1"]
+    dump = f"batch count: 0\n{SCREEN_ROWS} {' '.join(row_checksum(row) for row in composed)}\n"
+    same = "● t1  ○ t2   \nCLK 100.250\n# echo SOAK-1\n"
+    assert rows_compared(dump, same) == "the terminal shows all 3 rows as the app composed them"
+    lost_glyph = "t1  ○ t2\nCLK 100.250\n# echo SOAK-1\n"
+    assert rows_compared(dump, lost_glyph).endswith("composed them: 0")
+    cut_short = "● t1  ○ t2\n"
+    assert rows_compared(dump, cut_short).endswith("composed them: 1 2")
+    assert rows_compared("batch count: 0\n", same) == "(the dump has no screen rows)"
