@@ -32,6 +32,7 @@ from termkeep.ui import diagnostics, failures, tab_actions, textual_fixes
 from termkeep.ui.bindings import Outcome, PrefixRouter, key_label, textual_action
 from termkeep.ui.broadcast import Broadcast, stop_hint
 from termkeep.ui.desktop_notifier import DesktopNotifier, notify_mode, wanted
+from termkeep.ui.garbage import SettledSweep
 from termkeep.ui.screens.connection_history import ConnectionHistoryScreen
 from termkeep.ui.screens.dialogs import ConfirmScreen, HelpScreen, PickerScreen, TextInputScreen
 from termkeep.ui.screens.file_lists import FILE_KEYS
@@ -89,6 +90,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
         """With no profiles asked for, reopen the tabs of the last run."""
         self._restoring = False
         self.router = PrefixRouter(self.settings)
+        self.key_arrivals = diagnostics.KeyArrivals()  # counted for the SIGUSR1 dump
+        self.sweep = SettledSweep(self, self.key_arrivals)
         self.use_command_palette = True  # reachable through the prefix only
         # A lambda: the tab bar exists only once the app is composed.
         relabel = lambda pane: self.tabs.refresh_label(pane)  # noqa: E731, PLW0108
@@ -196,7 +199,7 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     async def on_mount(self) -> None:
         if not self.is_headless:  # a real terminal: SIGUSR1 writes what the app waits on
-            diagnostics.install(self)
+            diagnostics.install(self, self.key_arrivals)
         for spec in self.themes.themes.values():
             self.register_theme(textual_theme(spec))
         self.apply_theme(self.settings.theme)
@@ -256,15 +259,13 @@ class TermkeepApp(App[None], inherit_bindings=False):
 
     async def on_event(self, event: events.Event) -> None:
         """Route keys for the main screen through the prefix router; dialogs get them as is."""
-        if (
-            isinstance(event, events.Key)
-            and not event.is_forwarded
-            and not isinstance(self.screen, ModalScreen)
-        ):
-            routed = self.router.route(event.key, event.aliases)
-            if routed.outcome is not Outcome.FORWARD:
-                await self._prefix_step(routed.outcome, routed.action, routed.key)
-                return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.key_arrivals.note()
+            if not isinstance(self.screen, ModalScreen):
+                routed = self.router.route(event.key, event.aliases)
+                if routed.outcome is not Outcome.FORWARD:
+                    await self._prefix_step(routed.outcome, routed.action, routed.key)
+                    return
         await super().on_event(event)
 
     async def _prefix_step(self, outcome: Outcome, action: str | None, key: str) -> None:
@@ -317,6 +318,8 @@ class TermkeepApp(App[None], inherit_bindings=False):
         # A session closing while the app shuts down can report after the tab bar is gone.
         for tabs in self.query(SessionTabs):
             tabs.refresh_label(message.pane)
+        if message.pane.status.state is not message.previous:
+            self.sweep.state_changed()
         self.broadcast.label_changed(message.pane)  # a new remote title renames the source
 
     def on_session_pane_alert(self, message: SessionPane.Alert) -> None:
