@@ -32,7 +32,7 @@ SETTLE_SECONDS = App.NOTIFICATION_TIMEOUT + 3.0
 """After the last state change: the wave's notices (Textual's default timeout) have expired
 and their widgets have been removed, so their garbage is there to collect."""
 TYPING_QUIET_SECONDS = 2.0
-"""No key for this long before the sweep: its pause never lands between two keystrokes."""
+"""No key for this long before the sweep, so its pause does not fall in the middle of typing."""
 
 
 class SettledSweep:
