@@ -93,6 +93,18 @@ def _report_line(nonce: str, report: str) -> str:
     return f"echo {REPORT_PREFIX}{nonce}:{report}"
 
 
+def client_report(nonce: str, report: str) -> str:
+    """The ``run-shell`` command that writes the report line to the client's terminal, and
+    never fails aloud. tmux shows a failed run-shell's status ("'...' returned 2") in the
+    session's pane, in view mode, and leaves it there: the keys typed next move that view
+    instead of reaching the shell. The write fails when the connection dies between the
+    attach and the report (the client's terminal is gone by then; tmux may have no client
+    for the command at all), and the pane must then stay as the user left it for the
+    connection that comes next."""
+    to_client = "#{?client_tty,#{client_tty},/dev/null}"
+    return f"{{ {_report_line(nonce, report)} >{to_client}; }} 2>/dev/null || :"
+
+
 def reporting_attach_command(
     session: str,
     nonce: str,
@@ -145,7 +157,7 @@ def reporting_attach_command(
         )
     # Double quotes: $report is filled in by this shell, #{client_tty} by tmux (a /dev/pts
     # path), and the line goes to the terminal tmux has just taken over and flushed.
-    print_report = f'"{_report_line(nonce, "$report:" + FOREGROUND_FORMAT)} >#{{client_tty}}"'
+    print_report = f'"{client_report(nonce, "$report:" + FOREGROUND_FORMAT)}"'
     # ";" ends tmux's first command (in double quotes: a single quote would end the script's).
     attach = shell_words("exec", "tmux", "-u", "new-session", "-A", "-s", session) + ' ";"'
     launches = []

@@ -9,6 +9,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -417,3 +418,45 @@ def test_the_first_session_of_a_new_server_and_a_larger_configured_limit(
 def test_a_history_limit_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="outside"):
         attach.reporting_attach_command("s", NONCE, history_limit=-1)
+
+
+def _pane_mode(env: dict[str, str], target: str) -> str:
+    return _tmux(env, "display-message", "-p", "-t", target, "#{pane_in_mode}#{pane_mode}")
+
+
+def _run_after_its_terminal_closed(env: dict[str, str], target: str, command: str) -> None:
+    """``run-shell`` from a client in a pty, run a second later: by then that pty is gone,
+    as a connection's terminal is when the connection died. Returns once it has run."""
+    child, master = pty.fork()
+    if child == 0:  # pragma: no cover - the child execs tmux at once
+        argv = ["tmux", "run-shell", "-d", "1", "-t", target, command]
+        os.execvpe("tmux", argv, env)  # noqa: S606
+    time.sleep(0.3)  # the client has sent its command; the server holds it for the delay
+    os.close(master)
+    os.waitpid(child, 0)
+    _tmux(env, "set-option", "-g", "@ran", "0")
+    _tmux(env, "run-shell", "-d", "1", "-t", target, "tmux set-option -g @ran 1")
+    wait_until(
+        lambda: _tmux(env, "show-options", "-gv", "@ran") == "1",
+        timeout=10,
+        what="the delayed command run",
+    )
+
+
+def test_a_report_whose_terminal_is_gone_leaves_the_pane_as_it_was(
+    tmux_env: dict[str, str],
+) -> None:
+    """The connection dies between the attach and its report: the report cannot be written,
+    and tmux would show "'...' returned 2" in the pane, in view mode, where the keys typed
+    after the reconnect would then go."""
+    _tmux(tmux_env, "new-session", "-d", "-s", "gone", "sleep 600")
+    target = "=gone:"
+    # What the report was before: its write fails aloud, and the pane is left in view mode.
+    _run_after_its_terminal_closed(tmux_env, target, "echo report >#{client_tty}")
+    assert _pane_mode(tmux_env, target) == "1view-mode"
+    _tmux(tmux_env, "send-keys", "-t", target, "-X", "cancel")
+
+    report = attach.client_report(NONCE, attach.AttachReport.EXISTED)
+    _run_after_its_terminal_closed(tmux_env, target, report)
+    _tmux(tmux_env, "run-shell", "-t", target, report)  # a client with no terminal at all
+    assert _pane_mode(tmux_env, target) == "0"
